@@ -1,0 +1,105 @@
+// Owns assembly: builds the store, services, HTTP routes and Socket.IO on one Bun server from a config.
+import { html } from "@elysiajs/html";
+import { Elysia } from "elysia";
+import type { Config } from "./config.ts";
+import { createEventBus } from "./events.ts";
+import { apiRoutes } from "./http/api.ts";
+import { assetRoutes } from "./http/assets.ts";
+import { authRoutes } from "./http/auth.ts";
+import { createRequestTools, type HttpDeps, htmlResponse, jsonResponse } from "./http/context.ts";
+import { pageRoutes } from "./http/pages.ts";
+import { settingsRoutes } from "./http/settings.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { createSocketServer, MAX_SOCKET_MESSAGE_BYTES } from "./realtime/socket.ts";
+import { createAuthService } from "./services/auth.ts";
+import { createIntervalService } from "./services/intervals.ts";
+import { createTelemetryService } from "./services/telemetry.ts";
+import { createUserService } from "./services/users.ts";
+import { openDatabase } from "./store/db.ts";
+import { createStore } from "./store/store.ts";
+import { COMMIT, VERSION } from "./version.ts";
+import { ErrorPage } from "../views/pages.tsx";
+
+export type AppHandle = Awaited<ReturnType<typeof createApp>>;
+
+export async function createApp(config: Config, opts: { log?: Logger } = {}) {
+  const log = opts.log ?? createLogger();
+  const startedAt = Date.now();
+  const store = createStore(openDatabase(config.database_uri, { zone: config.timezone, log }));
+  const events = createEventBus();
+  const auth = createAuthService({ store, log });
+  const users = createUserService({ store, events, log });
+  await users.ensureAdmin(config.web_username, config.web_password);
+  const telemetry = createTelemetryService({ store, events, imageRetention: config.image_retention, zone: config.timezone });
+  const intervals = createIntervalService({ store, events });
+  const { io, engine } = createSocketServer({ auth, telemetry, events, log });
+
+  const dbHealthy = () => {
+    try {
+      store.db.query("SELECT 1").get();
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const deps: HttpDeps = { config, log, auth, users, telemetry, intervals, startedAt, version: VERSION, dbHealthy };
+  const tools = createRequestTools(deps);
+
+  const app = new Elysia()
+    // First, so no page hook runs for socket traffic.
+    .all("/socket.io/*", ({ request, server }) => engine.handleRequest(request, server as never))
+    .use(html())
+    .onError(({ code, error, request }) => {
+      const api = new URL(request.url).pathname.startsWith("/api/");
+      if (code === "NOT_FOUND") return api ? jsonResponse({ error: "not found" }, 404) : htmlResponse(ErrorPage({ ctx: tools.view(null), title: "404", message: tools.t.notFound }) as string, 404);
+      if (code === "VALIDATION" || code === "PARSE" || code === "INVALID_COOKIE_SIGNATURE") {
+        const message = code === "VALIDATION" ? `invalid ${(error as { type?: string }).type ?? "input"}: ${(error as { message: string }).message.split("\n")[0]?.slice(0, 200)}` : "the request body could not be read";
+        return api ? jsonResponse({ error: message }, 400) : htmlResponse(ErrorPage({ ctx: tools.view(null), title: tools.t.badRequest, message }) as string, 400);
+      }
+      log.error("request failed", { path: new URL(request.url).pathname, error: error as Error });
+      return api ? jsonResponse({ error: "internal error" }, 500) : htmlResponse(ErrorPage({ ctx: tools.view(null), title: "500", message: "Something went wrong; it has been logged." }) as string, 500);
+    })
+    .get("/healthz", () => {
+      const database = dbHealthy() ? "ok" : "error";
+      return jsonResponse({ status: database === "ok" ? "ok" : "degraded", version: VERSION, commit: COMMIT, uptime_s: Math.round((Date.now() - startedAt) / 1000), database }, database === "ok" ? 200 : 503);
+    })
+    .use(assetRoutes())
+    .use(authRoutes(deps, tools))
+    .use(apiRoutes(deps, tools))
+    .use(settingsRoutes(deps, tools))
+    .use(pageRoutes(deps, tools));
+
+  const { websocket, idleTimeout } = engine.handler();
+  app.listen({
+    hostname: config.host,
+    port: config.port,
+    reusePort: false,
+    idleTimeout,
+    websocket,
+    // Socket.IO polling posts carry whole frames; the engine enforces the per-message limit itself.
+    maxRequestBodySize: MAX_SOCKET_MESSAGE_BYTES + 64 * 1024,
+  } as Parameters<typeof app.listen>[0]);
+  const server = app.server!;
+  const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.port}`;
+
+  const pruneTimer = setInterval(() => auth.pruneExpired(), 60 * 60 * 1000);
+  pruneTimer.unref?.();
+
+  let stopped = false;
+  return {
+    url,
+    port: server.port as number,
+    store,
+    io,
+    log,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(pruneTimer);
+      io.disconnectSockets(true);
+      engine.close();
+      await app.stop(true);
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,161 @@
+// Owns the configuration: config.json, LAYERWATCH_<KEY> environment overrides, defaults, validation.
+import embeddedConfig from "../config.json" with { type: "json" };
+
+export type Config = {
+  web_username: string;
+  web_password: string;
+  secret_key: string;
+  database_uri: string;
+  host: string;
+  port: number;
+  timezone: string;
+  image_retention: number;
+  trust_proxy: boolean;
+  locale: "en" | "fi";
+};
+
+export type ConfigSource = "default" | "file" | "env" | "embedded";
+
+export type LoadedConfig = {
+  config: Config;
+  sources: Record<keyof Config, ConfigSource>;
+  /** Where the file came from, for the start-up log. */
+  origin: string;
+  warnings: string[];
+};
+
+/** Thrown for any bad configuration; main prints the message alone and exits 2. */
+export class ConfigError extends Error {}
+
+export const PLACEHOLDER_PASSWORD = "change-me";
+export const PLACEHOLDER_SECRET = "change-me-to-a-long-random-string";
+export const LOCALES = ["en", "fi"] as const;
+
+type Rule<V> = { kind: "string" | "integer" | "boolean"; fallback: () => V; check?: (v: V) => string | null };
+
+const systemZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+
+export function isValidTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const rules: { [K in keyof Config]: Rule<Config[K]> } = {
+  web_username: { kind: "string", fallback: () => "admin", check: (v) => (v.trim() && v.length <= 64 ? null : "must be 1 to 64 characters") },
+  web_password: {
+    kind: "string",
+    fallback: () => PLACEHOLDER_PASSWORD,
+    check: (v) => (!v ? "must not be empty" : new TextEncoder().encode(v).length > 72 ? "must be at most 72 bytes (bcrypt limit)" : null),
+  },
+  secret_key: { kind: "string", fallback: () => PLACEHOLDER_SECRET, check: (v) => (v ? null : "must not be empty") },
+  database_uri: { kind: "string", fallback: () => "app.db", check: (v) => (v.trim() ? null : "must not be empty") },
+  host: { kind: "string", fallback: () => "127.0.0.1", check: (v) => (v.trim() ? null : "must not be empty") },
+  port: { kind: "integer", fallback: () => 5555, check: (v) => (v >= 0 && v <= 65535 ? null : "must be 0..65535") },
+  timezone: { kind: "string", fallback: () => "", check: (v) => (v === "" || isValidTimeZone(v) ? null : "must be an IANA time zone such as Europe/Helsinki") },
+  image_retention: { kind: "integer", fallback: () => 10, check: (v) => (v >= 1 && v <= 10000 ? null : "must be 1..10000") },
+  trust_proxy: { kind: "boolean", fallback: () => false },
+  locale: { kind: "string", fallback: () => "en", check: (v) => ((LOCALES as readonly string[]).includes(v) ? null : `must be one of ${LOCALES.join(", ")}`) },
+} as { [K in keyof Config]: Rule<Config[K]> };
+
+export const CONFIG_KEYS = Object.keys(rules) as (keyof Config)[];
+
+function coerce(key: string, kind: Rule<unknown>["kind"], raw: unknown, fromEnv: boolean): unknown {
+  if (kind === "string") {
+    if (typeof raw === "string") return raw;
+    throw new ConfigError(`config: "${key}" must be a string`);
+  }
+  if (kind === "integer") {
+    const n = fromEnv && typeof raw === "string" && /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
+    if (typeof n === "number" && Number.isInteger(n)) return n;
+    throw new ConfigError(`config: "${key}" must be a whole number`);
+  }
+  if (typeof raw === "boolean") return raw;
+  if (fromEnv && typeof raw === "string") {
+    const v = raw.trim().toLowerCase();
+    if (["1", "true", "yes", "on"].includes(v)) return true;
+    if (["0", "false", "no", "off"].includes(v)) return false;
+  }
+  throw new ConfigError(`config: "${key}" must be true or false`);
+}
+
+function parseJson(text: string, origin: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`config: ${origin} is not valid JSON (${(err as Error).message})`);
+  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new ConfigError(`config: ${origin} must hold a JSON object`);
+  return parsed as Record<string, unknown>;
+}
+
+/**
+ * Builds the config from a file (or the embedded default when no path was asked for and
+ * ./config.json is absent), then the environment, then flag overrides.
+ */
+export async function loadConfig(opts: {
+  path?: string;
+  env?: Record<string, string | undefined>;
+  overrides?: Partial<Config>;
+}): Promise<LoadedConfig> {
+  const env = opts.env ?? process.env;
+  let fileValues: Record<string, unknown>;
+  let origin: string;
+  let fileSource: ConfigSource = "file";
+  if (opts.path) {
+    const file = Bun.file(opts.path);
+    if (!(await file.exists())) throw new ConfigError(`config: file not found: ${opts.path} (create one with "layerwatch init")`);
+    fileValues = parseJson(await file.text(), opts.path);
+    origin = opts.path;
+  } else if (await Bun.file("config.json").exists()) {
+    fileValues = parseJson(await Bun.file("config.json").text(), "config.json");
+    origin = "config.json";
+  } else {
+    fileValues = { ...embeddedConfig } as Record<string, unknown>;
+    origin = "embedded default config";
+    fileSource = "embedded";
+  }
+
+  for (const key of Object.keys(fileValues)) {
+    if (!(key in rules)) throw new ConfigError(`config: unknown key "${key}" in ${origin} (known keys: ${CONFIG_KEYS.join(", ")})`);
+  }
+
+  const config = {} as Record<string, unknown>;
+  const sources = {} as Record<keyof Config, ConfigSource>;
+  for (const key of CONFIG_KEYS) {
+    const rule = rules[key] as Rule<unknown>;
+    const envName = `LAYERWATCH_${key.toUpperCase()}`;
+    let value: unknown;
+    if (opts.overrides && opts.overrides[key] !== undefined) {
+      value = opts.overrides[key];
+      sources[key] = "env";
+    } else if (env[envName] !== undefined) {
+      value = coerce(envName, rule.kind, env[envName], true);
+      sources[key] = "env";
+    } else if (key in fileValues) {
+      value = coerce(key, rule.kind, fileValues[key], false);
+      sources[key] = fileSource;
+    } else {
+      value = rule.fallback();
+      sources[key] = "default";
+    }
+    const problem = rule.check?.(value);
+    if (problem) throw new ConfigError(`config: "${key}" ${problem}`);
+    config[key] = value;
+  }
+
+  const warnings: string[] = [];
+  if (config.web_password === PLACEHOLDER_PASSWORD)
+    warnings.push(`web_password is the shipped placeholder "${PLACEHOLDER_PASSWORD}": change it (or run "layerwatch init") before exposing this server`);
+  if (config.secret_key === PLACEHOLDER_SECRET) {
+    warnings.push("secret_key is the shipped placeholder: using a random key for this run (forms open before a restart must be reloaded)");
+    config.secret_key = crypto.randomUUID() + crypto.randomUUID();
+  }
+  if (config.timezone === "") config.timezone = systemZone();
+
+  return { config: config as Config, sources, origin, warnings };
+}

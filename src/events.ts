@@ -1,0 +1,27 @@
+// Owns the domain event bus: services announce what was stored; the realtime hub listens.
+import type { FrameMeta, Intervals, ReadingRow, StatusRow } from "./store/store.ts";
+
+export type DomainEvents = {
+  reading: ReadingRow;
+  status: StatusRow;
+  frame: FrameMeta & { bytes: Uint8Array };
+  intervals: Intervals;
+  /** A user's sessions were ended (password change, deletion): their sockets must go too. */
+  sessionsRevoked: { userId: number; exceptTokenHash?: string };
+};
+
+type Listener<K extends keyof DomainEvents> = (payload: DomainEvents[K]) => void;
+
+export function createEventBus() {
+  const listeners: { [K in keyof DomainEvents]?: Listener<K>[] } = {};
+  return {
+    on<K extends keyof DomainEvents>(event: K, fn: Listener<K>) {
+      (listeners[event] ??= [] as never).push(fn as never);
+    },
+    emit<K extends keyof DomainEvents>(event: K, payload: DomainEvents[K]) {
+      for (const fn of listeners[event] ?? []) fn(payload);
+    },
+  };
+}
+
+export type EventBus = ReturnType<typeof createEventBus>;

@@ -1,0 +1,39 @@
+// Owns the JSON API (PROTOCOL.md §3): 401 JSON when not logged in, never a redirect.
+import { Elysia, t } from "elysia";
+import { parseIntervals } from "../services/intervals.ts";
+import { dayOf, isoInZone } from "../time.ts";
+import { type HttpDeps, jsonResponse, type RequestTools } from "./context.ts";
+
+export function apiRoutes(deps: HttpDeps, tools: RequestTools) {
+  const { telemetry, config } = deps;
+  return new Elysia({ name: "api-routes", prefix: "/api" })
+    .resolve(({ request }) => ({ session: tools.sessionOf(request) }))
+    .onBeforeHandle(({ session }) => {
+      if (!session) return jsonResponse({ error: "unauthorized: log in first" }, 401);
+    })
+    .get("/temphum", ({ query }) => {
+      const day = query.date ?? dayOf(Date.now(), config.timezone);
+      const rows = telemetry.readingsOfDay(day);
+      if (!rows) return jsonResponse({ error: `date must be a real calendar date written YYYY-MM-DD, got "${day.slice(0, 32)}"` }, 400);
+      return jsonResponse(rows.map((r) => ({ timestamp: isoInZone(r.recorded_at, config.timezone), temperature: r.temperature, humidity: r.humidity })));
+    }, { query: t.Object({ date: t.Optional(t.String({ maxLength: 64 })) }) })
+    .get("/timelapse_config", () => jsonResponse(deps.intervals.get()))
+    // JSON only: a cross-site form cannot send it, so the session cookie alone is safe here.
+    .put("/timelapse_config", ({ session, body, request }) => {
+      if (!request.headers.get("content-type")?.startsWith("application/json")) return jsonResponse({ error: "send application/json" }, 415);
+      if (session!.user.role !== "admin") return jsonResponse({ error: "forbidden: only an admin can change intervals" }, 403);
+      const parsed = parseIntervals((body ?? {}) as Record<string, unknown>);
+      if (!parsed.ok) return jsonResponse({ error: "invalid intervals", fields: parsed.errors }, 400);
+      deps.intervals.set(parsed.value);
+      return jsonResponse(parsed.value);
+    })
+    .get("/latest", () => {
+      const { reading, status, frame } = telemetry.latest();
+      const stamp = (ms?: number) => (ms === undefined ? null : isoInZone(ms, config.timezone));
+      return jsonResponse({
+        reading: reading ? { timestamp: stamp(reading.recorded_at), temperature: reading.temperature, humidity: reading.humidity } : null,
+        status: status ? { timestamp: stamp(status.recorded_at), status: status.status } : null,
+        frame: frame ? { id: frame.id, timestamp: stamp(frame.recorded_at), url: `/frames/${frame.id}.jpg` } : null,
+      });
+    });
+}

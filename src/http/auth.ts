@@ -1,0 +1,42 @@
+// Owns logging in and out over HTTP (PROTOCOL.md §1): 303 on success, 401 with the form on failure.
+import { Elysia, t } from "elysia";
+import { LoginPage } from "../../views/pages.tsx";
+import { REMEMBER_TTL_MS } from "../services/auth.ts";
+import { readSessionToken } from "../session-cookie.ts";
+import { type HttpDeps, htmlResponse, type RequestTools, redirectTo, safeNext } from "./context.ts";
+
+const LoginForm = t.Object({
+  // Optional so a half-filled form is a failed login (401 with the form), not a schema error.
+  username: t.Optional(t.String({ maxLength: 256 })),
+  password: t.Optional(t.String({ maxLength: 1024 })),
+  remember: t.Optional(t.String({ maxLength: 8 })),
+});
+
+export function authRoutes(deps: HttpDeps, tools: RequestTools) {
+  const logout = ({ request }: { request: Request }) => {
+    deps.auth.endSession(readSessionToken(request.headers.get("cookie")));
+    return redirectTo("/login", { "set-cookie": tools.clearedCookie() });
+  };
+
+  return new Elysia({ name: "auth-routes" })
+    .get("/login", ({ request, query }) => {
+      if (tools.sessionOf(request)) return redirectTo(safeNext(query.next));
+      return htmlResponse(LoginPage({ ctx: tools.view(null), next: typeof query.next === "string" ? query.next : undefined }) as string);
+    })
+    .post("/login", async ({ request, body, query }) => {
+      const next = typeof query.next === "string" ? query.next : undefined;
+      const username = body.username ?? "";
+      const user = username && body.password ? await deps.auth.checkCredentials(username, body.password) : null;
+      if (!user) {
+        deps.log.warn("login failed", { user: username.slice(0, 64) });
+        return htmlResponse(LoginPage({ ctx: tools.view(null), next, error: tools.t.badLogin, username }) as string, 401);
+      }
+      const remember = body.remember === "on";
+      const { token } = deps.auth.startSession(user.id, remember);
+      deps.log.info("login", { user: user.username, remember });
+      const cookie = tools.sessionCookie(request, token, remember ? REMEMBER_TTL_MS / 1000 : undefined);
+      return redirectTo(safeNext(next), { "set-cookie": cookie });
+    }, { body: LoginForm })
+    .get("/logout", logout)
+    .post("/logout", logout);
+}

@@ -1,0 +1,78 @@
+// Owns per-request helpers shared by the route groups: session lookup, CSRF, cookies, view context.
+import { createHmac, timingSafeEqual } from "node:crypto";
+import type { Config } from "../config.ts";
+import { dictionary } from "../i18n.ts";
+import type { Logger } from "../log.ts";
+import type { AuthService, Session } from "../services/auth.ts";
+import type { IntervalService } from "../services/intervals.ts";
+import type { TelemetryService } from "../services/telemetry.ts";
+import type { UserService } from "../services/users.ts";
+import { readSessionToken, SESSION_COOKIE } from "../session-cookie.ts";
+import type { ViewContext } from "../../views/context.ts";
+
+export type HttpDeps = {
+  config: Config;
+  log: Logger;
+  auth: AuthService;
+  users: UserService;
+  telemetry: TelemetryService;
+  intervals: IntervalService;
+  startedAt: number;
+  version: string;
+  dbHealthy: () => boolean;
+};
+
+export function createRequestTools(deps: HttpDeps) {
+  const { config } = deps;
+  const t = dictionary(config.locale);
+
+  const csrfFor = (session: Session) => createHmac("sha256", config.secret_key).update(`csrf:${session.tokenHash}`).digest("base64url");
+
+  return {
+    t,
+    sessionOf: (request: Request): Session | null => deps.auth.resolveSession(readSessionToken(request.headers.get("cookie"))),
+
+    csrfFor,
+    /** Synchronizer token bound to the session: a form field or the X-CSRF-Token header (htmx). */
+    csrfValid(session: Session, request: Request, body: unknown): boolean {
+      const sent = (body && typeof body === "object" && "_csrf" in body ? String((body as { _csrf: unknown })._csrf) : "") || request.headers.get("x-csrf-token") || "";
+      const expected = Buffer.from(csrfFor(session));
+      const given = Buffer.from(sent);
+      return given.length === expected.length && timingSafeEqual(given, expected);
+    },
+
+    /** HTTPS as the browser saw it: directly, or through a proxy we were told to trust. */
+    isHttps(request: Request): boolean {
+      if (new URL(request.url).protocol === "https:") return true;
+      return config.trust_proxy && request.headers.get("x-forwarded-proto")?.split(",")[0]?.trim() === "https";
+    },
+
+    sessionCookie(request: Request, token: string, maxAgeSeconds?: number): string {
+      const secure = this.isHttps(request) ? "; Secure" : "";
+      const age = maxAgeSeconds === undefined ? "" : `; Max-Age=${maxAgeSeconds}`;
+      return `${SESSION_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Lax${secure}${age}`;
+    },
+
+    clearedCookie: () => `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0`,
+
+    view(session: Session | null): ViewContext {
+      return { t, locale: config.locale, zone: config.timezone, user: session?.user, csrf: session ? csrfFor(session) : undefined };
+    },
+  };
+}
+
+export type RequestTools = ReturnType<typeof createRequestTools>;
+
+/** A local path to go to after login; anything else (other hosts, //evil, \\evil) becomes "/". */
+export function safeNext(next: unknown): string {
+  if (typeof next !== "string" || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\") || /[\r\n]/.test(next)) return "/";
+  return next;
+}
+
+export const htmlResponse = (body: string, status = 200, headers: Record<string, string> = {}) =>
+  new Response(body, { status, headers: { "content-type": "text/html; charset=utf-8", ...headers } });
+
+export const jsonResponse = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8", ...headers } });
+
+export const redirectTo = (location: string, headers: Record<string, string> = {}) => new Response(null, { status: 303, headers: { location, ...headers } });

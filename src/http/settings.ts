@@ -1,0 +1,74 @@
+// Owns the settings forms: capture intervals, users, own password. Every POST checks the CSRF token.
+import { Elysia, t } from "elysia";
+import { ErrorPage } from "../../views/pages.tsx";
+import { type Flash, IntervalsForm, PasswordForm, SettingsPage, UsersSection } from "../../views/settings.tsx";
+import { parseIntervals } from "../services/intervals.ts";
+import type { Session } from "../services/auth.ts";
+import { type HttpDeps, htmlResponse, type RequestTools, redirectTo } from "./context.ts";
+
+const Csrf = { _csrf: t.Optional(t.String({ maxLength: 128 })) };
+
+export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
+  const { users, intervals } = deps;
+  const isHtmx = (request: Request) => request.headers.get("hx-request") === "true";
+
+  /** htmx gets the fragment; a plain form post gets the whole page with the same message. */
+  const respond = (request: Request, session: Session, fragment: JSX.Element, flash: Flash, status = 200) =>
+    isHtmx(request)
+      ? htmlResponse(fragment as string, status)
+      : htmlResponse(SettingsPage({ ctx: tools.view(session), users: users.list(), intervals: intervals.get(), flash }) as string, status);
+
+  const forbidden = (session: Session) =>
+    htmlResponse(ErrorPage({ ctx: tools.view(session), title: "403", message: tools.t.forbidden }) as string, 403);
+
+  return new Elysia({ name: "settings-routes" })
+    .resolve(({ request }) => ({ session: tools.sessionOf(request) }))
+    .onBeforeHandle(({ session, request, body }) => {
+      if (!session) {
+        if (isHtmx(request)) return new Response(null, { status: 401, headers: { "hx-redirect": "/login?next=/settings" } });
+        return redirectTo("/login?next=/settings");
+      }
+      if (request.method === "POST" && !tools.csrfValid(session, request, body)) {
+        deps.log.warn("request refused: missing or wrong CSRF token", { path: new URL(request.url).pathname, user: session.user.username });
+        return htmlResponse(ErrorPage({ ctx: tools.view(session), title: "403", message: "This form has expired or did not come from this site. Reload the page and try again." }) as string, 403);
+      }
+    })
+    .get("/settings", ({ session }) =>
+      htmlResponse(SettingsPage({ ctx: tools.view(session), users: users.list(), intervals: intervals.get() }) as string))
+
+    .post("/settings/intervals", ({ session, body, request }) => {
+      const ctx = tools.view(session);
+      if (session!.user.role !== "admin") return forbidden(session!);
+      const parsed = parseIntervals(body);
+      if (!parsed.ok) {
+        const flash: Flash = { kind: "error", text: Object.values(parsed.errors).join(" ") };
+        return respond(request, session!, IntervalsForm({ ctx, values: body as never, errors: parsed.errors }), flash, 400);
+      }
+      intervals.set(parsed.value);
+      deps.log.info("capture intervals changed", { by: session!.user.username, ...parsed.value });
+      const flash: Flash = { kind: "ok", text: tools.t.intervalsSaved };
+      return respond(request, session!, IntervalsForm({ ctx, values: parsed.value, flash }), flash);
+    }, { body: t.Object({ ...Csrf, image_delay: t.Optional(t.String({ maxLength: 16 })), temphum_delay: t.Optional(t.String({ maxLength: 16 })), status_delay: t.Optional(t.String({ maxLength: 16 })) }) })
+
+    .post("/settings/users", async ({ session, body, request }) => {
+      if (session!.user.role !== "admin") return forbidden(session!);
+      const role = body.role === "admin" ? "admin" : "viewer";
+      const result = await users.add({ username: body.username ?? "", password: body.password ?? "", role });
+      const flash: Flash = result.ok ? { kind: "ok", text: tools.t.userAdded } : { kind: "error", text: result.error };
+      const draft = result.ok ? undefined : { username: body.username ?? "", role };
+      return respond(request, session!, UsersSection({ ctx: tools.view(session), users: users.list(), flash, draft }), flash, result.ok ? 200 : 400);
+    }, { body: t.Object({ ...Csrf, username: t.Optional(t.String({ maxLength: 256 })), password: t.Optional(t.String({ maxLength: 1024 })), role: t.Optional(t.String({ maxLength: 16 })) }) })
+
+    .post("/settings/users/:id/delete", ({ session, params, request }) => {
+      if (session!.user.role !== "admin") return forbidden(session!);
+      const result = /^\d{1,15}$/.test(params.id) ? users.delete(session!.user, Number(params.id)) : { ok: false as const, error: "No such user." };
+      const flash: Flash = result.ok ? { kind: "ok", text: tools.t.userDeleted } : { kind: "error", text: result.error };
+      return respond(request, session!, UsersSection({ ctx: tools.view(session), users: users.list(), flash }), flash, result.ok ? 200 : 400);
+    }, { body: t.Optional(t.Object(Csrf)) })
+
+    .post("/settings/password", async ({ session, body, request }) => {
+      const result = await users.changePassword(session!.user, body.current ?? "", body.next ?? "", session!.tokenHash);
+      const flash: Flash = result.ok ? { kind: "ok", text: tools.t.passwordChanged } : { kind: "error", text: result.error };
+      return respond(request, session!, PasswordForm({ ctx: tools.view(session), flash }), flash, result.ok ? 200 : 400);
+    }, { body: t.Object({ ...Csrf, current: t.Optional(t.String({ maxLength: 1024 })), next: t.Optional(t.String({ maxLength: 1024 })) }) });
+}

@@ -1,0 +1,80 @@
+// Owns the command line: flags, loading the config, starting the app, and a graceful stop on signals.
+import { createApp } from "./app.ts";
+import { ConfigError, loadConfig } from "./config.ts";
+import { createLogger } from "./log.ts";
+import { StoreOpenError } from "./store/db.ts";
+import { COMMIT, VERSION } from "./version.ts";
+
+const HELP = `layerwatch ${VERSION}: live dashboard, JSON API and Socket.IO gateway for a 3D-printer timelapse rig
+
+Usage: layerwatch [--config PATH] [--port N]
+       layerwatch --version | --help
+
+  --config PATH   config file (default: ./config.json, else the built-in defaults)
+  --port N        listen on port N (overrides the config and LAYERWATCH_PORT)
+
+Every config key can be set by an environment variable LAYERWATCH_<KEY>, e.g. LAYERWATCH_PORT=8080.`;
+
+type Flags = { config?: string; port?: number; help?: boolean; version?: boolean };
+
+function parseFlags(argv: string[]): Flags {
+  const flags: Flags = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [name, inline] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    const value = () => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new ConfigError(`${name} needs a value`);
+      return v;
+    };
+    if (name === "--help" || name === "-h") flags.help = true;
+    else if (name === "--version" || name === "-v") flags.version = true;
+    else if (name === "--config" || name === "-c") flags.config = value();
+    else if (name === "--port" || name === "-p") {
+      const v = value();
+      if (!/^\d{1,5}$/.test(v) || Number(v) > 65535) throw new ConfigError(`--port must be a number 0..65535, got "${v}"`);
+      flags.port = Number(v);
+    } else throw new ConfigError(`unknown argument "${arg}" (see --help)`);
+  }
+  return flags;
+}
+
+async function main(): Promise<number> {
+  const flags = parseFlags(process.argv.slice(2));
+  if (flags.help) return console.log(HELP), 0;
+  if (flags.version) return console.log(`layerwatch ${VERSION} (${COMMIT})`), 0;
+
+  const log = createLogger();
+  const loaded = await loadConfig({ path: flags.config, overrides: flags.port === undefined ? {} : { port: flags.port } });
+  for (const w of loaded.warnings) log.warn(`!!! ${w}`);
+  const app = await createApp(loaded.config, { log });
+  log.info("layerwatch listening", { url: app.url, version: VERSION, config: loaded.origin, database: loaded.config.database_uri, timezone: loaded.config.timezone });
+
+  const shutdown = async (signal: string) => {
+    log.info("shutting down", { signal });
+    const force = setTimeout(() => process.exit(1), 5000);
+    await app.stop();
+    clearTimeout(force);
+    log.info("stopped cleanly");
+    process.exit(0);
+  };
+  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+  process.once("SIGINT", () => void shutdown("SIGINT"));
+  return -1;
+}
+
+main().then(
+  (code) => { if (code >= 0) process.exit(code); },
+  (err) => {
+    if (err instanceof ConfigError || err instanceof StoreOpenError) {
+      console.error(`layerwatch: ${err.message}`);
+      process.exit(err instanceof ConfigError ? 2 : 3);
+    }
+    if ((err as { code?: string })?.code === "EADDRINUSE") {
+      console.error(`layerwatch: the port is already in use (${(err as Error).message})`);
+      process.exit(4);
+    }
+    console.error("layerwatch: failed to start:", err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,55 @@
+// Owns the device event rules of PROTOCOL.md §2: one validator per event, giving a value or a message.
+import { decodeBase64Image, type ImageMime, MAX_IMAGE_BYTES, sniffImage } from "../images.ts";
+
+export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
+const bad = (error: string): Checked<never> => ({ ok: false, error });
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) && !(v instanceof ArrayBuffer);
+
+export const TEMPERATURE_RANGE = [-50, 150] as const;
+export const HUMIDITY_RANGE = [0, 100] as const;
+export const MAX_STATUS_LENGTH = 256;
+
+function inRange(name: string, v: unknown, [lo, hi]: readonly [number, number], unit: string): Checked<number> {
+  if (v === undefined || v === null) return bad(`${name} is missing`);
+  if (typeof v !== "number") return bad(`${name} must be a number, got ${typeof v}`);
+  if (!Number.isFinite(v)) return bad(`${name} must be a finite number`);
+  if (v < lo || v > hi) return bad(`${name} ${v} is out of range ${lo}..${hi} ${unit}`);
+  return { ok: true, value: v };
+}
+
+export function checkTemphum(payload: unknown): Checked<{ temperature: number; humidity: number }> {
+  if (!isObject(payload)) return bad("temphum payload must be an object { temperature, humidity }");
+  const t = inRange("temperature", payload.temperature, TEMPERATURE_RANGE, "°C");
+  if (!t.ok) return t;
+  const h = inRange("humidity", payload.humidity, HUMIDITY_RANGE, "%");
+  if (!h.ok) return h;
+  return { ok: true, value: { temperature: t.value, humidity: h.value } };
+}
+
+export function checkStatus(payload: unknown): Checked<{ status: string }> {
+  if (!isObject(payload)) return bad("status payload must be an object { status }");
+  if (typeof payload.status !== "string") return bad(payload.status === undefined ? "status is missing" : "status must be a string");
+  const status = payload.status.trim();
+  if (!status) return bad("status must not be empty");
+  if (status.length > MAX_STATUS_LENGTH) return bad(`status must be at most ${MAX_STATUS_LENGTH} characters`);
+  return { ok: true, value: { status } };
+}
+
+/** Accepts { image: base64 }, { image: <binary> } or the raw bytes as the event's argument. */
+export function checkImage(payload: unknown): Checked<{ mime: ImageMime; bytes: Uint8Array }> {
+  const raw = isObject(payload) ? payload.image : payload;
+  let bytes: Uint8Array | null;
+  if (typeof raw === "string") {
+    // Base64 carries 3 bytes per 4 characters: reject before decoding something hopeless.
+    if (raw.length > Math.ceil(MAX_IMAGE_BYTES / 3) * 4 + 64) return bad(`image is larger than ${MAX_IMAGE_BYTES / 1048576} MiB`);
+    bytes = decodeBase64Image(raw);
+    if (!bytes) return bad("image is not valid base64");
+  } else if (raw instanceof Uint8Array) bytes = raw;
+  else if (raw instanceof ArrayBuffer) bytes = new Uint8Array(raw);
+  else return bad(raw === undefined || raw === null ? "image is missing" : "image must be base64 text or binary");
+  if (bytes.length === 0) return bad("image is empty");
+  if (bytes.length > MAX_IMAGE_BYTES) return bad(`image is larger than ${MAX_IMAGE_BYTES / 1048576} MiB`);
+  const mime = sniffImage(bytes);
+  if (!mime) return bad("image is not a JPEG or PNG");
+  return { ok: true, value: { mime, bytes } };
+}

@@ -1,0 +1,38 @@
+// Owns the capture intervals the device is told to use, and their rules (PROTOCOL.md §3).
+import type { EventBus } from "../events.ts";
+import type { Intervals, Store } from "../store/store.ts";
+
+export const INTERVAL_MINIMUMS: Intervals = { image_delay: 5, temphum_delay: 1, status_delay: 1 };
+/** A day: anything longer is surely a typo, and keeps values far from integer overflow on the device. */
+export const INTERVAL_MAXIMUM = 86400;
+
+export type IntervalErrors = Partial<Record<keyof Intervals, string>>;
+
+/** Checks raw form/API values; gives whole-second intervals or a message per bad field. */
+export function parseIntervals(raw: Record<string, unknown>): { ok: true; value: Intervals } | { ok: false; errors: IntervalErrors } {
+  const errors: IntervalErrors = {};
+  const value = {} as Intervals;
+  for (const key of Object.keys(INTERVAL_MINIMUMS) as (keyof Intervals)[]) {
+    const v = raw[key];
+    const text = typeof v === "number" ? String(v) : typeof v === "string" ? v.trim() : "";
+    const min = INTERVAL_MINIMUMS[key];
+    if (!/^\d+$/.test(text)) errors[key] = `Must be a whole number of seconds, at least ${min}.`;
+    else if (Number(text) < min) errors[key] = `Must be at least ${min} seconds.`;
+    else if (Number(text) > INTERVAL_MAXIMUM) errors[key] = `Must be at most ${INTERVAL_MAXIMUM} seconds (one day).`;
+    else value[key] = Number(text);
+  }
+  return Object.keys(errors).length ? { ok: false, errors } : { ok: true, value };
+}
+
+export function createIntervalService(deps: { store: Store; events: EventBus }) {
+  return {
+    get: (): Intervals => deps.store.intervals.get(),
+    /** Stores new intervals and announces them (the hub pushes timelapse_conf to devices). */
+    set(value: Intervals): void {
+      deps.store.intervals.set(value);
+      deps.events.emit("intervals", value);
+    },
+  };
+}
+
+export type IntervalService = ReturnType<typeof createIntervalService>;

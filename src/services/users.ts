@@ -1,0 +1,61 @@
+// Owns user accounts and their rules: the seeded admin, never deleting yourself or the last admin.
+import type { EventBus } from "../events.ts";
+import type { Logger } from "../log.ts";
+import type { Role, Store, UserRow } from "../store/store.ts";
+import { hashPassword, passwordProblem, verifyPassword } from "./passwords.ts";
+
+export type Result<T = void> = { ok: true; value: T } | { ok: false; error: string };
+const fail = (error: string): Result<never> => ({ ok: false, error });
+
+export const USERNAME_RE = /^[\p{L}\p{N}._@-]{1,64}$/u;
+
+export function createUserService(deps: { store: Store; events: EventBus; log: Logger }) {
+  const { store, events, log } = deps;
+
+  return {
+    list: (): UserRow[] => store.users.list(),
+
+    /** Creates the config's admin on first start; an existing user of that name is left alone. */
+    async ensureAdmin(username: string, password: string): Promise<void> {
+      if (store.users.byName(username)) return;
+      store.users.insert(username, await hashPassword(password), "admin");
+      log.info("created the admin user from the config", { user: username });
+    },
+
+    async add(input: { username: string; password: string; role: Role }): Promise<Result<number>> {
+      const username = input.username.trim();
+      if (!USERNAME_RE.test(username)) return fail("Username must be 1 to 64 letters, digits or . _ @ -");
+      const problem = passwordProblem(input.password);
+      if (problem) return fail(problem);
+      if (store.users.byName(username)) return fail(`User "${username}" already exists.`);
+      const id = store.users.insert(username, await hashPassword(input.password), input.role);
+      log.info("user added", { user: username, role: input.role });
+      return { ok: true, value: id };
+    },
+
+    delete(actor: UserRow, targetId: number): Result {
+      const target = store.users.byId(targetId);
+      if (!target) return fail("No such user.");
+      if (target.id === actor.id) return fail("You cannot delete your own account.");
+      if (target.role === "admin" && store.users.countAdmins() <= 1) return fail("You cannot delete the last admin.");
+      store.users.delete(target.id);
+      events.emit("sessionsRevoked", { userId: target.id });
+      log.info("user deleted", { user: target.username, by: actor.username });
+      return { ok: true, value: undefined };
+    },
+
+    /** Changes a password (the current one is required) and ends the user's other sessions. */
+    async changePassword(user: UserRow, current: string, next: string, keepTokenHash: string): Promise<Result> {
+      if (!(await verifyPassword(current, user.password_hash))) return fail("Current password is wrong.");
+      const problem = passwordProblem(next);
+      if (problem) return fail(problem);
+      store.users.setPasswordHash(user.id, await hashPassword(next));
+      store.sessions.deleteForUser(user.id, keepTokenHash);
+      events.emit("sessionsRevoked", { userId: user.id, exceptTokenHash: keepTokenHash });
+      log.info("password changed", { user: user.username });
+      return { ok: true, value: undefined };
+    },
+  };
+}
+
+export type UserService = ReturnType<typeof createUserService>;

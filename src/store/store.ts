@@ -1,0 +1,111 @@
+// Owns every SQL statement the app runs, prepared once and named for what it does.
+import type { Database } from "bun:sqlite";
+import type { ImageMime } from "../images.ts";
+
+export type Role = "admin" | "viewer";
+export type UserRow = { id: number; username: string; password_hash: string; role: Role; created_at: number };
+export type SessionRow = { token_hash: string; user_id: number; created_at: number; expires_at: number; persistent: number; last_seen_at: number };
+export type ReadingRow = { id: number; device_id: number; recorded_at: number; temperature: number; humidity: number };
+export type StatusRow = { id: number; device_id: number; recorded_at: number; status: string };
+export type FrameMeta = { id: number; device_id: number; recorded_at: number; mime: ImageMime; size: number };
+export type FrameRow = FrameMeta & { bytes: Uint8Array };
+export type Intervals = { image_delay: number; temphum_delay: number; status_delay: number };
+
+export function createStore(db: Database) {
+  const q = {
+    userByName: db.query<UserRow, [string]>("SELECT * FROM users WHERE username = ?"),
+    userById: db.query<UserRow, [number]>("SELECT * FROM users WHERE id = ?"),
+    listUsers: db.query<UserRow, []>("SELECT * FROM users ORDER BY username"),
+    countAdmins: db.query<{ n: number }, []>("SELECT count(*) AS n FROM users WHERE role = 'admin'"),
+    insertUser: db.query<{ id: number }, [string, string, Role, number]>(
+      "INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?) RETURNING id"),
+    setPasswordHash: db.query<never, [string, number]>("UPDATE users SET password_hash = ? WHERE id = ?"),
+    deleteUser: db.query<never, [number]>("DELETE FROM users WHERE id = ?"),
+
+    insertSession: db.query<never, [string, number, number, number, number, number]>(
+      "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, persistent, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)"),
+    sessionByHash: db.query<SessionRow, [string]>("SELECT * FROM sessions WHERE token_hash = ?"),
+    touchSession: db.query<never, [number, number, string]>("UPDATE sessions SET last_seen_at = ?, expires_at = ? WHERE token_hash = ?"),
+    deleteSession: db.query<never, [string]>("DELETE FROM sessions WHERE token_hash = ?"),
+    deleteUserSessions: db.query<never, [number, string]>("DELETE FROM sessions WHERE user_id = ? AND token_hash != ?"),
+    deleteExpiredSessions: db.query<never, [number]>("DELETE FROM sessions WHERE expires_at <= ?"),
+
+    insertReading: db.query<{ id: number }, [number, number, number, number]>(
+      "INSERT INTO readings (device_id, recorded_at, temperature, humidity) VALUES (?, ?, ?, ?) RETURNING id"),
+    readingsBetween: db.query<ReadingRow, [number, number]>(
+      "SELECT * FROM readings WHERE recorded_at >= ? AND recorded_at < ? ORDER BY recorded_at, id"),
+    latestReading: db.query<ReadingRow, []>("SELECT * FROM readings ORDER BY recorded_at DESC, id DESC LIMIT 1"),
+
+    insertStatus: db.query<{ id: number }, [number, number, string]>(
+      "INSERT INTO statuses (device_id, recorded_at, status) VALUES (?, ?, ?) RETURNING id"),
+    latestStatus: db.query<StatusRow, []>("SELECT * FROM statuses ORDER BY recorded_at DESC, id DESC LIMIT 1"),
+
+    insertFrame: db.query<{ id: number }, [number, number, string, Uint8Array]>(
+      "INSERT INTO frames (device_id, recorded_at, mime, bytes) VALUES (?, ?, ?, ?) RETURNING id"),
+    pruneFrames: db.query<never, [number]>("DELETE FROM frames WHERE id NOT IN (SELECT id FROM frames ORDER BY id DESC LIMIT ?)"),
+    frameById: db.query<FrameRow, [number]>("SELECT id, device_id, recorded_at, mime, length(bytes) AS size, bytes FROM frames WHERE id = ?"),
+    latestFrame: db.query<FrameRow, []>("SELECT id, device_id, recorded_at, mime, length(bytes) AS size, bytes FROM frames ORDER BY id DESC LIMIT 1"),
+    listFrames: db.query<FrameMeta, []>("SELECT id, device_id, recorded_at, mime, length(bytes) AS size FROM frames ORDER BY id DESC"),
+    countFrames: db.query<{ n: number }, []>("SELECT count(*) AS n FROM frames"),
+
+    intervals: db.query<Intervals, []>("SELECT image_delay, temphum_delay, status_delay FROM capture_intervals WHERE id = 1"),
+    setIntervals: db.query<never, [number, number, number, number]>(
+      "UPDATE capture_intervals SET image_delay = ?, temphum_delay = ?, status_delay = ?, updated_at = ? WHERE id = 1"),
+  };
+
+  return {
+    db,
+    users: {
+      byName: (username: string) => q.userByName.get(username),
+      byId: (id: number) => q.userById.get(id),
+      list: () => q.listUsers.all(),
+      countAdmins: () => q.countAdmins.get()!.n,
+      insert: (username: string, passwordHash: string, role: Role) => q.insertUser.get(username, passwordHash, role, Date.now())!.id,
+      setPasswordHash: (id: number, hash: string) => void q.setPasswordHash.run(hash, id),
+      delete: (id: number) => void q.deleteUser.run(id),
+    },
+    sessions: {
+      insert: (s: SessionRow) => void q.insertSession.run(s.token_hash, s.user_id, s.created_at, s.expires_at, s.persistent, s.last_seen_at),
+      byHash: (hash: string) => q.sessionByHash.get(hash),
+      touch: (hash: string, now: number, expiresAt: number) => void q.touchSession.run(now, expiresAt, hash),
+      delete: (hash: string) => void q.deleteSession.run(hash),
+      /** Ends all of a user's sessions except `keepHash` (pass "" to end all). */
+      deleteForUser: (userId: number, keepHash = "") => void q.deleteUserSessions.run(userId, keepHash),
+      deleteExpired: (now: number) => void q.deleteExpiredSessions.run(now),
+    },
+    readings: {
+      insert: (deviceId: number, at: number, temperature: number, humidity: number) => q.insertReading.get(deviceId, at, temperature, humidity)!.id,
+      between: (start: number, end: number) => q.readingsBetween.all(start, end),
+      latest: () => q.latestReading.get(),
+    },
+    statuses: {
+      insert: (deviceId: number, at: number, status: string) => q.insertStatus.get(deviceId, at, status)!.id,
+      latest: () => q.latestStatus.get(),
+    },
+    frames: {
+      /** Stores a frame and keeps only the newest `keep`, in one transaction. */
+      insert: db.transaction((deviceId: number, at: number, mime: ImageMime, bytes: Uint8Array, keep: number) => {
+        const id = q.insertFrame.get(deviceId, at, mime, bytes)!.id;
+        q.pruneFrames.run(keep);
+        return id;
+      }),
+      byId: (id: number) => q.frameById.get(id),
+      latest: () => q.latestFrame.get(),
+      list: () => q.listFrames.all(),
+      count: () => q.countFrames.get()!.n,
+    },
+    intervals: {
+      get: () => q.intervals.get()!,
+      set: (i: Intervals) => void q.setIntervals.run(i.image_delay, i.temphum_delay, i.status_delay, Date.now()),
+    },
+    close: () => {
+      try {
+        db.run("PRAGMA wal_checkpoint(TRUNCATE)");
+      } finally {
+        db.close();
+      }
+    },
+  };
+}
+
+export type Store = ReturnType<typeof createStore>;

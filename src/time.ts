@@ -1,0 +1,104 @@
+// Owns calendar arithmetic in the configured IANA time zone: day boundaries and ISO stamps with offset.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function partsFormatter(zone: string): Intl.DateTimeFormat {
+  let f = formatters.get(zone);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", second: "2-digit",
+    });
+    formatters.set(zone, f);
+  }
+  return f;
+}
+
+type WallClock = { year: number; month: number; day: number; hour: number; minute: number; second: number };
+
+function wallClock(ms: number, zone: string): WallClock {
+  const out: Record<string, number> = {};
+  for (const p of partsFormatter(zone).formatToParts(ms)) if (p.type !== "literal") out[p.type] = Number(p.value);
+  return out as unknown as WallClock;
+}
+
+/** Offset of `zone` from UTC at instant `ms`, in minutes (e.g. +120 for Helsinki in winter). */
+export function zoneOffsetMinutes(ms: number, zone: string): number {
+  const w = wallClock(ms, zone);
+  const asUtc = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
+  return Math.round((asUtc - Math.floor(ms / 1000) * 1000) / 60000);
+}
+
+/** The UTC instant of a wall-clock time in `zone` (DST gaps resolve forward, overlaps to the first). */
+export function zonedToUtc(year: number, month: number, day: number, zone: string, hour = 0, minute = 0, second = 0): number {
+  const guess = Date.UTC(year, month - 1, day, hour, minute, second);
+  let ms = guess - zoneOffsetMinutes(guess, zone) * 60000;
+  ms = guess - zoneOffsetMinutes(ms, zone) * 60000;
+  return ms;
+}
+
+const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** Parses YYYY-MM-DD into its parts, or null when malformed or not a real calendar date. */
+export function parseDay(text: string): { year: number; month: number; day: number } | null {
+  const m = DATE_RE.exec(text);
+  if (!m) return null;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const check = new Date(Date.UTC(year, month - 1, day));
+  if (check.getUTCFullYear() !== year || check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day) return null;
+  return { year, month, day };
+}
+
+/** [start, end) in UTC milliseconds of calendar day `day` (YYYY-MM-DD) in `zone`. */
+export function dayRange(day: string, zone: string): { start: number; end: number } | null {
+  const d = parseDay(day);
+  if (!d) return null;
+  const start = zonedToUtc(d.year, d.month, d.day, zone);
+  const next = new Date(Date.UTC(d.year, d.month - 1, d.day + 1));
+  const end = zonedToUtc(next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate(), zone);
+  return { start, end };
+}
+
+const pad = (n: number, w = 2) => String(n).padStart(w, "0");
+
+/** The calendar day (YYYY-MM-DD) that instant `ms` falls on in `zone`. */
+export function dayOf(ms: number, zone: string): string {
+  const w = wallClock(ms, zone);
+  return `${w.year}-${pad(w.month)}-${pad(w.day)}`;
+}
+
+/** Adds whole days to a YYYY-MM-DD string. */
+export function shiftDay(day: string, delta: number): string {
+  const d = parseDay(day)!;
+  const t = new Date(Date.UTC(d.year, d.month - 1, d.day + delta));
+  return `${t.getUTCFullYear()}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())}`;
+}
+
+/** ISO 8601 with the zone's UTC offset, e.g. 2025-06-01T12:00:00.000+03:00 (what the old server emitted). */
+export function isoInZone(ms: number, zone: string): string {
+  const w = wallClock(ms, zone);
+  const off = zoneOffsetMinutes(ms, zone);
+  const sign = off < 0 ? "-" : "+";
+  const abs = Math.abs(off);
+  return `${w.year}-${pad(w.month)}-${pad(w.day)}T${pad(w.hour)}:${pad(w.minute)}:${pad(w.second)}.${pad(((ms % 1000) + 1000) % 1000, 3)}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+}
+
+const ISO_RE = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?\s*(Z|[+-]\d{2}:?\d{2})?$/;
+
+/**
+ * Parses an old-server timestamp: ISO with offset, or naive local time (read in `zone`).
+ * Python's isoformat gives microseconds, which Date.parse does not accept everywhere.
+ */
+export function parseLegacyTimestamp(text: string, zone: string): number | null {
+  const m = ISO_RE.exec(text.trim());
+  if (!m) return null;
+  const [y, mo, d, h, mi] = [1, 2, 3, 4, 5].map((i) => Number(m[i]));
+  const s = Number(m[6] ?? 0);
+  const ms = Math.floor(Number(`0.${m[7] ?? "0"}`) * 1000);
+  const tz = m[8];
+  if (!tz) return zonedToUtc(y!, mo!, d!, zone, h, mi, s) + ms;
+  const base = Date.UTC(y!, mo! - 1, d!, h, mi, s) + ms;
+  if (tz === "Z") return base;
+  const sign = tz[0] === "-" ? -1 : 1;
+  const digits = tz.slice(1).replace(":", "");
+  return base - sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60000;
+}

@@ -1,0 +1,41 @@
+// Owns the page frame: head, navigation, and the scripts every page loads (no inline script).
+import type { ViewContext } from "./context.ts";
+
+export function Layout(props: { ctx: ViewContext; title: string; children?: JSX.Element | JSX.Element[]; scripts?: string[]; page?: string }) {
+  const { ctx } = props;
+  return (
+    <>
+      {"<!doctype html>"}
+      <html lang={ctx.locale}>
+        <head>
+          <meta charset="utf-8" />
+          <meta name="viewport" content="width=device-width, initial-scale=1" />
+          <meta name="color-scheme" content="light dark" />
+          <title safe>{`${props.title} · ${ctx.t.appName}`}</title>
+          <link rel="stylesheet" href="/static/app.css" />
+          <link rel="icon" href="/static/favicon.svg" type="image/svg+xml" />
+          <script src="/static/htmx.min.js" defer></script>
+          {(props.scripts ?? []).map((src) => <script src={src} defer></script>)}
+        </head>
+        <body data-page={props.page ?? ""} hx-headers={ctx.csrf ? JSON.stringify({ "X-CSRF-Token": ctx.csrf }) : undefined}>
+          <a class="skip" href="#main">Skip to content</a>
+          {ctx.user ? (
+            <header class="topbar">
+              <a class="brand" href="/">{ctx.t.appName}</a>
+              <nav aria-label="Main">
+                <a href="/3d">{ctx.t.dashboard}</a>
+                <a href="/settings">{ctx.t.settings}</a>
+              </nav>
+              <span id="conn" class="conn" role="status" aria-live="polite" data-state="offline"></span>
+              <form method="post" action="/logout" class="logout">
+                <input type="hidden" name="_csrf" value={ctx.csrf ?? ""} />
+                <button type="submit" class="link">{ctx.t.logout}</button>
+              </form>
+            </header>
+          ) : null}
+          <main id="main">{props.children}</main>
+        </body>
+      </html>
+    </>
+  );
+}

@@ -1,0 +1,112 @@
+// Owns the settings page: users, capture intervals, and changing one's own password.
+import type { IntervalErrors } from "../src/services/intervals.ts";
+import type { Intervals, UserRow } from "../src/store/store.ts";
+import type { ViewContext } from "./context.ts";
+import { Layout } from "./layout.tsx";
+
+export type Flash = { kind: "ok" | "error"; text: string };
+
+function FlashMessage(props: { flash?: Flash }) {
+  return props.flash ? <p class={`flash ${props.flash.kind}`} role={props.flash.kind === "error" ? "alert" : "status"} safe>{props.flash.text}</p> : "";
+}
+
+const Csrf = (props: { ctx: ViewContext }) => <input type="hidden" name="_csrf" value={props.ctx.csrf ?? ""} />;
+
+export function IntervalsForm(props: { ctx: ViewContext; values: Record<keyof Intervals, string | number>; errors?: IntervalErrors; flash?: Flash }) {
+  const { ctx, values, errors = {} } = props;
+  const { t } = ctx;
+  const admin = ctx.user?.role === "admin";
+  const field = (key: keyof Intervals, label: string, min: number) => (
+    <div class="field">
+      <label for={key}>{label}</label>
+      <input id={key} name={key} type="number" inputmode="numeric" min={min} step="1" required value={String(values[key])}
+             disabled={!admin} aria-invalid={errors[key] ? "true" : undefined} aria-describedby={errors[key] ? `${key}-error` : undefined} />
+      {errors[key] ? <p class="field-error" id={`${key}-error`} safe>{errors[key]}</p> : ""}
+    </div>
+  );
+  return (
+    <form id="intervals-form" class="card" method="post" action="/settings/intervals" hx-post="/settings/intervals" hx-target="this" hx-swap="outerHTML">
+      <h2>{t.captureIntervals}</h2>
+      <FlashMessage flash={props.flash} />
+      <Csrf ctx={ctx} />
+      {field("image_delay", t.imageDelay, 5)}
+      {field("temphum_delay", t.temphumDelay, 1)}
+      {field("status_delay", t.statusDelay, 1)}
+      {admin ? <button type="submit">{t.save}</button> : <p class="muted">{t.forbidden}</p>}
+    </form>
+  );
+}
+
+export function UsersSection(props: { ctx: ViewContext; users: UserRow[]; flash?: Flash; draft?: { username: string; role: string } }) {
+  const { ctx, users } = props;
+  const { t } = ctx;
+  const admin = ctx.user?.role === "admin";
+  return (
+    <section id="users" class="card" aria-labelledby="h-users">
+      <h2 id="h-users">{t.users}</h2>
+      <FlashMessage flash={props.flash} />
+      <ul class="users">
+        {users.map((u) => (
+          <li>
+            <span class="name" safe>{u.username}</span> <span class="role">{u.role === "admin" ? t.admin : t.viewer}</span>
+            {u.id === ctx.user?.id ? <span class="muted"> ({t.you})</span> : ""}
+            {admin && u.id !== ctx.user?.id ? (
+              <form method="post" action={`/settings/users/${u.id}/delete`} hx-post={`/settings/users/${u.id}/delete`} hx-target="#users" hx-swap="outerHTML" class="inline">
+                <Csrf ctx={ctx} />
+                <button type="submit" class="danger" aria-label={`${t.delete} ${u.username}`}>{t.delete}</button>
+              </form>
+            ) : ""}
+          </li>
+        ))}
+      </ul>
+      {admin ? (
+        <form method="post" action="/settings/users" hx-post="/settings/users" hx-target="#users" hx-swap="outerHTML" class="add-user">
+          <h3>{t.addUser}</h3>
+          <Csrf ctx={ctx} />
+          <label for="new-username">{t.username}</label>
+          <input id="new-username" name="username" required maxlength="64" autocomplete="off" value={props.draft?.username ?? ""} />
+          <label for="new-password">{t.password}</label>
+          <input id="new-password" name="password" type="password" required minlength="8" autocomplete="new-password" />
+          <label for="new-role">{t.role}</label>
+          <select id="new-role" name="role">
+            <option value="viewer" selected={props.draft?.role !== "admin"}>{t.viewer}</option>
+            <option value="admin" selected={props.draft?.role === "admin"}>{t.admin}</option>
+          </select>
+          <button type="submit">{t.addUser}</button>
+        </form>
+      ) : ""}
+    </section>
+  );
+}
+
+export function PasswordForm(props: { ctx: ViewContext; flash?: Flash }) {
+  const { ctx } = props;
+  const { t } = ctx;
+  return (
+    <form id="password-form" class="card" method="post" action="/settings/password" hx-post="/settings/password" hx-target="this" hx-swap="outerHTML">
+      <h2>{t.changePassword}</h2>
+      <FlashMessage flash={props.flash} />
+      <Csrf ctx={ctx} />
+      <label for="current">{t.currentPassword}</label>
+      <input id="current" name="current" type="password" required autocomplete="current-password" />
+      <label for="next">{t.newPassword}</label>
+      <input id="next" name="next" type="password" required minlength="8" autocomplete="new-password" />
+      <button type="submit">{t.save}</button>
+    </form>
+  );
+}
+
+export function SettingsPage(props: { ctx: ViewContext; users: UserRow[]; intervals: Intervals; flash?: Flash }) {
+  const { ctx } = props;
+  return (
+    <Layout ctx={ctx} title={ctx.t.settings} page="settings">
+      <h1>{ctx.t.settings}</h1>
+      <FlashMessage flash={props.flash} />
+      <div class="settings">
+        <IntervalsForm ctx={ctx} values={props.intervals} />
+        <UsersSection ctx={ctx} users={props.users} />
+        <PasswordForm ctx={ctx} />
+      </div>
+    </Layout>
+  );
+}
