@@ -47,7 +47,7 @@ export async function createApp(config: Config, opts: { log?: Logger } = {}) {
 
   const app = new Elysia()
     // First, so no page hook runs for socket traffic.
-    .all("/socket.io/*", ({ request, server }) => engine.handleRequest(request, server as never))
+    .all("/socket.io/*", ({ request, server }) => engine.handleRequest(request, server as never), { parse: "none" })
     .use(html())
     .onError(({ code, error, request }) => {
       const api = new URL(request.url).pathname.startsWith("/api/");

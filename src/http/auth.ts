@@ -5,12 +5,12 @@ import { REMEMBER_TTL_MS } from "../services/auth.ts";
 import { readSessionToken } from "../session-cookie.ts";
 import { type HttpDeps, htmlResponse, type RequestTools, redirectTo, safeNext } from "./context.ts";
 
-const LoginForm = t.Object({
+const LoginForm = t.Optional(t.Object({
   // Optional so a half-filled form is a failed login (401 with the form), not a schema error.
   username: t.Optional(t.String({ maxLength: 256 })),
   password: t.Optional(t.String({ maxLength: 1024 })),
   remember: t.Optional(t.String({ maxLength: 8 })),
-});
+}));
 
 export function authRoutes(deps: HttpDeps, tools: RequestTools) {
   const logout = ({ request }: { request: Request }) => {
@@ -25,13 +25,13 @@ export function authRoutes(deps: HttpDeps, tools: RequestTools) {
     })
     .post("/login", async ({ request, body, query }) => {
       const next = typeof query.next === "string" ? query.next : undefined;
-      const username = body.username ?? "";
-      const user = username && body.password ? await deps.auth.checkCredentials(username, body.password) : null;
+      const username = body?.username ?? "";
+      const user = username && body?.password ? await deps.auth.checkCredentials(username, body.password) : null;
       if (!user) {
         deps.log.warn("login failed", { user: username.slice(0, 64) });
         return htmlResponse(LoginPage({ ctx: tools.view(null), next, error: tools.t.badLogin, username }) as string, 401);
       }
-      const remember = body.remember === "on";
+      const remember = body?.remember === "on";
       const { token } = deps.auth.startSession(user.id, remember);
       deps.log.info("login", { user: user.username, remember });
       const cookie = tools.sessionCookie(request, token, remember ? REMEMBER_TTL_MS / 1000 : undefined);

@@ -69,6 +69,14 @@ export function safeNext(next: unknown): string {
   return next;
 }
 
+/** Where a logged-out page request goes: the login page, then back. htmx is told to navigate. */
+export function loginRedirect(request: Request): Response {
+  const url = new URL(request.url);
+  const location = `/login?next=${encodeURIComponent(url.pathname + url.search)}`;
+  if (request.headers.get("hx-request")) return new Response(null, { status: 401, headers: { "hx-redirect": location } });
+  return redirectTo(location);
+}
+
 export const htmlResponse = (body: string, status = 200, headers: Record<string, string> = {}) =>
   new Response(body, { status, headers: { "content-type": "text/html; charset=utf-8", ...headers } });
 

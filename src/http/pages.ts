@@ -3,7 +3,7 @@ import { Elysia, t } from "elysia";
 import { ChartPanel, DashboardPage } from "../../views/dashboard.tsx";
 import { ErrorPage, HomePage } from "../../views/pages.tsx";
 import { dayOf } from "../time.ts";
-import { type HttpDeps, htmlResponse, type RequestTools, redirectTo } from "./context.ts";
+import { type HttpDeps, htmlResponse, loginRedirect, type RequestTools } from "./context.ts";
 
 export function pageRoutes(deps: HttpDeps, tools: RequestTools) {
   const { telemetry, config } = deps;
@@ -13,14 +13,7 @@ export function pageRoutes(deps: HttpDeps, tools: RequestTools) {
 
   return new Elysia({ name: "page-routes" })
     .resolve(({ request }) => ({ session: tools.sessionOf(request) }))
-    .onBeforeHandle(({ session, request }) => {
-      if (session) return;
-      const url = new URL(request.url);
-      const next = url.pathname + url.search;
-      // htmx swaps the response into the page: tell it to navigate instead.
-      if (request.headers.get("hx-request")) return new Response(null, { status: 401, headers: { "hx-redirect": `/login?next=${encodeURIComponent(next)}` } });
-      return redirectTo(`/login?next=${encodeURIComponent(next)}`);
-    })
+    .onBeforeHandle(({ session, request }) => (session ? undefined : loginRedirect(request)))
     .get("/", ({ session }) => htmlResponse(HomePage({ ctx: tools.view(session) }) as string))
     .get("/3d", ({ session, query, request }) => {
       const day = query.day ?? today();

@@ -4,7 +4,7 @@ import { ErrorPage } from "../../views/pages.tsx";
 import { type Flash, IntervalsForm, PasswordForm, SettingsPage, UsersSection } from "../../views/settings.tsx";
 import { parseIntervals } from "../services/intervals.ts";
 import type { Session } from "../services/auth.ts";
-import { type HttpDeps, htmlResponse, type RequestTools, redirectTo } from "./context.ts";
+import { type HttpDeps, htmlResponse, loginRedirect, type RequestTools } from "./context.ts";
 
 const Csrf = { _csrf: t.Optional(t.String({ maxLength: 128 })) };
 
@@ -24,10 +24,7 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
   return new Elysia({ name: "settings-routes" })
     .resolve(({ request }) => ({ session: tools.sessionOf(request) }))
     .onBeforeHandle(({ session, request, body }) => {
-      if (!session) {
-        if (isHtmx(request)) return new Response(null, { status: 401, headers: { "hx-redirect": "/login?next=/settings" } });
-        return redirectTo("/login?next=/settings");
-      }
+      if (!session) return loginRedirect(request);
       if (request.method === "POST" && !tools.csrfValid(session, request, body)) {
         deps.log.warn("request refused: missing or wrong CSRF token", { path: new URL(request.url).pathname, user: session.user.username });
         return htmlResponse(ErrorPage({ ctx: tools.view(session), title: "403", message: "This form has expired or did not come from this site. Reload the page and try again." }) as string, 403);

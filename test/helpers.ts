@@ -1,0 +1,111 @@
+// Test helpers: start the real app on port 0 with a temp SQLite file, log in, connect real socket clients.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { io as ioClient, type Socket } from "socket.io-client";
+import { createApp, type AppHandle } from "../src/app.ts";
+import { type Config, loadConfig } from "../src/config.ts";
+import { createLogger, type Level } from "../src/log.ts";
+
+export type TestApp = AppHandle & { dir: string; config: Config; logs: { level: Level; msg: string; fields?: Record<string, unknown> }[]; close(): Promise<void> };
+
+export const ADMIN = { username: "admin", password: "admin-password-1" };
+
+export function tempDir(prefix = "layerwatch-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export async function startApp(overrides: Partial<Config> = {}, dir = tempDir()): Promise<TestApp> {
+  const { config } = await loadConfig({
+    path: undefined,
+    env: {},
+    overrides: { web_username: ADMIN.username, web_password: ADMIN.password, secret_key: "test-secret-key-0123456789", database_uri: join(dir, "app.db"), host: "127.0.0.1", port: 0, timezone: "Europe/Helsinki", ...overrides },
+  });
+  const logs: TestApp["logs"] = [];
+  const app = await createApp(config, { log: createLogger({ quiet: true, sink: (level, msg, fields) => logs.push({ level, msg, fields }) }) });
+  return Object.assign(app, {
+    dir, config, logs,
+    async close() {
+      await app.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  });
+}
+
+/** Logs in through the form like a browser or device would; returns the Cookie header value. */
+export async function login(app: { url: string }, username = ADMIN.username, password = ADMIN.password, remember = false): Promise<string> {
+  const body = new URLSearchParams({ username, password, ...(remember ? { remember: "on" } : {}) });
+  const res = await fetch(`${app.url}/login`, { method: "POST", body, redirect: "manual" });
+  if (res.status !== 303) throw new Error(`login failed: ${res.status}`);
+  return res.headers.getSetCookie()[0]!.split(";")[0]!;
+}
+
+export function connectSocket(app: { url: string }, opts: { cookie?: string; transports?: ("websocket" | "polling")[]; auth?: Record<string, string> } = {}): Socket {
+  return ioClient(app.url, {
+    transports: opts.transports ?? ["websocket"],
+    extraHeaders: opts.cookie ? { cookie: opts.cookie } : {},
+    auth: opts.auth,
+    reconnection: false,
+    forceNew: true,
+  });
+}
+
+/** Resolves when connected; rejects with the server's connect_error message. */
+export function connected(socket: Socket): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    if (socket.connected) return resolve(socket);
+    socket.once("connect", () => resolve(socket));
+    socket.once("connect_error", (err) => reject(err));
+  });
+}
+
+export function nextEvent<T = unknown>(socket: Socket, event: string, timeoutMs = 3000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "${event}" within ${timeoutMs} ms`)), timeoutMs);
+    socket.once(event, (payload: T) => {
+      clearTimeout(timer);
+      resolve(payload);
+    });
+  });
+}
+
+/** Collects every payload of `event` into an array, to assert later that nothing (or something) came. */
+export function collect<T = unknown>(socket: Socket, event: string): T[] {
+  const seen: T[] = [];
+  socket.on(event, (p: T) => seen.push(p));
+  return seen;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function emitWithAck<T = unknown>(socket: Socket, event: string, ...args: unknown[]): Promise<T> {
+  return socket.timeout(5000).emitWithAck(event, ...args) as Promise<T>;
+}
+
+/** The smallest valid JPEG-looking bytes: SOI, APP0 marker, filler, EOI. */
+export function fakeJpeg(size = 1024, seed = 1): Uint8Array {
+  const b = new Uint8Array(size);
+  b.set([0xff, 0xd8, 0xff, 0xe0]);
+  for (let i = 4; i < size - 2; i++) b[i] = (i * 31 + seed) & 0xff;
+  b.set([0xff, 0xd9], size - 2);
+  return b;
+}
+
+export function fakePng(size = 256): Uint8Array {
+  const b = new Uint8Array(size);
+  b.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
+  return b;
+}
+
+/** Fetches a page with a session cookie and returns its text. */
+export async function getPage(app: { url: string }, path: string, cookie?: string) {
+  const res = await fetch(`${app.url}${path}`, { headers: cookie ? { cookie } : {}, redirect: "manual" });
+  return { status: res.status, headers: res.headers, text: await res.text() };
+}
+
+/** The CSRF token a page hands to its forms. */
+export function csrfFrom(html: string): string {
+  const m = /name="_csrf" value="([^"]+)"/.exec(html);
+  if (!m) throw new Error("no CSRF token in page");
+  return m[1]!;
+}
