@@ -83,7 +83,7 @@ export function emitWithAck<T = unknown>(socket: Socket, event: string, ...args:
 }
 
 /** The smallest valid JPEG-looking bytes: SOI, APP0 marker, filler, EOI. */
-export function fakeJpeg(size = 1024, seed = 1): Uint8Array {
+export function fakeJpeg(size = 1024, seed = 1): Uint8Array<ArrayBuffer> {
   const b = new Uint8Array(size);
   b.set([0xff, 0xd8, 0xff, 0xe0]);
   for (let i = 4; i < size - 2; i++) b[i] = (i * 31 + seed) & 0xff;
@@ -91,7 +91,7 @@ export function fakeJpeg(size = 1024, seed = 1): Uint8Array {
   return b;
 }
 
-export function fakePng(size = 256): Uint8Array {
+export function fakePng(size = 256): Uint8Array<ArrayBuffer> {
   const b = new Uint8Array(size);
   b.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
   return b;

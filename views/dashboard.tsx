@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 // Owns the printer dashboard: tiles (rendered alike for page loads and live updates) and the day chart.
 import type { FrameMeta, Intervals, ReadingRow, StatusRow } from "../src/store/store.ts";
 import { shiftDay } from "../src/time.ts";

@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 // Owns the page frame: head, navigation, and the scripts every page loads (no inline script).
 import type { ViewContext } from "./context.ts";
 

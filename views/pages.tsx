@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 // Owns the simple pages: login, home, and the error page.
 import type { ViewContext } from "./context.ts";
 import { Layout } from "./layout.tsx";

@@ -1,3 +1,4 @@
+/** @jsxImportSource @kitajs/html */
 // Owns the settings page: users, capture intervals, and changing one's own password.
 import type { IntervalErrors } from "../src/services/intervals.ts";
 import type { Intervals, UserRow } from "../src/store/store.ts";

@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { getPage, login, startApp, tempDir, type TestApp } from "./helpers.ts";
+import { requirePython } from "./python.ts";
+
+type Summary = { users: Record<string, string>; readings: number; statuses: number; images: number; first_reading: string };
+let app: TestApp;
+let summary: Summary;
+let dir: string;
+
+beforeAll(async () => {
+  requirePython(["werkzeug"]);
+  dir = tempDir();
+  const made = Bun.spawnSync(["/usr/bin/python3", join(import.meta.dir, "fixtures/make_legacy_db.py"), join(dir, "app.db")]);
+  if (made.exitCode !== 0) throw new Error(made.stderr.toString());
+  summary = JSON.parse(made.stdout.toString());
+  // The config's admin exists in the old database already: it must not be replaced or re-seeded.
+  app = await startApp({ web_username: "admin", web_password: "a-different-password", timezone: "Europe/Helsinki" }, dir);
+});
+afterAll(async () => { await app?.close(); });
+
+const count = (table: string) => (app.store.db.query(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+
+describe("upgrading a database written by the old server", () => {
+  test("keeps a backup copy of the original file beside it", () => {
+    const backups = readdirSync(dir).filter((f) => f.startsWith("app.db.pre-layerwatch-") && f.endsWith(".bak"));
+    expect(backups.length).toBe(1);
+    expect(existsSync(join(dir, backups[0]!))).toBe(true);
+  });
+
+  test("loses no row: every reading, status, image and user is there", () => {
+    expect(count("readings")).toBe(summary.readings);
+    expect(count("statuses")).toBe(summary.statuses);
+    expect(count("frames")).toBe(summary.images);
+    expect(count("users")).toBe(Object.keys(summary.users).length);
+    const tables = (app.store.db.query("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name);
+    expect(tables).not.toContain("legacy_rejects");
+    expect(tables).not.toContain("temphum");
+  });
+
+  test("images become bytes, not base64 text, and the old trigger is gone", () => {
+    const row = app.store.db.query("SELECT typeof(bytes) AS kind, mime FROM frames LIMIT 1").get() as { kind: string; mime: string };
+    expect(row).toEqual({ kind: "blob", mime: "image/jpeg" });
+    expect(app.store.db.query("SELECT count(*) AS n FROM sqlite_master WHERE type = 'trigger'").get()).toEqual({ n: 0 });
+  });
+
+  test("old local timestamps with offset and microseconds map to the right instant and day", async () => {
+    const cookie = await login(app, "janne", summary.users.janne!);
+    const res = await getPage(app, "/api/temphum?date=2025-07-14", cookie);
+    const rows = JSON.parse(res.text) as { timestamp: string }[];
+    expect(rows.length).toBe(1440);
+    expect(rows[0]!.timestamp).toBe("2025-07-14T00:00:30.123+03:00");
+    expect(rows.at(-1)!.timestamp).toBe("2025-07-14T23:59:30.123+03:00");
+    expect(summary.first_reading).toBe("2025-07-14T00:00:30.123456+03:00");
+  });
+
+  test("the old capture intervals carry over", async () => {
+    expect(app.store.intervals.get()).toEqual({ image_delay: 30, temphum_delay: 20, status_delay: 15 });
+  });
+
+  test("a pbkdf2 user logs in with the old password, which is then re-hashed to bcrypt", async () => {
+    expect(app.store.users.byName("admin")!.password_hash).toStartWith("pbkdf2:sha256:");
+    await login(app, "admin", summary.users.admin!);
+    expect(app.store.users.byName("admin")!.password_hash).toStartWith("$2");
+    await login(app, "admin", summary.users.admin!);
+  });
+
+  test("a scrypt user logs in with the old password and a wrong one still fails", async () => {
+    const res = await fetch(`${app.url}/login`, { method: "POST", redirect: "manual", body: new URLSearchParams({ username: "janne", password: "wrong" }) });
+    expect(res.status).toBe(401);
+    await login(app, "janne", summary.users.janne!);
+    expect(app.store.users.byName("janne")!.password_hash).toStartWith("$2");
+  });
+
+  test("opening the upgraded database again changes nothing", async () => {
+    await app.stop();
+    const again = await startApp({ web_username: "admin", timezone: "Europe/Helsinki" }, dir);
+    try {
+      expect((again.store.db.query("SELECT count(*) AS n FROM readings").get() as { n: number }).n).toBe(summary.readings);
+      expect(readdirSync(dir).filter((f) => f.endsWith(".bak")).length).toBe(1);
+    } finally {
+      await again.close();
+    }
+  });
+});

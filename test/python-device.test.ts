@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { ADMIN, collect, connected, connectSocket, login, sleep, startApp, type TestApp } from "./helpers.ts";
+import { requirePython } from "./python.ts";
+
+let app: TestApp;
+beforeAll(async () => {
+  requirePython(["socketio", "requests", "websocket"]);
+  app = await startApp();
+});
+afterAll(async () => { await app.close(); });
+
+async function runDevice(transport: "websocket" | "polling") {
+  const viewer = await connected(connectSocket(app, { cookie: await login(app) }));
+  const seen = { temphum: collect(viewer, "temphum2v"), status: collect(viewer, "status2v"), image: collect(viewer, "image2v") };
+  const proc = Bun.spawn(["/usr/bin/python3", join(import.meta.dir, "fixtures/old_device.py"), app.url, ADMIN.username, ADMIN.password, transport], { stdout: "pipe", stderr: "pipe" });
+  const reader = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  const nextLine = async () => {
+    while (!buffer.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`device exited early: ${await new Response(proc.stderr).text()}`);
+      buffer += value;
+    }
+    const line = buffer.slice(0, buffer.indexOf("\n"));
+    buffer = buffer.slice(buffer.indexOf("\n") + 1);
+    return JSON.parse(line);
+  };
+  const first = await nextLine();
+  const res = await fetch(`${app.url}/api/timelapse_config`, { method: "PUT", headers: { cookie: await login(app), "content-type": "application/json" }, body: JSON.stringify({ image_delay: 12, temphum_delay: 6, status_delay: 3 }) });
+  expect(res.status).toBe(200);
+  const second = await nextLine();
+  expect(await proc.exited).toBe(0);
+  await sleep(50);
+  viewer.disconnect();
+  return { first, second, seen };
+}
+
+describe("a device written for the old server (python-socketio + requests)", () => {
+  for (const transport of ["websocket", "polling"] as const) {
+    test(`logs in with a form, sends every event over ${transport} and receives timelapse_conf`, async () => {
+      const { first, second, seen } = await runDevice(transport);
+      expect(first.login_status).toBe(200);
+      expect(first.final_url).toBe(`${app.url}/`);
+      expect(first.bad_login_status).toBe(401);
+      expect(first.transport).toBe(transport);
+      expect(first.acks.map((a: { ok: boolean }) => a.ok)).toEqual([true, true, true]);
+      expect(first.errors).toEqual([{ message: "temphum: temperature must be a number, got string" }]);
+      expect(second.timelapse_conf).toEqual({ image_delay: 12, temphum_delay: 6, status_delay: 3 });
+      expect(seen.temphum).toHaveLength(1);
+      expect(seen.status).toHaveLength(1);
+      expect(seen.image).toHaveLength(1);
+    });
+  }
+});
