@@ -11,7 +11,9 @@ BUN     := $(LOCAL_BUN)
 BUN_DEP := $(LOCAL_BUN)
 endif
 
-.PHONY: run dev test typecheck install clean
+ARM64_RUNTIME := $(CURDIR)/.tools/arm64/node_modules/@oven/bun-linux-aarch64/bin/bun
+
+.PHONY: run dev test typecheck install build release clean
 .DEFAULT_GOAL := run
 
 $(LOCAL_BUN):
@@ -33,7 +35,25 @@ dev: install
 typecheck: install
 	$(BUN) x tsc --noEmit -p .
 
-test: typecheck
+# The Pi binary needs the arm64 Bun runtime and bcrypt binding, both from npm (no other download).
+$(ARM64_RUNTIME):
+	npm install --no-save --no-audit --no-fund --force --loglevel=error --prefix .tools/arm64 @oven/bun-linux-aarch64@$(BUN_VERSION)
+
+node_modules/.cross-installed: node_modules/.installed
+	$(BUN) install --frozen-lockfile --cpu='*' --os=linux
+	@touch $@
+
+build: install node_modules/.cross-installed $(ARM64_RUNTIME)
+	$(BUN) deploy/build.ts $(TARGETS)
+
+release: build
+	rm -f dist/*.xz dist/SHA256SUMS
+	xz -T0 -6 -k dist/layerwatch-linux-arm64 dist/layerwatch-linux-x64
+	cd dist && sha256sum layerwatch-linux-arm64 layerwatch-linux-x64 layerwatch-linux-arm64.xz layerwatch-linux-x64.xz > SHA256SUMS
+	@ls -l dist
+
+# The binary tests run the freshly built executables, so test builds first.
+test: typecheck build
 	$(BUN) test $(TESTS)
 
 clean:

@@ -1,6 +1,7 @@
 // Owns the command line: flags, loading the config, starting the app, and a graceful stop on signals.
 import { createApp } from "./app.ts";
 import { ConfigError, loadConfig } from "./config.ts";
+import { writeInitialConfig } from "./init.ts";
 import { createLogger } from "./log.ts";
 import { StoreOpenError } from "./store/db.ts";
 import { COMMIT, VERSION } from "./version.ts";
@@ -8,14 +9,17 @@ import { COMMIT, VERSION } from "./version.ts";
 const HELP = `layerwatch ${VERSION}: live dashboard, JSON API and Socket.IO gateway for a 3D-printer timelapse rig
 
 Usage: layerwatch [--config PATH] [--port N]
+       layerwatch init [--config PATH]
        layerwatch --version | --help
+
+  init            write a new config.json with a random secret_key and admin password
 
   --config PATH   config file (default: ./config.json, else the built-in defaults)
   --port N        listen on port N (overrides the config and LAYERWATCH_PORT)
 
 Every config key can be set by an environment variable LAYERWATCH_<KEY>, e.g. LAYERWATCH_PORT=8080.`;
 
-type Flags = { config?: string; port?: number; help?: boolean; version?: boolean };
+type Flags = { config?: string; port?: number; help?: boolean; version?: boolean; init?: boolean };
 
 function parseFlags(argv: string[]): Flags {
   const flags: Flags = {};
@@ -27,7 +31,8 @@ function parseFlags(argv: string[]): Flags {
       if (v === undefined) throw new ConfigError(`${name} needs a value`);
       return v;
     };
-    if (name === "--help" || name === "-h") flags.help = true;
+    if (name === "init" && i === 0) flags.init = true;
+    else if (name === "--help" || name === "-h") flags.help = true;
     else if (name === "--version" || name === "-v") flags.version = true;
     else if (name === "--config" || name === "-c") flags.config = value();
     else if (name === "--port" || name === "-p") {
@@ -43,6 +48,13 @@ async function main(): Promise<number> {
   const flags = parseFlags(process.argv.slice(2));
   if (flags.help) return console.log(HELP), 0;
   if (flags.version) return console.log(`layerwatch ${VERSION} (${COMMIT})`), 0;
+  if (flags.init) {
+    const path = flags.config ?? "config.json";
+    const made = writeInitialConfig(path);
+    if (!made.ok) return console.error(`layerwatch: ${made.error}`), 2;
+    console.log(`wrote ${path}\nadmin user: admin\nadmin password: ${made.password}\n(shown once: note it now; change it later in Settings)`);
+    return 0;
+  }
 
   const log = createLogger();
   const loaded = await loadConfig({ path: flags.config, overrides: flags.port === undefined ? {} : { port: flags.port } });
@@ -63,18 +75,24 @@ async function main(): Promise<number> {
   return -1;
 }
 
+/** Ends the process after stdout/stderr drain: process.exit() right away can lose piped output. */
+function finish(code: number) {
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), 500).unref();
+}
+
 main().then(
-  (code) => { if (code >= 0) process.exit(code); },
+  (code) => { if (code >= 0) finish(code); },
   (err) => {
     if (err instanceof ConfigError || err instanceof StoreOpenError) {
       console.error(`layerwatch: ${err.message}`);
-      process.exit(err instanceof ConfigError ? 2 : 3);
+      return finish(err instanceof ConfigError ? 2 : 3);
     }
     if ((err as { code?: string })?.code === "EADDRINUSE") {
       console.error(`layerwatch: the port is already in use (${(err as Error).message})`);
-      process.exit(4);
+      return finish(4);
     }
     console.error("layerwatch: failed to start:", err);
-    process.exit(1);
+    finish(1);
   },
 );

@@ -1,0 +1,73 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { ASSETS } from "../src/http/assets.ts";
+import { connected, connectSocket, emitWithAck, fakeJpeg, login, nextEvent, tempDir } from "./helpers.ts";
+import { startChild, writeConfig } from "./process.ts";
+
+const dist = join(import.meta.dir, "../dist");
+const QEMU = ["qemu-aarch64-static", "-L", "/usr/aarch64-linux-gnu"];
+const dirs: string[] = [];
+afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+
+for (const [arch, prefix] of [["arm64", QEMU], ["x64", []]] as const) {
+  describe(`the ${arch} binary, run from an empty directory holding only a config`, () => {
+    test("serves health, bcrypt login, live events and every embedded asset, then stops cleanly on SIGTERM", async () => {
+      const binary = join(dist, `layerwatch-linux-${arch}`);
+      if (!existsSync(binary)) throw new Error(`${binary} is missing: run make build (make test does)`);
+      const dir = tempDir("layerwatch-bin-");
+      dirs.push(dir);
+      writeConfig(dir);
+      const child = await startChild([...prefix, binary, "--config", join(dir, "config.json")], dir);
+      try {
+        const health = await fetch(`${child.url}/healthz`);
+        expect(health.status).toBe(200);
+        expect(await health.json()).toMatchObject({ status: "ok", database: "ok" });
+
+        const cookie = await login(child, "admin", "binary-pass-1");
+        const viewer = await connected(connectSocket(child, { cookie }));
+        const device = await connected(connectSocket(child, { cookie }));
+        const got = nextEvent<{ temperature: number }>(viewer, "temphum2v", 10000);
+        expect((await emitWithAck<{ ok: boolean }>(device, "temphum", { temperature: 24.5, humidity: 30 })).ok).toBe(true);
+        expect((await got).temperature).toBe(24.5);
+        const frame = nextEvent<{ image: ArrayBuffer }>(viewer, "image2v", 10000);
+        await emitWithAck(device, "image", { image: Buffer.from(fakeJpeg(2000)).toString("base64") });
+        expect(new Uint8Array((await frame).image).length).toBe(2000);
+        viewer.disconnect();
+        device.disconnect();
+
+        for (const [name, asset] of Object.entries(ASSETS)) {
+          const res = await fetch(`${child.url}/static/${name}`);
+          expect(`${name} ${res.status}`).toBe(`${name} 200`);
+          expect(res.headers.get("content-type")).toBe(asset.type);
+          expect((await res.arrayBuffer()).byteLength).toBeGreaterThan(100);
+        }
+        const page = await fetch(`${child.url}/3d`, { headers: { cookie } });
+        expect(page.status).toBe(200);
+        console.log(`${arch}: first log line to listening in ${child.startedMs.toFixed(0)} ms`);
+      } finally {
+        child.proc.kill("SIGTERM");
+      }
+      expect(await child.proc.exited).toBe(0);
+      expect(child.log()).toContain("stopped cleanly");
+      expect(existsSync(join(dir, "app.db"))).toBe(true);
+    }, 120000);
+  });
+}
+
+test("init writes a config with a random secret and password, and refuses to overwrite it", async () => {
+  const dir = tempDir("layerwatch-init-");
+  dirs.push(dir);
+  const binary = join(dist, "layerwatch-linux-x64");
+  const first = Bun.spawnSync([binary, "init"], { cwd: dir });
+  expect(first.exitCode).toBe(0);
+  const password = /admin password: (\S+)/.exec(first.stdout.toString())![1]!;
+  const config = await Bun.file(join(dir, "config.json")).json();
+  expect(config.web_password).toBe(password);
+  expect(config.secret_key).toMatch(/^[0-9a-f]{64}$/);
+  expect((Bun.spawnSync(["stat", "-c", "%a", join(dir, "config.json")]).stdout.toString().trim())).toBe("600");
+  const second = Bun.spawnSync([binary, "init"], { cwd: dir });
+  expect(second.exitCode).toBe(2);
+  expect(second.stderr.toString()).toContain("already exists; not overwriting");
+  expect((await Bun.file(join(dir, "config.json")).json()).web_password).toBe(password);
+});

@@ -1,0 +1,42 @@
+import { afterAll, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { connected, connectSocket, login, tempDir } from "./helpers.ts";
+import { startChild, writeConfig } from "./process.ts";
+
+const MAIN = join(import.meta.dir, "../src/main.ts");
+const dir = tempDir("layerwatch-stop-");
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+test("SIGTERM during a stream of acknowledged events exits 0 and keeps every acknowledged event", async () => {
+  writeConfig(dir);
+  const child = await startChild([process.execPath, MAIN], dir);
+  const device = await connected(connectSocket(child, { cookie: await login(child, "admin", "binary-pass-1") }));
+  const acked: number[] = [];
+  let stop = false;
+  const stream = (async () => {
+    for (let i = 0; i < 100000 && !stop; i++) {
+      try {
+        const ack = (await device.timeout(2000).emitWithAck("temphum", { temperature: 20 + (i % 10), humidity: 50 })) as { ok: boolean; id: number };
+        if (ack.ok) acked.push(ack.id);
+      } catch {
+        return; // the server went away: no acknowledgement, no promise made
+      }
+    }
+  })();
+  while (acked.length < 200) await Bun.sleep(10);
+  child.proc.kill("SIGTERM");
+  const code = await child.proc.exited;
+  stop = true;
+  await stream;
+  device.disconnect();
+  expect(code).toBe(0);
+  expect(child.log()).toContain("stopped cleanly");
+
+  const db = new Database(join(dir, "app.db"), { readonly: true });
+  const stored = new Set((db.query("SELECT id FROM readings").all() as { id: number }[]).map((r) => r.id));
+  db.close();
+  expect(acked.length).toBeGreaterThan(200);
+  expect(acked.filter((id) => !stored.has(id))).toEqual([]);
+}, 60000);
