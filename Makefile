@@ -13,7 +13,7 @@ endif
 
 ARM64_RUNTIME := $(CURDIR)/.tools/arm64/node_modules/@oven/bun-linux-aarch64/bin/bun
 
-.PHONY: run dev test typecheck install build release clean
+.PHONY: run dev test typecheck install build release measure clean
 .DEFAULT_GOAL := run
 
 $(LOCAL_BUN):
@@ -58,3 +58,6 @@ test: typecheck build
 
 clean:
 	rm -rf dist node_modules .tools test-artifacts
+
+measure: release
+	$(BUN) deploy/measure.ts dist/layerwatch-linux-x64
