@@ -9,7 +9,10 @@ import { authRoutes } from "./http/auth.ts";
 import { createRequestTools, type HttpDeps, htmlResponse, jsonResponse } from "./http/context.ts";
 import { pageRoutes } from "./http/pages.ts";
 import { settingsRoutes } from "./http/settings.ts";
-import { createLogger, type Logger } from "./log.ts";
+import { createLogger, type Logger, withSink } from "./log.ts";
+import { createDeviceTokenService } from "./services/device-tokens.ts";
+import { createEventLog } from "./services/event-log.ts";
+import { createLoginLimiter } from "./services/login-limiter.ts";
 import { createSocketServer, MAX_SOCKET_MESSAGE_BYTES } from "./realtime/socket.ts";
 import { createAuthService } from "./services/auth.ts";
 import { createIntervalService } from "./services/intervals.ts";
@@ -22,17 +25,33 @@ import { ErrorPage } from "../views/pages.tsx";
 
 export type AppHandle = Awaited<ReturnType<typeof createApp>>;
 
+/** Bodies of ordinary HTTP requests (forms, JSON) are small; only Socket.IO polling carries frames. */
+export const MAX_HTTP_BODY_BYTES = 64 * 1024;
+
+const CSP = [
+  "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' blob: data:",
+  "connect-src 'self' ws: wss:", "font-src 'self'", "object-src 'none'", "base-uri 'self'",
+  "form-action 'self'", "frame-ancestors 'none'",
+].join("; ");
+
 export async function createApp(config: Config, opts: { log?: Logger } = {}) {
-  const log = opts.log ?? createLogger();
+  const baseLog = opts.log ?? createLogger();
   const startedAt = Date.now();
-  const store = createStore(openDatabase(config.database_uri, { zone: config.timezone, log }));
+  const store = createStore(openDatabase(config.database_uri, { zone: config.timezone, log: baseLog }));
+  const eventLog = createEventLog(store);
+  const log = withSink(baseLog, eventLog.record);
   const events = createEventBus();
   const auth = createAuthService({ store, log });
   const users = createUserService({ store, events, log });
   await users.ensureAdmin(config.web_username, config.web_password);
   const telemetry = createTelemetryService({ store, events, imageRetention: config.image_retention, zone: config.timezone });
   const intervals = createIntervalService({ store, events });
-  const { io, engine } = createSocketServer({ auth, telemetry, events, log });
+  const deviceTokens = createDeviceTokenService({ store, events, log });
+  const allowedOrigins = config.allowed_origins.split(",").map((o) => o.trim()).filter(Boolean);
+  const { io, engine } = createSocketServer({
+    auth, deviceTokens, telemetry, events, log,
+    options: { allowedOrigins, trustProxy: config.trust_proxy, deviceRateLimit: config.device_rate_limit },
+  });
 
   const dbHealthy = () => {
     try {
@@ -42,13 +61,29 @@ export async function createApp(config: Config, opts: { log?: Logger } = {}) {
       return false;
     }
   };
-  const deps: HttpDeps = { config, log, auth, users, telemetry, intervals, startedAt, version: VERSION, dbHealthy };
+  const deps: HttpDeps = { config, log, auth, users, telemetry, intervals, deviceTokens, eventLog, loginLimiter: createLoginLimiter(), startedAt, version: VERSION, dbHealthy };
   const tools = createRequestTools(deps);
+  const jsonOrHtml = (request: Request, status: number, message: string) =>
+    new URL(request.url).pathname.startsWith("/api/")
+      ? jsonResponse({ error: message }, status)
+      : htmlResponse(ErrorPage({ ctx: tools.view(null), title: String(status), message }) as string, status);
 
   const app = new Elysia()
     // First, so no page hook runs for socket traffic.
     .all("/socket.io/*", ({ request, server }) => engine.handleRequest(request, server as never), { parse: "none" })
     .use(html())
+    .onRequest(({ request, set }) => {
+      const h = set.headers as Record<string, string>;
+      h["content-security-policy"] = CSP;
+      h["x-content-type-options"] = "nosniff";
+      h["referrer-policy"] = "same-origin";
+      h["x-frame-options"] = "DENY";
+      if (tools.isHttps(request)) h["strict-transport-security"] = "max-age=31536000";
+      if (request.method === "GET" || request.method === "HEAD" || new URL(request.url).pathname.startsWith("/socket.io/")) return;
+      const length = request.headers.get("content-length");
+      if (length === null && request.body) return jsonOrHtml(request, 411, "send a Content-Length");
+      if (Number(length) > MAX_HTTP_BODY_BYTES) return jsonOrHtml(request, 413, `the request body is larger than ${MAX_HTTP_BODY_BYTES / 1024} KiB`);
+    })
     .onError(({ code, error, request }) => {
       const api = new URL(request.url).pathname.startsWith("/api/");
       if (code === "NOT_FOUND") return api ? jsonResponse({ error: "not found" }, 404) : htmlResponse(ErrorPage({ ctx: tools.view(null), title: "404", message: tools.t.notFound }) as string, 404);

@@ -12,6 +12,8 @@ export type Config = {
   image_retention: number;
   trust_proxy: boolean;
   locale: "en" | "fi";
+  device_rate_limit: number;
+  allowed_origins: string;
 };
 
 export type ConfigSource = "default" | "file" | "env" | "embedded";
@@ -58,6 +60,11 @@ const rules: { [K in keyof Config]: Rule<Config[K]> } = {
   timezone: { kind: "string", fallback: () => "", check: (v) => (v === "" || isValidTimeZone(v) ? null : "must be an IANA time zone such as Europe/Helsinki") },
   image_retention: { kind: "integer", fallback: () => 10, check: (v) => (v >= 1 && v <= 10000 ? null : "must be 1..10000") },
   trust_proxy: { kind: "boolean", fallback: () => false },
+  device_rate_limit: { kind: "integer", fallback: () => 50, check: (v) => (v >= 0 && v <= 100000 ? null : "must be 0..100000 events per second (0 turns the limit off)") },
+  allowed_origins: {
+    kind: "string", fallback: () => "",
+    check: (v) => (v.split(",").map((o) => o.trim()).filter(Boolean).every((o) => /^https?:\/\/[^/\s]+$/.test(o)) ? null : "must be a comma-separated list of origins such as https://printer.example.com"),
+  },
   locale: { kind: "string", fallback: () => "en", check: (v) => ((LOCALES as readonly string[]).includes(v) ? null : `must be one of ${LOCALES.join(", ")}`) },
 } as { [K in keyof Config]: Rule<Config[K]> };
 

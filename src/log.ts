@@ -35,3 +35,12 @@ export function createLogger(opts: { level?: Level; quiet?: boolean; sink?: (lev
     error: (m, f) => write("error", m, f),
   };
 }
+
+/** The same logger, with every line also handed to `sink` (e.g. the admin's log view). */
+export function withSink(log: Logger, sink: (level: Level, msg: string, fields?: Record<string, unknown>) => void): Logger {
+  const tee = (level: Level) => (msg: string, fields?: Record<string, unknown>) => {
+    sink(level, msg, fields);
+    log[level](msg, fields);
+  };
+  return { debug: tee("debug"), info: tee("info"), warn: tee("warn"), error: tee("error") };
+}

@@ -1,5 +1,5 @@
 // Owns the command line: flags, loading the config, starting the app, and a graceful stop on signals.
-import { createApp } from "./app.ts";
+import { type AppHandle, createApp } from "./app.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { writeInitialConfig } from "./init.ts";
 import { createLogger } from "./log.ts";
@@ -57,21 +57,27 @@ async function main(): Promise<number> {
   }
 
   const log = createLogger();
-  const loaded = await loadConfig({ path: flags.config, overrides: flags.port === undefined ? {} : { port: flags.port } });
-  for (const w of loaded.warnings) log.warn(`!!! ${w}`);
-  const app = await createApp(loaded.config, { log });
-  log.info("layerwatch listening", { url: app.url, version: VERSION, config: loaded.origin, database: loaded.config.database_uri, timezone: loaded.config.timezone });
-
+  // Handlers go in before anything starts, so a signal during start-up is not a hard kill.
+  let app: AppHandle | undefined;
+  let stopping = false;
   const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
     log.info("shutting down", { signal });
     const force = setTimeout(() => process.exit(1), 5000);
-    await app.stop();
+    await app?.stop();
     clearTimeout(force);
     log.info("stopped cleanly");
     process.exit(0);
   };
   process.once("SIGTERM", () => void shutdown("SIGTERM"));
   process.once("SIGINT", () => void shutdown("SIGINT"));
+
+  const loaded = await loadConfig({ path: flags.config, overrides: flags.port === undefined ? {} : { port: flags.port } });
+  for (const w of loaded.warnings) log.warn(`!!! ${w}`);
+  app = await createApp(loaded.config, { log });
+  log.info("layerwatch listening", { url: app.url, version: VERSION, config: loaded.origin, database: loaded.config.database_uri, timezone: loaded.config.timezone });
+  if (stopping) await app.stop();
   return -1;
 }
 

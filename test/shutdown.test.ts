@@ -10,7 +10,8 @@ const dir = tempDir("layerwatch-stop-");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 test("SIGTERM during a stream of acknowledged events exits 0 and keeps every acknowledged event", async () => {
-  writeConfig(dir);
+  // No per-connection rate limit: the point is a fast stream in flight when the signal lands.
+  writeConfig(dir, { device_rate_limit: 0 });
   const child = await startChild([process.execPath, MAIN], dir);
   const device = await connected(connectSocket(child, { cookie: await login(child, "admin", "binary-pass-1") }));
   const acked: number[] = [];

@@ -23,14 +23,24 @@ export function authRoutes(deps: HttpDeps, tools: RequestTools) {
       if (tools.sessionOf(request)) return redirectTo(safeNext(query.next));
       return htmlResponse(LoginPage({ ctx: tools.view(null), next: typeof query.next === "string" ? query.next : undefined }) as string);
     })
-    .post("/login", async ({ request, body, query }) => {
+    .post("/login", async ({ request, body, query, server }) => {
       const next = typeof query.next === "string" ? query.next : undefined;
       const username = body?.username ?? "";
+      const address = tools.clientAddress(request, server);
+      const keys = [`ip:${address}`, `user:${username.toLowerCase()}`];
+      const wait = deps.loginLimiter.retryAfter(keys);
+      if (wait > 0) {
+        deps.log.warn("login throttled", { user: username.slice(0, 64), address, retry_after_s: wait });
+        const message = tools.t.tooManyLogins.replace("{minutes}", String(Math.ceil(wait / 60)));
+        return htmlResponse(LoginPage({ ctx: tools.view(null), next, error: message, username }) as string, 429, { "retry-after": String(wait) });
+      }
       const user = username && body?.password ? await deps.auth.checkCredentials(username, body.password) : null;
       if (!user) {
-        deps.log.warn("login failed", { user: username.slice(0, 64) });
+        deps.loginLimiter.fail(keys);
+        deps.log.warn("login failed", { user: username.slice(0, 64), address });
         return htmlResponse(LoginPage({ ctx: tools.view(null), next, error: tools.t.badLogin, username }) as string, 401);
       }
+      deps.loginLimiter.succeed([`user:${username.toLowerCase()}`]);
       const remember = body?.remember === "on";
       const { token } = deps.auth.startSession(user.id, remember);
       deps.log.info("login", { user: user.username, remember });

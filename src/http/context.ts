@@ -4,6 +4,9 @@ import type { Config } from "../config.ts";
 import { dictionary } from "../i18n.ts";
 import type { Logger } from "../log.ts";
 import type { AuthService, Session } from "../services/auth.ts";
+import type { DeviceTokenService } from "../services/device-tokens.ts";
+import type { EventLog } from "../services/event-log.ts";
+import type { LoginLimiter } from "../services/login-limiter.ts";
 import type { IntervalService } from "../services/intervals.ts";
 import type { TelemetryService } from "../services/telemetry.ts";
 import type { UserService } from "../services/users.ts";
@@ -17,6 +20,9 @@ export type HttpDeps = {
   users: UserService;
   telemetry: TelemetryService;
   intervals: IntervalService;
+  deviceTokens: DeviceTokenService;
+  eventLog: EventLog;
+  loginLimiter: LoginLimiter;
   startedAt: number;
   version: string;
   dbHealthy: () => boolean;
@@ -39,6 +45,17 @@ export function createRequestTools(deps: HttpDeps) {
       const expected = Buffer.from(csrfFor(session));
       const given = Buffer.from(sent);
       return given.length === expected.length && timingSafeEqual(given, expected);
+    },
+
+    /** The client's address: from Cloudflare's or the proxy's headers only when trust_proxy is on. */
+    clientAddress(request: Request, server: { requestIP(r: Request): { address: string } | null } | null | undefined): string {
+      if (config.trust_proxy) {
+        const cf = request.headers.get("cf-connecting-ip")?.trim();
+        if (cf) return cf;
+        const xff = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
+        if (xff) return xff;
+      }
+      return server?.requestIP(request)?.address ?? "unknown";
     },
 
     /** HTTPS as the browser saw it: directly, or through a proxy we were told to trust. */

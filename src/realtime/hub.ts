@@ -14,6 +14,9 @@ export function attachHub(io: Server<any, any, any, any>, events: EventBus) {
   events.on("frame", (f) => io.to(VIEWERS).emit("image2v", { id: f.id, mime: f.mime, recorded_at: f.recorded_at, image: f.bytes }));
   // Sent to every connection: a cookie device that has not spoken yet is still a device waiting for it.
   events.on("intervals", (i) => io.emit("timelapse_conf", i));
+  events.on("tokenRevoked", ({ tokenId }) => {
+    for (const socket of io.sockets.sockets.values()) if (socket.data.tokenId === tokenId) socket.disconnect(true);
+  });
   events.on("sessionsRevoked", ({ userId, exceptTokenHash }) => {
     for (const socket of io.sockets.sockets.values())
       if (socket.data.userId === userId && socket.data.tokenHash !== exceptTokenHash) socket.disconnect(true);

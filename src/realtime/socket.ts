@@ -5,6 +5,7 @@ import type { EventBus } from "../events.ts";
 import { MAX_IMAGE_BYTES } from "../images.ts";
 import type { Logger } from "../log.ts";
 import type { AuthService } from "../services/auth.ts";
+import type { DeviceTokenService } from "../services/device-tokens.ts";
 import type { TelemetryService } from "../services/telemetry.ts";
 import { DEFAULT_DEVICE_ID } from "../store/migrations.ts";
 import { readSessionToken } from "../session-cookie.ts";
@@ -14,22 +15,74 @@ import { attachHub, DEVICES, VIEWERS } from "./hub.ts";
 /** Base64 of a 10 MiB image plus framing; anything bigger is cut off by the engine itself. */
 export const MAX_SOCKET_MESSAGE_BYTES = Math.ceil(MAX_IMAGE_BYTES / 3) * 4 + 1024 * 1024;
 
-export type SocketData = { userId: number; username: string; tokenHash: string; deviceId: number; isDevice: boolean };
+export type SocketData = {
+  /** Cookie sockets: the user and session; token sockets: userId 0 and the token's id. */
+  userId: number; username: string; tokenHash: string; tokenId: number;
+  deviceId: number; isDevice: boolean; bucket: TokenBucket;
+};
 type Ack = (answer: { ok: true; id: number } | { ok: false; error: string }) => void;
 
-export function createSocketServer(deps: { auth: AuthService; telemetry: TelemetryService; events: EventBus; log: Logger }) {
-  const { auth, telemetry, log } = deps;
+type TokenBucket = { tokens: number; at: number; warnedAt: number };
+
+export type SocketOptions = { allowedOrigins: string[]; trustProxy: boolean; deviceRateLimit: number };
+
+/** A browser handshake must come from this site (or an allow-listed origin); devices send no Origin. */
+function originAllowed(headers: Record<string, string | string[] | undefined>, opts: SocketOptions): boolean {
+  const origin = headers.origin;
+  if (typeof origin !== "string") return true;
+  if (opts.allowedOrigins.includes(origin)) return true;
+  const forwarded = opts.trustProxy && typeof headers["x-forwarded-host"] === "string" ? headers["x-forwarded-host"].split(",")[0]!.trim() : undefined;
+  try {
+    return new URL(origin).host === (forwarded ?? headers.host);
+  } catch {
+    return false;
+  }
+}
+
+/** Token bucket: `rate` events a second, bursts up to twice that. */
+function takeToken(b: TokenBucket, rate: number, now: number): boolean {
+  if (rate <= 0) return true;
+  b.tokens = Math.min(rate * 2, b.tokens + ((now - b.at) / 1000) * rate);
+  b.at = now;
+  if (b.tokens < 1) return false;
+  b.tokens -= 1;
+  return true;
+}
+
+function bearer(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const h = headers.authorization;
+  return typeof h === "string" && h.startsWith("Bearer ") ? h.slice(7).trim() : undefined;
+}
+
+export function createSocketServer(deps: { auth: AuthService; deviceTokens: DeviceTokenService; telemetry: TelemetryService; events: EventBus; log: Logger; options: SocketOptions }) {
+  const { auth, telemetry, log, options } = deps;
   const io = new Server<Record<string, never>, Record<string, never>, Record<string, never>, SocketData>({ serveClient: false });
   const engine = new Engine({ path: "/socket.io/", maxHttpBufferSize: MAX_SOCKET_MESSAGE_BYTES, pingInterval: 25000, pingTimeout: 20000 });
   io.bind(engine);
 
   io.use((socket, next) => {
-    const session = auth.resolveSession(readSessionToken(socket.handshake.headers.cookie));
+    const { headers, auth: handshakeAuth } = socket.handshake;
+    if (!originAllowed(headers, options)) {
+      log.warn("socket refused: foreign origin", { origin: String(headers.origin).slice(0, 200) });
+      return next(new Error("forbidden: this origin may not connect"));
+    }
+    const bucket = { tokens: options.deviceRateLimit * 2, at: Date.now(), warnedAt: 0 };
+    const presented = (handshakeAuth as { token?: unknown } | undefined)?.token ?? bearer(headers);
+    if (presented !== undefined) {
+      const token = deps.deviceTokens.resolve(presented);
+      if (!token) {
+        log.warn("socket refused: unknown or revoked device token", { address: socket.handshake.address });
+        return next(new Error("unauthorized: unknown or revoked device token"));
+      }
+      socket.data = { userId: 0, username: `token:${token.name}`, tokenHash: "", tokenId: token.id, deviceId: token.device_id, isDevice: true, bucket };
+      return next();
+    }
+    const session = auth.resolveSession(readSessionToken(headers.cookie));
     if (!session) {
       log.warn("socket refused: no valid session", { address: socket.handshake.address });
       return next(new Error("unauthorized: log in first and send the session cookie"));
     }
-    socket.data = { userId: session.user.id, username: session.user.username, tokenHash: session.tokenHash, deviceId: DEFAULT_DEVICE_ID, isDevice: false };
+    socket.data = { userId: session.user.id, username: session.user.username, tokenHash: session.tokenHash, tokenId: 0, deviceId: DEFAULT_DEVICE_ID, isDevice: false, bucket };
     next();
   });
 
@@ -46,6 +99,17 @@ export function createSocketServer(deps: { auth: AuthService; telemetry: Telemet
     socket.on(event, (...args: unknown[]) => {
       const ack = typeof args[args.length - 1] === "function" ? (args.pop() as Ack) : undefined;
       becomeDevice(socket);
+      const now = Date.now();
+      if (!takeToken(socket.data.bucket, options.deviceRateLimit, now)) {
+        // Tell the device at most once a second; the connection stays, the event is not stored.
+        if (now - socket.data.bucket.warnedAt > 1000) {
+          socket.data.bucket.warnedAt = now;
+          log.warn("device over its event rate limit", { user: socket.data.username, limit: options.deviceRateLimit });
+          socket.emit("error", { message: `${event}: rate limit exceeded (${options.deviceRateLimit} events/s); slow down` });
+        }
+        ack?.({ ok: false, error: "rate limit exceeded" });
+        return;
+      }
       const checked = check(args[0]);
       if (!checked.ok) {
         log.warn("rejected device event", { event, reason: checked.error, user: socket.data.username });
@@ -65,7 +129,7 @@ export function createSocketServer(deps: { auth: AuthService; telemetry: Telemet
   }
 
   io.on("connection", (socket) => {
-    socket.join(VIEWERS);
+    socket.join(socket.data.isDevice ? DEVICES : VIEWERS);
     handle(socket, "temphum", checkTemphum, (d, v) => telemetry.recordReading(d, v.temperature, v.humidity));
     handle(socket, "status", checkStatus, (d, v) => telemetry.recordStatus(d, v.status));
     handle(socket, "image", checkImage, (d, v) => telemetry.recordFrame(d, v.mime, v.bytes));

@@ -9,6 +9,8 @@ export type ReadingRow = { id: number; device_id: number; recorded_at: number; t
 export type StatusRow = { id: number; device_id: number; recorded_at: number; status: string };
 export type FrameMeta = { id: number; device_id: number; recorded_at: number; mime: ImageMime; size: number };
 export type FrameRow = FrameMeta & { bytes: Uint8Array };
+export type DeviceTokenRow = { id: number; name: string; token_hash: string; device_id: number; created_at: number; last_used_at: number | null; revoked_at: number | null };
+export type LogRow = { id: number; at: number; level: string; message: string; details: string };
 export type Intervals = { image_delay: number; temphum_delay: number; status_delay: number };
 
 export function createStore(db: Database) {
@@ -47,6 +49,18 @@ export function createStore(db: Database) {
     latestFrame: db.query<FrameRow, []>("SELECT id, device_id, recorded_at, mime, length(bytes) AS size, bytes FROM frames ORDER BY id DESC LIMIT 1"),
     listFrames: db.query<FrameMeta, []>("SELECT id, device_id, recorded_at, mime, length(bytes) AS size FROM frames ORDER BY id DESC"),
     countFrames: db.query<{ n: number }, []>("SELECT count(*) AS n FROM frames"),
+
+    insertDevice: db.query<{ id: number }, [string, number]>("INSERT INTO devices (name, created_at) VALUES (?, ?) RETURNING id"),
+    insertToken: db.query<{ id: number }, [string, string, number, number]>(
+      "INSERT INTO device_tokens (name, token_hash, device_id, created_at) VALUES (?, ?, ?, ?) RETURNING id"),
+    tokenByHash: db.query<DeviceTokenRow, [string]>("SELECT * FROM device_tokens WHERE token_hash = ? AND revoked_at IS NULL"),
+    listTokens: db.query<DeviceTokenRow, []>("SELECT * FROM device_tokens WHERE revoked_at IS NULL ORDER BY id"),
+    touchToken: db.query<never, [number, number]>("UPDATE device_tokens SET last_used_at = ? WHERE id = ?"),
+    revokeToken: db.query<never, [number, number]>("UPDATE device_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"),
+
+    insertLog: db.query<never, [number, string, string, string]>("INSERT INTO event_log (at, level, message, details) VALUES (?, ?, ?, ?)"),
+    trimLog: db.query<never, [number]>("DELETE FROM event_log WHERE id <= (SELECT max(id) FROM event_log) - ?"),
+    recentLog: db.query<LogRow, [number]>("SELECT * FROM event_log ORDER BY id DESC LIMIT ?"),
 
     intervals: db.query<Intervals, []>("SELECT image_delay, temphum_delay, status_delay FROM capture_intervals WHERE id = 1"),
     setIntervals: db.query<never, [number, number, number, number]>(
@@ -93,6 +107,25 @@ export function createStore(db: Database) {
       latest: () => q.latestFrame.get(),
       list: () => q.listFrames.all(),
       count: () => q.countFrames.get()!.n,
+    },
+    deviceTokens: {
+      /** A token belongs to a device row of its own, so its events are told apart from others'. */
+      insert: db.transaction((name: string, tokenHash: string) => {
+        const deviceId = q.insertDevice.get(`${name} #${crypto.randomUUID().slice(0, 8)}`, Date.now())!.id;
+        return q.insertToken.get(name, tokenHash, deviceId, Date.now())!.id;
+      }),
+      byHash: (hash: string) => q.tokenByHash.get(hash),
+      list: () => q.listTokens.all(),
+      touch: (id: number, at: number) => void q.touchToken.run(at, id),
+      revoke: (id: number) => q.revokeToken.run(Date.now(), id).changes > 0,
+    },
+    eventLog: {
+      /** Appends a line and keeps only the newest `keep`. */
+      append: (level: string, message: string, details: string, keep: number) => {
+        q.insertLog.run(Date.now(), level, message, details);
+        q.trimLog.run(keep);
+      },
+      recent: (limit: number) => q.recentLog.all(limit),
     },
     intervals: {
       get: () => q.intervals.get()!,

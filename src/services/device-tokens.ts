@@ -1,0 +1,47 @@
+// Owns device tokens: named, shown once, stored hashed, revocable; a token is a device, never a user.
+import { randomBytes } from "node:crypto";
+import type { EventBus } from "../events.ts";
+import type { Logger } from "../log.ts";
+import type { DeviceTokenRow, Store } from "../store/store.ts";
+import { hashToken } from "./auth.ts";
+
+const TOKEN_PREFIX = "lwd_";
+const TOUCH_EVERY_MS = 60 * 1000;
+export const MAX_TOKEN_NAME = 64;
+
+export function createDeviceTokenService(deps: { store: Store; events: EventBus; log: Logger }) {
+  const { store, events, log } = deps;
+  return {
+    list: (): DeviceTokenRow[] => store.deviceTokens.list(),
+
+    create(rawName: string): { ok: true; token: string; id: number } | { ok: false; error: string } {
+      const name = rawName.trim();
+      if (!name || name.length > MAX_TOKEN_NAME) return { ok: false, error: `Name must be 1 to ${MAX_TOKEN_NAME} characters.` };
+      const token = TOKEN_PREFIX + randomBytes(32).toString("base64url");
+      const id = store.deviceTokens.insert(name, hashToken(token));
+      log.info("device token created", { name });
+      return { ok: true, token, id };
+    },
+
+    /** The live token row for a presented token, or null; notes when it was last used. */
+    resolve(token: unknown): DeviceTokenRow | null {
+      if (typeof token !== "string" || !token.startsWith(TOKEN_PREFIX) || token.length > 128) return null;
+      const row = store.deviceTokens.byHash(hashToken(token));
+      if (!row) return null;
+      const now = Date.now();
+      if (!row.last_used_at || now - row.last_used_at > TOUCH_EVERY_MS) store.deviceTokens.touch(row.id, now);
+      return row;
+    },
+
+    revoke(id: number): boolean {
+      const done = store.deviceTokens.revoke(id);
+      if (done) {
+        events.emit("tokenRevoked", { tokenId: id });
+        log.info("device token revoked", { id });
+      }
+      return done;
+    },
+  };
+}
+
+export type DeviceTokenService = ReturnType<typeof createDeviceTokenService>;
