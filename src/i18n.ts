@@ -22,6 +22,10 @@ const en = {
   notFound: "Not found.",
   connLive: "Live", connReconnecting: "Reconnecting…", connOffline: "Offline",
   badRequest: "Bad request",
+  deviceTokens: "Device tokens", deviceTokensHelp: "A device can connect with a token instead of a user's login. A token can only send readings, frames and statuses.",
+  tokenName: "Device name", createToken: "Create token", revoke: "Revoke", lastUsed: "last used", neverUsed: "never used",
+  tokenShownOnce: "copy this token now; it is shown only once.", tokenRevoked: "Token revoked; its device was disconnected.",
+  recentProblems: "Recent warnings and errors", noProblems: "Nothing to report.",
 };
 
 export type Dictionary = typeof en;
@@ -49,6 +53,10 @@ const fi: Dictionary = {
   notFound: "Ei löytynyt.",
   connLive: "Yhteys", connReconnecting: "Yhdistetään…", connOffline: "Ei yhteyttä",
   badRequest: "Virheellinen pyyntö",
+  deviceTokens: "Laiteavaimet", deviceTokensHelp: "Laite voi yhdistää avaimella käyttäjän kirjautumisen sijaan. Avaimella voi vain lähettää mittauksia, kuvia ja tiloja.",
+  tokenName: "Laitteen nimi", createToken: "Luo avain", revoke: "Peru", lastUsed: "viimeksi käytetty", neverUsed: "ei käytetty",
+  tokenShownOnce: "kopioi avain nyt; se näytetään vain kerran.", tokenRevoked: "Avain peruttu; laite katkaistiin.",
+  recentProblems: "Viimeisimmät varoitukset ja virheet", noProblems: "Ei raportoitavaa.",
 };
 
 export const dictionaries = { en, fi } as const;

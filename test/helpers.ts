@@ -40,10 +40,14 @@ export async function login(app: { url: string }, username = ADMIN.username, pas
   return res.headers.getSetCookie()[0]!.split(";")[0]!;
 }
 
-export function connectSocket(app: { url: string }, opts: { cookie?: string; transports?: ("websocket" | "polling")[]; auth?: Record<string, string> } = {}): Socket {
+export function connectSocket(app: { url: string }, opts: { cookie?: string; transports?: ("websocket" | "polling")[]; auth?: Record<string, string>; bearer?: string; origin?: string } = {}): Socket {
+  const headers: Record<string, string> = {};
+  if (opts.cookie) headers.cookie = opts.cookie;
+  if (opts.bearer) headers.authorization = `Bearer ${opts.bearer}`;
+  if (opts.origin) headers.origin = opts.origin;
   return ioClient(app.url, {
     transports: opts.transports ?? ["websocket"],
-    extraHeaders: opts.cookie ? { cookie: opts.cookie } : {},
+    extraHeaders: headers,
     auth: opts.auth,
     reconnection: false,
     forceNew: true,

@@ -1,8 +1,8 @@
 /** @jsxImportSource @kitajs/html */
 // Owns the settings page: users, capture intervals, and changing one's own password.
 import type { IntervalErrors } from "../src/services/intervals.ts";
-import type { Intervals, UserRow } from "../src/store/store.ts";
-import type { ViewContext } from "./context.ts";
+import type { DeviceTokenRow, Intervals, LogRow, UserRow } from "../src/store/store.ts";
+import { formatStamp, type ViewContext } from "./context.ts";
 import { Layout } from "./layout.tsx";
 
 export type Flash = { kind: "ok" | "error"; text: string };
@@ -97,7 +97,65 @@ export function PasswordForm(props: { ctx: ViewContext; flash?: Flash }) {
   );
 }
 
-export function SettingsPage(props: { ctx: ViewContext; users: UserRow[]; intervals: Intervals; flash?: Flash }) {
+export function TokensSection(props: { ctx: ViewContext; tokens: DeviceTokenRow[]; flash?: Flash; created?: { name: string; token: string } }) {
+  const { ctx, tokens } = props;
+  const { t } = ctx;
+  return (
+    <section id="tokens" class="card" aria-labelledby="h-tokens">
+      <h2 id="h-tokens">{t.deviceTokens}</h2>
+      <p class="muted">{t.deviceTokensHelp}</p>
+      <FlashMessage flash={props.flash} />
+      {props.created ? (
+        <div class="flash ok new-token" role="status">
+          <p><span safe>{props.created.name}</span>: {t.tokenShownOnce}</p>
+          <code class="token" safe>{props.created.token}</code>
+        </div>
+      ) : ""}
+      <ul class="users">
+        {tokens.map((tk) => (
+          <li>
+            <span class="name" safe>{tk.name}</span>{" "}
+            <span class="muted">{tk.last_used_at ? `${t.lastUsed} ${formatStamp(tk.last_used_at, ctx)}` : t.neverUsed}</span>
+            <form method="post" action={`/settings/tokens/${tk.id}/revoke`} hx-post={`/settings/tokens/${tk.id}/revoke`} hx-target="#tokens" hx-swap="outerHTML" class="inline">
+              <Csrf ctx={ctx} />
+              <button type="submit" class="danger" aria-label={`${t.revoke} ${tk.name}`}>{t.revoke}</button>
+            </form>
+          </li>
+        ))}
+      </ul>
+      <form method="post" action="/settings/tokens" hx-post="/settings/tokens" hx-target="#tokens" hx-swap="outerHTML">
+        <Csrf ctx={ctx} />
+        <label for="token-name">{t.tokenName}</label>
+        <input id="token-name" name="name" required maxlength="64" autocomplete="off" />
+        <button type="submit">{t.createToken}</button>
+      </form>
+    </section>
+  );
+}
+
+export function LogSection(props: { ctx: ViewContext; rows: LogRow[] }) {
+  const { ctx } = props;
+  return (
+    <section id="log" class="card wide" aria-labelledby="h-log">
+      <h2 id="h-log">{ctx.t.recentProblems}</h2>
+      {props.rows.length === 0 ? <p class="muted">{ctx.t.noProblems}</p> : (
+        <table class="log">
+          <tbody>
+            {props.rows.map((r) => (
+              <tr class={`level-${r.level}`}>
+                <td class="when">{formatStamp(r.at, ctx)}</td>
+                <td>{r.level}</td>
+                <td><span safe>{r.message}</span> <code class="muted" safe>{r.details === "{}" ? "" : r.details}</code></td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+export function SettingsPage(props: { ctx: ViewContext; users: UserRow[]; intervals: Intervals; flash?: Flash; tokens?: DeviceTokenRow[]; log?: LogRow[]; created?: { name: string; token: string } }) {
   const { ctx } = props;
   return (
     <Layout ctx={ctx} title={ctx.t.settings} page="settings">
@@ -107,6 +165,8 @@ export function SettingsPage(props: { ctx: ViewContext; users: UserRow[]; interv
         <IntervalsForm ctx={ctx} values={props.intervals} />
         <UsersSection ctx={ctx} users={props.users} />
         <PasswordForm ctx={ctx} />
+        {ctx.user?.role === "admin" && props.tokens ? <TokensSection ctx={ctx} tokens={props.tokens} created={props.created} /> : ""}
+        {ctx.user?.role === "admin" && props.log ? <LogSection ctx={ctx} rows={props.log} /> : ""}
       </div>
     </Layout>
   );

@@ -1,7 +1,7 @@
 // Owns the settings forms: capture intervals, users, own password. Every POST checks the CSRF token.
 import { Elysia, t } from "elysia";
 import { ErrorPage } from "../../views/pages.tsx";
-import { type Flash, IntervalsForm, PasswordForm, SettingsPage, UsersSection } from "../../views/settings.tsx";
+import { type Flash, IntervalsForm, PasswordForm, SettingsPage, TokensSection, UsersSection } from "../../views/settings.tsx";
 import { parseIntervals } from "../services/intervals.ts";
 import type { Session } from "../services/auth.ts";
 import { type HttpDeps, htmlResponse, loginRedirect, type RequestTools } from "./context.ts";
@@ -9,14 +9,16 @@ import { type HttpDeps, htmlResponse, loginRedirect, type RequestTools } from ".
 const Csrf = { _csrf: t.Optional(t.String({ maxLength: 128 })) };
 
 export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
-  const { users, intervals } = deps;
+  const { users, intervals, deviceTokens } = deps;
+  const page = (session: Session, flash?: Flash, created?: { name: string; token: string }) =>
+    SettingsPage({ ctx: tools.view(session), users: users.list(), intervals: intervals.get(), flash, created, tokens: deviceTokens.list(), log: deps.eventLog.recent(100) });
   const isHtmx = (request: Request) => request.headers.get("hx-request") === "true";
 
   /** htmx gets the fragment; a plain form post gets the whole page with the same message. */
   const respond = (request: Request, session: Session, fragment: JSX.Element, flash: Flash, status = 200) =>
     isHtmx(request)
       ? htmlResponse(fragment as string, status)
-      : htmlResponse(SettingsPage({ ctx: tools.view(session), users: users.list(), intervals: intervals.get(), flash }) as string, status);
+      : htmlResponse(page(session, flash) as string, status);
 
   const forbidden = (session: Session) =>
     htmlResponse(ErrorPage({ ctx: tools.view(session), title: "403", message: tools.t.forbidden }) as string, 403);
@@ -30,8 +32,7 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
         return htmlResponse(ErrorPage({ ctx: tools.view(session), title: "403", message: "This form has expired or did not come from this site. Reload the page and try again." }) as string, 403);
       }
     })
-    .get("/settings", ({ session }) =>
-      htmlResponse(SettingsPage({ ctx: tools.view(session), users: users.list(), intervals: intervals.get() }) as string))
+    .get("/settings", ({ session }) => htmlResponse(page(session!) as string))
 
     .post("/settings/intervals", ({ session, body, request }) => {
       const ctx = tools.view(session);
@@ -61,6 +62,27 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
       const result = /^\d{1,15}$/.test(params.id) ? users.delete(session!.user, Number(params.id)) : { ok: false as const, error: "No such user." };
       const flash: Flash = result.ok ? { kind: "ok", text: tools.t.userDeleted } : { kind: "error", text: result.error };
       return respond(request, session!, UsersSection({ ctx: tools.view(session), users: users.list(), flash }), flash, result.ok ? 200 : 400);
+    }, { body: t.Optional(t.Object(Csrf)) })
+
+    .post("/settings/tokens", ({ session, body, request }) => {
+      if (session!.user.role !== "admin") return forbidden(session!);
+      const made = deviceTokens.create(body.name ?? "");
+      const ctx = tools.view(session);
+      if (!made.ok) {
+        const flash: Flash = { kind: "error", text: made.error };
+        return respond(request, session!, TokensSection({ ctx, tokens: deviceTokens.list(), flash }), flash, 400);
+      }
+      // Shown once, in this response only; never logged.
+      const created = { name: (body.name ?? "").trim(), token: made.token };
+      const fragment = TokensSection({ ctx, tokens: deviceTokens.list(), created });
+      return htmlResponse((isHtmx(request) ? fragment : page(session!, undefined, created)) as string, 200, { "cache-control": "no-store" });
+    }, { body: t.Object({ ...Csrf, name: t.Optional(t.String({ maxLength: 256 })) }) })
+
+    .post("/settings/tokens/:id/revoke", ({ session, params, request }) => {
+      if (session!.user.role !== "admin") return forbidden(session!);
+      const done = /^\d{1,15}$/.test(params.id) && deviceTokens.revoke(Number(params.id));
+      const flash: Flash = done ? { kind: "ok", text: tools.t.tokenRevoked } : { kind: "error", text: "No such token." };
+      return respond(request, session!, TokensSection({ ctx: tools.view(session), tokens: deviceTokens.list(), flash }), flash, done ? 200 : 400);
     }, { body: t.Optional(t.Object(Csrf)) })
 
     .post("/settings/password", async ({ session, body, request }) => {
