@@ -20,6 +20,7 @@ import { createTelemetryService } from "./services/telemetry.ts";
 import { createUserService } from "./services/users.ts";
 import { openDatabase } from "./store/db.ts";
 import { createStore } from "./store/store.ts";
+import { createWriteQueue } from "./store/write-queue.ts";
 import { COMMIT, VERSION } from "./version.ts";
 import { ErrorPage } from "../views/pages.tsx";
 
@@ -44,7 +45,8 @@ export async function createApp(config: Config, opts: { log?: Logger } = {}) {
   const auth = createAuthService({ store, log });
   const users = createUserService({ store, events, log });
   await users.ensureAdmin(config.web_username, config.web_password);
-  const telemetry = createTelemetryService({ store, events, imageRetention: config.image_retention, zone: config.timezone });
+  const writes = createWriteQueue(store.db);
+  const telemetry = createTelemetryService({ store, writes, events, imageRetention: config.image_retention, zone: config.timezone });
   const intervals = createIntervalService({ store, events });
   const deviceTokens = createDeviceTokenService({ store, events, log });
   const allowedOrigins = config.allowed_origins.split(",").map((o) => o.trim()).filter(Boolean);
@@ -131,9 +133,10 @@ export async function createApp(config: Config, opts: { log?: Logger } = {}) {
       if (stopped) return;
       stopped = true;
       clearInterval(pruneTimer);
+      await app.stop(true);
       io.disconnectSockets(true);
       engine.close();
-      await app.stop(true);
+      writes.flush();
       store.close();
     },
   };

@@ -41,3 +41,37 @@ test("SIGTERM during a stream of acknowledged events exits 0 and keeps every ack
   expect(acked.length).toBeGreaterThan(200);
   expect(acked.filter((id) => !stored.has(id))).toEqual([]);
 }, 60000);
+
+test("SIGKILL after acknowledged events loses none of them: a restart on the same file finds all", async () => {
+  const crashDir = tempDir("layerwatch-crash-");
+  try {
+    writeConfig(crashDir, { device_rate_limit: 0 });
+    const child = await startChild([process.execPath, MAIN], crashDir);
+    const device = await connected(connectSocket(child, { cookie: await login(child, "admin", "binary-pass-1") }));
+    const acked: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const ack = (await device.timeout(2000).emitWithAck("temphum", { temperature: 20, humidity: i % 100 })) as { ok: boolean; id: number };
+      expect(ack.ok).toBe(true);
+      acked.push(ack.id);
+    }
+    child.proc.kill("SIGKILL");
+    expect(await child.proc.exited).not.toBe(0);
+    device.disconnect();
+
+    const again = await startChild([process.execPath, MAIN], crashDir);
+    try {
+      const cookie = await login(again, "admin", "binary-pass-1");
+      const stored = new Set<number>();
+      const db = new Database(join(crashDir, "app.db"), { readonly: true });
+      for (const r of db.query("SELECT id FROM readings").all() as { id: number }[]) stored.add(r.id);
+      db.close();
+      expect(acked.filter((id) => !stored.has(id))).toEqual([]);
+      expect((await fetch(`${again.url}/api/latest`, { headers: { cookie } })).status).toBe(200);
+    } finally {
+      again.proc.kill("SIGTERM");
+      await again.proc.exited;
+    }
+  } finally {
+    rmSync(crashDir, { recursive: true, force: true });
+  }
+}, 60000);

@@ -95,8 +95,8 @@ export function createSocketServer(deps: { auth: AuthService; deviceTokens: Devi
     log.info("device connected", { user: socket.data.username, socket: socket.id });
   }
 
-  function handle<T>(socket: Socket, event: string, check: (p: unknown) => Checked<T>, store: (deviceId: number, value: T) => number) {
-    socket.on(event, (...args: unknown[]) => {
+  function handle<T>(socket: Socket, event: string, check: (p: unknown) => Checked<T>, store: (deviceId: number, value: T) => Promise<number>) {
+    socket.on(event, async (...args: unknown[]) => {
       const ack = typeof args[args.length - 1] === "function" ? (args.pop() as Ack) : undefined;
       becomeDevice(socket);
       const now = Date.now();
@@ -118,7 +118,7 @@ export function createSocketServer(deps: { auth: AuthService; deviceTokens: Devi
         return;
       }
       try {
-        const id = store(socket.data.deviceId, checked.value);
+        const id = await store(socket.data.deviceId, checked.value);
         ack?.({ ok: true, id });
       } catch (err) {
         log.error("storing a device event failed", { event, error: err as Error });

@@ -2,26 +2,28 @@
 import type { EventBus } from "../events.ts";
 import type { ImageMime } from "../images.ts";
 import type { Store } from "../store/store.ts";
+import type { WriteQueue } from "../store/write-queue.ts";
 import { dayRange } from "../time.ts";
 
-export function createTelemetryService(deps: { store: Store; events: EventBus; imageRetention: number; zone: string }) {
-  const { store, events } = deps;
+/** Each record* resolves with the row id once the row is committed, and only then announces it. */
+export function createTelemetryService(deps: { store: Store; writes: WriteQueue; events: EventBus; imageRetention: number; zone: string }) {
+  const { store, events, writes } = deps;
   return {
-    recordReading(deviceId: number, temperature: number, humidity: number): number {
+    async recordReading(deviceId: number, temperature: number, humidity: number): Promise<number> {
       const row = { id: 0, device_id: deviceId, recorded_at: Date.now(), temperature, humidity };
-      row.id = store.readings.insert(deviceId, row.recorded_at, temperature, humidity);
+      row.id = await writes.run(() => store.readings.insert(deviceId, row.recorded_at, temperature, humidity));
       events.emit("reading", row);
       return row.id;
     },
-    recordStatus(deviceId: number, status: string): number {
+    async recordStatus(deviceId: number, status: string): Promise<number> {
       const row = { id: 0, device_id: deviceId, recorded_at: Date.now(), status };
-      row.id = store.statuses.insert(deviceId, row.recorded_at, status);
+      row.id = await writes.run(() => store.statuses.insert(deviceId, row.recorded_at, status));
       events.emit("status", row);
       return row.id;
     },
-    recordFrame(deviceId: number, mime: ImageMime, bytes: Uint8Array): number {
+    async recordFrame(deviceId: number, mime: ImageMime, bytes: Uint8Array): Promise<number> {
       const recordedAt = Date.now();
-      const id = store.frames.insert(deviceId, recordedAt, mime, bytes, deps.imageRetention);
+      const id = await writes.run(() => store.frames.insert(deviceId, recordedAt, mime, bytes, deps.imageRetention));
       events.emit("frame", { id, device_id: deviceId, recorded_at: recordedAt, mime, size: bytes.length, bytes });
       return id;
     },
