@@ -13,6 +13,7 @@ import { createLogger, type Logger, withSink } from "./log.ts";
 import { createDeviceTokenService } from "./services/device-tokens.ts";
 import { createEventLog } from "./services/event-log.ts";
 import { createLoginLimiter } from "./services/login-limiter.ts";
+import { createRetention } from "./services/retention.ts";
 import { createSocketServer, MAX_SOCKET_MESSAGE_BYTES } from "./realtime/socket.ts";
 import { createAuthService } from "./services/auth.ts";
 import { createIntervalService } from "./services/intervals.ts";
@@ -38,7 +39,7 @@ const CSP = [
 export async function createApp(config: Config, opts: { log?: Logger } = {}) {
   const baseLog = opts.log ?? createLogger();
   const startedAt = Date.now();
-  const store = createStore(openDatabase(config.database_uri, { zone: config.timezone, log: baseLog }));
+  const store = createStore(openDatabase(config.database_uri, { zone: config.timezone, log: baseLog }), { zone: config.timezone });
   const eventLog = createEventLog(store);
   const log = withSink(baseLog, eventLog.record);
   const events = createEventBus();
@@ -121,6 +122,8 @@ export async function createApp(config: Config, opts: { log?: Logger } = {}) {
 
   const pruneTimer = setInterval(() => auth.pruneExpired(), 60 * 60 * 1000);
   pruneTimer.unref?.();
+  const retention = createRetention({ store, log, rawRetentionDays: config.raw_retention_days });
+  retention.start();
 
   let stopped = false;
   return {
@@ -128,11 +131,13 @@ export async function createApp(config: Config, opts: { log?: Logger } = {}) {
     port: server.port as number,
     store,
     io,
+    retention,
     log,
     async stop() {
       if (stopped) return;
       stopped = true;
       clearInterval(pruneTimer);
+      await retention.stop();
       await app.stop(true);
       io.disconnectSockets(true);
       engine.close();

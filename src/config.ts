@@ -13,6 +13,7 @@ export type Config = {
   trust_proxy: boolean;
   locale: "en" | "fi";
   device_rate_limit: number;
+  raw_retention_days: number;
   allowed_origins: string;
 };
 
@@ -60,6 +61,7 @@ const rules: { [K in keyof Config]: Rule<Config[K]> } = {
   timezone: { kind: "string", fallback: () => "", check: (v) => (v === "" || isValidTimeZone(v) ? null : "must be an IANA time zone such as Europe/Helsinki") },
   image_retention: { kind: "integer", fallback: () => 10, check: (v) => (v >= 1 && v <= 10000 ? null : "must be 1..10000") },
   trust_proxy: { kind: "boolean", fallback: () => false },
+  raw_retention_days: { kind: "integer", fallback: () => 90, check: (v) => (v >= 0 && v <= 36500 ? null : "must be 0..36500 days (0 keeps raw readings forever)") },
   device_rate_limit: { kind: "integer", fallback: () => 50, check: (v) => (v >= 0 && v <= 100000 ? null : "must be 0..100000 events per second (0 turns the limit off)") },
   allowed_origins: {
     kind: "string", fallback: () => "",

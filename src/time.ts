@@ -102,3 +102,21 @@ export function parseLegacyTimestamp(text: string, zone: string): number | null 
   const digits = tz.slice(1).replace(":", "");
   return base - sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60000;
 }
+
+const dayStartByHour = new Map<string, number>();
+
+/** Start instants (UTC ms) of the local hour and local day that instant `ms` falls in. */
+export function summaryBuckets(ms: number, zone: string): { hour: number; day: number } {
+  const offset = zoneOffsetMinutes(ms, zone) * 60000;
+  const local = ms + offset;
+  const hour = local - (((local % 3600000) + 3600000) % 3600000) - offset;
+  // Many readings share an hour: remember its day so the hot path skips the calendar work.
+  const key = `${zone}|${hour}`;
+  let day = dayStartByHour.get(key);
+  if (day === undefined) {
+    day = dayRange(dayOf(ms, zone), zone)!.start;
+    if (dayStartByHour.size > 10000) dayStartByHour.clear();
+    dayStartByHour.set(key, day);
+  }
+  return { hour, day };
+}

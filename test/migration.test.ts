@@ -55,6 +55,13 @@ describe("upgrading a database written by the old server", () => {
     expect(summary.first_reading).toBe("2025-07-14T00:00:30.123456+03:00");
   });
 
+  test("summaries are built for the old readings", async () => {
+    const cookie = await login(app, "janne", summary.users.janne!);
+    const days = JSON.parse((await getPage(app, "/api/temphum/summary?from=2025-07-14&to=2025-07-14&bucket=day", cookie)).text);
+    expect(days).toHaveLength(1);
+    expect(days[0].count).toBe(1440);
+  });
+
   test("the old capture intervals carry over", async () => {
     expect(app.store.intervals.get()).toEqual({ image_delay: 30, temphum_delay: 20, status_delay: 15 });
   });

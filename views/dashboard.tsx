@@ -28,10 +28,10 @@ export function ReadingTile(props: { kind: "temperature" | "humidity"; reading?:
 export function StatusTile(props: { status?: StatusRow | null; ctx: ViewContext; interval: number }) {
   const { status, ctx } = props;
   return (
-    <section class="tile status" id="tile-status" aria-labelledby="h-status" data-recorded-at={status?.recorded_at ?? ""} data-interval={props.interval}>
+    <section class="tile status" id="tile-status" aria-labelledby="h-status" data-recorded-at={status?.last_seen_at ?? ""} data-interval={props.interval}>
       <h2 id="h-status">{ctx.t.status}</h2>
       <p class="value" safe>{status ? status.status : ctx.t.noData}</p>
-      <Stamp at={status?.recorded_at} ctx={ctx} />
+      <Stamp at={status?.last_seen_at} ctx={ctx} />
     </section>
   );
 }

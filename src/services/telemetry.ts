@@ -16,8 +16,8 @@ export function createTelemetryService(deps: { store: Store; writes: WriteQueue;
       return row.id;
     },
     async recordStatus(deviceId: number, status: string): Promise<number> {
-      const row = { id: 0, device_id: deviceId, recorded_at: Date.now(), status };
-      row.id = await writes.run(() => store.statuses.insert(deviceId, row.recorded_at, status));
+      const now = Date.now();
+      const row = await writes.run(() => store.statuses.record(deviceId, now, status));
       events.emit("status", row);
       return row.id;
     },
@@ -31,6 +31,13 @@ export function createTelemetryService(deps: { store: Store; writes: WriteQueue;
     readingsOfDay(day: string) {
       const range = dayRange(day, deps.zone);
       return range ? store.readings.between(range.start, range.end) : null;
+    },
+    /** Hourly or daily min/avg/max from `fromDay` to `toDay` inclusive; null for malformed days. */
+    summaries(bucket: "hour" | "day", fromDay: string, toDay: string) {
+      const from = dayRange(fromDay, deps.zone);
+      const to = dayRange(toDay, deps.zone);
+      if (!from || !to || to.end <= from.start) return null;
+      return store.readings.summaries(bucket, from.start, to.end);
     },
     latest: () => ({ reading: store.readings.latest(), status: store.statuses.latest(), frame: store.frames.list()[0] ?? null }),
     frames: () => store.frames.list(),

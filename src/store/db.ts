@@ -38,7 +38,7 @@ export function openDatabase(path: string, opts: { zone: string; log: Logger }):
       const report = upgradeLegacyDatabase(db, { path, zone: opts.zone });
       opts.log.info("old database upgraded", report);
     }
-    migrate(db);
+    migrate(db, { zone: opts.zone });
     return db;
   } catch (err) {
     db?.close();

@@ -2,7 +2,7 @@
 import type { Database } from "bun:sqlite";
 import { decodeBase64Image, sniffImage } from "../images.ts";
 import { parseLegacyTimestamp } from "../time.ts";
-import { DEFAULT_DEVICE_ID, DEFAULT_INTERVALS, migrate, schemaVersion } from "./migrations.ts";
+import { DEFAULT_DEVICE_ID, DEFAULT_INTERVALS, migrateTo, schemaVersion } from "./migrations.ts";
 
 const LEGACY_TABLES = ["users", "temphum", "status", "images", "timelapse_conf"] as const;
 
@@ -37,7 +37,8 @@ export function upgradeLegacyDatabase(db: Database, opts: { path: string; zone: 
     for (const t of LEGACY_TABLES) if (present.has(t)) db.run(`ALTER TABLE ${t} RENAME TO legacy_${t}`);
     for (const { name } of db.query("SELECT name FROM sqlite_master WHERE type = 'trigger'").all() as { name: string }[])
       db.run(`DROP TRIGGER "${name.replace(/"/g, '""')}"`);
-    migrate(db);
+    // Up to the first schema only: the later migrations (summaries) run after the rows are moved.
+    migrateTo(db, 1, { zone: opts.zone });
     db.run("CREATE TABLE IF NOT EXISTS legacy_rejects (source TEXT NOT NULL, row_json TEXT NOT NULL, reason TEXT NOT NULL)");
     const reject = db.prepare("INSERT INTO legacy_rejects (source, row_json, reason) VALUES (?, ?, ?)");
     const keep = (source: string, row: unknown, reason: string) => {

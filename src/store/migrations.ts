@@ -1,10 +1,12 @@
 // Owns the schema: numbered, forward-only migrations; PRAGMA user_version says where a database stands.
 import type { Database } from "bun:sqlite";
+import { summaryBuckets } from "../time.ts";
 
 export const DEFAULT_DEVICE_ID = 1;
 export const DEFAULT_INTERVALS = { image_delay: 10, temphum_delay: 10, status_delay: 10 } as const;
 
-type Migration = (db: Database) => void;
+type Migration = (db: Database, ctx: MigrationContext) => void;
+export type MigrationContext = { zone: string };
 
 const migrations: Migration[] = [
   // 1: the first layerwatch schema. Instants are UTC milliseconds; images are bytes.
@@ -84,7 +86,43 @@ const migrations: Migration[] = [
       details TEXT NOT NULL
     )`);
   },
+  // 3: hourly/daily reading summaries kept as readings arrive (raw rows may be pruned; these stay),
+  //    and statuses stored as changes with the time the same status was last seen.
+  (db, ctx) => {
+    db.run(`CREATE TABLE reading_summaries (
+      device_id INTEGER NOT NULL REFERENCES devices(id),
+      bucket TEXT NOT NULL CHECK (bucket IN ('hour', 'day')),
+      start_at INTEGER NOT NULL,
+      count INTEGER NOT NULL,
+      temp_sum REAL NOT NULL, temp_min REAL NOT NULL, temp_max REAL NOT NULL,
+      hum_sum REAL NOT NULL, hum_min REAL NOT NULL, hum_max REAL NOT NULL,
+      PRIMARY KEY (bucket, start_at, device_id)
+    ) WITHOUT ROWID`);
+    db.run("ALTER TABLE statuses ADD COLUMN last_seen_at INTEGER");
+    db.run("UPDATE statuses SET last_seen_at = recorded_at");
+    backfillSummaries(db, ctx.zone);
+  },
 ];
+
+/** Builds summaries for readings already present (an upgraded database), in one pass. */
+function backfillSummaries(db: Database, zone: string): void {
+  const upsert = summaryUpsert(db);
+  for (const r of db.query("SELECT device_id, recorded_at, temperature, humidity FROM readings").iterate() as Iterable<{ device_id: number; recorded_at: number; temperature: number; humidity: number }>) {
+    const b = summaryBuckets(r.recorded_at, zone);
+    upsert.run(r.device_id, "hour", b.hour, r.temperature, r.humidity);
+    upsert.run(r.device_id, "day", b.day, r.temperature, r.humidity);
+  }
+}
+
+export function summaryUpsert(db: Database) {
+  return db.query<never, [number, string, number, number, number]>(`
+    INSERT INTO reading_summaries (device_id, bucket, start_at, count, temp_sum, temp_min, temp_max, hum_sum, hum_min, hum_max)
+    VALUES (?1, ?2, ?3, 1, ?4, ?4, ?4, ?5, ?5, ?5)
+    ON CONFLICT (bucket, start_at, device_id) DO UPDATE SET
+      count = count + 1,
+      temp_sum = temp_sum + excluded.temp_sum, temp_min = min(temp_min, excluded.temp_min), temp_max = max(temp_max, excluded.temp_max),
+      hum_sum = hum_sum + excluded.hum_sum, hum_min = min(hum_min, excluded.hum_min), hum_max = max(hum_max, excluded.hum_max)`);
+}
 
 export const SCHEMA_VERSION = migrations.length;
 
@@ -93,13 +131,17 @@ export function schemaVersion(db: Database): number {
 }
 
 /** Applies every migration past the database's version, each in its own transaction. */
-export function migrate(db: Database): void {
+export function migrate(db: Database, ctx: MigrationContext): void {
+  migrateTo(db, SCHEMA_VERSION, ctx);
+}
+
+export function migrateTo(db: Database, target: number, ctx: MigrationContext): void {
   const from = schemaVersion(db);
   if (from > SCHEMA_VERSION)
     throw new Error(`database schema version ${from} is newer than this layerwatch understands (${SCHEMA_VERSION}); upgrade layerwatch`);
-  for (let v = from; v < SCHEMA_VERSION; v++) {
+  for (let v = from; v < target; v++) {
     db.transaction(() => {
-      migrations[v]!(db);
+      migrations[v]!(db, ctx);
       db.run(`PRAGMA user_version = ${v + 1}`);
     })();
   }

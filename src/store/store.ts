@@ -1,19 +1,22 @@
 // Owns every SQL statement the app runs, prepared once and named for what it does.
 import type { Database } from "bun:sqlite";
 import type { ImageMime } from "../images.ts";
+import { summaryBuckets } from "../time.ts";
+import { summaryUpsert } from "./migrations.ts";
 
 export type Role = "admin" | "viewer";
 export type UserRow = { id: number; username: string; password_hash: string; role: Role; created_at: number };
 export type SessionRow = { token_hash: string; user_id: number; created_at: number; expires_at: number; persistent: number; last_seen_at: number };
 export type ReadingRow = { id: number; device_id: number; recorded_at: number; temperature: number; humidity: number };
-export type StatusRow = { id: number; device_id: number; recorded_at: number; status: string };
+export type StatusRow = { id: number; device_id: number; recorded_at: number; last_seen_at: number; status: string };
+export type SummaryRow = { start_at: number; count: number; temp_min: number; temp_avg: number; temp_max: number; hum_min: number; hum_avg: number; hum_max: number };
 export type FrameMeta = { id: number; device_id: number; recorded_at: number; mime: ImageMime; size: number };
 export type FrameRow = FrameMeta & { bytes: Uint8Array };
 export type DeviceTokenRow = { id: number; name: string; token_hash: string; device_id: number; created_at: number; last_used_at: number | null; revoked_at: number | null };
 export type LogRow = { id: number; at: number; level: string; message: string; details: string };
 export type Intervals = { image_delay: number; temphum_delay: number; status_delay: number };
 
-export function createStore(db: Database) {
+export function createStore(db: Database, opts: { zone: string }) {
   const q = {
     userByName: db.query<UserRow, [string]>("SELECT * FROM users WHERE username = ?"),
     userById: db.query<UserRow, [number]>("SELECT * FROM users WHERE id = ?"),
@@ -37,10 +40,21 @@ export function createStore(db: Database) {
     readingsBetween: db.query<ReadingRow, [number, number]>(
       "SELECT * FROM readings WHERE recorded_at >= ? AND recorded_at < ? ORDER BY recorded_at, id"),
     latestReading: db.query<ReadingRow, []>("SELECT * FROM readings ORDER BY recorded_at DESC, id DESC LIMIT 1"),
+    upsertSummary: summaryUpsert(db),
+    summariesBetween: db.query<SummaryRow, [string, number, number]>(`
+      SELECT start_at, sum(count) AS count,
+        min(temp_min) AS temp_min, sum(temp_sum) / sum(count) AS temp_avg, max(temp_max) AS temp_max,
+        min(hum_min) AS hum_min, sum(hum_sum) / sum(count) AS hum_avg, max(hum_max) AS hum_max
+      FROM reading_summaries WHERE bucket = ? AND start_at >= ? AND start_at < ?
+      GROUP BY start_at ORDER BY start_at`),
+    oldestRawBefore: db.query<{ id: number }, [number, number]>("SELECT id FROM readings WHERE recorded_at < ? ORDER BY recorded_at LIMIT ?"),
+    deleteReading: db.query<never, [number]>("DELETE FROM readings WHERE id = ?"),
 
     insertStatus: db.query<{ id: number }, [number, number, string]>(
-      "INSERT INTO statuses (device_id, recorded_at, status) VALUES (?, ?, ?) RETURNING id"),
-    latestStatus: db.query<StatusRow, []>("SELECT * FROM statuses ORDER BY recorded_at DESC, id DESC LIMIT 1"),
+      "INSERT INTO statuses (device_id, recorded_at, last_seen_at, status) VALUES (?1, ?2, ?2, ?3) RETURNING id"),
+    latestStatusOf: db.query<StatusRow, [number]>("SELECT * FROM statuses WHERE device_id = ? ORDER BY recorded_at DESC, id DESC LIMIT 1"),
+    seeStatus: db.query<never, [number, number]>("UPDATE statuses SET last_seen_at = ? WHERE id = ?"),
+    latestStatus: db.query<StatusRow, []>("SELECT * FROM statuses ORDER BY last_seen_at DESC, id DESC LIMIT 1"),
 
     insertFrame: db.query<{ id: number }, [number, number, string, Uint8Array]>(
       "INSERT INTO frames (device_id, recorded_at, mime, bytes) VALUES (?, ?, ?, ?) RETURNING id"),
@@ -88,12 +102,35 @@ export function createStore(db: Database) {
       deleteExpired: (now: number) => void q.deleteExpiredSessions.run(now),
     },
     readings: {
-      insert: (deviceId: number, at: number, temperature: number, humidity: number) => q.insertReading.get(deviceId, at, temperature, humidity)!.id,
+      /** Stores a reading and folds it into its hour and day summaries, in one transaction. */
+      insert: db.transaction((deviceId: number, at: number, temperature: number, humidity: number) => {
+        const id = q.insertReading.get(deviceId, at, temperature, humidity)!.id;
+        const b = summaryBuckets(at, opts.zone);
+        q.upsertSummary.run(deviceId, "hour", b.hour, temperature, humidity);
+        q.upsertSummary.run(deviceId, "day", b.day, temperature, humidity);
+        return id;
+      }),
       between: (start: number, end: number) => q.readingsBetween.all(start, end),
       latest: () => q.latestReading.get(),
+      summaries: (bucket: "hour" | "day", start: number, end: number) => q.summariesBetween.all(bucket, start, end),
+      /** Deletes up to `limit` raw readings older than `before` (oldest first); summaries stay. */
+      pruneBatch: db.transaction((before: number, limit: number) => {
+        const ids = q.oldestRawBefore.all(before, limit);
+        for (const { id } of ids) q.deleteReading.run(id);
+        return ids.length;
+      }),
     },
     statuses: {
-      insert: (deviceId: number, at: number, status: string) => q.insertStatus.get(deviceId, at, status)!.id,
+      /** A status equal to the device's current one only moves last_seen_at: changes are stored, not repeats. */
+      record: db.transaction((deviceId: number, at: number, status: string): StatusRow => {
+        const current = q.latestStatusOf.get(deviceId);
+        if (current && current.status === status) {
+          q.seeStatus.run(at, current.id);
+          return { ...current, last_seen_at: at };
+        }
+        const id = q.insertStatus.get(deviceId, at, status)!.id;
+        return { id, device_id: deviceId, recorded_at: at, last_seen_at: at, status };
+      }),
       latest: () => q.latestStatus.get(),
     },
     frames: {
