@@ -24,6 +24,9 @@ import { createStore } from "./store/store.ts";
 import { createWriteQueue } from "./store/write-queue.ts";
 import { COMMIT, VERSION } from "./version.ts";
 import { ErrorPage } from "../views/pages.tsx";
+import { ReadingTile, Stamp, StatusTile } from "../views/dashboard.tsx";
+import { dictionary } from "./i18n.ts";
+import type { TileRenderer } from "./realtime/hub.ts";
 
 export type AppHandle = Awaited<ReturnType<typeof createApp>>;
 
@@ -51,8 +54,17 @@ export async function createApp(config: Config, opts: { log?: Logger } = {}) {
   const intervals = createIntervalService({ store, events });
   const deviceTokens = createDeviceTokenService({ store, events, log });
   const allowedOrigins = config.allowed_origins.split(",").map((o) => o.trim()).filter(Boolean);
-  const { io, engine } = createSocketServer({
-    auth, deviceTokens, telemetry, events, log,
+  const serverView = { t: dictionary(config.locale), locale: config.locale, zone: config.timezone };
+  const render: TileRenderer = {
+    reading: (r) => ({
+      temperature: ReadingTile({ kind: "temperature", reading: r, ctx: serverView, interval: intervals.get().temphum_delay }) as string,
+      humidity: ReadingTile({ kind: "humidity", reading: r, ctx: serverView, interval: intervals.get().temphum_delay }) as string,
+    }),
+    status: (s) => StatusTile({ status: s, ctx: serverView, interval: intervals.get().status_delay }) as string,
+    frameStamp: (f) => Stamp({ at: f.recorded_at, ctx: serverView }) as string,
+  };
+  const { io, engine, hub } = createSocketServer({
+    auth, deviceTokens, telemetry, events, log, render, intervals: intervals.get,
     options: { allowedOrigins, trustProxy: config.trust_proxy, deviceRateLimit: config.device_rate_limit },
   });
 
@@ -64,7 +76,7 @@ export async function createApp(config: Config, opts: { log?: Logger } = {}) {
       return false;
     }
   };
-  const deps: HttpDeps = { config, log, auth, users, telemetry, intervals, deviceTokens, eventLog, loginLimiter: createLoginLimiter(), startedAt, version: VERSION, dbHealthy };
+  const deps: HttpDeps = { config, log, auth, users, telemetry, intervals, deviceTokens, eventLog, loginLimiter: createLoginLimiter(), devices: { connected: hub.deviceCount }, startedAt, version: VERSION, dbHealthy };
   const tools = createRequestTools(deps);
   const jsonOrHtml = (request: Request, status: number, message: string) =>
     new URL(request.url).pathname.startsWith("/api/")

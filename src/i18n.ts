@@ -26,6 +26,14 @@ const en = {
   tokenName: "Device name", createToken: "Create token", revoke: "Revoke", lastUsed: "last used", neverUsed: "never used",
   tokenShownOnce: "copy this token now; it is shown only once.", tokenRevoked: "Token revoked; its device was disconnected.",
   recentProblems: "Recent warnings and errors", noProblems: "Nothing to report.",
+  skip: "Skip to content", openFullSize: "Open the image full size", recentFrames: "Recent frames",
+  dewPoint: "Dew point", view_day: "Day", view_week: "Week", view_month: "Month", pickDay: "Choose a day",
+  emptyRange: "No readings in this period.",
+  deviceOnline: "Device online", deviceOffline: "Device offline", deviceNeverSeen: "No device has sent anything yet",
+  lastHeard: "last heard {age} ago", stale: "stale",
+  sentToDevices: "Sent to {n} connected device(s).", noDeviceConnected: "No device is connected now; a device gets these intervals when it connects.",
+  devicesInSync: "Connected devices: {n}, all have the current intervals.", devicesNotInSync: "Connected devices: {n}, {m} have not been sent the current intervals yet.",
+  unitS: "s", unitMin: "min", unitH: "h", unitD: "d",
 };
 
 export type Dictionary = typeof en;
@@ -57,6 +65,14 @@ const fi: Dictionary = {
   tokenName: "Laitteen nimi", createToken: "Luo avain", revoke: "Peru", lastUsed: "viimeksi käytetty", neverUsed: "ei käytetty",
   tokenShownOnce: "kopioi avain nyt; se näytetään vain kerran.", tokenRevoked: "Avain peruttu; laite katkaistiin.",
   recentProblems: "Viimeisimmät varoitukset ja virheet", noProblems: "Ei raportoitavaa.",
+  skip: "Siirry sisältöön", openFullSize: "Avaa kuva täysikokoisena", recentFrames: "Viimeisimmät kuvat",
+  dewPoint: "Kastepiste", view_day: "Päivä", view_week: "Viikko", view_month: "Kuukausi", pickDay: "Valitse päivä",
+  emptyRange: "Ei mittauksia tältä ajalta.",
+  deviceOnline: "Laite yhteydessä", deviceOffline: "Laite ei yhteydessä", deviceNeverSeen: "Mikään laite ei ole vielä lähettänyt tietoja",
+  lastHeard: "viimeksi {age} sitten", stale: "vanhentunut",
+  sentToDevices: "Lähetetty {n} yhdistetylle laitteelle.", noDeviceConnected: "Yhtään laitetta ei ole nyt yhdistetty; laite saa välit yhdistäessään.",
+  devicesInSync: "Yhdistettyjä laitteita: {n}, kaikilla on nykyiset välit.", devicesNotInSync: "Yhdistettyjä laitteita: {n}, {m} ei ole vielä saanut nykyisiä välejä.",
+  unitS: "s", unitMin: "min", unitH: "h", unitD: "pv",
 };
 
 export const dictionaries = { en, fi } as const;

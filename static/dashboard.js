@@ -1,113 +1,198 @@
-// Live dashboard glue: socket events → tiles, ages that tick, the day chart. No inline script (CSP).
+// Dashboard glue: socket events swap in server-rendered tiles, frames arrive as binary, ages tick,
+// a reconnect catches up, and the history chart is drawn with Chart.js. No inline script (CSP).
 (function () {
   "use strict";
-  const $ = (sel) => document.querySelector(sel);
-  const conn = $("#conn");
-  const labels = { live: "●", reconnecting: "…", offline: "○" };
-  const setConn = (state) => { if (conn) { conn.dataset.state = state; conn.textContent = conn.dataset["label" + state[0].toUpperCase() + state.slice(1)] || state; } };
+  const S = JSON.parse((document.getElementById("i18n") || {}).textContent || "{}");
+  const $ = (sel, root) => (root || document).querySelector(sel);
+  const lang = document.documentElement.lang || "en";
 
-  // --- ages: "12 s ago", stale past 3x the interval ---
-  function age(ms) {
+  // --- freshness: "12 s" ages, stale past 3x the interval, the device's overall state ---
+  function ageText(ms) {
     const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
-    if (s < 60) return s + " s";
-    if (s < 3600) return Math.round(s / 60) + " min";
-    if (s < 86400) return Math.round(s / 3600) + " h";
-    return Math.round(s / 86400) + " d";
+    const u = S.units || ["s", "min", "h", "d"];
+    if (s < 60) return s + " " + u[0];
+    if (s < 3600) return Math.floor(s / 60) + " " + u[1];
+    if (s < 86400) return Math.floor(s / 3600) + " " + u[2];
+    return Math.floor(s / 86400) + " " + u[3];
   }
-  function tickAges() {
+  function tick() {
+    let newest = 0, fresh = false;
     document.querySelectorAll(".tile[data-recorded-at]").forEach((tile) => {
       const at = Number(tile.dataset.recordedAt);
-      const el = tile.querySelector(".age");
-      if (!at || !el) { tile.classList.add("no-data"); return; }
-      tile.classList.remove("no-data");
-      el.textContent = "(" + age(at) + ")";
-      const interval = Number(tile.dataset.interval) || 10;
-      tile.classList.toggle("stale", Date.now() - at > 3 * interval * 1000);
+      const age = $(".age", tile);
+      tile.classList.toggle("no-data", !at);
+      if (!at) return;
+      const stale = Date.now() - at > 3 * (Number(tile.dataset.interval) || 10) * 1000;
+      tile.classList.toggle("stale", stale);
+      if (age) age.textContent = "(" + ageText(at) + ")";
+      newest = Math.max(newest, at);
+      if (!stale) fresh = true;
     });
-  }
-  setInterval(tickAges, 1000);
-  tickAges();
-
-  function stamp(tile, ms) {
-    tile.dataset.recordedAt = String(ms);
-    let p = tile.querySelector(".stamp");
-    const d = new Date(ms);
-    p.innerHTML = "";
-    const t = document.createElement("time");
-    t.dateTime = d.toISOString();
-    t.textContent = d.toLocaleTimeString();
-    const a = document.createElement("span");
-    a.className = "age";
-    p.append(t, " ", a);
-    tickAges();
+    const state = $("#device-state");
+    if (state) {
+      const kind = !newest ? "never" : fresh ? "online" : "offline";
+      state.dataset.state = kind;
+      state.textContent = kind === "never" ? S.deviceNeverSeen
+        : (kind === "online" ? S.deviceOnline : S.deviceOffline) + " · " + String(S.lastHeard || "{age}").replace("{age}", ageText(newest));
+    }
   }
 
-  // --- live updates ---
-  if (window.io && document.body.dataset.page === "dashboard") {
-    const socket = window.io({ transports: ["websocket", "polling"] });
-    setConn("reconnecting");
-    socket.on("connect", () => setConn("live"));
-    socket.on("disconnect", () => setConn("reconnecting"));
-    socket.io.on("reconnect_failed", () => setConn("offline"));
-    socket.on("connect_error", () => setConn("offline"));
+  // --- swapping server-rendered HTML (the same components that rendered the page) ---
+  function fragment(html) {
+    const tpl = document.createElement("template");
+    tpl.innerHTML = String(html).trim();
+    return tpl.content.firstElementChild;
+  }
+  function swap(id, html) {
+    const old = document.getElementById(id);
+    const node = html && fragment(html);
+    if (!old || !node) return;
+    old.replaceWith(node);
+    if (window.htmx) window.htmx.process(node);
+  }
 
-    socket.on("temphum2v", (r) => {
-      for (const kind of ["temperature", "humidity"]) {
-        const tile = $("#tile-" + kind);
-        if (!tile) continue;
-        tile.querySelector(".value").textContent = Number(r[kind]).toFixed(1) + (kind === "temperature" ? " °C" : " %");
-        stamp(tile, r.recorded_at);
+  // --- frames: binary in, object URLs out (released), only the newest shown when behind ---
+  const STRIP_MAX = 10;
+  let liveUrl = null, pending = null, scheduled = false;
+  function showFrame() {
+    scheduled = false;
+    const f = pending;
+    pending = null;
+    const tile = $("#tile-image");
+    if (!f || !tile) return;
+    const blob = new Blob([f.image], { type: f.mime || "image/jpeg" });
+    const link = $(".frame", tile);
+    let img = $("img", link);
+    if (!img) { link.textContent = ""; img = document.createElement("img"); img.id = "live-image"; img.alt = ""; link.append(img); }
+    const url = URL.createObjectURL(blob);
+    img.src = url;
+    if (liveUrl) URL.revokeObjectURL(liveUrl);
+    liveUrl = url;
+    link.href = "/frames/" + f.id + ".jpg";
+    tile.dataset.recordedAt = String(f.recorded_at);
+    const stamp = f.stamp && fragment(f.stamp);
+    if (stamp) $(".stamp", tile).replaceWith(stamp);
+    const strip = $("#frames-strip");
+    if (strip) {
+      const a = document.createElement("a");
+      a.href = "/frames/" + f.id + ".jpg"; a.target = "_blank"; a.rel = "noopener"; a.dataset.frameId = String(f.id);
+      const thumb = document.createElement("img");
+      thumb.src = URL.createObjectURL(blob); thumb.alt = "";
+      a.append(thumb);
+      strip.prepend(a);
+      while (strip.children.length > STRIP_MAX) {
+        const gone = strip.lastElementChild;
+        const src = gone.querySelector("img") && gone.querySelector("img").src;
+        if (src && src.startsWith("blob:")) URL.revokeObjectURL(src);
+        gone.remove();
       }
+    }
+    tick();
+  }
+  function releaseAll(root) {
+    root.querySelectorAll("img").forEach((i) => { if (i.src.startsWith("blob:")) URL.revokeObjectURL(i.src); });
+    liveUrl = null;
+  }
+
+  // --- live connection ---
+  const conn = $("#conn");
+  function setConn(state) {
+    if (!conn) return;
+    conn.dataset.state = state;
+    conn.textContent = S[state] || state;
+  }
+  function catchUp() {
+    fetch("/partials/tiles", { credentials: "same-origin" }).then((res) => {
+      if (res.status === 401 || res.redirected) { window.location.reload(); return null; }
+      return res.ok ? res.text() : null;
+    }).then((html) => {
+      const old = $("#live-tiles");
+      if (!html || !old) return;
+      releaseAll(old);
+      swap("live-tiles", html);
+      tick();
+    }).catch(() => {});
+  }
+
+  function startSocket() {
+    if (!window.io || document.body.dataset.page !== "dashboard") return;
+    const socket = window.io({ transports: ["websocket", "polling"], reconnectionDelayMax: 5000 });
+    let wasConnected = false;
+    setConn("reconnecting");
+    socket.on("connect", () => {
+      setConn("live");
+      if (wasConnected) catchUp();
+      wasConnected = true;
+    });
+    socket.on("disconnect", () => setConn("reconnecting"));
+    // Socket.IO keeps retrying; until one succeeds the page says it is offline.
+    socket.on("connect_error", () => setConn("offline"));
+    window.addEventListener("offline", () => setConn("offline"));
+    socket.on("temphum2v", (r) => {
+      if (!r || !r.html) return;
+      swap("tile-temperature", r.html.temperature);
+      swap("tile-humidity", r.html.humidity);
+      tick();
     });
     socket.on("status2v", (s) => {
-      const tile = $("#tile-status");
-      if (!tile) return;
-      tile.querySelector(".value").textContent = s.status;
-      stamp(tile, s.recorded_at);
+      if (!s || !s.html) return;
+      swap("tile-status", s.html);
+      tick();
     });
-    let objectUrl = null;
     socket.on("image2v", (f) => {
-      const tile = $("#tile-image");
-      if (!tile) return;
-      const box = tile.querySelector(".frame");
-      let img = box.querySelector("img");
-      if (!img) { box.innerHTML = ""; img = document.createElement("img"); img.id = "live-image"; img.alt = ""; box.append(img); }
-      const url = URL.createObjectURL(new Blob([f.image], { type: f.mime || "image/jpeg" }));
-      img.src = url;
-      if (objectUrl) URL.revokeObjectURL(objectUrl);
-      objectUrl = url;
-      stamp(tile, f.recorded_at);
+      if (!f || !f.image) return;
+      pending = f;
+      if (!scheduled) {
+        scheduled = true;
+        // A hidden tab runs no animation frames: a timer keeps the newest frame current there too.
+        if (document.hidden) setTimeout(showFrame, 250); else requestAnimationFrame(showFrame);
+      }
     });
   }
 
-  // --- day chart (Chart.js), drawn on load and after every htmx swap of the panel ---
+  // --- history chart ---
   let chart = null;
+  function css(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
   function drawChart() {
     const panel = $("#chart-panel");
-    const dataEl = panel && panel.querySelector(".chart-data");
-    const canvas = panel && panel.querySelector("canvas");
+    if (!panel || panel.dataset.drawn === "true") return;
     if (chart) { chart.destroy(); chart = null; }
+    const dataEl = $(".chart-data", panel);
+    const canvas = $("canvas", panel);
     if (!dataEl || !canvas || !window.Chart) return;
     const d = JSON.parse(dataEl.textContent);
-    const fmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", timeZone: d.zone });
+    const fmt = new Intl.DateTimeFormat(lang, d.view === "day" ? { hour: "2-digit", minute: "2-digit", timeZone: d.zone }
+      : d.view === "week" ? { weekday: "short", hour: "2-digit", timeZone: d.zone } : { day: "numeric", month: "numeric", timeZone: d.zone });
+    const temp = css("--temp") || "#ea580c", hum = css("--hum") || "#0284c7";
+    window.Chart.defaults.color = css("--muted") || "#666";
+    window.Chart.defaults.borderColor = css("--line") || "#ddd";
+    const datasets = [
+      { label: S.temperature + " (°C)", data: d.temperature, yAxisID: "y", borderColor: temp, backgroundColor: temp, pointRadius: 0, borderWidth: 2, spanGaps: true },
+      { label: S.humidity + " (%)", data: d.humidity, yAxisID: "y1", borderColor: hum, backgroundColor: hum, pointRadius: 0, borderWidth: 2, spanGaps: true },
+    ];
+    if (d.dewPoint) datasets.push({ label: S.dewPoint + " (°C)", data: d.dewPoint, yAxisID: "y", borderColor: temp, borderDash: [4, 4], pointRadius: 0, borderWidth: 1, spanGaps: true });
+    if (d.temperatureMin) {
+      datasets.push({ label: "min", data: d.temperatureMin, yAxisID: "y", borderWidth: 0, pointRadius: 0, fill: false });
+      datasets.push({ label: "max", data: d.temperatureMax, yAxisID: "y", borderWidth: 0, pointRadius: 0, fill: "-1", backgroundColor: temp + "33" });
+    }
     chart = new window.Chart(canvas, {
       type: "line",
-      data: {
-        labels: d.t.map((ms) => fmt.format(ms)),
-        datasets: [
-          { label: d.labels.temperature + " (°C)", data: d.temperature, yAxisID: "y", borderColor: "#f97316", pointRadius: 0, borderWidth: 2 },
-          { label: d.labels.humidity + " (%)", data: d.humidity, yAxisID: "y1", borderColor: "#0ea5e9", pointRadius: 0, borderWidth: 2 },
-        ],
-      },
+      data: { labels: d.t.map((ms) => fmt.format(ms)), datasets },
       options: {
         animation: false, responsive: true, maintainAspectRatio: false, interaction: { mode: "index", intersect: false },
-        scales: { x: { ticks: { maxTicksLimit: 8 } }, y: { position: "left" }, y1: { position: "right", grid: { drawOnChartArea: false } } },
+        plugins: { legend: { labels: { filter: (item) => item.text !== "min" && item.text !== "max" } } },
+        scales: { x: { ticks: { maxTicksLimit: 8, autoSkip: true } }, y: { position: "left" }, y1: { position: "right", grid: { drawOnChartArea: false } } },
       },
     });
     panel.dataset.drawn = "true";
   }
-  document.addEventListener("DOMContentLoaded", drawChart);
-  document.body && document.body.addEventListener("htmx:afterSettle", (e) => { if (e.target && e.target.id === "chart-panel") drawChart(); });
-  if (document.readyState !== "loading") drawChart();
-  void labels;
+
+  function init() {
+    tick();
+    setInterval(tick, 1000);
+    drawChart();
+    document.body.addEventListener("htmx:afterSettle", drawChart);
+    startSocket();
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init); else init();
 })();

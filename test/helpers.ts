@@ -82,6 +82,20 @@ export function collect<T = unknown>(socket: Socket, event: string): T[] {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Resolves with the first payload of `event` that satisfies `match` (earlier ones are skipped). */
+export function eventMatching<T = unknown>(socket: Socket, event: string, match: (p: T) => boolean, timeoutMs = 3000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { socket.off(event, on); reject(new Error(`no matching "${event}" within ${timeoutMs} ms`)); }, timeoutMs);
+    const on = (p: T) => {
+      if (!match(p)) return;
+      clearTimeout(timer);
+      socket.off(event, on);
+      resolve(p);
+    };
+    socket.on(event, on);
+  });
+}
+
 export function emitWithAck<T = unknown>(socket: Socket, event: string, ...args: unknown[]): Promise<T> {
   return socket.timeout(5000).emitWithAck(event, ...args) as Promise<T>;
 }

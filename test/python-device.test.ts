@@ -10,7 +10,8 @@ beforeAll(async () => {
 });
 afterAll(async () => { await app.close(); });
 
-async function runDevice(transport: "websocket" | "polling") {
+async function runDevice(transport: "websocket" | "polling", next: Record<string, number>) {
+  const current = app.store.intervals.get();
   const viewer = await connected(connectSocket(app, { cookie: await login(app) }));
   const seen = { temphum: collect(viewer, "temphum2v"), status: collect(viewer, "status2v"), image: collect(viewer, "image2v") };
   const proc = Bun.spawn(["/usr/bin/python3", join(import.meta.dir, "fixtures/old_device.py"), app.url, ADMIN.username, ADMIN.password, transport], { stdout: "pipe", stderr: "pipe" });
@@ -27,26 +28,27 @@ async function runDevice(transport: "websocket" | "polling") {
     return JSON.parse(line);
   };
   const first = await nextLine();
-  const res = await fetch(`${app.url}/api/timelapse_config`, { method: "PUT", headers: { cookie: await login(app), "content-type": "application/json" }, body: JSON.stringify({ image_delay: 12, temphum_delay: 6, status_delay: 3 }) });
+  const res = await fetch(`${app.url}/api/timelapse_config`, { method: "PUT", headers: { cookie: await login(app), "content-type": "application/json" }, body: JSON.stringify(next) });
   expect(res.status).toBe(200);
   const second = await nextLine();
   expect(await proc.exited).toBe(0);
   await sleep(50);
   viewer.disconnect();
-  return { first, second, seen };
+  return { first, second, seen, current };
 }
 
 describe("a device written for the old server (python-socketio + requests)", () => {
-  for (const transport of ["websocket", "polling"] as const) {
+  for (const [transport, next] of [["websocket", { image_delay: 12, temphum_delay: 6, status_delay: 3 }], ["polling", { image_delay: 13, temphum_delay: 7, status_delay: 4 }]] as const) {
     test(`logs in with a form, sends every event over ${transport} and receives timelapse_conf`, async () => {
-      const { first, second, seen } = await runDevice(transport);
+      const { first, second, seen, current } = await runDevice(transport, next);
       expect(first.login_status).toBe(200);
       expect(first.final_url).toBe(`${app.url}/`);
       expect(first.bad_login_status).toBe(401);
       expect(first.transport).toBe(transport);
       expect(first.acks.map((a: { ok: boolean }) => a.ok)).toEqual([true, true, true]);
       expect(first.errors).toEqual([{ message: "temphum: temperature must be a number, got string" }]);
-      expect(second.timelapse_conf).toEqual({ image_delay: 12, temphum_delay: 6, status_delay: 3 });
+      expect(second.welcome).toEqual(current);
+      expect(second.timelapse_conf).toEqual(next);
       expect(seen.temphum).toHaveLength(1);
       expect(seen.status).toHaveLength(1);
       expect(seen.image).toHaveLength(1);

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import type { Socket } from "socket.io-client";
-import { ADMIN, collect, connected, connectSocket, csrfFrom, emitWithAck, getPage, login, nextEvent, sleep, startApp, type TestApp } from "./helpers.ts";
+import { ADMIN, collect, connected, connectSocket, csrfFrom, emitWithAck, eventMatching, getPage, login, nextEvent, sleep, startApp, type TestApp } from "./helpers.ts";
 
 let app: TestApp;
 let cookie: string;
@@ -140,8 +140,8 @@ describe("device tokens", () => {
 
   test("a token device receives timelapse_conf", async () => {
     const { token } = await createToken("camera-4");
-    const device = track(await connected(connectSocket(app, { auth: { token } })));
-    const conf = nextEvent(device, "timelapse_conf");
+    const conf = eventMatching(track(connectSocket(app, { auth: { token } })), "timelapse_conf", (c: { image_delay: number }) => c.image_delay === 40);
+    await Bun.sleep(100);
     await postForm(app, "/settings/intervals", { _csrf: csrf, image_delay: "40", temphum_delay: "10", status_delay: "10" }, { cookie });
     expect(await conf).toEqual({ image_delay: 40, temphum_delay: 10, status_delay: 10 });
   });

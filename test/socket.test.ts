@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import type { Socket } from "socket.io-client";
-import { collect, connected, connectSocket, csrfFrom, emitWithAck, fakeJpeg, fakePng, getPage, login, nextEvent, sleep, startApp, type TestApp } from "./helpers.ts";
+import { collect, connected, connectSocket, csrfFrom, emitWithAck, eventMatching, fakeJpeg, fakePng, getPage, login, nextEvent, sleep, startApp, type TestApp } from "./helpers.ts";
 
 let app: TestApp;
 let cookie: string;
@@ -102,9 +102,9 @@ describe("device events", () => {
     const viewer = await client();
     await emitWithAck(device, "status", { status: "I am a device now" });
     const echoed = collect(device, "status2v");
-    const got = nextEvent<{ status: string }>(viewer, "status2v");
+    const got = eventMatching<{ status: string }>(viewer, "status2v", (s) => s.status === "second");
     await emitWithAck(device, "status", { status: "second" });
-    expect((await got).status).toBe("second");
+    await got;
     await sleep(150);
     expect(echoed).toEqual([]);
   });
@@ -163,16 +163,25 @@ describe("invalid payloads", () => {
 });
 
 describe("capture intervals", () => {
+  test("a device gets the current intervals as soon as it reveals itself, in case it missed a change", async () => {
+    const device = await client();
+    const welcome = nextEvent<Record<string, number>>(device, "timelapse_conf");
+    await emitWithAck(device, "temphum", { temperature: 20, humidity: 20 });
+    expect(await welcome).toEqual(app.store.intervals.get());
+  });
+
   test("saving intervals in settings pushes timelapse_conf to a connected device", async () => {
     const device = await client();
     await emitWithAck(device, "status", { status: "idle" });
-    const conf = nextEvent<Record<string, number>>(device, "timelapse_conf");
+    // A device is sent the current intervals when it reveals itself, then again on every change.
+    const conf = eventMatching<Record<string, number>>(device, "timelapse_conf", (c) => c.image_delay === 30);
     const page = await getPage(app, "/settings", cookie);
     const res = await fetch(`${app.url}/settings/intervals`, {
       method: "POST", headers: { cookie }, redirect: "manual",
       body: new URLSearchParams({ _csrf: csrfFrom(page.text), image_delay: "30", temphum_delay: "15", status_delay: "5" }),
     });
     expect(res.status).toBe(200);
+    expect(await res.text()).toContain("Sent to 1 connected device(s).");
     expect(await conf).toEqual({ image_delay: 30, temphum_delay: 15, status_delay: 5 });
     expect(await (await fetch(`${app.url}/api/timelapse_config`, { headers: { cookie } })).json()).toEqual({ image_delay: 30, temphum_delay: 15, status_delay: 5 });
   });

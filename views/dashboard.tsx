@@ -1,15 +1,15 @@
 /** @jsxImportSource @kitajs/html */
-// Owns the printer dashboard: tiles (rendered alike for page loads and live updates) and the day chart.
-import type { FrameMeta, Intervals, ReadingRow, StatusRow } from "../src/store/store.ts";
+// Owns the printer dashboard: tiles (one renderer for page loads and live updates), frames, and history.
+import type { FrameMeta, Intervals, ReadingRow, StatusRow, SummaryRow } from "../src/store/store.ts";
 import { shiftDay } from "../src/time.ts";
 import { formatStamp, jsonForHtml, type ViewContext } from "./context.ts";
 import { Layout } from "./layout.tsx";
 
-function Stamp(props: { at?: number; ctx: ViewContext }) {
+export function Stamp(props: { at?: number; ctx: ViewContext }) {
   return props.at ? (
     <p class="stamp"><time datetime={new Date(props.at).toISOString()}>{formatStamp(props.at, props.ctx)}</time> <span class="age"></span></p>
   ) : (
-    <p class="stamp"><span class="age"></span></p>
+    <p class="stamp"><span class="age">{props.ctx.t.noData}</span></p>
   );
 }
 
@@ -19,7 +19,7 @@ export function ReadingTile(props: { kind: "temperature" | "humidity"; reading?:
   return (
     <section class="tile reading" id={`tile-${kind}`} aria-labelledby={`h-${kind}`} data-recorded-at={reading?.recorded_at ?? ""} data-interval={props.interval}>
       <h2 id={`h-${kind}`}>{ctx.t[kind]}</h2>
-      <p class="value">{reading ? `${reading[kind].toFixed(1)} ${unit}` : ctx.t.noData}</p>
+      <p class="value">{reading ? `${reading[kind].toFixed(1)} ${unit}` : "–"}</p>
       <Stamp at={reading?.recorded_at} ctx={ctx} />
     </section>
   );
@@ -30,7 +30,7 @@ export function StatusTile(props: { status?: StatusRow | null; ctx: ViewContext;
   return (
     <section class="tile status" id="tile-status" aria-labelledby="h-status" data-recorded-at={status?.last_seen_at ?? ""} data-interval={props.interval}>
       <h2 id="h-status">{ctx.t.status}</h2>
-      <p class="value" safe>{status ? status.status : ctx.t.noData}</p>
+      <p class="value" safe>{status ? status.status : "–"}</p>
       <Stamp at={status?.last_seen_at} ctx={ctx} />
     </section>
   );
@@ -41,76 +41,141 @@ export function ImageTile(props: { frame?: FrameMeta | null; ctx: ViewContext; i
   return (
     <section class="tile image" id="tile-image" aria-labelledby="h-image" data-recorded-at={frame?.recorded_at ?? ""} data-interval={props.interval}>
       <h2 id="h-image">{ctx.t.liveImage}</h2>
-      <div class="frame">
-        {frame ? <img id="live-image" src={`/frames/${frame.id}.jpg`} alt={ctx.t.liveImage} width="1280" height="720" />
-               : <p class="placeholder">{ctx.t.noImage}</p>}
-      </div>
+      <a class="frame" href={frame ? `/frames/${frame.id}.jpg` : "#"} target="_blank" rel="noopener" aria-label={ctx.t.openFullSize}>
+        {frame ? <img id="live-image" src={`/frames/${frame.id}.jpg`} alt={ctx.t.liveImage} />
+               : <span class="placeholder">{ctx.t.noImage}</span>}
+      </a>
       <Stamp at={frame?.recorded_at} ctx={ctx} />
     </section>
   );
 }
 
-type Stats = { min: number; avg: number; max: number };
-function stats(values: number[]): Stats | null {
-  if (!values.length) return null;
-  let min = Infinity, max = -Infinity, sum = 0;
-  for (const v of values) { if (v < min) min = v; if (v > max) max = v; sum += v; }
-  return { min, avg: sum / values.length, max };
+/** The kept frames, newest first; each opens full size. */
+export function FramesStrip(props: { frames: FrameMeta[]; ctx: ViewContext }) {
+  return (
+    <nav class="frames" id="frames-strip" aria-label={props.ctx.t.recentFrames}>
+      {props.frames.map((f) => (
+        <a href={`/frames/${f.id}.jpg`} target="_blank" rel="noopener" data-frame-id={f.id}>
+          <img src={`/frames/${f.id}.jpg`} alt={formatStamp(f.recorded_at, props.ctx)} loading="lazy" />
+        </a>
+      ))}
+    </nav>
+  );
 }
 
-export function ChartPanel(props: { day: string; today: string; readings: ReadingRow[]; ctx: ViewContext }) {
-  const { day, readings, ctx } = props;
-  const { t } = ctx;
-  const temp = stats(readings.map((r) => r.temperature));
-  const hum = stats(readings.map((r) => r.humidity));
-  const nav = (target: string) => ({ "hx-get": `/partials/chart?day=${target}`, "hx-target": "#chart-panel", "hx-swap": "outerHTML" });
-  const row = (label: string, s: Stats | null, unit: string) =>
-    s ? <tr><th scope="row">{label}</th><td>{s.min.toFixed(1)} {unit}</td><td class="avg">{s.avg.toFixed(1)} {unit}</td><td>{s.max.toFixed(1)} {unit}</td></tr> : "";
+export type Latest = { reading?: ReadingRow | null; status?: StatusRow | null; frame?: FrameMeta | null };
+
+/** Everything live on the dashboard; also what a reconnecting page re-fetches to catch up. */
+export function LiveTiles(props: { ctx: ViewContext; latest: Latest; intervals: Intervals; frames: FrameMeta[] }) {
+  const { ctx, latest, intervals } = props;
   return (
-    <section class="tile chart" id="chart-panel" aria-labelledby="h-chart" data-day={day}>
+    <div class="live" id="live-tiles">
+      <div class="camera">
+        <ImageTile frame={latest.frame} ctx={ctx} interval={intervals.image_delay} />
+        <FramesStrip frames={props.frames} ctx={ctx} />
+      </div>
+      <div class="readings">
+        <ReadingTile kind="temperature" reading={latest.reading} ctx={ctx} interval={intervals.temphum_delay} />
+        <ReadingTile kind="humidity" reading={latest.reading} ctx={ctx} interval={intervals.temphum_delay} />
+        <StatusTile status={latest.status} ctx={ctx} interval={intervals.status_delay} />
+      </div>
+    </div>
+  );
+}
+
+// --- history ---
+
+/** Dew point by the Magnus formula (°C); undefined when humidity is 0. */
+export function dewPoint(temperature: number, humidity: number): number | undefined {
+  if (humidity <= 0) return undefined;
+  const b = 17.62, c = 243.12;
+  const g = Math.log(humidity / 100) + (b * temperature) / (c + temperature);
+  return (c * g) / (b - g);
+}
+
+type Stats = { min: number; avg: number; max: number };
+function stats(values: (number | undefined)[]): Stats | null {
+  let min = Infinity, max = -Infinity, sum = 0, n = 0;
+  for (const v of values) { if (v === undefined) continue; if (v < min) min = v; if (v > max) max = v; sum += v; n++; }
+  return n ? { min, avg: sum / n, max } : null;
+}
+function summaryStats(rows: SummaryRow[], kind: "temp" | "hum"): Stats | null {
+  if (!rows.length) return null;
+  let n = 0, sum = 0, min = Infinity, max = -Infinity;
+  for (const r of rows) {
+    n += r.count; sum += r[`${kind}_avg`] * r.count;
+    min = Math.min(min, r[`${kind}_min`]); max = Math.max(max, r[`${kind}_max`]);
+  }
+  return { min, avg: sum / n, max };
+}
+
+export type ChartView = "day" | "week" | "month";
+export const VIEW_DAYS: Record<ChartView, number> = { day: 1, week: 7, month: 30 };
+
+export function ChartPanel(props: { view: ChartView; day: string; today: string; readings?: ReadingRow[]; summaries?: SummaryRow[]; ctx: ViewContext }) {
+  const { view, day, ctx } = props;
+  const { t } = ctx;
+  const step = VIEW_DAYS[view];
+  const link = (v: ChartView, d: string) => ({ "hx-get": `/partials/chart?view=${v}&day=${d}`, "hx-target": "#chart-panel", "hx-swap": "outerHTML" });
+  const readings = props.readings ?? [];
+  const summaries = props.summaries ?? [];
+  const empty = view === "day" ? readings.length === 0 : summaries.length === 0;
+  const dew = readings.map((r) => dewPoint(r.temperature, r.humidity));
+  const rows: [string, Stats | null, string][] = view === "day"
+    ? [[t.temperature, stats(readings.map((r) => r.temperature)), "°C"], [t.humidity, stats(readings.map((r) => r.humidity)), "%"], [t.dewPoint, stats(dew), "°C"]]
+    : [[t.temperature, summaryStats(summaries, "temp"), "°C"], [t.humidity, summaryStats(summaries, "hum"), "%"]];
+  const round = (v: number | undefined) => (v === undefined ? null : Math.round(v * 10) / 10);
+  const data = view === "day"
+    ? { view, zone: ctx.zone, t: readings.map((r) => r.recorded_at), temperature: readings.map((r) => r.temperature), humidity: readings.map((r) => r.humidity), dewPoint: dew.map(round) }
+    : { view, zone: ctx.zone, t: summaries.map((s) => s.start_at), temperature: summaries.map((s) => round(s.temp_avg)), humidity: summaries.map((s) => round(s.hum_avg)),
+        temperatureMin: summaries.map((s) => s.temp_min), temperatureMax: summaries.map((s) => s.temp_max) };
+  const range = view === "day" ? day : `${shiftDay(day, 1 - step)} – ${day}`;
+  return (
+    <section class="tile chart" id="chart-panel" aria-labelledby="h-chart" data-day={day} data-view={view}>
       <header class="chart-head">
-        <h2 id="h-chart">{t.chart}</h2>
+        <h2 id="h-chart">{t.chart} <span class="muted range">{range}</span></h2>
+        <div class="views" role="group" aria-label={t.chart}>
+          {(["day", "week", "month"] as const).map((v) => (
+            <button type="button" class={v === view ? "tab active" : "tab"} aria-pressed={v === view ? "true" : "false"} {...link(v, day)}>{t[`view_${v}`]}</button>
+          ))}
+        </div>
         <div class="day-nav">
-          <button type="button" {...nav(shiftDay(day, -1))} aria-label={t.previousDay}>‹</button>
-          <input type="date" name="day" value={day} max={props.today} aria-label={t.chart}
-                 hx-get="/partials/chart" hx-trigger="change" hx-target="#chart-panel" hx-swap="outerHTML" />
-          <button type="button" {...nav(shiftDay(day, 1))} aria-label={t.nextDay} disabled={day >= props.today}>›</button>
+          <button type="button" {...link(view, shiftDay(day, -step))} aria-label={t.previousDay}>‹</button>
+          <input type="date" name="day" value={day} max={props.today} aria-label={t.pickDay}
+                 hx-get={`/partials/chart?view=${view}`} hx-trigger="change" hx-target="#chart-panel" hx-swap="outerHTML" />
+          <button type="button" {...link(view, shiftDay(day, step))} aria-label={t.nextDay} disabled={day >= props.today}>›</button>
         </div>
       </header>
-      {readings.length === 0 ? (
-        <p class="empty-day">{t.emptyDay}</p>
+      {empty ? (
+        <p class="empty-day">{view === "day" ? t.emptyDay : t.emptyRange}</p>
       ) : (
         <>
-          <div class="chart-box"><canvas id="day-chart" role="img" aria-label={`${t.temperature} / ${t.humidity} ${day}`}></canvas></div>
-          <script type="application/json" class="chart-data">
-            {jsonForHtml({ t: readings.map((r) => r.recorded_at), temperature: readings.map((r) => r.temperature), humidity: readings.map((r) => r.humidity), labels: { temperature: t.temperature, humidity: t.humidity }, zone: ctx.zone })}
-          </script>
+          <div class="chart-box"><canvas id="day-chart" role="img" aria-label={`${t.temperature}, ${t.humidity}: ${range}`}></canvas></div>
+          <script type="application/json" class="chart-data">{jsonForHtml(data)}</script>
           <table class="averages">
-            <thead><tr><th></th><th>{t.minimum}</th><th>{t.average}</th><th>{t.maximum}</th></tr></thead>
-            <tbody>{row(t.temperature, temp, "°C")}{row(t.humidity, hum, "%")}</tbody>
+            <thead><tr><th scope="col"></th><th scope="col">{t.minimum}</th><th scope="col">{t.average}</th><th scope="col">{t.maximum}</th></tr></thead>
+            <tbody>
+              {rows.map(([label, s, unit]) => s ? <tr><th scope="row">{label}</th><td>{s.min.toFixed(1)} {unit}</td><td class="avg">{s.avg.toFixed(1)} {unit}</td><td>{s.max.toFixed(1)} {unit}</td></tr> : "")}
+            </tbody>
           </table>
-          <p class="muted">{readings.length} {t.readings}</p>
+          <p class="muted">{view === "day" ? readings.length : summaries.reduce((n, s) => n + s.count, 0)} {t.readings}</p>
         </>
       )}
     </section>
   );
 }
 
-export function DashboardPage(props: {
-  ctx: ViewContext; latest: { reading?: ReadingRow | null; status?: StatusRow | null; frame?: FrameMeta | null };
-  intervals: Intervals; day: string; today: string; readings: ReadingRow[];
-}) {
-  const { ctx, latest, intervals } = props;
+export function DashboardPage(props: { ctx: ViewContext; latest: Latest; intervals: Intervals; frames: FrameMeta[]; chart: JSX.Element }) {
+  const { ctx } = props;
   return (
     <Layout ctx={ctx} title={ctx.t.dashboard} page="dashboard" scripts={["/static/socket.io.min.js", "/static/chart.umd.min.js", "/static/dashboard.js"]}>
+      <div class="dash-head">
+        <h1>{ctx.t.dashboard}</h1>
+        <p id="device-state" class="device-state" role="status" aria-live="polite"></p>
+      </div>
       <div class="dashboard">
-        <ImageTile frame={latest.frame} ctx={ctx} interval={intervals.image_delay} />
-        <div class="readings">
-          <ReadingTile kind="temperature" reading={latest.reading} ctx={ctx} interval={intervals.temphum_delay} />
-          <ReadingTile kind="humidity" reading={latest.reading} ctx={ctx} interval={intervals.temphum_delay} />
-          <StatusTile status={latest.status} ctx={ctx} interval={intervals.status_delay} />
-        </div>
-        <ChartPanel day={props.day} today={props.today} readings={props.readings} ctx={ctx} />
+        <LiveTiles ctx={ctx} latest={props.latest} intervals={props.intervals} frames={props.frames} />
+        {props.chart}
       </div>
     </Layout>
   );

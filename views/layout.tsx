@@ -1,6 +1,15 @@
 /** @jsxImportSource @kitajs/html */
 // Owns the page frame: head, navigation, and the scripts every page loads (no inline script).
-import type { ViewContext } from "./context.ts";
+import { jsonForHtml, type ViewContext } from "./context.ts";
+
+/** The few strings the browser script writes itself (connection, device state, ages). */
+function clientStrings({ t }: ViewContext) {
+  return {
+    live: t.connLive, reconnecting: t.connReconnecting, offline: t.connOffline,
+    deviceOnline: t.deviceOnline, deviceOffline: t.deviceOffline, deviceNeverSeen: t.deviceNeverSeen, lastHeard: t.lastHeard,
+    units: [t.unitS, t.unitMin, t.unitH, t.unitD], temperature: t.temperature, humidity: t.humidity, dewPoint: t.dewPoint,
+  };
+}
 
 export function Layout(props: { ctx: ViewContext; title: string; children?: JSX.Element | JSX.Element[]; scripts?: string[]; page?: string }) {
   const { ctx } = props;
@@ -15,11 +24,14 @@ export function Layout(props: { ctx: ViewContext; title: string; children?: JSX.
           <title safe>{`${props.title} · ${ctx.t.appName}`}</title>
           <link rel="stylesheet" href="/static/app.css" />
           <link rel="icon" href="/static/favicon.svg" type="image/svg+xml" />
+          {/* htmx would otherwise inject an inline <style>, which the CSP refuses. */}
+          <meta name="htmx-config" content='{"includeIndicatorStyles":false}' />
           <script src="/static/htmx.min.js" defer></script>
           {(props.scripts ?? []).map((src) => <script src={src} defer></script>)}
         </head>
         <body data-page={props.page ?? ""} hx-headers={ctx.csrf ? JSON.stringify({ "X-CSRF-Token": ctx.csrf }) : undefined}>
-          <a class="skip" href="#main">Skip to content</a>
+          <a class="skip" href="#main">{ctx.t.skip}</a>
+          <script type="application/json" id="i18n">{jsonForHtml(clientStrings(ctx))}</script>
           {ctx.user ? (
             <header class="topbar">
               <a class="brand" href="/">{ctx.t.appName}</a>

@@ -47,6 +47,9 @@ export function apiRoutes(deps: HttpDeps, tools: RequestTools) {
       deps.intervals.set(parsed.value);
       return jsonResponse(parsed.value);
     })
+    .get("/frames", () => jsonResponse(telemetry.frames().map((f) => ({
+      id: f.id, mime: f.mime, size: f.size, timestamp: isoInZone(f.recorded_at, config.timezone), url: `/frames/${f.id}.jpg`,
+    }))))
     .get("/latest", () => {
       const { reading, status, frame } = telemetry.latest();
       const stamp = (ms?: number) => (ms === undefined ? null : isoInZone(ms, config.timezone));

@@ -23,6 +23,7 @@ export type HttpDeps = {
   deviceTokens: DeviceTokenService;
   eventLog: EventLog;
   loginLimiter: LoginLimiter;
+  devices: { connected: () => number };
   startedAt: number;
   version: string;
   dbHealthy: () => boolean;

@@ -44,7 +44,8 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
       }
       intervals.set(parsed.value);
       deps.log.info("capture intervals changed", { by: session!.user.username, ...parsed.value });
-      const flash: Flash = { kind: "ok", text: tools.t.intervalsSaved };
+      const n = deps.devices.connected();
+      const flash: Flash = { kind: "ok", text: `${tools.t.saved} ${n ? tools.t.sentToDevices.replace("{n}", String(n)) : tools.t.noDeviceConnected}` };
       return respond(request, session!, IntervalsForm({ ctx, values: parsed.value, flash }), flash);
     }, { body: t.Object({ ...Csrf, image_delay: t.Optional(t.String({ maxLength: 16 })), temphum_delay: t.Optional(t.String({ maxLength: 16 })), status_delay: t.Optional(t.String({ maxLength: 16 })) }) })
 

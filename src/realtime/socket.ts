@@ -10,7 +10,8 @@ import type { TelemetryService } from "../services/telemetry.ts";
 import { DEFAULT_DEVICE_ID } from "../store/migrations.ts";
 import { readSessionToken } from "../session-cookie.ts";
 import { type Checked, checkImage, checkStatus, checkTemphum } from "./validators.ts";
-import { attachHub, DEVICES, VIEWERS } from "./hub.ts";
+import { attachHub, DEVICES, type TileRenderer, VIEWERS } from "./hub.ts";
+import type { Intervals } from "../store/store.ts";
 
 /** Base64 of a 10 MiB image plus framing; anything bigger is cut off by the engine itself. */
 export const MAX_SOCKET_MESSAGE_BYTES = Math.ceil(MAX_IMAGE_BYTES / 3) * 4 + 1024 * 1024;
@@ -54,11 +55,15 @@ function bearer(headers: Record<string, string | string[] | undefined>): string 
   return typeof h === "string" && h.startsWith("Bearer ") ? h.slice(7).trim() : undefined;
 }
 
-export function createSocketServer(deps: { auth: AuthService; deviceTokens: DeviceTokenService; telemetry: TelemetryService; events: EventBus; log: Logger; options: SocketOptions }) {
+export function createSocketServer(deps: {
+  auth: AuthService; deviceTokens: DeviceTokenService; telemetry: TelemetryService; events: EventBus; log: Logger;
+  options: SocketOptions; render: TileRenderer; intervals: () => Intervals;
+}) {
   const { auth, telemetry, log, options } = deps;
   const io = new Server<Record<string, never>, Record<string, never>, Record<string, never>, SocketData>({ serveClient: false });
   const engine = new Engine({ path: "/socket.io/", maxHttpBufferSize: MAX_SOCKET_MESSAGE_BYTES, pingInterval: 25000, pingTimeout: 20000 });
   io.bind(engine);
+  const hub = attachHub(io, deps.events, { render: deps.render, intervals: deps.intervals });
 
   io.use((socket, next) => {
     const { headers, auth: handshakeAuth } = socket.handshake;
@@ -92,6 +97,7 @@ export function createSocketServer(deps: { auth: AuthService; deviceTokens: Devi
     socket.data.isDevice = true;
     socket.leave(VIEWERS);
     socket.join(DEVICES);
+    hub.welcomeDevice(socket);
     log.info("device connected", { user: socket.data.username, socket: socket.id });
   }
 
@@ -130,11 +136,11 @@ export function createSocketServer(deps: { auth: AuthService; deviceTokens: Devi
 
   io.on("connection", (socket) => {
     socket.join(socket.data.isDevice ? DEVICES : VIEWERS);
+    if (socket.data.isDevice) hub.welcomeDevice(socket);
     handle(socket, "temphum", checkTemphum, (d, v) => telemetry.recordReading(d, v.temperature, v.humidity));
     handle(socket, "status", checkStatus, (d, v) => telemetry.recordStatus(d, v.status));
     handle(socket, "image", checkImage, (d, v) => telemetry.recordFrame(d, v.mime, v.bytes));
   });
 
-  attachHub(io, deps.events);
-  return { io, engine };
+  return { io, engine, hub };
 }

@@ -25,12 +25,15 @@ export function parseIntervals(raw: Record<string, unknown>): { ok: true; value:
 }
 
 export function createIntervalService(deps: { store: Store; events: EventBus }) {
+  // Read on every tile render: held in memory, the database only written on change.
+  let current = deps.store.intervals.get();
   return {
-    get: (): Intervals => deps.store.intervals.get(),
+    get: (): Intervals => current,
     /** Stores new intervals and announces them (the hub pushes timelapse_conf to devices). */
     set(value: Intervals): void {
       deps.store.intervals.set(value);
-      deps.events.emit("intervals", value);
+      current = { ...value };
+      deps.events.emit("intervals", current);
     },
   };
 }
