@@ -13,7 +13,7 @@ endif
 
 ARM64_RUNTIME := $(CURDIR)/.tools/arm64/node_modules/@oven/bun-linux-aarch64/bin/bun
 
-.PHONY: run dev test typecheck install build release measure clean
+.PHONY: run dev test typecheck install build release measure screenshots clean
 .DEFAULT_GOAL := run
 
 $(LOCAL_BUN):
@@ -54,7 +54,10 @@ release: build
 
 # The binary tests run the freshly built executables, so test builds first.
 test: typecheck build
-	$(BUN) test $(TESTS)
+	$(BUN) test --timeout 30000 $(TESTS)
+
+screenshots: install
+	UPDATE_SCREENSHOTS=1 $(BUN) test --timeout 30000 test/browser.test.ts
 
 clean:
 	rm -rf dist node_modules .tools test-artifacts

@@ -4,7 +4,8 @@
   "use strict";
   const S = JSON.parse((document.getElementById("i18n") || {}).textContent || "{}");
   const $ = (sel, root) => (root || document).querySelector(sel);
-  const lang = document.documentElement.lang || "en";
+  // Same locales as the server-rendered stamps (24-hour clock).
+  const lang = document.documentElement.lang === "fi" ? "fi-FI" : "en-GB";
 
   // --- freshness: "12 s" ages, stale past 3x the interval, the device's overall state ---
   function ageText(ms) {
@@ -16,18 +17,20 @@
     return Math.floor(s / 86400) + " " + u[3];
   }
   function tick() {
-    let newest = 0, fresh = false;
+    let newest = 0, shortest = Infinity;
     document.querySelectorAll(".tile[data-recorded-at]").forEach((tile) => {
       const at = Number(tile.dataset.recordedAt);
+      const interval = (Number(tile.dataset.interval) || 10) * 1000;
       const age = $(".age", tile);
+      shortest = Math.min(shortest, interval);
       tile.classList.toggle("no-data", !at);
       if (!at) return;
-      const stale = Date.now() - at > 3 * (Number(tile.dataset.interval) || 10) * 1000;
-      tile.classList.toggle("stale", stale);
+      tile.classList.toggle("stale", Date.now() - at > 3 * interval);
       if (age) age.textContent = "(" + ageText(at) + ")";
       newest = Math.max(newest, at);
-      if (!stale) fresh = true;
     });
+    // The device is offline once nothing at all has come for 3x its shortest interval.
+    const fresh = newest > 0 && Date.now() - newest <= 3 * shortest;
     const state = $("#device-state");
     if (state) {
       const kind = !newest ? "never" : fresh ? "online" : "offline";

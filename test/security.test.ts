@@ -140,7 +140,7 @@ describe("device tokens", () => {
 
   test("a token device receives timelapse_conf", async () => {
     const { token } = await createToken("camera-4");
-    const conf = eventMatching(track(connectSocket(app, { auth: { token } })), "timelapse_conf", (c: { image_delay: number }) => c.image_delay === 40);
+    const conf = eventMatching(track(connectSocket(app, { auth: { token } })), "timelapse_conf", (c: Record<string, number>) => c.image_delay === 40);
     await Bun.sleep(100);
     await postForm(app, "/settings/intervals", { _csrf: csrf, image_delay: "40", temphum_delay: "10", status_delay: "10" }, { cookie });
     expect(await conf).toEqual({ image_delay: 40, temphum_delay: 10, status_delay: 10 });

@@ -158,7 +158,7 @@ export function ChartPanel(props: { view: ChartView; day: string; today: string;
               {rows.map(([label, s, unit]) => s ? <tr><th scope="row">{label}</th><td>{s.min.toFixed(1)} {unit}</td><td class="avg">{s.avg.toFixed(1)} {unit}</td><td>{s.max.toFixed(1)} {unit}</td></tr> : "")}
             </tbody>
           </table>
-          <p class="muted">{view === "day" ? readings.length : summaries.reduce((n, s) => n + s.count, 0)} {t.readings}</p>
+          <p class="muted count">{view === "day" ? readings.length : summaries.reduce((n, s) => n + s.count, 0)} {t.readings}</p>
         </>
       )}
     </section>

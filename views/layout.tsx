@@ -25,7 +25,7 @@ export function Layout(props: { ctx: ViewContext; title: string; children?: JSX.
           <link rel="stylesheet" href="/static/app.css" />
           <link rel="icon" href="/static/favicon.svg" type="image/svg+xml" />
           {/* htmx would otherwise inject an inline <style>, which the CSP refuses. */}
-          <meta name="htmx-config" content='{"includeIndicatorStyles":false}' />
+          <meta name="htmx-config" content='{"includeIndicatorStyles":false,"attributesToSettle":["class","width","height"]}' />
           <script src="/static/htmx.min.js" defer></script>
           {(props.scripts ?? []).map((src) => <script src={src} defer></script>)}
         </head>

@@ -13,7 +13,7 @@ function FlashMessage(props: { flash?: Flash }) {
 
 const Csrf = (props: { ctx: ViewContext }) => <input type="hidden" name="_csrf" value={props.ctx.csrf ?? ""} />;
 
-export function IntervalsForm(props: { ctx: ViewContext; values: Record<keyof Intervals, string | number>; errors?: IntervalErrors; flash?: Flash }) {
+export function IntervalsForm(props: { ctx: ViewContext; values: Record<keyof Intervals, string | number>; errors?: IntervalErrors; flash?: Flash; devices?: number }) {
   const { ctx, values, errors = {} } = props;
   const { t } = ctx;
   const admin = ctx.user?.role === "admin";
@@ -34,6 +34,9 @@ export function IntervalsForm(props: { ctx: ViewContext; values: Record<keyof In
       {field("temphum_delay", t.temphumDelay, 1)}
       {field("status_delay", t.statusDelay, 1)}
       {admin ? <button type="submit">{t.save}</button> : <p class="muted">{t.forbidden}</p>}
+      {props.devices === undefined ? "" : (
+        <p class="muted devices">{props.devices ? t.devicesInSync.replace("{n}", String(props.devices)) : t.noDeviceConnected}</p>
+      )}
     </form>
   );
 }
@@ -155,14 +158,14 @@ export function LogSection(props: { ctx: ViewContext; rows: LogRow[] }) {
   );
 }
 
-export function SettingsPage(props: { ctx: ViewContext; users: UserRow[]; intervals: Intervals; flash?: Flash; tokens?: DeviceTokenRow[]; log?: LogRow[]; created?: { name: string; token: string } }) {
+export function SettingsPage(props: { ctx: ViewContext; users: UserRow[]; intervals: Intervals; flash?: Flash; tokens?: DeviceTokenRow[]; log?: LogRow[]; created?: { name: string; token: string }; devices?: number }) {
   const { ctx } = props;
   return (
     <Layout ctx={ctx} title={ctx.t.settings} page="settings">
       <h1>{ctx.t.settings}</h1>
       <FlashMessage flash={props.flash} />
       <div class="settings">
-        <IntervalsForm ctx={ctx} values={props.intervals} />
+        <IntervalsForm ctx={ctx} values={props.intervals} devices={props.devices} />
         <UsersSection ctx={ctx} users={props.users} />
         <PasswordForm ctx={ctx} />
         {ctx.user?.role === "admin" && props.tokens ? <TokensSection ctx={ctx} tokens={props.tokens} created={props.created} /> : ""}

@@ -11,7 +11,7 @@ const Csrf = { _csrf: t.Optional(t.String({ maxLength: 128 })) };
 export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
   const { users, intervals, deviceTokens } = deps;
   const page = (session: Session, flash?: Flash, created?: { name: string; token: string }) =>
-    SettingsPage({ ctx: tools.view(session), users: users.list(), intervals: intervals.get(), flash, created, tokens: deviceTokens.list(), log: deps.eventLog.recent(100) });
+    SettingsPage({ ctx: tools.view(session), users: users.list(), intervals: intervals.get(), flash, created, tokens: deviceTokens.list(), log: deps.eventLog.recent(100), devices: deps.devices.connected() });
   const isHtmx = (request: Request) => request.headers.get("hx-request") === "true";
 
   /** htmx gets the fragment; a plain form post gets the whole page with the same message. */
@@ -46,7 +46,7 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
       deps.log.info("capture intervals changed", { by: session!.user.username, ...parsed.value });
       const n = deps.devices.connected();
       const flash: Flash = { kind: "ok", text: `${tools.t.saved} ${n ? tools.t.sentToDevices.replace("{n}", String(n)) : tools.t.noDeviceConnected}` };
-      return respond(request, session!, IntervalsForm({ ctx, values: parsed.value, flash }), flash);
+      return respond(request, session!, IntervalsForm({ ctx, values: parsed.value, flash, devices: n }), flash);
     }, { body: t.Object({ ...Csrf, image_delay: t.Optional(t.String({ maxLength: 16 })), temphum_delay: t.Optional(t.String({ maxLength: 16 })), status_delay: t.Optional(t.String({ maxLength: 16 })) }) })
 
     .post("/settings/users", async ({ session, body, request }) => {

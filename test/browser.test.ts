@@ -1,0 +1,221 @@
+// The dashboard in a real browser: Debian's Chromium driven by playwright-core.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Socket } from "socket.io-client";
+import { zonedToUtc } from "../src/time.ts";
+import { ADMIN, connected, connectSocket, emitWithAck, login, startApp, tempDir, type TestApp } from "./helpers.ts";
+
+// `make screenshots` refreshes the committed ones the README shows; ordinary runs write beside them.
+const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS ? join(import.meta.dir, "screenshots") : join(import.meta.dir, "../test-artifacts/screenshots");
+const ZONE = "Europe/Helsinki";
+let app: TestApp;
+let dir: string;
+let browser: Browser;
+let device: Socket;
+const consoleErrors: string[] = [];
+
+beforeAll(async () => {
+  dir = tempDir("layerwatch-browser-");
+  app = await startApp({ timezone: ZONE, device_rate_limit: 0 }, dir);
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"],
+  });
+  device = await connected(connectSocket(app, { cookie: await login(app) }));
+}, 60000);
+afterAll(async () => {
+  device?.disconnect();
+  await browser?.close();
+  await app?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function newPage(opts: { width?: number; height?: number; dark?: boolean } = {}): Promise<{ page: Page; context: BrowserContext }> {
+  const context = await browser.newContext({ viewport: { width: opts.width ?? 1280, height: opts.height ?? 900 }, colorScheme: opts.dark ? "dark" : "light", locale: "en-GB", timezoneId: ZONE });
+  const page = await context.newPage();
+  // Name the culprit of any CSP violation, so the last test's failure says where it came from.
+  await page.addInitScript(() => document.addEventListener("securitypolicyviolation", (e) => console.error(`CSP violation: ${e.violatedDirective} at ${e.sourceFile}:${e.lineNumber}:${e.columnNumber}`)));
+  page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
+  page.on("pageerror", (e) => consoleErrors.push(e.message));
+  return { page, context };
+}
+
+async function logIn(page: Page, username = ADMIN.username, password = ADMIN.password, path = "/3d") {
+  await page.goto(`${app.url}${path}`);
+  await page.fill("#username", username);
+  await page.fill("#password", password);
+  await Promise.all([page.waitForURL(`**${path}`), page.click("button[type=submit]")]);
+}
+
+/** A real JPEG, drawn and encoded by the browser itself. */
+async function makeJpeg(page: Page, label: string): Promise<string> {
+  return page.evaluate((text) => {
+    const c = document.createElement("canvas");
+    c.width = 640; c.height = 360;
+    const g = c.getContext("2d")!;
+    const grad = g.createLinearGradient(0, 0, 640, 360);
+    grad.addColorStop(0, "#1e293b"); grad.addColorStop(1, "#475569");
+    g.fillStyle = grad; g.fillRect(0, 0, 640, 360);
+    g.fillStyle = "#f97316"; g.fillRect(220, 250, 200, 30); g.fillRect(250, 215, 140, 30); g.fillRect(280, 180, 80, 30);
+    g.fillStyle = "#e2e8f0"; g.font = "28px sans-serif"; g.fillText(text, 24, 48);
+    return c.toDataURL("image/jpeg", 0.85).split(",")[1]!;
+  }, label);
+}
+
+describe("the dashboard in a browser", () => {
+  test("logging in through the form lands on the page that was asked for", async () => {
+    const { page, context } = await newPage();
+    await logIn(page);
+    expect(await page.textContent("h1")).toBe("Printer");
+    await context.close();
+  });
+
+  test("an image, a reading and a status from the device appear within a second, without a reload", async () => {
+    const { page, context } = await newPage();
+    await logIn(page);
+    await page.waitForSelector("#conn[data-state=live]");
+    await page.evaluate(() => { (window as unknown as { marker: number }).marker = 42; });
+    const jpeg = await makeJpeg(page, "layer 42 / 180");
+
+    let t0 = Date.now();
+    await emitWithAck(device, "temphum", { temperature: 23.4, humidity: 41.5 });
+    await page.waitForFunction(() => document.querySelector("#tile-temperature .value")?.textContent === "23.4 °C", undefined, { timeout: 1000 });
+    expect(await page.textContent("#tile-humidity .value")).toBe("41.5 %");
+    const readingMs = Date.now() - t0;
+
+    t0 = Date.now();
+    await emitWithAck(device, "status", { status: "Printing <layer 42>" });
+    await page.waitForFunction(() => document.querySelector("#tile-status .value")?.textContent === "Printing <layer 42>", undefined, { timeout: 1000 });
+
+    t0 = Date.now();
+    await emitWithAck(device, "image", { image: jpeg });
+    await page.waitForFunction(() => {
+      const img = document.querySelector<HTMLImageElement>("#live-image");
+      return !!img && img.src.startsWith("blob:") && img.complete && img.naturalWidth === 640;
+    }, undefined, { timeout: 1000 });
+    expect(await page.locator("#frames-strip a").count()).toBeGreaterThanOrEqual(1);
+    expect(await page.evaluate(() => (window as unknown as { marker: number }).marker)).toBe(42);
+    console.log(`reading shown ${readingMs} ms after its ack`);
+    await context.close();
+  });
+
+  test("when the device stops, the tiles go stale and the page says the device is offline", async () => {
+    app.store.db.run("UPDATE capture_intervals SET temphum_delay = 1, status_delay = 1, image_delay = 5");
+    const { page, context } = await newPage();
+    // The interval service caches; set it through the service so tiles render with the 1 s interval.
+    await fetch(`${app.url}/api/timelapse_config`, { method: "PUT", headers: { cookie: await login(app), "content-type": "application/json" }, body: JSON.stringify({ image_delay: 5, temphum_delay: 1, status_delay: 1 }) });
+    await logIn(page);
+    await emitWithAck(device, "temphum", { temperature: 22, humidity: 40 });
+    await emitWithAck(device, "status", { status: "idle" });
+    await page.waitForSelector("#device-state[data-state=online]", { timeout: 2000 });
+    expect(await page.getAttribute("#tile-temperature", "class")).not.toContain("stale");
+    // Nothing more arrives: past 3 x 1 s the reading is stale.
+    await page.waitForSelector("#tile-temperature.stale", { timeout: 6000 });
+    await page.waitForSelector("#device-state[data-state=offline]", { timeout: 6000 });
+    expect(await page.textContent("#device-state")).toContain("Device offline");
+    await context.close();
+    await fetch(`${app.url}/api/timelapse_config`, { method: "PUT", headers: { cookie: await login(app), "content-type": "application/json" }, body: JSON.stringify({ image_delay: 10, temphum_delay: 10, status_delay: 10 }) });
+  }, 20000);
+
+  test("the history chart draws a day with data, shows its averages, and says so for an empty day", async () => {
+    const day = "2025-06-01";
+    const [y, m, d] = day.split("-").map(Number);
+    const fill = app.store.db.transaction(() => {
+      for (let i = 0; i < 24 * 6; i++) app.store.readings.insert(1, zonedToUtc(y!, m!, d!, ZONE, Math.floor(i / 6), (i % 6) * 10), 20 + Math.sin(i / 20) * 3, 45 + Math.cos(i / 15) * 10);
+    });
+    fill();
+    const { page, context } = await newPage();
+    await logIn(page, ADMIN.username, ADMIN.password, `/3d?day=${day}`);
+    await page.waitForSelector("#chart-panel[data-drawn=true]");
+    const inked = await page.evaluate(() => {
+      const c = document.querySelector<HTMLCanvasElement>("#day-chart")!;
+      const px = c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 3; i < px.length; i += 4) if (px[i]! > 0) n++;
+      return n;
+    });
+    expect(inked).toBeGreaterThan(1000);
+    expect(await page.locator(".averages .avg").count()).toBe(3);
+    expect(await page.textContent(".averages")).toContain("Dew point");
+
+    await page.click("button[aria-label='Previous day']");
+    await page.waitForSelector("#chart-panel[data-day='2025-05-31'] .empty-day");
+    expect(await page.textContent(".empty-day")).toBe("No readings on this day.");
+    await page.click("button[aria-label='Next day']");
+    await page.waitForSelector("#chart-panel[data-day='2025-06-01'][data-drawn=true]");
+
+    await page.click("button.tab:has-text('Week')");
+    await page.waitForSelector("#chart-panel[data-view=week][data-drawn=true]");
+    await page.click("button.tab:has-text('Month')");
+    await page.waitForSelector("#chart-panel[data-view=month][data-drawn=true]");
+    expect(await page.textContent("#chart-panel .count")).toContain("144 readings");
+    await context.close();
+  });
+
+  test("a viewer sees settings without forms, and the server refuses a change all the same", async () => {
+    const { page, context } = await newPage();
+    await logIn(page, ADMIN.username, ADMIN.password, "/settings");
+    await page.fill("#new-username", "wallpanel");
+    await page.fill("#new-password", "wallpanel-pass");
+    await page.selectOption("#new-role", "viewer");
+    await page.click(".add-user button[type=submit]");
+    await page.waitForSelector("#users .flash.ok");
+    await context.close();
+
+    const viewer = await newPage();
+    await logIn(viewer.page, "wallpanel", "wallpanel-pass", "/settings");
+    expect(await viewer.page.locator("#intervals-form button[type=submit]").count()).toBe(0);
+    expect(await viewer.page.locator("#image_delay").isDisabled()).toBe(true);
+    expect(await viewer.page.locator(".add-user").count()).toBe(0);
+    const status = await viewer.page.evaluate(async () => {
+      const csrf = document.querySelector<HTMLInputElement>("input[name=_csrf]")!.value;
+      const res = await fetch("/settings/intervals", { method: "POST", body: new URLSearchParams({ _csrf: csrf, image_delay: "99", temphum_delay: "99", status_delay: "99" }) });
+      return res.status;
+    });
+    expect(status).toBe(403);
+    expect(app.store.intervals.get().image_delay).not.toBe(99);
+    await viewer.context.close();
+  });
+
+  test("saves screenshots of the dashboard at phone and desktop widths", async () => {
+    const { page: setup, context: setupContext } = await newPage();
+    await logIn(setup);
+    await emitWithAck(device, "image", { image: await makeJpeg(setup, "Bambu A1 · layer 118 / 240") });
+    await emitWithAck(device, "temphum", { temperature: 24.8, humidity: 38.2 });
+    await emitWithAck(device, "status", { status: "Printing: benchy.3mf (49%)" });
+    await setupContext.close();
+    for (const [name, width, height, dark] of [["desktop", 1280, 900, false], ["phone", 390, 844, false], ["desktop-dark", 1280, 900, true]] as const) {
+      const { page, context } = await newPage({ width, height, dark });
+      await logIn(page, ADMIN.username, ADMIN.password, "/3d?day=2025-06-01");
+      await page.waitForSelector("#conn[data-state=live]");
+      await page.waitForSelector("#chart-panel[data-drawn=true]");
+      await page.waitForFunction(() => (document.querySelector<HTMLImageElement>("#live-image")?.complete ?? false));
+      await page.screenshot({ path: join(SCREENSHOTS, `dashboard-${name}.png`), fullPage: true });
+      await context.close();
+    }
+  });
+
+  test("stopping and restarting the server: the indicator goes offline, then live again, and the page catches up", async () => {
+    const { page, context } = await newPage();
+    await logIn(page);
+    await page.waitForSelector("#conn[data-state=live]");
+    const port = app.port;
+    device.disconnect();
+    await app.stop();
+    await page.waitForSelector("#conn[data-state=offline]", { timeout: 10000 });
+    app = await startApp({ timezone: ZONE, device_rate_limit: 0, port }, dir);
+    // Stored while the page was cut off: the catch-up must bring it in.
+    app.store.readings.insert(1, Date.now(), 30.1, 55.5);
+    await page.waitForSelector("#conn[data-state=live]", { timeout: 15000 });
+    await page.waitForFunction(() => document.querySelector("#tile-temperature .value")?.textContent === "30.1 °C", undefined, { timeout: 3000 });
+    device = await connected(connectSocket(app, { cookie: await login(app) }));
+    await context.close();
+  }, 40000);
+
+  test("no page broke the Content-Security-Policy or threw", () => {
+    const relevant = consoleErrors.filter((e) => !/Failed to load resource|ERR_CONNECTION_REFUSED|WebSocket connection|socket\.io/i.test(e));
+    expect(relevant).toEqual([]);
+  });
+});
