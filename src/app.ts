@@ -107,7 +107,7 @@ export async function createApp(config: Config, opts: { log?: Logger } = {}) {
         return api ? jsonResponse({ error: message }, 400) : htmlResponse(ErrorPage({ ctx: tools.view(null), title: tools.t.badRequest, message }) as string, 400);
       }
       log.error("request failed", { path: new URL(request.url).pathname, error: error as Error });
-      return api ? jsonResponse({ error: "internal error" }, 500) : htmlResponse(ErrorPage({ ctx: tools.view(null), title: "500", message: "Something went wrong; it has been logged." }) as string, 500);
+      return api ? jsonResponse({ error: "internal error" }, 500) : htmlResponse(ErrorPage({ ctx: tools.view(null), title: "500", message: tools.t.serverError }) as string, 500);
     })
     .get("/healthz", () => {
       const database = dbHealthy() ? "ok" : "error";

@@ -34,6 +34,13 @@ const en = {
   sentToDevices: "Sent to {n} connected device(s).", noDeviceConnected: "No device is connected now; a device gets these intervals when it connects.",
   devicesInSync: "Connected devices: {n}, all have the current intervals.", devicesNotInSync: "Connected devices: {n}, {m} have not been sent the current intervals yet.",
   unitS: "s", unitMin: "min", unitH: "h", unitD: "d",
+  noSuchUser: "No such user.", cannotDeleteSelf: "You cannot delete your own account.", cannotDeleteLastAdmin: "You cannot delete the last admin.",
+  wrongCurrentPassword: "Current password is wrong.", usernameRule: "Username must be 1 to 64 letters, digits or . _ @ -",
+  userExists: "User \"{name}\" already exists.", passwordTooShort: "Password must be at least {n} characters.", passwordTooLong: "Password must be at most {n} bytes.",
+  tokenNameRule: "Name must be 1 to {n} characters.", noSuchToken: "No such token.",
+  csrfExpired: "This form has expired or did not come from this site. Reload the page and try again.",
+  serverError: "Something went wrong; it has been logged.", badDayOrView: "The day must be a date written YYYY-MM-DD and the view one of day, week, month.",
+  intervalWhole: "Must be a whole number of seconds, at least {min}.", intervalMin: "Must be at least {min} seconds.", intervalMax: "Must be at most {max} seconds (one day).",
 };
 
 export type Dictionary = typeof en;
@@ -73,8 +80,23 @@ const fi: Dictionary = {
   sentToDevices: "Lähetetty {n} yhdistetylle laitteelle.", noDeviceConnected: "Yhtään laitetta ei ole nyt yhdistetty; laite saa välit yhdistäessään.",
   devicesInSync: "Yhdistettyjä laitteita: {n}, kaikilla on nykyiset välit.", devicesNotInSync: "Yhdistettyjä laitteita: {n}, {m} ei ole vielä saanut nykyisiä välejä.",
   unitS: "s", unitMin: "min", unitH: "h", unitD: "pv",
+  noSuchUser: "Käyttäjää ei ole.", cannotDeleteSelf: "Et voi poistaa omaa tiliäsi.", cannotDeleteLastAdmin: "Viimeistä ylläpitäjää ei voi poistaa.",
+  wrongCurrentPassword: "Nykyinen salasana on väärä.", usernameRule: "Käyttäjätunnuksessa voi olla 1–64 kirjainta, numeroa tai merkkejä . _ @ -",
+  userExists: "Käyttäjä \"{name}\" on jo olemassa.", passwordTooShort: "Salasanassa on oltava vähintään {n} merkkiä.", passwordTooLong: "Salasana saa olla enintään {n} tavua.",
+  tokenNameRule: "Nimessä on oltava 1–{n} merkkiä.", noSuchToken: "Avainta ei ole.",
+  csrfExpired: "Lomake on vanhentunut tai se ei tullut tältä sivustolta. Lataa sivu uudelleen ja yritä uudestaan.",
+  serverError: "Jokin meni vikaan; virhe on kirjattu.", badDayOrView: "Päivän on oltava muotoa VVVV-KK-PP ja näkymän päivä, viikko tai kuukausi.",
+  intervalWhole: "Anna kokonainen määrä sekunteja, vähintään {min}.", intervalMin: "Vähintään {min} sekuntia.", intervalMax: "Enintään {max} sekuntia (vuorokausi).",
 };
 
 export const dictionaries = { en, fi } as const;
+
+/** A message a service returns: a dictionary key and the values for its {placeholders}. */
+export type Message = { key: keyof Dictionary; vars?: Record<string, string | number> };
+export const msg = (key: keyof Dictionary, vars?: Record<string, string | number>): Message => ({ key, vars });
+
+export function translate(t: Dictionary, m: Message): string {
+  return String(t[m.key]).replace(/\{(\w+)\}/g, (whole, name: string) => (m.vars && name in m.vars ? String(m.vars[name]) : whole));
+}
 export type Locale = keyof typeof dictionaries;
 export const dictionary = (locale: Locale): Dictionary => dictionaries[locale];

@@ -1,5 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 // Owns the settings page: users, capture intervals, and changing one's own password.
+import { translate } from "../src/i18n.ts";
 import type { IntervalErrors } from "../src/services/intervals.ts";
 import type { DeviceTokenRow, Intervals, LogRow, UserRow } from "../src/store/store.ts";
 import { formatStamp, type ViewContext } from "./context.ts";
@@ -22,7 +23,7 @@ export function IntervalsForm(props: { ctx: ViewContext; values: Record<keyof In
       <label for={key}>{label}</label>
       <input id={key} name={key} type="number" inputmode="numeric" min={min} step="1" required value={String(values[key])}
              disabled={!admin} aria-invalid={errors[key] ? "true" : undefined} aria-describedby={errors[key] ? `${key}-error` : undefined} />
-      {errors[key] ? <p class="field-error" id={`${key}-error`} safe>{errors[key]}</p> : ""}
+      {errors[key] ? <p class="field-error" id={`${key}-error`} safe>{translate(t, errors[key])}</p> : ""}
     </div>
   );
   return (

@@ -1,5 +1,6 @@
 // Owns the JSON API (PROTOCOL.md §3): 401 JSON when not logged in, never a redirect.
 import { Elysia, t } from "elysia";
+import { dictionary, translate } from "../i18n.ts";
 import { parseIntervals } from "../services/intervals.ts";
 import { dayOf, isoInZone, parseDay, shiftDay } from "../time.ts";
 
@@ -43,7 +44,10 @@ export function apiRoutes(deps: HttpDeps, tools: RequestTools) {
       if (!request.headers.get("content-type")?.startsWith("application/json")) return jsonResponse({ error: "send application/json" }, 415);
       if (session!.user.role !== "admin") return jsonResponse({ error: "forbidden: only an admin can change intervals" }, 403);
       const parsed = parseIntervals((body ?? {}) as Record<string, unknown>);
-      if (!parsed.ok) return jsonResponse({ error: "invalid intervals", fields: parsed.errors }, 400);
+      if (!parsed.ok) {
+        const fields = Object.fromEntries(Object.entries(parsed.errors).map(([k, m]) => [k, translate(dictionary("en"), m)]));
+        return jsonResponse({ error: "invalid intervals", fields }, 400);
+      }
       deps.intervals.set(parsed.value);
       return jsonResponse(parsed.value);
     })

@@ -34,12 +34,12 @@ export function pageRoutes(deps: HttpDeps, tools: RequestTools) {
     .get("/", ({ session }) => htmlResponse(HomePage({ ctx: tools.view(session) }) as string))
     .get("/3d", ({ session, query }) => {
       const panel = chart(session, query);
-      if (!panel) return badRequest(session, "day must be a date written YYYY-MM-DD and view one of day, week, month");
+      if (!panel) return badRequest(session, tools.t.badDayOrView);
       return htmlResponse(DashboardPage({ ctx: tools.view(session), latest: telemetry.latest(), intervals: deps.intervals.get(), frames: telemetry.frames(), chart: panel }) as string);
     }, { query: ChartQuery })
     .get("/partials/chart", ({ session, query }) => {
       const panel = chart(session, query);
-      return panel ? htmlResponse(panel as string) : badRequest(session, "day must be a date written YYYY-MM-DD and view one of day, week, month");
+      return panel ? htmlResponse(panel as string) : badRequest(session, tools.t.badDayOrView);
     }, { query: ChartQuery })
     // A page whose socket reconnects fetches this to catch up on what it missed.
     .get("/partials/tiles", ({ session }) => htmlResponse(live(session) as string, 200, { "cache-control": "no-store" }))

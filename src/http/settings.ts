@@ -2,6 +2,7 @@
 import { Elysia, t } from "elysia";
 import { ErrorPage } from "../../views/pages.tsx";
 import { type Flash, IntervalsForm, PasswordForm, SettingsPage, TokensSection, UsersSection } from "../../views/settings.tsx";
+import { msg, translate } from "../i18n.ts";
 import { parseIntervals } from "../services/intervals.ts";
 import type { Session } from "../services/auth.ts";
 import { type HttpDeps, htmlResponse, loginRedirect, type RequestTools } from "./context.ts";
@@ -29,7 +30,7 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
       if (!session) return loginRedirect(request);
       if (request.method === "POST" && !tools.csrfValid(session, request, body)) {
         deps.log.warn("request refused: missing or wrong CSRF token", { path: new URL(request.url).pathname, user: session.user.username });
-        return htmlResponse(ErrorPage({ ctx: tools.view(session), title: "403", message: "This form has expired or did not come from this site. Reload the page and try again." }) as string, 403);
+        return htmlResponse(ErrorPage({ ctx: tools.view(session), title: "403", message: tools.t.csrfExpired }) as string, 403);
       }
     })
     .get("/settings", ({ session }) => htmlResponse(page(session!) as string))
@@ -39,7 +40,7 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
       if (session!.user.role !== "admin") return forbidden(session!);
       const parsed = parseIntervals(body);
       if (!parsed.ok) {
-        const flash: Flash = { kind: "error", text: Object.values(parsed.errors).join(" ") };
+        const flash: Flash = { kind: "error", text: Object.values(parsed.errors).map((m) => translate(tools.t, m)).join(" ") };
         return respond(request, session!, IntervalsForm({ ctx, values: body as never, errors: parsed.errors }), flash, 400);
       }
       intervals.set(parsed.value);
@@ -53,15 +54,15 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
       if (session!.user.role !== "admin") return forbidden(session!);
       const role = body.role === "admin" ? "admin" : "viewer";
       const result = await users.add({ username: body.username ?? "", password: body.password ?? "", role });
-      const flash: Flash = result.ok ? { kind: "ok", text: tools.t.userAdded } : { kind: "error", text: result.error };
+      const flash: Flash = result.ok ? { kind: "ok", text: tools.t.userAdded } : { kind: "error", text: translate(tools.t, result.error) };
       const draft = result.ok ? undefined : { username: body.username ?? "", role };
       return respond(request, session!, UsersSection({ ctx: tools.view(session), users: users.list(), flash, draft }), flash, result.ok ? 200 : 400);
     }, { body: t.Object({ ...Csrf, username: t.Optional(t.String({ maxLength: 256 })), password: t.Optional(t.String({ maxLength: 1024 })), role: t.Optional(t.String({ maxLength: 16 })) }) })
 
     .post("/settings/users/:id/delete", ({ session, params, request }) => {
       if (session!.user.role !== "admin") return forbidden(session!);
-      const result = /^\d{1,15}$/.test(params.id) ? users.delete(session!.user, Number(params.id)) : { ok: false as const, error: "No such user." };
-      const flash: Flash = result.ok ? { kind: "ok", text: tools.t.userDeleted } : { kind: "error", text: result.error };
+      const result = /^\d{1,15}$/.test(params.id) ? users.delete(session!.user, Number(params.id)) : { ok: false as const, error: msg("noSuchUser") };
+      const flash: Flash = result.ok ? { kind: "ok", text: tools.t.userDeleted } : { kind: "error", text: translate(tools.t, result.error) };
       return respond(request, session!, UsersSection({ ctx: tools.view(session), users: users.list(), flash }), flash, result.ok ? 200 : 400);
     }, { body: t.Optional(t.Object(Csrf)) })
 
@@ -70,7 +71,7 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
       const made = deviceTokens.create(body.name ?? "");
       const ctx = tools.view(session);
       if (!made.ok) {
-        const flash: Flash = { kind: "error", text: made.error };
+        const flash: Flash = { kind: "error", text: translate(tools.t, made.error) };
         return respond(request, session!, TokensSection({ ctx, tokens: deviceTokens.list(), flash }), flash, 400);
       }
       // Shown once, in this response only; never logged.
@@ -82,13 +83,13 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
     .post("/settings/tokens/:id/revoke", ({ session, params, request }) => {
       if (session!.user.role !== "admin") return forbidden(session!);
       const done = /^\d{1,15}$/.test(params.id) && deviceTokens.revoke(Number(params.id));
-      const flash: Flash = done ? { kind: "ok", text: tools.t.tokenRevoked } : { kind: "error", text: "No such token." };
+      const flash: Flash = done ? { kind: "ok", text: tools.t.tokenRevoked } : { kind: "error", text: tools.t.noSuchToken };
       return respond(request, session!, TokensSection({ ctx: tools.view(session), tokens: deviceTokens.list(), flash }), flash, done ? 200 : 400);
     }, { body: t.Optional(t.Object(Csrf)) })
 
     .post("/settings/password", async ({ session, body, request }) => {
       const result = await users.changePassword(session!.user, body.current ?? "", body.next ?? "", session!.tokenHash);
-      const flash: Flash = result.ok ? { kind: "ok", text: tools.t.passwordChanged } : { kind: "error", text: result.error };
+      const flash: Flash = result.ok ? { kind: "ok", text: tools.t.passwordChanged } : { kind: "error", text: translate(tools.t, result.error) };
       return respond(request, session!, PasswordForm({ ctx: tools.view(session), flash }), flash, result.ok ? 200 : 400);
     }, { body: t.Object({ ...Csrf, current: t.Optional(t.String({ maxLength: 1024 })), next: t.Optional(t.String({ maxLength: 1024 })) }) });
 }

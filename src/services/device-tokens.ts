@@ -1,6 +1,7 @@
 // Owns device tokens: named, shown once, stored hashed, revocable; a token is a device, never a user.
 import { randomBytes } from "node:crypto";
 import type { EventBus } from "../events.ts";
+import { type Message, msg } from "../i18n.ts";
 import type { Logger } from "../log.ts";
 import type { DeviceTokenRow, Store } from "../store/store.ts";
 import { hashToken } from "./auth.ts";
@@ -14,9 +15,9 @@ export function createDeviceTokenService(deps: { store: Store; events: EventBus;
   return {
     list: (): DeviceTokenRow[] => store.deviceTokens.list(),
 
-    create(rawName: string): { ok: true; token: string; id: number } | { ok: false; error: string } {
+    create(rawName: string): { ok: true; token: string; id: number } | { ok: false; error: Message } {
       const name = rawName.trim();
-      if (!name || name.length > MAX_TOKEN_NAME) return { ok: false, error: `Name must be 1 to ${MAX_TOKEN_NAME} characters.` };
+      if (!name || name.length > MAX_TOKEN_NAME) return { ok: false, error: msg("tokenNameRule", { n: MAX_TOKEN_NAME }) };
       const token = TOKEN_PREFIX + randomBytes(32).toString("base64url");
       const id = store.deviceTokens.insert(name, hashToken(token));
       log.info("device token created", { name });

@@ -1,12 +1,13 @@
 // Owns the capture intervals the device is told to use, and their rules (PROTOCOL.md §3).
 import type { EventBus } from "../events.ts";
+import { type Message, msg } from "../i18n.ts";
 import type { Intervals, Store } from "../store/store.ts";
 
 export const INTERVAL_MINIMUMS: Intervals = { image_delay: 5, temphum_delay: 1, status_delay: 1 };
 /** A day: anything longer is surely a typo, and keeps values far from integer overflow on the device. */
 export const INTERVAL_MAXIMUM = 86400;
 
-export type IntervalErrors = Partial<Record<keyof Intervals, string>>;
+export type IntervalErrors = Partial<Record<keyof Intervals, Message>>;
 
 /** Checks raw form/API values; gives whole-second intervals or a message per bad field. */
 export function parseIntervals(raw: Record<string, unknown>): { ok: true; value: Intervals } | { ok: false; errors: IntervalErrors } {
@@ -16,9 +17,9 @@ export function parseIntervals(raw: Record<string, unknown>): { ok: true; value:
     const v = raw[key];
     const text = typeof v === "number" ? String(v) : typeof v === "string" ? v.trim() : "";
     const min = INTERVAL_MINIMUMS[key];
-    if (!/^\d+$/.test(text)) errors[key] = `Must be a whole number of seconds, at least ${min}.`;
-    else if (Number(text) < min) errors[key] = `Must be at least ${min} seconds.`;
-    else if (Number(text) > INTERVAL_MAXIMUM) errors[key] = `Must be at most ${INTERVAL_MAXIMUM} seconds (one day).`;
+    if (!/^\d+$/.test(text)) errors[key] = msg("intervalWhole", { min });
+    else if (Number(text) < min) errors[key] = msg("intervalMin", { min });
+    else if (Number(text) > INTERVAL_MAXIMUM) errors[key] = msg("intervalMax", { max: INTERVAL_MAXIMUM });
     else value[key] = Number(text);
   }
   return Object.keys(errors).length ? { ok: false, errors } : { ok: true, value };

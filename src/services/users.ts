@@ -1,11 +1,12 @@
 // Owns user accounts and their rules: the seeded admin, never deleting yourself or the last admin.
 import type { EventBus } from "../events.ts";
+import { type Message, msg } from "../i18n.ts";
 import type { Logger } from "../log.ts";
 import type { Role, Store, UserRow } from "../store/store.ts";
 import { hashPassword, passwordProblem, verifyPassword } from "./passwords.ts";
 
-export type Result<T = void> = { ok: true; value: T } | { ok: false; error: string };
-const fail = (error: string): Result<never> => ({ ok: false, error });
+export type Result<T = void> = { ok: true; value: T } | { ok: false; error: Message };
+const fail = (error: Message): Result<never> => ({ ok: false, error });
 
 export const USERNAME_RE = /^[\p{L}\p{N}._@-]{1,64}$/u;
 
@@ -24,10 +25,10 @@ export function createUserService(deps: { store: Store; events: EventBus; log: L
 
     async add(input: { username: string; password: string; role: Role }): Promise<Result<number>> {
       const username = input.username.trim();
-      if (!USERNAME_RE.test(username)) return fail("Username must be 1 to 64 letters, digits or . _ @ -");
+      if (!USERNAME_RE.test(username)) return fail(msg("usernameRule"));
       const problem = passwordProblem(input.password);
       if (problem) return fail(problem);
-      if (store.users.byName(username)) return fail(`User "${username}" already exists.`);
+      if (store.users.byName(username)) return fail(msg("userExists", { name: username }));
       const id = store.users.insert(username, await hashPassword(input.password), input.role);
       log.info("user added", { user: username, role: input.role });
       return { ok: true, value: id };
@@ -35,9 +36,9 @@ export function createUserService(deps: { store: Store; events: EventBus; log: L
 
     delete(actor: UserRow, targetId: number): Result {
       const target = store.users.byId(targetId);
-      if (!target) return fail("No such user.");
-      if (target.id === actor.id) return fail("You cannot delete your own account.");
-      if (target.role === "admin" && store.users.countAdmins() <= 1) return fail("You cannot delete the last admin.");
+      if (!target) return fail(msg("noSuchUser"));
+      if (target.id === actor.id) return fail(msg("cannotDeleteSelf"));
+      if (target.role === "admin" && store.users.countAdmins() <= 1) return fail(msg("cannotDeleteLastAdmin"));
       store.users.delete(target.id);
       events.emit("sessionsRevoked", { userId: target.id });
       log.info("user deleted", { user: target.username, by: actor.username });
@@ -46,7 +47,7 @@ export function createUserService(deps: { store: Store; events: EventBus; log: L
 
     /** Changes a password (the current one is required) and ends the user's other sessions. */
     async changePassword(user: UserRow, current: string, next: string, keepTokenHash: string): Promise<Result> {
-      if (!(await verifyPassword(current, user.password_hash))) return fail("Current password is wrong.");
+      if (!(await verifyPassword(current, user.password_hash))) return fail(msg("wrongCurrentPassword"));
       const problem = passwordProblem(next);
       if (problem) return fail(problem);
       store.users.setPasswordHash(user.id, await hashPassword(next));
