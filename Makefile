@@ -13,7 +13,7 @@ endif
 
 ARM64_RUNTIME := $(CURDIR)/.tools/arm64/node_modules/@oven/bun-linux-aarch64/bin/bun
 
-.PHONY: run dev test typecheck install build release measure screenshots clean
+.PHONY: run dev test typecheck install build release measure screenshots bench clean
 .DEFAULT_GOAL := run
 
 $(LOCAL_BUN):
@@ -64,3 +64,7 @@ clean:
 
 measure: release
 	$(BUN) deploy/measure.ts dist/layerwatch-linux-x64
+
+# Builds first so the benchmark runs the compiled binary, as on the Pi.
+bench: build
+	$(BUN) bench/run.ts

@@ -73,13 +73,45 @@ export function shiftDay(day: string, delta: number): string {
   return `${t.getUTCFullYear()}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())}`;
 }
 
+const SLOT_MS = 15 * 60 * 1000;
+const offsetsByZone = new Map<string, Map<number, number>>();
+
+/**
+ * zoneOffsetMinutes, remembered per quarter hour: every offset change in the time zone database
+ * falls on a quarter hour, and Intl costs microseconds a call on paths that format thousands of rows.
+ */
+export function cachedOffsetMinutes(ms: number, zone: string): number {
+  let offsets = offsetsByZone.get(zone);
+  if (!offsets) offsetsByZone.set(zone, (offsets = new Map()));
+  const slot = Math.floor(ms / SLOT_MS);
+  let off = offsets.get(slot);
+  if (off === undefined) {
+    if (offsets.size > 100000) offsets.clear();
+    off = zoneOffsetMinutes(slot * SLOT_MS, zone);
+    offsets.set(slot, off);
+  }
+  return off;
+}
+
+const datePrefixes = new Map<number, string>();
+const DAY_MS = 86400000;
+
 /** ISO 8601 with the zone's UTC offset, e.g. 2025-06-01T12:00:00.000+03:00 (what the old server emitted). */
 export function isoInZone(ms: number, zone: string): string {
-  const w = wallClock(ms, zone);
-  const off = zoneOffsetMinutes(ms, zone);
-  const sign = off < 0 ? "-" : "+";
+  const off = cachedOffsetMinutes(ms, zone);
   const abs = Math.abs(off);
-  return `${w.year}-${pad(w.month)}-${pad(w.day)}T${pad(w.hour)}:${pad(w.minute)}:${pad(w.second)}.${pad(((ms % 1000) + 1000) % 1000, 3)}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+  // The wall clock is UTC shifted by the offset. A day of rows shares one date, so spell it once.
+  const local = ms + off * 60000;
+  const dayNumber = Math.floor(local / DAY_MS);
+  let date = datePrefixes.get(dayNumber);
+  if (date === undefined) {
+    if (datePrefixes.size > 10000) datePrefixes.clear();
+    date = new Date(dayNumber * DAY_MS).toISOString().slice(0, 11);
+    datePrefixes.set(dayNumber, date);
+  }
+  const t = local - dayNumber * DAY_MS;
+  const h = Math.floor(t / 3600000), m = Math.floor(t / 60000) % 60, sec = Math.floor(t / 1000) % 60, milli = t % 1000;
+  return `${date}${pad(h)}:${pad(m)}:${pad(sec)}.${pad(milli, 3)}${off < 0 ? "-" : "+"}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
 }
 
 const ISO_RE = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?\s*(Z|[+-]\d{2}:?\d{2})?$/;
@@ -107,7 +139,7 @@ const dayStartByHour = new Map<string, number>();
 
 /** Start instants (UTC ms) of the local hour and local day that instant `ms` falls in. */
 export function summaryBuckets(ms: number, zone: string): { hour: number; day: number } {
-  const offset = zoneOffsetMinutes(ms, zone) * 60000;
+  const offset = cachedOffsetMinutes(ms, zone) * 60000;
   const local = ms + offset;
   const hour = local - (((local % 3600000) + 3600000) % 3600000) - offset;
   // Many readings share an hour: remember its day so the hot path skips the calendar work.

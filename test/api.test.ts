@@ -68,6 +68,43 @@ describe("GET /api/temphum", () => {
   }
 });
 
+describe("encoding and caching of a day", () => {
+  test("a large day is gzipped for clients that accept it, with an ETag that answers 304 when unchanged", async () => {
+    const fill = app.store.db.transaction(() => { for (let i = 0; i < 500; i++) app.store.readings.insert(1, at("2025-08-01", 10, 0) + i * 1000, 21, 40); });
+    fill();
+    const res = await fetch(`${app.url}/api/temphum?date=2025-08-01`, { headers: { cookie, "accept-encoding": "gzip" } });
+    expect(res.headers.get("content-encoding")).toBe("gzip");
+    expect(res.headers.get("vary")).toContain("accept-encoding");
+    expect(((await res.json()) as unknown[]).length).toBe(500);
+    const etag = res.headers.get("etag")!;
+    const again = await fetch(`${app.url}/api/temphum?date=2025-08-01`, { headers: { cookie, "if-none-match": etag } });
+    expect(again.status).toBe(304);
+  });
+
+  test("a late reading for a cached day changes its ETag and its body", async () => {
+    const first = await fetch(`${app.url}/api/temphum?date=2025-08-01`, { headers: { cookie } });
+    const etag = first.headers.get("etag")!;
+    expect(((await first.json()) as unknown[]).length).toBe(500);
+    app.store.readings.insert(1, at("2025-08-01", 23, 0), 30, 30);
+    const second = await fetch(`${app.url}/api/temphum?date=2025-08-01`, { headers: { cookie, "if-none-match": etag } });
+    expect(second.status).toBe(200);
+    expect(second.headers.get("etag")).not.toBe(etag);
+    expect(((await second.json()) as unknown[]).length).toBe(501);
+  });
+
+  test("a client that does not accept gzip gets plain JSON for a cached day", async () => {
+    await fetch(`${app.url}/api/temphum?date=2025-08-01`, { headers: { cookie, "accept-encoding": "gzip" } });
+    const res = await fetch(`${app.url}/api/temphum?date=2025-08-01`, { headers: { cookie, "accept-encoding": "identity" } });
+    expect(res.headers.get("content-encoding")).toBeNull();
+    expect(((JSON.parse(await res.text())) as unknown[]).length).toBeGreaterThan(500);
+  });
+
+  test("small answers are not compressed", async () => {
+    const res = await fetch(`${app.url}/api/timelapse_config`, { headers: { cookie, "accept-encoding": "gzip" } });
+    expect(res.headers.get("content-encoding")).toBeNull();
+  });
+});
+
 describe("GET /api/timelapse_config", () => {
   test("a fresh database has default intervals (the old server answered 500)", async () => {
     expect((await api("/api/timelapse_config")).body).toEqual({ image_delay: 10, temphum_delay: 10, status_delay: 10 });

@@ -119,3 +119,19 @@ describe("status de-duplication", () => {
     viewer.disconnect();
   });
 });
+
+describe("chart points", () => {
+  test("a dense day is averaged down to at most 1,440 chart points, keeping the day's span and mean", async () => {
+    const { chartPoints } = await import("../views/dashboard.tsx");
+    const start = Date.UTC(2025, 0, 1);
+    const rows = Array.from({ length: 86400 }, (_, i) => ({ id: i, device_id: 1, recorded_at: start + i * 1000, temperature: 20 + (i % 100) / 100, humidity: 50 }));
+    const points = chartPoints(rows);
+    expect(points.length).toBeLessThanOrEqual(1440);
+    expect(points.length).toBeGreaterThan(1400);
+    expect(points[0]!.recorded_at).toBeLessThan(start + 60_000);
+    expect(points.at(-1)!.recorded_at).toBeGreaterThan(start + 86400_000 - 60_000);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    expect(mean(points.map((p) => p.temperature))).toBeCloseTo(mean(rows.map((r) => r.temperature)), 2);
+    expect(chartPoints(rows.slice(0, 100))).toHaveLength(100);
+  });
+});

@@ -109,6 +109,25 @@ function summaryStats(rows: SummaryRow[], kind: "temp" | "hum"): Stats | null {
   return { min, avg: sum / n, max };
 }
 
+/** A phone draws a day in at most this many points; denser days are averaged per time slice. */
+export const MAX_CHART_POINTS = 1440;
+
+export function chartPoints(readings: ReadingRow[], max = MAX_CHART_POINTS): ReadingRow[] {
+  if (readings.length <= max) return readings;
+  const first = readings[0]!.recorded_at;
+  const span = readings[readings.length - 1]!.recorded_at - first + 1;
+  const out: ReadingRow[] = [];
+  let slice = -1, n = 0, t = 0, temp = 0, hum = 0;
+  const flush = () => { if (n) out.push({ id: 0, device_id: 0, recorded_at: Math.round(t / n), temperature: temp / n, humidity: hum / n }); };
+  for (const r of readings) {
+    const s = Math.floor(((r.recorded_at - first) / span) * max);
+    if (s !== slice) { flush(); slice = s; n = t = temp = hum = 0; }
+    n++; t += r.recorded_at; temp += r.temperature; hum += r.humidity;
+  }
+  flush();
+  return out;
+}
+
 export type ChartView = "day" | "week" | "month";
 export const VIEW_DAYS: Record<ChartView, number> = { day: 1, week: 7, month: 30 };
 
@@ -121,12 +140,14 @@ export function ChartPanel(props: { view: ChartView; day: string; today: string;
   const summaries = props.summaries ?? [];
   const empty = view === "day" ? readings.length === 0 : summaries.length === 0;
   const dew = readings.map((r) => dewPoint(r.temperature, r.humidity));
+  const points = chartPoints(readings);
   const rows: [string, Stats | null, string][] = view === "day"
     ? [[t.temperature, stats(readings.map((r) => r.temperature)), "°C"], [t.humidity, stats(readings.map((r) => r.humidity)), "%"], [t.dewPoint, stats(dew), "°C"]]
     : [[t.temperature, summaryStats(summaries, "temp"), "°C"], [t.humidity, summaryStats(summaries, "hum"), "%"]];
   const round = (v: number | undefined) => (v === undefined ? null : Math.round(v * 10) / 10);
   const data = view === "day"
-    ? { view, zone: ctx.zone, t: readings.map((r) => r.recorded_at), temperature: readings.map((r) => r.temperature), humidity: readings.map((r) => r.humidity), dewPoint: dew.map(round) }
+    ? { view, zone: ctx.zone, t: points.map((r) => r.recorded_at), temperature: points.map((r) => round(r.temperature)), humidity: points.map((r) => round(r.humidity)),
+        dewPoint: points.map((r) => round(dewPoint(r.temperature, r.humidity))) }
     : { view, zone: ctx.zone, t: summaries.map((s) => s.start_at), temperature: summaries.map((s) => round(s.temp_avg)), humidity: summaries.map((s) => round(s.hum_avg)),
         temperatureMin: summaries.map((s) => s.temp_min), temperatureMax: summaries.map((s) => s.temp_max) };
   const range = view === "day" ? day : `${shiftDay(day, 1 - step)} – ${day}`;

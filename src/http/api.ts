@@ -6,22 +6,49 @@ import { dayOf, isoInZone, parseDay, shiftDay } from "../time.ts";
 
 /** shiftDay for input that may be malformed: a bad day passes through to be refused later. */
 const shiftDayOr = (day: string, delta: number) => (parseDay(day) ? shiftDay(day, delta) : day);
-import { type HttpDeps, jsonResponse, type RequestTools } from "./context.ts";
+import { acceptsGzip, encodedJson, gzippedJson, type HttpDeps, jsonFor, jsonResponse, type RequestTools } from "./context.ts";
+
+/** Days served recently, kept gzipped (a tenth of the JSON): a dashboard asks for the same day over and over. */
+const DAY_CACHE_SIZE = 8;
+type CachedDay = { stamp: string; gzipped: Uint8Array };
 
 export function apiRoutes(deps: HttpDeps, tools: RequestTools) {
   const { telemetry, config } = deps;
+  const dayCache = new Map<string, CachedDay>();
+
+  function encodedDay(day: string, stamp: string): CachedDay {
+    const hit = dayCache.get(day);
+    if (hit && hit.stamp === stamp) {
+      dayCache.delete(day);
+      dayCache.set(day, hit); // most recently used last
+      return hit;
+    }
+    const rows = telemetry.readingsOfDay(day)!;
+    const body = new TextEncoder().encode(JSON.stringify(rows.map((r) => ({ timestamp: isoInZone(r.recorded_at, config.timezone), temperature: r.temperature, humidity: r.humidity }))));
+    const entry = { stamp, gzipped: Bun.gzipSync(body as Uint8Array<ArrayBuffer>, { level: 6 }) };
+    dayCache.set(day, entry);
+    if (dayCache.size > DAY_CACHE_SIZE) dayCache.delete(dayCache.keys().next().value!);
+    return entry;
+  }
+
   return new Elysia({ name: "api-routes", prefix: "/api" })
     .resolve(({ request }) => ({ session: tools.sessionOf(request) }))
     .onBeforeHandle(({ session }) => {
       if (!session) return jsonResponse({ error: "unauthorized: log in first" }, 401);
     })
-    .get("/temphum", ({ query }) => {
+    .get("/temphum", ({ query, request }) => {
       const day = query.date ?? dayOf(Date.now(), config.timezone);
-      const rows = telemetry.readingsOfDay(day);
-      if (!rows) return jsonResponse({ error: `date must be a real calendar date written YYYY-MM-DD, got "${day.slice(0, 32)}"` }, 400);
-      return jsonResponse(rows.map((r) => ({ timestamp: isoInZone(r.recorded_at, config.timezone), temperature: r.temperature, humidity: r.humidity })));
+      const stamp = telemetry.dayStamp(day);
+      if (stamp === null) return jsonResponse({ error: `date must be a real calendar date written YYYY-MM-DD, got "${day.slice(0, 32)}"` }, 400);
+      // The validator changes with any added, late or pruned reading of that day.
+      const etag = `W/"temphum-${day}-${stamp}"`;
+      const headers = { etag, "cache-control": "private, no-cache" };
+      if (request.headers.get("if-none-match") === etag) return new Response(null, { status: 304, headers });
+      const { gzipped } = encodedDay(day, stamp);
+      if (acceptsGzip(request)) return gzippedJson(gzipped, headers);
+      return encodedJson(request, Bun.gunzipSync(gzipped as Uint8Array<ArrayBuffer>), undefined, 200, headers);
     }, { query: t.Object({ date: t.Optional(t.String({ maxLength: 64 })) }) })
-    .get("/temphum/summary", ({ query }) => {
+    .get("/temphum/summary", ({ query, request }) => {
       const bucket = query.bucket ?? "hour";
       const today = dayOf(Date.now(), config.timezone);
       const to = query.to ?? today;
@@ -32,7 +59,7 @@ export function apiRoutes(deps: HttpDeps, tools: RequestTools) {
       const span = (Date.parse(to) - Date.parse(from)) / 86400000;
       if (span > (bucket === "hour" ? 93 : 3660)) return jsonResponse({ error: `range too long for bucket=${bucket}` }, 400);
       const round = (v: number) => Math.round(v * 100) / 100;
-      return jsonResponse(rows.map((r) => ({
+      return jsonFor(request, rows.map((r) => ({
         start: isoInZone(r.start_at, config.timezone), count: r.count,
         temperature: { min: r.temp_min, avg: round(r.temp_avg), max: r.temp_max },
         humidity: { min: r.hum_min, avg: round(r.hum_avg), max: r.hum_max },
@@ -51,7 +78,7 @@ export function apiRoutes(deps: HttpDeps, tools: RequestTools) {
       deps.intervals.set(parsed.value);
       return jsonResponse(parsed.value);
     })
-    .get("/frames", () => jsonResponse(telemetry.frames().map((f) => ({
+    .get("/frames", ({ request }) => jsonFor(request, telemetry.frames().map((f) => ({
       id: f.id, mime: f.mime, size: f.size, timestamp: isoInZone(f.recorded_at, config.timezone), url: `/frames/${f.id}.jpg`,
     }))))
     .get("/latest", () => {

@@ -95,6 +95,28 @@ export function loginRedirect(request: Request): Response {
   return redirectTo(location);
 }
 
+/** Bodies smaller than this are not worth compressing. */
+const GZIP_MIN_BYTES = 1024;
+
+export const acceptsGzip = (request: Request) => /\bgzip\b/.test(request.headers.get("accept-encoding") ?? "");
+
+/** JSON, gzipped when the client accepts it and it is large enough to matter. */
+export function jsonFor(request: Request, value: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  const body = new TextEncoder().encode(JSON.stringify(value));
+  return encodedJson(request, body, undefined, status, headers);
+}
+
+const JSON_HEADERS = { "content-type": "application/json; charset=utf-8", vary: "accept-encoding" };
+
+/** Sends JSON bytes the way the client accepts: gzipped when it can and the body is large enough. */
+export function encodedJson(request: Request, body: Uint8Array, gzipped?: Uint8Array, status = 200, headers: Record<string, string> = {}): Response {
+  if (body.length >= GZIP_MIN_BYTES && acceptsGzip(request)) return gzippedJson(gzipped ?? Bun.gzipSync(body as Uint8Array<ArrayBuffer>), headers, status);
+  return new Response(body as Uint8Array<ArrayBuffer>, { status, headers: { ...JSON_HEADERS, ...headers } });
+}
+
+export const gzippedJson = (gzipped: Uint8Array, headers: Record<string, string> = {}, status = 200) =>
+  new Response(gzipped as Uint8Array<ArrayBuffer>, { status, headers: { ...JSON_HEADERS, ...headers, "content-encoding": "gzip" } });
+
 export const htmlResponse = (body: string, status = 200, headers: Record<string, string> = {}) =>
   new Response(body, { status, headers: { "content-type": "text/html; charset=utf-8", ...headers } });
 

@@ -27,6 +27,11 @@ export function createTelemetryService(deps: { store: Store; writes: WriteQueue;
       events.emit("frame", { id, device_id: deviceId, recorded_at: recordedAt, mime, size: bytes.length, bytes });
       return id;
     },
+    /** A validator for one day's readings (see store.readings.stamp); null for a malformed day. */
+    dayStamp(day: string) {
+      const range = dayRange(day, deps.zone);
+      return range ? store.readings.stamp(range.start, range.end) : null;
+    },
     /** Readings of one calendar day in the configured zone, oldest first; null for a malformed day. */
     readingsOfDay(day: string) {
       const range = dayRange(day, deps.zone);

@@ -39,6 +39,8 @@ export function createStore(db: Database, opts: { zone: string }) {
       "INSERT INTO readings (device_id, recorded_at, temperature, humidity) VALUES (?, ?, ?, ?) RETURNING id"),
     readingsBetween: db.query<ReadingRow, [number, number]>(
       "SELECT * FROM readings WHERE recorded_at >= ? AND recorded_at < ? ORDER BY recorded_at, id"),
+    readingsStamp: db.query<{ n: number; m: number | null }, [number, number]>(
+      "SELECT count(*) AS n, max(id) AS m FROM readings WHERE recorded_at >= ? AND recorded_at < ?"),
     latestReading: db.query<ReadingRow, []>("SELECT * FROM readings ORDER BY recorded_at DESC, id DESC LIMIT 1"),
     upsertSummary: summaryUpsert(db),
     summariesBetween: db.query<SummaryRow, [string, number, number]>(`
@@ -111,6 +113,11 @@ export function createStore(db: Database, opts: { zone: string }) {
         return id;
       }),
       between: (start: number, end: number) => q.readingsBetween.all(start, end),
+      /** Changes whenever a reading in [start, end) is added or removed: a cheap cache validator. */
+      stamp: (start: number, end: number) => {
+        const r = q.readingsStamp.get(start, end)!;
+        return `${r.n}-${r.m ?? 0}`;
+      },
       latest: () => q.latestReading.get(),
       summaries: (bucket: "hour" | "day", start: number, end: number) => q.summariesBetween.all(bucket, start, end),
       /** Deletes up to `limit` raw readings older than `before` (oldest first); summaries stay. */
