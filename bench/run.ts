@@ -101,21 +101,32 @@ function connect(url: string, cookie: string): Promise<Socket> {
 type Row = Record<string, string | number>;
 const results: { scenario: string; figures: Row }[] = [];
 
-/** Closed loop: each device keeps `window` events in flight; latency is emit → the last viewer has it. */
-async function ingest(url: string, cookie: string, devices: number, viewers: number, opts: { total: number; window: number; maxMs: number }) {
+/**
+ * Devices and viewers for the reading scenarios. Each reading's values encode its sequence number,
+ * so a viewer can tell which one arrived; latency is emit → the last viewer has it.
+ */
+async function readingRig(url: string, cookie: string, devices: number, viewers: number) {
   const vs = await Promise.all(Array.from({ length: viewers }, () => connect(url, cookie)));
   const ds = await Promise.all(Array.from({ length: devices }, () => connect(url, cookie)));
   for (const d of ds) await d.timeout(5000).emitWithAck("status", { status: "bench" }); // become devices
   const sentAt = new Map<number, number>();
   const seen = new Map<number, number>();
   const latencies: number[] = [];
-  const key = (t: number, h: number) => Math.round(t * 20) + Math.round(h) * 4000;
   for (const v of vs) v.on("temphum2v", (r: { temperature: number; humidity: number }) => {
-    const k = key(r.temperature, r.humidity);
+    const k = readingKey(r.temperature, r.humidity);
     const n = (seen.get(k) ?? 0) + 1;
     seen.set(k, n);
     if (n === viewers) { latencies.push(performance.now() - sentAt.get(k)!); seen.delete(k); }
   });
+  return { vs, ds, sentAt, latencies };
+}
+const readingKey = (t: number, h: number) => Math.round(t * 20) + Math.round(h) * 4000;
+/** Sequence number → a valid reading (temperature 0..150 in 0.05 steps, humidity 0..99). */
+const readingFor = (s: number) => ({ temperature: (s % 3000) / 20, humidity: Math.floor(s / 3000) % 100 });
+
+/** Closed loop: each device keeps `window` events in flight; latency is emit → the last viewer has it. */
+async function ingest(url: string, cookie: string, devices: number, viewers: number, opts: { total: number; window: number; maxMs: number }) {
+  const { vs, ds, sentAt, latencies } = await readingRig(url, cookie, devices, viewers);
   let seq = 0, acked = 0, failed = 0;
   const t0 = performance.now();
   const stopAt = t0 + opts.maxMs;
@@ -123,8 +134,8 @@ async function ingest(url: string, cookie: string, devices: number, viewers: num
     const inflight = new Set<Promise<void>>();
     while (seq < opts.total && performance.now() < stopAt) {
       const s = seq++;
-      const temperature = (s % 3000) / 20, humidity = Math.floor(s / 3000) % 100;
-      sentAt.set(key(temperature, humidity), performance.now());
+      const { temperature, humidity } = readingFor(s);
+      sentAt.set(readingKey(temperature, humidity), performance.now());
       const p = (d.timeout(10000).emitWithAck("temphum", { temperature, humidity }) as Promise<{ ok: boolean }>)
         .then((a) => { if (a.ok) acked++; else failed++; }, () => { failed++; })
         .finally(() => inflight.delete(p));
@@ -142,19 +153,7 @@ async function ingest(url: string, cookie: string, devices: number, viewers: num
 
 /** Open loop: `devices` each send at a fixed rate; latency is emit → the last viewer has it. */
 async function paced(url: string, cookie: string, devices: number, viewers: number, perSecondTotal: number, seconds: number) {
-  const vs = await Promise.all(Array.from({ length: viewers }, () => connect(url, cookie)));
-  const ds = await Promise.all(Array.from({ length: devices }, () => connect(url, cookie)));
-  for (const d of ds) await d.timeout(5000).emitWithAck("status", { status: "bench" });
-  const sentAt = new Map<number, number>();
-  const seen = new Map<number, number>();
-  const latencies: number[] = [];
-  const key = (t: number, h: number) => Math.round(t * 20) + Math.round(h) * 4000;
-  for (const v of vs) v.on("temphum2v", (r: { temperature: number; humidity: number }) => {
-    const k = key(r.temperature, r.humidity);
-    const n = (seen.get(k) ?? 0) + 1;
-    seen.set(k, n);
-    if (n === viewers) { latencies.push(performance.now() - sentAt.get(k)!); seen.delete(k); }
-  });
+  const { vs, ds, sentAt, latencies } = await readingRig(url, cookie, devices, viewers);
   const total = perSecondTotal * seconds;
   const gap = 1000 / perSecondTotal;
   const t0 = performance.now();
@@ -162,8 +161,8 @@ async function paced(url: string, cookie: string, devices: number, viewers: numb
     const due = t0 + s * gap;
     const wait = due - performance.now();
     if (wait > 0) await sleep(wait);
-    const temperature = (s % 3000) / 20, humidity = Math.floor(s / 3000) % 100;
-    sentAt.set(key(temperature, humidity), performance.now());
+    const { temperature, humidity } = readingFor(s);
+    sentAt.set(readingKey(temperature, humidity), performance.now());
     ds[s % devices]!.emit("temphum", { temperature, humidity });
   }
   const deadline = performance.now() + 5000;
