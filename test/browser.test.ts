@@ -1,5 +1,5 @@
 // The dashboard in a real browser: Debian's Chromium driven by playwright-core.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
@@ -8,6 +8,9 @@ import { zonedToUtc } from "../src/time.ts";
 import { ADMIN, connected, connectSocket, emitWithAck, login, startApp, tempDir, type TestApp } from "./helpers.ts";
 
 // `make screenshots` refreshes the committed ones the README shows; ordinary runs write beside them.
+// A browser on 2 shared cores can be slow; a timed-out test also takes Chromium down with it.
+setDefaultTimeout(60000);
+
 const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS ? join(import.meta.dir, "screenshots") : join(import.meta.dir, "../test-artifacts/screenshots");
 const ZONE = "Europe/Helsinki";
 let app: TestApp;
@@ -179,23 +182,26 @@ describe("the dashboard in a browser", () => {
     await viewer.context.close();
   });
 
-  test("saves screenshots of the dashboard at phone and desktop widths", async () => {
-    const { page: setup, context: setupContext } = await newPage();
-    await logIn(setup);
-    await emitWithAck(device, "image", { image: await makeJpeg(setup, "Bambu A1 · layer 118 / 240") });
+  test("a device fills the dashboard for the screenshots", async () => {
+    const { page, context } = await newPage();
+    await logIn(page);
+    await emitWithAck(device, "image", { image: await makeJpeg(page, "Bambu A1 · layer 118 / 240") });
     await emitWithAck(device, "temphum", { temperature: 24.8, humidity: 38.2 });
     await emitWithAck(device, "status", { status: "Printing: benchy.3mf (49%)" });
-    await setupContext.close();
-    for (const [name, width, height, dark] of [["desktop", 1280, 900, false], ["phone", 390, 844, false], ["desktop-dark", 1280, 900, true]] as const) {
+    await context.close();
+  });
+
+  for (const [name, width, height, dark] of [["desktop", 1280, 900, false], ["phone", 390, 844, false], ["desktop-dark", 1280, 900, true]] as const) {
+    test(`saves a screenshot of the dashboard: ${name}`, async () => {
       const { page, context } = await newPage({ width, height, dark });
       await logIn(page, ADMIN.username, ADMIN.password, "/3d?day=2025-06-01");
-      await page.waitForSelector("#conn[data-state=live]");
-      await page.waitForSelector("#chart-panel[data-drawn=true]");
-      await page.waitForFunction(() => (document.querySelector<HTMLImageElement>("#live-image")?.complete ?? false));
+      await page.waitForSelector("#conn[data-state=live]", { timeout: 15000 });
+      await page.waitForSelector("#chart-panel[data-drawn=true]", { timeout: 15000 });
+      await page.waitForFunction(() => (document.querySelector<HTMLImageElement>("#live-image")?.complete ?? false), undefined, { timeout: 15000 });
       await page.screenshot({ path: join(SCREENSHOTS, `dashboard-${name}.png`), fullPage: true });
       await context.close();
-    }
-  });
+    }, 60000);
+  }
 
   test("stopping and restarting the server: the indicator goes offline, then live again, and the page catches up", async () => {
     const { page, context } = await newPage();
