@@ -46,7 +46,7 @@ export async function createApp(config: Config, opts: { log?: Logger } = {}) {
   const eventLog = createEventLog(store);
   const log = withSink(baseLog, eventLog.record);
   const events = createEventBus();
-  const auth = createAuthService({ store, log });
+  const auth = createAuthService({ store, events, log });
   const users = createUserService({ store, events, log });
   await users.ensureAdmin(config.web_username, config.web_password);
   const writes = createWriteQueue(store.db);

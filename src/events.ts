@@ -8,6 +8,8 @@ export type DomainEvents = {
   intervals: Intervals;
   /** A user's sessions were ended (password change, deletion): their sockets must go too. */
   sessionsRevoked: { userId: number; exceptTokenHash?: string };
+  /** One session ended (logout): its sockets must go at once. */
+  sessionEnded: { tokenHash: string };
   /** A device token was revoked: its sockets must go at once. */
   tokenRevoked: { tokenId: number };
 };

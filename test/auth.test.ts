@@ -96,6 +96,20 @@ describe("sessions", () => {
     expect((await getPage(app, "/api/timelapse_config", cookie)).status).toBe(401);
   });
 
+  test("logging out disconnects that session's sockets, and only those", async () => {
+    const { connected, connectSocket, nextEvent } = await import("./helpers.ts");
+    const mine = await login(app);
+    const other = await login(app);
+    const mySocket = await connected(connectSocket(app, { cookie: mine }));
+    const otherSocket = await connected(connectSocket(app, { cookie: other }));
+    const gone = nextEvent(mySocket, "disconnect");
+    await fetch(`${app.url}/logout`, { headers: { cookie: mine }, redirect: "manual" });
+    await gone;
+    await Bun.sleep(50);
+    expect(otherSocket.connected).toBe(true);
+    otherSocket.disconnect();
+  });
+
   test("POST /logout works too", async () => {
     const cookie = await login(app);
     const out = await fetch(`${app.url}/logout`, { method: "POST", headers: { cookie }, redirect: "manual" });

@@ -53,6 +53,9 @@ export function attachHub(io: Server<any, any, any, any>, events: EventBus, deps
   events.on("tokenRevoked", ({ tokenId }) => {
     for (const socket of io.sockets.sockets.values()) if (socket.data.tokenId === tokenId) socket.disconnect(true);
   });
+  events.on("sessionEnded", ({ tokenHash }) => {
+    for (const socket of io.sockets.sockets.values()) if (socket.data.tokenHash === tokenHash) socket.disconnect(true);
+  });
   events.on("sessionsRevoked", ({ userId, exceptTokenHash }) => {
     for (const socket of io.sockets.sockets.values())
       if (socket.data.userId === userId && socket.data.tokenHash !== exceptTokenHash) socket.disconnect(true);

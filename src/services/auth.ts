@@ -1,5 +1,6 @@
 // Owns logging in and server-side sessions: random tokens whose SHA-256 alone is stored, sliding expiry.
 import { createHash, randomBytes } from "node:crypto";
+import type { EventBus } from "../events.ts";
 import type { Logger } from "../log.ts";
 import type { Store, UserRow } from "../store/store.ts";
 import { hashPassword, needsRehash, verifyPassword } from "./passwords.ts";
@@ -15,7 +16,7 @@ export type Session = { user: UserRow; tokenHash: string; persistent: boolean; e
 
 export const hashToken = (token: string) => createHash("sha256").update(token).digest("hex");
 
-export function createAuthService(deps: { store: Store; log: Logger }) {
+export function createAuthService(deps: { store: Store; events: EventBus; log: Logger }) {
   const { store, log } = deps;
   // Verifying against a real hash when the user does not exist keeps response time from revealing names.
   const dummyHash = hashPassword(randomBytes(16).toString("hex"));
@@ -66,7 +67,12 @@ export function createAuthService(deps: { store: Store; log: Logger }) {
     checkCredentials,
     startSession,
     resolveSession,
-    endSession: (token: string | undefined) => token && store.sessions.delete(hashToken(token)),
+    endSession(token: string | undefined): void {
+      if (!token) return;
+      const tokenHash = hashToken(token);
+      store.sessions.delete(tokenHash);
+      deps.events.emit("sessionEnded", { tokenHash });
+    },
     pruneExpired: () => store.sessions.deleteExpired(Date.now()),
   };
 }
