@@ -1,5 +1,5 @@
 // Owns the command line: flags, loading the config, starting the app, and a graceful stop on signals.
-import { type AppHandle, createApp } from "./app.ts";
+import type { AppHandle } from "./app.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { writeInitialConfig } from "./init.ts";
 import { createLogger } from "./log.ts";
@@ -75,10 +75,26 @@ async function main(): Promise<number> {
 
   const loaded = await loadConfig({ path: flags.config, overrides: flags.port === undefined ? {} : { port: flags.port } });
   for (const w of loaded.warnings) log.warn(`!!! ${w}`);
+  // Loaded here, not at the top: --help, --version and init must work even where the native addon cannot.
+  const { createApp } = await loadApp();
   app = await createApp(loaded.config, { log });
   log.info("layerwatch listening", { url: app.url, version: VERSION, config: loaded.origin, database: loaded.config.database_uri, timezone: loaded.config.timezone });
   if (stopping) await app.stop();
   return -1;
+}
+
+/** A native addon that fails to load says "npm has a bug"; in the binary it means TMPDIR is unusable. */
+class AddonError extends Error {}
+
+async function loadApp() {
+  try {
+    return await import("./app.ts");
+  } catch (err) {
+    const message = (err as Error).message ?? String(err);
+    if (!/native binding|\.node|dlopen/i.test(message)) throw err;
+    const tmp = process.env.TMPDIR || "/tmp";
+    throw new AddonError(`cannot load the bcrypt native addon. A compiled layerwatch unpacks it to TMPDIR (${tmp}) at start: that folder must exist, be writable and allow exec (no noexec mount). (${message.split(".")[0]})`);
+  }
 }
 
 /** Ends the process after stdout/stderr drain: process.exit() right away can lose piped output. */
@@ -90,6 +106,10 @@ function finish(code: number) {
 main().then(
   (code) => { if (code >= 0) finish(code); },
   (err) => {
+    if (err instanceof AddonError) {
+      console.error(`layerwatch: ${err.message}`);
+      return finish(5);
+    }
     if (err instanceof ConfigError || err instanceof StoreOpenError) {
       console.error(`layerwatch: ${err.message}`);
       return finish(err instanceof ConfigError ? 2 : 3);

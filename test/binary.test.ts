@@ -55,6 +55,20 @@ for (const [arch, prefix] of [["arm64", QEMU], ["x64", []]] as const) {
   });
 }
 
+test("an unusable TMPDIR (where the addon is unpacked) stops start-up with one clear line, exit code 5", () => {
+  const dir = tempDir("layerwatch-tmpdir-");
+  dirs.push(dir);
+  writeConfig(dir);
+  const binary = join(dist, "layerwatch-linux-x64");
+  const run = Bun.spawnSync([binary, "--config", join(dir, "config.json")], { cwd: dir, env: { ...process.env, TMPDIR: join(dir, "missing") } });
+  expect(run.exitCode).toBe(5);
+  const err = run.stderr.toString().trim();
+  expect(err.split("\n")).toHaveLength(1);
+  expect(err).toContain(`TMPDIR (${join(dir, "missing")})`);
+  // What needs no addon still works there.
+  expect(Bun.spawnSync([binary, "--version"], { env: { ...process.env, TMPDIR: join(dir, "missing") } }).exitCode).toBe(0);
+});
+
 test("init writes a config with a random secret and password, and refuses to overwrite it", async () => {
   const dir = tempDir("layerwatch-init-");
   dirs.push(dir);
