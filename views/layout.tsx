@@ -2,6 +2,21 @@
 // Owns the page frame: head, navigation, and the scripts every page loads (no inline script).
 import { jsonForHtml, type ViewContext } from "./context.ts";
 
+/**
+ * htmx settings: no injected <style> and no copied style attributes (the CSP refuses both), and
+ * 400/422 answers swapped in, because that is how a form shows its validation messages.
+ */
+const HTMX_CONFIG = {
+  includeIndicatorStyles: false,
+  attributesToSettle: ["class", "width", "height"],
+  responseHandling: [
+    { code: "204", swap: false },
+    { code: "[23]..", swap: true },
+    { code: "400|422", swap: true },
+    { code: "[45]..", swap: false, error: true },
+  ],
+};
+
 /** The few strings the browser script writes itself (connection, device state, ages). */
 function clientStrings({ t }: ViewContext) {
   return {
@@ -24,8 +39,7 @@ export function Layout(props: { ctx: ViewContext; title: string; children?: JSX.
           <title safe>{`${props.title} · ${ctx.t.appName}`}</title>
           <link rel="stylesheet" href="/static/app.css" />
           <link rel="icon" href="/static/favicon.svg" type="image/svg+xml" />
-          {/* htmx would otherwise inject an inline <style>, which the CSP refuses. */}
-          <meta name="htmx-config" content='{"includeIndicatorStyles":false,"attributesToSettle":["class","width","height"]}' />
+          <meta name="htmx-config" content={JSON.stringify(HTMX_CONFIG)} />
           <script src="/static/htmx.min.js" defer></script>
           {(props.scripts ?? []).map((src) => <script src={src} defer></script>)}
         </head>

@@ -30,6 +30,8 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
       if (!session) return loginRedirect(request);
       if (request.method === "POST" && !tools.csrfValid(session, request, body)) {
         deps.log.warn("request refused: missing or wrong CSRF token", { path: new URL(request.url).pathname, user: session.user.username });
+        // htmx would drop a 403 silently: have it reload the page, which brings a fresh token.
+        if (isHtmx(request)) return new Response(null, { status: 403, headers: { "hx-refresh": "true" } });
         return htmlResponse(ErrorPage({ ctx: tools.view(session), title: "403", message: tools.t.csrfExpired }) as string, 403);
       }
     })
