@@ -33,11 +33,17 @@ export type AppHandle = Awaited<ReturnType<typeof createApp>>;
 /** Bodies of ordinary HTTP requests (forms, JSON) are small; only Socket.IO polling carries frames. */
 export const MAX_HTTP_BODY_BYTES = 64 * 1024;
 
-const CSP = [
+const CSP_FIXED = [
   "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' blob: data:",
-  "connect-src 'self' ws: wss:", "font-src 'self'", "object-src 'none'", "base-uri 'self'",
-  "form-action 'self'", "frame-ancestors 'none'",
+  "font-src 'self'", "object-src 'none'", "base-uri 'self'", "form-action 'self'", "frame-ancestors 'none'",
 ].join("; ");
+
+/** Older Safari does not count ws:/wss: to this host as 'self', so the page's own host is named. */
+function contentSecurityPolicy(request: Request): string {
+  const host = request.headers.get("host") ?? "";
+  const own = /^[A-Za-z0-9.:[\]-]{1,255}$/.test(host) ? ` ws://${host} wss://${host}` : "";
+  return `${CSP_FIXED}; connect-src 'self'${own}`;
+}
 
 export async function createApp(config: Config, opts: { log?: Logger } = {}) {
   const baseLog = opts.log ?? createLogger();
@@ -89,7 +95,7 @@ export async function createApp(config: Config, opts: { log?: Logger } = {}) {
     .use(html())
     .onRequest(({ request, set }) => {
       const h = set.headers as Record<string, string>;
-      h["content-security-policy"] = CSP;
+      h["content-security-policy"] = contentSecurityPolicy(request);
       h["x-content-type-options"] = "nosniff";
       h["referrer-policy"] = "same-origin";
       h["x-frame-options"] = "DENY";

@@ -217,6 +217,7 @@ describe("headers and limits", () => {
       expect(`${path}: ${csp}`).toContain("frame-ancestors 'none'");
       expect(csp).toContain("script-src 'self'");
       expect(csp).not.toContain("unsafe-inline");
+      expect(csp).toContain(`connect-src 'self' ws://${new URL(app.url).host} wss://${new URL(app.url).host}`);
       expect(res.headers.get("x-content-type-options")).toBe("nosniff");
       expect(res.headers.get("referrer-policy")).toBe("same-origin");
       expect(res.headers.get("strict-transport-security")).toBeNull();

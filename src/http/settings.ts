@@ -43,7 +43,7 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
       const parsed = parseIntervals(body);
       if (!parsed.ok) {
         const flash: Flash = { kind: "error", text: Object.values(parsed.errors).map((m) => translate(tools.t, m)).join(" ") };
-        return respond(request, session!, IntervalsForm({ ctx, values: body as never, errors: parsed.errors }), flash, 400);
+        return respond(request, session!, IntervalsForm({ ctx, values: body as never, errors: parsed.errors, devices: deps.devices.connected() }), flash, 400);
       }
       intervals.set(parsed.value);
       deps.log.info("capture intervals changed", { by: session!.user.username, ...parsed.value });
