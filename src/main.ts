@@ -68,7 +68,7 @@ async function main(): Promise<number> {
     await app?.stop();
     clearTimeout(force);
     log.info("stopped cleanly");
-    process.exit(0);
+    finish(0);
   };
   process.once("SIGTERM", () => void shutdown("SIGTERM"));
   process.once("SIGINT", () => void shutdown("SIGINT"));
