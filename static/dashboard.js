@@ -66,7 +66,16 @@
     const blob = new Blob([f.image], { type: f.mime || "image/jpeg" });
     const link = $(".frame", tile);
     let img = $("img", link);
-    if (!img) { link.textContent = ""; img = document.createElement("img"); img.id = "live-image"; img.alt = ""; link.append(img); }
+    if (!img) {
+      link.textContent = "";
+      img = document.createElement("img");
+      img.id = "live-image";
+      img.alt = link.dataset.alt || "";
+      link.title = link.dataset.title || "";
+      link.target = "_blank";
+      link.rel = "noopener";
+      link.append(img);
+    }
     const url = URL.createObjectURL(blob);
     img.src = url;
     if (liveUrl) URL.revokeObjectURL(liveUrl);

@@ -35,8 +35,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function newPage(opts: { width?: number; height?: number; dark?: boolean } = {}): Promise<{ page: Page; context: BrowserContext }> {
-  const context = await browser.newContext({ viewport: { width: opts.width ?? 1280, height: opts.height ?? 900 }, colorScheme: opts.dark ? "dark" : "light", locale: "en-GB", timezoneId: ZONE });
+async function newPage(opts: { width?: number; height?: number; dark?: boolean; bypassCSP?: boolean } = {}): Promise<{ page: Page; context: BrowserContext }> {
+  const context = await browser.newContext({ viewport: { width: opts.width ?? 1280, height: opts.height ?? 900 }, colorScheme: opts.dark ? "dark" : "light", locale: "en-GB", timezoneId: ZONE, bypassCSP: opts.bypassCSP });
   const page = await context.newPage();
   // Name the culprit of any CSP violation, so the last test's failure says where it came from.
   await page.addInitScript(() => document.addEventListener("securitypolicyviolation", (e) => console.error(`CSP violation: ${e.violatedDirective} at ${e.sourceFile}:${e.lineNumber}:${e.columnNumber}`)));
@@ -261,6 +261,24 @@ describe("the dashboard in a browser", () => {
     device = await connected(connectSocket(app, { cookie: await login(app) }));
     await context.close();
   }, 40000);
+
+  for (const [path, dark] of [["/login", false], ["/3d?day=2025-06-01", false], ["/3d?day=2025-06-01", true], ["/settings", false]] as const) {
+    test(`axe finds no serious accessibility problem on ${path}${dark ? " (dark)" : ""}: labels, contrast, names`, async () => {
+      // Our CSP rightly refuses axe's injected script; only these audit pages bypass it.
+      const { page, context } = await newPage({ dark, bypassCSP: true });
+      if (path === "/login") await page.goto(`${app.url}/login`);
+      else await logIn(page, ADMIN.username, ADMIN.password, path);
+      await page.waitForLoadState("networkidle");
+      await page.addScriptTag({ path: require.resolve("axe-core/axe.min.js") });
+      const violations = await page.evaluate(async () => {
+        const axe = (window as unknown as { axe: { run: (ctx: Document, o: object) => Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe;
+        const result = await axe.run(document, { resultTypes: ["violations"] });
+        return result.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+      });
+      expect(violations).toEqual([]);
+      await context.close();
+    });
+  }
 
   test("no page broke the Content-Security-Policy or threw", () => {
     // Refused connections while the server restarts, and the deliberate 403/400 answers, are expected.

@@ -41,10 +41,14 @@ export function ImageTile(props: { frame?: FrameMeta | null; ctx: ViewContext; i
   return (
     <section class="tile image" id="tile-image" aria-labelledby="h-image" data-recorded-at={frame?.recorded_at ?? ""} data-interval={props.interval}>
       <h2 id="h-image">{ctx.t.liveImage}</h2>
-      <a class="frame" href={frame ? `/frames/${frame.id}.jpg` : "#"} target="_blank" rel="noopener" aria-label={ctx.t.openFullSize}>
-        {frame ? <img id="live-image" src={`/frames/${frame.id}.jpg`} alt={ctx.t.liveImage} />
-               : <span class="placeholder">{ctx.t.noImage}</span>}
-      </a>
+      {frame ? (
+        <a class="frame" href={`/frames/${frame.id}.jpg`} target="_blank" rel="noopener" title={ctx.t.openFullSize}>
+          <img id="live-image" src={`/frames/${frame.id}.jpg`} alt={ctx.t.liveImage} />
+        </a>
+      ) : (
+        // Not a link until there is something to open; the script makes it one on the first frame.
+        <a class="frame" data-title={ctx.t.openFullSize} data-alt={ctx.t.liveImage}><span class="placeholder">{ctx.t.noImage}</span></a>
+      )}
       <Stamp at={frame?.recorded_at} ctx={ctx} />
     </section>
   );
