@@ -204,6 +204,8 @@
     setInterval(tick, 1000);
     drawChart();
     document.body.addEventListener("htmx:afterSettle", drawChart);
+    // Should Chart.js arrive late, draw once everything has loaded (drawing twice is a no-op).
+    window.addEventListener("load", drawChart);
     startSocket();
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init); else init();

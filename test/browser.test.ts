@@ -52,6 +52,22 @@ async function logIn(page: Page, username = ADMIN.username, password = ADMIN.pas
   await Promise.all([page.waitForURL(`**${path}`), page.click("button[type=submit]")]);
 }
 
+/** Waits for the history chart; on a timeout, says what the page had (for a failure worth reading). */
+async function chartDrawn(page: Page, timeout = 15000) {
+  try {
+    await page.waitForSelector("#chart-panel[data-drawn=true]", { timeout });
+  } catch (err) {
+    const state = await page.evaluate(() => ({
+      chartJs: typeof (window as unknown as { Chart?: unknown }).Chart,
+      panel: document.querySelector("#chart-panel")?.getAttribute("data-day"),
+      data: !!document.querySelector("#chart-panel .chart-data"),
+      empty: document.querySelector("#chart-panel .empty-day")?.textContent,
+      scripts: [...document.scripts].map((s) => s.src),
+    }));
+    throw new Error(`chart not drawn: ${JSON.stringify(state)} (${(err as Error).message.split("\n")[0]})`);
+  }
+}
+
 /** A real JPEG, drawn and encoded by the browser itself. */
 async function makeJpeg(page: Page, label: string): Promise<string> {
   return page.evaluate((text) => {
@@ -131,7 +147,7 @@ describe("the dashboard in a browser", () => {
     fill();
     const { page, context } = await newPage();
     await logIn(page, ADMIN.username, ADMIN.password, `/3d?day=${day}`);
-    await page.waitForSelector("#chart-panel[data-drawn=true]");
+    await chartDrawn(page);
     const inked = await page.evaluate(() => {
       const c = document.querySelector<HTMLCanvasElement>("#day-chart")!;
       const px = c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data;
@@ -238,7 +254,7 @@ describe("the dashboard in a browser", () => {
       const { page, context } = await newPage({ width, height, dark });
       await logIn(page, ADMIN.username, ADMIN.password, "/3d?day=2025-06-01");
       await page.waitForSelector("#conn[data-state=live]", { timeout: 15000 });
-      await page.waitForSelector("#chart-panel[data-drawn=true]", { timeout: 15000 });
+      await chartDrawn(page);
       await page.waitForFunction(() => (document.querySelector<HTMLImageElement>("#live-image")?.complete ?? false), undefined, { timeout: 15000 });
       await page.screenshot({ path: join(SCREENSHOTS, `dashboard-${name}.png`), fullPage: true });
       await context.close();
