@@ -117,6 +117,19 @@ describe("sessions", () => {
     expect((await getPage(app, "/api/latest", cookie)).status).toBe(401);
   });
 
+  test("an active remembered session gets its 30-day cookie renewed; a browser-session one does not", async () => {
+    const remembered = await login(app, ADMIN.username, ADMIN.password, true);
+    const plain = await login(app);
+    // Pretend both were last seen two minutes ago: the next request renews them.
+    app.store.db.run("UPDATE sessions SET last_seen_at = last_seen_at - 120000");
+    const r = await getPage(app, "/api/latest", remembered);
+    expect(r.headers.getSetCookie()[0]).toContain(`${remembered}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${30 * 24 * 3600}`);
+    const p = await getPage(app, "/api/latest", plain);
+    expect(p.headers.getSetCookie()).toEqual([]);
+    // Within the minute nothing is rewritten.
+    expect((await getPage(app, "/3d", remembered)).headers.getSetCookie()).toEqual([]);
+  });
+
   test("only the SHA-256 of the session token is stored", async () => {
     const cookie = await login(app);
     const token = cookie.split("=")[1]!;

@@ -32,7 +32,7 @@ export function apiRoutes(deps: HttpDeps, tools: RequestTools) {
   }
 
   return new Elysia({ name: "api-routes", prefix: "/api" })
-    .resolve(({ request }) => ({ session: tools.sessionOf(request) }))
+    .resolve(({ request, set }) => ({ session: tools.sessionFor(request, set) }))
     .onBeforeHandle(({ session }) => {
       if (!session) return jsonResponse({ error: "unauthorized: log in first" }, 401);
     })

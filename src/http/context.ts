@@ -3,7 +3,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import type { Config } from "../config.ts";
 import { dictionary } from "../i18n.ts";
 import type { Logger } from "../log.ts";
-import type { AuthService, Session } from "../services/auth.ts";
+import { type AuthService, REMEMBER_TTL_MS, type Session } from "../services/auth.ts";
 import type { DeviceTokenService } from "../services/device-tokens.ts";
 import type { EventLog } from "../services/event-log.ts";
 import type { LoginLimiter } from "../services/login-limiter.ts";
@@ -38,6 +38,14 @@ export function createRequestTools(deps: HttpDeps) {
   return {
     t,
     sessionOf: (request: Request): Session | null => deps.auth.resolveSession(readSessionToken(request.headers.get("cookie"))),
+
+    /** The request's session; a remembered one that was just renewed gets its cookie's 30 days renewed too. */
+    sessionFor(request: Request, set: { headers: Record<string, unknown> }): Session | null {
+      const token = readSessionToken(request.headers.get("cookie"));
+      const session = deps.auth.resolveSession(token);
+      if (session?.persistent && session.renewed && token) set.headers["set-cookie"] = this.sessionCookie(request, token, REMEMBER_TTL_MS / 1000);
+      return session;
+    },
 
     csrfFor,
     /** Synchronizer token bound to the session: a form field or the X-CSRF-Token header (htmx). */

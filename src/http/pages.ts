@@ -29,7 +29,7 @@ export function pageRoutes(deps: HttpDeps, tools: RequestTools) {
     LiveTiles({ ctx: tools.view(session), latest: telemetry.latest(), intervals: deps.intervals.get(), frames: telemetry.frames() });
 
   return new Elysia({ name: "page-routes" })
-    .resolve(({ request }) => ({ session: tools.sessionOf(request) }))
+    .resolve(({ request, set }) => ({ session: tools.sessionFor(request, set) }))
     .onBeforeHandle(({ session, request }) => (session ? undefined : loginRedirect(request)))
     .get("/", ({ session }) => htmlResponse(HomePage({ ctx: tools.view(session) }) as string))
     .get("/3d", ({ session, query }) => {

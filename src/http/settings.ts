@@ -25,7 +25,7 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
     htmlResponse(ErrorPage({ ctx: tools.view(session), title: "403", message: tools.t.forbidden }) as string, 403);
 
   return new Elysia({ name: "settings-routes" })
-    .resolve(({ request }) => ({ session: tools.sessionOf(request) }))
+    .resolve(({ request, set }) => ({ session: tools.sessionFor(request, set) }))
     .onBeforeHandle(({ session, request, body }) => {
       if (!session) return loginRedirect(request);
       if (request.method === "POST" && !tools.csrfValid(session, request, body)) {

@@ -12,7 +12,8 @@ export const SESSION_TTL_MS = 1 * DAY;
 /** Refresh last_seen at most this often, so page loads do not each write to the SD card. */
 const TOUCH_EVERY_MS = 60 * 1000;
 
-export type Session = { user: UserRow; tokenHash: string; persistent: boolean; expiresAt: number };
+/** `renewed`: this request moved the expiry on, so a remembered cookie should be sent again too. */
+export type Session = { user: UserRow; tokenHash: string; persistent: boolean; expiresAt: number; renewed: boolean };
 
 export const hashToken = (token: string) => createHash("sha256").update(token).digest("hex");
 
@@ -56,11 +57,12 @@ export function createAuthService(deps: { store: Store; events: EventBus; log: L
     const user = store.users.byId(row.user_id);
     if (!user) return null;
     let expiresAt = row.expires_at;
-    if (now - row.last_seen_at > TOUCH_EVERY_MS) {
+    const renewed = now - row.last_seen_at > TOUCH_EVERY_MS;
+    if (renewed) {
       expiresAt = now + (row.persistent ? REMEMBER_TTL_MS : SESSION_TTL_MS);
       store.sessions.touch(tokenHash, now, expiresAt);
     }
-    return { user, tokenHash, persistent: row.persistent === 1, expiresAt };
+    return { user, tokenHash, persistent: row.persistent === 1, expiresAt, renewed };
   }
 
   return {
