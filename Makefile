@@ -12,8 +12,11 @@ BUN_DEP := $(LOCAL_BUN)
 endif
 
 ARM64_RUNTIME := $(CURDIR)/.tools/arm64/node_modules/@oven/bun-linux-aarch64/bin/bun
+# What the tests drive: the real device library (Python), a real browser, and the Pi binary under qemu.
+SYSTEM_PACKAGES := python3-socketio python3-websocket python3-requests python3-werkzeug chromium \
+                   qemu-user-static libc6-arm64-cross libgcc-s1-arm64-cross
 
-.PHONY: run dev test typecheck install build release measure screenshots bench clean
+.PHONY: run dev test typecheck install system-deps build release measure screenshots bench clean
 .DEFAULT_GOAL := run
 
 $(LOCAL_BUN):
@@ -52,11 +55,21 @@ release: build
 	cd dist && sha256sum layerwatch-linux-arm64 layerwatch-linux-x64 layerwatch-linux-arm64.xz layerwatch-linux-x64.xz > SHA256SUMS
 	@ls -l dist
 
+# Installs the Debian packages above when one is missing (as root, or through sudo).
+system-deps:
+	@if ! /usr/bin/python3 -c "import socketio, websocket, requests, werkzeug" 2>/dev/null \
+	   || ! command -v chromium >/dev/null || ! command -v qemu-aarch64-static >/dev/null || [ ! -d /usr/aarch64-linux-gnu ]; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO=sudo; \
+	  else echo "make test needs these Debian packages: apt-get install $(SYSTEM_PACKAGES)"; exit 1; fi; \
+	  echo "installing $(SYSTEM_PACKAGES)"; \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null; \
+	fi
+
 # The binary tests run the freshly built executables, so test builds first.
-test: typecheck build
+test: system-deps typecheck build
 	$(BUN) test --timeout 30000 $(TESTS)
 
-screenshots: install
+screenshots: system-deps install
 	UPDATE_SCREENSHOTS=1 $(BUN) test --timeout 30000 test/browser.test.ts
 
 clean:
