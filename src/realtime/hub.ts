@@ -29,7 +29,6 @@ function isBacklogged(socket: AnySocket): boolean {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function attachHub(io: Server<any, any, any, any>, events: EventBus, deps: { render: TileRenderer; intervals: () => Intervals }) {
   const { render } = deps;
-  let lastSentAt = 0;
 
   events.on("reading", (r) =>
     io.to(VIEWERS).emit("temphum2v", { id: r.id, temperature: r.temperature, humidity: r.humidity, recorded_at: r.recorded_at, html: render.reading(r) }));
@@ -46,10 +45,7 @@ export function attachHub(io: Server<any, any, any, any>, events: EventBus, deps
     io.to(VIEWERS).except(slow).emit("image2v", { id: f.id, mime: f.mime, recorded_at: f.recorded_at, image: f.bytes, stamp: render.frameStamp(f) });
   });
   // Sent to every connection: a cookie device that has not spoken yet is still a device waiting for it.
-  events.on("intervals", (i) => {
-    io.emit("timelapse_conf", i);
-    lastSentAt = Date.now();
-  });
+  events.on("intervals", (i) => io.emit("timelapse_conf", i));
   events.on("tokenRevoked", ({ tokenId }) => {
     for (const socket of io.sockets.sockets.values()) if (socket.data.tokenId === tokenId) socket.disconnect(true);
   });
@@ -67,7 +63,6 @@ export function attachHub(io: Server<any, any, any, any>, events: EventBus, deps
       socket.emit("timelapse_conf", deps.intervals());
     },
     deviceCount: () => io.sockets.adapter.rooms.get(DEVICES)?.size ?? 0,
-    lastIntervalsSentAt: () => lastSentAt,
   };
 }
 

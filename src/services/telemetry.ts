@@ -44,7 +44,7 @@ export function createTelemetryService(deps: { store: Store; writes: WriteQueue;
       if (!from || !to || to.end <= from.start) return null;
       return store.readings.summaries(bucket, from.start, to.end);
     },
-    latest: () => ({ reading: store.readings.latest(), status: store.statuses.latest(), frame: store.frames.list()[0] ?? null }),
+    latest: () => ({ reading: store.readings.latest(), status: store.statuses.latest(), frame: store.frames.latest() }),
     frames: () => store.frames.list(),
     frame: (id: number) => store.frames.byId(id),
   };

@@ -62,9 +62,8 @@ export function createStore(db: Database, opts: { zone: string }) {
       "INSERT INTO frames (device_id, recorded_at, mime, bytes) VALUES (?, ?, ?, ?) RETURNING id"),
     pruneFrames: db.query<never, [number]>("DELETE FROM frames WHERE id NOT IN (SELECT id FROM frames ORDER BY id DESC LIMIT ?)"),
     frameById: db.query<FrameRow, [number]>("SELECT id, device_id, recorded_at, mime, length(bytes) AS size, bytes FROM frames WHERE id = ?"),
-    latestFrame: db.query<FrameRow, []>("SELECT id, device_id, recorded_at, mime, length(bytes) AS size, bytes FROM frames ORDER BY id DESC LIMIT 1"),
+    latestFrame: db.query<FrameMeta, []>("SELECT id, device_id, recorded_at, mime, length(bytes) AS size FROM frames ORDER BY id DESC LIMIT 1"),
     listFrames: db.query<FrameMeta, []>("SELECT id, device_id, recorded_at, mime, length(bytes) AS size FROM frames ORDER BY id DESC"),
-    countFrames: db.query<{ n: number }, []>("SELECT count(*) AS n FROM frames"),
 
     insertDevice: db.query<{ id: number }, [string, number]>("INSERT INTO devices (name, created_at) VALUES (?, ?) RETURNING id"),
     insertToken: db.query<{ id: number }, [string, string, number, number]>(
@@ -148,9 +147,9 @@ export function createStore(db: Database, opts: { zone: string }) {
         return id;
       }),
       byId: (id: number) => q.frameById.get(id),
+      /** The newest frame's metadata (no bytes). */
       latest: () => q.latestFrame.get(),
       list: () => q.listFrames.all(),
-      count: () => q.countFrames.get()!.n,
     },
     deviceTokens: {
       /** A token belongs to a device row of its own, so its events are told apart from others'. */
