@@ -19,7 +19,9 @@ export async function startApp(overrides: Partial<Config> = {}, dir = tempDir())
   const { config } = await loadConfig({
     path: undefined,
     env: {},
-    overrides: { web_username: ADMIN.username, web_password: ADMIN.password, secret_key: "test-secret-key-0123456789", database_uri: join(dir, "app.db"), host: "127.0.0.1", port: 0, timezone: "Europe/Helsinki", ...overrides },
+    overrides: { web_username: ADMIN.username, web_password: ADMIN.password, secret_key: "test-secret-key-0123456789", database_uri: join(dir, "app.db"), host: "127.0.0.1", port: 0, timezone: "Europe/Helsinki",
+      // Tests seed readings from past years; pruning them 30 s in would empty days under a slow test.
+      raw_retention_days: 0, ...overrides },
   });
   const logs: TestApp["logs"] = [];
   const app = await createApp(config, { log: createLogger({ quiet: true, sink: (level, msg, fields) => logs.push({ level, msg, fields }) }) });
