@@ -16,7 +16,7 @@ ARM64_RUNTIME := $(CURDIR)/.tools/arm64/node_modules/@oven/bun-linux-aarch64/bin
 SYSTEM_PACKAGES := python3-socketio python3-websocket python3-requests python3-werkzeug chromium \
                    qemu-user-static libc6-arm64-cross libgcc-s1-arm64-cross
 
-.PHONY: run dev test typecheck install system-deps build release measure screenshots bench clean
+.PHONY: run dev test check fmt typecheck install system-deps build release measure screenshots bench clean
 .DEFAULT_GOAL := run
 
 $(LOCAL_BUN):
@@ -37,6 +37,14 @@ dev: install
 
 typecheck: install
 	$(BUN) x tsc --noEmit -p .
+
+# Formatting and lint (Biome) plus the type check; CI runs it through `make test`.
+check: install
+	$(BUN) x biome ci .
+	$(BUN) x tsc --noEmit -p .
+
+fmt: install
+	$(BUN) x biome check --write .
 
 # The Pi binary needs the arm64 Bun runtime and bcrypt binding, both from npm (no other download).
 $(ARM64_RUNTIME):
@@ -66,7 +74,7 @@ system-deps:
 	fi
 
 # The binary tests run the freshly built executables, so test builds first.
-test: system-deps typecheck build
+test: system-deps check build
 	$(BUN) test --timeout 30000 $(TESTS)
 
 screenshots: system-deps install

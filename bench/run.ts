@@ -32,7 +32,9 @@ function procStat(pid: number) {
 async function measured<T>(pid: number, fn: () => Promise<T>) {
   const before = procStat(pid);
   let peak = before.rssMb;
-  const timer = setInterval(() => { peak = Math.max(peak, procStat(pid).rssMb); }, 100);
+  const timer = setInterval(() => {
+    peak = Math.max(peak, procStat(pid).rssMb);
+  }, 100);
   try {
     const result = await fn();
     const after = procStat(pid);
@@ -45,16 +47,32 @@ async function measured<T>(pid: number, fn: () => Promise<T>) {
 // ---------- server ----------
 const dir = mkdtempSync(join(tmpdir(), "layerwatch-bench-"));
 const dbPath = join(dir, "app.db");
-writeFileSync(join(dir, "config.json"), JSON.stringify({
-  web_username: "admin", web_password: "bench-password-1", secret_key: "bench-secret-0123456789abcdef",
-  database_uri: dbPath, host: "127.0.0.1", port: 0, timezone: "Europe/Helsinki",
-  device_rate_limit: 0, raw_retention_days: 0,
-}));
+writeFileSync(
+  join(dir, "config.json"),
+  JSON.stringify({
+    web_username: "admin",
+    web_password: "bench-password-1",
+    secret_key: "bench-secret-0123456789abcdef",
+    database_uri: dbPath,
+    host: "127.0.0.1",
+    port: 0,
+    timezone: "Europe/Helsinki",
+    device_rate_limit: 0,
+    raw_retention_days: 0,
+  }),
+);
 
 async function startServer() {
-  const cmd = useBinary ? [binary, "--config", join(dir, "config.json")] : [process.execPath, join(root, "src/main.ts"), "--config", join(dir, "config.json")];
+  const cmd = useBinary
+    ? [binary, "--config", join(dir, "config.json")]
+    : [process.execPath, join(root, "src/main.ts"), "--config", join(dir, "config.json")];
   const t0 = performance.now();
-  const proc = Bun.spawn(cmd, { cwd: dir, stdout: "ignore", stderr: "pipe", env: { ...process.env, LAYERWATCH_LOG_LEVEL: "warn" } });
+  const proc = Bun.spawn(cmd, {
+    cwd: dir,
+    stdout: "ignore",
+    stderr: "pipe",
+    env: { ...process.env, LAYERWATCH_LOG_LEVEL: "warn" },
+  });
   // The URL is not logged at warn level: find the port from /proc once it listens.
   let url = "";
   const deadline = Date.now() + 30000;
@@ -66,7 +84,14 @@ async function startServer() {
   if (!url) throw new Error("server did not start");
   let firstOk = NaN;
   while (Date.now() < deadline) {
-    try { if ((await fetch(`${url}/healthz`)).status === 200) { firstOk = performance.now() - t0; break; } } catch { /* starting */ }
+    try {
+      if ((await fetch(`${url}/healthz`)).status === 200) {
+        firstOk = performance.now() - t0;
+        break;
+      }
+    } catch {
+      /* starting */
+    }
     await sleep(5);
   }
   return { proc, url, startupMs: firstOk };
@@ -84,17 +109,26 @@ function listeningPort(pid: number): number | null {
       const cols = line.trim().split(/\s+/);
       if (cols[3] === "0A" && inodes.has(cols[9]!)) return parseInt(cols[1]!.split(":")[1]!, 16);
     }
-  } catch { /* not yet */ }
+  } catch {
+    /* not yet */
+  }
   return null;
 }
 
 async function loginCookie(url: string) {
-  const res = await fetch(`${url}/login`, { method: "POST", redirect: "manual", body: new URLSearchParams({ username: "admin", password: "bench-password-1" }) });
+  const res = await fetch(`${url}/login`, {
+    method: "POST",
+    redirect: "manual",
+    body: new URLSearchParams({ username: "admin", password: "bench-password-1" }),
+  });
   return res.headers.getSetCookie()[0]!.split(";")[0]!;
 }
 function connect(url: string, cookie: string): Promise<Socket> {
   const s = ioClient(url, { transports: ["websocket"], extraHeaders: { cookie }, reconnection: false, forceNew: true });
-  return new Promise((resolve, reject) => { s.once("connect", () => resolve(s)); s.once("connect_error", reject); });
+  return new Promise((resolve, reject) => {
+    s.once("connect", () => resolve(s));
+    s.once("connect_error", reject);
+  });
 }
 
 // ---------- scenarios ----------
@@ -112,12 +146,16 @@ async function readingRig(url: string, cookie: string, devices: number, viewers:
   const sentAt = new Map<number, number>();
   const seen = new Map<number, number>();
   const latencies: number[] = [];
-  for (const v of vs) v.on("temphum2v", (r: { temperature: number; humidity: number }) => {
-    const k = readingKey(r.temperature, r.humidity);
-    const n = (seen.get(k) ?? 0) + 1;
-    seen.set(k, n);
-    if (n === viewers) { latencies.push(performance.now() - sentAt.get(k)!); seen.delete(k); }
-  });
+  for (const v of vs)
+    v.on("temphum2v", (r: { temperature: number; humidity: number }) => {
+      const k = readingKey(r.temperature, r.humidity);
+      const n = (seen.get(k) ?? 0) + 1;
+      seen.set(k, n);
+      if (n === viewers) {
+        latencies.push(performance.now() - sentAt.get(k)!);
+        seen.delete(k);
+      }
+    });
   return { vs, ds, sentAt, latencies };
 }
 const readingKey = (t: number, h: number) => Math.round(t * 20) + Math.round(h) * 4000;
@@ -125,25 +163,43 @@ const readingKey = (t: number, h: number) => Math.round(t * 20) + Math.round(h) 
 const readingFor = (s: number) => ({ temperature: (s % 3000) / 20, humidity: Math.floor(s / 3000) % 100 });
 
 /** Closed loop: each device keeps `window` events in flight; latency is emit → the last viewer has it. */
-async function ingest(url: string, cookie: string, devices: number, viewers: number, opts: { total: number; window: number; maxMs: number }) {
+async function ingest(
+  url: string,
+  cookie: string,
+  devices: number,
+  viewers: number,
+  opts: { total: number; window: number; maxMs: number },
+) {
   const { vs, ds, sentAt, latencies } = await readingRig(url, cookie, devices, viewers);
-  let seq = 0, acked = 0, failed = 0;
+  let seq = 0,
+    acked = 0,
+    failed = 0;
   const t0 = performance.now();
   const stopAt = t0 + opts.maxMs;
-  await Promise.all(ds.map(async (d) => {
-    const inflight = new Set<Promise<void>>();
-    while (seq < opts.total && performance.now() < stopAt) {
-      const s = seq++;
-      const { temperature, humidity } = readingFor(s);
-      sentAt.set(readingKey(temperature, humidity), performance.now());
-      const p = (d.timeout(10000).emitWithAck("temphum", { temperature, humidity }) as Promise<{ ok: boolean }>)
-        .then((a) => { if (a.ok) acked++; else failed++; }, () => { failed++; })
-        .finally(() => inflight.delete(p));
-      inflight.add(p);
-      if (inflight.size >= opts.window) await Promise.race(inflight);
-    }
-    await Promise.all(inflight);
-  }));
+  await Promise.all(
+    ds.map(async (d) => {
+      const inflight = new Set<Promise<void>>();
+      while (seq < opts.total && performance.now() < stopAt) {
+        const s = seq++;
+        const { temperature, humidity } = readingFor(s);
+        sentAt.set(readingKey(temperature, humidity), performance.now());
+        const p = (d.timeout(10000).emitWithAck("temphum", { temperature, humidity }) as Promise<{ ok: boolean }>)
+          .then(
+            (a) => {
+              if (a.ok) acked++;
+              else failed++;
+            },
+            () => {
+              failed++;
+            },
+          )
+          .finally(() => inflight.delete(p));
+        inflight.add(p);
+        if (inflight.size >= opts.window) await Promise.race(inflight);
+      }
+      await Promise.all(inflight);
+    }),
+  );
   const deadline = performance.now() + 5000;
   while (latencies.length < acked && performance.now() < deadline) await sleep(5);
   const seconds = (performance.now() - t0) / 1000;
@@ -152,7 +208,14 @@ async function ingest(url: string, cookie: string, devices: number, viewers: num
 }
 
 /** Open loop: `devices` each send at a fixed rate; latency is emit → the last viewer has it. */
-async function paced(url: string, cookie: string, devices: number, viewers: number, perSecondTotal: number, seconds: number) {
+async function paced(
+  url: string,
+  cookie: string,
+  devices: number,
+  viewers: number,
+  perSecondTotal: number,
+  seconds: number,
+) {
   const { vs, ds, sentAt, latencies } = await readingRig(url, cookie, devices, viewers);
   const total = perSecondTotal * seconds;
   const gap = 1000 / perSecondTotal;
@@ -182,17 +245,19 @@ async function fanout(url: string, cookie: string, viewers: number, fps: number,
   const sentAt = new Map<number, number>();
   const latencies: number[] = [];
   let received = 0;
-  for (const v of vs) v.on("image2v", (f: { image: ArrayBuffer }) => {
-    const seq = new Uint8Array(f.image)[4]! | (new Uint8Array(f.image)[5]! << 8);
-    received++;
-    latencies.push(performance.now() - sentAt.get(seq)!);
-  });
+  for (const v of vs)
+    v.on("image2v", (f: { image: ArrayBuffer }) => {
+      const seq = new Uint8Array(f.image)[4]! | (new Uint8Array(f.image)[5]! << 8);
+      received++;
+      latencies.push(performance.now() - sentAt.get(seq)!);
+    });
   const total = fps * seconds;
   const t0 = performance.now();
   for (let s = 0; s < total; s++) {
     const wait = t0 + (s * 1000) / fps - performance.now();
     if (wait > 0) await sleep(wait);
-    frame[4] = s & 0xff; frame[5] = (s >> 8) & 0xff;
+    frame[4] = s & 0xff;
+    frame[5] = (s >> 8) & 0xff;
     sentAt.set(s, performance.now());
     device.emit("image", { image: frame });
   }
@@ -203,24 +268,43 @@ async function fanout(url: string, cookie: string, viewers: number, fps: number,
 }
 
 /** `concurrency` clients request `path` back to back for up to `seconds` (and at most `max` requests). */
-async function http(url: string, cookie: string, path: string | (() => string), concurrency: number, seconds: number, max: number) {
+async function http(
+  url: string,
+  cookie: string,
+  path: string | (() => string),
+  concurrency: number,
+  seconds: number,
+  max: number,
+) {
   const latencies: number[] = [];
-  let bytes = 0, errors = 0, n = 0;
+  let bytes = 0,
+    errors = 0,
+    n = 0;
   const t0 = performance.now();
   const stopAt = t0 + seconds * 1000;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < stopAt && n < max) {
-      n++;
-      const s = performance.now();
-      const res = await fetch(`${url}${typeof path === "string" ? path : path()}`, { headers: { cookie, "accept-encoding": "gzip" } });
-      const body = await res.arrayBuffer();
-      if (res.status !== 200) errors++;
-      bytes += body.byteLength;
-      latencies.push(performance.now() - s);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < stopAt && n < max) {
+        n++;
+        const s = performance.now();
+        const res = await fetch(`${url}${typeof path === "string" ? path : path()}`, {
+          headers: { cookie, "accept-encoding": "gzip" },
+        });
+        const body = await res.arrayBuffer();
+        if (res.status !== 200) errors++;
+        bytes += body.byteLength;
+        latencies.push(performance.now() - s);
+      }
+    }),
+  );
   const secs = (performance.now() - t0) / 1000;
-  return { requests: latencies.length, errors, perSec: latencies.length / secs, avgBytes: bytes / Math.max(1, latencies.length), latencies };
+  return {
+    requests: latencies.length,
+    errors,
+    perSec: latencies.length / secs,
+    avgBytes: bytes / Math.max(1, latencies.length),
+    latencies,
+  };
 }
 
 /** A year of readings at 10 s intervals, written straight into the file (the server is stopped). */
@@ -234,7 +318,10 @@ function seedYear(path: string) {
     WITH RECURSIVE t(ts) AS (SELECT ${start} UNION ALL SELECT ts + 10000 FROM t WHERE ts + 10000 < ${end})
     SELECT 1, ts, 20 + ((ts / 60000) % 100) / 20.0, 40 + ((ts / 90000) % 200) / 10.0 FROM t`);
   // Summaries by UTC hour/day-start with Helsinki's winter offset: close enough for load, not for display.
-  for (const [bucket, size] of [["hour", 3600000], ["day", 86400000]] as const) {
+  for (const [bucket, size] of [
+    ["hour", 3600000],
+    ["day", 86400000],
+  ] as const) {
     db.run(`INSERT OR IGNORE INTO reading_summaries (device_id, bucket, start_at, count, temp_sum, temp_min, temp_max, hum_sum, hum_min, hum_max)
       SELECT 1, '${bucket}', ((recorded_at + 7200000) / ${size}) * ${size} - 7200000 AS b, count(*), sum(temperature), min(temperature), max(temperature), sum(humidity), min(humidity), max(humidity)
       FROM readings GROUP BY b`);
@@ -247,41 +334,83 @@ function seedYear(path: string) {
 
 // ---------- run ----------
 const began = performance.now();
-console.log(`layerwatch benchmark: ${useBinary ? "compiled binary" : "bun src/main.ts"}, ${navigator.hardwareConcurrency} cores${quick ? ", quick mode" : ""}`);
+console.log(
+  `layerwatch benchmark: ${useBinary ? "compiled binary" : "bun src/main.ts"}, ${navigator.hardwareConcurrency} cores${quick ? ", quick mode" : ""}`,
+);
 let server = await startServer();
 const cookie0 = await loginCookie(server.url);
 await sleep(3000);
 const idle = procStat(server.proc.pid);
-results.push({ scenario: "start-up", figures: { "time to first 200 (ms)": f0(server.startupMs), "idle RSS (MB)": f1(idle.rssMb) } });
+results.push({
+  scenario: "start-up",
+  figures: { "time to first 200 (ms)": f0(server.startupMs), "idle RSS (MB)": f1(idle.rssMb) },
+});
 
 const scale = quick ? 0.25 : 1;
 {
-  const m = await measured(server.proc.pid, () => ingest(server.url, cookie0, 1, 10, { total: Math.round(30000 * scale), window: 64, maxMs: 20000 }));
+  const m = await measured(server.proc.pid, () =>
+    ingest(server.url, cookie0, 1, 10, { total: Math.round(30000 * scale), window: 64, maxMs: 20000 }),
+  );
   const r = m.result;
-  results.push({ scenario: "ingest: 1 device, 10 viewers, closed loop (64 in flight)", figures: {
-    "events/s": f0(r.eventsPerSec), "p50 ms": f1(pct(r.latencies, 50)), "p95 ms": f1(pct(r.latencies, 95)), "p99 ms": f1(pct(r.latencies, 99)),
-    "delivered": `${r.delivered}/${r.sent}`, "CPU µs/event": f1((m.cpuMs * 1000) / Math.max(1, r.delivered)), "peak RSS (MB)": f1(m.peakRssMb) } });
+  results.push({
+    scenario: "ingest: 1 device, 10 viewers, closed loop (64 in flight)",
+    figures: {
+      "events/s": f0(r.eventsPerSec),
+      "p50 ms": f1(pct(r.latencies, 50)),
+      "p95 ms": f1(pct(r.latencies, 95)),
+      "p99 ms": f1(pct(r.latencies, 99)),
+      delivered: `${r.delivered}/${r.sent}`,
+      "CPU µs/event": f1((m.cpuMs * 1000) / Math.max(1, r.delivered)),
+      "peak RSS (MB)": f1(m.peakRssMb),
+    },
+  });
 }
 {
-  const m = await measured(server.proc.pid, () => ingest(server.url, cookie0, 10, 10, { total: Math.round(30000 * scale), window: 8, maxMs: 20000 }));
+  const m = await measured(server.proc.pid, () =>
+    ingest(server.url, cookie0, 10, 10, { total: Math.round(30000 * scale), window: 8, maxMs: 20000 }),
+  );
   const r = m.result;
-  results.push({ scenario: "ingest: 10 devices, 10 viewers, closed loop (8 in flight each)", figures: {
-    "events/s": f0(r.eventsPerSec), "p50 ms": f1(pct(r.latencies, 50)), "p95 ms": f1(pct(r.latencies, 95)), "p99 ms": f1(pct(r.latencies, 99)),
-    "delivered": `${r.delivered}/${r.sent}`, "CPU µs/event": f1((m.cpuMs * 1000) / Math.max(1, r.delivered)), "peak RSS (MB)": f1(m.peakRssMb) } });
+  results.push({
+    scenario: "ingest: 10 devices, 10 viewers, closed loop (8 in flight each)",
+    figures: {
+      "events/s": f0(r.eventsPerSec),
+      "p50 ms": f1(pct(r.latencies, 50)),
+      "p95 ms": f1(pct(r.latencies, 95)),
+      "p99 ms": f1(pct(r.latencies, 99)),
+      delivered: `${r.delivered}/${r.sent}`,
+      "CPU µs/event": f1((m.cpuMs * 1000) / Math.max(1, r.delivered)),
+      "peak RSS (MB)": f1(m.peakRssMb),
+    },
+  });
 }
 {
   const m = await measured(server.proc.pid, () => paced(server.url, cookie0, 10, 10, 100, quick ? 3 : 10));
   const r = m.result;
-  results.push({ scenario: "paced: 10 devices at 100 events/s total, 10 viewers", figures: {
-    "p50 ms": f1(pct(r.latencies, 50)), "p95 ms": f1(pct(r.latencies, 95)), "p99 ms": f1(pct(r.latencies, 99)),
-    "delivered": `${r.delivered}/${r.sent}`, "CPU µs/event": f1((m.cpuMs * 1000) / Math.max(1, r.delivered)), "peak RSS (MB)": f1(m.peakRssMb) } });
+  results.push({
+    scenario: "paced: 10 devices at 100 events/s total, 10 viewers",
+    figures: {
+      "p50 ms": f1(pct(r.latencies, 50)),
+      "p95 ms": f1(pct(r.latencies, 95)),
+      "p99 ms": f1(pct(r.latencies, 99)),
+      delivered: `${r.delivered}/${r.sent}`,
+      "CPU µs/event": f1((m.cpuMs * 1000) / Math.max(1, r.delivered)),
+      "peak RSS (MB)": f1(m.peakRssMb),
+    },
+  });
 }
 for (const viewers of [10, 50, 100]) {
   const m = await measured(server.proc.pid, () => fanout(server.url, cookie0, viewers, 10, quick ? 2 : 5));
   const r = m.result;
-  results.push({ scenario: `image fan-out: 200 KB at 10/s to ${viewers} viewers`, figures: {
-    "delivered": `${(r.delivered * 100).toFixed(1)} %`, "p50 ms": f1(pct(r.latencies, 50)), "p99 ms": f1(pct(r.latencies, 99)),
-    "CPU µs/frame-delivery": f1((m.cpuMs * 1000) / Math.max(1, r.frames * r.viewers * r.delivered)), "peak RSS (MB)": f1(m.peakRssMb) } });
+  results.push({
+    scenario: `image fan-out: 200 KB at 10/s to ${viewers} viewers`,
+    figures: {
+      delivered: `${(r.delivered * 100).toFixed(1)} %`,
+      "p50 ms": f1(pct(r.latencies, 50)),
+      "p99 ms": f1(pct(r.latencies, 99)),
+      "CPU µs/frame-delivery": f1((m.cpuMs * 1000) / Math.max(1, r.frames * r.viewers * r.delivered)),
+      "peak RSS (MB)": f1(m.peakRssMb),
+    },
+  });
 }
 
 // A year of data: stop, seed the file, start again.
@@ -289,26 +418,49 @@ server.proc.kill("SIGTERM");
 await server.proc.exited;
 const seedStart = performance.now();
 const seeded = seedYear(dbPath);
-console.log(`seeded ${seeded.rows.toLocaleString("en")} readings in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`);
+console.log(
+  `seeded ${seeded.rows.toLocaleString("en")} readings in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`,
+);
 server = await startServer();
 const cookie = await loginCookie(server.url);
-const days = Array.from({ length: 300 }, (_, i) => new Date(Date.parse(seeded.midDay) - (150 - i) * 86400_000).toISOString().slice(0, 10));
+const days = Array.from({ length: 300 }, (_, i) =>
+  new Date(Date.parse(seeded.midDay) - (150 - i) * 86400_000).toISOString().slice(0, 10),
+);
 for (const [label, path] of [
   ["dashboard page /3d", "/3d"],
   [`/api/temphum one day (${seeded.midDay}, 8,640 readings)`, `/api/temphum?date=${seeded.midDay}`],
-  ["/api/temphum a different day each request (uncached)", () => `/api/temphum?date=${days[Math.floor(Math.random() * days.length)]}`],
+  [
+    "/api/temphum a different day each request (uncached)",
+    () => `/api/temphum?date=${days[Math.floor(Math.random() * days.length)]}`,
+  ],
   ["/api/temphum/summary month of days", "/api/temphum/summary?bucket=day"],
 ] as const) {
   const m = await measured(server.proc.pid, () => http(server.url, cookie, path, 10, quick ? 2 : 5, 20000));
   const r = m.result;
-  results.push({ scenario: `HTTP ${label}, ${seeded.rows.toLocaleString("en")} rows, 10 clients`, figures: {
-    "req/s": f0(r.perSec), "p50 ms": f1(pct(r.latencies, 50)), "p99 ms": f1(pct(r.latencies, 99)), "errors": r.errors,
-    "KB/response (decoded)": f1(r.avgBytes / 1024), "CPU µs/request": f0((m.cpuMs * 1000) / Math.max(1, r.requests)), "peak RSS (MB)": f1(m.peakRssMb) } });
+  results.push({
+    scenario: `HTTP ${label}, ${seeded.rows.toLocaleString("en")} rows, 10 clients`,
+    figures: {
+      "req/s": f0(r.perSec),
+      "p50 ms": f1(pct(r.latencies, 50)),
+      "p99 ms": f1(pct(r.latencies, 99)),
+      errors: r.errors,
+      "KB/response (decoded)": f1(r.avgBytes / 1024),
+      "CPU µs/request": f0((m.cpuMs * 1000) / Math.max(1, r.requests)),
+      "peak RSS (MB)": f1(m.peakRssMb),
+    },
+  });
 }
 const settle = quick ? 10 : 60;
 await sleep(settle * 1000);
 const after = procStat(server.proc.pid);
-results.push({ scenario: `memory ${settle} s after load`, figures: { "RSS (MB)": f1(after.rssMb), "idle RSS at start (MB)": f1(idle.rssMb), "difference (MB)": f1(after.rssMb - idle.rssMb) } });
+results.push({
+  scenario: `memory ${settle} s after load`,
+  figures: {
+    "RSS (MB)": f1(after.rssMb),
+    "idle RSS at start (MB)": f1(idle.rssMb),
+    "difference (MB)": f1(after.rssMb - idle.rssMb),
+  },
+});
 server.proc.kill("SIGTERM");
 await server.proc.exited;
 rmSync(dir, { recursive: true, force: true });
@@ -316,10 +468,21 @@ rmSync(dir, { recursive: true, force: true });
 // ---------- report ----------
 const lines: string[] = [];
 for (const { scenario, figures } of results) {
-  lines.push(`| ${scenario} | ${Object.entries(figures).map(([k, v]) => `${k}: **${v}**`).join(" · ")} |`);
+  lines.push(
+    `| ${scenario} | ${Object.entries(figures)
+      .map(([k, v]) => `${k}: **${v}**`)
+      .join(" · ")} |`,
+  );
 }
 const table = ["| scenario | figures |", "|---|---|", ...lines].join("\n");
 console.log(`\n${table}\n\ntotal ${((performance.now() - began) / 1000).toFixed(0)} s`);
 mkdirSync(join(root, "bench/results"), { recursive: true });
-writeFileSync(join(root, "bench/results/latest.json"), JSON.stringify({ date: new Date().toISOString(), binary: useBinary, cores: navigator.hardwareConcurrency, results }, null, 2));
+writeFileSync(
+  join(root, "bench/results/latest.json"),
+  JSON.stringify(
+    { date: new Date().toISOString(), binary: useBinary, cores: navigator.hardwareConcurrency, results },
+    null,
+    2,
+  ),
+);
 writeFileSync(join(root, "bench/results/latest.md"), `${table}\n`);

@@ -6,17 +6,23 @@ import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 const root = join(import.meta.dir, "..");
-const BUN_VERSION = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { packageManager: string }).packageManager.split("@")[1]!;
+const BUN_VERSION = (
+  JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { packageManager: string }
+).packageManager.split("@")[1]!;
 
 type Target = { name: "arm64" | "x64"; bunTarget: string; runtime: string; binding: string; elfMachine: number };
 const targets: Target[] = [
   {
-    name: "arm64", bunTarget: "bun-linux-arm64", elfMachine: 0xb7,
+    name: "arm64",
+    bunTarget: "bun-linux-arm64",
+    elfMachine: 0xb7,
     runtime: join(root, ".tools/arm64/node_modules/@oven/bun-linux-aarch64/bin/bun"),
     binding: join(root, "node_modules/@node-rs/bcrypt-linux-arm64-gnu/bcrypt.linux-arm64-gnu.node"),
   },
   {
-    name: "x64", bunTarget: "bun-linux-x64", elfMachine: 0x3e,
+    name: "x64",
+    bunTarget: "bun-linux-x64",
+    elfMachine: 0x3e,
     runtime: process.execPath,
     binding: join(root, "node_modules/@node-rs/bcrypt-linux-x64-gnu/bcrypt.linux-x64-gnu.node"),
   },
@@ -35,7 +41,9 @@ function elfMachine(path: string): number {
 
 function commit(): string {
   const git = Bun.spawnSync(["git", "rev-parse", "--short=12", "HEAD"], { cwd: root });
-  const dirty = Bun.spawnSync(["git", "status", "--porcelain", "--untracked-files=no"], { cwd: root }).stdout.toString().trim();
+  const dirty = Bun.spawnSync(["git", "status", "--porcelain", "--untracked-files=no"], { cwd: root })
+    .stdout.toString()
+    .trim();
   return git.exitCode === 0 ? git.stdout.toString().trim() + (dirty ? "-dirty" : "") : "unknown";
 }
 
@@ -46,20 +54,36 @@ mkdirSync(join(root, "dist"), { recursive: true });
 const rev = commit();
 
 for (const t of chosen) {
-  if (!existsSync(t.runtime)) fail(`the ${t.name} Bun runtime is missing at ${t.runtime} (make build installs @oven/bun-linux-aarch64@${BUN_VERSION} from npm)`);
-  if (!existsSync(t.binding)) fail(`the ${t.name} bcrypt binding is missing at ${t.binding}; run: bun install --cpu='*' --os=linux`);
+  if (!existsSync(t.runtime))
+    fail(
+      `the ${t.name} Bun runtime is missing at ${t.runtime} (make build installs @oven/bun-linux-aarch64@${BUN_VERSION} from npm)`,
+    );
+  if (!existsSync(t.binding))
+    fail(`the ${t.name} bcrypt binding is missing at ${t.binding}; run: bun install --cpu='*' --os=linux`);
   if (elfMachine(t.binding) !== t.elfMachine) fail(`${t.binding} is not built for ${t.name}`);
   if (elfMachine(t.runtime) !== t.elfMachine) fail(`${t.runtime} is not a ${t.name} executable`);
 
   const outfile = join(root, "dist", `layerwatch-linux-${t.name}`);
   const started = performance.now();
-  const build = Bun.spawnSync([
-    process.execPath, "build", "--compile", `--target=${t.bunTarget}`, `--compile-executable-path=${t.runtime}`,
-    "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
-    "--define", `LAYERWATCH_COMMIT=${JSON.stringify(rev)}`,
-    "--outfile", outfile, join(root, "src/main.ts"),
-  ], { cwd: root, stdout: "pipe", stderr: "pipe" });
-  if (build.exitCode !== 0) fail(`bun build for ${t.name} failed:\n${build.stderr.toString()}${build.stdout.toString()}`);
+  const build = Bun.spawnSync(
+    [
+      process.execPath,
+      "build",
+      "--compile",
+      `--target=${t.bunTarget}`,
+      `--compile-executable-path=${t.runtime}`,
+      "--no-compile-autoload-dotenv",
+      "--no-compile-autoload-bunfig",
+      "--define",
+      `LAYERWATCH_COMMIT=${JSON.stringify(rev)}`,
+      "--outfile",
+      outfile,
+      join(root, "src/main.ts"),
+    ],
+    { cwd: root, stdout: "pipe", stderr: "pipe" },
+  );
+  if (build.exitCode !== 0)
+    fail(`bun build for ${t.name} failed:\n${build.stderr.toString()}${build.stdout.toString()}`);
 
   // The binary must carry this very binding: find a slice of its code section inside the executable.
   const binding = readFileSync(t.binding);
@@ -68,5 +92,7 @@ for (const t of chosen) {
   if (elfMachine(outfile) !== t.elfMachine) fail(`${outfile} is not a ${t.name} executable`);
 
   const mb = (statSync(outfile).size / 1048576).toFixed(1);
-  console.log(`built ${outfile} (${mb} MiB, ${t.name}, commit ${rev}) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `built ${outfile} (${mb} MiB, ${t.name}, commit ${rev}) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
 }

@@ -7,17 +7,30 @@ import { join, resolve } from "node:path";
 const binary = resolve(process.argv[2] ?? "dist/layerwatch-linux-x64");
 const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
 const size = (p: string) => (existsSync(p) ? mib(statSync(p).size) : "n/a");
-const rss = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) * 1024;
+const rss = (pid: number) =>
+  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) * 1024;
 
 const dir = mkdtempSync(join(tmpdir(), "layerwatch-measure-"));
-writeFileSync(join(dir, "config.json"), JSON.stringify({ web_password: "measure-pass-1", secret_key: "measure-secret-0123456789", port: 5599 }));
+writeFileSync(
+  join(dir, "config.json"),
+  JSON.stringify({ web_password: "measure-pass-1", secret_key: "measure-secret-0123456789", port: 5599 }),
+);
 const started = performance.now();
-const proc = Bun.spawn([binary, "--config", join(dir, "config.json")], { cwd: dir, stdout: "ignore", stderr: "ignore" });
+const proc = Bun.spawn([binary, "--config", join(dir, "config.json")], {
+  cwd: dir,
+  stdout: "ignore",
+  stderr: "ignore",
+});
 let firstOk = NaN;
 for (let i = 0; i < 2000; i++) {
   try {
-    if ((await fetch("http://127.0.0.1:5599/healthz")).status === 200) { firstOk = performance.now() - started; break; }
-  } catch { /* not up yet */ }
+    if ((await fetch("http://127.0.0.1:5599/healthz")).status === 200) {
+      firstOk = performance.now() - started;
+      break;
+    }
+  } catch {
+    /* not up yet */
+  }
   await Bun.sleep(5);
 }
 await Bun.sleep(5000);

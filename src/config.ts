@@ -48,26 +48,63 @@ export function isValidTimeZone(zone: string): boolean {
 }
 
 const rules: { [K in keyof Config]: Rule<Config[K]> } = {
-  web_username: { kind: "string", fallback: () => "admin", check: (v) => (v.trim() && v.length <= 64 ? null : "must be 1 to 64 characters") },
+  web_username: {
+    kind: "string",
+    fallback: () => "admin",
+    check: (v) => (v.trim() && v.length <= 64 ? null : "must be 1 to 64 characters"),
+  },
   web_password: {
     kind: "string",
     fallback: () => PLACEHOLDER_PASSWORD,
-    check: (v) => (!v ? "must not be empty" : new TextEncoder().encode(v).length > 72 ? "must be at most 72 bytes (bcrypt limit)" : null),
+    check: (v) =>
+      !v
+        ? "must not be empty"
+        : new TextEncoder().encode(v).length > 72
+          ? "must be at most 72 bytes (bcrypt limit)"
+          : null,
   },
   secret_key: { kind: "string", fallback: () => PLACEHOLDER_SECRET, check: (v) => (v ? null : "must not be empty") },
   database_uri: { kind: "string", fallback: () => "app.db", check: (v) => (v.trim() ? null : "must not be empty") },
   host: { kind: "string", fallback: () => "127.0.0.1", check: (v) => (v.trim() ? null : "must not be empty") },
   port: { kind: "integer", fallback: () => 5555, check: (v) => (v >= 0 && v <= 65535 ? null : "must be 0..65535") },
-  timezone: { kind: "string", fallback: () => "", check: (v) => (v === "" || isValidTimeZone(v) ? null : "must be an IANA time zone such as Europe/Helsinki") },
-  image_retention: { kind: "integer", fallback: () => 10, check: (v) => (v >= 1 && v <= 10000 ? null : "must be 1..10000") },
-  trust_proxy: { kind: "boolean", fallback: () => false },
-  raw_retention_days: { kind: "integer", fallback: () => 90, check: (v) => (v >= 0 && v <= 36500 ? null : "must be 0..36500 days (0 keeps raw readings forever)") },
-  device_rate_limit: { kind: "integer", fallback: () => 50, check: (v) => (v >= 0 && v <= 100000 ? null : "must be 0..100000 events per second (0 turns the limit off)") },
-  allowed_origins: {
-    kind: "string", fallback: () => "",
-    check: (v) => (v.split(",").map((o) => o.trim()).filter(Boolean).every((o) => /^https?:\/\/[^/\s]+$/.test(o)) ? null : "must be a comma-separated list of origins such as https://printer.example.com"),
+  timezone: {
+    kind: "string",
+    fallback: () => "",
+    check: (v) => (v === "" || isValidTimeZone(v) ? null : "must be an IANA time zone such as Europe/Helsinki"),
   },
-  locale: { kind: "string", fallback: () => "en", check: (v) => ((LOCALES as readonly string[]).includes(v) ? null : `must be one of ${LOCALES.join(", ")}`) },
+  image_retention: {
+    kind: "integer",
+    fallback: () => 10,
+    check: (v) => (v >= 1 && v <= 10000 ? null : "must be 1..10000"),
+  },
+  trust_proxy: { kind: "boolean", fallback: () => false },
+  raw_retention_days: {
+    kind: "integer",
+    fallback: () => 90,
+    check: (v) => (v >= 0 && v <= 36500 ? null : "must be 0..36500 days (0 keeps raw readings forever)"),
+  },
+  device_rate_limit: {
+    kind: "integer",
+    fallback: () => 50,
+    check: (v) => (v >= 0 && v <= 100000 ? null : "must be 0..100000 events per second (0 turns the limit off)"),
+  },
+  allowed_origins: {
+    kind: "string",
+    fallback: () => "",
+    check: (v) =>
+      v
+        .split(",")
+        .map((o) => o.trim())
+        .filter(Boolean)
+        .every((o) => /^https?:\/\/[^/\s]+$/.test(o))
+        ? null
+        : "must be a comma-separated list of origins such as https://printer.example.com",
+  },
+  locale: {
+    kind: "string",
+    fallback: () => "en",
+    check: (v) => ((LOCALES as readonly string[]).includes(v) ? null : `must be one of ${LOCALES.join(", ")}`),
+  },
 } as { [K in keyof Config]: Rule<Config[K]> };
 
 export const CONFIG_KEYS = Object.keys(rules) as (keyof Config)[];
@@ -98,7 +135,8 @@ function parseJson(text: string, origin: string): Record<string, unknown> {
   } catch (err) {
     throw new ConfigError(`config: ${origin} is not valid JSON (${(err as Error).message})`);
   }
-  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new ConfigError(`config: ${origin} must hold a JSON object`);
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed))
+    throw new ConfigError(`config: ${origin} must hold a JSON object`);
   return parsed as Record<string, unknown>;
 }
 
@@ -117,7 +155,8 @@ export async function loadConfig(opts: {
   let fileSource: ConfigSource = "file";
   if (opts.path) {
     const file = Bun.file(opts.path);
-    if (!(await file.exists())) throw new ConfigError(`config: file not found: ${opts.path} (create one with "layerwatch init")`);
+    if (!(await file.exists()))
+      throw new ConfigError(`config: file not found: ${opts.path} (create one with "layerwatch init")`);
     fileValues = parseJson(await file.text(), opts.path);
     origin = opts.path;
   } else if (await Bun.file("config.json").exists()) {
@@ -130,7 +169,8 @@ export async function loadConfig(opts: {
   }
 
   for (const key of Object.keys(fileValues)) {
-    if (!(key in rules)) throw new ConfigError(`config: unknown key "${key}" in ${origin} (known keys: ${CONFIG_KEYS.join(", ")})`);
+    if (!(key in rules))
+      throw new ConfigError(`config: unknown key "${key}" in ${origin} (known keys: ${CONFIG_KEYS.join(", ")})`);
   }
 
   const config = {} as Record<string, unknown>;
@@ -159,9 +199,13 @@ export async function loadConfig(opts: {
 
   const warnings: string[] = [];
   if (config.web_password === PLACEHOLDER_PASSWORD)
-    warnings.push(`web_password is the shipped placeholder "${PLACEHOLDER_PASSWORD}": change it (or run "layerwatch init") before exposing this server`);
+    warnings.push(
+      `web_password is the shipped placeholder "${PLACEHOLDER_PASSWORD}": change it (or run "layerwatch init") before exposing this server`,
+    );
   if (config.secret_key === PLACEHOLDER_SECRET) {
-    warnings.push("secret_key is the shipped placeholder: using a random key for this run (forms open before a restart must be reloaded)");
+    warnings.push(
+      "secret_key is the shipped placeholder: using a random key for this run (forms open before a restart must be reloaded)",
+    );
     config.secret_key = crypto.randomUUID() + crypto.randomUUID();
   }
   if (config.timezone === "") config.timezone = systemZone();

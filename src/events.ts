@@ -20,7 +20,8 @@ export function createEventBus() {
   const listeners: { [K in keyof DomainEvents]?: Listener<K>[] } = {};
   return {
     on<K extends keyof DomainEvents>(event: K, fn: Listener<K>) {
-      (listeners[event] ??= [] as never).push(fn as never);
+      listeners[event] ??= [] as never;
+      (listeners[event] as unknown as Listener<K>[]).push(fn);
     },
     emit<K extends keyof DomainEvents>(event: K, payload: DomainEvents[K]) {
       for (const fn of listeners[event] ?? []) fn(payload);

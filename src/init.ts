@@ -4,7 +4,8 @@ import { existsSync, writeFileSync } from "node:fs";
 import embeddedConfig from "../config.json" with { type: "json" };
 
 export function writeInitialConfig(path: string): { ok: true; password: string } | { ok: false; error: string } {
-  if (existsSync(path)) return { ok: false, error: `${path} already exists; not overwriting it (delete it first to start over)` };
+  if (existsSync(path))
+    return { ok: false, error: `${path} already exists; not overwriting it (delete it first to start over)` };
   const password = randomBytes(12).toString("base64url");
   const config = { ...embeddedConfig, web_password: password, secret_key: randomBytes(32).toString("hex") };
   try {

@@ -21,7 +21,13 @@ function format(fields?: Record<string, unknown>): string {
 }
 
 /** A logger writing to stderr; `sink` lets a caller (the admin log, a quiet test) see every line too. */
-export function createLogger(opts: { level?: Level; quiet?: boolean; sink?: (level: Level, msg: string, fields?: Record<string, unknown>) => void } = {}): Logger {
+export function createLogger(
+  opts: {
+    level?: Level;
+    quiet?: boolean;
+    sink?: (level: Level, msg: string, fields?: Record<string, unknown>) => void;
+  } = {},
+): Logger {
   const min = order[opts.level ?? ((process.env.LAYERWATCH_LOG_LEVEL as Level) || "info")] ?? order.info;
   const write = (level: Level, msg: string, fields?: Record<string, unknown>) => {
     opts.sink?.(level, msg, fields);
@@ -37,7 +43,10 @@ export function createLogger(opts: { level?: Level; quiet?: boolean; sink?: (lev
 }
 
 /** The same logger, with every line also handed to `sink` (e.g. the admin's log view). */
-export function withSink(log: Logger, sink: (level: Level, msg: string, fields?: Record<string, unknown>) => void): Logger {
+export function withSink(
+  log: Logger,
+  sink: (level: Level, msg: string, fields?: Record<string, unknown>) => void,
+): Logger {
   const tee = (level: Level) => (msg: string, fields?: Record<string, unknown>) => {
     sink(level, msg, fields);
     log[level](msg, fields);

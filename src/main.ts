@@ -25,7 +25,9 @@ function parseFlags(argv: string[]): Flags {
   const flags: Flags = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    const [name, inline] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    const [name, inline] = arg.includes("=")
+      ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
+      : [arg, undefined];
     const value = () => {
       const v = inline ?? argv[++i];
       if (v === undefined) throw new ConfigError(`${name} needs a value`);
@@ -37,7 +39,8 @@ function parseFlags(argv: string[]): Flags {
     else if (name === "--config" || name === "-c") flags.config = value();
     else if (name === "--port" || name === "-p") {
       const v = value();
-      if (!/^\d{1,5}$/.test(v) || Number(v) > 65535) throw new ConfigError(`--port must be a number 0..65535, got "${v}"`);
+      if (!/^\d{1,5}$/.test(v) || Number(v) > 65535)
+        throw new ConfigError(`--port must be a number 0..65535, got "${v}"`);
       flags.port = Number(v);
     } else throw new ConfigError(`unknown argument "${arg}" (see --help)`);
   }
@@ -46,13 +49,24 @@ function parseFlags(argv: string[]): Flags {
 
 async function main(): Promise<number> {
   const flags = parseFlags(process.argv.slice(2));
-  if (flags.help) return console.log(HELP), 0;
-  if (flags.version) return console.log(`layerwatch ${VERSION} (${COMMIT})`), 0;
+  if (flags.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (flags.version) {
+    console.log(`layerwatch ${VERSION} (${COMMIT})`);
+    return 0;
+  }
   if (flags.init) {
     const path = flags.config ?? "config.json";
     const made = writeInitialConfig(path);
-    if (!made.ok) return console.error(`layerwatch: ${made.error}`), 2;
-    console.log(`wrote ${path}\nadmin user: admin\nadmin password: ${made.password}\n(shown once: note it now; change it later in Settings)`);
+    if (!made.ok) {
+      console.error(`layerwatch: ${made.error}`);
+      return 2;
+    }
+    console.log(
+      `wrote ${path}\nadmin user: admin\nadmin password: ${made.password}\n(shown once: note it now; change it later in Settings)`,
+    );
     return 0;
   }
 
@@ -73,12 +87,21 @@ async function main(): Promise<number> {
   process.once("SIGTERM", () => void shutdown("SIGTERM"));
   process.once("SIGINT", () => void shutdown("SIGINT"));
 
-  const loaded = await loadConfig({ path: flags.config, overrides: flags.port === undefined ? {} : { port: flags.port } });
+  const loaded = await loadConfig({
+    path: flags.config,
+    overrides: flags.port === undefined ? {} : { port: flags.port },
+  });
   for (const w of loaded.warnings) log.warn(`!!! ${w}`);
   // Loaded here, not at the top: --help, --version and init must work even where the native addon cannot.
   const { createApp } = await loadApp();
   app = await createApp(loaded.config, { log });
-  log.info("layerwatch listening", { url: app.url, version: VERSION, config: loaded.origin, database: loaded.config.database_uri, timezone: loaded.config.timezone });
+  log.info("layerwatch listening", {
+    url: app.url,
+    version: VERSION,
+    config: loaded.origin,
+    database: loaded.config.database_uri,
+    timezone: loaded.config.timezone,
+  });
   if (stopping) await app.stop();
   return -1;
 }
@@ -93,7 +116,9 @@ async function loadApp() {
     const message = (err as Error).message ?? String(err);
     if (!/native binding|\.node|dlopen/i.test(message)) throw err;
     const tmp = process.env.TMPDIR || "/tmp";
-    throw new AddonError(`cannot load the bcrypt native addon. A compiled layerwatch unpacks it to TMPDIR (${tmp}) at start: that folder must exist, be writable and allow exec (no noexec mount). (${message.split(".")[0]})`);
+    throw new AddonError(
+      `cannot load the bcrypt native addon. A compiled layerwatch unpacks it to TMPDIR (${tmp}) at start: that folder must exist, be writable and allow exec (no noexec mount). (${message.split(".")[0]})`,
+    );
   }
 }
 
@@ -104,7 +129,9 @@ function finish(code: number) {
 }
 
 main().then(
-  (code) => { if (code >= 0) finish(code); },
+  (code) => {
+    if (code >= 0) finish(code);
+  },
   (err) => {
     if (err instanceof AddonError) {
       console.error(`layerwatch: ${err.message}`);

@@ -5,8 +5,14 @@ function partsFormatter(zone: string): Intl.DateTimeFormat {
   let f = formatters.get(zone);
   if (!f) {
     f = new Intl.DateTimeFormat("en-US", {
-      timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
-      hour: "2-digit", minute: "2-digit", second: "2-digit",
+      timeZone: zone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
     });
     formatters.set(zone, f);
   }
@@ -29,7 +35,15 @@ export function zoneOffsetMinutes(ms: number, zone: string): number {
 }
 
 /** The UTC instant of a wall-clock time in `zone` (DST gaps resolve forward, overlaps to the first). */
-export function zonedToUtc(year: number, month: number, day: number, zone: string, hour = 0, minute = 0, second = 0): number {
+export function zonedToUtc(
+  year: number,
+  month: number,
+  day: number,
+  zone: string,
+  hour = 0,
+  minute = 0,
+  second = 0,
+): number {
   const guess = Date.UTC(year, month - 1, day, hour, minute, second);
   let ms = guess - zoneOffsetMinutes(guess, zone) * 60000;
   ms = guess - zoneOffsetMinutes(ms, zone) * 60000;
@@ -82,7 +96,10 @@ const offsetsByZone = new Map<string, Map<number, number>>();
  */
 export function cachedOffsetMinutes(ms: number, zone: string): number {
   let offsets = offsetsByZone.get(zone);
-  if (!offsets) offsetsByZone.set(zone, (offsets = new Map()));
+  if (!offsets) {
+    offsets = new Map();
+    offsetsByZone.set(zone, offsets);
+  }
   const slot = Math.floor(ms / SLOT_MS);
   let off = offsets.get(slot);
   if (off === undefined) {
@@ -110,7 +127,10 @@ export function isoInZone(ms: number, zone: string): string {
     datePrefixes.set(dayNumber, date);
   }
   const t = local - dayNumber * DAY_MS;
-  const h = Math.floor(t / 3600000), m = Math.floor(t / 60000) % 60, sec = Math.floor(t / 1000) % 60, milli = t % 1000;
+  const h = Math.floor(t / 3600000),
+    m = Math.floor(t / 60000) % 60,
+    sec = Math.floor(t / 1000) % 60,
+    milli = t % 1000;
   return `${date}${pad(h)}:${pad(m)}:${pad(sec)}.${pad(milli, 3)}${off < 0 ? "-" : "+"}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
 }
 

@@ -1,8 +1,7 @@
 // Dashboard glue: socket events swap in server-rendered tiles, frames arrive as binary, ages tick,
 // a reconnect catches up, and the history chart is drawn with Chart.js. No inline script (CSP).
-(function () {
-  "use strict";
-  const S = JSON.parse((document.getElementById("i18n") || {}).textContent || "{}");
+(() => {
+  const S = JSON.parse(document.getElementById("i18n")?.textContent || "{}");
   const $ = (sel, root) => (root || document).querySelector(sel);
   // Same locales as the server-rendered stamps (24-hour clock).
   const lang = document.documentElement.lang === "fi" ? "fi-FI" : "en-GB";
@@ -11,13 +10,14 @@
   function ageText(ms) {
     const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
     const u = S.units || ["s", "min", "h", "d"];
-    if (s < 60) return s + " " + u[0];
-    if (s < 3600) return Math.floor(s / 60) + " " + u[1];
-    if (s < 86400) return Math.floor(s / 3600) + " " + u[2];
-    return Math.floor(s / 86400) + " " + u[3];
+    if (s < 60) return `${s} ${u[0]}`;
+    if (s < 3600) return `${Math.floor(s / 60)} ${u[1]}`;
+    if (s < 86400) return `${Math.floor(s / 3600)} ${u[2]}`;
+    return `${Math.floor(s / 86400)} ${u[3]}`;
   }
   function tick() {
-    let newest = 0, shortest = Infinity;
+    let newest = 0,
+      shortest = Infinity;
     document.querySelectorAll(".tile[data-recorded-at]").forEach((tile) => {
       const at = Number(tile.dataset.recordedAt);
       const interval = (Number(tile.dataset.interval) || 10) * 1000;
@@ -26,7 +26,7 @@
       tile.classList.toggle("no-data", !at);
       if (!at) return;
       tile.classList.toggle("stale", Date.now() - at > 3 * interval);
-      if (age) age.textContent = "(" + ageText(at) + ")";
+      if (age) age.textContent = `(${ageText(at)})`;
       newest = Math.max(newest, at);
     });
     // The device is offline once nothing at all has come for 3x its shortest interval.
@@ -35,8 +35,12 @@
     if (state) {
       const kind = !newest ? "never" : fresh ? "online" : "offline";
       state.dataset.state = kind;
-      state.textContent = kind === "never" ? S.deviceNeverSeen
-        : (kind === "online" ? S.deviceOnline : S.deviceOffline) + " · " + String(S.lastHeard || "{age}").replace("{age}", ageText(newest));
+      state.textContent =
+        kind === "never"
+          ? S.deviceNeverSeen
+          : (kind === "online" ? S.deviceOnline : S.deviceOffline) +
+            " · " +
+            String(S.lastHeard || "{age}").replace("{age}", ageText(newest));
     }
   }
 
@@ -56,7 +60,9 @@
 
   // --- frames: binary in, object URLs out (released), only the newest shown when behind ---
   const STRIP_MAX = 10;
-  let liveUrl = null, pending = null, scheduled = false;
+  let liveUrl = null,
+    pending = null,
+    scheduled = false;
   function showFrame() {
     scheduled = false;
     const f = pending;
@@ -80,29 +86,35 @@
     img.src = url;
     if (liveUrl) URL.revokeObjectURL(liveUrl);
     liveUrl = url;
-    link.href = "/frames/" + f.id + ".jpg";
+    link.href = `/frames/${f.id}.jpg`;
     tile.dataset.recordedAt = String(f.recorded_at);
     const stamp = f.stamp && fragment(f.stamp);
     if (stamp) $(".stamp", tile).replaceWith(stamp);
     const strip = $("#frames-strip");
     if (strip) {
       const a = document.createElement("a");
-      a.href = "/frames/" + f.id + ".jpg"; a.target = "_blank"; a.rel = "noopener"; a.dataset.frameId = String(f.id);
+      a.href = `/frames/${f.id}.jpg`;
+      a.target = "_blank";
+      a.rel = "noopener";
+      a.dataset.frameId = String(f.id);
       const thumb = document.createElement("img");
-      thumb.src = URL.createObjectURL(blob); thumb.alt = "";
+      thumb.src = URL.createObjectURL(blob);
+      thumb.alt = "";
       a.append(thumb);
       strip.prepend(a);
       while (strip.children.length > STRIP_MAX) {
         const gone = strip.lastElementChild;
-        const src = gone.querySelector("img") && gone.querySelector("img").src;
-        if (src && src.startsWith("blob:")) URL.revokeObjectURL(src);
+        const src = gone.querySelector("img")?.src;
+        if (src?.startsWith("blob:")) URL.revokeObjectURL(src);
         gone.remove();
       }
     }
     tick();
   }
   function releaseAll(root) {
-    root.querySelectorAll("img").forEach((i) => { if (i.src.startsWith("blob:")) URL.revokeObjectURL(i.src); });
+    root.querySelectorAll("img").forEach((i) => {
+      if (i.src.startsWith("blob:")) URL.revokeObjectURL(i.src);
+    });
     liveUrl = null;
   }
 
@@ -114,16 +126,22 @@
     conn.textContent = S[state] || state;
   }
   function catchUp() {
-    fetch("/partials/tiles", { credentials: "same-origin" }).then((res) => {
-      if (res.status === 401 || res.redirected) { window.location.reload(); return null; }
-      return res.ok ? res.text() : null;
-    }).then((html) => {
-      const old = $("#live-tiles");
-      if (!html || !old) return;
-      releaseAll(old);
-      swap("live-tiles", html);
-      tick();
-    }).catch(() => {});
+    fetch("/partials/tiles", { credentials: "same-origin" })
+      .then((res) => {
+        if (res.status === 401 || res.redirected) {
+          window.location.reload();
+          return null;
+        }
+        return res.ok ? res.text() : null;
+      })
+      .then((html) => {
+        const old = $("#live-tiles");
+        if (!html || !old) return;
+        releaseAll(old);
+        swap("live-tiles", html);
+        tick();
+      })
+      .catch(() => {});
   }
 
   function startSocket() {
@@ -141,59 +159,122 @@
     socket.on("connect_error", () => setConn("offline"));
     window.addEventListener("offline", () => setConn("offline"));
     socket.on("temphum2v", (r) => {
-      if (!r || !r.html) return;
+      if (!r?.html) return;
       swap("tile-temperature", r.html.temperature);
       swap("tile-humidity", r.html.humidity);
       tick();
     });
     socket.on("status2v", (s) => {
-      if (!s || !s.html) return;
+      if (!s?.html) return;
       swap("tile-status", s.html);
       tick();
     });
     socket.on("image2v", (f) => {
-      if (!f || !f.image) return;
+      if (!f?.image) return;
       pending = f;
       if (!scheduled) {
         scheduled = true;
         // A hidden tab runs no animation frames: a timer keeps the newest frame current there too.
-        if (document.hidden) setTimeout(showFrame, 250); else requestAnimationFrame(showFrame);
+        if (document.hidden) setTimeout(showFrame, 250);
+        else requestAnimationFrame(showFrame);
       }
     });
   }
 
   // --- history chart ---
   let chart = null;
-  function css(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
+  function css(name) {
+    return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  }
   function drawChart() {
     const panel = $("#chart-panel");
     if (!panel || panel.dataset.drawn === "true") return;
-    if (chart) { chart.destroy(); chart = null; }
+    if (chart) {
+      chart.destroy();
+      chart = null;
+    }
     const dataEl = $(".chart-data", panel);
     const canvas = $("canvas", panel);
     if (!dataEl || !canvas || !window.Chart) return;
     const d = JSON.parse(dataEl.textContent);
-    const fmt = new Intl.DateTimeFormat(lang, d.view === "day" ? { hour: "2-digit", minute: "2-digit", timeZone: d.zone }
-      : d.view === "week" ? { weekday: "short", hour: "2-digit", timeZone: d.zone } : { day: "numeric", month: "numeric", timeZone: d.zone });
-    const temp = css("--temp") || "#ea580c", hum = css("--hum") || "#0284c7";
+    const fmt = new Intl.DateTimeFormat(
+      lang,
+      d.view === "day"
+        ? { hour: "2-digit", minute: "2-digit", timeZone: d.zone }
+        : d.view === "week"
+          ? { weekday: "short", hour: "2-digit", timeZone: d.zone }
+          : { day: "numeric", month: "numeric", timeZone: d.zone },
+    );
+    const temp = css("--temp") || "#ea580c",
+      hum = css("--hum") || "#0284c7";
     window.Chart.defaults.color = css("--muted") || "#666";
     window.Chart.defaults.borderColor = css("--line") || "#ddd";
     const datasets = [
-      { label: S.temperature + " (°C)", data: d.temperature, yAxisID: "y", borderColor: temp, backgroundColor: temp, pointRadius: 0, borderWidth: 2, spanGaps: true },
-      { label: S.humidity + " (%)", data: d.humidity, yAxisID: "y1", borderColor: hum, backgroundColor: hum, pointRadius: 0, borderWidth: 2, spanGaps: true },
+      {
+        label: `${S.temperature} (°C)`,
+        data: d.temperature,
+        yAxisID: "y",
+        borderColor: temp,
+        backgroundColor: temp,
+        pointRadius: 0,
+        borderWidth: 2,
+        spanGaps: true,
+      },
+      {
+        label: `${S.humidity} (%)`,
+        data: d.humidity,
+        yAxisID: "y1",
+        borderColor: hum,
+        backgroundColor: hum,
+        pointRadius: 0,
+        borderWidth: 2,
+        spanGaps: true,
+      },
     ];
-    if (d.dewPoint) datasets.push({ label: S.dewPoint + " (°C)", data: d.dewPoint, yAxisID: "y", borderColor: temp, borderDash: [4, 4], pointRadius: 0, borderWidth: 1, spanGaps: true });
+    if (d.dewPoint)
+      datasets.push({
+        label: `${S.dewPoint} (°C)`,
+        data: d.dewPoint,
+        yAxisID: "y",
+        borderColor: temp,
+        borderDash: [4, 4],
+        pointRadius: 0,
+        borderWidth: 1,
+        spanGaps: true,
+      });
     if (d.temperatureMin) {
-      datasets.push({ label: "min", data: d.temperatureMin, yAxisID: "y", borderWidth: 0, pointRadius: 0, fill: false });
-      datasets.push({ label: "max", data: d.temperatureMax, yAxisID: "y", borderWidth: 0, pointRadius: 0, fill: "-1", backgroundColor: temp + "33" });
+      datasets.push({
+        label: "min",
+        data: d.temperatureMin,
+        yAxisID: "y",
+        borderWidth: 0,
+        pointRadius: 0,
+        fill: false,
+      });
+      datasets.push({
+        label: "max",
+        data: d.temperatureMax,
+        yAxisID: "y",
+        borderWidth: 0,
+        pointRadius: 0,
+        fill: "-1",
+        backgroundColor: `${temp}33`,
+      });
     }
     chart = new window.Chart(canvas, {
       type: "line",
       data: { labels: d.t.map((ms) => fmt.format(ms)), datasets },
       options: {
-        animation: false, responsive: true, maintainAspectRatio: false, interaction: { mode: "index", intersect: false },
+        animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        interaction: { mode: "index", intersect: false },
         plugins: { legend: { labels: { filter: (item) => item.text !== "min" && item.text !== "max" } } },
-        scales: { x: { ticks: { maxTicksLimit: 8, autoSkip: true } }, y: { position: "left" }, y1: { position: "right", grid: { drawOnChartArea: false } } },
+        scales: {
+          x: { ticks: { maxTicksLimit: 8, autoSkip: true } },
+          y: { position: "left" },
+          y1: { position: "right", grid: { drawOnChartArea: false } },
+        },
       },
     });
     panel.dataset.drawn = "true";
@@ -208,5 +289,6 @@
     window.addEventListener("load", drawChart);
     startSocket();
   }
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init); else init();
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
 })();

@@ -22,7 +22,9 @@ beforeAll(async () => {
   app.store.readings.insert(1, at("2025-07-13", 23, 55), 1, 1);
   app.store.readings.insert(1, at("2025-07-15", 0, 5), 2, 2);
 });
-afterAll(async () => { await app.close(); });
+afterAll(async () => {
+  await app.close();
+});
 
 const api = async (path: string) => {
   const res = await getPage(app, path, cookie);
@@ -43,7 +45,9 @@ describe("GET /api/temphum", () => {
   test("uses the winter offset in winter", async () => {
     const { body } = await api("/api/temphum?date=2025-12-14");
     expect(body.map((r: { timestamp: string }) => r.timestamp)).toEqual([
-      "2025-12-14T00:05:00.000+02:00", "2025-12-14T12:00:00.000+02:00", "2025-12-14T23:55:00.000+02:00",
+      "2025-12-14T00:05:00.000+02:00",
+      "2025-12-14T12:00:00.000+02:00",
+      "2025-12-14T23:55:00.000+02:00",
     ]);
   });
 
@@ -58,7 +62,14 @@ describe("GET /api/temphum", () => {
     expect(body.at(-1)).toMatchObject({ temperature: 23.25, humidity: 33 });
   });
 
-  for (const bad of ["2025-13-01", "2025-02-30", "yesterday", "2025-1-1", "2025-07-14T00:00", "%27%3B%20DROP%20TABLE%20readings"]) {
+  for (const bad of [
+    "2025-13-01",
+    "2025-02-30",
+    "yesterday",
+    "2025-1-1",
+    "2025-07-14T00:00",
+    "%27%3B%20DROP%20TABLE%20readings",
+  ]) {
     test(`a malformed date (${decodeURIComponent(bad)}) answers 400 with a JSON error`, async () => {
       const { status, body, type } = await api(`/api/temphum?date=${bad}`);
       expect(status).toBe(400);
@@ -70,9 +81,13 @@ describe("GET /api/temphum", () => {
 
 describe("encoding and caching of a day", () => {
   test("a large day is gzipped for clients that accept it, with an ETag that answers 304 when unchanged", async () => {
-    const fill = app.store.db.transaction(() => { for (let i = 0; i < 500; i++) app.store.readings.insert(1, at("2025-08-01", 10, 0) + i * 1000, 21, 40); });
+    const fill = app.store.db.transaction(() => {
+      for (let i = 0; i < 500; i++) app.store.readings.insert(1, at("2025-08-01", 10, 0) + i * 1000, 21, 40);
+    });
     fill();
-    const res = await fetch(`${app.url}/api/temphum?date=2025-08-01`, { headers: { cookie, "accept-encoding": "gzip" } });
+    const res = await fetch(`${app.url}/api/temphum?date=2025-08-01`, {
+      headers: { cookie, "accept-encoding": "gzip" },
+    });
     expect(res.headers.get("content-encoding")).toBe("gzip");
     expect(res.headers.get("vary")).toContain("accept-encoding");
     expect(((await res.json()) as unknown[]).length).toBe(500);
@@ -86,7 +101,9 @@ describe("encoding and caching of a day", () => {
     const etag = first.headers.get("etag")!;
     expect(((await first.json()) as unknown[]).length).toBe(500);
     app.store.readings.insert(1, at("2025-08-01", 23, 0), 30, 30);
-    const second = await fetch(`${app.url}/api/temphum?date=2025-08-01`, { headers: { cookie, "if-none-match": etag } });
+    const second = await fetch(`${app.url}/api/temphum?date=2025-08-01`, {
+      headers: { cookie, "if-none-match": etag },
+    });
     expect(second.status).toBe(200);
     expect(second.headers.get("etag")).not.toBe(etag);
     expect(((await second.json()) as unknown[]).length).toBe(501);
@@ -94,9 +111,11 @@ describe("encoding and caching of a day", () => {
 
   test("a client that does not accept gzip gets plain JSON for a cached day", async () => {
     await fetch(`${app.url}/api/temphum?date=2025-08-01`, { headers: { cookie, "accept-encoding": "gzip" } });
-    const res = await fetch(`${app.url}/api/temphum?date=2025-08-01`, { headers: { cookie, "accept-encoding": "identity" } });
+    const res = await fetch(`${app.url}/api/temphum?date=2025-08-01`, {
+      headers: { cookie, "accept-encoding": "identity" },
+    });
     expect(res.headers.get("content-encoding")).toBeNull();
-    expect(((JSON.parse(await res.text())) as unknown[]).length).toBeGreaterThan(500);
+    expect((JSON.parse(await res.text()) as unknown[]).length).toBeGreaterThan(500);
   });
 
   test("small answers are not compressed", async () => {
@@ -112,7 +131,11 @@ describe("GET /api/timelapse_config", () => {
 
   test("PUT with JSON sets valid intervals and refuses invalid ones field by field", async () => {
     const put = (body: unknown, type = "application/json") =>
-      fetch(`${app.url}/api/timelapse_config`, { method: "PUT", headers: { cookie, "content-type": type }, body: JSON.stringify(body) });
+      fetch(`${app.url}/api/timelapse_config`, {
+        method: "PUT",
+        headers: { cookie, "content-type": type },
+        body: JSON.stringify(body),
+      });
     const bad = await put({ image_delay: 4, temphum_delay: 1.5, status_delay: 1 });
     expect(bad.status).toBe(400);
     const err = await bad.json();

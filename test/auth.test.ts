@@ -2,8 +2,12 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ADMIN, getPage, login, startApp, type TestApp } from "./helpers.ts";
 
 let app: TestApp;
-beforeAll(async () => { app = await startApp(); });
-afterAll(async () => { await app.close(); });
+beforeAll(async () => {
+  app = await startApp();
+});
+afterAll(async () => {
+  await app.close();
+});
 
 const post = (path: string, fields: Record<string, string>, headers: Record<string, string> = {}) =>
   fetch(`${app.url}${path}`, { method: "POST", body: new URLSearchParams(fields), redirect: "manual", headers });
@@ -41,20 +45,35 @@ describe("logging in", () => {
   });
 
   test("the next parameter is followed when it is a local path and ignored otherwise", async () => {
-    const local = await post("/login?next=/3d%3Fday%3D2025-01-01", { username: ADMIN.username, password: ADMIN.password });
+    const local = await post("/login?next=/3d%3Fday%3D2025-01-01", {
+      username: ADMIN.username,
+      password: ADMIN.password,
+    });
     expect(local.headers.get("location")).toBe("/3d?day=2025-01-01");
     for (const evil of ["https://evil.example/", "//evil.example/", "/\\evil.example"]) {
-      const res = await post(`/login?next=${encodeURIComponent(evil)}`, { username: ADMIN.username, password: ADMIN.password });
+      const res = await post(`/login?next=${encodeURIComponent(evil)}`, {
+        username: ADMIN.username,
+        password: ADMIN.password,
+      });
       expect(res.headers.get("location")).toBe("/");
     }
   });
 
   test("behind a trusted HTTPS proxy the cookie is Secure; an untrusted X-Forwarded-Proto is ignored", async () => {
-    const plain = await post("/login", { username: ADMIN.username, password: ADMIN.password }, { "x-forwarded-proto": "https" });
+    const plain = await post(
+      "/login",
+      { username: ADMIN.username, password: ADMIN.password },
+      { "x-forwarded-proto": "https" },
+    );
     expect(plain.headers.getSetCookie()[0]).not.toContain("Secure");
     const proxied = await startApp({ trust_proxy: true });
     try {
-      const res = await fetch(`${proxied.url}/login`, { method: "POST", redirect: "manual", body: new URLSearchParams(ADMIN), headers: { "x-forwarded-proto": "https" } });
+      const res = await fetch(`${proxied.url}/login`, {
+        method: "POST",
+        redirect: "manual",
+        body: new URLSearchParams(ADMIN),
+        headers: { "x-forwarded-proto": "https" },
+      });
       expect(res.headers.getSetCookie()[0]).toContain("; Secure");
     } finally {
       await proxied.close();
@@ -81,7 +100,11 @@ describe("sessions", () => {
   });
 
   test("a forged or garbage cookie is not a session", async () => {
-    const res = await getPage(app, "/api/timelapse_config", "layerwatch_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    const res = await getPage(
+      app,
+      "/api/timelapse_config",
+      "layerwatch_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    );
     expect(res.status).toBe(401);
   });
 
@@ -123,7 +146,9 @@ describe("sessions", () => {
     // Pretend both were last seen two minutes ago: the next request renews them.
     app.store.db.run("UPDATE sessions SET last_seen_at = last_seen_at - 120000");
     const r = await getPage(app, "/api/latest", remembered);
-    expect(r.headers.getSetCookie()[0]).toContain(`${remembered}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${30 * 24 * 3600}`);
+    expect(r.headers.getSetCookie()[0]).toContain(
+      `${remembered}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${30 * 24 * 3600}`,
+    );
     const p = await getPage(app, "/api/latest", plain);
     expect(p.headers.getSetCookie()).toEqual([]);
     // Within the minute nothing is rewritten.

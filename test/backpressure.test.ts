@@ -2,7 +2,17 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { connect, type Socket as TcpSocket } from "node:net";
-import { collect, connected, connectSocket, emitWithAck, fakeJpeg, login, sleep, startApp, type TestApp } from "./helpers.ts";
+import {
+  collect,
+  connected,
+  connectSocket,
+  emitWithAck,
+  fakeJpeg,
+  login,
+  sleep,
+  startApp,
+  type TestApp,
+} from "./helpers.ts";
 
 let app: TestApp;
 let cookie: string;
@@ -10,16 +20,27 @@ beforeAll(async () => {
   app = await startApp({ device_rate_limit: 0, image_retention: 5 });
   cookie = await login(app);
 });
-afterAll(async () => { await app.close(); });
+afterAll(async () => {
+  await app.close();
+});
 
 /** A Socket.IO viewer spoken by hand over a raw TCP socket, so the test can stop reading at will. */
 async function rawViewer(): Promise<{ tcp: TcpSocket; received: () => number[] }> {
   const tcp = connect(app.port, "127.0.0.1");
   await new Promise((r) => tcp.once("connect", r));
-  tcp.write([
-    "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1", `Host: 127.0.0.1:${app.port}`, "Upgrade: websocket", "Connection: Upgrade",
-    `Sec-WebSocket-Key: ${randomBytes(16).toString("base64")}`, "Sec-WebSocket-Version: 13", `Cookie: ${cookie}`, "", "",
-  ].join("\r\n"));
+  tcp.write(
+    [
+      "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1",
+      `Host: 127.0.0.1:${app.port}`,
+      "Upgrade: websocket",
+      "Connection: Upgrade",
+      `Sec-WebSocket-Key: ${randomBytes(16).toString("base64")}`,
+      "Sec-WebSocket-Version: 13",
+      `Cookie: ${cookie}`,
+      "",
+      "",
+    ].join("\r\n"),
+  );
   let buffer = Buffer.alloc(0);
   let upgraded = false;
   const frameIds: number[] = [];
@@ -40,16 +61,25 @@ async function rawViewer(): Promise<{ tcp: TcpSocket; received: () => number[] }
     }
     for (;;) {
       if (buffer.length < 2) return;
-      let len = buffer[1]! & 0x7f, offset = 2;
-      if (len === 126) { if (buffer.length < 4) return; len = buffer.readUInt16BE(2); offset = 4; }
-      else if (len === 127) { if (buffer.length < 10) return; len = Number(buffer.readBigUInt64BE(2)); offset = 10; }
+      let len = buffer[1]! & 0x7f,
+        offset = 2;
+      if (len === 126) {
+        if (buffer.length < 4) return;
+        len = buffer.readUInt16BE(2);
+        offset = 4;
+      } else if (len === 127) {
+        if (buffer.length < 10) return;
+        len = Number(buffer.readBigUInt64BE(2));
+        offset = 10;
+      }
       if (buffer.length < offset + len) return;
       const opcode = buffer[0]! & 0x0f;
       const payload = buffer.subarray(offset, offset + len);
       buffer = buffer.subarray(offset + len);
       if (opcode === 1) {
         const text = payload.toString();
-        if (text === "2") send("3"); // Engine.IO ping → pong
+        if (text === "2")
+          send("3"); // Engine.IO ping → pong
         else if (text.startsWith("0")) send("40"); // open → join the namespace
         const m = /^451-\["image2v",\{"id":(\d+)/.exec(text);
         if (m) expectBinaryFor = Number(m[1]);
@@ -71,7 +101,8 @@ test("a viewer that stops reading is skipped instead of queued, and gets the new
   slow.tcp.pause(); // stop reading: the kernel buffers fill, then the server's
 
   const sent: number[] = [];
-  for (let i = 0; i < 80; i++) sent.push((await emitWithAck<{ id: number }>(device, "image", { image: Buffer.from(fakeJpeg(200 * 1024, i)) })).id);
+  for (let i = 0; i < 80; i++)
+    sent.push((await emitWithAck<{ id: number }>(device, "image", { image: Buffer.from(fakeJpeg(200 * 1024, i)) })).id);
   await sleep(300);
   expect(fastFrames.length).toBe(80);
 
@@ -82,7 +113,8 @@ test("a viewer that stops reading is skipped instead of queued, and gets the new
   expect(beforeLast).toBeLessThan(60);
   expect(beforeLast).toBeGreaterThan(0);
 
-  const last = (await emitWithAck<{ id: number }>(device, "image", { image: Buffer.from(fakeJpeg(200 * 1024, 99)) })).id;
+  const last = (await emitWithAck<{ id: number }>(device, "image", { image: Buffer.from(fakeJpeg(200 * 1024, 99)) }))
+    .id;
   for (let i = 0; i < 50 && !slow.received().includes(last); i++) await sleep(20);
   expect(slow.received().at(-1)).toBe(last);
   console.log(`stalled viewer got ${beforeLast} of 80 frames while not reading, then the newest at once`);

@@ -8,9 +8,14 @@ import { startChild, writeConfig } from "./process.ts";
 const dist = join(import.meta.dir, "../dist");
 const QEMU = ["qemu-aarch64-static", "-L", "/usr/aarch64-linux-gnu"];
 const dirs: string[] = [];
-afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
-for (const [arch, prefix] of [["arm64", QEMU], ["x64", []]] as const) {
+for (const [arch, prefix] of [
+  ["arm64", QEMU],
+  ["x64", []],
+] as const) {
   describe(`the ${arch} binary, run from an empty directory holding only a config`, () => {
     test("serves health, bcrypt login, live events and every embedded asset, then stops cleanly on SIGTERM", async () => {
       const binary = join(dist, `layerwatch-linux-${arch}`);
@@ -28,7 +33,9 @@ for (const [arch, prefix] of [["arm64", QEMU], ["x64", []]] as const) {
         const viewer = await connected(connectSocket(child, { cookie }));
         const device = await connected(connectSocket(child, { cookie }));
         const got = nextEvent<{ temperature: number }>(viewer, "temphum2v", 10000);
-        expect((await emitWithAck<{ ok: boolean }>(device, "temphum", { temperature: 24.5, humidity: 30 })).ok).toBe(true);
+        expect((await emitWithAck<{ ok: boolean }>(device, "temphum", { temperature: 24.5, humidity: 30 })).ok).toBe(
+          true,
+        );
         expect((await got).temperature).toBe(24.5);
         const frame = nextEvent<{ image: ArrayBuffer }>(viewer, "image2v", 10000);
         await emitWithAck(device, "image", { image: Buffer.from(fakeJpeg(2000)).toString("base64") });
@@ -60,13 +67,18 @@ test("an unusable TMPDIR (where the addon is unpacked) stops start-up with one c
   dirs.push(dir);
   writeConfig(dir);
   const binary = join(dist, "layerwatch-linux-x64");
-  const run = Bun.spawnSync([binary, "--config", join(dir, "config.json")], { cwd: dir, env: { ...process.env, TMPDIR: join(dir, "missing") } });
+  const run = Bun.spawnSync([binary, "--config", join(dir, "config.json")], {
+    cwd: dir,
+    env: { ...process.env, TMPDIR: join(dir, "missing") },
+  });
   expect(run.exitCode).toBe(5);
   const err = run.stderr.toString().trim();
   expect(err.split("\n")).toHaveLength(1);
   expect(err).toContain(`TMPDIR (${join(dir, "missing")})`);
   // What needs no addon still works there.
-  expect(Bun.spawnSync([binary, "--version"], { env: { ...process.env, TMPDIR: join(dir, "missing") } }).exitCode).toBe(0);
+  expect(Bun.spawnSync([binary, "--version"], { env: { ...process.env, TMPDIR: join(dir, "missing") } }).exitCode).toBe(
+    0,
+  );
 });
 
 test("init writes a config with a random secret and password, and refuses to overwrite it", async () => {
@@ -79,7 +91,11 @@ test("init writes a config with a random secret and password, and refuses to ove
   const config = await Bun.file(join(dir, "config.json")).json();
   expect(config.web_password).toBe(password);
   expect(config.secret_key).toMatch(/^[0-9a-f]{64}$/);
-  expect((Bun.spawnSync(["stat", "-c", "%a", join(dir, "config.json")]).stdout.toString().trim())).toBe("600");
+  expect(
+    Bun.spawnSync(["stat", "-c", "%a", join(dir, "config.json")])
+      .stdout.toString()
+      .trim(),
+  ).toBe("600");
   const second = Bun.spawnSync([binary, "init"], { cwd: dir });
   expect(second.exitCode).toBe(2);
   expect(second.stderr.toString()).toContain("already exists; not overwriting");

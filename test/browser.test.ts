@@ -5,13 +5,15 @@ import { join } from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import type { Socket } from "socket.io-client";
 import { zonedToUtc } from "../src/time.ts";
-import { ADMIN, connected, connectSocket, emitWithAck, login, startApp, tempDir, type TestApp } from "./helpers.ts";
+import { ADMIN, connected, connectSocket, emitWithAck, login, startApp, type TestApp, tempDir } from "./helpers.ts";
 
 // `make screenshots` refreshes the committed ones the README shows; ordinary runs write beside them.
 // A browser on 2 shared cores can be slow; a timed-out test also takes Chromium down with it.
 setDefaultTimeout(60000);
 
-const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS ? join(import.meta.dir, "screenshots") : join(import.meta.dir, "../test-artifacts/screenshots");
+const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS
+  ? join(import.meta.dir, "screenshots")
+  : join(import.meta.dir, "../test-artifacts/screenshots");
 const ZONE = "Europe/Helsinki";
 let app: TestApp;
 let dir: string;
@@ -24,7 +26,15 @@ beforeAll(async () => {
   app = await startApp({ timezone: ZONE, device_rate_limit: 0 }, dir);
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--no-first-run",
+      "--disable-sync",
+      "--disable-quic",
+    ],
   });
   device = await connected(connectSocket(app, { cookie: await login(app) }));
 }, 60000);
@@ -35,12 +45,26 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function newPage(opts: { width?: number; height?: number; dark?: boolean; bypassCSP?: boolean } = {}): Promise<{ page: Page; context: BrowserContext }> {
-  const context = await browser.newContext({ viewport: { width: opts.width ?? 1280, height: opts.height ?? 900 }, colorScheme: opts.dark ? "dark" : "light", locale: "en-GB", timezoneId: ZONE, bypassCSP: opts.bypassCSP });
+async function newPage(
+  opts: { width?: number; height?: number; dark?: boolean; bypassCSP?: boolean } = {},
+): Promise<{ page: Page; context: BrowserContext }> {
+  const context = await browser.newContext({
+    viewport: { width: opts.width ?? 1280, height: opts.height ?? 900 },
+    colorScheme: opts.dark ? "dark" : "light",
+    locale: "en-GB",
+    timezoneId: ZONE,
+    bypassCSP: opts.bypassCSP,
+  });
   const page = await context.newPage();
   // Name the culprit of any CSP violation, so the last test's failure says where it came from.
-  await page.addInitScript(() => document.addEventListener("securitypolicyviolation", (e) => console.error(`CSP violation: ${e.violatedDirective} at ${e.sourceFile}:${e.lineNumber}:${e.columnNumber}`)));
-  page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
+  await page.addInitScript(() =>
+    document.addEventListener("securitypolicyviolation", (e) =>
+      console.error(`CSP violation: ${e.violatedDirective} at ${e.sourceFile}:${e.lineNumber}:${e.columnNumber}`),
+    ),
+  );
+  page.on("console", (m) => {
+    if (m.type() === "error") consoleErrors.push(m.text());
+  });
   page.on("pageerror", (e) => consoleErrors.push(e.message));
   return { page, context };
 }
@@ -72,13 +96,21 @@ async function chartDrawn(page: Page, timeout = 15000) {
 async function makeJpeg(page: Page, label: string): Promise<string> {
   return page.evaluate((text) => {
     const c = document.createElement("canvas");
-    c.width = 640; c.height = 360;
+    c.width = 640;
+    c.height = 360;
     const g = c.getContext("2d")!;
     const grad = g.createLinearGradient(0, 0, 640, 360);
-    grad.addColorStop(0, "#1e293b"); grad.addColorStop(1, "#475569");
-    g.fillStyle = grad; g.fillRect(0, 0, 640, 360);
-    g.fillStyle = "#f97316"; g.fillRect(220, 250, 200, 30); g.fillRect(250, 215, 140, 30); g.fillRect(280, 180, 80, 30);
-    g.fillStyle = "#e2e8f0"; g.font = "28px sans-serif"; g.fillText(text, 24, 48);
+    grad.addColorStop(0, "#1e293b");
+    grad.addColorStop(1, "#475569");
+    g.fillStyle = grad;
+    g.fillRect(0, 0, 640, 360);
+    g.fillStyle = "#f97316";
+    g.fillRect(220, 250, 200, 30);
+    g.fillRect(250, 215, 140, 30);
+    g.fillRect(280, 180, 80, 30);
+    g.fillStyle = "#e2e8f0";
+    g.font = "28px sans-serif";
+    g.fillText(text, 24, 48);
     return c.toDataURL("image/jpeg", 0.85).split(",")[1]!;
   }, label);
 }
@@ -95,25 +127,39 @@ describe("the dashboard in a browser", () => {
     const { page, context } = await newPage();
     await logIn(page);
     await page.waitForSelector("#conn[data-state=live]");
-    await page.evaluate(() => { (window as unknown as { marker: number }).marker = 42; });
+    await page.evaluate(() => {
+      (window as unknown as { marker: number }).marker = 42;
+    });
     const jpeg = await makeJpeg(page, "layer 42 / 180");
 
     let t0 = Date.now();
     await emitWithAck(device, "temphum", { temperature: 23.4, humidity: 41.5 });
-    await page.waitForFunction(() => document.querySelector("#tile-temperature .value")?.textContent === "23.4 °C", undefined, { timeout: 1000 });
+    await page.waitForFunction(
+      () => document.querySelector("#tile-temperature .value")?.textContent === "23.4 °C",
+      undefined,
+      { timeout: 1000 },
+    );
     expect(await page.textContent("#tile-humidity .value")).toBe("41.5 %");
     const readingMs = Date.now() - t0;
 
     t0 = Date.now();
     await emitWithAck(device, "status", { status: "Printing <layer 42>" });
-    await page.waitForFunction(() => document.querySelector("#tile-status .value")?.textContent === "Printing <layer 42>", undefined, { timeout: 1000 });
+    await page.waitForFunction(
+      () => document.querySelector("#tile-status .value")?.textContent === "Printing <layer 42>",
+      undefined,
+      { timeout: 1000 },
+    );
 
     t0 = Date.now();
     await emitWithAck(device, "image", { image: jpeg });
-    await page.waitForFunction(() => {
-      const img = document.querySelector<HTMLImageElement>("#live-image");
-      return !!img && img.src.startsWith("blob:") && img.complete && img.naturalWidth === 640;
-    }, undefined, { timeout: 1000 });
+    await page.waitForFunction(
+      () => {
+        const img = document.querySelector<HTMLImageElement>("#live-image");
+        return !!img && img.src.startsWith("blob:") && img.complete && img.naturalWidth === 640;
+      },
+      undefined,
+      { timeout: 1000 },
+    );
     expect(await page.locator("#frames-strip a").count()).toBeGreaterThanOrEqual(1);
     expect(await page.evaluate(() => (window as unknown as { marker: number }).marker)).toBe(42);
     console.log(`reading shown ${readingMs} ms after its ack`);
@@ -124,7 +170,11 @@ describe("the dashboard in a browser", () => {
     app.store.db.run("UPDATE capture_intervals SET temphum_delay = 1, status_delay = 1, image_delay = 5");
     const { page, context } = await newPage();
     // The interval service caches; set it through the service so tiles render with the 1 s interval.
-    await fetch(`${app.url}/api/timelapse_config`, { method: "PUT", headers: { cookie: await login(app), "content-type": "application/json" }, body: JSON.stringify({ image_delay: 5, temphum_delay: 1, status_delay: 1 }) });
+    await fetch(`${app.url}/api/timelapse_config`, {
+      method: "PUT",
+      headers: { cookie: await login(app), "content-type": "application/json" },
+      body: JSON.stringify({ image_delay: 5, temphum_delay: 1, status_delay: 1 }),
+    });
     await logIn(page);
     await emitWithAck(device, "temphum", { temperature: 22, humidity: 40 });
     await emitWithAck(device, "status", { status: "idle" });
@@ -135,14 +185,24 @@ describe("the dashboard in a browser", () => {
     await page.waitForSelector("#device-state[data-state=offline]", { timeout: 6000 });
     expect(await page.textContent("#device-state")).toContain("Device offline");
     await context.close();
-    await fetch(`${app.url}/api/timelapse_config`, { method: "PUT", headers: { cookie: await login(app), "content-type": "application/json" }, body: JSON.stringify({ image_delay: 10, temphum_delay: 10, status_delay: 10 }) });
+    await fetch(`${app.url}/api/timelapse_config`, {
+      method: "PUT",
+      headers: { cookie: await login(app), "content-type": "application/json" },
+      body: JSON.stringify({ image_delay: 10, temphum_delay: 10, status_delay: 10 }),
+    });
   }, 20000);
 
   test("the history chart draws a day with data, shows its averages, and says so for an empty day", async () => {
     const day = "2025-06-01";
     const [y, m, d] = day.split("-").map(Number);
     const fill = app.store.db.transaction(() => {
-      for (let i = 0; i < 24 * 6; i++) app.store.readings.insert(1, zonedToUtc(y!, m!, d!, ZONE, Math.floor(i / 6), (i % 6) * 10), 20 + Math.sin(i / 20) * 3, 45 + Math.cos(i / 15) * 10);
+      for (let i = 0; i < 24 * 6; i++)
+        app.store.readings.insert(
+          1,
+          zonedToUtc(y!, m!, d!, ZONE, Math.floor(i / 6), (i % 6) * 10),
+          20 + Math.sin(i / 20) * 3,
+          45 + Math.cos(i / 15) * 10,
+        );
     });
     fill();
     const { page, context } = await newPage();
@@ -201,7 +261,9 @@ describe("the dashboard in a browser", () => {
     await logIn(page, ADMIN.username, ADMIN.password, "/settings");
     await page.evaluate(() => {
       document.body.setAttribute("hx-headers", JSON.stringify({ "X-CSRF-Token": "stale" }));
-      document.querySelectorAll<HTMLInputElement>("input[name=_csrf]").forEach((i) => { i.value = "stale"; });
+      document.querySelectorAll<HTMLInputElement>("input[name=_csrf]").forEach((i) => {
+        i.value = "stale";
+      });
       (window as unknown as { marker: number }).marker = 1;
     });
     await page.fill("#image_delay", "31");
@@ -232,7 +294,10 @@ describe("the dashboard in a browser", () => {
     expect(await viewer.page.locator(".add-user").count()).toBe(0);
     const status = await viewer.page.evaluate(async () => {
       const csrf = document.querySelector<HTMLInputElement>("input[name=_csrf]")!.value;
-      const res = await fetch("/settings/intervals", { method: "POST", body: new URLSearchParams({ _csrf: csrf, image_delay: "99", temphum_delay: "99", status_delay: "99" }) });
+      const res = await fetch("/settings/intervals", {
+        method: "POST",
+        body: new URLSearchParams({ _csrf: csrf, image_delay: "99", temphum_delay: "99", status_delay: "99" }),
+      });
       return res.status;
     });
     expect(status).toBe(403);
@@ -249,13 +314,21 @@ describe("the dashboard in a browser", () => {
     await context.close();
   });
 
-  for (const [name, width, height, dark] of [["desktop", 1280, 900, false], ["phone", 390, 844, false], ["desktop-dark", 1280, 900, true]] as const) {
+  for (const [name, width, height, dark] of [
+    ["desktop", 1280, 900, false],
+    ["phone", 390, 844, false],
+    ["desktop-dark", 1280, 900, true],
+  ] as const) {
     test(`saves a screenshot of the dashboard: ${name}`, async () => {
       const { page, context } = await newPage({ width, height, dark });
       await logIn(page, ADMIN.username, ADMIN.password, "/3d?day=2025-06-01");
       await page.waitForSelector("#conn[data-state=live]", { timeout: 15000 });
       await chartDrawn(page);
-      await page.waitForFunction(() => (document.querySelector<HTMLImageElement>("#live-image")?.complete ?? false), undefined, { timeout: 15000 });
+      await page.waitForFunction(
+        () => document.querySelector<HTMLImageElement>("#live-image")?.complete ?? false,
+        undefined,
+        { timeout: 15000 },
+      );
       await page.screenshot({ path: join(SCREENSHOTS, `dashboard-${name}.png`), fullPage: true });
       await context.close();
     }, 60000);
@@ -273,12 +346,21 @@ describe("the dashboard in a browser", () => {
     // Stored while the page was cut off: the catch-up must bring it in.
     app.store.readings.insert(1, Date.now(), 30.1, 55.5);
     await page.waitForSelector("#conn[data-state=live]", { timeout: 15000 });
-    await page.waitForFunction(() => document.querySelector("#tile-temperature .value")?.textContent === "30.1 °C", undefined, { timeout: 3000 });
+    await page.waitForFunction(
+      () => document.querySelector("#tile-temperature .value")?.textContent === "30.1 °C",
+      undefined,
+      { timeout: 3000 },
+    );
     device = await connected(connectSocket(app, { cookie: await login(app) }));
     await context.close();
   }, 40000);
 
-  for (const [path, dark] of [["/login", false], ["/3d?day=2025-06-01", false], ["/3d?day=2025-06-01", true], ["/settings", false]] as const) {
+  for (const [path, dark] of [
+    ["/login", false],
+    ["/3d?day=2025-06-01", false],
+    ["/3d?day=2025-06-01", true],
+    ["/settings", false],
+  ] as const) {
     test(`axe finds no serious accessibility problem on ${path}${dark ? " (dark)" : ""}: labels, contrast, names`, async () => {
       // Our CSP rightly refuses axe's injected script; only these audit pages bypass it.
       const { page, context } = await newPage({ dark, bypassCSP: true });
@@ -287,9 +369,20 @@ describe("the dashboard in a browser", () => {
       await page.waitForLoadState("networkidle");
       await page.addScriptTag({ path: require.resolve("axe-core/axe.min.js") });
       const violations = await page.evaluate(async () => {
-        const axe = (window as unknown as { axe: { run: (ctx: Document, o: object) => Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe;
+        const axe = (
+          window as unknown as {
+            axe: {
+              run: (
+                ctx: Document,
+                o: object,
+              ) => Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }>;
+            };
+          }
+        ).axe;
         const result = await axe.run(document, { resultTypes: ["violations"] });
-        return result.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+        return result.violations
+          .filter((v) => v.impact === "serious" || v.impact === "critical")
+          .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
       });
       expect(violations).toEqual([]);
       await context.close();
@@ -298,7 +391,12 @@ describe("the dashboard in a browser", () => {
 
   test("no page broke the Content-Security-Policy or threw", () => {
     // Refused connections while the server restarts, and the deliberate 403/400 answers, are expected.
-    const relevant = consoleErrors.filter((e) => !/Failed to load resource|ERR_CONNECTION_REFUSED|WebSocket connection|socket\.io|Response Status Error Code/i.test(e));
+    const relevant = consoleErrors.filter(
+      (e) =>
+        !/Failed to load resource|ERR_CONNECTION_REFUSED|WebSocket connection|socket\.io|Response Status Error Code/i.test(
+          e,
+        ),
+    );
     expect(relevant).toEqual([]);
   });
 });

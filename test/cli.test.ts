@@ -5,12 +5,19 @@ import { tempDir } from "./helpers.ts";
 
 const MAIN = join(import.meta.dir, "../src/main.ts");
 const dirs: string[] = [];
-afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 function run(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) {
   const cwd = opts.cwd ?? tempDir();
   dirs.push(cwd);
-  const p = Bun.spawnSync([process.execPath, MAIN, ...args], { cwd, env: { ...process.env, ...opts.env }, stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawnSync([process.execPath, MAIN, ...args], {
+    cwd,
+    env: { ...process.env, ...opts.env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   return { code: p.exitCode, out: p.stdout.toString(), err: p.stderr.toString(), cwd };
 }
 

@@ -1,6 +1,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { dayRange, zonedToUtc } from "../src/time.ts";
-import { collect, connected, connectSocket, emitWithAck, getPage, login, sleep, startApp, type TestApp } from "./helpers.ts";
+import {
+  collect,
+  connected,
+  connectSocket,
+  emitWithAck,
+  getPage,
+  login,
+  sleep,
+  startApp,
+  type TestApp,
+} from "./helpers.ts";
 
 const ZONE = "Europe/Helsinki";
 let app: TestApp;
@@ -9,21 +19,41 @@ beforeAll(async () => {
   app = await startApp({ timezone: ZONE, device_rate_limit: 0, raw_retention_days: 30 });
   cookie = await login(app);
 });
-afterAll(async () => { await app.close(); });
+afterAll(async () => {
+  await app.close();
+});
 
 const api = async (path: string) => JSON.parse((await getPage(app, path, cookie)).text);
 const at = (day: string, h: number, m: number) => {
   const [y, mo, d] = day.split("-").map(Number);
   return zonedToUtc(y!, mo!, d!, ZONE, h, m);
 };
-type Summary = { start: string; count: number; temperature: { min: number; avg: number; max: number }; humidity: { min: number; avg: number; max: number } };
+type Summary = {
+  start: string;
+  count: number;
+  temperature: { min: number; avg: number; max: number };
+  humidity: { min: number; avg: number; max: number };
+};
 
 describe("summaries", () => {
   test("a day's summary equals the aggregate of its raw rows, and so does each hour's", async () => {
     let seed = 7;
-    const r = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
-    for (let i = 0; i < 500; i++) app.store.readings.insert(1, at("2025-03-10", Math.floor(r() * 24), Math.floor(r() * 60)), Math.round((15 + r() * 15) * 10) / 10, Math.round(r() * 1000) / 10);
-    const raw = (await api("/api/temphum?date=2025-03-10")) as { timestamp: string; temperature: number; humidity: number }[];
+    const r = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    for (let i = 0; i < 500; i++)
+      app.store.readings.insert(
+        1,
+        at("2025-03-10", Math.floor(r() * 24), Math.floor(r() * 60)),
+        Math.round((15 + r() * 15) * 10) / 10,
+        Math.round(r() * 1000) / 10,
+      );
+    const raw = (await api("/api/temphum?date=2025-03-10")) as {
+      timestamp: string;
+      temperature: number;
+      humidity: number;
+    }[];
     expect(raw.length).toBe(500);
     const [day] = (await api("/api/temphum/summary?from=2025-03-10&to=2025-03-10&bucket=day")) as Summary[];
     const temps = raw.map((x) => x.temperature);
@@ -48,7 +78,10 @@ describe("summaries", () => {
     app.store.readings.insert(1, at("2025-03-13", 9, 0), 21, 50);
     app.store.readings.insert(1, at("2025-03-12", 23, 59), 40, 10); // late arrival for the day before
     const days = (await api("/api/temphum/summary?from=2025-03-12&to=2025-03-13&bucket=day")) as Summary[];
-    expect(days.map((d) => [d.start.slice(0, 10), d.count, d.temperature.max])).toEqual([["2025-03-12", 2, 40], ["2025-03-13", 1, 21]]);
+    expect(days.map((d) => [d.start.slice(0, 10), d.count, d.temperature.max])).toEqual([
+      ["2025-03-12", 2, 40],
+      ["2025-03-13", 1, 21],
+    ]);
   });
 
   test("the day bucket follows the configured zone across a DST change", async () => {
@@ -63,7 +96,12 @@ describe("summaries", () => {
   });
 
   test("bad summary requests answer 400 with a reason", async () => {
-    for (const q of ["bucket=week", "from=2025-13-01", "from=2025-03-10&to=2025-03-01", "from=2020-01-01&to=2025-01-01&bucket=hour"]) {
+    for (const q of [
+      "bucket=week",
+      "from=2025-13-01",
+      "from=2025-03-10&to=2025-03-01",
+      "from=2020-01-01&to=2025-01-01&bucket=hour",
+    ]) {
       const res = await getPage(app, `/api/temphum/summary?${q}`, cookie);
       expect(`${q} ${res.status}`).toBe(`${q} 400`);
       expect(JSON.parse(res.text).error).toBeTruthy();
@@ -74,7 +112,9 @@ describe("summaries", () => {
 describe("retention", () => {
   test("pruning removes raw readings past the window, keeps their summaries, and does not hold up live ingest", async () => {
     const old = Date.now() - 40 * 86400000;
-    const insertMany = app.store.db.transaction(() => { for (let i = 0; i < 6000; i++) app.store.readings.insert(1, old + i * 1000, 18, 40); });
+    const insertMany = app.store.db.transaction(() => {
+      for (let i = 0; i < 6000; i++) app.store.readings.insert(1, old + i * 1000, 18, 40);
+    });
     insertMany();
     const oldDay = new Date(old).toISOString().slice(0, 10);
     const before = (await api(`/api/temphum/summary?from=${oldDay}&to=${oldDay}&bucket=day`)) as Summary[];
@@ -86,7 +126,9 @@ describe("retention", () => {
     device.disconnect();
     expect(pruned).toBeGreaterThanOrEqual(6000);
     expect(acks.every((a) => a.ok)).toBe(true);
-    const stillOld = app.store.db.query("SELECT count(*) AS n FROM readings WHERE recorded_at < ?").get(Date.now() - 30 * 86400000) as { n: number };
+    const stillOld = app.store.db
+      .query("SELECT count(*) AS n FROM readings WHERE recorded_at < ?")
+      .get(Date.now() - 30 * 86400000) as { n: number };
     expect(stillOld.n).toBe(0);
     expect(await api(`/api/temphum/summary?from=${oldDay}&to=${oldDay}&bucket=day`)).toEqual(before);
     for (const a of acks) expect(app.store.db.query("SELECT id FROM readings WHERE id = ?").get(a.id)).toBeTruthy();
@@ -124,7 +166,13 @@ describe("chart points", () => {
   test("a dense day is averaged down to at most 1,440 chart points, keeping the day's span and mean", async () => {
     const { chartPoints } = await import("../views/dashboard.tsx");
     const start = Date.UTC(2025, 0, 1);
-    const rows = Array.from({ length: 86400 }, (_, i) => ({ id: i, device_id: 1, recorded_at: start + i * 1000, temperature: 20 + (i % 100) / 100, humidity: 50 }));
+    const rows = Array.from({ length: 86400 }, (_, i) => ({
+      id: i,
+      device_id: 1,
+      recorded_at: start + i * 1000,
+      temperature: 20 + (i % 100) / 100,
+      humidity: 50,
+    }));
     const points = chartPoints(rows);
     expect(points.length).toBeLessThanOrEqual(1440);
     expect(points.length).toBeGreaterThan(1400);

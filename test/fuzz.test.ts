@@ -9,7 +9,9 @@ beforeAll(async () => {
   app = await startApp({ device_rate_limit: 0 });
   cookie = await login(app);
 });
-afterAll(async () => { await app.close(); });
+afterAll(async () => {
+  await app.close();
+});
 
 /** mulberry32: small, fast, and the same sequence on every machine. */
 function rng(seed: number) {
@@ -24,23 +26,70 @@ const rand = rng(20261124);
 const int = (n: number) => Math.floor(rand() * n);
 const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
 
-const NUMBERS = [0, -0, 1, -1, 20.5, 99.99, 100, 100.0001, 150, 150.5, -50, -50.1, 1e308, -1e308, 5e-324, NaN, Infinity, -Infinity, 2 ** 53, Number.MAX_SAFE_INTEGER];
-const STRINGS = ["", " ", "idle", "\u0000", "<script>alert(1)</script>", "é😀\u202e", "x".repeat(256), "x".repeat(257), " ".repeat(300), "/9j/4AAQ", "iVBORw0KGgo=", "%%%", "null", "21.5"];
+const NUMBERS = [
+  0,
+  -0,
+  1,
+  -1,
+  20.5,
+  99.99,
+  100,
+  100.0001,
+  150,
+  150.5,
+  -50,
+  -50.1,
+  1e308,
+  -1e308,
+  5e-324,
+  NaN,
+  Infinity,
+  -Infinity,
+  2 ** 53,
+  Number.MAX_SAFE_INTEGER,
+];
+const STRINGS = [
+  "",
+  " ",
+  "idle",
+  "\u0000",
+  "<script>alert(1)</script>",
+  "é😀\u202e",
+  "x".repeat(256),
+  "x".repeat(257),
+  " ".repeat(300),
+  "/9j/4AAQ",
+  "iVBORw0KGgo=",
+  "%%%",
+  "null",
+  "21.5",
+];
 let binaryBudget = 8;
 function value(depth = 0): unknown {
   switch (int(depth > 2 ? 4 : 8)) {
-    case 0: return pick(NUMBERS);
-    case 1: return pick(STRINGS);
-    case 2: return pick([null, undefined, true, false]);
+    case 0:
+      return pick(NUMBERS);
+    case 1:
+      return pick(STRINGS);
+    case 2:
+      return pick([null, undefined, true, false]);
     // socket.io-parser closes a connection whose packet carries over 10 binary attachments (its own
     // DoS guard); a device sends one, so payloads here stay under that.
-    case 3: return binaryBudget-- > 0 ? randomBytes(int(64)) : pick(STRINGS);
-    case 4: return Array.from({ length: int(4) }, () => value(depth + 1));
+    case 3:
+      return binaryBudget-- > 0 ? randomBytes(int(64)) : pick(STRINGS);
+    case 4:
+      return Array.from({ length: int(4) }, () => value(depth + 1));
     default: {
       const o: Record<string, unknown> = {};
       // defineProperty: a plain assignment to "__proto__" would set the prototype, not a key.
       for (const k of ["temperature", "humidity", "status", "image", "__proto__", "constructor", "toString", "extra"])
-        if (rand() < 0.5) Object.defineProperty(o, k, { value: value(depth + 1), enumerable: true, writable: true, configurable: true });
+        if (rand() < 0.5)
+          Object.defineProperty(o, k, {
+            value: value(depth + 1),
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
       return o;
     }
   }
@@ -55,7 +104,9 @@ function randomBytes(n: number) {
 test("thousands of malformed socket payloads: the server answers, stores nothing invalid, and memory stays bounded", async () => {
   const device = await connected(connectSocket(app, { cookie }));
   let disconnectReason = "";
-  device.on("disconnect", (reason) => { disconnectReason = reason; });
+  device.on("disconnect", (reason) => {
+    disconnectReason = reason;
+  });
   const events = ["temphum", "status", "image", "unknown", "image2v", "error", "disconnecting", "x".repeat(300)];
   const runBatch = async (n: number) => {
     const pending: Promise<unknown>[] = [];
@@ -63,7 +114,12 @@ test("thousands of malformed socket payloads: the server answers, stores nothing
       binaryBudget = 8;
       const args = Array.from({ length: int(3) }, () => value());
       // Unknown events are never acknowledged; a short timeout keeps the run brief.
-      pending.push(device.timeout(1000).emitWithAck(pick(events), ...args).catch(() => null));
+      pending.push(
+        device
+          .timeout(1000)
+          .emitWithAck(pick(events), ...args)
+          .catch(() => null),
+      );
     }
     await Promise.all(pending);
   };
@@ -78,47 +134,134 @@ test("thousands of malformed socket payloads: the server answers, stores nothing
   device.disconnect();
 
   const db = app.store.db;
-  const badReadings = db.query("SELECT count(*) AS n FROM readings WHERE NOT (temperature BETWEEN -50 AND 150 AND humidity BETWEEN 0 AND 100)").get() as { n: number };
+  const badReadings = db
+    .query(
+      "SELECT count(*) AS n FROM readings WHERE NOT (temperature BETWEEN -50 AND 150 AND humidity BETWEEN 0 AND 100)",
+    )
+    .get() as { n: number };
   expect(badReadings.n).toBe(0);
-  const badStatuses = db.query("SELECT count(*) AS n FROM statuses WHERE length(status) = 0 OR length(status) > 256 OR status != trim(status)").get() as { n: number };
+  const badStatuses = db
+    .query(
+      "SELECT count(*) AS n FROM statuses WHERE length(status) = 0 OR length(status) > 256 OR status != trim(status)",
+    )
+    .get() as { n: number };
   expect(badStatuses.n).toBe(0);
-  for (const f of db.query("SELECT bytes FROM frames").all() as { bytes: Uint8Array }[]) expect(sniffImage(f.bytes)).not.toBeNull();
+  for (const f of db.query("SELECT bytes FROM frames").all() as { bytes: Uint8Array }[])
+    expect(sniffImage(f.bytes)).not.toBeNull();
   expect((await getPage(app, "/healthz")).status).toBe(200);
 }, 60000);
 
 test("raw malformed Engine.IO / Socket.IO frames never take the server down", async () => {
-  const frames = ["", "4", "40", "42", "42[", '42["temphum",{]', '42["temphum"]', '451-["image",{"image":{"_placeholder":true,"num":9}}]', "6", "9999", "\u0000\u0001", "2probe", '43["temphum"]', "41", "0{}", "x".repeat(10000)];
+  const frames = [
+    "",
+    "4",
+    "40",
+    "42",
+    "42[",
+    '42["temphum",{]',
+    '42["temphum"]',
+    '451-["image",{"image":{"_placeholder":true,"num":9}}]',
+    "6",
+    "9999",
+    "\u0000\u0001",
+    "2probe",
+    '43["temphum"]',
+    "41",
+    "0{}",
+    "x".repeat(10000),
+  ];
   for (let i = 0; i < 200; i++) {
-    const ws = new WebSocket(`${app.url.replace("http", "ws")}/socket.io/?EIO=4&transport=websocket`, { headers: { cookie } } as never);
+    const ws = new WebSocket(`${app.url.replace("http", "ws")}/socket.io/?EIO=4&transport=websocket`, {
+      headers: { cookie },
+    } as never);
     await new Promise<void>((resolve) => {
       ws.onopen = () => {
         ws.send("40");
         for (let k = 0; k < 5; k++) ws.send(rand() < 0.8 ? pick(frames) : randomBytes(int(100)));
-        setTimeout(() => { ws.close(); resolve(); }, 5);
+        setTimeout(() => {
+          ws.close();
+          resolve();
+        }, 5);
       };
       ws.onerror = () => resolve();
     });
   }
   expect((await getPage(app, "/healthz")).status).toBe(200);
   const device = await connected(connectSocket(app, { cookie }));
-  expect((await device.timeout(5000).emitWithAck("temphum", { temperature: 1, humidity: 1 })) as { ok: boolean }).toMatchObject({ ok: true });
+  expect(
+    (await device.timeout(5000).emitWithAck("temphum", { temperature: 1, humidity: 1 })) as { ok: boolean },
+  ).toMatchObject({ ok: true });
   device.disconnect();
 }, 60000);
 
 test("random HTTP requests never get a 500 and never change settings without a token", async () => {
   const csrf = csrfFrom((await getPage(app, "/settings", cookie)).text);
   const before = { intervals: app.store.intervals.get(), users: app.store.users.list().length };
-  const paths = ["/", "/3d", "/login", "/logout", "/settings", "/settings/intervals", "/settings/users", "/settings/users/1/delete", "/settings/tokens", "/settings/tokens/1/revoke",
-    "/settings/password", "/api/temphum", "/api/timelapse_config", "/api/latest", "/frames/1.jpg", "/frames/latest", "/frames/x", "/static/app.css", "/static/../package.json",
-    "/partials/chart", "/healthz", "/%00", "/api/%ff", "/" + "a".repeat(3000)];
-  const queries = ["", "?date=2025-01-01", "?date=" + "9".repeat(100), "?day=2025-02-30", "?next=//evil", "?date[]=1", "?%zz", "?date=%00"];
+  const paths = [
+    "/",
+    "/3d",
+    "/login",
+    "/logout",
+    "/settings",
+    "/settings/intervals",
+    "/settings/users",
+    "/settings/users/1/delete",
+    "/settings/tokens",
+    "/settings/tokens/1/revoke",
+    "/settings/password",
+    "/api/temphum",
+    "/api/timelapse_config",
+    "/api/latest",
+    "/frames/1.jpg",
+    "/frames/latest",
+    "/frames/x",
+    "/static/app.css",
+    "/static/../package.json",
+    "/partials/chart",
+    "/healthz",
+    "/%00",
+    "/api/%ff",
+    `/${"a".repeat(3000)}`,
+  ];
+  const queries = [
+    "",
+    "?date=2025-01-01",
+    `?date=${"9".repeat(100)}`,
+    "?day=2025-02-30",
+    "?next=//evil",
+    "?date[]=1",
+    "?%zz",
+    "?date=%00",
+  ];
   const bodies = (): [string | Uint8Array | undefined, string | undefined] => {
     switch (int(5)) {
-      case 0: return [undefined, undefined];
-      case 1: return [new URLSearchParams({ username: pick(STRINGS), password: pick(STRINGS), image_delay: pick(STRINGS), name: pick(STRINGS), role: pick(STRINGS) }).toString(), "application/x-www-form-urlencoded"];
-      case 2: return [JSON.stringify(value()) ?? "null", "application/json"];
-      case 3: return [randomBytes(int(2000)), pick(["application/octet-stream", "application/json", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"])];
-      default: return ["{not json", "application/json"];
+      case 0:
+        return [undefined, undefined];
+      case 1:
+        return [
+          new URLSearchParams({
+            username: pick(STRINGS),
+            password: pick(STRINGS),
+            image_delay: pick(STRINGS),
+            name: pick(STRINGS),
+            role: pick(STRINGS),
+          }).toString(),
+          "application/x-www-form-urlencoded",
+        ];
+      case 2:
+        return [JSON.stringify(value()) ?? "null", "application/json"];
+      case 3:
+        return [
+          randomBytes(int(2000)),
+          pick([
+            "application/octet-stream",
+            "application/json",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+          ]),
+        ];
+      default:
+        return ["{not json", "application/json"];
     }
   };
   const statuses = new Map<number, number>();
@@ -130,7 +273,12 @@ test("random HTTP requests never get a 500 and never change settings without a t
     if (rand() < 0.7) headers.cookie = cookie;
     if (rand() < 0.3) headers["hx-request"] = "true";
     if (rand() < 0.1) headers["x-csrf-token"] = "forged";
-    const res = await fetch(`${app.url}${pick(paths)}${pick(queries)}`, { method, headers, body: body as BodyInit | undefined, redirect: "manual" });
+    const res = await fetch(`${app.url}${pick(paths)}${pick(queries)}`, {
+      method,
+      headers,
+      body: body as BodyInit | undefined,
+      redirect: "manual",
+    });
     await res.arrayBuffer();
     statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
     expect(res.status).toBeLessThan(500);

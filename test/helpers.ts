@@ -3,11 +3,16 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { io as ioClient, type Socket } from "socket.io-client";
-import { createApp, type AppHandle } from "../src/app.ts";
+import { type AppHandle, createApp } from "../src/app.ts";
 import { type Config, loadConfig } from "../src/config.ts";
 import { createLogger, type Level } from "../src/log.ts";
 
-export type TestApp = AppHandle & { dir: string; config: Config; logs: { level: Level; msg: string; fields?: Record<string, unknown> }[]; close(): Promise<void> };
+export type TestApp = AppHandle & {
+  dir: string;
+  config: Config;
+  logs: { level: Level; msg: string; fields?: Record<string, unknown> }[];
+  close(): Promise<void>;
+};
 
 export const ADMIN = { username: "admin", password: "admin-password-1" };
 
@@ -19,14 +24,27 @@ export async function startApp(overrides: Partial<Config> = {}, dir = tempDir())
   const { config } = await loadConfig({
     path: undefined,
     env: {},
-    overrides: { web_username: ADMIN.username, web_password: ADMIN.password, secret_key: "test-secret-key-0123456789", database_uri: join(dir, "app.db"), host: "127.0.0.1", port: 0, timezone: "Europe/Helsinki",
+    overrides: {
+      web_username: ADMIN.username,
+      web_password: ADMIN.password,
+      secret_key: "test-secret-key-0123456789",
+      database_uri: join(dir, "app.db"),
+      host: "127.0.0.1",
+      port: 0,
+      timezone: "Europe/Helsinki",
       // Tests seed readings from past years; pruning them 30 s in would empty days under a slow test.
-      raw_retention_days: 0, ...overrides },
+      raw_retention_days: 0,
+      ...overrides,
+    },
   });
   const logs: TestApp["logs"] = [];
-  const app = await createApp(config, { log: createLogger({ quiet: true, sink: (level, msg, fields) => logs.push({ level, msg, fields }) }) });
+  const app = await createApp(config, {
+    log: createLogger({ quiet: true, sink: (level, msg, fields) => logs.push({ level, msg, fields }) }),
+  });
   return Object.assign(app, {
-    dir, config, logs,
+    dir,
+    config,
+    logs,
     async close() {
       await app.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -35,14 +53,28 @@ export async function startApp(overrides: Partial<Config> = {}, dir = tempDir())
 }
 
 /** Logs in through the form like a browser or device would; returns the Cookie header value. */
-export async function login(app: { url: string }, username = ADMIN.username, password = ADMIN.password, remember = false): Promise<string> {
+export async function login(
+  app: { url: string },
+  username = ADMIN.username,
+  password = ADMIN.password,
+  remember = false,
+): Promise<string> {
   const body = new URLSearchParams({ username, password, ...(remember ? { remember: "on" } : {}) });
   const res = await fetch(`${app.url}/login`, { method: "POST", body, redirect: "manual" });
   if (res.status !== 303) throw new Error(`login failed: ${res.status}`);
   return res.headers.getSetCookie()[0]!.split(";")[0]!;
 }
 
-export function connectSocket(app: { url: string }, opts: { cookie?: string; transports?: ("websocket" | "polling")[]; auth?: Record<string, string>; bearer?: string; origin?: string } = {}): Socket {
+export function connectSocket(
+  app: { url: string },
+  opts: {
+    cookie?: string;
+    transports?: ("websocket" | "polling")[];
+    auth?: Record<string, string>;
+    bearer?: string;
+    origin?: string;
+  } = {},
+): Socket {
   const headers: Record<string, string> = {};
   if (opts.cookie) headers.cookie = opts.cookie;
   if (opts.bearer) headers.authorization = `Bearer ${opts.bearer}`;
@@ -85,9 +117,17 @@ export function collect<T = unknown>(socket: Socket, event: string): T[] {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Resolves with the first payload of `event` that satisfies `match` (earlier ones are skipped). */
-export function eventMatching<T = unknown>(socket: Socket, event: string, match: (p: T) => boolean, timeoutMs = 3000): Promise<T> {
+export function eventMatching<T = unknown>(
+  socket: Socket,
+  event: string,
+  match: (p: T) => boolean,
+  timeoutMs = 3000,
+): Promise<T> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { socket.off(event, on); reject(new Error(`no matching "${event}" within ${timeoutMs} ms`)); }, timeoutMs);
+    const timer = setTimeout(() => {
+      socket.off(event, on);
+      reject(new Error(`no matching "${event}" within ${timeoutMs} ms`));
+    }, timeoutMs);
     const on = (p: T) => {
       if (!match(p)) return;
       clearTimeout(timer);

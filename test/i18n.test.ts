@@ -8,15 +8,25 @@ beforeAll(async () => {
   app = await startApp({ locale: "fi" });
   cookie = await login(app);
 });
-afterAll(async () => { await app.close(); });
+afterAll(async () => {
+  await app.close();
+});
 
 test("every Finnish string is written, none left empty or copied from English by mistake", () => {
-  const copied = Object.entries(dictionaries.fi).filter(([k, v]) => !v || (v === dictionaries.en[k as keyof typeof dictionaries.en] && !["appName", "minimum", "maximum", "unitS", "unitMin", "unitH"].includes(k)));
+  const copied = Object.entries(dictionaries.fi).filter(
+    ([k, v]) =>
+      !v ||
+      (v === dictionaries.en[k as keyof typeof dictionaries.en] &&
+        !["appName", "minimum", "maximum", "unitS", "unitMin", "unitH"].includes(k)),
+  );
   expect(copied).toEqual([]);
 });
 
 test("with locale fi the pages, the login error and validation messages are in Finnish", async () => {
-  const loginPage = await fetch(`${app.url}/login`, { method: "POST", body: new URLSearchParams({ username: "admin", password: "wrong" }) });
+  const loginPage = await fetch(`${app.url}/login`, {
+    method: "POST",
+    body: new URLSearchParams({ username: "admin", password: "wrong" }),
+  });
   expect(await loginPage.text()).toContain("Väärä käyttäjätunnus tai salasana.");
   const dash = (await getPage(app, "/3d", cookie)).text;
   expect(dash).toContain('<html lang="fi">');
@@ -24,7 +34,8 @@ test("with locale fi the pages, the login error and validation messages are in F
   expect(dash).toContain("Ei mittauksia tältä päivältä.");
   const settings = (await getPage(app, "/settings", cookie)).text;
   const res = await fetch(`${app.url}/settings/intervals`, {
-    method: "POST", headers: { cookie, "hx-request": "true" },
+    method: "POST",
+    headers: { cookie, "hx-request": "true" },
     body: new URLSearchParams({ _csrf: csrfFrom(settings), image_delay: "1", temphum_delay: "x", status_delay: "5" }),
   });
   const html = await res.text();

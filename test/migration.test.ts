@@ -1,10 +1,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { getPage, login, startApp, tempDir, type TestApp } from "./helpers.ts";
+import { getPage, login, startApp, type TestApp, tempDir } from "./helpers.ts";
 import { requirePython } from "./python.ts";
 
-type Summary = { users: Record<string, string>; readings: number; statuses: number; images: number; first_reading: string };
+type Summary = {
+  users: Record<string, string>;
+  readings: number;
+  statuses: number;
+  images: number;
+  first_reading: string;
+};
 let app: TestApp;
 let summary: Summary;
 let dir: string;
@@ -12,13 +18,22 @@ let dir: string;
 beforeAll(async () => {
   requirePython(["werkzeug"]);
   dir = tempDir();
-  const made = Bun.spawnSync(["/usr/bin/python3", join(import.meta.dir, "fixtures/make_legacy_db.py"), join(dir, "app.db")]);
+  const made = Bun.spawnSync([
+    "/usr/bin/python3",
+    join(import.meta.dir, "fixtures/make_legacy_db.py"),
+    join(dir, "app.db"),
+  ]);
   if (made.exitCode !== 0) throw new Error(made.stderr.toString());
   summary = JSON.parse(made.stdout.toString());
   // The config's admin exists in the old database already: it must not be replaced or re-seeded.
-  app = await startApp({ web_username: "admin", web_password: "a-different-password", timezone: "Europe/Helsinki" }, dir);
+  app = await startApp(
+    { web_username: "admin", web_password: "a-different-password", timezone: "Europe/Helsinki" },
+    dir,
+  );
 });
-afterAll(async () => { await app?.close(); });
+afterAll(async () => {
+  await app?.close();
+});
 
 const count = (table: string) => (app.store.db.query(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
 
@@ -34,15 +49,22 @@ describe("upgrading a database written by the old server", () => {
     expect(count("statuses")).toBe(summary.statuses);
     expect(count("frames")).toBe(summary.images);
     expect(count("users")).toBe(Object.keys(summary.users).length);
-    const tables = (app.store.db.query("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name);
+    const tables = (
+      app.store.db.query("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]
+    ).map((t) => t.name);
     expect(tables).not.toContain("legacy_rejects");
     expect(tables).not.toContain("temphum");
   });
 
   test("images become bytes, not base64 text, and the old trigger is gone", () => {
-    const row = app.store.db.query("SELECT typeof(bytes) AS kind, mime FROM frames LIMIT 1").get() as { kind: string; mime: string };
+    const row = app.store.db.query("SELECT typeof(bytes) AS kind, mime FROM frames LIMIT 1").get() as {
+      kind: string;
+      mime: string;
+    };
     expect(row).toEqual({ kind: "blob", mime: "image/jpeg" });
-    expect(app.store.db.query("SELECT count(*) AS n FROM sqlite_master WHERE type = 'trigger'").get()).toEqual({ n: 0 });
+    expect(app.store.db.query("SELECT count(*) AS n FROM sqlite_master WHERE type = 'trigger'").get()).toEqual({
+      n: 0,
+    });
   });
 
   test("old local timestamps with offset and microseconds map to the right instant and day", async () => {
@@ -57,7 +79,9 @@ describe("upgrading a database written by the old server", () => {
 
   test("summaries are built for the old readings", async () => {
     const cookie = await login(app, "janne", summary.users.janne!);
-    const days = JSON.parse((await getPage(app, "/api/temphum/summary?from=2025-07-14&to=2025-07-14&bucket=day", cookie)).text);
+    const days = JSON.parse(
+      (await getPage(app, "/api/temphum/summary?from=2025-07-14&to=2025-07-14&bucket=day", cookie)).text,
+    );
     expect(days).toHaveLength(1);
     expect(days[0].count).toBe(1440);
   });
@@ -74,7 +98,11 @@ describe("upgrading a database written by the old server", () => {
   });
 
   test("a scrypt user logs in with the old password and a wrong one still fails", async () => {
-    const res = await fetch(`${app.url}/login`, { method: "POST", redirect: "manual", body: new URLSearchParams({ username: "janne", password: "wrong" }) });
+    const res = await fetch(`${app.url}/login`, {
+      method: "POST",
+      redirect: "manual",
+      body: new URLSearchParams({ username: "janne", password: "wrong" }),
+    });
     expect(res.status).toBe(401);
     await login(app, "janne", summary.users.janne!);
     expect(app.store.users.byName("janne")!.password_hash).toStartWith("$2");
@@ -84,7 +112,9 @@ describe("upgrading a database written by the old server", () => {
     await app.stop();
     const again = await startApp({ web_username: "admin", timezone: "Europe/Helsinki" }, dir);
     try {
-      expect((again.store.db.query("SELECT count(*) AS n FROM readings").get() as { n: number }).n).toBe(summary.readings);
+      expect((again.store.db.query("SELECT count(*) AS n FROM readings").get() as { n: number }).n).toBe(
+        summary.readings,
+      );
       expect(readdirSync(dir).filter((f) => f.endsWith(".bak")).length).toBe(1);
     } finally {
       await again.close();

@@ -6,16 +6,36 @@ import type { Subprocess } from "bun";
 export type Child = { proc: Subprocess<"ignore", "pipe", "pipe">; url: string; log: () => string; startedMs: number };
 
 export function writeConfig(dir: string, extra: Record<string, unknown> = {}) {
-  writeFileSync(join(dir, "config.json"), JSON.stringify({ web_username: "admin", web_password: "binary-pass-1", secret_key: "0123456789abcdef0123", port: 0, ...extra }));
+  writeFileSync(
+    join(dir, "config.json"),
+    JSON.stringify({
+      web_username: "admin",
+      web_password: "binary-pass-1",
+      secret_key: "0123456789abcdef0123",
+      port: 0,
+      ...extra,
+    }),
+  );
 }
 
 /** Starts `cmd` in `cwd` and resolves once it logs its listening URL. */
 export async function startChild(cmd: string[], cwd: string, timeoutMs = 60000): Promise<Child> {
   const t0 = performance.now();
-  const proc = Bun.spawn(cmd, { cwd, stdout: "pipe", stderr: "pipe", env: { ...process.env, LAYERWATCH_LOG_LEVEL: "info" } });
+  const proc = Bun.spawn(cmd, {
+    cwd,
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, LAYERWATCH_LOG_LEVEL: "info" },
+  });
   let text = "";
   const reader = proc.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  const pump = (async () => { for (;;) { const { value, done } = await reader.read(); if (done) return; text += value; } })();
+  const pump = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      text += value;
+    }
+  })();
   void pump;
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {

@@ -8,13 +8,29 @@ beforeAll(async () => {
   requirePython(["socketio", "requests", "websocket"]);
   app = await startApp();
 });
-afterAll(async () => { await app.close(); });
+afterAll(async () => {
+  await app.close();
+});
 
 async function runDevice(transport: "websocket" | "polling", next: Record<string, number>) {
   const current = app.store.intervals.get();
   const viewer = await connected(connectSocket(app, { cookie: await login(app) }));
-  const seen = { temphum: collect(viewer, "temphum2v"), status: collect(viewer, "status2v"), image: collect(viewer, "image2v") };
-  const proc = Bun.spawn(["/usr/bin/python3", join(import.meta.dir, "fixtures/old_device.py"), app.url, ADMIN.username, ADMIN.password, transport], { stdout: "pipe", stderr: "pipe" });
+  const seen = {
+    temphum: collect(viewer, "temphum2v"),
+    status: collect(viewer, "status2v"),
+    image: collect(viewer, "image2v"),
+  };
+  const proc = Bun.spawn(
+    [
+      "/usr/bin/python3",
+      join(import.meta.dir, "fixtures/old_device.py"),
+      app.url,
+      ADMIN.username,
+      ADMIN.password,
+      transport,
+    ],
+    { stdout: "pipe", stderr: "pipe" },
+  );
   const reader = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
   const nextLine = async () => {
@@ -28,7 +44,11 @@ async function runDevice(transport: "websocket" | "polling", next: Record<string
     return JSON.parse(line);
   };
   const first = await nextLine();
-  const res = await fetch(`${app.url}/api/timelapse_config`, { method: "PUT", headers: { cookie: await login(app), "content-type": "application/json" }, body: JSON.stringify(next) });
+  const res = await fetch(`${app.url}/api/timelapse_config`, {
+    method: "PUT",
+    headers: { cookie: await login(app), "content-type": "application/json" },
+    body: JSON.stringify(next),
+  });
   expect(res.status).toBe(200);
   const second = await nextLine();
   expect(await proc.exited).toBe(0);
@@ -38,7 +58,10 @@ async function runDevice(transport: "websocket" | "polling", next: Record<string
 }
 
 describe("a device written for the old server (python-socketio + requests)", () => {
-  for (const [transport, next] of [["websocket", { image_delay: 12, temphum_delay: 6, status_delay: 3 }], ["polling", { image_delay: 13, temphum_delay: 7, status_delay: 4 }]] as const) {
+  for (const [transport, next] of [
+    ["websocket", { image_delay: 12, temphum_delay: 6, status_delay: 3 }],
+    ["polling", { image_delay: 13, temphum_delay: 7, status_delay: 4 }],
+  ] as const) {
     test(`logs in with a form, sends every event over ${transport} and receives timelapse_conf`, async () => {
       const { first, second, seen, current } = await runDevice(transport, next);
       expect(first.login_status).toBe(200);

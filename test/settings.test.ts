@@ -1,5 +1,15 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ADMIN, connected, connectSocket, csrfFrom, getPage, login, nextEvent, startApp, type TestApp } from "./helpers.ts";
+import {
+  ADMIN,
+  connected,
+  connectSocket,
+  csrfFrom,
+  getPage,
+  login,
+  nextEvent,
+  startApp,
+  type TestApp,
+} from "./helpers.ts";
 
 let app: TestApp;
 let cookie: string;
@@ -9,17 +19,30 @@ beforeAll(async () => {
   cookie = await login(app);
   csrf = csrfFrom((await getPage(app, "/settings", cookie)).text);
 });
-afterAll(async () => { await app.close(); });
+afterAll(async () => {
+  await app.close();
+});
 
 const post = (path: string, fields: Record<string, string>, as = cookie, headers: Record<string, string> = {}) =>
-  fetch(`${app.url}${path}`, { method: "POST", headers: { cookie: as, ...headers }, body: new URLSearchParams(fields), redirect: "manual" });
-const userNames = () => (app.store.db.query("SELECT username FROM users ORDER BY id").all() as { username: string }[]).map((u) => u.username);
+  fetch(`${app.url}${path}`, {
+    method: "POST",
+    headers: { cookie: as, ...headers },
+    body: new URLSearchParams(fields),
+    redirect: "manual",
+  });
+const userNames = () =>
+  (app.store.db.query("SELECT username FROM users ORDER BY id").all() as { username: string }[]).map((u) => u.username);
 const intervals = () => app.store.intervals.get();
 
 describe("capture intervals form", () => {
   test("values below the minimums or not whole numbers are refused with a message per field and nothing saved", async () => {
     const before = intervals();
-    const res = await post("/settings/intervals", { _csrf: csrf, image_delay: "4", temphum_delay: "0", status_delay: "2.5" }, cookie, { "hx-request": "true" });
+    const res = await post(
+      "/settings/intervals",
+      { _csrf: csrf, image_delay: "4", temphum_delay: "0", status_delay: "2.5" },
+      cookie,
+      { "hx-request": "true" },
+    );
     expect(res.status).toBe(400);
     const html = await res.text();
     expect(html).toContain("Must be at least 5 seconds.");
@@ -35,13 +58,23 @@ describe("capture intervals form", () => {
     const res = await post("/settings/intervals", { image_delay: "60", temphum_delay: "60", status_delay: "60" });
     expect(res.status).toBe(403);
     expect(intervals()).toEqual(before);
-    const wrong = await post("/settings/intervals", { _csrf: "x".repeat(43), image_delay: "60", temphum_delay: "60", status_delay: "60" });
+    const wrong = await post("/settings/intervals", {
+      _csrf: "x".repeat(43),
+      image_delay: "60",
+      temphum_delay: "60",
+      status_delay: "60",
+    });
     expect(wrong.status).toBe(403);
     expect(intervals()).toEqual(before);
   });
 
   test("the htmx header carries the token as well as the form field", async () => {
-    const res = await post("/settings/intervals", { image_delay: "20", temphum_delay: "10", status_delay: "10" }, cookie, { "hx-request": "true", "x-csrf-token": csrf });
+    const res = await post(
+      "/settings/intervals",
+      { image_delay: "20", temphum_delay: "10", status_delay: "10" },
+      cookie,
+      { "hx-request": "true", "x-csrf-token": csrf },
+    );
     expect(res.status).toBe(200);
     expect(intervals()).toEqual({ image_delay: 20, temphum_delay: 10, status_delay: 10 });
   });
@@ -49,7 +82,12 @@ describe("capture intervals form", () => {
 
 describe("users", () => {
   test("an admin adds a user who can then log in", async () => {
-    const res = await post("/settings/users", { _csrf: csrf, username: "maija", password: "maija-password", role: "viewer" });
+    const res = await post("/settings/users", {
+      _csrf: csrf,
+      username: "maija",
+      password: "maija-password",
+      role: "viewer",
+    });
     expect(res.status).toBe(200);
     expect(await res.text()).toContain("User added.");
     expect(userNames()).toContain("maija");
@@ -78,7 +116,12 @@ describe("users", () => {
   });
 
   test("an admin can delete another admin, and the remaining admin is still refused deleting itself", async () => {
-    await post("/settings/users", { _csrf: csrf, username: "second-admin", password: "second-password", role: "admin" });
+    await post("/settings/users", {
+      _csrf: csrf,
+      username: "second-admin",
+      password: "second-password",
+      role: "admin",
+    });
     const other = await login(app, "second-admin", "second-password");
     const otherCsrf = csrfFrom((await getPage(app, "/settings", other)).text);
     const me = app.store.users.byName(ADMIN.username)!;
@@ -93,7 +136,11 @@ describe("users", () => {
   test("deleting a user ends their sessions and disconnects their sockets at once", async () => {
     const admin = await login(app, "second-admin", "second-password");
     const adminCsrf = csrfFrom((await getPage(app, "/settings", admin)).text);
-    await post("/settings/users", { _csrf: adminCsrf, username: "leaving", password: "leaving-password", role: "viewer" }, admin);
+    await post(
+      "/settings/users",
+      { _csrf: adminCsrf, username: "leaving", password: "leaving-password", role: "viewer" },
+      admin,
+    );
     const theirs = await login(app, "leaving", "leaving-password");
     const socket = await connected(connectSocket(app, { cookie: theirs }));
     const gone = nextEvent(socket, "disconnect");
@@ -113,10 +160,17 @@ describe("roles", () => {
     expect(page.text).toContain("Only an admin can change this.");
     const viewerCsrf = csrfFrom(page.text);
     const before = intervals();
-    const res = await post("/settings/intervals", { _csrf: viewerCsrf, image_delay: "99", temphum_delay: "99", status_delay: "99" }, viewer);
+    const res = await post(
+      "/settings/intervals",
+      { _csrf: viewerCsrf, image_delay: "99", temphum_delay: "99", status_delay: "99" },
+      viewer,
+    );
     expect(res.status).toBe(403);
     expect(intervals()).toEqual(before);
-    expect((await post("/settings/users", { _csrf: viewerCsrf, username: "sneaky", password: "sneaky-password" }, viewer)).status).toBe(403);
+    expect(
+      (await post("/settings/users", { _csrf: viewerCsrf, username: "sneaky", password: "sneaky-password" }, viewer))
+        .status,
+    ).toBe(403);
     expect(userNames()).not.toContain("sneaky");
   });
 });
@@ -126,10 +180,18 @@ describe("own password", () => {
     const first = await login(app, "maija", "maija-password");
     const second = await login(app, "maija", "maija-password");
     const firstCsrf = csrfFrom((await getPage(app, "/settings", first)).text);
-    const wrong = await post("/settings/password", { _csrf: firstCsrf, current: "nope", next: "new-password-1" }, first);
+    const wrong = await post(
+      "/settings/password",
+      { _csrf: firstCsrf, current: "nope", next: "new-password-1" },
+      first,
+    );
     expect(wrong.status).toBe(400);
     expect(await wrong.text()).toContain("Current password is wrong.");
-    const ok = await post("/settings/password", { _csrf: firstCsrf, current: "maija-password", next: "new-password-1" }, first);
+    const ok = await post(
+      "/settings/password",
+      { _csrf: firstCsrf, current: "maija-password", next: "new-password-1" },
+      first,
+    );
     expect(ok.status).toBe(200);
     expect((await getPage(app, "/settings", first)).status).toBe(200);
     expect((await getPage(app, "/settings", second)).status).toBe(303);

@@ -1,5 +1,5 @@
-import { afterAll, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
+import { afterAll, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { connected, connectSocket, login, tempDir } from "./helpers.ts";
@@ -19,7 +19,9 @@ test("SIGTERM during a stream of acknowledged events exits 0 and keeps every ack
   const stream = (async () => {
     for (let i = 0; i < 100000 && !stop; i++) {
       try {
-        const ack = (await device.timeout(2000).emitWithAck("temphum", { temperature: 20 + (i % 10), humidity: 50 })) as { ok: boolean; id: number };
+        const ack = (await device
+          .timeout(2000)
+          .emitWithAck("temphum", { temperature: 20 + (i % 10), humidity: 50 })) as { ok: boolean; id: number };
         if (ack.ok) acked.push(ack.id);
       } catch {
         return; // the server went away: no acknowledgement, no promise made
@@ -50,7 +52,10 @@ test("SIGKILL after acknowledged events loses none of them: a restart on the sam
     const device = await connected(connectSocket(child, { cookie: await login(child, "admin", "binary-pass-1") }));
     const acked: number[] = [];
     for (let i = 0; i < 300; i++) {
-      const ack = (await device.timeout(2000).emitWithAck("temphum", { temperature: 20, humidity: i % 100 })) as { ok: boolean; id: number };
+      const ack = (await device.timeout(2000).emitWithAck("temphum", { temperature: 20, humidity: i % 100 })) as {
+        ok: boolean;
+        id: number;
+      };
       expect(ack.ok).toBe(true);
       acked.push(ack.id);
     }

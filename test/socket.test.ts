@@ -1,6 +1,21 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import type { Socket } from "socket.io-client";
-import { collect, connected, connectSocket, csrfFrom, emitWithAck, eventMatching, fakeJpeg, fakePng, getPage, login, nextEvent, sleep, startApp, type TestApp } from "./helpers.ts";
+import {
+  collect,
+  connected,
+  connectSocket,
+  csrfFrom,
+  emitWithAck,
+  eventMatching,
+  fakeJpeg,
+  fakePng,
+  getPage,
+  login,
+  nextEvent,
+  sleep,
+  startApp,
+  type TestApp,
+} from "./helpers.ts";
 
 let app: TestApp;
 let cookie: string;
@@ -16,8 +31,12 @@ beforeAll(async () => {
   app = await startApp();
   cookie = await login(app);
 });
-afterEach(() => { while (open.length) open.pop()!.disconnect(); });
-afterAll(async () => { await app.close(); });
+afterEach(() => {
+  while (open.length) open.pop()!.disconnect();
+});
+afterAll(async () => {
+  await app.close();
+});
 
 describe("handshake", () => {
   test("a socket without a session cookie is refused with a message that says why", async () => {
@@ -46,11 +65,18 @@ describe("device events", () => {
     const device = await client();
     const viewer = await client();
     const got = nextEvent<{ temperature: number; humidity: number; recorded_at: number }>(viewer, "temphum2v");
-    const ack = await emitWithAck<{ ok: boolean; id: number }>(device, "temphum", { temperature: 21.5, humidity: 40.25 });
+    const ack = await emitWithAck<{ ok: boolean; id: number }>(device, "temphum", {
+      temperature: 21.5,
+      humidity: 40.25,
+    });
     expect(ack.ok).toBe(true);
     const r = await got;
     expect(r).toMatchObject({ temperature: 21.5, humidity: 40.25 });
-    const row = app.store.db.query("SELECT * FROM readings WHERE id = ?").get(ack.id) as { temperature: number; humidity: number; device_id: number };
+    const row = app.store.db.query("SELECT * FROM readings WHERE id = ?").get(ack.id) as {
+      temperature: number;
+      humidity: number;
+      device_id: number;
+    };
     expect(row).toMatchObject({ temperature: 21.5, humidity: 40.25, device_id: 1 });
   });
 
@@ -60,7 +86,9 @@ describe("device events", () => {
     const got = nextEvent<{ status: string }>(viewer, "status2v");
     const ack = await emitWithAck<{ ok: boolean; id: number }>(device, "status", { status: "  printing 42%  " });
     expect((await got).status).toBe("printing 42%");
-    expect((app.store.db.query("SELECT status FROM statuses WHERE id = ?").get(ack.id) as { status: string }).status).toBe("printing 42%");
+    expect(
+      (app.store.db.query("SELECT status FROM statuses WHERE id = ?").get(ack.id) as { status: string }).status,
+    ).toBe("printing 42%");
   });
 
   test("a base64 JPEG is stored as bytes and reaches viewers as binary", async () => {
@@ -68,12 +96,17 @@ describe("device events", () => {
     const viewer = await client();
     const jpeg = fakeJpeg(5000);
     const got = nextEvent<{ image: ArrayBuffer | Uint8Array; mime: string }>(viewer, "image2v");
-    const ack = await emitWithAck<{ ok: boolean; id: number }>(device, "image", { image: Buffer.from(jpeg).toString("base64") });
+    const ack = await emitWithAck<{ ok: boolean; id: number }>(device, "image", {
+      image: Buffer.from(jpeg).toString("base64"),
+    });
     expect(ack.ok).toBe(true);
     const frame = await got;
     expect(frame.mime).toBe("image/jpeg");
     expect(new Uint8Array(frame.image as ArrayBuffer)).toEqual(jpeg);
-    const row = app.store.db.query("SELECT bytes, typeof(bytes) AS kind FROM frames WHERE id = ?").get(ack.id) as { bytes: Uint8Array; kind: string };
+    const row = app.store.db.query("SELECT bytes, typeof(bytes) AS kind FROM frames WHERE id = ?").get(ack.id) as {
+      bytes: Uint8Array;
+      kind: string;
+    };
     expect(row.kind).toBe("blob");
     expect(new Uint8Array(row.bytes)).toEqual(jpeg);
     const served = await fetch(`${app.url}/frames/${ack.id}.jpg`, { headers: { cookie } });
@@ -85,7 +118,9 @@ describe("device events", () => {
     const device = await client();
     const ack = await emitWithAck<{ ok: boolean; id: number }>(device, "image", { image: Buffer.from(fakePng()) });
     expect(ack.ok).toBe(true);
-    expect((app.store.db.query("SELECT mime FROM frames WHERE id = ?").get(ack.id) as { mime: string }).mime).toBe("image/png");
+    expect((app.store.db.query("SELECT mime FROM frames WHERE id = ?").get(ack.id) as { mime: string }).mime).toBe(
+      "image/png",
+    );
   });
 
   test("events without an acknowledgement callback are stored all the same", async () => {
@@ -111,7 +146,8 @@ describe("device events", () => {
 
   test("only the newest image_retention frames are kept", async () => {
     const device = await client();
-    for (let i = 0; i < 13; i++) await emitWithAck(device, "image", { image: Buffer.from(fakeJpeg(300, i)).toString("base64") });
+    for (let i = 0; i < 13; i++)
+      await emitWithAck(device, "image", { image: Buffer.from(fakeJpeg(300, i)).toString("base64") });
     expect(count("frames")).toBe(10);
     const newest = app.store.db.query("SELECT max(id) AS id FROM frames").get() as { id: number };
     const ids = (app.store.db.query("SELECT id FROM frames ORDER BY id").all() as { id: number }[]).map((r) => r.id);
@@ -135,7 +171,12 @@ describe("invalid payloads", () => {
     ["status", "a 257-character status", { status: "x".repeat(257) }, /at most 256 characters/],
     ["status", "a missing status", {}, /status is missing/],
     ["image", "text that is not base64", { image: "not base64 at all!" }, /not valid base64/],
-    ["image", "base64 of non-image bytes", { image: Buffer.from("hello world, not a jpeg").toString("base64") }, /not a JPEG or PNG/],
+    [
+      "image",
+      "base64 of non-image bytes",
+      { image: Buffer.from("hello world, not a jpeg").toString("base64") },
+      /not a JPEG or PNG/,
+    ],
     ["image", "a missing image", {}, /image is missing/],
     ["image", "an empty image", { image: "" }, /not valid base64|empty/],
     ["image", "binary over 10 MiB", { image: big }, /larger than 10 MiB/],
@@ -177,12 +218,23 @@ describe("capture intervals", () => {
     const conf = eventMatching<Record<string, number>>(device, "timelapse_conf", (c) => c.image_delay === 30);
     const page = await getPage(app, "/settings", cookie);
     const res = await fetch(`${app.url}/settings/intervals`, {
-      method: "POST", headers: { cookie }, redirect: "manual",
-      body: new URLSearchParams({ _csrf: csrfFrom(page.text), image_delay: "30", temphum_delay: "15", status_delay: "5" }),
+      method: "POST",
+      headers: { cookie },
+      redirect: "manual",
+      body: new URLSearchParams({
+        _csrf: csrfFrom(page.text),
+        image_delay: "30",
+        temphum_delay: "15",
+        status_delay: "5",
+      }),
     });
     expect(res.status).toBe(200);
     expect(await res.text()).toContain("Sent to 1 connected device(s).");
     expect(await conf).toEqual({ image_delay: 30, temphum_delay: 15, status_delay: 5 });
-    expect(await (await fetch(`${app.url}/api/timelapse_config`, { headers: { cookie } })).json()).toEqual({ image_delay: 30, temphum_delay: 15, status_delay: 5 });
+    expect(await (await fetch(`${app.url}/api/timelapse_config`, { headers: { cookie } })).json()).toEqual({
+      image_delay: 30,
+      temphum_delay: 15,
+      status_delay: 5,
+    });
   });
 });

@@ -12,9 +12,12 @@ export function formatStamp(ms: number, ctx: ViewContext, now = Date.now()): str
   const key = `${ctx.locale}|${ctx.zone}|${sameDay}`;
   let f = timeFormats.get(key);
   if (!f) {
-    f = new Intl.DateTimeFormat(ctx.locale === "fi" ? "fi-FI" : "en-GB", sameDay
-      ? { timeZone: ctx.zone, hour: "2-digit", minute: "2-digit", second: "2-digit" }
-      : { timeZone: ctx.zone, day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+    f = new Intl.DateTimeFormat(
+      ctx.locale === "fi" ? "fi-FI" : "en-GB",
+      sameDay
+        ? { timeZone: ctx.zone, hour: "2-digit", minute: "2-digit", second: "2-digit" }
+        : { timeZone: ctx.zone, day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" },
+    );
     timeFormats.set(key, f);
   }
   return f.format(ms);

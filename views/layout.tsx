@@ -20,13 +20,27 @@ const HTMX_CONFIG = {
 /** The few strings the browser script writes itself (connection, device state, ages). */
 function clientStrings({ t }: ViewContext) {
   return {
-    live: t.connLive, reconnecting: t.connReconnecting, offline: t.connOffline,
-    deviceOnline: t.deviceOnline, deviceOffline: t.deviceOffline, deviceNeverSeen: t.deviceNeverSeen, lastHeard: t.lastHeard,
-    units: [t.unitS, t.unitMin, t.unitH, t.unitD], temperature: t.temperature, humidity: t.humidity, dewPoint: t.dewPoint,
+    live: t.connLive,
+    reconnecting: t.connReconnecting,
+    offline: t.connOffline,
+    deviceOnline: t.deviceOnline,
+    deviceOffline: t.deviceOffline,
+    deviceNeverSeen: t.deviceNeverSeen,
+    lastHeard: t.lastHeard,
+    units: [t.unitS, t.unitMin, t.unitH, t.unitD],
+    temperature: t.temperature,
+    humidity: t.humidity,
+    dewPoint: t.dewPoint,
   };
 }
 
-export function Layout(props: { ctx: ViewContext; title: string; children?: JSX.Element | JSX.Element[]; scripts?: string[]; page?: string }) {
+export function Layout(props: {
+  ctx: ViewContext;
+  title: string;
+  children?: JSX.Element | JSX.Element[];
+  scripts?: string[];
+  page?: string;
+}) {
   const { ctx } = props;
   return (
     <>
@@ -41,14 +55,25 @@ export function Layout(props: { ctx: ViewContext; title: string; children?: JSX.
           <link rel="icon" href="/static/favicon.svg" type="image/svg+xml" />
           <meta name="htmx-config" content={JSON.stringify(HTMX_CONFIG)} />
           <script src="/static/htmx.min.js" defer></script>
-          {(props.scripts ?? []).map((src) => <script src={src} defer></script>)}
+          {(props.scripts ?? []).map((src) => (
+            <script src={src} defer></script>
+          ))}
         </head>
-        <body data-page={props.page ?? ""} hx-headers={ctx.csrf ? JSON.stringify({ "X-CSRF-Token": ctx.csrf }) : undefined}>
-          <a class="skip" href="#main">{ctx.t.skip}</a>
-          <script type="application/json" id="i18n">{jsonForHtml(clientStrings(ctx))}</script>
+        <body
+          data-page={props.page ?? ""}
+          hx-headers={ctx.csrf ? JSON.stringify({ "X-CSRF-Token": ctx.csrf }) : undefined}
+        >
+          <a class="skip" href="#main">
+            {ctx.t.skip}
+          </a>
+          <script type="application/json" id="i18n">
+            {jsonForHtml(clientStrings(ctx))}
+          </script>
           {ctx.user ? (
             <header class="topbar">
-              <a class="brand" href="/">{ctx.t.appName}</a>
+              <a class="brand" href="/">
+                {ctx.t.appName}
+              </a>
               <nav aria-label="Main">
                 <a href="/3d">{ctx.t.dashboard}</a>
                 <a href="/settings">{ctx.t.settings}</a>
@@ -56,7 +81,9 @@ export function Layout(props: { ctx: ViewContext; title: string; children?: JSX.
               <span id="conn" class="conn" role="status" aria-live="polite" data-state="offline"></span>
               <form method="post" action="/logout" class="logout">
                 <input type="hidden" name="_csrf" value={ctx.csrf ?? ""} />
-                <button type="submit" class="link">{ctx.t.logout}</button>
+                <button type="submit" class="link">
+                  {ctx.t.logout}
+                </button>
               </form>
             </header>
           ) : null}

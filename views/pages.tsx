@@ -10,12 +10,26 @@ export function LoginPage(props: { ctx: ViewContext; next?: string; error?: stri
     <Layout ctx={props.ctx} title={t.login} page="login">
       <form method="post" action={action} class="card login">
         <h1>{t.appName}</h1>
-        {props.error ? <p class="flash error" role="alert" safe>{props.error}</p> : null}
+        {props.error ? (
+          <p class="flash error" role="alert" safe>
+            {props.error}
+          </p>
+        ) : null}
         <label for="username">{t.username}</label>
-        <input id="username" name="username" autocomplete="username" required autofocus value={props.username ?? ""} maxlength="64" />
+        <input
+          id="username"
+          name="username"
+          autocomplete="username"
+          required
+          autofocus
+          value={props.username ?? ""}
+          maxlength="64"
+        />
         <label for="password">{t.password}</label>
         <input id="password" name="password" type="password" autocomplete="current-password" required />
-        <label class="check"><input type="checkbox" name="remember" value="on" /> {t.rememberMe}</label>
+        <label class="check">
+          <input type="checkbox" name="remember" value="on" /> {t.rememberMe}
+        </label>
         <button type="submit">{t.login}</button>
       </form>
     </Layout>
@@ -29,8 +43,14 @@ export function HomePage(props: { ctx: ViewContext }) {
       <h1>{t.appName}</h1>
       <p>{t.homeIntro}</p>
       <div class="tiles">
-        <a class="tile link-tile" href="/3d"><h2>{t.tileDashboard}</h2><p>{t.tileDashboardText}</p></a>
-        <a class="tile link-tile" href="/settings"><h2>{t.tileSettings}</h2><p>{t.tileSettingsText}</p></a>
+        <a class="tile link-tile" href="/3d">
+          <h2>{t.tileDashboard}</h2>
+          <p>{t.tileDashboardText}</p>
+        </a>
+        <a class="tile link-tile" href="/settings">
+          <h2>{t.tileSettings}</h2>
+          <p>{t.tileSettingsText}</p>
+        </a>
       </div>
     </Layout>
   );
@@ -42,7 +62,9 @@ export function ErrorPage(props: { ctx: ViewContext; title: string; message: str
       <div class="card">
         <h1 safe>{props.title}</h1>
         <p safe>{props.message}</p>
-        <p><a href="/">{props.ctx.t.home}</a></p>
+        <p>
+          <a href="/">{props.ctx.t.home}</a>
+        </p>
       </div>
     </Layout>
   );

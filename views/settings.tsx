@@ -9,25 +9,62 @@ import { Layout } from "./layout.tsx";
 export type Flash = { kind: "ok" | "error"; text: string };
 
 function FlashMessage(props: { flash?: Flash }) {
-  return props.flash ? <p class={`flash ${props.flash.kind}`} role={props.flash.kind === "error" ? "alert" : "status"} safe>{props.flash.text}</p> : "";
+  return props.flash ? (
+    <p class={`flash ${props.flash.kind}`} role={props.flash.kind === "error" ? "alert" : "status"} safe>
+      {props.flash.text}
+    </p>
+  ) : (
+    ""
+  );
 }
 
 const Csrf = (props: { ctx: ViewContext }) => <input type="hidden" name="_csrf" value={props.ctx.csrf ?? ""} />;
 
-export function IntervalsForm(props: { ctx: ViewContext; values: Record<keyof Intervals, string | number>; errors?: IntervalErrors; flash?: Flash; devices?: number }) {
+export function IntervalsForm(props: {
+  ctx: ViewContext;
+  values: Record<keyof Intervals, string | number>;
+  errors?: IntervalErrors;
+  flash?: Flash;
+  devices?: number;
+}) {
   const { ctx, values, errors = {} } = props;
   const { t } = ctx;
   const admin = ctx.user?.role === "admin";
   const field = (key: keyof Intervals, label: string, min: number) => (
     <div class="field">
       <label for={key}>{label}</label>
-      <input id={key} name={key} type="number" inputmode="numeric" min={min} step="1" required value={String(values[key])}
-             disabled={!admin} aria-invalid={errors[key] ? "true" : undefined} aria-describedby={errors[key] ? `${key}-error` : undefined} />
-      {errors[key] ? <p class="field-error" id={`${key}-error`} safe>{translate(t, errors[key])}</p> : ""}
+      <input
+        id={key}
+        name={key}
+        type="number"
+        inputmode="numeric"
+        min={min}
+        step="1"
+        required
+        value={String(values[key])}
+        disabled={!admin}
+        aria-invalid={errors[key] ? "true" : undefined}
+        aria-describedby={errors[key] ? `${key}-error` : undefined}
+      />
+      {errors[key] ? (
+        <p class="field-error" id={`${key}-error`} safe>
+          {translate(t, errors[key])}
+        </p>
+      ) : (
+        ""
+      )}
     </div>
   );
   return (
-    <form id="intervals-form" class="card" method="post" action="/settings/intervals" hx-post="/settings/intervals" hx-target="this" hx-swap="outerHTML">
+    <form
+      id="intervals-form"
+      class="card"
+      method="post"
+      action="/settings/intervals"
+      hx-post="/settings/intervals"
+      hx-target="this"
+      hx-swap="outerHTML"
+    >
       <h2>{t.captureIntervals}</h2>
       <FlashMessage flash={props.flash} />
       <Csrf ctx={ctx} />
@@ -35,14 +72,23 @@ export function IntervalsForm(props: { ctx: ViewContext; values: Record<keyof In
       {field("temphum_delay", t.temphumDelay, 1)}
       {field("status_delay", t.statusDelay, 1)}
       {admin ? <button type="submit">{t.save}</button> : <p class="muted">{t.forbidden}</p>}
-      {props.devices === undefined ? "" : (
-        <p class="muted devices">{props.devices ? t.devicesInSync.replace("{n}", String(props.devices)) : t.noDeviceConnected}</p>
+      {props.devices === undefined ? (
+        ""
+      ) : (
+        <p class="muted devices">
+          {props.devices ? t.devicesInSync.replace("{n}", String(props.devices)) : t.noDeviceConnected}
+        </p>
       )}
     </form>
   );
 }
 
-export function UsersSection(props: { ctx: ViewContext; users: UserRow[]; flash?: Flash; draft?: { username: string; role: string } }) {
+export function UsersSection(props: {
+  ctx: ViewContext;
+  users: UserRow[];
+  flash?: Flash;
+  draft?: { username: string; role: string };
+}) {
   const { ctx, users } = props;
   const { t } = ctx;
   const admin = ctx.user?.role === "admin";
@@ -53,33 +99,67 @@ export function UsersSection(props: { ctx: ViewContext; users: UserRow[]; flash?
       <ul class="users">
         {users.map((u) => (
           <li>
-            <span class="name" safe>{u.username}</span> <span class="role">{u.role === "admin" ? t.admin : t.viewer}</span>
+            <span class="name" safe>
+              {u.username}
+            </span>{" "}
+            <span class="role">{u.role === "admin" ? t.admin : t.viewer}</span>
             {u.id === ctx.user?.id ? <span class="muted"> ({t.you})</span> : ""}
             {admin && u.id !== ctx.user?.id ? (
-              <form method="post" action={`/settings/users/${u.id}/delete`} hx-post={`/settings/users/${u.id}/delete`} hx-target="#users" hx-swap="outerHTML" class="inline">
+              <form
+                method="post"
+                action={`/settings/users/${u.id}/delete`}
+                hx-post={`/settings/users/${u.id}/delete`}
+                hx-target="#users"
+                hx-swap="outerHTML"
+                class="inline"
+              >
                 <Csrf ctx={ctx} />
-                <button type="submit" class="danger" aria-label={`${t.delete} ${u.username}`}>{t.delete}</button>
+                <button type="submit" class="danger" aria-label={`${t.delete} ${u.username}`}>
+                  {t.delete}
+                </button>
               </form>
-            ) : ""}
+            ) : (
+              ""
+            )}
           </li>
         ))}
       </ul>
       {admin ? (
-        <form method="post" action="/settings/users" hx-post="/settings/users" hx-target="#users" hx-swap="outerHTML" class="add-user">
+        <form
+          method="post"
+          action="/settings/users"
+          hx-post="/settings/users"
+          hx-target="#users"
+          hx-swap="outerHTML"
+          class="add-user"
+        >
           <h3>{t.addUser}</h3>
           <Csrf ctx={ctx} />
           <label for="new-username">{t.username}</label>
-          <input id="new-username" name="username" required maxlength="64" autocomplete="off" value={props.draft?.username ?? ""} />
+          <input
+            id="new-username"
+            name="username"
+            required
+            maxlength="64"
+            autocomplete="off"
+            value={props.draft?.username ?? ""}
+          />
           <label for="new-password">{t.password}</label>
           <input id="new-password" name="password" type="password" required minlength="8" autocomplete="new-password" />
           <label for="new-role">{t.role}</label>
           <select id="new-role" name="role">
-            <option value="viewer" selected={props.draft?.role !== "admin"}>{t.viewer}</option>
-            <option value="admin" selected={props.draft?.role === "admin"}>{t.admin}</option>
+            <option value="viewer" selected={props.draft?.role !== "admin"}>
+              {t.viewer}
+            </option>
+            <option value="admin" selected={props.draft?.role === "admin"}>
+              {t.admin}
+            </option>
           </select>
           <button type="submit">{t.addUser}</button>
         </form>
-      ) : ""}
+      ) : (
+        ""
+      )}
     </section>
   );
 }
@@ -88,7 +168,15 @@ export function PasswordForm(props: { ctx: ViewContext; flash?: Flash }) {
   const { ctx } = props;
   const { t } = ctx;
   return (
-    <form id="password-form" class="card" method="post" action="/settings/password" hx-post="/settings/password" hx-target="this" hx-swap="outerHTML">
+    <form
+      id="password-form"
+      class="card"
+      method="post"
+      action="/settings/password"
+      hx-post="/settings/password"
+      hx-target="this"
+      hx-swap="outerHTML"
+    >
       <h2>{t.changePassword}</h2>
       <FlashMessage flash={props.flash} />
       <Csrf ctx={ctx} />
@@ -101,7 +189,12 @@ export function PasswordForm(props: { ctx: ViewContext; flash?: Flash }) {
   );
 }
 
-export function TokensSection(props: { ctx: ViewContext; tokens: DeviceTokenRow[]; flash?: Flash; created?: { name: string; token: string } }) {
+export function TokensSection(props: {
+  ctx: ViewContext;
+  tokens: DeviceTokenRow[];
+  flash?: Flash;
+  created?: { name: string; token: string };
+}) {
   const { ctx, tokens } = props;
   const { t } = ctx;
   return (
@@ -111,18 +204,37 @@ export function TokensSection(props: { ctx: ViewContext; tokens: DeviceTokenRow[
       <FlashMessage flash={props.flash} />
       {props.created ? (
         <div class="flash ok new-token" role="status">
-          <p><span safe>{props.created.name}</span>: {t.tokenShownOnce}</p>
-          <code class="token" safe>{props.created.token}</code>
+          <p>
+            <span safe>{props.created.name}</span>: {t.tokenShownOnce}
+          </p>
+          <code class="token" safe>
+            {props.created.token}
+          </code>
         </div>
-      ) : ""}
+      ) : (
+        ""
+      )}
       <ul class="users">
         {tokens.map((tk) => (
           <li>
-            <span class="name" safe>{tk.name}</span>{" "}
-            <span class="muted">{tk.last_used_at ? `${t.lastUsed} ${formatStamp(tk.last_used_at, ctx)}` : t.neverUsed}</span>
-            <form method="post" action={`/settings/tokens/${tk.id}/revoke`} hx-post={`/settings/tokens/${tk.id}/revoke`} hx-target="#tokens" hx-swap="outerHTML" class="inline">
+            <span class="name" safe>
+              {tk.name}
+            </span>{" "}
+            <span class="muted">
+              {tk.last_used_at ? `${t.lastUsed} ${formatStamp(tk.last_used_at, ctx)}` : t.neverUsed}
+            </span>
+            <form
+              method="post"
+              action={`/settings/tokens/${tk.id}/revoke`}
+              hx-post={`/settings/tokens/${tk.id}/revoke`}
+              hx-target="#tokens"
+              hx-swap="outerHTML"
+              class="inline"
+            >
               <Csrf ctx={ctx} />
-              <button type="submit" class="danger" aria-label={`${t.revoke} ${tk.name}`}>{t.revoke}</button>
+              <button type="submit" class="danger" aria-label={`${t.revoke} ${tk.name}`}>
+                {t.revoke}
+              </button>
             </form>
           </li>
         ))}
@@ -142,14 +254,21 @@ export function LogSection(props: { ctx: ViewContext; rows: LogRow[] }) {
   return (
     <section id="log" class="card wide" aria-labelledby="h-log">
       <h2 id="h-log">{ctx.t.recentProblems}</h2>
-      {props.rows.length === 0 ? <p class="muted">{ctx.t.noProblems}</p> : (
+      {props.rows.length === 0 ? (
+        <p class="muted">{ctx.t.noProblems}</p>
+      ) : (
         <table class="log">
           <tbody>
             {props.rows.map((r) => (
               <tr class={`level-${r.level}`}>
                 <td class="when">{formatStamp(r.at, ctx)}</td>
                 <td>{r.level}</td>
-                <td><span safe>{r.message}</span> <code class="muted" safe>{r.details === "{}" ? "" : r.details}</code></td>
+                <td>
+                  <span safe>{r.message}</span>{" "}
+                  <code class="muted" safe>
+                    {r.details === "{}" ? "" : r.details}
+                  </code>
+                </td>
               </tr>
             ))}
           </tbody>
@@ -159,7 +278,16 @@ export function LogSection(props: { ctx: ViewContext; rows: LogRow[] }) {
   );
 }
 
-export function SettingsPage(props: { ctx: ViewContext; users: UserRow[]; intervals: Intervals; flash?: Flash; tokens?: DeviceTokenRow[]; log?: LogRow[]; created?: { name: string; token: string }; devices?: number }) {
+export function SettingsPage(props: {
+  ctx: ViewContext;
+  users: UserRow[];
+  intervals: Intervals;
+  flash?: Flash;
+  tokens?: DeviceTokenRow[];
+  log?: LogRow[];
+  created?: { name: string; token: string };
+  devices?: number;
+}) {
   const { ctx } = props;
   return (
     <Layout ctx={ctx} title={ctx.t.settings} page="settings">
@@ -169,7 +297,11 @@ export function SettingsPage(props: { ctx: ViewContext; users: UserRow[]; interv
         <IntervalsForm ctx={ctx} values={props.intervals} devices={props.devices} />
         <UsersSection ctx={ctx} users={props.users} />
         <PasswordForm ctx={ctx} />
-        {ctx.user?.role === "admin" && props.tokens ? <TokensSection ctx={ctx} tokens={props.tokens} created={props.created} /> : ""}
+        {ctx.user?.role === "admin" && props.tokens ? (
+          <TokensSection ctx={ctx} tokens={props.tokens} created={props.created} />
+        ) : (
+          ""
+        )}
         {ctx.user?.role === "admin" && props.log ? <LogSection ctx={ctx} rows={props.log} /> : ""}
       </div>
     </Layout>

@@ -6,7 +6,16 @@ import { dayOf, isoInZone, parseDay, shiftDay } from "../time.ts";
 
 /** shiftDay for input that may be malformed: a bad day passes through to be refused later. */
 const shiftDayOr = (day: string, delta: number) => (parseDay(day) ? shiftDay(day, delta) : day);
-import { acceptsGzip, encodedJson, gzippedJson, type HttpDeps, jsonFor, jsonResponse, type RequestTools } from "./context.ts";
+
+import {
+  acceptsGzip,
+  encodedJson,
+  gzippedJson,
+  type HttpDeps,
+  jsonFor,
+  jsonResponse,
+  type RequestTools,
+} from "./context.ts";
 
 /** Days served recently, kept gzipped (a tenth of the JSON): a dashboard asks for the same day over and over. */
 const DAY_CACHE_SIZE = 8;
@@ -24,70 +33,122 @@ export function apiRoutes(deps: HttpDeps, tools: RequestTools) {
       return hit;
     }
     const rows = telemetry.readingsOfDay(day)!;
-    const body = new TextEncoder().encode(JSON.stringify(rows.map((r) => ({ timestamp: isoInZone(r.recorded_at, config.timezone), temperature: r.temperature, humidity: r.humidity }))));
+    const body = new TextEncoder().encode(
+      JSON.stringify(
+        rows.map((r) => ({
+          timestamp: isoInZone(r.recorded_at, config.timezone),
+          temperature: r.temperature,
+          humidity: r.humidity,
+        })),
+      ),
+    );
     const entry = { stamp, gzipped: Bun.gzipSync(body as Uint8Array<ArrayBuffer>, { level: 6 }) };
     dayCache.set(day, entry);
     if (dayCache.size > DAY_CACHE_SIZE) dayCache.delete(dayCache.keys().next().value!);
     return entry;
   }
 
-  return new Elysia({ name: "api-routes", prefix: "/api" })
-    .resolve(({ request, set }) => ({ session: tools.sessionFor(request, set) }))
-    .onBeforeHandle(({ session }) => {
-      if (!session) return jsonResponse({ error: "unauthorized: log in first" }, 401);
-    })
-    .get("/temphum", ({ query, request }) => {
-      const day = query.date ?? dayOf(Date.now(), config.timezone);
-      const stamp = telemetry.dayStamp(day);
-      if (stamp === null) return jsonResponse({ error: `date must be a real calendar date written YYYY-MM-DD, got "${day.slice(0, 32)}"` }, 400);
-      // The validator changes with any added, late or pruned reading of that day.
-      const etag = `W/"temphum-${day}-${stamp}"`;
-      const headers = { etag, "cache-control": "private, no-cache" };
-      if (request.headers.get("if-none-match") === etag) return new Response(null, { status: 304, headers });
-      const { gzipped } = encodedDay(day, stamp);
-      if (acceptsGzip(request)) return gzippedJson(gzipped, headers);
-      return encodedJson(request, Bun.gunzipSync(gzipped as Uint8Array<ArrayBuffer>), undefined, 200, headers);
-    }, { query: t.Object({ date: t.Optional(t.String({ maxLength: 64 })) }) })
-    .get("/temphum/summary", ({ query, request }) => {
-      const bucket = query.bucket ?? "hour";
-      const today = dayOf(Date.now(), config.timezone);
-      const to = query.to ?? today;
-      const from = query.from ?? shiftDayOr(to, bucket === "hour" ? -6 : -29);
-      if (bucket !== "hour" && bucket !== "day") return jsonResponse({ error: 'bucket must be "hour" or "day"' }, 400);
-      const rows = telemetry.summaries(bucket, from, to);
-      if (!rows) return jsonResponse({ error: "from and to must be real dates written YYYY-MM-DD, from not after to" }, 400);
-      const span = (Date.parse(to) - Date.parse(from)) / 86400000;
-      if (span > (bucket === "hour" ? 93 : 3660)) return jsonResponse({ error: `range too long for bucket=${bucket}` }, 400);
-      const round = (v: number) => Math.round(v * 100) / 100;
-      return jsonFor(request, rows.map((r) => ({
-        start: isoInZone(r.start_at, config.timezone), count: r.count,
-        temperature: { min: r.temp_min, avg: round(r.temp_avg), max: r.temp_max },
-        humidity: { min: r.hum_min, avg: round(r.hum_avg), max: r.hum_max },
-      })));
-    }, { query: t.Object({ from: t.Optional(t.String({ maxLength: 32 })), to: t.Optional(t.String({ maxLength: 32 })), bucket: t.Optional(t.String({ maxLength: 8 })) }) })
-    .get("/timelapse_config", () => jsonResponse(deps.intervals.get()))
-    // JSON only: a cross-site form cannot send it, so the session cookie alone is safe here.
-    .put("/timelapse_config", ({ session, body, request }) => {
-      if (!request.headers.get("content-type")?.startsWith("application/json")) return jsonResponse({ error: "send application/json" }, 415);
-      if (session!.user.role !== "admin") return jsonResponse({ error: "forbidden: only an admin can change intervals" }, 403);
-      const parsed = parseIntervals((body ?? {}) as Record<string, unknown>);
-      if (!parsed.ok) {
-        const fields = Object.fromEntries(Object.entries(parsed.errors).map(([k, m]) => [k, translate(dictionary("en"), m)]));
-        return jsonResponse({ error: "invalid intervals", fields }, 400);
-      }
-      deps.intervals.set(parsed.value);
-      return jsonResponse(parsed.value);
-    })
-    .get("/frames", ({ request }) => jsonFor(request, telemetry.frames().map((f) => ({
-      id: f.id, mime: f.mime, size: f.size, timestamp: isoInZone(f.recorded_at, config.timezone), url: `/frames/${f.id}.jpg`,
-    }))))
-    .get("/latest", () => {
-      const { reading, status, frame } = telemetry.latest();
-      const stamp = (ms?: number) => (ms === undefined ? null : isoInZone(ms, config.timezone));
-      return jsonResponse({
-        reading: reading ? { timestamp: stamp(reading.recorded_at), temperature: reading.temperature, humidity: reading.humidity } : null,
-        status: status ? { timestamp: stamp(status.last_seen_at), since: stamp(status.recorded_at), status: status.status } : null,
-        frame: frame ? { id: frame.id, timestamp: stamp(frame.recorded_at), url: `/frames/${frame.id}.jpg` } : null,
-      });
-    });
+  return (
+    new Elysia({ name: "api-routes", prefix: "/api" })
+      .resolve(({ request, set }) => ({ session: tools.sessionFor(request, set) }))
+      .onBeforeHandle(({ session }) => {
+        if (!session) return jsonResponse({ error: "unauthorized: log in first" }, 401);
+      })
+      .get(
+        "/temphum",
+        ({ query, request }) => {
+          const day = query.date ?? dayOf(Date.now(), config.timezone);
+          const stamp = telemetry.dayStamp(day);
+          if (stamp === null)
+            return jsonResponse(
+              { error: `date must be a real calendar date written YYYY-MM-DD, got "${day.slice(0, 32)}"` },
+              400,
+            );
+          // The validator changes with any added, late or pruned reading of that day.
+          const etag = `W/"temphum-${day}-${stamp}"`;
+          const headers = { etag, "cache-control": "private, no-cache" };
+          if (request.headers.get("if-none-match") === etag) return new Response(null, { status: 304, headers });
+          const { gzipped } = encodedDay(day, stamp);
+          if (acceptsGzip(request)) return gzippedJson(gzipped, headers);
+          return encodedJson(request, Bun.gunzipSync(gzipped as Uint8Array<ArrayBuffer>), undefined, 200, headers);
+        },
+        { query: t.Object({ date: t.Optional(t.String({ maxLength: 64 })) }) },
+      )
+      .get(
+        "/temphum/summary",
+        ({ query, request }) => {
+          const bucket = query.bucket ?? "hour";
+          const today = dayOf(Date.now(), config.timezone);
+          const to = query.to ?? today;
+          const from = query.from ?? shiftDayOr(to, bucket === "hour" ? -6 : -29);
+          if (bucket !== "hour" && bucket !== "day")
+            return jsonResponse({ error: 'bucket must be "hour" or "day"' }, 400);
+          const rows = telemetry.summaries(bucket, from, to);
+          if (!rows)
+            return jsonResponse({ error: "from and to must be real dates written YYYY-MM-DD, from not after to" }, 400);
+          const span = (Date.parse(to) - Date.parse(from)) / 86400000;
+          if (span > (bucket === "hour" ? 93 : 3660))
+            return jsonResponse({ error: `range too long for bucket=${bucket}` }, 400);
+          const round = (v: number) => Math.round(v * 100) / 100;
+          return jsonFor(
+            request,
+            rows.map((r) => ({
+              start: isoInZone(r.start_at, config.timezone),
+              count: r.count,
+              temperature: { min: r.temp_min, avg: round(r.temp_avg), max: r.temp_max },
+              humidity: { min: r.hum_min, avg: round(r.hum_avg), max: r.hum_max },
+            })),
+          );
+        },
+        {
+          query: t.Object({
+            from: t.Optional(t.String({ maxLength: 32 })),
+            to: t.Optional(t.String({ maxLength: 32 })),
+            bucket: t.Optional(t.String({ maxLength: 8 })),
+          }),
+        },
+      )
+      .get("/timelapse_config", () => jsonResponse(deps.intervals.get()))
+      // JSON only: a cross-site form cannot send it, so the session cookie alone is safe here.
+      .put("/timelapse_config", ({ session, body, request }) => {
+        if (!request.headers.get("content-type")?.startsWith("application/json"))
+          return jsonResponse({ error: "send application/json" }, 415);
+        if (session!.user.role !== "admin")
+          return jsonResponse({ error: "forbidden: only an admin can change intervals" }, 403);
+        const parsed = parseIntervals((body ?? {}) as Record<string, unknown>);
+        if (!parsed.ok) {
+          const fields = Object.fromEntries(
+            Object.entries(parsed.errors).map(([k, m]) => [k, translate(dictionary("en"), m)]),
+          );
+          return jsonResponse({ error: "invalid intervals", fields }, 400);
+        }
+        deps.intervals.set(parsed.value);
+        return jsonResponse(parsed.value);
+      })
+      .get("/frames", ({ request }) =>
+        jsonFor(
+          request,
+          telemetry.frames().map((f) => ({
+            id: f.id,
+            mime: f.mime,
+            size: f.size,
+            timestamp: isoInZone(f.recorded_at, config.timezone),
+            url: `/frames/${f.id}.jpg`,
+          })),
+        ),
+      )
+      .get("/latest", () => {
+        const { reading, status, frame } = telemetry.latest();
+        const stamp = (ms?: number) => (ms === undefined ? null : isoInZone(ms, config.timezone));
+        return jsonResponse({
+          reading: reading
+            ? { timestamp: stamp(reading.recorded_at), temperature: reading.temperature, humidity: reading.humidity }
+            : null,
+          status: status
+            ? { timestamp: stamp(status.last_seen_at), since: stamp(status.recorded_at), status: status.status }
+            : null,
+          frame: frame ? { id: frame.id, timestamp: stamp(frame.recorded_at), url: `/frames/${frame.id}.jpg` } : null,
+        });
+      })
+  );
 }

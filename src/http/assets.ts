@@ -1,11 +1,6 @@
 // Owns the browser assets, embedded in the binary by file imports and served with ETags.
 // @elysiajs/static is not used: it reads a cwd-relative folder, which a compiled binary started elsewhere lacks.
 import { Elysia } from "elysia";
-import appCss from "../../static/app.css" with { type: "file" };
-import favicon from "../../static/favicon.svg" with { type: "file" };
-// A file import gives the file's path (on disk, or inside the binary); TypeScript cannot type a .js that way.
-// @ts-expect-error file import of a script
-import dashboardJs from "../../static/dashboard.js" with { type: "file" };
 // Paths into the packages, not their names: their export maps hide these browser builds.
 // @ts-expect-error file import of a script
 import chartJs from "../../node_modules/chart.js/dist/chart.umd.min.js" with { type: "file" };
@@ -13,6 +8,11 @@ import chartJs from "../../node_modules/chart.js/dist/chart.umd.min.js" with { t
 import htmxJs from "../../node_modules/htmx.org/dist/htmx.min.js" with { type: "file" };
 // @ts-expect-error file import of a script
 import socketIoJs from "../../node_modules/socket.io-client/dist/socket.io.min.js" with { type: "file" };
+import appCss from "../../static/app.css" with { type: "file" };
+// A file import gives the file's path (on disk, or inside the binary); TypeScript cannot type a .js that way.
+// @ts-expect-error file import of a script
+import dashboardJs from "../../static/dashboard.js" with { type: "file" };
+import favicon from "../../static/favicon.svg" with { type: "file" };
 
 type Asset = { path: string; type: string };
 
@@ -45,7 +45,11 @@ export function assetRoutes() {
     const asset = await load(params.name);
     if (!asset) return new Response("not found", { status: 404 });
     // Revalidate cheaply with the ETag: names carry no version, so an upgrade must not be hidden by a cache.
-    const headers = { etag: asset.etag, "content-type": asset.type, "cache-control": "public, max-age=300, must-revalidate" };
+    const headers = {
+      etag: asset.etag,
+      "content-type": asset.type,
+      "cache-control": "public, max-age=300, must-revalidate",
+    };
     if (request.headers.get("if-none-match") === asset.etag) return new Response(null, { status: 304, headers });
     return new Response(asset.bytes as Uint8Array<ArrayBuffer>, { headers });
   });

@@ -5,12 +5,14 @@ import { REMEMBER_TTL_MS } from "../services/auth.ts";
 import { readSessionToken } from "../session-cookie.ts";
 import { type HttpDeps, htmlResponse, type RequestTools, redirectTo, safeNext } from "./context.ts";
 
-const LoginForm = t.Optional(t.Object({
-  // Optional so a half-filled form is a failed login (401 with the form), not a schema error.
-  username: t.Optional(t.String({ maxLength: 256 })),
-  password: t.Optional(t.String({ maxLength: 1024 })),
-  remember: t.Optional(t.String({ maxLength: 8 })),
-}));
+const LoginForm = t.Optional(
+  t.Object({
+    // Optional so a half-filled form is a failed login (401 with the form), not a schema error.
+    username: t.Optional(t.String({ maxLength: 256 })),
+    password: t.Optional(t.String({ maxLength: 1024 })),
+    remember: t.Optional(t.String({ maxLength: 8 })),
+  }),
+);
 
 export function authRoutes(deps: HttpDeps, tools: RequestTools) {
   const logout = ({ request }: { request: Request }) => {
@@ -21,32 +23,43 @@ export function authRoutes(deps: HttpDeps, tools: RequestTools) {
   return new Elysia({ name: "auth-routes" })
     .get("/login", ({ request, query }) => {
       if (tools.sessionOf(request)) return redirectTo(safeNext(query.next));
-      return htmlResponse(LoginPage({ ctx: tools.view(null), next: typeof query.next === "string" ? query.next : undefined }) as string);
+      return htmlResponse(
+        LoginPage({ ctx: tools.view(null), next: typeof query.next === "string" ? query.next : undefined }) as string,
+      );
     })
-    .post("/login", async ({ request, body, query, server }) => {
-      const next = typeof query.next === "string" ? query.next : undefined;
-      const username = body?.username ?? "";
-      const address = tools.clientAddress(request, server);
-      const keys = [`ip:${address}`, `user:${username.toLowerCase()}`];
-      const wait = deps.loginLimiter.retryAfter(keys);
-      if (wait > 0) {
-        deps.log.warn("login throttled", { user: username.slice(0, 64), address, retry_after_s: wait });
-        const message = tools.t.tooManyLogins.replace("{minutes}", String(Math.ceil(wait / 60)));
-        return htmlResponse(LoginPage({ ctx: tools.view(null), next, error: message, username }) as string, 429, { "retry-after": String(wait) });
-      }
-      const user = username && body?.password ? await deps.auth.checkCredentials(username, body.password) : null;
-      if (!user) {
-        deps.loginLimiter.fail(keys);
-        deps.log.warn("login failed", { user: username.slice(0, 64), address });
-        return htmlResponse(LoginPage({ ctx: tools.view(null), next, error: tools.t.badLogin, username }) as string, 401);
-      }
-      deps.loginLimiter.succeed([`user:${username.toLowerCase()}`]);
-      const remember = body?.remember === "on";
-      const { token } = deps.auth.startSession(user.id, remember);
-      deps.log.info("login", { user: user.username, remember });
-      const cookie = tools.sessionCookie(request, token, remember ? REMEMBER_TTL_MS / 1000 : undefined);
-      return redirectTo(safeNext(next), { "set-cookie": cookie });
-    }, { body: LoginForm })
+    .post(
+      "/login",
+      async ({ request, body, query, server }) => {
+        const next = typeof query.next === "string" ? query.next : undefined;
+        const username = body?.username ?? "";
+        const address = tools.clientAddress(request, server);
+        const keys = [`ip:${address}`, `user:${username.toLowerCase()}`];
+        const wait = deps.loginLimiter.retryAfter(keys);
+        if (wait > 0) {
+          deps.log.warn("login throttled", { user: username.slice(0, 64), address, retry_after_s: wait });
+          const message = tools.t.tooManyLogins.replace("{minutes}", String(Math.ceil(wait / 60)));
+          return htmlResponse(LoginPage({ ctx: tools.view(null), next, error: message, username }) as string, 429, {
+            "retry-after": String(wait),
+          });
+        }
+        const user = username && body?.password ? await deps.auth.checkCredentials(username, body.password) : null;
+        if (!user) {
+          deps.loginLimiter.fail(keys);
+          deps.log.warn("login failed", { user: username.slice(0, 64), address });
+          return htmlResponse(
+            LoginPage({ ctx: tools.view(null), next, error: tools.t.badLogin, username }) as string,
+            401,
+          );
+        }
+        deps.loginLimiter.succeed([`user:${username.toLowerCase()}`]);
+        const remember = body?.remember === "on";
+        const { token } = deps.auth.startSession(user.id, remember);
+        deps.log.info("login", { user: user.username, remember });
+        const cookie = tools.sessionCookie(request, token, remember ? REMEMBER_TTL_MS / 1000 : undefined);
+        return redirectTo(safeNext(next), { "set-cookie": cookie });
+      },
+      { body: LoginForm },
+    )
     .get("/logout", logout)
     .post("/logout", logout);
 }

@@ -1,17 +1,17 @@
 // Owns per-request helpers shared by the route groups: session lookup, CSRF, cookies, view context.
 import { createHmac, timingSafeEqual } from "node:crypto";
+import type { ViewContext } from "../../views/context.ts";
 import type { Config } from "../config.ts";
 import { dictionary } from "../i18n.ts";
 import type { Logger } from "../log.ts";
 import { type AuthService, REMEMBER_TTL_MS, type Session } from "../services/auth.ts";
 import type { DeviceTokenService } from "../services/device-tokens.ts";
 import type { EventLog } from "../services/event-log.ts";
-import type { LoginLimiter } from "../services/login-limiter.ts";
 import type { IntervalService } from "../services/intervals.ts";
+import type { LoginLimiter } from "../services/login-limiter.ts";
 import type { TelemetryService } from "../services/telemetry.ts";
 import type { UserService } from "../services/users.ts";
 import { readSessionToken, SESSION_COOKIE } from "../session-cookie.ts";
-import type { ViewContext } from "../../views/context.ts";
 
 export type HttpDeps = {
   config: Config;
@@ -33,31 +33,40 @@ export function createRequestTools(deps: HttpDeps) {
   const { config } = deps;
   const t = dictionary(config.locale);
 
-  const csrfFor = (session: Session) => createHmac("sha256", config.secret_key).update(`csrf:${session.tokenHash}`).digest("base64url");
+  const csrfFor = (session: Session) =>
+    createHmac("sha256", config.secret_key).update(`csrf:${session.tokenHash}`).digest("base64url");
 
   return {
     t,
-    sessionOf: (request: Request): Session | null => deps.auth.resolveSession(readSessionToken(request.headers.get("cookie"))),
+    sessionOf: (request: Request): Session | null =>
+      deps.auth.resolveSession(readSessionToken(request.headers.get("cookie"))),
 
     /** The request's session; a remembered one that was just renewed gets its cookie's 30 days renewed too. */
     sessionFor(request: Request, set: { headers: Record<string, unknown> }): Session | null {
       const token = readSessionToken(request.headers.get("cookie"));
       const session = deps.auth.resolveSession(token);
-      if (session?.persistent && session.renewed && token) set.headers["set-cookie"] = this.sessionCookie(request, token, REMEMBER_TTL_MS / 1000);
+      if (session?.persistent && session.renewed && token)
+        set.headers["set-cookie"] = this.sessionCookie(request, token, REMEMBER_TTL_MS / 1000);
       return session;
     },
 
     csrfFor,
     /** Synchronizer token bound to the session: a form field or the X-CSRF-Token header (htmx). */
     csrfValid(session: Session, request: Request, body: unknown): boolean {
-      const sent = (body && typeof body === "object" && "_csrf" in body ? String((body as { _csrf: unknown })._csrf) : "") || request.headers.get("x-csrf-token") || "";
+      const sent =
+        (body && typeof body === "object" && "_csrf" in body ? String((body as { _csrf: unknown })._csrf) : "") ||
+        request.headers.get("x-csrf-token") ||
+        "";
       const expected = Buffer.from(csrfFor(session));
       const given = Buffer.from(sent);
       return given.length === expected.length && timingSafeEqual(given, expected);
     },
 
     /** The client's address: from Cloudflare's or the proxy's headers only when trust_proxy is on. */
-    clientAddress(request: Request, server: { requestIP(r: Request): { address: string } | null } | null | undefined): string {
+    clientAddress(
+      request: Request,
+      server: { requestIP(r: Request): { address: string } | null } | null | undefined,
+    ): string {
       if (config.trust_proxy) {
         const cf = request.headers.get("cf-connecting-ip")?.trim();
         if (cf) return cf;
@@ -82,7 +91,13 @@ export function createRequestTools(deps: HttpDeps) {
     clearedCookie: () => `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0`,
 
     view(session: Session | null): ViewContext {
-      return { t, locale: config.locale, zone: config.timezone, user: session?.user, csrf: session ? csrfFor(session) : undefined };
+      return {
+        t,
+        locale: config.locale,
+        zone: config.timezone,
+        user: session?.user,
+        csrf: session ? csrfFor(session) : undefined,
+      };
     },
   };
 }
@@ -91,7 +106,14 @@ export type RequestTools = ReturnType<typeof createRequestTools>;
 
 /** A local path to go to after login; anything else (other hosts, //evil, \\evil) becomes "/". */
 export function safeNext(next: unknown): string {
-  if (typeof next !== "string" || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\") || /[\r\n]/.test(next)) return "/";
+  if (
+    typeof next !== "string" ||
+    !next.startsWith("/") ||
+    next.startsWith("//") ||
+    next.startsWith("/\\") ||
+    /[\r\n]/.test(next)
+  )
+    return "/";
   return next;
 }
 
@@ -99,7 +121,8 @@ export function safeNext(next: unknown): string {
 export function loginRedirect(request: Request): Response {
   const url = new URL(request.url);
   const location = `/login?next=${encodeURIComponent(url.pathname + url.search)}`;
-  if (request.headers.get("hx-request")) return new Response(null, { status: 401, headers: { "hx-redirect": location } });
+  if (request.headers.get("hx-request"))
+    return new Response(null, { status: 401, headers: { "hx-redirect": location } });
   return redirectTo(location);
 }
 
@@ -109,7 +132,12 @@ const GZIP_MIN_BYTES = 1024;
 export const acceptsGzip = (request: Request) => /\bgzip\b/.test(request.headers.get("accept-encoding") ?? "");
 
 /** JSON, gzipped when the client accepts it and it is large enough to matter. */
-export function jsonFor(request: Request, value: unknown, status = 200, headers: Record<string, string> = {}): Response {
+export function jsonFor(
+  request: Request,
+  value: unknown,
+  status = 200,
+  headers: Record<string, string> = {},
+): Response {
   const body = new TextEncoder().encode(JSON.stringify(value));
   return encodedJson(request, body, undefined, status, headers);
 }
@@ -117,18 +145,32 @@ export function jsonFor(request: Request, value: unknown, status = 200, headers:
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8", vary: "accept-encoding" };
 
 /** Sends JSON bytes the way the client accepts: gzipped when it can and the body is large enough. */
-export function encodedJson(request: Request, body: Uint8Array, gzipped?: Uint8Array, status = 200, headers: Record<string, string> = {}): Response {
-  if (body.length >= GZIP_MIN_BYTES && acceptsGzip(request)) return gzippedJson(gzipped ?? Bun.gzipSync(body as Uint8Array<ArrayBuffer>), headers, status);
+export function encodedJson(
+  request: Request,
+  body: Uint8Array,
+  gzipped?: Uint8Array,
+  status = 200,
+  headers: Record<string, string> = {},
+): Response {
+  if (body.length >= GZIP_MIN_BYTES && acceptsGzip(request))
+    return gzippedJson(gzipped ?? Bun.gzipSync(body as Uint8Array<ArrayBuffer>), headers, status);
   return new Response(body as Uint8Array<ArrayBuffer>, { status, headers: { ...JSON_HEADERS, ...headers } });
 }
 
 export const gzippedJson = (gzipped: Uint8Array, headers: Record<string, string> = {}, status = 200) =>
-  new Response(gzipped as Uint8Array<ArrayBuffer>, { status, headers: { ...JSON_HEADERS, ...headers, "content-encoding": "gzip" } });
+  new Response(gzipped as Uint8Array<ArrayBuffer>, {
+    status,
+    headers: { ...JSON_HEADERS, ...headers, "content-encoding": "gzip" },
+  });
 
 export const htmlResponse = (body: string, status = 200, headers: Record<string, string> = {}) =>
   new Response(body, { status, headers: { "content-type": "text/html; charset=utf-8", ...headers } });
 
 export const jsonResponse = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
-  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8", ...headers } });
+  new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", ...headers },
+  });
 
-export const redirectTo = (location: string, headers: Record<string, string> = {}) => new Response(null, { status: 303, headers: { location, ...headers } });
+export const redirectTo = (location: string, headers: Record<string, string> = {}) =>
+  new Response(null, { status: 303, headers: { location, ...headers } });

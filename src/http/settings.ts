@@ -1,10 +1,17 @@
 // Owns the settings forms: capture intervals, users, own password. Every POST checks the CSRF token.
 import { Elysia, t } from "elysia";
 import { ErrorPage } from "../../views/pages.tsx";
-import { type Flash, IntervalsForm, PasswordForm, SettingsPage, TokensSection, UsersSection } from "../../views/settings.tsx";
+import {
+  type Flash,
+  IntervalsForm,
+  PasswordForm,
+  SettingsPage,
+  TokensSection,
+  UsersSection,
+} from "../../views/settings.tsx";
 import { msg, translate } from "../i18n.ts";
-import { parseIntervals } from "../services/intervals.ts";
 import type { Session } from "../services/auth.ts";
+import { parseIntervals } from "../services/intervals.ts";
 import { type HttpDeps, htmlResponse, loginRedirect, type RequestTools } from "./context.ts";
 
 const Csrf = { _csrf: t.Optional(t.String({ maxLength: 128 })) };
@@ -12,14 +19,21 @@ const Csrf = { _csrf: t.Optional(t.String({ maxLength: 128 })) };
 export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
   const { users, intervals, deviceTokens } = deps;
   const page = (session: Session, flash?: Flash, created?: { name: string; token: string }) =>
-    SettingsPage({ ctx: tools.view(session), users: users.list(), intervals: intervals.get(), flash, created, tokens: deviceTokens.list(), log: deps.eventLog.recent(100), devices: deps.devices.connected() });
+    SettingsPage({
+      ctx: tools.view(session),
+      users: users.list(),
+      intervals: intervals.get(),
+      flash,
+      created,
+      tokens: deviceTokens.list(),
+      log: deps.eventLog.recent(100),
+      devices: deps.devices.connected(),
+    });
   const isHtmx = (request: Request) => request.headers.get("hx-request") === "true";
 
   /** htmx gets the fragment; a plain form post gets the whole page with the same message. */
   const respond = (request: Request, session: Session, fragment: JSX.Element, flash: Flash, status = 200) =>
-    isHtmx(request)
-      ? htmlResponse(fragment as string, status)
-      : htmlResponse(page(session, flash) as string, status);
+    isHtmx(request) ? htmlResponse(fragment as string, status) : htmlResponse(page(session, flash) as string, status);
 
   const forbidden = (session: Session) =>
     htmlResponse(ErrorPage({ ctx: tools.view(session), title: "403", message: tools.t.forbidden }) as string, 403);
@@ -29,69 +43,174 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
     .onBeforeHandle(({ session, request, body }) => {
       if (!session) return loginRedirect(request);
       if (request.method === "POST" && !tools.csrfValid(session, request, body)) {
-        deps.log.warn("request refused: missing or wrong CSRF token", { path: new URL(request.url).pathname, user: session.user.username });
+        deps.log.warn("request refused: missing or wrong CSRF token", {
+          path: new URL(request.url).pathname,
+          user: session.user.username,
+        });
         // htmx would drop a 403 silently: have it reload the page, which brings a fresh token.
         if (isHtmx(request)) return new Response(null, { status: 403, headers: { "hx-refresh": "true" } });
-        return htmlResponse(ErrorPage({ ctx: tools.view(session), title: "403", message: tools.t.csrfExpired }) as string, 403);
+        return htmlResponse(
+          ErrorPage({ ctx: tools.view(session), title: "403", message: tools.t.csrfExpired }) as string,
+          403,
+        );
       }
     })
     .get("/settings", ({ session }) => htmlResponse(page(session!) as string))
 
-    .post("/settings/intervals", ({ session, body, request }) => {
-      const ctx = tools.view(session);
-      if (session!.user.role !== "admin") return forbidden(session!);
-      const parsed = parseIntervals(body);
-      if (!parsed.ok) {
-        const flash: Flash = { kind: "error", text: Object.values(parsed.errors).map((m) => translate(tools.t, m)).join(" ") };
-        return respond(request, session!, IntervalsForm({ ctx, values: body as never, errors: parsed.errors, devices: deps.devices.connected() }), flash, 400);
-      }
-      intervals.set(parsed.value);
-      deps.log.info("capture intervals changed", { by: session!.user.username, ...parsed.value });
-      const n = deps.devices.connected();
-      const flash: Flash = { kind: "ok", text: `${tools.t.saved} ${n ? tools.t.sentToDevices.replace("{n}", String(n)) : tools.t.noDeviceConnected}` };
-      return respond(request, session!, IntervalsForm({ ctx, values: parsed.value, flash, devices: n }), flash);
-    }, { body: t.Object({ ...Csrf, image_delay: t.Optional(t.String({ maxLength: 16 })), temphum_delay: t.Optional(t.String({ maxLength: 16 })), status_delay: t.Optional(t.String({ maxLength: 16 })) }) })
+    .post(
+      "/settings/intervals",
+      ({ session, body, request }) => {
+        const ctx = tools.view(session);
+        if (session!.user.role !== "admin") return forbidden(session!);
+        const parsed = parseIntervals(body);
+        if (!parsed.ok) {
+          const flash: Flash = {
+            kind: "error",
+            text: Object.values(parsed.errors)
+              .map((m) => translate(tools.t, m))
+              .join(" "),
+          };
+          return respond(
+            request,
+            session!,
+            IntervalsForm({ ctx, values: body as never, errors: parsed.errors, devices: deps.devices.connected() }),
+            flash,
+            400,
+          );
+        }
+        intervals.set(parsed.value);
+        deps.log.info("capture intervals changed", { by: session!.user.username, ...parsed.value });
+        const n = deps.devices.connected();
+        const flash: Flash = {
+          kind: "ok",
+          text: `${tools.t.saved} ${n ? tools.t.sentToDevices.replace("{n}", String(n)) : tools.t.noDeviceConnected}`,
+        };
+        return respond(request, session!, IntervalsForm({ ctx, values: parsed.value, flash, devices: n }), flash);
+      },
+      {
+        body: t.Object({
+          ...Csrf,
+          image_delay: t.Optional(t.String({ maxLength: 16 })),
+          temphum_delay: t.Optional(t.String({ maxLength: 16 })),
+          status_delay: t.Optional(t.String({ maxLength: 16 })),
+        }),
+      },
+    )
 
-    .post("/settings/users", async ({ session, body, request }) => {
-      if (session!.user.role !== "admin") return forbidden(session!);
-      const role = body.role === "admin" ? "admin" : "viewer";
-      const result = await users.add({ username: body.username ?? "", password: body.password ?? "", role });
-      const flash: Flash = result.ok ? { kind: "ok", text: tools.t.userAdded } : { kind: "error", text: translate(tools.t, result.error) };
-      const draft = result.ok ? undefined : { username: body.username ?? "", role };
-      return respond(request, session!, UsersSection({ ctx: tools.view(session), users: users.list(), flash, draft }), flash, result.ok ? 200 : 400);
-    }, { body: t.Object({ ...Csrf, username: t.Optional(t.String({ maxLength: 256 })), password: t.Optional(t.String({ maxLength: 1024 })), role: t.Optional(t.String({ maxLength: 16 })) }) })
+    .post(
+      "/settings/users",
+      async ({ session, body, request }) => {
+        if (session!.user.role !== "admin") return forbidden(session!);
+        const role = body.role === "admin" ? "admin" : "viewer";
+        const result = await users.add({ username: body.username ?? "", password: body.password ?? "", role });
+        const flash: Flash = result.ok
+          ? { kind: "ok", text: tools.t.userAdded }
+          : { kind: "error", text: translate(tools.t, result.error) };
+        const draft = result.ok ? undefined : { username: body.username ?? "", role };
+        return respond(
+          request,
+          session!,
+          UsersSection({ ctx: tools.view(session), users: users.list(), flash, draft }),
+          flash,
+          result.ok ? 200 : 400,
+        );
+      },
+      {
+        body: t.Object({
+          ...Csrf,
+          username: t.Optional(t.String({ maxLength: 256 })),
+          password: t.Optional(t.String({ maxLength: 1024 })),
+          role: t.Optional(t.String({ maxLength: 16 })),
+        }),
+      },
+    )
 
-    .post("/settings/users/:id/delete", ({ session, params, request }) => {
-      if (session!.user.role !== "admin") return forbidden(session!);
-      const result = /^\d{1,15}$/.test(params.id) ? users.delete(session!.user, Number(params.id)) : { ok: false as const, error: msg("noSuchUser") };
-      const flash: Flash = result.ok ? { kind: "ok", text: tools.t.userDeleted } : { kind: "error", text: translate(tools.t, result.error) };
-      return respond(request, session!, UsersSection({ ctx: tools.view(session), users: users.list(), flash }), flash, result.ok ? 200 : 400);
-    }, { body: t.Optional(t.Object(Csrf)) })
+    .post(
+      "/settings/users/:id/delete",
+      ({ session, params, request }) => {
+        if (session!.user.role !== "admin") return forbidden(session!);
+        const result = /^\d{1,15}$/.test(params.id)
+          ? users.delete(session!.user, Number(params.id))
+          : { ok: false as const, error: msg("noSuchUser") };
+        const flash: Flash = result.ok
+          ? { kind: "ok", text: tools.t.userDeleted }
+          : { kind: "error", text: translate(tools.t, result.error) };
+        return respond(
+          request,
+          session!,
+          UsersSection({ ctx: tools.view(session), users: users.list(), flash }),
+          flash,
+          result.ok ? 200 : 400,
+        );
+      },
+      { body: t.Optional(t.Object(Csrf)) },
+    )
 
-    .post("/settings/tokens", ({ session, body, request }) => {
-      if (session!.user.role !== "admin") return forbidden(session!);
-      const made = deviceTokens.create(body.name ?? "");
-      const ctx = tools.view(session);
-      if (!made.ok) {
-        const flash: Flash = { kind: "error", text: translate(tools.t, made.error) };
-        return respond(request, session!, TokensSection({ ctx, tokens: deviceTokens.list(), flash }), flash, 400);
-      }
-      // Shown once, in this response only; never logged.
-      const created = { name: (body.name ?? "").trim(), token: made.token };
-      const fragment = TokensSection({ ctx, tokens: deviceTokens.list(), created });
-      return htmlResponse((isHtmx(request) ? fragment : page(session!, undefined, created)) as string, 200, { "cache-control": "no-store" });
-    }, { body: t.Object({ ...Csrf, name: t.Optional(t.String({ maxLength: 256 })) }) })
+    .post(
+      "/settings/tokens",
+      ({ session, body, request }) => {
+        if (session!.user.role !== "admin") return forbidden(session!);
+        const made = deviceTokens.create(body.name ?? "");
+        const ctx = tools.view(session);
+        if (!made.ok) {
+          const flash: Flash = { kind: "error", text: translate(tools.t, made.error) };
+          return respond(request, session!, TokensSection({ ctx, tokens: deviceTokens.list(), flash }), flash, 400);
+        }
+        // Shown once, in this response only; never logged.
+        const created = { name: (body.name ?? "").trim(), token: made.token };
+        const fragment = TokensSection({ ctx, tokens: deviceTokens.list(), created });
+        return htmlResponse((isHtmx(request) ? fragment : page(session!, undefined, created)) as string, 200, {
+          "cache-control": "no-store",
+        });
+      },
+      { body: t.Object({ ...Csrf, name: t.Optional(t.String({ maxLength: 256 })) }) },
+    )
 
-    .post("/settings/tokens/:id/revoke", ({ session, params, request }) => {
-      if (session!.user.role !== "admin") return forbidden(session!);
-      const done = /^\d{1,15}$/.test(params.id) && deviceTokens.revoke(Number(params.id));
-      const flash: Flash = done ? { kind: "ok", text: tools.t.tokenRevoked } : { kind: "error", text: tools.t.noSuchToken };
-      return respond(request, session!, TokensSection({ ctx: tools.view(session), tokens: deviceTokens.list(), flash }), flash, done ? 200 : 400);
-    }, { body: t.Optional(t.Object(Csrf)) })
+    .post(
+      "/settings/tokens/:id/revoke",
+      ({ session, params, request }) => {
+        if (session!.user.role !== "admin") return forbidden(session!);
+        const done = /^\d{1,15}$/.test(params.id) && deviceTokens.revoke(Number(params.id));
+        const flash: Flash = done
+          ? { kind: "ok", text: tools.t.tokenRevoked }
+          : { kind: "error", text: tools.t.noSuchToken };
+        return respond(
+          request,
+          session!,
+          TokensSection({ ctx: tools.view(session), tokens: deviceTokens.list(), flash }),
+          flash,
+          done ? 200 : 400,
+        );
+      },
+      { body: t.Optional(t.Object(Csrf)) },
+    )
 
-    .post("/settings/password", async ({ session, body, request }) => {
-      const result = await users.changePassword(session!.user, body.current ?? "", body.next ?? "", session!.tokenHash);
-      const flash: Flash = result.ok ? { kind: "ok", text: tools.t.passwordChanged } : { kind: "error", text: translate(tools.t, result.error) };
-      return respond(request, session!, PasswordForm({ ctx: tools.view(session), flash }), flash, result.ok ? 200 : 400);
-    }, { body: t.Object({ ...Csrf, current: t.Optional(t.String({ maxLength: 1024 })), next: t.Optional(t.String({ maxLength: 1024 })) }) });
+    .post(
+      "/settings/password",
+      async ({ session, body, request }) => {
+        const result = await users.changePassword(
+          session!.user,
+          body.current ?? "",
+          body.next ?? "",
+          session!.tokenHash,
+        );
+        const flash: Flash = result.ok
+          ? { kind: "ok", text: tools.t.passwordChanged }
+          : { kind: "error", text: translate(tools.t, result.error) };
+        return respond(
+          request,
+          session!,
+          PasswordForm({ ctx: tools.view(session), flash }),
+          flash,
+          result.ok ? 200 : 400,
+        );
+      },
+      {
+        body: t.Object({
+          ...Csrf,
+          current: t.Optional(t.String({ maxLength: 1024 })),
+          next: t.Optional(t.String({ maxLength: 1024 })),
+        }),
+      },
+    );
 }

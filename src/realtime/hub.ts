@@ -17,24 +17,42 @@ export type TileRenderer = {
 /** A frame is skipped for a viewer still sending the last ones: it gets the next, not a queue. */
 const BACKLOG_BYTES = 512 * 1024;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: the hub sends events of every shape; their types live in the emitters.
 type AnySocket = Socket<any, any, any, any>;
+// biome-ignore lint/suspicious/noExplicitAny: as above, for the server.
+type AnyServer = Server<any, any, any, any>;
 
 function isBacklogged(socket: AnySocket): boolean {
-  const conn = socket.conn as unknown as { transport: { name: string; socket?: { getBufferedAmount?: () => number } }; writeBuffer: unknown[] };
+  const conn = socket.conn as unknown as {
+    transport: { name: string; socket?: { getBufferedAmount?: () => number } };
+    writeBuffer: unknown[];
+  };
   if (conn.writeBuffer.length > 2) return true;
   return (conn.transport.socket?.getBufferedAmount?.() ?? 0) > BACKLOG_BYTES;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function attachHub(io: Server<any, any, any, any>, events: EventBus, deps: { render: TileRenderer; intervals: () => Intervals }) {
+export function attachHub(io: AnyServer, events: EventBus, deps: { render: TileRenderer; intervals: () => Intervals }) {
   const { render } = deps;
 
   events.on("reading", (r) =>
-    io.to(VIEWERS).emit("temphum2v", { id: r.id, temperature: r.temperature, humidity: r.humidity, recorded_at: r.recorded_at, html: render.reading(r) }));
+    io.to(VIEWERS).emit("temphum2v", {
+      id: r.id,
+      temperature: r.temperature,
+      humidity: r.humidity,
+      recorded_at: r.recorded_at,
+      html: render.reading(r),
+    }),
+  );
   // recorded_at is when the device last said it (freshness); since is when it became this status.
   events.on("status", (s) =>
-    io.to(VIEWERS).emit("status2v", { id: s.id, status: s.status, recorded_at: s.last_seen_at, since: s.recorded_at, html: render.status(s) }));
+    io.to(VIEWERS).emit("status2v", {
+      id: s.id,
+      status: s.status,
+      recorded_at: s.last_seen_at,
+      since: s.recorded_at,
+      html: render.status(s),
+    }),
+  );
   // Binary, not base64: a third smaller on the wire and no decode in the browser.
   events.on("frame", (f) => {
     const slow: string[] = [];
@@ -42,7 +60,15 @@ export function attachHub(io: Server<any, any, any, any>, events: EventBus, deps
       const socket = io.sockets.sockets.get(id);
       if (socket && isBacklogged(socket)) slow.push(id);
     }
-    io.to(VIEWERS).except(slow).emit("image2v", { id: f.id, mime: f.mime, recorded_at: f.recorded_at, image: f.bytes, stamp: render.frameStamp(f) });
+    io.to(VIEWERS)
+      .except(slow)
+      .emit("image2v", {
+        id: f.id,
+        mime: f.mime,
+        recorded_at: f.recorded_at,
+        image: f.bytes,
+        stamp: render.frameStamp(f),
+      });
   });
   // Sent to every connection: a cookie device that has not spoken yet is still a device waiting for it.
   events.on("intervals", (i) => io.emit("timelapse_conf", i));

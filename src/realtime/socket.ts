@@ -7,19 +7,24 @@ import type { Logger } from "../log.ts";
 import type { AuthService } from "../services/auth.ts";
 import type { DeviceTokenService } from "../services/device-tokens.ts";
 import type { TelemetryService } from "../services/telemetry.ts";
-import { DEFAULT_DEVICE_ID } from "../store/migrations.ts";
 import { readSessionToken } from "../session-cookie.ts";
-import { type Checked, checkImage, checkStatus, checkTemphum } from "./validators.ts";
-import { attachHub, DEVICES, type TileRenderer, VIEWERS } from "./hub.ts";
+import { DEFAULT_DEVICE_ID } from "../store/migrations.ts";
 import type { Intervals } from "../store/store.ts";
+import { attachHub, DEVICES, type TileRenderer, VIEWERS } from "./hub.ts";
+import { type Checked, checkImage, checkStatus, checkTemphum } from "./validators.ts";
 
 /** Base64 of a 10 MiB image plus framing; anything bigger is cut off by the engine itself. */
 export const MAX_SOCKET_MESSAGE_BYTES = Math.ceil(MAX_IMAGE_BYTES / 3) * 4 + 1024 * 1024;
 
 export type SocketData = {
   /** Cookie sockets: the user and session; token sockets: userId 0 and the token's id. */
-  userId: number; username: string; tokenHash: string; tokenId: number;
-  deviceId: number; isDevice: boolean; bucket: TokenBucket;
+  userId: number;
+  username: string;
+  tokenHash: string;
+  tokenId: number;
+  deviceId: number;
+  isDevice: boolean;
+  bucket: TokenBucket;
 };
 type Ack = (answer: { ok: true; id: number } | { ok: false; error: string }) => void;
 
@@ -32,7 +37,10 @@ function originAllowed(headers: Record<string, string | string[] | undefined>, o
   const origin = headers.origin;
   if (typeof origin !== "string") return true;
   if (opts.allowedOrigins.includes(origin)) return true;
-  const forwarded = opts.trustProxy && typeof headers["x-forwarded-host"] === "string" ? headers["x-forwarded-host"].split(",")[0]!.trim() : undefined;
+  const forwarded =
+    opts.trustProxy && typeof headers["x-forwarded-host"] === "string"
+      ? headers["x-forwarded-host"].split(",")[0]!.trim()
+      : undefined;
   try {
     return new URL(origin).host === (forwarded ?? headers.host);
   } catch {
@@ -56,12 +64,25 @@ function bearer(headers: Record<string, string | string[] | undefined>): string 
 }
 
 export function createSocketServer(deps: {
-  auth: AuthService; deviceTokens: DeviceTokenService; telemetry: TelemetryService; events: EventBus; log: Logger;
-  options: SocketOptions; render: TileRenderer; intervals: () => Intervals;
+  auth: AuthService;
+  deviceTokens: DeviceTokenService;
+  telemetry: TelemetryService;
+  events: EventBus;
+  log: Logger;
+  options: SocketOptions;
+  render: TileRenderer;
+  intervals: () => Intervals;
 }) {
   const { auth, telemetry, log, options } = deps;
-  const io = new Server<Record<string, never>, Record<string, never>, Record<string, never>, SocketData>({ serveClient: false });
-  const engine = new Engine({ path: "/socket.io/", maxHttpBufferSize: MAX_SOCKET_MESSAGE_BYTES, pingInterval: 25000, pingTimeout: 20000 });
+  const io = new Server<Record<string, never>, Record<string, never>, Record<string, never>, SocketData>({
+    serveClient: false,
+  });
+  const engine = new Engine({
+    path: "/socket.io/",
+    maxHttpBufferSize: MAX_SOCKET_MESSAGE_BYTES,
+    pingInterval: 25000,
+    pingTimeout: 20000,
+  });
   io.bind(engine);
   const hub = attachHub(io, deps.events, { render: deps.render, intervals: deps.intervals });
 
@@ -79,7 +100,15 @@ export function createSocketServer(deps: {
         log.warn("socket refused: unknown or revoked device token", { address: socket.handshake.address });
         return next(new Error("unauthorized: unknown or revoked device token"));
       }
-      socket.data = { userId: 0, username: `token:${token.name}`, tokenHash: "", tokenId: token.id, deviceId: token.device_id, isDevice: true, bucket };
+      socket.data = {
+        userId: 0,
+        username: `token:${token.name}`,
+        tokenHash: "",
+        tokenId: token.id,
+        deviceId: token.device_id,
+        isDevice: true,
+        bucket,
+      };
       return next();
     }
     const session = auth.resolveSession(readSessionToken(headers.cookie));
@@ -87,7 +116,15 @@ export function createSocketServer(deps: {
       log.warn("socket refused: no valid session", { address: socket.handshake.address });
       return next(new Error("unauthorized: log in first and send the session cookie"));
     }
-    socket.data = { userId: session.user.id, username: session.user.username, tokenHash: session.tokenHash, tokenId: 0, deviceId: DEFAULT_DEVICE_ID, isDevice: false, bucket };
+    socket.data = {
+      userId: session.user.id,
+      username: session.user.username,
+      tokenHash: session.tokenHash,
+      tokenId: 0,
+      deviceId: DEFAULT_DEVICE_ID,
+      isDevice: false,
+      bucket,
+    };
     next();
   });
 
@@ -101,7 +138,12 @@ export function createSocketServer(deps: {
     log.info("device connected", { user: socket.data.username, socket: socket.id });
   }
 
-  function handle<T>(socket: Socket, event: string, check: (p: unknown) => Checked<T>, store: (deviceId: number, value: T) => Promise<number>) {
+  function handle<T>(
+    socket: Socket,
+    event: string,
+    check: (p: unknown) => Checked<T>,
+    store: (deviceId: number, value: T) => Promise<number>,
+  ) {
     socket.on(event, async (...args: unknown[]) => {
       const ack = typeof args[args.length - 1] === "function" ? (args.pop() as Ack) : undefined;
       becomeDevice(socket);
@@ -111,7 +153,9 @@ export function createSocketServer(deps: {
         if (now - socket.data.bucket.warnedAt > 1000) {
           socket.data.bucket.warnedAt = now;
           log.warn("device over its event rate limit", { user: socket.data.username, limit: options.deviceRateLimit });
-          socket.emit("error", { message: `${event}: rate limit exceeded (${options.deviceRateLimit} events/s); slow down` });
+          socket.emit("error", {
+            message: `${event}: rate limit exceeded (${options.deviceRateLimit} events/s); slow down`,
+          });
         }
         ack?.({ ok: false, error: "rate limit exceeded" });
         return;

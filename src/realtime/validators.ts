@@ -3,7 +3,8 @@ import { decodeBase64Image, type ImageMime, MAX_IMAGE_BYTES, sniffImage } from "
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
 const bad = (error: string): Checked<never> => ({ ok: false, error });
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) && !(v instanceof ArrayBuffer);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) && !(v instanceof ArrayBuffer);
 
 export const TEMPERATURE_RANGE = [-50, 150] as const;
 export const HUMIDITY_RANGE = [0, 100] as const;
@@ -28,7 +29,8 @@ export function checkTemphum(payload: unknown): Checked<{ temperature: number; h
 
 export function checkStatus(payload: unknown): Checked<{ status: string }> {
   if (!isObject(payload)) return bad("status payload must be an object { status }");
-  if (typeof payload.status !== "string") return bad(payload.status === undefined ? "status is missing" : "status must be a string");
+  if (typeof payload.status !== "string")
+    return bad(payload.status === undefined ? "status is missing" : "status must be a string");
   const status = payload.status.trim();
   if (!status) return bad("status must not be empty");
   if (status.length > MAX_STATUS_LENGTH) return bad(`status must be at most ${MAX_STATUS_LENGTH} characters`);
@@ -41,7 +43,8 @@ export function checkImage(payload: unknown): Checked<{ mime: ImageMime; bytes: 
   let bytes: Uint8Array | null;
   if (typeof raw === "string") {
     // Base64 carries 3 bytes per 4 characters: reject before decoding something hopeless.
-    if (raw.length > Math.ceil(MAX_IMAGE_BYTES / 3) * 4 + 64) return bad(`image is larger than ${MAX_IMAGE_BYTES / 1048576} MiB`);
+    if (raw.length > Math.ceil(MAX_IMAGE_BYTES / 3) * 4 + 64)
+      return bad(`image is larger than ${MAX_IMAGE_BYTES / 1048576} MiB`);
     bytes = decodeBase64Image(raw);
     if (!bytes) return bad("image is not valid base64");
   } else if (raw instanceof Uint8Array) bytes = raw;

@@ -40,7 +40,14 @@ export function createAuthService(deps: { store: Store; events: EventBus; log: L
     const token = randomBytes(32).toString("base64url");
     const now = Date.now();
     const expiresAt = now + (persistent ? REMEMBER_TTL_MS : SESSION_TTL_MS);
-    store.sessions.insert({ token_hash: hashToken(token), user_id: userId, created_at: now, expires_at: expiresAt, persistent: persistent ? 1 : 0, last_seen_at: now });
+    store.sessions.insert({
+      token_hash: hashToken(token),
+      user_id: userId,
+      created_at: now,
+      expires_at: expiresAt,
+      persistent: persistent ? 1 : 0,
+      last_seen_at: now,
+    });
     return { token, expiresAt };
   }
 

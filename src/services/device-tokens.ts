@@ -17,7 +17,8 @@ export function createDeviceTokenService(deps: { store: Store; events: EventBus;
 
     create(rawName: string): { ok: true; token: string; id: number } | { ok: false; error: Message } {
       const name = rawName.trim();
-      if (!name || name.length > MAX_TOKEN_NAME) return { ok: false, error: msg("tokenNameRule", { n: MAX_TOKEN_NAME }) };
+      if (!name || name.length > MAX_TOKEN_NAME)
+        return { ok: false, error: msg("tokenNameRule", { n: MAX_TOKEN_NAME }) };
       const token = TOKEN_PREFIX + randomBytes(32).toString("base64url");
       const id = store.deviceTokens.insert(name, hashToken(token));
       log.info("device token created", { name });

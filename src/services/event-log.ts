@@ -22,7 +22,12 @@ export function createEventLog(store: Store) {
       lastWritten.set(key, { at: now, suppressed: 0 });
       if (lastWritten.size > 1000) lastWritten.clear();
       try {
-        store.eventLog.append(level, message, JSON.stringify(details, (_k, v) => (v instanceof Error ? v.message : v)), EVENT_LOG_ROWS);
+        store.eventLog.append(
+          level,
+          message,
+          JSON.stringify(details, (_k, v) => (v instanceof Error ? v.message : v)),
+          EVENT_LOG_ROWS,
+        );
       } catch {
         // The log must never take the server down, e.g. when the disk is full.
       }

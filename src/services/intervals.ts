@@ -10,7 +10,9 @@ export const INTERVAL_MAXIMUM = 86400;
 export type IntervalErrors = Partial<Record<keyof Intervals, Message>>;
 
 /** Checks raw form/API values; gives whole-second intervals or a message per bad field. */
-export function parseIntervals(raw: Record<string, unknown>): { ok: true; value: Intervals } | { ok: false; errors: IntervalErrors } {
+export function parseIntervals(
+  raw: Record<string, unknown>,
+): { ok: true; value: Intervals } | { ok: false; errors: IntervalErrors } {
   const errors: IntervalErrors = {};
   const value = {} as Intervals;
   for (const key of Object.keys(INTERVAL_MINIMUMS) as (keyof Intervals)[]) {

@@ -13,7 +13,9 @@ export function createLoginLimiter(now: () => number = Date.now) {
   function entry(key: string): Entry {
     let e = entries.get(key);
     if (!e) {
-      if (entries.size >= MAX_KEYS) for (const [k, v] of entries) if (v.lockedUntil < now() && !v.failures.some((t) => t > now() - LOGIN_WINDOW_MS)) entries.delete(k);
+      if (entries.size >= MAX_KEYS)
+        for (const [k, v] of entries)
+          if (v.lockedUntil < now() && !v.failures.some((t) => t > now() - LOGIN_WINDOW_MS)) entries.delete(k);
       if (entries.size >= MAX_KEYS) entries.delete(entries.keys().next().value!);
       e = { failures: [], lockedUntil: 0, lockouts: 0 };
       entries.set(key, e);

@@ -1,6 +1,7 @@
 // Owns password hashing: bcrypt for new hashes, and checking the old server's Werkzeug hashes.
-import { hash as bcryptHash, verify as bcryptVerify } from "@node-rs/bcrypt";
+
 import { pbkdf2Sync, scryptSync, timingSafeEqual } from "node:crypto";
+import { hash as bcryptHash, verify as bcryptVerify } from "@node-rs/bcrypt";
 import { type Message, msg } from "../i18n.ts";
 
 export const BCRYPT_COST = 10;
@@ -10,7 +11,8 @@ export const MIN_PASSWORD_LENGTH = 8;
 /** Why a new password is unacceptable, or null. bcrypt silently truncates past 72 bytes, so we refuse. */
 export function passwordProblem(password: string): Message | null {
   if (password.length < MIN_PASSWORD_LENGTH) return msg("passwordTooShort", { n: MIN_PASSWORD_LENGTH });
-  if (new TextEncoder().encode(password).length > MAX_PASSWORD_BYTES) return msg("passwordTooLong", { n: MAX_PASSWORD_BYTES });
+  if (new TextEncoder().encode(password).length > MAX_PASSWORD_BYTES)
+    return msg("passwordTooLong", { n: MAX_PASSWORD_BYTES });
   return null;
 }
 

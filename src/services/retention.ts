@@ -30,8 +30,13 @@ export function createRetention(deps: { store: Store; log: Logger; rawRetentionD
   }
 
   const run = () => {
-    running = pruneOnce().catch((err) => (deps.log.error("pruning raw readings failed", { error: err as Error }), 0));
-    void running.then(() => { if (!stopped) timer = setTimeout(run, EVERY_MS); });
+    running = pruneOnce().catch((err) => {
+      deps.log.error("pruning raw readings failed", { error: err as Error });
+      return 0;
+    });
+    void running.then(() => {
+      if (!stopped) timer = setTimeout(run, EVERY_MS);
+    });
   };
 
   return {

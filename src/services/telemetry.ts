@@ -6,7 +6,13 @@ import type { WriteQueue } from "../store/write-queue.ts";
 import { dayRange } from "../time.ts";
 
 /** Each record* resolves with the row id once the row is committed, and only then announces it. */
-export function createTelemetryService(deps: { store: Store; writes: WriteQueue; events: EventBus; imageRetention: number; zone: string }) {
+export function createTelemetryService(deps: {
+  store: Store;
+  writes: WriteQueue;
+  events: EventBus;
+  imageRetention: number;
+  zone: string;
+}) {
   const { store, events, writes } = deps;
   return {
     async recordReading(deviceId: number, temperature: number, humidity: number): Promise<number> {

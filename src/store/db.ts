@@ -10,9 +10,12 @@ export class StoreOpenError extends Error {}
 
 function explain(path: string, err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
-  if (/not a database|malformed|file is encrypted/i.test(msg)) return `database ${path} is not a readable SQLite database (${msg}); it was left untouched`;
-  if (/readonly|read-only/i.test(msg)) return `database ${path} is read-only (${msg}); give the service user write access to the file and its folder`;
-  if (/unable to open/i.test(msg)) return `cannot open database ${path} (${msg}); check that its folder exists and is writable`;
+  if (/not a database|malformed|file is encrypted/i.test(msg))
+    return `database ${path} is not a readable SQLite database (${msg}); it was left untouched`;
+  if (/readonly|read-only/i.test(msg))
+    return `database ${path} is read-only (${msg}); give the service user write access to the file and its folder`;
+  if (/unable to open/i.test(msg))
+    return `cannot open database ${path} (${msg}); check that its folder exists and is writable`;
   if (/disk is full|SQLITE_FULL/i.test(msg)) return `cannot write database ${path}: the disk is full`;
   return `cannot open database ${path}: ${msg}`;
 }

@@ -64,7 +64,10 @@ const migrations: Migration[] = [
       updated_at INTEGER NOT NULL
     )`);
     db.run("INSERT INTO capture_intervals VALUES (1, ?, ?, ?, ?)", [
-      DEFAULT_INTERVALS.image_delay, DEFAULT_INTERVALS.temphum_delay, DEFAULT_INTERVALS.status_delay, now,
+      DEFAULT_INTERVALS.image_delay,
+      DEFAULT_INTERVALS.temphum_delay,
+      DEFAULT_INTERVALS.status_delay,
+      now,
     ]);
   },
   // 2: device tokens (a device may log in with one instead of a user's cookie) and the admin's log view.
@@ -107,7 +110,12 @@ const migrations: Migration[] = [
 /** Builds summaries for readings already present (an upgraded database), in one pass. */
 function backfillSummaries(db: Database, zone: string): void {
   const upsert = summaryUpsert(db);
-  for (const r of db.query("SELECT device_id, recorded_at, temperature, humidity FROM readings").iterate() as Iterable<{ device_id: number; recorded_at: number; temperature: number; humidity: number }>) {
+  for (const r of db.query("SELECT device_id, recorded_at, temperature, humidity FROM readings").iterate() as Iterable<{
+    device_id: number;
+    recorded_at: number;
+    temperature: number;
+    humidity: number;
+  }>) {
     const b = summaryBuckets(r.recorded_at, zone);
     upsert.run(r.device_id, "hour", b.hour, r.temperature, r.humidity);
     upsert.run(r.device_id, "day", b.day, r.temperature, r.humidity);
@@ -138,7 +146,9 @@ export function migrate(db: Database, ctx: MigrationContext): void {
 export function migrateTo(db: Database, target: number, ctx: MigrationContext): void {
   const from = schemaVersion(db);
   if (from > SCHEMA_VERSION)
-    throw new Error(`database schema version ${from} is newer than this layerwatch understands (${SCHEMA_VERSION}); upgrade layerwatch`);
+    throw new Error(
+      `database schema version ${from} is newer than this layerwatch understands (${SCHEMA_VERSION}); upgrade layerwatch`,
+    );
   for (let v = from; v < target; v++) {
     db.transaction(() => {
       migrations[v]!(db, ctx);

@@ -15,7 +15,9 @@ export function createWriteQueue(db: Database) {
     if (!batch.length) return;
     const results: unknown[] = [];
     try {
-      db.transaction(() => { for (const job of batch) results.push(job.run()); })();
+      db.transaction(() => {
+        for (const job of batch) results.push(job.run());
+      })();
     } catch {
       // One bad write must not sink its neighbours: redo them one by one, each in its own transaction.
       for (const job of batch) {
@@ -27,7 +29,7 @@ export function createWriteQueue(db: Database) {
       }
       return;
     }
-    batch.forEach((job, i) => job.resolve(results[i]));
+    for (const [i, job] of batch.entries()) job.resolve(results[i]);
   }
 
   return {
