@@ -322,8 +322,10 @@ function seedYear(path: string) {
     ["hour", 3600000],
     ["day", 86400000],
   ] as const) {
-    db.run(`INSERT OR IGNORE INTO reading_summaries (device_id, bucket, start_at, count, temp_sum, temp_min, temp_max, hum_sum, hum_min, hum_max)
-      SELECT 1, '${bucket}', ((recorded_at + 7200000) / ${size}) * ${size} - 7200000 AS b, count(*), sum(temperature), min(temperature), max(temperature), sum(humidity), min(humidity), max(humidity)
+    db.run(`INSERT OR IGNORE INTO printer_summaries
+        (printer_id, bucket, start_at, count, temp_sum, temp_min, temp_max, hum_sum, hum_min, hum_max)
+      SELECT 1, '${bucket}', ((recorded_at + 7200000) / ${size}) * ${size} - 7200000 AS b, count(*),
+        sum(temperature), min(temperature), max(temperature), sum(humidity), min(humidity), max(humidity)
       FROM readings GROUP BY b`);
   }
   const n = (db.query("SELECT count(*) AS n FROM readings").get() as { n: number }).n;
@@ -335,7 +337,8 @@ function seedYear(path: string) {
 // ---------- run ----------
 const began = performance.now();
 console.log(
-  `layerwatch benchmark: ${useBinary ? "compiled binary" : "bun src/main.ts"}, ${navigator.hardwareConcurrency} cores${quick ? ", quick mode" : ""}`,
+  `layerwatch benchmark: ${useBinary ? "compiled binary" : "bun src/main.ts"}, ` +
+    `${navigator.hardwareConcurrency} cores${quick ? ", quick mode" : ""}`,
 );
 let server = await startServer();
 const cookie0 = await loginCookie(server.url);

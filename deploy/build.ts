@@ -56,7 +56,8 @@ const rev = commit();
 for (const t of chosen) {
   if (!existsSync(t.runtime))
     fail(
-      `the ${t.name} Bun runtime is missing at ${t.runtime} (make build installs @oven/bun-linux-aarch64@${BUN_VERSION} from npm)`,
+      `the ${t.name} Bun runtime is missing at ${t.runtime} ` +
+        `(make build installs @oven/bun-linux-aarch64@${BUN_VERSION} from npm)`,
     );
   if (!existsSync(t.binding))
     fail(`the ${t.name} bcrypt binding is missing at ${t.binding}; run: bun install --cpu='*' --os=linux`);

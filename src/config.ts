@@ -200,11 +200,13 @@ export async function loadConfig(opts: {
   const warnings: string[] = [];
   if (config.web_password === PLACEHOLDER_PASSWORD)
     warnings.push(
-      `web_password is the shipped placeholder "${PLACEHOLDER_PASSWORD}": change it (or run "layerwatch init") before exposing this server`,
+      `web_password is the shipped placeholder "${PLACEHOLDER_PASSWORD}": ` +
+        `change it (or run "layerwatch init") before exposing this server`,
     );
   if (config.secret_key === PLACEHOLDER_SECRET) {
     warnings.push(
-      "secret_key is the shipped placeholder: using a random key for this run (forms open before a restart must be reloaded)",
+      "secret_key is the shipped placeholder: using a random key for this run " +
+        "(forms open before a restart must be reloaded)",
     );
     config.secret_key = crypto.randomUUID() + crypto.randomUUID();
   }

@@ -165,7 +165,8 @@ const fi: Dictionary = {
   badRequest: "Virheellinen pyyntö",
   deviceTokens: "Laiteavaimet",
   deviceTokensHelp:
-    "Laite voi yhdistää avaimella käyttäjän kirjautumisen sijaan. Avaimella voi vain lähettää mittauksia, kuvia ja tiloja.",
+    "Laite voi yhdistää avaimella käyttäjän kirjautumisen sijaan. " +
+    "Avaimella voi vain lähettää mittauksia, kuvia ja tiloja.",
   tokenName: "Laitteen nimi",
   createToken: "Luo avain",
   revoke: "Peru",

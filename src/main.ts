@@ -65,7 +65,8 @@ async function main(): Promise<number> {
       return 2;
     }
     console.log(
-      `wrote ${path}\nadmin user: admin\nadmin password: ${made.password}\n(shown once: note it now; change it later in Settings)`,
+      `wrote ${path}\nadmin user: admin\nadmin password: ${made.password}\n` +
+        "(shown once: note it now; change it later in Settings)",
     );
     return 0;
   }
@@ -117,7 +118,9 @@ async function loadApp() {
     if (!/native binding|\.node|dlopen/i.test(message)) throw err;
     const tmp = process.env.TMPDIR || "/tmp";
     throw new AddonError(
-      `cannot load the bcrypt native addon. A compiled layerwatch unpacks it to TMPDIR (${tmp}) at start: that folder must exist, be writable and allow exec (no noexec mount). (${message.split(".")[0]})`,
+      `cannot load the bcrypt native addon. A compiled layerwatch unpacks it to TMPDIR (${tmp}) at start: ` +
+        "that folder must exist, be writable and allow exec (no noexec mount). " +
+        `(${message.split(".")[0]})`,
     );
   }
 }

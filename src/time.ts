@@ -131,7 +131,8 @@ export function isoInZone(ms: number, zone: string): string {
     m = Math.floor(t / 60000) % 60,
     sec = Math.floor(t / 1000) % 60,
     milli = t % 1000;
-  return `${date}${pad(h)}:${pad(m)}:${pad(sec)}.${pad(milli, 3)}${off < 0 ? "-" : "+"}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+  const utcOffset = `${off < 0 ? "-" : "+"}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+  return `${date}${pad(h)}:${pad(m)}:${pad(sec)}.${pad(milli, 3)}${utcOffset}`;
 }
 
 const ISO_RE = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?\s*(Z|[+-]\d{2}:?\d{2})?$/;

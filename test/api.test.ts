@@ -15,12 +15,12 @@ beforeAll(async () => {
   cookie = await login(app);
   // Around midnight in summer (UTC+3) and winter (UTC+2): the old server's UTC filter lost these.
   for (const day of ["2025-07-14", "2025-12-14"]) {
-    app.store.readings.insert(1, at(day, 0, 5), 20.5, 41);
-    app.store.readings.insert(1, at(day, 12, 0), 22, 45);
-    app.store.readings.insert(1, at(day, 23, 55), 19.5, 50);
+    app.store.readings.insert(1, 1, at(day, 0, 5), 20.5, 41);
+    app.store.readings.insert(1, 1, at(day, 12, 0), 22, 45);
+    app.store.readings.insert(1, 1, at(day, 23, 55), 19.5, 50);
   }
-  app.store.readings.insert(1, at("2025-07-13", 23, 55), 1, 1);
-  app.store.readings.insert(1, at("2025-07-15", 0, 5), 2, 2);
+  app.store.readings.insert(1, 1, at("2025-07-13", 23, 55), 1, 1);
+  app.store.readings.insert(1, 1, at("2025-07-15", 0, 5), 2, 2);
 });
 afterAll(async () => {
   await app.close();
@@ -57,7 +57,7 @@ describe("GET /api/temphum", () => {
 
   test("without a date it answers today", async () => {
     const now = Date.now();
-    app.store.readings.insert(1, now, 23.25, 33);
+    app.store.readings.insert(1, 1, now, 23.25, 33);
     const { body } = await api("/api/temphum");
     expect(body.at(-1)).toMatchObject({ temperature: 23.25, humidity: 33 });
   });
@@ -82,7 +82,7 @@ describe("GET /api/temphum", () => {
 describe("encoding and caching of a day", () => {
   test("a large day is gzipped for clients that accept it, with an ETag that answers 304 when unchanged", async () => {
     const fill = app.store.db.transaction(() => {
-      for (let i = 0; i < 500; i++) app.store.readings.insert(1, at("2025-08-01", 10, 0) + i * 1000, 21, 40);
+      for (let i = 0; i < 500; i++) app.store.readings.insert(1, 1, at("2025-08-01", 10, 0) + i * 1000, 21, 40);
     });
     fill();
     const res = await fetch(`${app.url}/api/temphum?date=2025-08-01`, {
@@ -100,7 +100,7 @@ describe("encoding and caching of a day", () => {
     const first = await fetch(`${app.url}/api/temphum?date=2025-08-01`, { headers: { cookie } });
     const etag = first.headers.get("etag")!;
     expect(((await first.json()) as unknown[]).length).toBe(500);
-    app.store.readings.insert(1, at("2025-08-01", 23, 0), 30, 30);
+    app.store.readings.insert(1, 1, at("2025-08-01", 23, 0), 30, 30);
     const second = await fetch(`${app.url}/api/temphum?date=2025-08-01`, {
       headers: { cookie, "if-none-match": etag },
     });

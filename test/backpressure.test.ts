@@ -92,7 +92,7 @@ async function rawViewer(): Promise<{ tcp: TcpSocket; received: () => number[] }
   return { tcp, received: () => frameIds };
 }
 
-test("a viewer that stops reading is skipped instead of queued, and gets the newest frame once it reads again", async () => {
+test("a viewer that stops reading is skipped, not queued, and gets the newest frame once it reads again", async () => {
   const slow = await rawViewer();
   await sleep(200);
   const device = await connected(connectSocket(app, { cookie }));

@@ -17,7 +17,7 @@ for (const [arch, prefix] of [
   ["x64", []],
 ] as const) {
   describe(`the ${arch} binary, run from an empty directory holding only a config`, () => {
-    test("serves health, bcrypt login, live events and every embedded asset, then stops cleanly on SIGTERM", async () => {
+    test("serves health, bcrypt login, live events and every embedded asset; stops cleanly on SIGTERM", async () => {
       const binary = join(dist, `layerwatch-linux-${arch}`);
       if (!existsSync(binary)) throw new Error(`${binary} is missing: run make build (make test does)`);
       const dir = tempDir("layerwatch-bin-");

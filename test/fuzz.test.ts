@@ -101,7 +101,7 @@ function randomBytes(n: number) {
   return b;
 }
 
-test("thousands of malformed socket payloads: the server answers, stores nothing invalid, and memory stays bounded", async () => {
+test("thousands of bad socket payloads: the server answers, stores nothing invalid, memory stays bounded", async () => {
   const device = await connected(connectSocket(app, { cookie }));
   let disconnectReason = "";
   device.on("disconnect", (reason) => {

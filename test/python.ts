@@ -3,6 +3,7 @@ export function requirePython(modules: string[]): void {
   const probe = Bun.spawnSync(["/usr/bin/python3", "-c", modules.map((m) => `import ${m}`).join("; ")]);
   if (probe.exitCode !== 0)
     throw new Error(
-      `/usr/bin/python3 lacks ${modules.join(", ")}: apt-get install python3-socketio python3-websocket python3-requests python3-werkzeug (.ci/run does this)`,
+      `/usr/bin/python3 lacks ${modules.join(", ")}: ` +
+        "apt-get install python3-socketio python3-websocket python3-requests python3-werkzeug (.ci/run does this)",
     );
 }

@@ -35,7 +35,7 @@ const userNames = () =>
 const intervals = () => app.store.intervals.get();
 
 describe("capture intervals form", () => {
-  test("values below the minimums or not whole numbers are refused with a message per field and nothing saved", async () => {
+  test("values under the minimums or not whole numbers are refused, with a message per field; none saved", async () => {
     const before = intervals();
     const res = await post(
       "/settings/intervals",

@@ -175,7 +175,15 @@ export function chartPoints(readings: ReadingRow[], max = MAX_CHART_POINTS): Rea
     temp = 0,
     hum = 0;
   const flush = () => {
-    if (n) out.push({ id: 0, device_id: 0, recorded_at: Math.round(t / n), temperature: temp / n, humidity: hum / n });
+    if (n)
+      out.push({
+        id: 0,
+        printer_id: 0,
+        device_id: 0,
+        recorded_at: Math.round(t / n),
+        temperature: temp / n,
+        humidity: hum / n,
+      });
   };
   for (const r of readings) {
     const s = Math.floor(((r.recorded_at - first) / span) * max);

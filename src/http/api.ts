@@ -2,6 +2,7 @@
 import { Elysia, t } from "elysia";
 import { dictionary, translate } from "../i18n.ts";
 import { parseIntervals } from "../services/intervals.ts";
+import { DEFAULT_PRINTER_ID } from "../store/migrations.ts";
 import { dayOf, isoInZone, parseDay, shiftDay } from "../time.ts";
 
 /** shiftDay for input that may be malformed: a bad day passes through to be refused later. */
@@ -32,7 +33,7 @@ export function apiRoutes(deps: HttpDeps, tools: RequestTools) {
       dayCache.set(day, hit); // most recently used last
       return hit;
     }
-    const rows = telemetry.readingsOfDay(day)!;
+    const rows = telemetry.readingsOfDay(DEFAULT_PRINTER_ID, day)!;
     const body = new TextEncoder().encode(
       JSON.stringify(
         rows.map((r) => ({
@@ -58,7 +59,7 @@ export function apiRoutes(deps: HttpDeps, tools: RequestTools) {
         "/temphum",
         ({ query, request }) => {
           const day = query.date ?? dayOf(Date.now(), config.timezone);
-          const stamp = telemetry.dayStamp(day);
+          const stamp = telemetry.dayStamp(DEFAULT_PRINTER_ID, day);
           if (stamp === null)
             return jsonResponse(
               { error: `date must be a real calendar date written YYYY-MM-DD, got "${day.slice(0, 32)}"` },
@@ -83,7 +84,7 @@ export function apiRoutes(deps: HttpDeps, tools: RequestTools) {
           const from = query.from ?? shiftDayOr(to, bucket === "hour" ? -6 : -29);
           if (bucket !== "hour" && bucket !== "day")
             return jsonResponse({ error: 'bucket must be "hour" or "day"' }, 400);
-          const rows = telemetry.summaries(bucket, from, to);
+          const rows = telemetry.summaries(DEFAULT_PRINTER_ID, bucket, from, to);
           if (!rows)
             return jsonResponse({ error: "from and to must be real dates written YYYY-MM-DD, from not after to" }, 400);
           const span = (Date.parse(to) - Date.parse(from)) / 86400000;
@@ -128,7 +129,7 @@ export function apiRoutes(deps: HttpDeps, tools: RequestTools) {
       .get("/frames", ({ request }) =>
         jsonFor(
           request,
-          telemetry.frames().map((f) => ({
+          telemetry.frames(DEFAULT_PRINTER_ID).map((f) => ({
             id: f.id,
             mime: f.mime,
             size: f.size,
@@ -138,7 +139,7 @@ export function apiRoutes(deps: HttpDeps, tools: RequestTools) {
         ),
       )
       .get("/latest", () => {
-        const { reading, status, frame } = telemetry.latest();
+        const { reading, status, frame } = telemetry.latest(DEFAULT_PRINTER_ID);
         const stamp = (ms?: number) => (ms === undefined ? null : isoInZone(ms, config.timezone));
         return jsonResponse({
           reading: reading

@@ -3,6 +3,7 @@ import { Elysia, t } from "elysia";
 import { ChartPanel, type ChartView, DashboardPage, LiveTiles, VIEW_DAYS } from "../../views/dashboard.tsx";
 import { ErrorPage, HomePage } from "../../views/pages.tsx";
 import type { Session } from "../services/auth.ts";
+import { DEFAULT_PRINTER_ID } from "../store/migrations.ts";
 import { dayOf, parseDay, shiftDay } from "../time.ts";
 import { type HttpDeps, htmlResponse, loginRedirect, type RequestTools } from "./context.ts";
 
@@ -23,17 +24,29 @@ export function pageRoutes(deps: HttpDeps, tools: RequestTools) {
     const day = query.day || today();
     if (!(view in VIEW_DAYS) || !parseDay(day)) return null;
     const ctx = tools.view(session);
-    if (view === "day") return ChartPanel({ ctx, view, day, today: today(), readings: telemetry.readingsOfDay(day)! });
-    const summaries = telemetry.summaries(view === "week" ? "hour" : "day", shiftDay(day, 1 - VIEW_DAYS[view]), day)!;
+    if (view === "day")
+      return ChartPanel({
+        ctx,
+        view,
+        day,
+        today: today(),
+        readings: telemetry.readingsOfDay(DEFAULT_PRINTER_ID, day)!,
+      });
+    const summaries = telemetry.summaries(
+      DEFAULT_PRINTER_ID,
+      view === "week" ? "hour" : "day",
+      shiftDay(day, 1 - VIEW_DAYS[view]),
+      day,
+    )!;
     return ChartPanel({ ctx, view, day, today: today(), summaries });
   }
 
   const live = (session: Session | null) =>
     LiveTiles({
       ctx: tools.view(session),
-      latest: telemetry.latest(),
+      latest: telemetry.latest(DEFAULT_PRINTER_ID),
       intervals: deps.intervals.get(),
-      frames: telemetry.frames(),
+      frames: telemetry.frames(DEFAULT_PRINTER_ID),
     });
 
   return (
@@ -49,9 +62,9 @@ export function pageRoutes(deps: HttpDeps, tools: RequestTools) {
           return htmlResponse(
             DashboardPage({
               ctx: tools.view(session),
-              latest: telemetry.latest(),
+              latest: telemetry.latest(DEFAULT_PRINTER_ID),
               intervals: deps.intervals.get(),
-              frames: telemetry.frames(),
+              frames: telemetry.frames(DEFAULT_PRINTER_ID),
               chart: panel,
             }) as string,
           );
@@ -73,7 +86,7 @@ export function pageRoutes(deps: HttpDeps, tools: RequestTools) {
       .get("/frames/:file", ({ params, request }) => {
         const m = /^(\d{1,15}|latest)(?:\.(?:jpg|jpeg|png))?$/.exec(params.file);
         const latest = m?.[1] === "latest";
-        const id = latest ? telemetry.latest().frame?.id : m ? Number(m[1]) : undefined;
+        const id = latest ? telemetry.latest(DEFAULT_PRINTER_ID).frame?.id : m ? Number(m[1]) : undefined;
         const frame = id === undefined ? null : telemetry.frame(id);
         if (!frame)
           return new Response("frame not found", {

@@ -1,4 +1,5 @@
 // Owns the settings forms: capture intervals, users, own password. Every POST checks the CSRF token.
+
 import { Elysia, t } from "elysia";
 import { ErrorPage } from "../../views/pages.tsx";
 import {
@@ -12,6 +13,7 @@ import {
 import { msg, translate } from "../i18n.ts";
 import type { Session } from "../services/auth.ts";
 import { parseIntervals } from "../services/intervals.ts";
+import { DEFAULT_PRINTER_ID } from "../store/migrations.ts";
 import { type HttpDeps, htmlResponse, loginRedirect, type RequestTools } from "./context.ts";
 
 const Csrf = { _csrf: t.Optional(t.String({ maxLength: 128 })) };
@@ -150,7 +152,7 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
       "/settings/tokens",
       ({ session, body, request }) => {
         if (session!.user.role !== "admin") return forbidden(session!);
-        const made = deviceTokens.create(body.name ?? "");
+        const made = deviceTokens.create(DEFAULT_PRINTER_ID, body.name ?? "");
         const ctx = tools.view(session);
         if (!made.ok) {
           const flash: Flash = { kind: "error", text: translate(tools.t, made.error) };

@@ -6,9 +6,9 @@ import { MAX_IMAGE_BYTES } from "../images.ts";
 import type { Logger } from "../log.ts";
 import type { AuthService } from "../services/auth.ts";
 import type { DeviceTokenService } from "../services/device-tokens.ts";
-import type { TelemetryService } from "../services/telemetry.ts";
+import type { Reporter, TelemetryService } from "../services/telemetry.ts";
 import { readSessionToken } from "../session-cookie.ts";
-import { DEFAULT_DEVICE_ID } from "../store/migrations.ts";
+import { DEFAULT_DEVICE_ID, DEFAULT_PRINTER_ID } from "../store/migrations.ts";
 import type { Intervals } from "../store/store.ts";
 import { attachHub, DEVICES, type TileRenderer, VIEWERS } from "./hub.ts";
 import { type Checked, checkImage, checkStatus, checkTemphum } from "./validators.ts";
@@ -23,6 +23,8 @@ export type SocketData = {
   tokenHash: string;
   tokenId: number;
   deviceId: number;
+  /** The printer this connection reports for (devices) or watches by default (viewers). */
+  printerId: number;
   isDevice: boolean;
   bucket: TokenBucket;
 };
@@ -106,6 +108,7 @@ export function createSocketServer(deps: {
         tokenHash: "",
         tokenId: token.id,
         deviceId: token.device_id,
+        printerId: token.printer_id,
         isDevice: true,
         bucket,
       };
@@ -122,6 +125,7 @@ export function createSocketServer(deps: {
       tokenHash: session.tokenHash,
       tokenId: 0,
       deviceId: DEFAULT_DEVICE_ID,
+      printerId: DEFAULT_PRINTER_ID,
       isDevice: false,
       bucket,
     };
@@ -142,7 +146,7 @@ export function createSocketServer(deps: {
     socket: Socket,
     event: string,
     check: (p: unknown) => Checked<T>,
-    store: (deviceId: number, value: T) => Promise<number>,
+    store: (by: Reporter, value: T) => Promise<number>,
   ) {
     socket.on(event, async (...args: unknown[]) => {
       const ack = typeof args[args.length - 1] === "function" ? (args.pop() as Ack) : undefined;
@@ -168,7 +172,7 @@ export function createSocketServer(deps: {
         return;
       }
       try {
-        const id = await store(socket.data.deviceId, checked.value);
+        const id = await store({ printerId: socket.data.printerId, deviceId: socket.data.deviceId }, checked.value);
         ack?.({ ok: true, id });
       } catch (err) {
         log.error("storing a device event failed", { event, error: err as Error });

@@ -13,15 +13,18 @@ export const MAX_TOKEN_NAME = 64;
 export function createDeviceTokenService(deps: { store: Store; events: EventBus; log: Logger }) {
   const { store, events, log } = deps;
   return {
-    list: (): DeviceTokenRow[] => store.deviceTokens.list(),
+    list: (printerId?: number): DeviceTokenRow[] => store.deviceTokens.list(printerId),
 
-    create(rawName: string): { ok: true; token: string; id: number } | { ok: false; error: Message } {
+    create(
+      printerId: number,
+      rawName: string,
+    ): { ok: true; token: string; id: number } | { ok: false; error: Message } {
       const name = rawName.trim();
       if (!name || name.length > MAX_TOKEN_NAME)
         return { ok: false, error: msg("tokenNameRule", { n: MAX_TOKEN_NAME }) };
       const token = TOKEN_PREFIX + randomBytes(32).toString("base64url");
-      const id = store.deviceTokens.insert(name, hashToken(token));
-      log.info("device token created", { name });
+      const id = store.deviceTokens.insert(printerId, name, hashToken(token));
+      log.info("device token created", { name, printer: printerId });
       return { ok: true, token, id };
     },
 

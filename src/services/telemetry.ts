@@ -1,9 +1,13 @@
-// Owns what devices report: readings, statuses and frames; stored first, then announced.
+// Owns what devices report: readings, statuses and frames; stored first, then announced. Every read
+// is scoped to one printer.
 import type { EventBus } from "../events.ts";
 import type { ImageMime } from "../images.ts";
-import type { Store } from "../store/store.ts";
+import type { Bucket, FrameSource, Store } from "../store/store.ts";
 import type { WriteQueue } from "../store/write-queue.ts";
 import { dayRange } from "../time.ts";
+
+/** Who reported something: the printer it is about and the device row that said it. */
+export type Reporter = { printerId: number; deviceId: number };
 
 /** Each record* resolves with the row id once the row is committed, and only then announces it. */
 export function createTelemetryService(deps: {
@@ -15,43 +19,59 @@ export function createTelemetryService(deps: {
 }) {
   const { store, events, writes } = deps;
   return {
-    async recordReading(deviceId: number, temperature: number, humidity: number): Promise<number> {
-      const row = { id: 0, device_id: deviceId, recorded_at: Date.now(), temperature, humidity };
-      row.id = await writes.run(() => store.readings.insert(deviceId, row.recorded_at, temperature, humidity));
+    async recordReading(by: Reporter, temperature: number, humidity: number): Promise<number> {
+      const row = {
+        id: 0,
+        printer_id: by.printerId,
+        device_id: by.deviceId,
+        recorded_at: Date.now(),
+        temperature,
+        humidity,
+      };
+      row.id = await writes.run(() =>
+        store.readings.insert(by.printerId, by.deviceId, row.recorded_at, temperature, humidity),
+      );
       events.emit("reading", row);
       return row.id;
     },
-    async recordStatus(deviceId: number, status: string): Promise<number> {
+    async recordStatus(by: Reporter, status: string): Promise<number> {
       const now = Date.now();
-      const row = await writes.run(() => store.statuses.record(deviceId, now, status));
+      const row = await writes.run(() => store.statuses.record(by.printerId, by.deviceId, now, status));
       events.emit("status", row);
       return row.id;
     },
-    async recordFrame(deviceId: number, mime: ImageMime, bytes: Uint8Array): Promise<number> {
-      const recordedAt = Date.now();
-      const id = await writes.run(() => store.frames.insert(deviceId, recordedAt, mime, bytes, deps.imageRetention));
-      events.emit("frame", { id, device_id: deviceId, recorded_at: recordedAt, mime, size: bytes.length, bytes });
+    async recordFrame(by: Reporter, mime: ImageMime, bytes: Uint8Array, source: FrameSource = "device") {
+      const at = Date.now();
+      const keep = deps.imageRetention;
+      const id = await writes.run(() => store.frames.insert(by.printerId, by.deviceId, at, mime, bytes, keep, source));
+      const size = bytes.length;
+      const meta = { id, printer_id: by.printerId, device_id: by.deviceId, recorded_at: at, mime, size, source };
+      events.emit("frame", { ...meta, bytes });
       return id;
     },
     /** A validator for one day's readings (see store.readings.stamp); null for a malformed day. */
-    dayStamp(day: string) {
+    dayStamp(printerId: number, day: string) {
       const range = dayRange(day, deps.zone);
-      return range ? store.readings.stamp(range.start, range.end) : null;
+      return range ? store.readings.stamp(printerId, range.start, range.end) : null;
     },
     /** Readings of one calendar day in the configured zone, oldest first; null for a malformed day. */
-    readingsOfDay(day: string) {
+    readingsOfDay(printerId: number, day: string) {
       const range = dayRange(day, deps.zone);
-      return range ? store.readings.between(range.start, range.end) : null;
+      return range ? store.readings.between(printerId, range.start, range.end) : null;
     },
     /** Hourly or daily min/avg/max from `fromDay` to `toDay` inclusive; null for malformed days. */
-    summaries(bucket: "hour" | "day", fromDay: string, toDay: string) {
+    summaries(printerId: number, bucket: Bucket, fromDay: string, toDay: string) {
       const from = dayRange(fromDay, deps.zone);
       const to = dayRange(toDay, deps.zone);
       if (!from || !to || to.end <= from.start) return null;
-      return store.readings.summaries(bucket, from.start, to.end);
+      return store.readings.summaries(printerId, bucket, from.start, to.end);
     },
-    latest: () => ({ reading: store.readings.latest(), status: store.statuses.latest(), frame: store.frames.latest() }),
-    frames: () => store.frames.list(),
+    latest: (printerId: number) => ({
+      reading: store.readings.latest(printerId),
+      status: store.statuses.latest(printerId),
+      frame: store.frames.latest(printerId),
+    }),
+    frames: (printerId: number) => store.frames.list(printerId),
     frame: (id: number) => store.frames.byId(id),
   };
 }

@@ -141,7 +141,8 @@ export function upgradeLegacyDatabase(db: Database, opts: { path: string; zone: 
           return Number.isInteger(v) && v >= min ? v : DEFAULT_INTERVALS[k];
         };
         db.run(
-          "UPDATE capture_intervals SET image_delay = ?, temphum_delay = ?, status_delay = ?, updated_at = ? WHERE id = 1",
+          "UPDATE capture_intervals SET image_delay = ?, temphum_delay = ?, status_delay = ?, updated_at = ? " +
+            "WHERE id = 1",
           [pick("image_delay", 5), pick("temphum_delay", 1), pick("status_delay", 1), Date.now()],
         );
       }

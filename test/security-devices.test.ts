@@ -1,7 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import type { Socket } from "socket.io-client";
 import {
-  ADMIN,
   collect,
   connected,
   connectSocket,
@@ -43,108 +42,6 @@ const postForm = (
   headers: Record<string, string> = {},
 ) => fetch(`${target.url}${path}`, { method: "POST", body: new URLSearchParams(fields), redirect: "manual", headers });
 
-describe("login throttling", () => {
-  test("the sixth failure within a minute for one username answers 429 with Retry-After and a readable page", async () => {
-    const target = await startApp({ trust_proxy: true });
-    const attacker = { "cf-connecting-ip": "198.51.100.7" };
-    try {
-      for (let i = 0; i < 5; i++)
-        expect((await postForm(target, "/login", { username: "victim", password: `guess${i}` }, attacker)).status).toBe(
-          401,
-        );
-      const res = await postForm(target, "/login", { username: "victim", password: "guess5" }, attacker);
-      expect(res.status).toBe(429);
-      expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
-      expect(await res.text()).toContain("Too many failed logins");
-      // Even the right password waits: the lockout is on the name, not on the guess.
-      expect(
-        (
-          await postForm(
-            target,
-            "/login",
-            { username: "victim", password: "anything" },
-            { "cf-connecting-ip": "203.0.113.9" },
-          )
-        ).status,
-      ).toBe(429);
-      // Another user from another address is unaffected.
-      expect((await postForm(target, "/login", ADMIN, { "cf-connecting-ip": "203.0.113.9" })).status).toBe(303);
-    } finally {
-      await target.close();
-    }
-  });
-
-  test("failures are counted per client address across usernames", async () => {
-    const target = await startApp();
-    try {
-      for (let i = 0; i < 5; i++) await postForm(target, "/login", { username: `user${i}`, password: "x" });
-      expect((await postForm(target, "/login", ADMIN)).status).toBe(429);
-    } finally {
-      await target.close();
-    }
-  });
-
-  test("forwarded addresses count only behind a trusted proxy", async () => {
-    const untrusted = await startApp();
-    const trusted = await startApp({ trust_proxy: true });
-    try {
-      for (let i = 0; i < 5; i++) {
-        await postForm(
-          untrusted,
-          "/login",
-          { username: `u${i}`, password: "x" },
-          { "cf-connecting-ip": `10.0.0.${i}` },
-        );
-        await postForm(trusted, "/login", { username: `u${i}`, password: "x" }, { "cf-connecting-ip": `10.0.0.${i}` });
-      }
-      // Spoofed headers do not escape the limit when the proxy is not trusted...
-      expect((await postForm(untrusted, "/login", ADMIN, { "cf-connecting-ip": "10.9.9.9" })).status).toBe(429);
-      // ...and behind a trusted proxy each client has its own count.
-      expect((await postForm(trusted, "/login", ADMIN, { "cf-connecting-ip": "10.9.9.9" })).status).toBe(303);
-    } finally {
-      await untrusted.close();
-      await trusted.close();
-    }
-  });
-});
-
-describe("sessions", () => {
-  test("every login issues a new session id, even when the browser presents an old one", async () => {
-    const first = await login(app);
-    const res = await postForm(app, "/login", ADMIN, { cookie: first });
-    const second = res.headers.getSetCookie()[0]!.split(";")[0]!;
-    expect(second).not.toBe(first);
-  });
-
-  test("changing a password disconnects that user's other sockets at once", async () => {
-    await postForm(
-      app,
-      "/settings/users",
-      { _csrf: csrf, username: "sockuser", password: "sockuser-pass" },
-      { cookie },
-    );
-    const mine = await login(app, "sockuser", "sockuser-pass");
-    const other = await login(app, "sockuser", "sockuser-pass");
-    const otherSocket = track(await connected(connectSocket(app, { cookie: other })));
-    const mySocket = track(await connected(connectSocket(app, { cookie: mine })));
-    const gone = nextEvent(otherSocket, "disconnect");
-    const myCsrf = csrfFrom((await getPage(app, "/settings", mine)).text);
-    expect(
-      (
-        await postForm(
-          app,
-          "/settings/password",
-          { _csrf: myCsrf, current: "sockuser-pass", next: "sockuser-pass-2" },
-          { cookie: mine },
-        )
-      ).status,
-    ).toBe(200);
-    await gone;
-    await sleep(50);
-    expect(mySocket.connected).toBe(true);
-  });
-});
-
 describe("device tokens", () => {
   async function createToken(name: string) {
     const res = await postForm(app, "/settings/tokens", { _csrf: csrf, name }, { cookie, "hx-request": "true" });
@@ -170,7 +67,7 @@ describe("device tokens", () => {
     expect(app.logs.some((l) => JSON.stringify(l).includes(token))).toBe(false);
   });
 
-  test("a token device emits events (auth or Bearer header), stored under its own device; it gets no broadcasts", async () => {
+  test("a token device emits (auth or Bearer header) under its own device and gets no broadcasts", async () => {
     const { token, id } = await createToken("camera-2");
     const viaAuth = track(await connected(connectSocket(app, { auth: { token } })));
     const viaHeader = track(await connected(connectSocket(app, { bearer: token })));
@@ -264,7 +161,7 @@ describe("device tokens", () => {
 });
 
 describe("socket origin", () => {
-  test("a browser handshake from a foreign Origin is refused; this site, the allow-list and devices without Origin are not", async () => {
+  test("a foreign browser Origin is refused; this site, the allow-list and Origin-less devices connect", async () => {
     await expect(connected(track(connectSocket(app, { cookie, origin: "https://evil.example" })))).rejects.toThrow(
       /origin may not connect/,
     );
@@ -295,63 +192,6 @@ describe("device event rate limit", () => {
     expect(device.connected).toBe(true);
     await sleep(1100);
     expect((await emitWithAck<{ ok: boolean }>(device, "status", { status: "calm again" })).ok).toBe(true);
-  });
-});
-
-describe("headers and limits", () => {
-  test("every page, error and API answer carries the CSP and the other security headers", async () => {
-    for (const [path, withCookie] of [
-      ["/login", false],
-      ["/", true],
-      ["/3d", true],
-      ["/settings", true],
-      ["/nope", true],
-      ["/api/latest", true],
-      ["/api/latest", false],
-      ["/static/app.css", false],
-    ] as const) {
-      const res = await fetch(`${app.url}${path}`, { headers: withCookie ? { cookie } : {}, redirect: "manual" });
-      const csp = res.headers.get("content-security-policy") ?? "";
-      expect(`${path}: ${csp}`).toContain("frame-ancestors 'none'");
-      expect(csp).toContain("script-src 'self'");
-      expect(csp).not.toContain("unsafe-inline");
-      expect(csp).toContain(`connect-src 'self' ws://${new URL(app.url).host} wss://${new URL(app.url).host}`);
-      expect(res.headers.get("x-content-type-options")).toBe("nosniff");
-      expect(res.headers.get("referrer-policy")).toBe("same-origin");
-      expect(res.headers.get("strict-transport-security")).toBeNull();
-    }
-  });
-
-  test("pages have no inline script", async () => {
-    for (const path of ["/", "/3d", "/settings"]) {
-      const html = (await getPage(app, path, cookie)).text;
-      for (const m of html.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/g)) {
-        expect(m[1]!.includes("src=") || m[1]!.includes('type="application/json"')).toBe(true);
-      }
-      expect(html).not.toMatch(/\son[a-z]+="/);
-    }
-  });
-
-  test("HSTS is sent when served over HTTPS through a trusted proxy", async () => {
-    const proxied = await startApp({ trust_proxy: true });
-    try {
-      const res = await fetch(`${proxied.url}/login`, { headers: { "x-forwarded-proto": "https" } });
-      expect(res.headers.get("strict-transport-security")).toContain("max-age=");
-    } finally {
-      await proxied.close();
-    }
-  });
-
-  test("an oversized form body is refused with 413 and changes nothing", async () => {
-    const before = app.store.intervals.get();
-    const res = await postForm(
-      app,
-      "/settings/intervals",
-      { _csrf: csrf, image_delay: "50", temphum_delay: "10", status_delay: "10", pad: "x".repeat(100 * 1024) },
-      { cookie },
-    );
-    expect(res.status).toBe(413);
-    expect(app.store.intervals.get()).toEqual(before);
   });
 });
 

@@ -1,0 +1,31 @@
+// Owns how failures are answered: JSON under /api/, an error page elsewhere; bugs logged, never shown.
+import { Elysia } from "elysia";
+import { ErrorPage } from "../../views/pages.tsx";
+import type { Logger } from "../log.ts";
+import { htmlResponse, jsonResponse, type RequestTools } from "./context.ts";
+
+const isApi = (request: Request) => new URL(request.url).pathname.startsWith("/api/");
+
+/** An error answer in the form the caller reads: JSON for the API, a page for a browser. */
+export function errorAnswer(tools: RequestTools, request: Request, status: number, message: string, title?: string) {
+  return isApi(request)
+    ? jsonResponse({ error: message }, status)
+    : htmlResponse(ErrorPage({ ctx: tools.view(null), title: title ?? String(status), message }) as string, status);
+}
+
+export function errorHandler(tools: RequestTools, log: Logger) {
+  return new Elysia({ name: "error-handler" }).onError({ as: "global" }, ({ code, error, request }) => {
+    if (code === "NOT_FOUND")
+      return errorAnswer(tools, request, 404, isApi(request) ? "not found" : tools.t.notFound, "404");
+    if (code === "VALIDATION" || code === "PARSE" || code === "INVALID_COOKIE_SIGNATURE") {
+      const detail = (error as { message: string }).message?.split("\n")[0]?.slice(0, 200);
+      const message =
+        code === "VALIDATION"
+          ? `invalid ${(error as { type?: string }).type ?? "input"}: ${detail}`
+          : "the request body could not be read";
+      return errorAnswer(tools, request, 400, message, tools.t.badRequest);
+    }
+    log.error("request failed", { path: new URL(request.url).pathname, error: error as Error });
+    return errorAnswer(tools, request, 500, isApi(request) ? "internal error" : tools.t.serverError, "500");
+  });
+}

@@ -1,0 +1,72 @@
+// Owns the printers table: what each printer is, how to reach it on the LAN, and its last known state.
+import type { Database } from "bun:sqlite";
+
+export type TlsMode = "pin" | "insecure";
+export type PrinterRow = {
+  id: number;
+  name: string;
+  model: string;
+  host: string;
+  serial: string;
+  /** A secret: never logged, never sent to a page or the API. */
+  access_code: string;
+  mqtt_port: number;
+  camera: number;
+  camera_port: number;
+  tls: TlsMode;
+  tls_fingerprint: string | null;
+  from_config: number;
+  state_json: string | null;
+  created_at: number;
+};
+/** What a printer is set up as: everything but its id, state and pinned certificate. */
+export type PrinterSetup = Pick<
+  PrinterRow,
+  "name" | "model" | "host" | "serial" | "access_code" | "mqtt_port" | "camera" | "camera_port" | "tls"
+>;
+export type PrinterData = { readings: number; frames: number; statuses: number; tokens: number };
+
+export function printerStatements(db: Database) {
+  const q = {
+    list: db.query<PrinterRow, []>("SELECT * FROM printers ORDER BY id"),
+    byId: db.query<PrinterRow, [number]>("SELECT * FROM printers WHERE id = ?"),
+    byName: db.query<PrinterRow, [string]>("SELECT * FROM printers WHERE name = ?"),
+    insert: db.query<
+      { id: number },
+      [string, string, string, string, string, number, number, number, string, number, number]
+    >(
+      `INSERT INTO printers
+        (name, model, host, serial, access_code, mqtt_port, camera, camera_port, tls, from_config, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+    ),
+    update: db.query<never, [string, string, string, string, string, number, number, number, string, number]>(
+      `UPDATE printers SET name = ?, model = ?, host = ?, serial = ?, access_code = ?, mqtt_port = ?, camera = ?,
+        camera_port = ?, tls = ? WHERE id = ?`,
+    ),
+    markFromConfig: db.query<never, [number]>("UPDATE printers SET from_config = 1 WHERE id = ?"),
+    saveState: db.query<never, [string, number]>("UPDATE printers SET state_json = ? WHERE id = ?"),
+    setFingerprint: db.query<never, [string | null, number]>("UPDATE printers SET tls_fingerprint = ? WHERE id = ?"),
+    delete: db.query<never, [number]>("DELETE FROM printers WHERE id = ?"),
+    data: db.query<PrinterData, [number]>(`SELECT
+        (SELECT count(*) FROM readings WHERE printer_id = ?1) AS readings,
+        (SELECT count(*) FROM frames WHERE printer_id = ?1) AS frames,
+        (SELECT count(*) FROM statuses WHERE printer_id = ?1) AS statuses,
+        (SELECT count(*) FROM device_tokens t JOIN devices d ON d.id = t.device_id
+          WHERE d.printer_id = ?1 AND t.revoked_at IS NULL) AS tokens`),
+  };
+  const args = (p: PrinterSetup) =>
+    [p.name, p.model, p.host, p.serial, p.access_code, p.mqtt_port, p.camera, p.camera_port, p.tls] as const;
+  return {
+    list: () => q.list.all(),
+    byId: (id: number) => q.byId.get(id),
+    byName: (name: string) => q.byName.get(name),
+    insert: (p: PrinterSetup, fromConfig = false) => q.insert.get(...args(p), fromConfig ? 1 : 0, Date.now())!.id,
+    update: (id: number, p: PrinterSetup) => void q.update.run(...args(p), id),
+    markFromConfig: (id: number) => void q.markFromConfig.run(id),
+    saveState: (id: number, stateJson: string) => void q.saveState.run(stateJson, id),
+    setFingerprint: (id: number, fingerprint: string | null) => void q.setFingerprint.run(fingerprint, id),
+    /** How much a printer holds: what deleting it would remove. */
+    data: (id: number) => q.data.get(id)!,
+    deleteRow: (id: number) => void q.delete.run(id),
+  };
+}
