@@ -21,13 +21,17 @@ import { createDeviceTokenService } from "./services/device-tokens.ts";
 import { createEventLog } from "./services/event-log.ts";
 import { createIntervalService } from "./services/intervals.ts";
 import { createLoginLimiter } from "./services/login-limiter.ts";
+import { createPrinterService } from "./services/printers.ts";
 import { createRetention } from "./services/retention.ts";
 import { createTelemetryService } from "./services/telemetry.ts";
 import { createUserService } from "./services/users.ts";
 import { openDatabase } from "./store/db.ts";
-import { createStore } from "./store/store.ts";
+import { createStore, type Intervals } from "./store/store.ts";
 import { createWriteQueue } from "./store/write-queue.ts";
 import { VERSION } from "./version.ts";
+
+/** A device is stale once nothing came for 3x its longest interval (at least 30 s). */
+const staleAfter = (i: Intervals) => Math.max(30, 3 * Math.max(i.image_delay, i.temphum_delay, i.status_delay)) * 1000;
 
 export type AppHandle = Awaited<ReturnType<typeof createApp>>;
 export { MAX_HTTP_BODY_BYTES } from "./http/security.ts";
@@ -53,9 +57,12 @@ export async function createApp(config: Config, opts: { log?: Logger } = {}) {
   const intervals = createIntervalService({ store, events });
   const deviceTokens = createDeviceTokenService({ store, events, log });
   const retention = createRetention({ store, log, rawRetentionDays: config.raw_retention_days });
+  const printers = createPrinterService({ store, events, log, deviceStaleAfter: () => staleAfter(intervals.get()) });
+  printers.syncConfig(config.printers);
 
   // Edges: Socket.IO for devices and live pages, HTTP for pages and the API.
-  const render = createTileRenderer({ t: dictionary(config.locale), locale: config.locale, zone }, intervals.get);
+  const serverView = { t: dictionary(config.locale), locale: config.locale, zone };
+  const render = createTileRenderer(serverView, intervals.get, { printers, telemetry });
   const { io, engine, hub } = createSocketServer({
     auth,
     deviceTokens,
@@ -64,6 +71,7 @@ export async function createApp(config: Config, opts: { log?: Logger } = {}) {
     log,
     render,
     intervals: intervals.get,
+    printers,
     options: {
       allowedOrigins: config.allowed_origins.split(",").flatMap((o) => (o.trim() ? [o.trim()] : [])),
       trustProxy: config.trust_proxy,
@@ -88,7 +96,8 @@ export async function createApp(config: Config, opts: { log?: Logger } = {}) {
     deviceTokens,
     eventLog,
     loginLimiter: createLoginLimiter(),
-    devices: { connected: hub.deviceCount },
+    printers,
+    devices: { connected: hub.deviceCount, ofPrinter: hub.devicesOf },
     startedAt,
     version: VERSION,
     dbHealthy,
@@ -131,6 +140,7 @@ export async function createApp(config: Config, opts: { log?: Logger } = {}) {
     url,
     port: server.port as number,
     store,
+    printers,
     io,
     retention,
     log,
@@ -139,6 +149,8 @@ export async function createApp(config: Config, opts: { log?: Logger } = {}) {
       stopped = true;
       clearInterval(pruneTimer);
       await retention.stop();
+      hub.stop();
+      printers.stop();
       await app.stop(true);
       io.disconnectSockets(true);
       engine.close();

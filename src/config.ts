@@ -1,5 +1,8 @@
 // Owns the configuration: config.json, LAYERWATCH_<KEY> environment overrides, defaults, validation.
 import embeddedConfig from "../config.json" with { type: "json" };
+import { dictionary, translate } from "./i18n.ts";
+import { parsePrinterSetup } from "./services/printer-setup.ts";
+import type { PrinterSetup } from "./store/store.ts";
 
 export type Config = {
   web_username: string;
@@ -15,6 +18,8 @@ export type Config = {
   device_rate_limit: number;
   raw_retention_days: number;
   allowed_origins: string;
+  /** Printers created or updated by name at start (PRINTERS.md §2); the file only, no env override. */
+  printers: PrinterSetup[];
 };
 
 export type ConfigSource = "default" | "file" | "env" | "embedded";
@@ -34,7 +39,7 @@ export const PLACEHOLDER_PASSWORD = "change-me";
 export const PLACEHOLDER_SECRET = "change-me-to-a-long-random-string";
 export const LOCALES = ["en", "fi"] as const;
 
-type Rule<V> = { kind: "string" | "integer" | "boolean"; fallback: () => V; check?: (v: V) => string | null };
+type Rule<V> = { kind: "string" | "integer" | "boolean" | "list"; fallback: () => V; check?: (v: V) => string | null };
 
 const systemZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 
@@ -100,6 +105,7 @@ const rules: { [K in keyof Config]: Rule<Config[K]> } = {
         ? null
         : "must be a comma-separated list of origins such as https://printer.example.com",
   },
+  printers: { kind: "list", fallback: () => [] },
   locale: {
     kind: "string",
     fallback: () => "en",
@@ -109,7 +115,37 @@ const rules: { [K in keyof Config]: Rule<Config[K]> } = {
 
 export const CONFIG_KEYS = Object.keys(rules) as (keyof Config)[];
 
+const PRINTER_KEYS = ["name", "model", "host", "serial", "access_code", "mqtt_port", "camera", "camera_port", "tls"];
+
+/** Each entry checked by the same rules as Settings, the message naming the entry and its key. */
+function parsePrinters(raw: unknown): PrinterSetup[] {
+  if (!Array.isArray(raw)) throw new ConfigError('config: "printers" must be a list of printer objects');
+  const en = dictionary("en");
+  const seen = new Set<string>();
+  return raw.map((entry, i) => {
+    const at = `printers[${i}]`;
+    if (!entry || typeof entry !== "object" || Array.isArray(entry))
+      throw new ConfigError(`config: "${at}" must be an object with at least a "name"`);
+    for (const key of Object.keys(entry))
+      if (!PRINTER_KEYS.includes(key))
+        throw new ConfigError(`config: unknown key "${at}.${key}" (known: ${PRINTER_KEYS.join(", ")})`);
+    const parsed = parsePrinterSetup(entry as Record<string, unknown>);
+    if (!parsed.ok) {
+      const [key, message] = Object.entries(parsed.errors)[0]!;
+      throw new ConfigError(`config: "${at}.${key}" ${translate(en, message!)}`);
+    }
+    const name = parsed.value.name.toLowerCase();
+    if (seen.has(name)) throw new ConfigError(`config: "${at}.name" "${parsed.value.name}" is used twice`);
+    seen.add(name);
+    return parsed.value;
+  });
+}
+
 function coerce(key: string, kind: Rule<unknown>["kind"], raw: unknown, fromEnv: boolean): unknown {
+  if (kind === "list") {
+    if (fromEnv) throw new ConfigError(`config: "${key}" can only be set in the config file`);
+    return parsePrinters(raw);
+  }
   if (kind === "string") {
     if (typeof raw === "string") return raw;
     throw new ConfigError(`config: "${key}" must be a string`);
@@ -180,7 +216,7 @@ export async function loadConfig(opts: {
     const envName = `LAYERWATCH_${key.toUpperCase()}`;
     let value: unknown;
     if (opts.overrides && opts.overrides[key] !== undefined) {
-      value = opts.overrides[key];
+      value = rule.kind === "list" ? coerce(key, "list", opts.overrides[key], false) : opts.overrides[key];
       sources[key] = "env";
     } else if (env[envName] !== undefined) {
       value = coerce(envName, rule.kind, env[envName], true);

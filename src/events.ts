@@ -1,4 +1,7 @@
 // Owns the domain event bus: services announce what was stored; the realtime hub listens.
+
+import type { PrinterState } from "./services/printer-state.ts";
+import type { LanHealth } from "./services/printers.ts";
 import type { FrameMeta, Intervals, ReadingRow, StatusRow } from "./store/store.ts";
 
 export type DomainEvents = {
@@ -6,6 +9,12 @@ export type DomainEvents = {
   status: StatusRow;
   frame: FrameMeta & { bytes: Uint8Array };
   intervals: Intervals;
+  /** A printer's held state changed (only `changed` is new); sources: the LAN or a device. */
+  printerState: { printerId: number; state: PrinterState; changed: Partial<PrinterState>; source: "lan" | "device" };
+  /** A printer's LAN connection changed state. */
+  printerHealth: { printerId: number; lan: LanHealth };
+  /** A printer was added, changed or removed. */
+  printersChanged: { printerId: number; removed?: boolean };
   /** A user's sessions were ended (password change, deletion): their sockets must go too. */
   sessionsRevoked: { userId: number; exceptTokenHash?: string };
   /** One session ended (logout): its sockets must go at once. */

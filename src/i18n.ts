@@ -1,5 +1,7 @@
 // Owns every user-facing string: one dictionary per locale, English the reference.
-const en = {
+import { printersEn, printersFi } from "./i18n-printers.ts";
+
+const baseEn = {
   appName: "layerwatch",
   login: "Log in",
   logout: "Log out",
@@ -11,11 +13,6 @@ const en = {
   home: "Home",
   dashboard: "Printer",
   settings: "Settings",
-  homeIntro: "Your printer, its camera and its room at a glance.",
-  tileDashboard: "Printer dashboard",
-  tileDashboardText: "Live camera, temperature, humidity and status.",
-  tileSettings: "Settings",
-  tileSettingsText: "Users and capture intervals.",
   liveImage: "Camera",
   temperature: "Temperature",
   humidity: "Humidity",
@@ -105,9 +102,10 @@ const en = {
   intervalMax: "Must be at most {max} seconds (one day).",
 };
 
+const en = { ...baseEn, ...printersEn };
 export type Dictionary = typeof en;
 
-const fi: Dictionary = {
+const baseFi: typeof baseEn = {
   appName: "layerwatch",
   login: "Kirjaudu",
   logout: "Kirjaudu ulos",
@@ -119,11 +117,6 @@ const fi: Dictionary = {
   home: "Etusivu",
   dashboard: "Tulostin",
   settings: "Asetukset",
-  homeIntro: "Tulostin, sen kamera ja huone yhdellä silmäyksellä.",
-  tileDashboard: "Tulostimen näkymä",
-  tileDashboardText: "Kamerakuva, lämpötila, kosteus ja tila reaaliajassa.",
-  tileSettings: "Asetukset",
-  tileSettingsText: "Käyttäjät ja kuvausvälit.",
   liveImage: "Kamera",
   temperature: "Lämpötila",
   humidity: "Kosteus",
@@ -214,6 +207,7 @@ const fi: Dictionary = {
   intervalMax: "Enintään {max} sekuntia (vuorokausi).",
 };
 
+const fi: Dictionary = { ...baseFi, ...printersFi };
 export const dictionaries = { en, fi } as const;
 
 /** A message a service returns: a dictionary key and the values for its {placeholders}. */

@@ -18,6 +18,14 @@
   function tick() {
     let newest = 0,
       shortest = Infinity;
+    // Overview cards: stale once nothing came for 3x the interval.
+    document.querySelectorAll(".card-info[data-recorded-at]").forEach((card) => {
+      const at = Number(card.dataset.recordedAt);
+      const interval = (Number(card.dataset.interval) || 10) * 1000;
+      card.classList.toggle("stale", !at || Date.now() - at > 3 * interval);
+      const age = $(".age", card);
+      if (age && at) age.textContent = `(${ageText(at)})`;
+    });
     document.querySelectorAll(".tile[data-recorded-at]").forEach((tile) => {
       const at = Number(tile.dataset.recordedAt);
       const interval = (Number(tile.dataset.interval) || 10) * 1000;
@@ -125,8 +133,14 @@
     conn.dataset.state = state;
     conn.textContent = S[state] || state;
   }
+  const dash = $(".dashboard[data-printer-id]");
+  const printerId = dash ? Number(dash.dataset.printerId) : 1;
   function catchUp() {
-    fetch("/partials/tiles", { credentials: "same-origin" })
+    if (document.body.dataset.page === "overview") {
+      window.location.reload();
+      return;
+    }
+    fetch(`/printers/${printerId}/partials/tiles`, { credentials: "same-origin" })
       .then((res) => {
         if (res.status === 401 || res.redirected) {
           window.location.reload();
@@ -144,9 +158,49 @@
       .catch(() => {});
   }
 
+  // --- overview cards: text swapped from the server's render, pictures as object URLs ---
+  const cardUrls = new Map();
+  function showCardFrame(f) {
+    const link = $(`#card-${f.printer_id} .card-img`);
+    if (!link) return;
+    let img = $("img", link);
+    if (!img) {
+      link.textContent = "";
+      img = document.createElement("img");
+      img.alt = "";
+      link.append(img);
+    }
+    const url = URL.createObjectURL(new Blob([f.image], { type: f.mime || "image/jpeg" }));
+    img.src = url;
+    link.dataset.frameId = String(f.id);
+    if (cardUrls.has(f.printer_id)) URL.revokeObjectURL(cardUrls.get(f.printer_id));
+    cardUrls.set(f.printer_id, url);
+  }
+  function startOverview(socket) {
+    socket.on("printer_card", (c) => {
+      if (c?.html) swap(`card-${c.printer_id}-info`, c.html);
+      tick();
+    });
+    socket.on("printer_state", (s) => {
+      if (s?.html?.card) swap(`card-${s.printer_id}-info`, s.html.card);
+      const card = $(`#card-${s?.printer_id}`);
+      const kind = s?.html?.card && fragment(s.html.card)?.querySelector(".state-badge")?.className;
+      if (card && kind) card.className = `printer-card ${kind.replace("state-badge ", "")}`;
+      tick();
+    });
+    socket.on("image2v", (f) => {
+      if (f?.image) showCardFrame(f);
+    });
+  }
+
   function startSocket() {
-    if (!window.io || document.body.dataset.page !== "dashboard") return;
-    const socket = window.io({ transports: ["websocket", "polling"], reconnectionDelayMax: 5000 });
+    const page = document.body.dataset.page;
+    if (!window.io || (page !== "dashboard" && page !== "overview")) return;
+    const auth = page === "overview" ? { view: "overview" } : { printer: printerId };
+    const socket = window.io({ transports: ["websocket", "polling"], reconnectionDelayMax: 5000, auth });
+    socket.on("printers_changed", (c) => {
+      if (page === "overview" || c?.printer_id === printerId) window.location.reload();
+    });
     let wasConnected = false;
     setConn("reconnecting");
     socket.on("connect", () => {
@@ -158,6 +212,13 @@
     // Socket.IO keeps retrying; until one succeeds the page says it is offline.
     socket.on("connect_error", () => setConn("offline"));
     window.addEventListener("offline", () => setConn("offline"));
+    if (page === "overview") {
+      startOverview(socket);
+      return;
+    }
+    socket.on("printer_state", (s) => {
+      if (s?.html?.panel) swap("printer-panel", s.html.panel);
+    });
     socket.on("temphum2v", (r) => {
       if (!r?.html) return;
       swap("tile-temperature", r.html.temperature);

@@ -52,6 +52,8 @@ export function Layout(props: {
           <meta name="color-scheme" content="light dark" />
           <title safe>{`${props.title} · ${ctx.t.appName}`}</title>
           <link rel="stylesheet" href="/static/app.css" />
+          <link rel="stylesheet" href="/static/dashboard.css" />
+          <link rel="stylesheet" href="/static/printers.css" />
           <link rel="icon" href="/static/favicon.svg" type="image/svg+xml" />
           <meta name="htmx-config" content={JSON.stringify(HTMX_CONFIG)} />
           <script src="/static/htmx.min.js" defer></script>
@@ -75,7 +77,7 @@ export function Layout(props: {
                 {ctx.t.appName}
               </a>
               <nav aria-label="Main">
-                <a href="/3d">{ctx.t.dashboard}</a>
+                <a href="/">{ctx.t.overview}</a>
                 <a href="/settings">{ctx.t.settings}</a>
               </nav>
               <span id="conn" class="conn" role="status" aria-live="polite" data-state="offline"></span>

@@ -1,5 +1,5 @@
 /** @jsxImportSource @kitajs/html */
-// Owns the simple pages: login, home, and the error page.
+// Owns the simple pages: login and the error page.
 import type { ViewContext } from "./context.ts";
 import { Layout } from "./layout.tsx";
 
@@ -32,26 +32,6 @@ export function LoginPage(props: { ctx: ViewContext; next?: string; error?: stri
         </label>
         <button type="submit">{t.login}</button>
       </form>
-    </Layout>
-  );
-}
-
-export function HomePage(props: { ctx: ViewContext }) {
-  const { t } = props.ctx;
-  return (
-    <Layout ctx={props.ctx} title={t.home} page="home">
-      <h1>{t.appName}</h1>
-      <p>{t.homeIntro}</p>
-      <div class="tiles">
-        <a class="tile link-tile" href="/3d">
-          <h2>{t.tileDashboard}</h2>
-          <p>{t.tileDashboardText}</p>
-        </a>
-        <a class="tile link-tile" href="/settings">
-          <h2>{t.tileSettings}</h2>
-          <p>{t.tileSettingsText}</p>
-        </a>
-      </div>
     </Layout>
   );
 }

@@ -9,15 +9,19 @@ import htmxJs from "../../node_modules/htmx.org/dist/htmx.min.js" with { type: "
 // @ts-expect-error file import of a script
 import socketIoJs from "../../node_modules/socket.io-client/dist/socket.io.min.js" with { type: "file" };
 import appCss from "../../static/app.css" with { type: "file" };
+import dashboardCss from "../../static/dashboard.css" with { type: "file" };
 // A file import gives the file's path (on disk, or inside the binary); TypeScript cannot type a .js that way.
 // @ts-expect-error file import of a script
 import dashboardJs from "../../static/dashboard.js" with { type: "file" };
 import favicon from "../../static/favicon.svg" with { type: "file" };
+import printersCss from "../../static/printers.css" with { type: "file" };
 
 type Asset = { path: string; type: string };
 
 export const ASSETS: Record<string, Asset> = {
   "app.css": { path: appCss, type: "text/css; charset=utf-8" },
+  "dashboard.css": { path: dashboardCss, type: "text/css; charset=utf-8" },
+  "printers.css": { path: printersCss, type: "text/css; charset=utf-8" },
   "dashboard.js": { path: dashboardJs, type: "text/javascript; charset=utf-8" },
   "favicon.svg": { path: favicon, type: "image/svg+xml" },
   "chart.umd.min.js": { path: chartJs, type: "text/javascript; charset=utf-8" },

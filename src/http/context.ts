@@ -9,6 +9,7 @@ import type { DeviceTokenService } from "../services/device-tokens.ts";
 import type { EventLog } from "../services/event-log.ts";
 import type { IntervalService } from "../services/intervals.ts";
 import type { LoginLimiter } from "../services/login-limiter.ts";
+import type { PrinterService } from "../services/printers.ts";
 import type { TelemetryService } from "../services/telemetry.ts";
 import type { UserService } from "../services/users.ts";
 import { readSessionToken, SESSION_COOKIE } from "../session-cookie.ts";
@@ -23,7 +24,8 @@ export type HttpDeps = {
   deviceTokens: DeviceTokenService;
   eventLog: EventLog;
   loginLimiter: LoginLimiter;
-  devices: { connected: () => number };
+  printers: PrinterService;
+  devices: { connected: () => number; ofPrinter: (printerId: number) => number };
   startedAt: number;
   version: string;
   dbHealthy: () => boolean;

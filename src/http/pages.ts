@@ -1,9 +1,20 @@
-// Owns the logged-in pages: home, the printer dashboard (/3d), its partials, and frame images.
+// Owns the logged-in pages: the overview, each printer's page (/printers/:id, /3d = printer 1), their
+// partials, and frame images.
 import { Elysia, t } from "elysia";
-import { ChartPanel, type ChartView, DashboardPage, LiveTiles, VIEW_DAYS } from "../../views/dashboard.tsx";
-import { ErrorPage, HomePage } from "../../views/pages.tsx";
+import {
+  ChartPanel,
+  type ChartView,
+  chartPoints,
+  DashboardPage,
+  LiveTiles,
+  VIEW_DAYS,
+} from "../../views/dashboard.tsx";
+import { OverviewPage } from "../../views/overview.tsx";
+import { ErrorPage } from "../../views/pages.tsx";
+import { cardInterval } from "../../views/render.ts";
 import type { Session } from "../services/auth.ts";
 import { DEFAULT_PRINTER_ID } from "../store/migrations.ts";
+import type { ReadingRow } from "../store/store.ts";
 import { dayOf, parseDay, shiftDay } from "../time.ts";
 import { type HttpDeps, htmlResponse, loginRedirect, type RequestTools } from "./context.ts";
 
@@ -11,97 +22,144 @@ const ChartQuery = t.Object({
   day: t.Optional(t.String({ maxLength: 32 })),
   view: t.Optional(t.String({ maxLength: 8 })),
 });
+/** A day's thinned chart line, kept while the day's reading count (from its summary) is unchanged. */
+const DAY_CACHE_SIZE = 64;
 
 export function pageRoutes(deps: HttpDeps, tools: RequestTools) {
-  const { telemetry, config } = deps;
+  const { telemetry, config, printers } = deps;
   const today = () => dayOf(Date.now(), config.timezone);
   const badRequest = (session: Session | null, message: string) =>
     htmlResponse(ErrorPage({ ctx: tools.view(session), title: tools.t.badRequest, message }) as string, 400);
+  const notFound = (session: Session | null) =>
+    htmlResponse(ErrorPage({ ctx: tools.view(session), title: "404", message: tools.t.noSuchPrinter }) as string, 404);
+  const printerId = (raw: string) => (/^\d{1,9}$/.test(raw) && printers.exists(Number(raw)) ? Number(raw) : null);
+
+  const dayLines = new Map<string, { count: number; points: ReadingRow[] }>();
+  /** The page never reads a day's raw readings twice: the line is cached by the day's summary count. */
+  function dayLine(id: number, day: string, count: number): ReadingRow[] {
+    const key = `${id}|${day}`;
+    const hit = dayLines.get(key);
+    if (hit && hit.count === count) return hit.points;
+    const points = count ? chartPoints(telemetry.readingsOfDay(id, day) ?? []) : [];
+    dayLines.delete(key);
+    dayLines.set(key, { count, points });
+    if (dayLines.size > DAY_CACHE_SIZE) dayLines.delete(dayLines.keys().next().value!);
+    return points;
+  }
 
   /** The history panel for a view ending on `day`; null when the query is malformed. */
-  function chart(session: Session | null, query: { day?: string; view?: string }) {
+  function chart(id: number, session: Session | null, query: { day?: string; view?: string }) {
     const view = (query.view ?? "day") as ChartView;
     const day = query.day || today();
     if (!(view in VIEW_DAYS) || !parseDay(day)) return null;
     const ctx = tools.view(session);
-    if (view === "day")
-      return ChartPanel({
-        ctx,
-        view,
-        day,
-        today: today(),
-        readings: telemetry.readingsOfDay(DEFAULT_PRINTER_ID, day)!,
-      });
-    const summaries = telemetry.summaries(
-      DEFAULT_PRINTER_ID,
-      view === "week" ? "hour" : "day",
-      shiftDay(day, 1 - VIEW_DAYS[view]),
-      day,
-    )!;
-    return ChartPanel({ ctx, view, day, today: today(), summaries });
+    const source = id === DEFAULT_PRINTER_ID ? "/partials/chart" : `/printers/${id}/partials/chart`;
+    const bucket = view === "month" ? "day" : "hour";
+    const summaries = telemetry.summaries(id, bucket, shiftDay(day, 1 - VIEW_DAYS[view]), day)!;
+    const points =
+      view === "day"
+        ? dayLine(
+            id,
+            day,
+            summaries.reduce((n, s) => n + s.count, 0),
+          )
+        : undefined;
+    return ChartPanel({ ctx, view, day, today: today(), summaries, points, source });
   }
 
-  const live = (session: Session | null) =>
+  const live = (id: number, session: Session | null) =>
     LiveTiles({
       ctx: tools.view(session),
-      latest: telemetry.latest(DEFAULT_PRINTER_ID),
+      latest: telemetry.latest(id),
       intervals: deps.intervals.get(),
-      frames: telemetry.frames(DEFAULT_PRINTER_ID),
+      frames: telemetry.frames(id, deps.config.image_retention),
     });
+
+  function printerPage(id: number, session: Session | null, query: { day?: string; view?: string }) {
+    const panel = chart(id, session, query);
+    if (!panel) return badRequest(session, tools.t.badDayOrView);
+    return htmlResponse(
+      DashboardPage({
+        ctx: tools.view(session),
+        printer: printers.get(id)!,
+        latest: telemetry.latest(id),
+        intervals: deps.intervals.get(),
+        frames: telemetry.frames(id, deps.config.image_retention),
+        chart: panel,
+      }) as string,
+    );
+  }
+
+  function frameResponse(request: Request, file: string, latestOf: number) {
+    const m = /^(\d{1,15}|latest)(?:\.(?:jpg|jpeg|png))?$/.exec(file);
+    const latest = m?.[1] === "latest";
+    const id = latest ? telemetry.latest(latestOf).frame?.id : m ? Number(m[1]) : undefined;
+    const frame = id === undefined ? null : telemetry.frame(id);
+    if (!frame)
+      return new Response("frame not found", {
+        status: 404,
+        headers: { "content-type": "text/plain; charset=utf-8" },
+      });
+    // A frame never changes once stored, so its id is a strong validator.
+    const etag = `"frame-${frame.id}"`;
+    const headers = {
+      etag,
+      "content-type": frame.mime,
+      "cache-control": latest ? "private, no-cache" : "private, max-age=31536000, immutable",
+    };
+    if (request.headers.get("if-none-match") === etag) return new Response(null, { status: 304, headers });
+    return new Response(frame.bytes as Uint8Array<ArrayBuffer>, { headers });
+  }
 
   return (
     new Elysia({ name: "page-routes" })
       .resolve(({ request, set }) => ({ session: tools.sessionFor(request, set) }))
       .onBeforeHandle(({ session, request }) => (session ? undefined : loginRedirect(request)))
-      .get("/", ({ session }) => htmlResponse(HomePage({ ctx: tools.view(session) }) as string))
+      .get("/", ({ session }) => {
+        const list = printers.list().map((printer) => ({ printer, latest: telemetry.latest(printer.info.id) }));
+        const interval = cardInterval(deps.intervals.get());
+        return htmlResponse(OverviewPage({ ctx: tools.view(session), printers: list, interval }) as string);
+      })
+      .get("/3d", ({ session, query }) => printerPage(DEFAULT_PRINTER_ID, session, query), { query: ChartQuery })
       .get(
-        "/3d",
-        ({ session, query }) => {
-          const panel = chart(session, query);
-          if (!panel) return badRequest(session, tools.t.badDayOrView);
-          return htmlResponse(
-            DashboardPage({
-              ctx: tools.view(session),
-              latest: telemetry.latest(DEFAULT_PRINTER_ID),
-              intervals: deps.intervals.get(),
-              frames: telemetry.frames(DEFAULT_PRINTER_ID),
-              chart: panel,
-            }) as string,
-          );
+        "/printers/:id",
+        ({ session, query, params }) => {
+          const id = printerId(params.id);
+          return id === null ? notFound(session) : printerPage(id, session, query);
         },
         { query: ChartQuery },
       )
       .get(
         "/partials/chart",
         ({ session, query }) => {
-          const panel = chart(session, query);
+          const panel = chart(DEFAULT_PRINTER_ID, session, query);
+          return panel ? htmlResponse(panel as string) : badRequest(session, tools.t.badDayOrView);
+        },
+        { query: ChartQuery },
+      )
+      .get(
+        "/printers/:id/partials/chart",
+        ({ session, query, params }) => {
+          const id = printerId(params.id);
+          if (id === null) return notFound(session);
+          const panel = chart(id, session, query);
           return panel ? htmlResponse(panel as string) : badRequest(session, tools.t.badDayOrView);
         },
         { query: ChartQuery },
       )
       // A page whose socket reconnects fetches this to catch up on what it missed.
       .get("/partials/tiles", ({ session }) =>
-        htmlResponse(live(session) as string, 200, { "cache-control": "no-store" }),
+        htmlResponse(live(DEFAULT_PRINTER_ID, session) as string, 200, { "cache-control": "no-store" }),
       )
-      .get("/frames/:file", ({ params, request }) => {
-        const m = /^(\d{1,15}|latest)(?:\.(?:jpg|jpeg|png))?$/.exec(params.file);
-        const latest = m?.[1] === "latest";
-        const id = latest ? telemetry.latest(DEFAULT_PRINTER_ID).frame?.id : m ? Number(m[1]) : undefined;
-        const frame = id === undefined ? null : telemetry.frame(id);
-        if (!frame)
-          return new Response("frame not found", {
-            status: 404,
-            headers: { "content-type": "text/plain; charset=utf-8" },
-          });
-        // A frame never changes once stored, so its id is a strong validator.
-        const etag = `"frame-${frame.id}"`;
-        const headers = {
-          etag,
-          "content-type": frame.mime,
-          "cache-control": latest ? "private, no-cache" : "private, max-age=31536000, immutable",
-        };
-        if (request.headers.get("if-none-match") === etag) return new Response(null, { status: 304, headers });
-        return new Response(frame.bytes as Uint8Array<ArrayBuffer>, { headers });
+      .get("/printers/:id/partials/tiles", ({ session, params }) => {
+        const id = printerId(params.id);
+        if (id === null) return notFound(session);
+        return htmlResponse(live(id, session) as string, 200, { "cache-control": "no-store" });
+      })
+      .get("/frames/:file", ({ params, request }) => frameResponse(request, params.file, DEFAULT_PRINTER_ID))
+      .get("/printers/:id/frames/:file", ({ params, request, session }) => {
+        const id = printerId(params.id);
+        return id === null ? notFound(session) : frameResponse(request, params.file, id);
       })
   );
 }

@@ -1,21 +1,35 @@
-// Owns broadcasting: each stored event goes out once, encoded once, to the rooms that want it,
-// with its tile already rendered by the same components as the page.
+// Owns broadcasting: each stored event goes out once, encoded once, to the rooms that want it (the
+// printer's page viewers, the overview), with its tile already rendered by the same components as the page.
 import type { Server, Socket } from "socket.io";
 import type { EventBus } from "../events.ts";
+import type { PrinterService } from "../services/printers.ts";
 import type { FrameMeta, Intervals, ReadingRow, StatusRow } from "../store/store.ts";
 
+/** Every viewer; a viewer is also in its printer's room or the overview room. */
 export const VIEWERS = "viewers";
+export const OVERVIEW = "overview";
 export const DEVICES = "devices";
+export const viewersOf = (printerId: number) => `printer:${printerId}`;
+export const devicesOf = (printerId: number) => `devices:${printerId}`;
 
 /** Renders tile HTML for a broadcast (no user-specific content, so once for every viewer). */
 export type TileRenderer = {
   reading(r: ReadingRow): { temperature: string; humidity: string };
   status(s: StatusRow): string;
   frameStamp(f: FrameMeta): string;
+  /** The printer page's state panel. */
+  printerPanel(printerId: number): string;
+  /** An overview card's text part (state, reading, freshness); the picture comes as frames. */
+  printerCard(printerId: number): string;
 };
 
 /** A frame is skipped for a viewer still sending the last ones: it gets the next, not a queue. */
 const BACKLOG_BYTES = 512 * 1024;
+/** printer_state at most this often per printer: deltas can come many a second. */
+const STATE_COALESCE_MS = 250;
+/** Overview cards are small: a new picture per printer at most this often. */
+const OVERVIEW_FRAME_EVERY_MS = 2000;
+const CARD_COALESCE_MS = 500;
 
 // biome-ignore lint/suspicious/noExplicitAny: the hub sends events of every shape; their types live in the emitters.
 type AnySocket = Socket<any, any, any, any>;
@@ -31,44 +45,112 @@ function isBacklogged(socket: AnySocket): boolean {
   return (conn.transport.socket?.getBufferedAmount?.() ?? 0) > BACKLOG_BYTES;
 }
 
-export function attachHub(io: AnyServer, events: EventBus, deps: { render: TileRenderer; intervals: () => Intervals }) {
-  const { render } = deps;
+/** Runs `fn(key)` once per key at most every `ms`, with the latest call's effect (trailing). */
+function coalescer(ms: number, fn: (key: number) => void) {
+  const pending = new Map<number, ReturnType<typeof setTimeout>>();
+  return {
+    schedule(key: number) {
+      if (pending.has(key)) return;
+      pending.set(
+        key,
+        setTimeout(() => {
+          pending.delete(key);
+          fn(key);
+        }, ms),
+      );
+    },
+    stop() {
+      for (const t of pending.values()) clearTimeout(t);
+      pending.clear();
+    },
+  };
+}
 
-  events.on("reading", (r) =>
-    io.to(VIEWERS).emit("temphum2v", {
-      id: r.id,
-      temperature: r.temperature,
-      humidity: r.humidity,
-      recorded_at: r.recorded_at,
-      html: render.reading(r),
-    }),
-  );
-  // recorded_at is when the device last said it (freshness); since is when it became this status.
-  events.on("status", (s) =>
-    io.to(VIEWERS).emit("status2v", {
-      id: s.id,
-      status: s.status,
-      recorded_at: s.last_seen_at,
-      since: s.recorded_at,
-      html: render.status(s),
-    }),
-  );
-  // Binary, not base64: a third smaller on the wire and no decode in the browser.
-  events.on("frame", (f) => {
+export function attachHub(
+  io: AnyServer,
+  events: EventBus,
+  deps: { render: TileRenderer; intervals: () => Intervals; printers: PrinterService },
+) {
+  const { render } = deps;
+  const watched = (room: string) => (io.sockets.adapter.rooms.get(room)?.size ?? 0) > 0;
+  const slowIn = (room: string) => {
     const slow: string[] = [];
-    for (const id of io.sockets.adapter.rooms.get(VIEWERS) ?? []) {
+    for (const id of io.sockets.adapter.rooms.get(room) ?? []) {
       const socket = io.sockets.sockets.get(id);
       if (socket && isBacklogged(socket)) slow.push(id);
     }
-    io.to(VIEWERS)
-      .except(slow)
-      .emit("image2v", {
-        id: f.id,
-        mime: f.mime,
-        recorded_at: f.recorded_at,
-        image: f.bytes,
-        stamp: render.frameStamp(f),
+    return slow;
+  };
+
+  const cards = coalescer(CARD_COALESCE_MS, (printerId) => {
+    if (!watched(OVERVIEW) || !deps.printers.exists(printerId)) return;
+    io.to(OVERVIEW).emit("printer_card", { printer_id: printerId, html: render.printerCard(printerId) });
+  });
+  const states = coalescer(STATE_COALESCE_MS, (printerId) => {
+    const p = deps.printers.get(printerId);
+    if (!p) return;
+    const page = viewersOf(printerId);
+    const html = {
+      panel: watched(page) ? render.printerPanel(printerId) : undefined,
+      card: watched(OVERVIEW) ? render.printerCard(printerId) : undefined,
+    };
+    io.to([page, OVERVIEW]).emit("printer_state", { printer_id: printerId, state: p.state, html });
+  });
+
+  events.on("reading", (r) => {
+    const page = viewersOf(r.printer_id);
+    if (watched(page))
+      io.to(page).emit("temphum2v", {
+        id: r.id,
+        printer_id: r.printer_id,
+        temperature: r.temperature,
+        humidity: r.humidity,
+        recorded_at: r.recorded_at,
+        html: render.reading(r),
       });
+    cards.schedule(r.printer_id);
+  });
+  // recorded_at is when the device last said it (freshness); since is when it became this status.
+  events.on("status", (s) => {
+    const page = viewersOf(s.printer_id);
+    if (watched(page))
+      io.to(page).emit("status2v", {
+        id: s.id,
+        printer_id: s.printer_id,
+        status: s.status,
+        recorded_at: s.last_seen_at,
+        since: s.recorded_at,
+        html: render.status(s),
+      });
+    cards.schedule(s.printer_id);
+  });
+  // Binary, not base64: a third smaller on the wire and no decode in the browser.
+  const overviewFrameAt = new Map<number, number>();
+  events.on("frame", (f) => {
+    const payload = {
+      id: f.id,
+      printer_id: f.printer_id,
+      mime: f.mime,
+      source: f.source,
+      recorded_at: f.recorded_at,
+      image: f.bytes,
+      stamp: render.frameStamp(f),
+    };
+    const page = viewersOf(f.printer_id);
+    if (watched(page)) io.to(page).except(slowIn(page)).emit("image2v", payload);
+    const last = overviewFrameAt.get(f.printer_id) ?? 0;
+    if (watched(OVERVIEW) && f.recorded_at - last >= OVERVIEW_FRAME_EVERY_MS) {
+      overviewFrameAt.set(f.printer_id, f.recorded_at);
+      io.to(OVERVIEW).except(slowIn(OVERVIEW)).emit("image2v", payload);
+    }
+  });
+  events.on("printerState", ({ printerId }) => states.schedule(printerId));
+  events.on("printerHealth", ({ printerId }) => cards.schedule(printerId));
+  events.on("printersChanged", ({ printerId, removed }) => {
+    if (removed)
+      for (const socket of io.sockets.sockets.values())
+        if (socket.data.printerId === printerId) socket.disconnect(true);
+    io.to(VIEWERS).emit("printers_changed", { printer_id: printerId, removed: !!removed });
   });
   // Sent to every connection: a cookie device that has not spoken yet is still a device waiting for it.
   events.on("intervals", (i) => io.emit("timelapse_conf", i));
@@ -89,6 +171,12 @@ export function attachHub(io: AnyServer, events: EventBus, deps: { render: TileR
       socket.emit("timelapse_conf", deps.intervals());
     },
     deviceCount: () => io.sockets.adapter.rooms.get(DEVICES)?.size ?? 0,
+    /** Devices connected for one printer. */
+    devicesOf: (printerId: number) => io.sockets.adapter.rooms.get(devicesOf(printerId))?.size ?? 0,
+    stop() {
+      cards.stop();
+      states.stop();
+    },
   };
 }
 

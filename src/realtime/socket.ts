@@ -6,11 +6,12 @@ import { MAX_IMAGE_BYTES } from "../images.ts";
 import type { Logger } from "../log.ts";
 import type { AuthService } from "../services/auth.ts";
 import type { DeviceTokenService } from "../services/device-tokens.ts";
+import type { PrinterService } from "../services/printers.ts";
 import type { Reporter, TelemetryService } from "../services/telemetry.ts";
 import { readSessionToken } from "../session-cookie.ts";
 import { DEFAULT_DEVICE_ID, DEFAULT_PRINTER_ID } from "../store/migrations.ts";
 import type { Intervals } from "../store/store.ts";
-import { attachHub, DEVICES, type TileRenderer, VIEWERS } from "./hub.ts";
+import { attachHub, DEVICES, devicesOf, OVERVIEW, type TileRenderer, VIEWERS, viewersOf } from "./hub.ts";
 import { type Checked, checkImage, checkStatus, checkTemphum } from "./validators.ts";
 
 /** Base64 of a 10 MiB image plus framing; anything bigger is cut off by the engine itself. */
@@ -23,6 +24,8 @@ export type SocketData = {
   tokenHash: string;
   tokenId: number;
   deviceId: number;
+  /** A viewer of the overview (every printer) rather than of one printer's page. */
+  overview: boolean;
   /** The printer this connection reports for (devices) or watches by default (viewers). */
   printerId: number;
   isDevice: boolean;
@@ -74,6 +77,7 @@ export function createSocketServer(deps: {
   options: SocketOptions;
   render: TileRenderer;
   intervals: () => Intervals;
+  printers: PrinterService;
 }) {
   const { auth, telemetry, log, options } = deps;
   const io = new Server<Record<string, never>, Record<string, never>, Record<string, never>, SocketData>({
@@ -86,7 +90,7 @@ export function createSocketServer(deps: {
     pingTimeout: 20000,
   });
   io.bind(engine);
-  const hub = attachHub(io, deps.events, { render: deps.render, intervals: deps.intervals });
+  const hub = attachHub(io, deps.events, { render: deps.render, intervals: deps.intervals, printers: deps.printers });
 
   io.use((socket, next) => {
     const { headers, auth: handshakeAuth } = socket.handshake;
@@ -109,6 +113,7 @@ export function createSocketServer(deps: {
         tokenId: token.id,
         deviceId: token.device_id,
         printerId: token.printer_id,
+        overview: false,
         isDevice: true,
         bucket,
       };
@@ -119,13 +124,20 @@ export function createSocketServer(deps: {
       log.warn("socket refused: no valid session", { address: socket.handshake.address });
       return next(new Error("unauthorized: log in first and send the session cookie"));
     }
+    // A cookie connection names the printer it watches or reports for (default printer 1).
+    const named = (handshakeAuth as { printer?: unknown } | undefined)?.printer ?? socket.handshake.query.printer;
+    const view = (handshakeAuth as { view?: unknown } | undefined)?.view ?? socket.handshake.query.view;
+    const printerId = named === undefined ? DEFAULT_PRINTER_ID : Number(named);
+    if (!Number.isInteger(printerId) || !deps.printers.exists(printerId))
+      return next(new Error(`unknown printer: ${String(named).slice(0, 32)}`));
     socket.data = {
       userId: session.user.id,
       username: session.user.username,
       tokenHash: session.tokenHash,
       tokenId: 0,
-      deviceId: DEFAULT_DEVICE_ID,
-      printerId: DEFAULT_PRINTER_ID,
+      deviceId: printerId === DEFAULT_PRINTER_ID ? DEFAULT_DEVICE_ID : deps.deviceTokens.loginDevice(printerId),
+      printerId,
+      overview: view === "overview",
       isDevice: false,
       bucket,
     };
@@ -136,8 +148,8 @@ export function createSocketServer(deps: {
   function becomeDevice(socket: Socket) {
     if (socket.data.isDevice) return;
     socket.data.isDevice = true;
-    socket.leave(VIEWERS);
-    socket.join(DEVICES);
+    for (const room of socket.rooms) if (room !== socket.id) socket.leave(room);
+    socket.join([DEVICES, devicesOf(socket.data.printerId)]);
     hub.welcomeDevice(socket);
     log.info("device connected", { user: socket.data.username, socket: socket.id });
   }
@@ -171,6 +183,7 @@ export function createSocketServer(deps: {
         ack?.({ ok: false, error: checked.error });
         return;
       }
+      deps.printers.deviceSeen(socket.data.printerId, now);
       try {
         const id = await store({ printerId: socket.data.printerId, deviceId: socket.data.deviceId }, checked.value);
         ack?.({ ok: true, id });
@@ -183,10 +196,14 @@ export function createSocketServer(deps: {
   }
 
   io.on("connection", (socket) => {
-    socket.join(socket.data.isDevice ? DEVICES : VIEWERS);
+    if (socket.data.isDevice) socket.join([DEVICES, devicesOf(socket.data.printerId)]);
+    else socket.join(socket.data.overview ? [VIEWERS, OVERVIEW] : [VIEWERS, viewersOf(socket.data.printerId)]);
     if (socket.data.isDevice) hub.welcomeDevice(socket);
     handle(socket, "temphum", checkTemphum, (d, v) => telemetry.recordReading(d, v.temperature, v.humidity));
-    handle(socket, "status", checkStatus, (d, v) => telemetry.recordStatus(d, v.status));
+    handle(socket, "status", checkStatus, async (by, v) => {
+      if (v.printer) deps.printers.applyDeviceStatus(by.printerId, v.printer);
+      return v.status ? telemetry.recordStatus(by, v.status) : 0;
+    });
     handle(socket, "image", checkImage, (d, v) => telemetry.recordFrame(d, v.mime, v.bytes));
   });
 

@@ -27,14 +27,68 @@ export function checkTemphum(payload: unknown): Checked<{ temperature: number; h
   return { ok: true, value: { temperature: t.value, humidity: h.value } };
 }
 
-export function checkStatus(payload: unknown): Checked<{ status: string }> {
+/** The newer camera client's status keys (PRINTERS.md §3): type and range of each; all may be null. */
+type KeyRule =
+  | { type: "string"; max: number }
+  | { type: "number"; min: number; max: number; int?: boolean }
+  | {
+      type: "boolean";
+    };
+const STATUS_KEYS: Record<string, KeyRule> = {
+  status: { type: "string", max: MAX_STATUS_LENGTH },
+  gcode_status: { type: "string", max: 32 },
+  percentage: { type: "number", min: 0, max: 100 },
+  remaining_time: { type: "number", min: 0, max: 1e6 },
+  current_layer: { type: "number", min: 0, max: 1e6, int: true },
+  total_layers: { type: "number", min: 0, max: 1e6, int: true },
+  bed_temperature: { type: "number", min: -50, max: 200 },
+  nozzle_temperature: { type: "number", min: -50, max: 500 },
+  file_name: { type: "string", max: 256 },
+  print_speed: { type: "number", min: 0, max: 1000 },
+  print_error_code: { type: "number", min: 0, max: 0xffffffff, int: true },
+  nozzle_type: { type: "string", max: 64 },
+  nozzle_diameter: { type: "number", min: 0, max: 5 },
+  running_and_printing: { type: "boolean" },
+  timelapse_status: { type: "boolean" },
+};
+export type DeviceStatus = { [K in keyof typeof STATUS_KEYS]?: string | number | boolean | null };
+
+function checkKey(key: string, rule: KeyRule, v: unknown): string | null {
+  if (v === null) return null;
+  if (rule.type === "string") {
+    if (typeof v !== "string") return `${key} must be a string or null, got ${typeof v}`;
+    return v.length > rule.max ? `${key} must be at most ${rule.max} characters` : null;
+  }
+  if (rule.type === "boolean") return typeof v === "boolean" ? null : `${key} must be true, false or null`;
+  if (typeof v !== "number" || !Number.isFinite(v)) return `${key} must be a number or null, got ${typeof v}`;
+  if (rule.int && !Number.isInteger(v)) return `${key} must be a whole number`;
+  return v < rule.min || v > rule.max ? `${key} ${v} is out of range ${rule.min}..${rule.max}` : null;
+}
+
+/**
+ * Accepts { status: "text" } exactly as before, or the newer client's dictionary, checked key by key
+ * (unknown keys ignored). `text` is what the status tile shows; `printer` is set for a dictionary.
+ */
+export function checkStatus(payload: unknown): Checked<{ status: string | null; printer: DeviceStatus | null }> {
   if (!isObject(payload)) return bad("status payload must be an object { status }");
-  if (typeof payload.status !== "string")
-    return bad(payload.status === undefined ? "status is missing" : "status must be a string");
-  const status = payload.status.trim();
-  if (!status) return bad("status must not be empty");
-  if (status.length > MAX_STATUS_LENGTH) return bad(`status must be at most ${MAX_STATUS_LENGTH} characters`);
-  return { ok: true, value: { status } };
+  const structured = Object.keys(payload).some((k) => k !== "status" && k in STATUS_KEYS);
+  if (!structured) {
+    if (typeof payload.status !== "string")
+      return bad(payload.status === undefined ? "status is missing" : "status must be a string");
+    const status = payload.status.trim();
+    if (!status) return bad("status must not be empty");
+    if (status.length > MAX_STATUS_LENGTH) return bad(`status must be at most ${MAX_STATUS_LENGTH} characters`);
+    return { ok: true, value: { status, printer: null } };
+  }
+  const printer: DeviceStatus = {};
+  for (const [key, rule] of Object.entries(STATUS_KEYS)) {
+    if (!(key in payload) || payload[key] === undefined) continue;
+    const problem = checkKey(key, rule, payload[key]);
+    if (problem) return bad(problem);
+    printer[key] = typeof payload[key] === "string" ? (payload[key] as string).trim() : (payload[key] as never);
+  }
+  const text = (typeof printer.status === "string" && printer.status) || printer.gcode_status;
+  return { ok: true, value: { status: typeof text === "string" && text ? text : null, printer } };
 }
 
 /** Accepts { image: base64 }, { image: <binary> } or the raw bytes as the event's argument. */

@@ -13,6 +13,8 @@ export const MAX_TOKEN_NAME = 64;
 export function createDeviceTokenService(deps: { store: Store; events: EventBus; log: Logger }) {
   const { store, events, log } = deps;
   return {
+    /** The device row a printer's cookie (form login) devices report as. */
+    loginDevice: (printerId: number) => store.devices.loginDevice(printerId),
     list: (printerId?: number): DeviceTokenRow[] => store.deviceTokens.list(printerId),
 
     create(

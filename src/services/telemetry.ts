@@ -71,7 +71,7 @@ export function createTelemetryService(deps: {
       status: store.statuses.latest(printerId),
       frame: store.frames.latest(printerId),
     }),
-    frames: (printerId: number) => store.frames.list(printerId),
+    frames: (printerId: number, limit?: number) => store.frames.list(printerId, limit),
     frame: (id: number) => store.frames.byId(id),
   };
 }

@@ -1,0 +1,266 @@
+// Owns the printers: their setup (config, Settings, API), their live state held in memory and merged
+// from each source, and the health of those sources. Pages and the API read this, never a table scan.
+import type { EventBus } from "../events.ts";
+import type { Logger } from "../log.ts";
+import type { DeviceStatus } from "../realtime/validators.ts";
+import type { PrinterRow, PrinterSetup, Store } from "../store/store.ts";
+import { parsePrinterSetup, type SetupResult } from "./printer-setup.ts";
+import {
+  CANCELLED_ERROR,
+  changedFields,
+  DEVICE_FIELDS,
+  emptyState,
+  type PrinterState,
+  printErrorCode,
+} from "./printer-state.ts";
+
+export type LanState = "off" | "connecting" | "connected" | "auth_failed" | "tls_mismatch" | "error";
+export type LanHealth = {
+  state: LanState;
+  since: number;
+  last_message_at: number | null;
+  reconnects: number;
+  last_error: string | null;
+};
+export type DeviceSource = "never" | "online" | "stale";
+/** A printer as pages and the API see it: the access code is never in it. */
+export type PrinterInfo = Omit<PrinterRow, "access_code" | "state_json"> & { has_access_code: boolean };
+export type HeldPrinter = {
+  info: PrinterInfo;
+  state: PrinterState;
+  deviceSeenAt: number | null;
+  lan: LanHealth;
+};
+
+/** State snapshots go to SQLite at most this often per printer (an SD card, many deltas a second). */
+const SNAPSHOT_EVERY_MS = 10_000;
+
+const infoOf = (row: PrinterRow): PrinterInfo => {
+  const { access_code, state_json: _, ...rest } = row;
+  return { ...rest, has_access_code: access_code !== "" };
+};
+
+function restore(json: string | null): PrinterState {
+  if (!json) return emptyState();
+  try {
+    return { ...emptyState(), ...(JSON.parse(json) as Partial<PrinterState>) };
+  } catch {
+    return emptyState();
+  }
+}
+
+/** The newer camera client's dictionary as printer fields (only the keys it sent). */
+export function stateFromDevice(s: DeviceStatus, now: number): Partial<PrinterState> {
+  const out: Partial<PrinterState> = {};
+  const num = (v: unknown) => (typeof v === "number" ? v : null);
+  if ("gcode_status" in s) out.gcode_state = typeof s.gcode_status === "string" ? s.gcode_status.toUpperCase() : null;
+  if ("percentage" in s) out.percent = num(s.percentage);
+  if ("remaining_time" in s) {
+    out.remaining_min = num(s.remaining_time);
+    out.eta = out.remaining_min === null ? null : now + out.remaining_min * 60_000;
+  }
+  if ("current_layer" in s) out.layer = num(s.current_layer);
+  if ("total_layers" in s) out.total_layers = num(s.total_layers);
+  if ("bed_temperature" in s) out.bed_temp = num(s.bed_temperature);
+  if ("nozzle_temperature" in s) out.nozzle_temp = num(s.nozzle_temperature);
+  if ("file_name" in s) out.file = typeof s.file_name === "string" && s.file_name ? s.file_name : null;
+  if ("print_speed" in s) {
+    const v = num(s.print_speed);
+    out.speed_level = v !== null && v >= 1 && v <= 4 ? Math.round(v) : null;
+  }
+  if ("print_error_code" in s) out.error = errorOf(num(s.print_error_code));
+  if ("timelapse_status" in s) out.timelapse = typeof s.timelapse_status === "boolean" ? s.timelapse_status : null;
+  return out;
+}
+
+export function errorOf(code: number | null): PrinterState["error"] {
+  if (!code) return null;
+  const text = code === CANCELLED_ERROR ? "cancelled by the user" : `printer error ${printErrorCode(code)}`;
+  return { code, text };
+}
+
+export function createPrinterService(deps: {
+  store: Store;
+  events: EventBus;
+  log: Logger;
+  /** How long a device may stay silent before its source counts as stale (ms). */
+  deviceStaleAfter: () => number;
+}) {
+  const { store, events, log } = deps;
+  const held = new Map<number, HeldPrinter & { savedAt: number; dirty: boolean }>();
+  const offLan = (): LanHealth => ({
+    state: "off",
+    since: Date.now(),
+    last_message_at: null,
+    reconnects: 0,
+    last_error: null,
+  });
+
+  function load(row: PrinterRow) {
+    const prior = held.get(row.id);
+    held.set(row.id, {
+      info: infoOf(row),
+      state: prior?.state ?? restore(row.state_json),
+      deviceSeenAt: prior?.deviceSeenAt ?? null,
+      lan: prior?.lan ?? offLan(),
+      savedAt: prior?.savedAt ?? 0,
+      dirty: prior?.dirty ?? false,
+    });
+  }
+  for (const row of store.printers.list()) load(row);
+
+  function snapshot(id: number, force = false) {
+    const p = held.get(id);
+    if (!p?.dirty) return;
+    const now = Date.now();
+    if (!force && now - p.savedAt < SNAPSHOT_EVERY_MS) return;
+    try {
+      store.printers.saveState(id, JSON.stringify(p.state));
+      p.savedAt = now;
+      p.dirty = false;
+    } catch (err) {
+      log.warn("saving printer state failed", { printer: id, error: err as Error });
+    }
+  }
+  const timer = setInterval(() => {
+    for (const id of held.keys()) snapshot(id);
+  }, SNAPSHOT_EVERY_MS);
+  timer.unref?.();
+
+  /** Merges a patch into a printer's state; announces only a real change. */
+  function merge(id: number, patch: Partial<PrinterState>, source: "lan" | "device") {
+    const p = held.get(id);
+    if (!p) return;
+    const changed = changedFields(p.state, patch);
+    if (!Object.keys(changed).length) return;
+    p.state = { ...p.state, ...changed, updated_at: Date.now() };
+    p.dirty = true;
+    snapshot(id);
+    events.emit("printerState", { printerId: id, state: p.state, changed, source });
+  }
+
+  function setup(id: number): PrinterSetup | undefined {
+    const row = store.printers.byId(id);
+    return row ? { ...row } : undefined;
+  }
+
+  return {
+    list: (): HeldPrinter[] => [...held.values()],
+    get: (id: number): HeldPrinter | undefined => held.get(id),
+    exists: (id: number) => held.has(id),
+    /** The full row, secrets included: for the LAN connection only. */
+    connectionOf: (id: number) => store.printers.byId(id),
+    deviceSource(p: HeldPrinter, now = Date.now()): DeviceSource {
+      if (p.deviceSeenAt === null) return "never";
+      return now - p.deviceSeenAt <= deps.deviceStaleAfter() ? "online" : "stale";
+    },
+    deviceSeen(id: number, at = Date.now()) {
+      const p = held.get(id);
+      if (p) p.deviceSeenAt = at;
+    },
+    /** A camera Pi's structured status. While the LAN connection is up it only adds the device's own fields. */
+    applyDeviceStatus(id: number, status: DeviceStatus, now = Date.now()) {
+      const p = held.get(id);
+      if (!p) return;
+      let patch = stateFromDevice(status, now);
+      if (p.lan.state === "connected")
+        patch = Object.fromEntries(
+          Object.entries(patch).filter(([k]) => (DEVICE_FIELDS as string[]).includes(k)),
+        ) as Partial<PrinterState>;
+      merge(id, patch, "device");
+    },
+    /** Printer fields from the printer itself (Bambu LAN). */
+    applyLan(id: number, patch: Partial<PrinterState>) {
+      const p = held.get(id);
+      if (p) p.lan.last_message_at = Date.now();
+      merge(id, patch, "lan");
+    },
+    setLanHealth(id: number, change: Partial<LanHealth>) {
+      const p = held.get(id);
+      if (!p) return;
+      const next = { ...p.lan, ...change };
+      if (change.state && change.state !== p.lan.state) next.since = Date.now();
+      p.lan = next;
+      events.emit("printerHealth", { printerId: id, lan: next });
+    },
+
+    create(raw: Record<string, unknown>): SetupResult & { id?: number } {
+      const parsed = parsePrinterSetup(raw);
+      if (!parsed.ok) return parsed;
+      if (store.printers.byName(parsed.value.name))
+        return { ok: false, errors: { name: { key: "printerNameTaken", vars: { name: parsed.value.name } } } };
+      const id = store.printers.insert(parsed.value);
+      load(store.printers.byId(id)!);
+      log.info("printer added", { printer: id, name: parsed.value.name });
+      events.emit("printersChanged", { printerId: id });
+      return { ...parsed, id };
+    },
+    update(id: number, raw: Record<string, unknown>): SetupResult | null {
+      const base = setup(id);
+      if (!base) return null;
+      const parsed = parsePrinterSetup(raw, base);
+      if (!parsed.ok) return parsed;
+      const other = store.printers.byName(parsed.value.name);
+      if (other && other.id !== id)
+        return { ok: false, errors: { name: { key: "printerNameTaken", vars: { name: parsed.value.name } } } };
+      store.printers.update(id, parsed.value);
+      // A new address or code is a new printer as far as trust goes: pin its certificate afresh.
+      if (parsed.value.host !== base.host || parsed.value.serial !== base.serial)
+        store.printers.setFingerprint(id, null);
+      load(store.printers.byId(id)!);
+      log.info("printer changed", { printer: id, name: parsed.value.name });
+      events.emit("printersChanged", { printerId: id });
+      return parsed;
+    },
+    /** What deleting a printer removes, for the confirmation. */
+    dataOf: (id: number) => (held.has(id) ? store.printers.data(id) : null),
+    remove(id: number): boolean {
+      if (!held.has(id)) return false;
+      const name = held.get(id)!.info.name;
+      store.printers.delete(id);
+      held.delete(id);
+      log.info("printer removed", { printer: id, name });
+      events.emit("printersChanged", { printerId: id, removed: true });
+      return true;
+    },
+    pin(id: number, fingerprint: string | null) {
+      store.printers.setFingerprint(id, fingerprint);
+      const row = store.printers.byId(id);
+      if (row) load(row);
+    },
+
+    /**
+     * Creates or updates the config's printers by name. On a database whose printer 1 is still the
+     * unnamed default, the first configured printer takes it over (with the data it already holds).
+     */
+    syncConfig(entries: PrinterSetup[]) {
+      for (const [i, entry] of entries.entries()) {
+        const existing = store.printers.byName(entry.name);
+        if (existing) {
+          store.printers.update(existing.id, { ...entry, access_code: entry.access_code || existing.access_code });
+          store.printers.markFromConfig(existing.id);
+          load(store.printers.byId(existing.id)!);
+          continue;
+        }
+        const first = store.printers.byId(1);
+        const claimDefault =
+          i === 0 &&
+          first &&
+          !first.from_config &&
+          first.name === "Printer" &&
+          !entries.some((e) => e.name === "Printer");
+        if (claimDefault) {
+          store.printers.update(1, entry);
+          store.printers.markFromConfig(1);
+          load(store.printers.byId(1)!);
+        } else load(store.printers.byId(store.printers.insert(entry, true))!);
+      }
+    },
+    stop() {
+      clearInterval(timer);
+      for (const id of held.keys()) snapshot(id, true);
+    },
+  };
+}
+
+export type PrinterService = ReturnType<typeof createPrinterService>;
