@@ -11,6 +11,7 @@ import { createRequestTools, type HttpDeps } from "./http/context.ts";
 import { errorHandler } from "./http/errors.ts";
 import { healthRoutes } from "./http/health.ts";
 import { pageRoutes } from "./http/pages.ts";
+import { printersApiRoutes } from "./http/printers-api.ts";
 import { securityHeaders } from "./http/security.ts";
 import { settingsRoutes } from "./http/settings.ts";
 import { dictionary } from "./i18n.ts";
@@ -113,6 +114,7 @@ export async function createApp(config: Config, opts: { log?: Logger } = {}) {
     .use(healthRoutes({ startedAt, dbHealthy }))
     .use(assetRoutes())
     .use(authRoutes(deps, tools))
+    .use(printersApiRoutes(deps, tools))
     .use(apiRoutes(deps, tools))
     .use(settingsRoutes(deps, tools))
     .use(pageRoutes(deps, tools));

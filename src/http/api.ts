@@ -21,19 +21,26 @@ import {
 /** Days served recently, kept gzipped (a tenth of the JSON): a dashboard asks for the same day over and over. */
 const DAY_CACHE_SIZE = 8;
 type CachedDay = { stamp: string; gzipped: Uint8Array };
+const DayQuery = t.Object({ date: t.Optional(t.String({ maxLength: 64 })) });
+const SummaryQuery = t.Object({
+  from: t.Optional(t.String({ maxLength: 32 })),
+  to: t.Optional(t.String({ maxLength: 32 })),
+  bucket: t.Optional(t.String({ maxLength: 8 })),
+});
 
 export function apiRoutes(deps: HttpDeps, tools: RequestTools) {
   const { telemetry, config } = deps;
   const dayCache = new Map<string, CachedDay>();
 
-  function encodedDay(day: string, stamp: string): CachedDay {
-    const hit = dayCache.get(day);
+  function encodedDay(printerId: number, day: string, stamp: string): CachedDay {
+    const key = `${printerId}|${day}`;
+    const hit = dayCache.get(key);
     if (hit && hit.stamp === stamp) {
-      dayCache.delete(day);
-      dayCache.set(day, hit); // most recently used last
+      dayCache.delete(key);
+      dayCache.set(key, hit); // most recently used last
       return hit;
     }
-    const rows = telemetry.readingsOfDay(DEFAULT_PRINTER_ID, day)!;
+    const rows = telemetry.readingsOfDay(printerId, day)!;
     const body = new TextEncoder().encode(
       JSON.stringify(
         rows.map((r) => ({
@@ -44,9 +51,56 @@ export function apiRoutes(deps: HttpDeps, tools: RequestTools) {
       ),
     );
     const entry = { stamp, gzipped: Bun.gzipSync(body as Uint8Array<ArrayBuffer>, { level: 6 }) };
-    dayCache.set(day, entry);
+    dayCache.set(key, entry);
     if (dayCache.size > DAY_CACHE_SIZE) dayCache.delete(dayCache.keys().next().value!);
     return entry;
+  }
+
+  const withPrinter = (raw: string, fn: (id: number) => Response) =>
+    /^\d{1,9}$/.test(raw) && deps.printers.exists(Number(raw))
+      ? fn(Number(raw))
+      : jsonResponse({ error: "no such printer" }, 404);
+
+  /** One calendar day of a printer's readings, gzipped and cached by a validator of that day. */
+  function dayReadings(printerId: number, date: string | undefined, request: Request): Response {
+    const day = date ?? dayOf(Date.now(), config.timezone);
+    const stamp = telemetry.dayStamp(printerId, day);
+    if (stamp === null)
+      return jsonResponse(
+        { error: `date must be a real calendar date written YYYY-MM-DD, got "${day.slice(0, 32)}"` },
+        400,
+      );
+    // The validator changes with any added, late or pruned reading of that day.
+    const etag = `W/"temphum-${printerId}-${day}-${stamp}"`;
+    const headers = { etag, "cache-control": "private, no-cache" };
+    if (request.headers.get("if-none-match") === etag) return new Response(null, { status: 304, headers });
+    const { gzipped } = encodedDay(printerId, day, stamp);
+    if (acceptsGzip(request)) return gzippedJson(gzipped, headers);
+    return encodedJson(request, Bun.gunzipSync(gzipped as Uint8Array<ArrayBuffer>), undefined, 200, headers);
+  }
+
+  function summary(printerId: number, query: typeof SummaryQuery.static, request: Request): Response {
+    const bucket = query.bucket ?? "hour";
+    const today = dayOf(Date.now(), config.timezone);
+    const to = query.to ?? today;
+    const from = query.from ?? shiftDayOr(to, bucket === "hour" ? -6 : -29);
+    if (bucket !== "hour" && bucket !== "day") return jsonResponse({ error: 'bucket must be "hour" or "day"' }, 400);
+    const rows = telemetry.summaries(printerId, bucket, from, to);
+    if (!rows)
+      return jsonResponse({ error: "from and to must be real dates written YYYY-MM-DD, from not after to" }, 400);
+    const span = (Date.parse(to) - Date.parse(from)) / 86400000;
+    if (span > (bucket === "hour" ? 93 : 3660))
+      return jsonResponse({ error: `range too long for bucket=${bucket}` }, 400);
+    const round = (v: number) => Math.round(v * 100) / 100;
+    return jsonFor(
+      request,
+      rows.map((r) => ({
+        start: isoInZone(r.start_at, config.timezone),
+        count: r.count,
+        temperature: { min: r.temp_min, avg: round(r.temp_avg), max: r.temp_max },
+        humidity: { min: r.hum_min, avg: round(r.hum_avg), max: r.hum_max },
+      })),
+    );
   }
 
   return (
@@ -55,59 +109,21 @@ export function apiRoutes(deps: HttpDeps, tools: RequestTools) {
       .onBeforeHandle(({ session }) => {
         if (!session) return jsonResponse({ error: "unauthorized: log in first" }, 401);
       })
+      .get("/temphum", ({ query, request }) => dayReadings(DEFAULT_PRINTER_ID, query.date, request), {
+        query: DayQuery,
+      })
+      .get("/temphum/summary", ({ query, request }) => summary(DEFAULT_PRINTER_ID, query, request), {
+        query: SummaryQuery,
+      })
       .get(
-        "/temphum",
-        ({ query, request }) => {
-          const day = query.date ?? dayOf(Date.now(), config.timezone);
-          const stamp = telemetry.dayStamp(DEFAULT_PRINTER_ID, day);
-          if (stamp === null)
-            return jsonResponse(
-              { error: `date must be a real calendar date written YYYY-MM-DD, got "${day.slice(0, 32)}"` },
-              400,
-            );
-          // The validator changes with any added, late or pruned reading of that day.
-          const etag = `W/"temphum-${day}-${stamp}"`;
-          const headers = { etag, "cache-control": "private, no-cache" };
-          if (request.headers.get("if-none-match") === etag) return new Response(null, { status: 304, headers });
-          const { gzipped } = encodedDay(day, stamp);
-          if (acceptsGzip(request)) return gzippedJson(gzipped, headers);
-          return encodedJson(request, Bun.gunzipSync(gzipped as Uint8Array<ArrayBuffer>), undefined, 200, headers);
-        },
-        { query: t.Object({ date: t.Optional(t.String({ maxLength: 64 })) }) },
+        "/printers/:id/temphum",
+        ({ query, request, params }) => withPrinter(params.id, (id) => dayReadings(id, query.date, request)),
+        { query: DayQuery },
       )
       .get(
-        "/temphum/summary",
-        ({ query, request }) => {
-          const bucket = query.bucket ?? "hour";
-          const today = dayOf(Date.now(), config.timezone);
-          const to = query.to ?? today;
-          const from = query.from ?? shiftDayOr(to, bucket === "hour" ? -6 : -29);
-          if (bucket !== "hour" && bucket !== "day")
-            return jsonResponse({ error: 'bucket must be "hour" or "day"' }, 400);
-          const rows = telemetry.summaries(DEFAULT_PRINTER_ID, bucket, from, to);
-          if (!rows)
-            return jsonResponse({ error: "from and to must be real dates written YYYY-MM-DD, from not after to" }, 400);
-          const span = (Date.parse(to) - Date.parse(from)) / 86400000;
-          if (span > (bucket === "hour" ? 93 : 3660))
-            return jsonResponse({ error: `range too long for bucket=${bucket}` }, 400);
-          const round = (v: number) => Math.round(v * 100) / 100;
-          return jsonFor(
-            request,
-            rows.map((r) => ({
-              start: isoInZone(r.start_at, config.timezone),
-              count: r.count,
-              temperature: { min: r.temp_min, avg: round(r.temp_avg), max: r.temp_max },
-              humidity: { min: r.hum_min, avg: round(r.hum_avg), max: r.hum_max },
-            })),
-          );
-        },
-        {
-          query: t.Object({
-            from: t.Optional(t.String({ maxLength: 32 })),
-            to: t.Optional(t.String({ maxLength: 32 })),
-            bucket: t.Optional(t.String({ maxLength: 8 })),
-          }),
-        },
+        "/printers/:id/temphum/summary",
+        ({ query, request, params }) => withPrinter(params.id, (id) => summary(id, query, request)),
+        { query: SummaryQuery },
       )
       .get("/timelapse_config", () => jsonResponse(deps.intervals.get()))
       // JSON only: a cross-site form cannot send it, so the session cookie alone is safe here.
