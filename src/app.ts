@@ -14,6 +14,7 @@ import { pageRoutes } from "./http/pages.ts";
 import { printersApiRoutes } from "./http/printers-api.ts";
 import { securityHeaders } from "./http/security.ts";
 import { settingsRoutes } from "./http/settings.ts";
+import { settingsPrinterRoutes } from "./http/settings-printers.ts";
 import { dictionary } from "./i18n.ts";
 import { createLogger, type Logger, withSink } from "./log.ts";
 import { createSocketServer, MAX_SOCKET_MESSAGE_BYTES } from "./realtime/socket.ts";
@@ -117,6 +118,7 @@ export async function createApp(config: Config, opts: { log?: Logger } = {}) {
     .use(printersApiRoutes(deps, tools))
     .use(apiRoutes(deps, tools))
     .use(settingsRoutes(deps, tools))
+    .use(settingsPrinterRoutes(deps, tools))
     .use(pageRoutes(deps, tools));
 
   const { websocket, idleTimeout } = engine.handler();

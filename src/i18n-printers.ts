@@ -18,7 +18,7 @@ export const printersEn = {
   tlsMode: "Certificate check",
   tlsPin: "Pin the certificate seen first (recommended)",
   tlsInsecure: "No check (insecure)",
-  rename: "Save",
+  editPrinter: "Edit {name}",
   deletePrinter: "Delete printer",
   deletePrinterConfirm:
     'Delete "{name}" and everything it holds: {readings} readings, {frames} frames, {statuses} statuses and ' +
@@ -89,7 +89,7 @@ export const printersFi: typeof printersEn = {
   tlsMode: "Varmenteen tarkistus",
   tlsPin: "Kiinnitä ensimmäisenä nähty varmenne (suositus)",
   tlsInsecure: "Ei tarkistusta (turvaton)",
-  rename: "Tallenna",
+  editPrinter: "Muokkaa: {name}",
   deletePrinter: "Poista tulostin",
   deletePrinterConfirm:
     'Poistetaanko "{name}" ja kaikki sen tiedot: {readings} mittausta, {frames} kuvaa, {statuses} tilaa ja ' +

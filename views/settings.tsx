@@ -1,24 +1,13 @@
 /** @jsxImportSource @kitajs/html */
-// Owns the settings page: users, capture intervals, and changing one's own password.
+// Owns the settings page: capture intervals, users, one's own password, the admin log; printers and
+// tokens come from settings-printers.tsx.
 import { translate } from "../src/i18n.ts";
 import type { IntervalErrors } from "../src/services/intervals.ts";
 import type { DeviceTokenRow, Intervals, LogRow, UserRow } from "../src/store/store.ts";
 import { formatStamp, type ViewContext } from "./context.ts";
+import { Csrf, type Flash, FlashMessage } from "./forms.tsx";
 import { Layout } from "./layout.tsx";
-
-export type Flash = { kind: "ok" | "error"; text: string };
-
-function FlashMessage(props: { flash?: Flash }) {
-  return props.flash ? (
-    <p class={`flash ${props.flash.kind}`} role={props.flash.kind === "error" ? "alert" : "status"} safe>
-      {props.flash.text}
-    </p>
-  ) : (
-    ""
-  );
-}
-
-const Csrf = (props: { ctx: ViewContext }) => <input type="hidden" name="_csrf" value={props.ctx.csrf ?? ""} />;
+import { type PrinterSummary, PrintersSection, TokensSection } from "./settings-printers.tsx";
 
 export function IntervalsForm(props: {
   ctx: ViewContext;
@@ -189,66 +178,6 @@ export function PasswordForm(props: { ctx: ViewContext; flash?: Flash }) {
   );
 }
 
-export function TokensSection(props: {
-  ctx: ViewContext;
-  tokens: DeviceTokenRow[];
-  flash?: Flash;
-  created?: { name: string; token: string };
-}) {
-  const { ctx, tokens } = props;
-  const { t } = ctx;
-  return (
-    <section id="tokens" class="card" aria-labelledby="h-tokens">
-      <h2 id="h-tokens">{t.deviceTokens}</h2>
-      <p class="muted">{t.deviceTokensHelp}</p>
-      <FlashMessage flash={props.flash} />
-      {props.created ? (
-        <div class="flash ok new-token" role="status">
-          <p>
-            <span safe>{props.created.name}</span>: {t.tokenShownOnce}
-          </p>
-          <code class="token" safe>
-            {props.created.token}
-          </code>
-        </div>
-      ) : (
-        ""
-      )}
-      <ul class="users">
-        {tokens.map((tk) => (
-          <li>
-            <span class="name" safe>
-              {tk.name}
-            </span>{" "}
-            <span class="muted">
-              {tk.last_used_at ? `${t.lastUsed} ${formatStamp(tk.last_used_at, ctx)}` : t.neverUsed}
-            </span>
-            <form
-              method="post"
-              action={`/settings/tokens/${tk.id}/revoke`}
-              hx-post={`/settings/tokens/${tk.id}/revoke`}
-              hx-target="#tokens"
-              hx-swap="outerHTML"
-              class="inline"
-            >
-              <Csrf ctx={ctx} />
-              <button type="submit" class="danger" aria-label={`${t.revoke} ${tk.name}`}>
-                {t.revoke}
-              </button>
-            </form>
-          </li>
-        ))}
-      </ul>
-      <form method="post" action="/settings/tokens" hx-post="/settings/tokens" hx-target="#tokens" hx-swap="outerHTML">
-        <Csrf ctx={ctx} />
-        <label for="token-name">{t.tokenName}</label>
-        <input id="token-name" name="name" required maxlength="64" autocomplete="off" />
-        <button type="submit">{t.createToken}</button>
-      </form>
-    </section>
-  );
-}
-
 export function LogSection(props: { ctx: ViewContext; rows: LogRow[] }) {
   const { ctx } = props;
   return (
@@ -287,6 +216,7 @@ export function SettingsPage(props: {
   log?: LogRow[];
   created?: { name: string; token: string };
   devices?: number;
+  printers: PrinterSummary[];
 }) {
   const { ctx } = props;
   return (
@@ -294,11 +224,12 @@ export function SettingsPage(props: {
       <h1>{ctx.t.settings}</h1>
       <FlashMessage flash={props.flash} />
       <div class="settings">
+        <PrintersSection ctx={ctx} printers={props.printers} />
         <IntervalsForm ctx={ctx} values={props.intervals} devices={props.devices} />
         <UsersSection ctx={ctx} users={props.users} />
         <PasswordForm ctx={ctx} />
         {ctx.user?.role === "admin" && props.tokens ? (
-          <TokensSection ctx={ctx} tokens={props.tokens} created={props.created} />
+          <TokensSection ctx={ctx} tokens={props.tokens} created={props.created} printers={props.printers} />
         ) : (
           ""
         )}
@@ -307,3 +238,5 @@ export function SettingsPage(props: {
     </Layout>
   );
 }
+
+export type { Flash };

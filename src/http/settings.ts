@@ -2,14 +2,8 @@
 
 import { Elysia, t } from "elysia";
 import { ErrorPage } from "../../views/pages.tsx";
-import {
-  type Flash,
-  IntervalsForm,
-  PasswordForm,
-  SettingsPage,
-  TokensSection,
-  UsersSection,
-} from "../../views/settings.tsx";
+import { type Flash, IntervalsForm, PasswordForm, SettingsPage, UsersSection } from "../../views/settings.tsx";
+import { TokensSection } from "../../views/settings-printers.tsx";
 import { msg, translate } from "../i18n.ts";
 import type { Session } from "../services/auth.ts";
 import { parseIntervals } from "../services/intervals.ts";
@@ -17,6 +11,30 @@ import { DEFAULT_PRINTER_ID } from "../store/migrations.ts";
 import { type HttpDeps, htmlResponse, loginRedirect, type RequestTools } from "./context.ts";
 
 const Csrf = { _csrf: t.Optional(t.String({ maxLength: 128 })) };
+
+/** Every settings request needs a session; every POST the session's CSRF token. */
+export function settingsGuard(
+  deps: HttpDeps,
+  tools: RequestTools,
+  session: Session | null,
+  request: Request,
+  body: unknown,
+): Response | undefined {
+  if (!session) return loginRedirect(request);
+  if (request.method === "POST" && !tools.csrfValid(session, request, body)) {
+    deps.log.warn("request refused: missing or wrong CSRF token", {
+      path: new URL(request.url).pathname,
+      user: session.user.username,
+    });
+    // htmx would drop a 403 silently: have it reload the page, which brings a fresh token.
+    if (request.headers.get("hx-request") === "true")
+      return new Response(null, { status: 403, headers: { "hx-refresh": "true" } });
+    return htmlResponse(
+      ErrorPage({ ctx: tools.view(session), title: "403", message: tools.t.csrfExpired }) as string,
+      403,
+    );
+  }
+}
 
 export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
   const { users, intervals, deviceTokens } = deps;
@@ -30,7 +48,10 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
       tokens: deviceTokens.list(),
       log: deps.eventLog.recent(100),
       devices: deps.devices.connected(),
+      printers: printerSummaries(),
     });
+  const printerSummaries = () =>
+    deps.printers.list().map((printer) => ({ printer, device: deps.printers.deviceSource(printer) }));
   const isHtmx = (request: Request) => request.headers.get("hx-request") === "true";
 
   /** htmx gets the fragment; a plain form post gets the whole page with the same message. */
@@ -42,21 +63,7 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
 
   return new Elysia({ name: "settings-routes" })
     .resolve(({ request, set }) => ({ session: tools.sessionFor(request, set) }))
-    .onBeforeHandle(({ session, request, body }) => {
-      if (!session) return loginRedirect(request);
-      if (request.method === "POST" && !tools.csrfValid(session, request, body)) {
-        deps.log.warn("request refused: missing or wrong CSRF token", {
-          path: new URL(request.url).pathname,
-          user: session.user.username,
-        });
-        // htmx would drop a 403 silently: have it reload the page, which brings a fresh token.
-        if (isHtmx(request)) return new Response(null, { status: 403, headers: { "hx-refresh": "true" } });
-        return htmlResponse(
-          ErrorPage({ ctx: tools.view(session), title: "403", message: tools.t.csrfExpired }) as string,
-          403,
-        );
-      }
-    })
+    .onBeforeHandle(({ session, request, body }) => settingsGuard(deps, tools, session, request, body))
     .get("/settings", ({ session }) => htmlResponse(page(session!) as string))
 
     .post(
@@ -152,20 +159,35 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
       "/settings/tokens",
       ({ session, body, request }) => {
         if (session!.user.role !== "admin") return forbidden(session!);
-        const made = deviceTokens.create(DEFAULT_PRINTER_ID, body.name ?? "");
+        const printerId = Number(body.printer_id ?? DEFAULT_PRINTER_ID);
+        if (!deps.printers.exists(printerId))
+          return respond(request, session!, "", { kind: "error", text: tools.t.noSuchPrinter }, 400);
+        const made = deviceTokens.create(printerId, body.name ?? "");
         const ctx = tools.view(session);
         if (!made.ok) {
           const flash: Flash = { kind: "error", text: translate(tools.t, made.error) };
-          return respond(request, session!, TokensSection({ ctx, tokens: deviceTokens.list(), flash }), flash, 400);
+          return respond(
+            request,
+            session!,
+            TokensSection({ ctx, tokens: deviceTokens.list(), flash, printers: printerSummaries() }),
+            flash,
+            400,
+          );
         }
         // Shown once, in this response only; never logged.
         const created = { name: (body.name ?? "").trim(), token: made.token };
-        const fragment = TokensSection({ ctx, tokens: deviceTokens.list(), created });
+        const fragment = TokensSection({ ctx, tokens: deviceTokens.list(), created, printers: printerSummaries() });
         return htmlResponse((isHtmx(request) ? fragment : page(session!, undefined, created)) as string, 200, {
           "cache-control": "no-store",
         });
       },
-      { body: t.Object({ ...Csrf, name: t.Optional(t.String({ maxLength: 256 })) }) },
+      {
+        body: t.Object({
+          ...Csrf,
+          name: t.Optional(t.String({ maxLength: 256 })),
+          printer_id: t.Optional(t.String({ maxLength: 12 })),
+        }),
+      },
     )
 
     .post(
@@ -179,7 +201,7 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
         return respond(
           request,
           session!,
-          TokensSection({ ctx: tools.view(session), tokens: deviceTokens.list(), flash }),
+          TokensSection({ ctx: tools.view(session), tokens: deviceTokens.list(), flash, printers: printerSummaries() }),
           flash,
           done ? 200 : 400,
         );

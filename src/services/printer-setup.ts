@@ -23,7 +23,9 @@ function port(v: unknown): number | null {
   return s && /^\d{1,5}$/.test(s) && Number(s) >= 1 && Number(s) <= 65535 ? Number(s) : null;
 }
 
-function bool(v: unknown): boolean | null {
+function bool(raw: unknown): boolean | null {
+  // A form sends a hidden "off" before the checkbox's "on": the last value is the answer.
+  const v = Array.isArray(raw) ? raw[raw.length - 1] : raw;
   if (typeof v === "boolean") return v;
   const s = text(v)?.toLowerCase();
   if (s === "on" || s === "true" || s === "1") return true;

@@ -1,0 +1,17 @@
+/** @jsxImportSource @kitajs/html */
+// Owns the small pieces every form shares: the flash message and the CSRF field.
+import type { ViewContext } from "./context.ts";
+
+export type Flash = { kind: "ok" | "error"; text: string };
+
+export function FlashMessage(props: { flash?: Flash }) {
+  return props.flash ? (
+    <p class={`flash ${props.flash.kind}`} role={props.flash.kind === "error" ? "alert" : "status"} safe>
+      {props.flash.text}
+    </p>
+  ) : (
+    ""
+  );
+}
+
+export const Csrf = (props: { ctx: ViewContext }) => <input type="hidden" name="_csrf" value={props.ctx.csrf ?? ""} />;

@@ -1,0 +1,268 @@
+/** @jsxImportSource @kitajs/html */
+// Owns the admin's printer settings: the list with each source's health, adding, editing (the access
+// code is never shown back), deleting with a confirmation that says what goes, and per-printer tokens.
+import { type Message, translate } from "../src/i18n.ts";
+import type { SetupErrors } from "../src/services/printer-setup.ts";
+import type { HeldPrinter } from "../src/services/printers.ts";
+import type { DeviceTokenRow, PrinterData, PrinterSetup } from "../src/store/store.ts";
+import { formatStamp, type ViewContext } from "./context.ts";
+import { Csrf, type Flash, FlashMessage } from "./forms.tsx";
+import { Layout } from "./layout.tsx";
+
+export type PrinterSummary = { printer: HeldPrinter; device: "never" | "online" | "stale" };
+type Values = Partial<Record<keyof PrinterSetup, string | number>>;
+
+function Field(props: {
+  ctx: ViewContext;
+  name: keyof PrinterSetup;
+  label: string;
+  values: Values;
+  errors: SetupErrors;
+  type?: string;
+  help?: string;
+  required?: boolean;
+}) {
+  const { name, errors } = props;
+  const error = errors[name] as Message | undefined;
+  const id = `printer-${name}`;
+  const describedBy = [error ? `${id}-error` : "", props.help ? `${id}-help` : ""].filter(Boolean).join(" ");
+  return (
+    <div class="field">
+      <label for={id}>{props.label}</label>
+      <input
+        id={id}
+        name={name}
+        type={props.type ?? "text"}
+        value={String(props.values[name] ?? "")}
+        required={props.required}
+        autocomplete="off"
+        aria-invalid={error ? "true" : undefined}
+        aria-describedby={describedBy || undefined}
+      />
+      {props.help ? (
+        <p class="muted" id={`${id}-help`}>
+          {props.help}
+        </p>
+      ) : (
+        ""
+      )}
+      {error ? (
+        <p class="field-error" id={`${id}-error`} safe>
+          {translate(props.ctx.t, error)}
+        </p>
+      ) : (
+        ""
+      )}
+    </div>
+  );
+}
+
+/** The add and edit form: one set of fields, the access code write-only. */
+export function PrinterForm(props: {
+  ctx: ViewContext;
+  action: string;
+  values: Values;
+  errors?: SetupErrors;
+  editing: boolean;
+  submit: string;
+}) {
+  const { ctx, values } = props;
+  const { t } = ctx;
+  const errors = props.errors ?? {};
+  const f = (name: keyof PrinterSetup, label: string, extra: Partial<Parameters<typeof Field>[0]> = {}) => (
+    <Field ctx={ctx} name={name} label={label} values={values} errors={errors} {...extra} />
+  );
+  return (
+    <form method="post" action={props.action} class="printer-form">
+      <Csrf ctx={ctx} />
+      {f("name", t.printerName, { required: true })}
+      {f("model", t.model)}
+      {f("host", t.host, { help: t.hostHelp })}
+      {f("serial", t.serial)}
+      {f("access_code", t.accessCode, { type: "password", help: props.editing ? t.accessCodeKeep : undefined })}
+      {f("mqtt_port", t.mqttPort, { type: "number" })}
+      {f("camera_port", t.cameraPort, { type: "number" })}
+      <label class="check">
+        <input type="hidden" name="camera" value="off" />
+        <input type="checkbox" name="camera" value="on" checked={String(values.camera) !== "0"} /> {t.useCamera}
+      </label>
+      <label for="printer-tls">{t.tlsMode}</label>
+      <select id="printer-tls" name="tls">
+        <option value="pin" selected={values.tls !== "insecure"}>
+          {t.tlsPin}
+        </option>
+        <option value="insecure" selected={values.tls === "insecure"}>
+          {t.tlsInsecure}
+        </option>
+      </select>
+      <button type="submit">{props.submit}</button>
+    </form>
+  );
+}
+
+export function PrintersSection(props: { ctx: ViewContext; printers: PrinterSummary[]; flash?: Flash }) {
+  const { ctx } = props;
+  const { t } = ctx;
+  const admin = ctx.user?.role === "admin";
+  return (
+    <section id="printers" class="card wide" aria-labelledby="h-printers">
+      <h2 id="h-printers">{t.printers}</h2>
+      <FlashMessage flash={props.flash} />
+      <ul class="users printers">
+        {props.printers.map(({ printer, device }) => (
+          <li>
+            <a href={`/printers/${printer.info.id}`} class="name" safe>
+              {printer.info.name}
+            </a>{" "}
+            <span class="muted" safe>
+              {`${printer.info.model} · LAN: ${printer.lan.state} · device: ${device}`}
+              {printer.lan.last_error ? ` · ${printer.lan.last_error}` : ""}
+            </span>
+            {printer.info.from_config ? <span class="role">{t.fromConfig}</span> : ""}
+            {admin ? (
+              <a
+                class="edit"
+                href={`/settings/printers/${printer.info.id}`}
+                aria-label={t.editPrinter.replace("{name}", printer.info.name)}
+              >
+                ✎
+              </a>
+            ) : (
+              ""
+            )}
+          </li>
+        ))}
+      </ul>
+      {admin ? (
+        <details>
+          <summary>{t.addPrinter}</summary>
+          <PrinterForm ctx={ctx} action="/settings/printers" values={{}} editing={false} submit={t.addPrinter} />
+        </details>
+      ) : (
+        ""
+      )}
+    </section>
+  );
+}
+
+export function PrinterEditPage(props: {
+  ctx: ViewContext;
+  printer: HeldPrinter;
+  values: Values;
+  errors?: SetupErrors;
+  flash?: Flash;
+  data: PrinterData;
+}) {
+  const { ctx, printer } = props;
+  const { t } = ctx;
+  const id = printer.info.id;
+  const confirm = translate(t, {
+    key: "deletePrinterConfirm",
+    vars: { name: printer.info.name, ...props.data },
+  });
+  return (
+    <Layout ctx={ctx} title={printer.info.name} page="settings">
+      <h1 safe>{printer.info.name}</h1>
+      <p>
+        <a href="/settings#printers">← {t.settings}</a>
+      </p>
+      <div class="settings">
+        <section class="card" aria-label={t.printers}>
+          <FlashMessage flash={props.flash} />
+          <PrinterForm
+            ctx={ctx}
+            action={`/settings/printers/${id}`}
+            values={props.values}
+            errors={props.errors}
+            editing={true}
+            submit={t.save}
+          />
+        </section>
+        <section class="card" aria-labelledby="h-delete">
+          <h2 id="h-delete">{t.deletePrinter}</h2>
+          <p safe>{confirm}</p>
+          <form method="post" action={`/settings/printers/${id}/delete`}>
+            <Csrf ctx={ctx} />
+            <input type="hidden" name="confirm" value={printer.info.name} />
+            <button type="submit" class="danger">
+              {t.deletePrinter}
+            </button>
+          </form>
+        </section>
+      </div>
+    </Layout>
+  );
+}
+
+export function TokensSection(props: {
+  ctx: ViewContext;
+  tokens: DeviceTokenRow[];
+  flash?: Flash;
+  created?: { name: string; token: string };
+  printers: PrinterSummary[];
+}) {
+  const { ctx, tokens } = props;
+  const nameOf = new Map(props.printers.map((p) => [p.printer.info.id, p.printer.info.name]));
+  const { t } = ctx;
+  return (
+    <section id="tokens" class="card" aria-labelledby="h-tokens">
+      <h2 id="h-tokens">{t.deviceTokens}</h2>
+      <p class="muted">{t.deviceTokensHelp}</p>
+      <FlashMessage flash={props.flash} />
+      {props.created ? (
+        <div class="flash ok new-token" role="status">
+          <p>
+            <span safe>{props.created.name}</span>: {t.tokenShownOnce}
+          </p>
+          <code class="token" safe>
+            {props.created.token}
+          </code>
+        </div>
+      ) : (
+        ""
+      )}
+      <ul class="users">
+        {tokens.map((tk) => (
+          <li>
+            <span class="name" safe>
+              {tk.name}
+            </span>{" "}
+            <span class="role" safe>
+              {nameOf.get(tk.printer_id) ?? ""}
+            </span>{" "}
+            <span class="muted">
+              {tk.last_used_at ? `${t.lastUsed} ${formatStamp(tk.last_used_at, ctx)}` : t.neverUsed}
+            </span>
+            <form
+              method="post"
+              action={`/settings/tokens/${tk.id}/revoke`}
+              hx-post={`/settings/tokens/${tk.id}/revoke`}
+              hx-target="#tokens"
+              hx-swap="outerHTML"
+              class="inline"
+            >
+              <Csrf ctx={ctx} />
+              <button type="submit" class="danger" aria-label={`${t.revoke} ${tk.name}`}>
+                {t.revoke}
+              </button>
+            </form>
+          </li>
+        ))}
+      </ul>
+      <form method="post" action="/settings/tokens" hx-post="/settings/tokens" hx-target="#tokens" hx-swap="outerHTML">
+        <Csrf ctx={ctx} />
+        <label for="token-name">{t.tokenName}</label>
+        <input id="token-name" name="name" required maxlength="64" autocomplete="off" />
+        <label for="token-printer">{t.printerState}</label>
+        <select id="token-printer" name="printer_id">
+          {props.printers.map((p) => (
+            <option value={String(p.printer.info.id)} safe>
+              {p.printer.info.name}
+            </option>
+          ))}
+        </select>
+        <button type="submit">{t.createToken}</button>
+      </form>
+    </section>
+  );
+}
