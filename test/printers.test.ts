@@ -15,6 +15,14 @@ import {
   type TestApp,
 } from "./helpers.ts";
 
+/** The parts of GET /api/printers/:id these tests read. */
+type PrinterJson = {
+  state: Record<string, unknown> & { percent: number; eta: string };
+  reading: { temperature: number; humidity: number };
+  status: { text: string };
+  frame: { id: number };
+  sources: { device: string };
+};
 let app: TestApp;
 let cookie: string;
 let token: string;
@@ -114,7 +122,7 @@ describe("two printers, each with its own device", () => {
     const ids = new Set([...cards, ...overviewStates].map((c) => c.printer_id));
     expect([...ids].sort()).toEqual([1, 2]);
 
-    const p2 = (await (await json("/api/printers/2")).json()) as Record<string, any>;
+    const p2 = (await (await json("/api/printers/2")).json()) as PrinterJson;
     expect(p2.state).toMatchObject({
       gcode_state: "RUNNING",
       percent: 42,
@@ -131,7 +139,7 @@ describe("two printers, each with its own device", () => {
     expect(Date.parse(p2.state.eta) - Date.now()).toBeGreaterThan(74 * 60_000);
     expect(p2.reading).toMatchObject({ temperature: 30.25, humidity: 60 });
     expect(p2.sources.device).toBe("online");
-    const p1 = (await (await json("/api/printers/1")).json()) as Record<string, any>;
+    const p1 = (await (await json("/api/printers/1")).json()) as PrinterJson;
     expect(p1.reading).toMatchObject({ temperature: 21.5, humidity: 40 });
     expect(p1.status.text).toBe("Idle");
     expect(p1.state).toBeNull();
@@ -180,7 +188,7 @@ describe("two printers, each with its own device", () => {
       "status: percentage must be a number or null, got string",
       "status: current_layer -3 is out of range 0..1000000",
     ]);
-    const p2 = (await (await json("/api/printers/2")).json()) as Record<string, any>;
+    const p2 = (await (await json("/api/printers/2")).json()) as PrinterJson;
     expect(p2.state.percent).toBe(42);
   });
 

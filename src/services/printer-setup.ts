@@ -12,6 +12,9 @@ export type SetupResult = { ok: true; value: PrinterSetup } | { ok: false; error
 
 const HOST = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$|^\[?[0-9A-Fa-f:]{2,39}\]?$/;
 
+/** A name with a control character (a newline, a tab) would break a page or a log line. */
+const hasControl = (s: string) => [...s].some((c) => c.charCodeAt(0) < 32);
+
 function text(v: unknown): string | undefined {
   if (typeof v === "string") return v.trim();
   if (typeof v === "number") return String(v);
@@ -41,7 +44,7 @@ export function parsePrinterSetup(raw: Record<string, unknown>, base?: PrinterSe
   const errors: SetupErrors = {};
   const has = (k: keyof PrinterSetup) => raw[k] !== undefined && raw[k] !== null;
   const name = has("name") ? text(raw.name) : base?.name;
-  if (!name || name.length > MAX_PRINTER_NAME || /[\u0000-\u001f]/.test(name))
+  if (!name || name.length > MAX_PRINTER_NAME || hasControl(name))
     errors.name = msg("printerNameRule", { n: MAX_PRINTER_NAME });
   const model = has("model") ? text(raw.model) : (base?.model ?? "A1");
   if (!model || model.length > 32) errors.model = msg("printerModelRule");
