@@ -44,7 +44,10 @@ describe("upgrading a database written by the old server", () => {
     expect(existsSync(join(dir, backups[0]!))).toBe(true);
   });
 
-  test("loses no row: every reading, status, image and user is there", () => {
+  test("loses no row: every reading, status, image and user is there, all printer 1's", () => {
+    expect(count("printers")).toBe(1);
+    for (const table of ["readings", "statuses", "frames"])
+      expect(app.store.db.query(`SELECT count(*) AS n FROM ${table} WHERE printer_id != 1`).get()).toEqual({ n: 0 });
     expect(count("readings")).toBe(summary.readings);
     expect(count("statuses")).toBe(summary.statuses);
     expect(count("frames")).toBe(summary.images);
@@ -118,6 +121,54 @@ describe("upgrading a database written by the old server", () => {
       expect(readdirSync(dir).filter((f) => f.endsWith(".bak")).length).toBe(1);
     } finally {
       await again.close();
+    }
+  });
+});
+
+describe("upgrading a database made by the release before printers (schema 3)", () => {
+  test("every device, token, reading, status, frame and summary becomes printer 1's; nothing is lost", async () => {
+    const { Database } = await import("bun:sqlite");
+    const { migrateTo } = await import("../src/store/migrations.ts");
+    const dir3 = tempDir();
+    const db = new Database(join(dir3, "app.db"), { create: true, strict: true });
+    migrateTo(db, 3, { zone: "Europe/Helsinki" });
+    const at = Date.parse("2026-03-02T10:00:00Z");
+    db.run("INSERT INTO devices (id, name, created_at) VALUES (2, 'cam #1', ?)", [at]);
+    db.run("INSERT INTO device_tokens (name, token_hash, device_id, created_at) VALUES ('cam', 'h', 2, ?)", [at]);
+    const upsert = db.query(`INSERT INTO reading_summaries
+      (device_id, bucket, start_at, count, temp_sum, temp_min, temp_max, hum_sum, hum_min, hum_max)
+      VALUES (?, 'day', ?, 1, ?, ?, ?, 40, 40, 40)
+      ON CONFLICT (bucket, start_at, device_id) DO UPDATE SET count = count + 1, temp_sum = temp_sum + excluded.temp_sum,
+        temp_min = min(temp_min, excluded.temp_min), temp_max = max(temp_max, excluded.temp_max),
+        hum_sum = hum_sum + 40`);
+    for (let i = 0; i < 50; i++) {
+      const device = i % 2 ? 1 : 2;
+      db.run("INSERT INTO readings (device_id, recorded_at, temperature, humidity) VALUES (?, ?, ?, 40)", [
+        device,
+        at + i * 1000,
+        20 + i / 10,
+      ]);
+      upsert.run(device, Date.parse("2026-03-01T22:00:00Z"), 20 + i / 10, 20 + i / 10, 20 + i / 10);
+    }
+    db.run("INSERT INTO statuses (device_id, recorded_at, last_seen_at, status) VALUES (2, ?, ?, 'Idle')", [at, at]);
+    db.run("INSERT INTO frames (device_id, recorded_at, mime, bytes) VALUES (1, ?, 'image/jpeg', x'FFD8FFD9')", [at]);
+    db.close();
+
+    const upgraded = await startApp({ timezone: "Europe/Helsinki" }, dir3);
+    try {
+      const q = (sql: string) => upgraded.store.db.query(sql).get() as { n: number };
+      expect(q("SELECT count(*) AS n FROM readings WHERE printer_id = 1").n).toBe(50);
+      expect(q("SELECT count(*) AS n FROM statuses WHERE printer_id = 1").n).toBe(1);
+      expect(q("SELECT count(*) AS n FROM frames WHERE printer_id = 1").n).toBe(1);
+      expect(q("SELECT count(*) AS n FROM devices WHERE printer_id = 1").n).toBe(2);
+      expect(upgraded.store.deviceTokens.list(1).map((t) => t.name)).toEqual(["cam"]);
+      const [day] = upgraded.store.readings.summaries(1, "day", at - 86400000, at + 86400000);
+      expect(day!.count).toBe(50);
+      expect(day!.temp_min).toBe(20);
+      expect(day!.temp_max).toBeCloseTo(24.9, 5);
+      expect(upgraded.printers.list().map((p) => [p.info.id, p.info.name])).toEqual([[1, "Printer"]]);
+    } finally {
+      await upgraded.close();
     }
   });
 });

@@ -78,3 +78,35 @@ describe("a device written for the old server (python-socketio + requests)", () 
     });
   }
 });
+
+describe("the newer camera client (python-socketio) with a token and the structured status", () => {
+  test("its printer's state follows the dictionary; a bad key is refused by name", async () => {
+    const cookie = await login(app);
+    const headers = { cookie, "content-type": "application/json" };
+    const made = await fetch(`${app.url}/api/printers`, { method: "POST", headers, body: '{"name":"A1 mini"}' });
+    const { id } = (await made.json()) as { id: number };
+    const tokenRes = await fetch(`${app.url}/api/printers/${id}/tokens`, {
+      method: "POST",
+      headers,
+      body: '{"name":"pi"}',
+    });
+    const { token } = (await tokenRes.json()) as { token: string };
+    // Async: the server answering it runs in this same process.
+    const script = join(import.meta.dir, "fixtures/new_device.py");
+    const proc = Bun.spawn(["/usr/bin/python3", script, app.url, token], { stdout: "pipe", stderr: "pipe" });
+    const [out, err] = [await new Response(proc.stdout).text(), await new Response(proc.stderr).text()];
+    expect(err).toBe("");
+    const answers = JSON.parse(out);
+    expect(answers.status.ok).toBe(true);
+    expect(answers.temphum.ok).toBe(true);
+    expect(answers.bad).toEqual({ ok: false, error: "total_layers must be a whole number" });
+    expect(answers.errors).toEqual([{ message: "status: total_layers must be a whole number" }]);
+    const printer = (await (await fetch(`${app.url}/api/printers/${id}`, { headers })).json()) as {
+      state: Record<string, unknown>;
+      reading: { temperature: number };
+    };
+    expect(printer.state).toMatchObject({ gcode_state: "RUNNING", percent: 63, layer: 88, total_layers: 140 });
+    expect(printer.state).toMatchObject({ file: "gear_box.3mf", nozzle_temp: 220.5, timelapse: true });
+    expect(printer.reading.temperature).toBe(23.4);
+  });
+});
