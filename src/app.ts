@@ -3,7 +3,7 @@ import { html } from "@elysiajs/html";
 import { Elysia } from "elysia";
 import { createTileRenderer } from "../views/render.ts";
 import type { Config } from "./config.ts";
-import { createEventBus } from "./events.ts";
+import { createEventBus, type EventBus } from "./events.ts";
 import { apiRoutes } from "./http/api.ts";
 import { assetRoutes } from "./http/assets.ts";
 import { authRoutes } from "./http/auth.ts";
@@ -16,6 +16,8 @@ import { securityHeaders } from "./http/security.ts";
 import { settingsRoutes } from "./http/settings.ts";
 import { settingsPrinterRoutes } from "./http/settings-printers.ts";
 import { dictionary } from "./i18n.ts";
+import { createLan } from "./lan/lan.ts";
+import type { LanTimings } from "./lan/printer-link.ts";
 import { createLogger, type Logger, withSink } from "./log.ts";
 import { createSocketServer, MAX_SOCKET_MESSAGE_BYTES } from "./realtime/socket.ts";
 import { createAuthService } from "./services/auth.ts";
@@ -23,6 +25,7 @@ import { createDeviceTokenService } from "./services/device-tokens.ts";
 import { createEventLog } from "./services/event-log.ts";
 import { createIntervalService } from "./services/intervals.ts";
 import { createLoginLimiter } from "./services/login-limiter.ts";
+import { CONFIRM_WITHIN_MS, createPrinterControl } from "./services/printer-control.ts";
 import { createPrinterService } from "./services/printers.ts";
 import { createRetention } from "./services/retention.ts";
 import { createTelemetryService } from "./services/telemetry.ts";
@@ -38,7 +41,25 @@ const staleAfter = (i: Intervals) => Math.max(30, 3 * Math.max(i.image_delay, i.
 export type AppHandle = Awaited<ReturnType<typeof createApp>>;
 export { MAX_HTTP_BODY_BYTES } from "./http/security.ts";
 
-export async function createApp(config: Config, opts: { log?: Logger } = {}) {
+/** Asks a printer's camera Pis to do an action; their first answer, or null after the wait. */
+function askDevice(events: EventBus, printerId: number, action: string): Promise<boolean | null> {
+  return new Promise((resolve) => {
+    const listener = (a: { printerId: number; action: string; result: boolean }) => {
+      if (a.printerId !== printerId || a.action !== action) return;
+      done(a.result);
+    };
+    const timer = setTimeout(() => done(null), CONFIRM_WITHIN_MS);
+    function done(v: boolean | null) {
+      clearTimeout(timer);
+      events.off("deviceAnswer", listener);
+      resolve(v);
+    }
+    events.on("deviceAnswer", listener);
+    events.emit("deviceAction", { printerId, action });
+  });
+}
+
+export async function createApp(config: Config, opts: { log?: Logger; lanTimings?: Partial<LanTimings> } = {}) {
   const startedAt = Date.now();
   const zone = config.timezone;
 
@@ -80,6 +101,24 @@ export async function createApp(config: Config, opts: { log?: Logger } = {}) {
       deviceRateLimit: config.device_rate_limit,
     },
   });
+  const lan = createLan({
+    printers,
+    telemetry,
+    events,
+    log,
+    watched: hub.watched,
+    cameraDevice: (id) => deviceTokens.loginDevice(id),
+    imageDelayMs: () => intervals.get().image_delay * 1000,
+    timings: opts.lanTimings,
+  });
+  const control = createPrinterControl({
+    store,
+    events,
+    log,
+    printers,
+    lan,
+    devices: { count: hub.devicesOf, ask: (id, action) => askDevice(events, id, action) },
+  });
   const dbHealthy = () => {
     try {
       store.db.query("SELECT 1").get();
@@ -99,6 +138,8 @@ export async function createApp(config: Config, opts: { log?: Logger } = {}) {
     eventLog,
     loginLimiter: createLoginLimiter(),
     printers,
+    control,
+    lan,
     devices: { connected: hub.deviceCount, ofPrinter: hub.devicesOf },
     startedAt,
     version: VERSION,
@@ -138,6 +179,7 @@ export async function createApp(config: Config, opts: { log?: Logger } = {}) {
   const pruneTimer = setInterval(() => auth.pruneExpired(), 60 * 60 * 1000);
   pruneTimer.unref?.();
   retention.start();
+  lan.start();
 
   let stopped = false;
   return {
@@ -153,6 +195,7 @@ export async function createApp(config: Config, opts: { log?: Logger } = {}) {
       stopped = true;
       clearInterval(pruneTimer);
       await retention.stop();
+      lan.stop();
       hub.stop();
       printers.stop();
       await app.stop(true);

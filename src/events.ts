@@ -13,6 +13,9 @@ export type DomainEvents = {
   printerState: { printerId: number; state: PrinterState; changed: Partial<PrinterState>; source: "lan" | "device" };
   /** A printer's LAN connection changed state. */
   printerHealth: { printerId: number; lan: LanHealth };
+  /** Ask a printer's camera Pis to do an action (printerAction); they answer with deviceAnswer. */
+  deviceAction: { printerId: number; action: string };
+  deviceAnswer: { printerId: number; action: string; result: boolean };
   /** A printer was added, changed or removed. */
   printersChanged: { printerId: number; removed?: boolean };
   /** A user's sessions were ended (password change, deletion): their sockets must go too. */
@@ -32,8 +35,14 @@ export function createEventBus() {
       listeners[event] ??= [] as never;
       (listeners[event] as unknown as Listener<K>[]).push(fn);
     },
+    off<K extends keyof DomainEvents>(event: K, fn: Listener<K>) {
+      const list = listeners[event] as unknown as Listener<K>[] | undefined;
+      const i = list?.indexOf(fn) ?? -1;
+      if (i >= 0) list!.splice(i, 1);
+    },
     emit<K extends keyof DomainEvents>(event: K, payload: DomainEvents[K]) {
-      for (const fn of listeners[event] ?? []) fn(payload);
+      // A copy: a listener may remove itself (a one-shot wait) while this runs.
+      for (const fn of [...(listeners[event] ?? [])]) fn(payload);
     },
   };
 }

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { io as ioClient, type Socket } from "socket.io-client";
 import { type AppHandle, createApp } from "../src/app.ts";
 import { type Config, loadConfig } from "../src/config.ts";
+import type { LanTimings } from "../src/lan/printer-link.ts";
 import { createLogger, type Level } from "../src/log.ts";
 
 export type TestApp = AppHandle & {
@@ -20,7 +21,11 @@ export function tempDir(prefix = "layerwatch-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export async function startApp(overrides: Partial<Config> = {}, dir = tempDir()): Promise<TestApp> {
+export async function startApp(
+  overrides: Partial<Config> = {},
+  dir = tempDir(),
+  appOpts: { lanTimings?: Partial<LanTimings> } = {},
+): Promise<TestApp> {
   const { config } = await loadConfig({
     path: undefined,
     env: {},
@@ -40,6 +45,7 @@ export async function startApp(overrides: Partial<Config> = {}, dir = tempDir())
   const logs: TestApp["logs"] = [];
   const app = await createApp(config, {
     log: createLogger({ quiet: true, sink: (level, msg, fields) => logs.push({ level, msg, fields }) }),
+    ...appOpts,
   });
   return Object.assign(app, {
     dir,

@@ -9,6 +9,7 @@ import type { DeviceTokenService } from "../services/device-tokens.ts";
 import type { EventLog } from "../services/event-log.ts";
 import type { IntervalService } from "../services/intervals.ts";
 import type { LoginLimiter } from "../services/login-limiter.ts";
+import type { PrinterControl } from "../services/printer-control.ts";
 import type { PrinterService } from "../services/printers.ts";
 import type { TelemetryService } from "../services/telemetry.ts";
 import type { UserService } from "../services/users.ts";
@@ -25,6 +26,8 @@ export type HttpDeps = {
   eventLog: EventLog;
   loginLimiter: LoginLimiter;
   printers: PrinterService;
+  control: PrinterControl;
+  lan: { repin: (printerId: number) => void };
   devices: { connected: () => number; ofPrinter: (printerId: number) => number };
   startedAt: number;
   version: string;

@@ -2,6 +2,7 @@
 // only) create, change, delete, device tokens.
 import { Elysia } from "elysia";
 import { dictionary, translate } from "../i18n.ts";
+import { ACTIONS, type Action } from "../services/printer-control.ts";
 import type { HeldPrinter } from "../services/printers.ts";
 import { isoInZone } from "../time.ts";
 import { type HttpDeps, jsonFor, jsonResponse, type RequestTools } from "./context.ts";
@@ -33,6 +34,7 @@ export function printersApiRoutes(deps: HttpDeps, tools: RequestTools) {
             last_message_at: iso(p.lan.last_message_at),
             reconnects: p.lan.reconnects,
             last_error: p.lan.last_error,
+            camera_error: p.lan.camera_error ?? null,
           }
         : null,
       state: s.updated_at
@@ -83,68 +85,86 @@ export function printersApiRoutes(deps: HttpDeps, tools: RequestTools) {
       400,
     );
 
-  return new Elysia({ name: "printers-api", prefix: "/api/printers" })
-    .resolve(({ request, set }) => ({ session: tools.sessionFor(request, set) }))
-    .onBeforeHandle(({ session, request }) => {
-      if (!session) return jsonResponse({ error: "unauthorized: log in first" }, 401);
-      if (request.method === "GET" || request.method === "HEAD") return;
-      // JSON only: a cross-site form cannot send it, so the session cookie alone is safe here.
-      if (!request.headers.get("content-type")?.startsWith("application/json") && request.method !== "DELETE")
-        return jsonResponse({ error: "send application/json" }, 415);
-      if (session.user.role !== "admin") return jsonResponse({ error: "forbidden: admins only" }, 403);
-    })
-    .get("/", ({ request }) => jsonFor(request, printers.list().map(printerJson)))
-    .get("/:id", ({ params }) => {
-      const id = idOf(params.id);
-      return id === null ? noPrinter() : jsonResponse(printerJson(printers.get(id)!));
-    })
-    .post("/", ({ body }) => {
-      const made = printers.create((body ?? {}) as Record<string, unknown>);
-      if (!made.ok) return invalid(made.errors);
-      return jsonResponse(printerJson(printers.get(made.id!)!), 201);
-    })
-    .patch("/:id", ({ params, body }) => {
-      const id = idOf(params.id);
-      if (id === null) return noPrinter();
-      const changed = printers.update(id, (body ?? {}) as Record<string, unknown>);
-      if (!changed) return noPrinter();
-      if (!changed.ok) return invalid(changed.errors);
-      return jsonResponse(printerJson(printers.get(id)!));
-    })
-    .delete("/:id", ({ params }) => {
-      const id = idOf(params.id);
-      if (id === null) return noPrinter();
-      if (printers.list().length <= 1) return jsonResponse({ error: "the last printer cannot be deleted" }, 409);
-      const data = printers.dataOf(id);
-      printers.remove(id);
-      return jsonResponse({ deleted: id, ...data });
-    })
-    .get("/:id/tokens", ({ params }) => {
-      const id = idOf(params.id);
-      if (id === null) return noPrinter();
-      return jsonResponse(
-        deps.deviceTokens.list(id).map((t) => ({
-          id: t.id,
-          name: t.name,
-          created_at: iso(t.created_at),
-          last_used_at: iso(t.last_used_at),
-        })),
-      );
-    })
-    .post("/:id/tokens", ({ params, body }) => {
-      const id = idOf(params.id);
-      if (id === null) return noPrinter();
-      const name = (body as { name?: unknown } | null)?.name;
-      const made = deps.deviceTokens.create(id, typeof name === "string" ? name : "");
-      if (!made.ok) return jsonResponse({ error: translate(en, made.error) }, 400);
-      return jsonResponse({ id: made.id, token: made.token }, 201);
-    })
-    .delete("/:id/tokens/:tokenId", ({ params }) => {
-      const id = idOf(params.id);
-      if (id === null) return noPrinter();
-      const tokenId = Number(params.tokenId);
-      const token = deps.deviceTokens.list(id).find((t) => t.id === tokenId);
-      if (!token || !deps.deviceTokens.revoke(tokenId)) return jsonResponse({ error: "no such token" }, 404);
-      return jsonResponse({ revoked: tokenId });
-    });
+  return (
+    new Elysia({ name: "printers-api", prefix: "/api/printers" })
+      .resolve(({ request, set }) => ({ session: tools.sessionFor(request, set) }))
+      .onBeforeHandle(({ session, request }) => {
+        if (!session) return jsonResponse({ error: "unauthorized: log in first" }, 401);
+        if (request.method === "GET" || request.method === "HEAD") return;
+        // JSON only: a cross-site form cannot send it, so the session cookie alone is safe here.
+        if (!request.headers.get("content-type")?.startsWith("application/json") && request.method !== "DELETE")
+          return jsonResponse({ error: "send application/json" }, 415);
+        if (session.user.role !== "admin") return jsonResponse({ error: "forbidden: admins only" }, 403);
+      })
+      .get("/", ({ request }) => jsonFor(request, printers.list().map(printerJson)))
+      .get("/:id", ({ params }) => {
+        const id = idOf(params.id);
+        return id === null ? noPrinter() : jsonResponse(printerJson(printers.get(id)!));
+      })
+      .post("/", ({ body }) => {
+        const made = printers.create((body ?? {}) as Record<string, unknown>);
+        if (!made.ok) return invalid(made.errors);
+        return jsonResponse(printerJson(printers.get(made.id!)!), 201);
+      })
+      .patch("/:id", ({ params, body }) => {
+        const id = idOf(params.id);
+        if (id === null) return noPrinter();
+        const changed = printers.update(id, (body ?? {}) as Record<string, unknown>);
+        if (!changed) return noPrinter();
+        if (!changed.ok) return invalid(changed.errors);
+        return jsonResponse(printerJson(printers.get(id)!));
+      })
+      .delete("/:id", ({ params }) => {
+        const id = idOf(params.id);
+        if (id === null) return noPrinter();
+        if (printers.list().length <= 1) return jsonResponse({ error: "the last printer cannot be deleted" }, 409);
+        const data = printers.dataOf(id);
+        printers.remove(id);
+        return jsonResponse({ deleted: id, ...data });
+      })
+      // Waits for the state that confirms the action (at most 10 s); every attempt is audited.
+      .post("/:id/actions", async ({ params, body, session }) => {
+        const id = idOf(params.id);
+        if (id === null) return noPrinter();
+        const { action, level } = (body ?? {}) as { action?: unknown; level?: unknown };
+        if (typeof action !== "string" || !(ACTIONS as readonly string[]).includes(action))
+          return jsonResponse({ error: `action must be one of ${ACTIONS.join(", ")}` }, 400);
+        const result = await deps.control.act(id, action as Action, session!.user.username, Number(level));
+        return jsonResponse(result.body, result.status);
+      })
+      .post("/:id/repin", ({ params }) => {
+        const id = idOf(params.id);
+        if (id === null) return noPrinter();
+        deps.lan.repin(id);
+        return jsonResponse({ ok: true });
+      })
+      .get("/:id/tokens", ({ params }) => {
+        const id = idOf(params.id);
+        if (id === null) return noPrinter();
+        return jsonResponse(
+          deps.deviceTokens.list(id).map((t) => ({
+            id: t.id,
+            name: t.name,
+            created_at: iso(t.created_at),
+            last_used_at: iso(t.last_used_at),
+          })),
+        );
+      })
+      .post("/:id/tokens", ({ params, body }) => {
+        const id = idOf(params.id);
+        if (id === null) return noPrinter();
+        const name = (body as { name?: unknown } | null)?.name;
+        const made = deps.deviceTokens.create(id, typeof name === "string" ? name : "");
+        if (!made.ok) return jsonResponse({ error: translate(en, made.error) }, 400);
+        return jsonResponse({ id: made.id, token: made.token }, 201);
+      })
+      .delete("/:id/tokens/:tokenId", ({ params }) => {
+        const id = idOf(params.id);
+        if (id === null) return noPrinter();
+        const tokenId = Number(params.tokenId);
+        const token = deps.deviceTokens.list(id).find((t) => t.id === tokenId);
+        if (!token || !deps.deviceTokens.revoke(tokenId)) return jsonResponse({ error: "no such token" }, 404);
+        return jsonResponse({ revoked: tokenId });
+      })
+  );
 }

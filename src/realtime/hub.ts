@@ -152,6 +152,7 @@ export function attachHub(
         if (socket.data.printerId === printerId) socket.disconnect(true);
     io.to(VIEWERS).emit("printers_changed", { printer_id: printerId, removed: !!removed });
   });
+  events.on("deviceAction", ({ printerId, action }) => io.to(devicesOf(printerId)).emit("printerAction", { action }));
   // Sent to every connection: a cookie device that has not spoken yet is still a device waiting for it.
   events.on("intervals", (i) => io.emit("timelapse_conf", i));
   events.on("tokenRevoked", ({ tokenId }) => {
@@ -171,6 +172,8 @@ export function attachHub(
       socket.emit("timelapse_conf", deps.intervals());
     },
     deviceCount: () => io.sockets.adapter.rooms.get(DEVICES)?.size ?? 0,
+    /** Is anyone looking at this printer: its page, or the overview? */
+    watched: (printerId: number) => watched(viewersOf(printerId)) || watched(OVERVIEW),
     /** Devices connected for one printer. */
     devicesOf: (printerId: number) => io.sockets.adapter.rooms.get(devicesOf(printerId))?.size ?? 0,
     stop() {

@@ -12,7 +12,7 @@ import { readSessionToken } from "../session-cookie.ts";
 import { DEFAULT_DEVICE_ID, DEFAULT_PRINTER_ID } from "../store/migrations.ts";
 import type { Intervals } from "../store/store.ts";
 import { attachHub, DEVICES, devicesOf, OVERVIEW, type TileRenderer, VIEWERS, viewersOf } from "./hub.ts";
-import { type Checked, checkImage, checkStatus, checkTemphum } from "./validators.ts";
+import { type Checked, checkActionAnswer, checkImage, checkStatus, checkTemphum } from "./validators.ts";
 
 /** Base64 of a 10 MiB image plus framing; anything bigger is cut off by the engine itself. */
 export const MAX_SOCKET_MESSAGE_BYTES = Math.ceil(MAX_IMAGE_BYTES / 3) * 4 + 1024 * 1024;
@@ -205,6 +205,11 @@ export function createSocketServer(deps: {
       return v.status ? telemetry.recordStatus(by, v.status) : 0;
     });
     handle(socket, "image", checkImage, (d, v) => telemetry.recordFrame(d, v.mime, v.bytes));
+    // The answer to a printerAction the server asked for (PRINTERS.md §3).
+    handle(socket, "printerAction", checkActionAnswer, async (by, v) => {
+      deps.events.emit("deviceAnswer", { printerId: by.printerId, action: v.action, result: v.result });
+      return 0;
+    });
   });
 
   return { io, engine, hub };

@@ -110,3 +110,14 @@ export function checkImage(payload: unknown): Checked<{ mime: ImageMime; bytes: 
   if (!mime) return bad("image is not a JPEG or PNG");
   return { ok: true, value: { mime, bytes } };
 }
+
+export const DEVICE_ACTIONS = ["pause", "resume", "stop", "home", "timelapse_start", "timelapse_stop", "run_gcode"];
+
+/** A device's answer to printerAction: { action, result: bool }. */
+export function checkActionAnswer(payload: unknown): Checked<{ action: string; result: boolean }> {
+  if (!isObject(payload)) return bad("printerAction answer must be an object { action, result }");
+  if (typeof payload.action !== "string" || !DEVICE_ACTIONS.includes(payload.action))
+    return bad(`action must be one of ${DEVICE_ACTIONS.join(", ")}`);
+  if (typeof payload.result !== "boolean") return bad("result must be true or false");
+  return { ok: true, value: { action: payload.action, result: payload.result } };
+}

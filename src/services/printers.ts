@@ -21,6 +21,8 @@ export type LanHealth = {
   last_message_at: number | null;
   reconnects: number;
   last_error: string | null;
+  /** Why the built-in camera stopped, if it did. */
+  camera_error?: string | null;
 };
 export type DeviceSource = "never" | "online" | "stale";
 /** A printer as pages and the API see it: the access code is never in it. */
@@ -131,6 +133,10 @@ export function createPrinterService(deps: {
   function merge(id: number, patch: Partial<PrinterState>, source: "lan" | "device") {
     const p = held.get(id);
     if (!p) return;
+    // A finish time moved by under a minute is the same finish time: no broadcast for clock drift.
+    if (patch.remaining_min !== undefined && patch.remaining_min === p.state.remaining_min) delete patch.eta;
+    else if (patch.remaining_min !== undefined)
+      patch.eta = patch.remaining_min === null ? null : Date.now() + patch.remaining_min * 60_000;
     const changed = changedFields(p.state, patch);
     if (!Object.keys(changed).length) return;
     p.state = { ...p.state, ...changed, updated_at: Date.now() };

@@ -4,6 +4,7 @@ import { deviceStatements } from "./devices.ts";
 import { eventLogStatements } from "./event-log.ts";
 import { frameStatements } from "./frames.ts";
 import { intervalStatements } from "./intervals.ts";
+import { printerActionStatements } from "./printer-actions.ts";
 import { printerStatements } from "./printers.ts";
 import { readingStatements } from "./readings.ts";
 import { statusStatements } from "./statuses.ts";
@@ -13,6 +14,7 @@ export type { DeviceTokenRow } from "./devices.ts";
 export type { LogRow } from "./event-log.ts";
 export type { FrameMeta, FrameRow, FrameSource } from "./frames.ts";
 export type { Intervals } from "./intervals.ts";
+export type { PrinterActionRow } from "./printer-actions.ts";
 export type { PrinterData, PrinterRow, PrinterSetup, TlsMode } from "./printers.ts";
 export type { Bucket, ReadingRow, SummaryRow } from "./readings.ts";
 export type { StatusRow } from "./statuses.ts";
@@ -24,6 +26,7 @@ export function createStore(db: Database, opts: { zone: string }) {
   const statuses = statusStatements(db);
   const frames = frameStatements(db);
   const printers = printerStatements(db);
+  const printerActions = printerActionStatements(db);
   return {
     db,
     users: userStatements(db),
@@ -35,6 +38,7 @@ export function createStore(db: Database, opts: { zone: string }) {
     deviceTokens: devices.tokens,
     eventLog: eventLogStatements(db),
     intervals: intervalStatements(db),
+    printerActions,
     printers: {
       ...printers,
       /** Removes a printer and everything it holds, in one transaction. */
@@ -43,6 +47,7 @@ export function createStore(db: Database, opts: { zone: string }) {
         statuses.deleteOfPrinter(id);
         frames.deleteOfPrinter(id);
         devices.deleteOfPrinter(id);
+        printerActions.deleteOfPrinter(id);
         printers.deleteRow(id);
       }),
     },

@@ -1,0 +1,182 @@
+// Owns one printer's MQTT connection over TLS 1.2 (Bambu LAN mode): pushall on connect (at most every
+// 5 minutes), deltas merged, a watchdog for silent links, reconnect with backoff, and clear states for a
+// wrong access code or a changed certificate instead of a retry storm.
+import { randomUUID } from "node:crypto";
+import { MqttClient } from "mqtt";
+import type { Logger } from "../log.ts";
+import type { LanHealth, PrinterService } from "../services/printers.ts";
+import { mergeReport, type RawPrint, stateFromReport } from "./bambu-report.ts";
+import { type PinCheck, pinnedTls } from "./tls-pin.ts";
+
+export type LanTimings = {
+  /** Silence after which the printer is nudged with `start`, then reconnected. */
+  watchdogMs: number;
+  /** pushall at most this often (the firmware struggles with more). */
+  pushallEveryMs: number;
+  backoffMinMs: number;
+  backoffMaxMs: number;
+  /** After a refused access code: try again this much later, not in a loop. */
+  authRetryMs: number;
+};
+export const DEFAULT_TIMINGS: LanTimings = {
+  watchdogMs: 60_000,
+  pushallEveryMs: 5 * 60_000,
+  backoffMinMs: 1000,
+  backoffMaxMs: 30_000,
+  authRetryMs: 5 * 60_000,
+};
+
+const PUSHALL = { pushing: { sequence_id: "0", command: "pushall", version: 1, push_target: 1 } };
+const START = { pushing: { sequence_id: "0", command: "start" } };
+
+export function createPrinterLink(
+  printerId: number,
+  deps: { printers: PrinterService; log: Logger; timings: LanTimings },
+) {
+  const { printers, log, timings } = deps;
+  let client: MqttClient | null = null;
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+  let attempt = 0;
+  let raw: RawPrint = {};
+  let lastPushallAt = 0;
+  let lastMessageAt = 0;
+  let nudgedAt = 0;
+  let serial = "";
+  const health = (change: Partial<LanHealth>) => printers.setLanHealth(printerId, change);
+
+  const watchdog = setInterval(
+    () => {
+      if (!client?.connected) return;
+      const now = Date.now();
+      if (now - lastMessageAt < timings.watchdogMs) return;
+      if (!nudgedAt) {
+        nudgedAt = now;
+        client.publish(`device/${serial}/request`, JSON.stringify(START));
+      } else if (now - nudgedAt > timings.watchdogMs / 4) {
+        log.warn("printer went silent; reconnecting", { printer: printerId });
+        health({ last_error: `no message for ${Math.round((now - lastMessageAt) / 1000)} s` });
+        client.end(true);
+      }
+    },
+    Math.min(5000, timings.watchdogMs / 4),
+  );
+  watchdog.unref?.();
+
+  function schedule(ms: number) {
+    clearTimeout(retry);
+    if (!stopped) retry = setTimeout(connect, ms);
+  }
+
+  function connect() {
+    const row = printers.connectionOf(printerId);
+    if (stopped || !row?.host || !row.serial || !row.access_code) return;
+    serial = row.serial;
+    let refused: { state: LanHealth["state"]; error: string } | null = null;
+    const pin: PinCheck =
+      row.tls === "insecure" || !row.tls_fingerprint
+        ? { mode: "learn", onSeen: (fp) => row.tls === "pin" && printers.pin(printerId, fp) }
+        : {
+            mode: "pinned",
+            fingerprint: row.tls_fingerprint,
+            onMismatch: (seen) => {
+              refused = {
+                state: "tls_mismatch",
+                error:
+                  `the printer's certificate changed (now ${seen.slice(0, 23)}…); nothing was sent to it. ` +
+                  "If the printer was replaced or reset, re-pin it in Settings.",
+              };
+            },
+          };
+    health({ state: "connecting" });
+    const c = new MqttClient(() => pinnedTls(row.host, row.mqtt_port, pin), {
+      username: "bblp",
+      password: row.access_code,
+      protocolVersion: 4,
+      clientId: `layerwatch-${randomUUID().slice(0, 8)}`,
+      reconnectPeriod: 0,
+      connectTimeout: 10_000,
+      keepalive: 30,
+      clean: true,
+    });
+    client = c;
+    c.on("connect", () => {
+      attempt = 0;
+      lastMessageAt = Date.now();
+      nudgedAt = 0;
+      health({ state: "connected", last_error: null });
+      log.info("printer connected over LAN", { printer: printerId });
+      // Only the report topic: P1/A1 firmware drops clients that subscribe to the request topic.
+      c.subscribe(`device/${serial}/report`, { qos: 0 });
+      if (Date.now() - lastPushallAt >= timings.pushallEveryMs) {
+        lastPushallAt = Date.now();
+        c.publish(`device/${serial}/request`, JSON.stringify(PUSHALL));
+      }
+    });
+    c.on("message", (_topic, payload) => {
+      lastMessageAt = Date.now();
+      nudgedAt = 0;
+      let message: { print?: RawPrint };
+      try {
+        message = JSON.parse(payload.toString());
+      } catch {
+        return;
+      }
+      if (!message.print || typeof message.print !== "object") return;
+      raw = mergeReport(raw, message.print);
+      printers.applyLan(printerId, stateFromReport(raw));
+    });
+    c.on("error", (err) => {
+      const code = (err as { code?: unknown }).code;
+      if (code === 4 || code === 5)
+        refused = {
+          state: "auth_failed",
+          error:
+            "the printer refused the access code: check the LAN access code on its screen " +
+            "(it changes when LAN-only or Developer Mode is switched) and the serial number",
+        };
+      else if (!refused) refused = { state: "error", error: err.message };
+    });
+    c.on("close", () => {
+      if (client !== c || stopped) return;
+      client = null;
+      const why = refused as { state: LanHealth["state"]; error: string } | null;
+      const prior = printers.get(printerId)?.lan;
+      if (why?.state === "tls_mismatch") {
+        log.warn("printer refused: certificate changed", { printer: printerId });
+        health({ state: "tls_mismatch", last_error: why.error });
+        return; // until an admin re-pins
+      }
+      if (why?.state === "auth_failed") {
+        if (prior?.state !== "auth_failed") log.warn("printer refused the access code", { printer: printerId });
+        health({ state: "auth_failed", last_error: why.error });
+        schedule(timings.authRetryMs);
+        return;
+      }
+      attempt++;
+      health({ state: "connecting", reconnects: (prior?.reconnects ?? 0) + 1, last_error: why?.error ?? "closed" });
+      schedule(Math.min(timings.backoffMaxMs, timings.backoffMinMs * 2 ** Math.min(attempt - 1, 10)));
+    });
+  }
+
+  return {
+    start: () => connect(),
+    /** Publishes a command to the request topic; false when not connected. */
+    send(command: object): boolean {
+      if (!client?.connected) return false;
+      client.publish(`device/${serial}/request`, JSON.stringify(command));
+      return true;
+    },
+    connected: () => !!client?.connected,
+    stop() {
+      stopped = true;
+      clearTimeout(retry);
+      clearInterval(watchdog);
+      client?.end(true);
+      client = null;
+      health({ state: "off" });
+    },
+  };
+}
+
+export type PrinterLink = ReturnType<typeof createPrinterLink>;
