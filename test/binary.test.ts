@@ -2,7 +2,18 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ASSETS } from "../src/http/assets.ts";
-import { connected, connectSocket, emitWithAck, fakeJpeg, login, nextEvent, tempDir } from "./helpers.ts";
+import { startFakePrinter } from "./fakes/bambu-printer.ts";
+import {
+  connected,
+  connectSocket,
+  emitWithAck,
+  eventMatching,
+  fakeJpeg,
+  login,
+  nextEvent,
+  sleep,
+  tempDir,
+} from "./helpers.ts";
 import { startChild, writeConfig } from "./process.ts";
 
 const dist = join(import.meta.dir, "../dist");
@@ -17,12 +28,16 @@ for (const [arch, prefix] of [
   ["x64", []],
 ] as const) {
   describe(`the ${arch} binary, run from an empty directory holding only a config`, () => {
-    test("serves health, bcrypt login, live events and every embedded asset; stops cleanly on SIGTERM", async () => {
+    test("serves health, login, live events, assets, a fake A1 over MQTT/TLS and its camera; stops on SIGTERM", async () => {
       const binary = join(dist, `layerwatch-linux-${arch}`);
       if (!existsSync(binary)) throw new Error(`${binary} is missing: run make build (make test does)`);
       const dir = tempDir("layerwatch-bin-");
       dirs.push(dir);
-      writeConfig(dir);
+      // The compiled MQTT client and TLS must reach a printer: a fake A1 over real sockets.
+      const printer = await startFakePrinter({ frameIntervalMs: 200 });
+      const lan = { host: "127.0.0.1", serial: printer.serial, access_code: printer.accessCode };
+      const ports = { mqtt_port: printer.mqttPort, camera_port: printer.cameraPort };
+      writeConfig(dir, { printers: [{ name: "A1", model: "A1", ...lan, ...ports }] });
       const child = await startChild([...prefix, binary, "--config", join(dir, "config.json")], dir);
       try {
         const health = await fetch(`${child.url}/healthz`);
@@ -37,9 +52,19 @@ for (const [arch, prefix] of [
           true,
         );
         expect((await got).temperature).toBe(24.5);
-        const frame = nextEvent<{ image: ArrayBuffer }>(viewer, "image2v", 10000);
+        type Frame = { image: ArrayBuffer; source: string };
+        const frame = eventMatching<Frame>(viewer, "image2v", (f) => f.source === "device", 10000);
         await emitWithAck(device, "image", { image: Buffer.from(fakeJpeg(2000)).toString("base64") });
         expect(new Uint8Array((await frame).image).length).toBe(2000);
+        const camera = await eventMatching<Frame>(viewer, "image2v", (f) => f.source === "printer", 30000);
+        expect(new Uint8Array(camera.image)[0]).toBe(0xff);
+        printer.set({ gcode_state: "RUNNING", layer_num: 4, total_layer_num: 20 });
+        let state: { sources: { lan: string }; state: { layer: number } | null } | undefined;
+        for (let i = 0; i < 100 && state?.state?.layer !== 4; i++) {
+          await sleep(200);
+          state = await (await fetch(`${child.url}/api/printers/1`, { headers: { cookie } })).json();
+        }
+        expect(state).toMatchObject({ sources: { lan: "connected" }, state: { layer: 4 } });
         viewer.disconnect();
         device.disconnect();
 
@@ -54,6 +79,7 @@ for (const [arch, prefix] of [
         console.log(`${arch}: first log line to listening in ${child.startedMs.toFixed(0)} ms`);
       } finally {
         child.proc.kill("SIGTERM");
+        await printer.close();
       }
       expect(await child.proc.exited).toBe(0);
       expect(child.log()).toContain("stopped cleanly");
