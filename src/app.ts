@@ -11,6 +11,7 @@ import { createRequestTools, type HttpDeps } from "./http/context.ts";
 import { errorHandler } from "./http/errors.ts";
 import { healthRoutes } from "./http/health.ts";
 import { pageRoutes } from "./http/pages.ts";
+import { printerActionRoutes } from "./http/printer-actions.ts";
 import { printersApiRoutes } from "./http/printers-api.ts";
 import { securityHeaders } from "./http/security.ts";
 import { settingsRoutes } from "./http/settings.ts";
@@ -160,6 +161,7 @@ export async function createApp(config: Config, opts: { log?: Logger; lanTimings
     .use(apiRoutes(deps, tools))
     .use(settingsRoutes(deps, tools))
     .use(settingsPrinterRoutes(deps, tools))
+    .use(printerActionRoutes(deps, tools))
     .use(pageRoutes(deps, tools));
 
   const { websocket, idleTimeout } = engine.handler();

@@ -157,6 +157,30 @@ describe("control", () => {
     expect(commands.some((c) => c.includes('"command":"pause"'))).toBe(true);
   });
 
+  test("the page's buttons act through the same service (CSRF-checked) and every action is audited", async () => {
+    const { printer, app, cookie, api } = await setup();
+    await until(api, (p) => p.sources.lan === "connected");
+    printer.set({ gcode_state: "RUNNING", subtask_name: "gear" });
+    await until(api, (p) => p.state.gcode_state === "RUNNING");
+    const page = await (await fetch(`${app.url}/printers/1`, { headers: { cookie } })).text();
+    expect(page).toContain('hx-confirm="Stop printing &#34;gear&#34;?');
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
+    const post = (headers: Record<string, string>) =>
+      fetch(`${app.url}/printers/1/actions`, {
+        method: "POST",
+        headers: { cookie, "hx-request": "true", ...headers },
+        body: new URLSearchParams({ action: "pause" }),
+      });
+    expect((await post({})).status).toBe(403);
+    const ok = await post({ "x-csrf-token": csrf });
+    expect(await ok.text()).toContain("Done: pause.");
+    expect((await api()).state.gcode_state).toBe("PAUSE");
+    const audit = app.store.printerActions.recent(10);
+    expect(audit[0]).toMatchObject({ printer_id: 1, username: "admin", action: "pause", via: "lan", result: "ok" });
+    const settings = await (await fetch(`${app.url}/settings`, { headers: { cookie } })).text();
+    expect(settings).toContain("admin: pause (lan) → ok");
+  });
+
   test("under Authorization Control the dropped command is explained, not claimed", async () => {
     const { printer, api, act } = await setup({ authorizationControl: true });
     await until(api, (p) => p.sources.lan === "connected");

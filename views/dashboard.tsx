@@ -4,7 +4,7 @@ import type { HeldPrinter } from "../src/services/printers.ts";
 import type { FrameMeta, Intervals } from "../src/store/store.ts";
 import type { ViewContext } from "./context.ts";
 import { Layout } from "./layout.tsx";
-import { StatePanel } from "./printer.tsx";
+import { Controls, StatePanel } from "./printer.tsx";
 import { type Latest, LiveTiles } from "./tiles.tsx";
 
 export { ChartPanel, type ChartView, chartPoints, VIEW_DAYS } from "./chart.tsx";
@@ -32,6 +32,7 @@ export function DashboardPage(props: {
       </div>
       <div class="dashboard" data-printer-id={props.printer.info.id}>
         <StatePanel printer={props.printer} status={props.latest.status} ctx={ctx} />
+        <Controls printer={props.printer} ctx={ctx} />
         <LiveTiles ctx={ctx} latest={props.latest} intervals={props.intervals} frames={props.frames} />
         {props.chart}
       </div>

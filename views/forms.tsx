@@ -15,3 +15,10 @@ export function FlashMessage(props: { flash?: Flash }) {
 }
 
 export const Csrf = (props: { ctx: ViewContext }) => <input type="hidden" name="_csrf" value={props.ctx.csrf ?? ""} />;
+
+/** A one-line answer shown in place of a button's result. */
+export const Answer = (props: { kind: "ok" | "error"; text: string }) => (
+  <span class={`flash ${props.kind}`} safe>
+    {props.text}
+  </span>
+);

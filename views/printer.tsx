@@ -68,7 +68,7 @@ function Progress(props: { s: PrinterState; ctx: ViewContext }) {
       ) : (
         ""
       )}
-      {s.remaining_min !== null ? (
+      {s.remaining_min ? (
         <span class="remaining">
           {duration(s.remaining_min, t)}
           {s.eta ? ` · ${t.finishesAt.replace("{time}", clock(s.eta, ctx))}` : ""}
@@ -206,5 +206,54 @@ export function PrinterCard(props: {
       </a>
       <CardInfo printer={printer} latest={latest} ctx={ctx} interval={props.interval} />
     </article>
+  );
+}
+
+/** Pause, resume, stop (confirmed with the print's name), light and speed: admins only, CSRF by htmx headers. */
+export function Controls(props: { printer: HeldPrinter; ctx: ViewContext }) {
+  const { printer, ctx } = props;
+  const { t } = ctx;
+  if (ctx.user?.role !== "admin") return "";
+  const id = printer.info.id;
+  const post = (action: string, extra: Record<string, unknown> = {}) => ({
+    "hx-post": `/printers/${id}/actions`,
+    "hx-vals": JSON.stringify({ action, ...extra }),
+    "hx-target": "#control-result",
+    "hx-swap": "innerHTML",
+  });
+  const file = printer.state.file ?? printer.info.name;
+  return (
+    <section class="tile controls" id="printer-controls" aria-labelledby="h-controls">
+      <h2 id="h-controls">{t.controls}</h2>
+      <div class="control-buttons">
+        <button type="button" {...post("pause")}>
+          {t.pause}
+        </button>
+        <button type="button" {...post("resume")}>
+          {t.resume}
+        </button>
+        <button type="button" class="danger" {...post("stop")} hx-confirm={t.stopConfirm.replace("{file}", file)}>
+          {t.stop}
+        </button>
+        <button type="button" {...post("light_on")}>
+          {t.lightOn}
+        </button>
+        <button type="button" {...post("light_off")}>
+          {t.lightOff}
+        </button>
+        {[1, 2, 3, 4].map((level) => (
+          <button type="button" {...post("speed", { level })}>
+            {(t as Record<string, string>)[`speed_${level}`]}
+          </button>
+        ))}
+        <button type="button" {...post("timelapse_start")}>
+          {t.timelapseStart}
+        </button>
+        <button type="button" {...post("timelapse_stop")}>
+          {t.timelapseStop}
+        </button>
+      </div>
+      <p id="control-result" class="control-result" role="status" aria-live="polite"></p>
+    </section>
   );
 }

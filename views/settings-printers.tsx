@@ -100,6 +100,21 @@ export function PrinterForm(props: {
   );
 }
 
+/** One line of a printer's health: its LAN link (since, last message, reconnects, error) and its device. */
+function lanLine(printer: HeldPrinter, device: string, ctx: ViewContext): string {
+  const lan = printer.lan;
+  const parts = [printer.info.model];
+  if (printer.info.host) {
+    parts.push(`${ctx.t.lan}: ${lan.state} (${formatStamp(lan.since, ctx)})`);
+    if (lan.last_message_at) parts.push(`↓ ${formatStamp(lan.last_message_at, ctx)}`);
+    if (lan.reconnects) parts.push(`${lan.reconnects} ↻`);
+    if (lan.last_error) parts.push(lan.last_error);
+    if (lan.camera_error) parts.push(`${ctx.t.cameraPrinter}: ${lan.camera_error}`);
+  }
+  parts.push(`${ctx.t.cameraDevice}: ${device}`);
+  return parts.join(" · ");
+}
+
 export function PrintersSection(props: { ctx: ViewContext; printers: PrinterSummary[]; flash?: Flash }) {
   const { ctx } = props;
   const { t } = ctx;
@@ -115,10 +130,17 @@ export function PrintersSection(props: { ctx: ViewContext; printers: PrinterSumm
               {printer.info.name}
             </a>{" "}
             <span class="muted" safe>
-              {`${printer.info.model} · LAN: ${printer.lan.state} · device: ${device}`}
-              {printer.lan.last_error ? ` · ${printer.lan.last_error}` : ""}
+              {lanLine(printer, device, ctx)}
             </span>
             {printer.info.from_config ? <span class="role">{t.fromConfig}</span> : ""}
+            {admin && printer.lan.state === "tls_mismatch" ? (
+              <form method="post" action={`/settings/printers/${printer.info.id}/repin`} class="inline">
+                <Csrf ctx={ctx} />
+                <button type="submit">{t.repin}</button>
+              </form>
+            ) : (
+              ""
+            )}
             {admin ? (
               <a
                 class="edit"

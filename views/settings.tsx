@@ -3,7 +3,7 @@
 // tokens come from settings-printers.tsx.
 import { translate } from "../src/i18n.ts";
 import type { IntervalErrors } from "../src/services/intervals.ts";
-import type { DeviceTokenRow, Intervals, LogRow, UserRow } from "../src/store/store.ts";
+import type { DeviceTokenRow, Intervals, LogRow, PrinterActionRow, UserRow } from "../src/store/store.ts";
 import { formatStamp, type ViewContext } from "./context.ts";
 import { Csrf, type Flash, FlashMessage } from "./forms.tsx";
 import { Layout } from "./layout.tsx";
@@ -207,6 +207,30 @@ export function LogSection(props: { ctx: ViewContext; rows: LogRow[] }) {
   );
 }
 
+export function ActionsSection(props: { ctx: ViewContext; rows: PrinterActionRow[]; names: Map<number, string> }) {
+  const { ctx } = props;
+  if (!props.rows.length) return "";
+  return (
+    <section id="printer-actions" class="card wide" aria-labelledby="h-actions">
+      <h2 id="h-actions">{ctx.t.printerActions}</h2>
+      <table class="log">
+        <tbody>
+          {props.rows.map((r) => (
+            <tr class={r.result === "ok" ? "" : "level-warn"}>
+              <td class="when">{formatStamp(r.at, ctx)}</td>
+              <td safe>{props.names.get(r.printer_id) ?? `#${r.printer_id}`}</td>
+              <td safe>{`${r.username}: ${r.action} (${r.via}) → ${r.result}`}</td>
+              <td class="muted" safe>
+                {r.detail}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
 export function SettingsPage(props: {
   ctx: ViewContext;
   users: UserRow[];
@@ -217,6 +241,7 @@ export function SettingsPage(props: {
   created?: { name: string; token: string };
   devices?: number;
   printers: PrinterSummary[];
+  actions?: PrinterActionRow[];
 }) {
   const { ctx } = props;
   return (
@@ -230,6 +255,15 @@ export function SettingsPage(props: {
         <PasswordForm ctx={ctx} />
         {ctx.user?.role === "admin" && props.tokens ? (
           <TokensSection ctx={ctx} tokens={props.tokens} created={props.created} printers={props.printers} />
+        ) : (
+          ""
+        )}
+        {ctx.user?.role === "admin" && props.actions ? (
+          <ActionsSection
+            ctx={ctx}
+            rows={props.actions}
+            names={new Map(props.printers.map((p) => [p.printer.info.id, p.printer.info.name]))}
+          />
         ) : (
           ""
         )}

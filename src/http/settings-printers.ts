@@ -21,6 +21,7 @@ export function settingsPrinterRoutes(deps: HttpDeps, tools: RequestTools) {
         intervals: deps.intervals.get(),
         tokens: deps.deviceTokens.list(),
         log: deps.eventLog.recent(100),
+        actions: deps.control.recent(50),
         devices: deps.devices.connected(),
         printers: summaries(),
         flash,
@@ -83,6 +84,12 @@ export function settingsPrinterRoutes(deps: HttpDeps, tools: RequestTools) {
       if (!changed) return error(session!, 404, tools.t.noSuchPrinter);
       if (!changed.ok) return editPage(session!, id, { ...raw, access_code: "" }, changed.errors);
       return editPage(session!, id, valuesOf(id), undefined, { kind: "ok", text: tools.t.printerSaved });
+    })
+    .post("/settings/printers/:id/repin", ({ session, params }) => {
+      const id = idOf(params.id);
+      if (id === null) return error(session!, 404, tools.t.noSuchPrinter);
+      deps.lan.repin(id);
+      return settingsPage(session!, { kind: "ok", text: tools.t.printerSaved });
     })
     .post("/settings/printers/:id/delete", ({ session, params, body }) => {
       const id = idOf(params.id);

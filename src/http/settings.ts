@@ -47,6 +47,7 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
       created,
       tokens: deviceTokens.list(),
       log: deps.eventLog.recent(100),
+      actions: deps.control.recent(50),
       devices: deps.devices.connected(),
       printers: printerSummaries(),
     });
