@@ -77,7 +77,34 @@
     pending = null;
     const tile = $("#tile-image");
     if (!f || !tile) return;
+    // The viewer chose one camera: frames of the other only go to the strip.
+    const only = cameraChoice();
+    const shown = !only || !f.source || f.source === only;
     const blob = new Blob([f.image], { type: f.mime || "image/jpeg" });
+    if (shown) showInTile(tile, f, blob);
+    const strip = $("#frames-strip");
+    if (strip) {
+      const a = document.createElement("a");
+      a.href = `/frames/${f.id}.jpg`;
+      a.target = "_blank";
+      a.rel = "noopener";
+      a.dataset.frameId = String(f.id);
+      a.dataset.source = f.source || "device";
+      const thumb = document.createElement("img");
+      thumb.src = URL.createObjectURL(blob);
+      thumb.alt = "";
+      a.append(thumb);
+      strip.prepend(a);
+      while (strip.children.length > STRIP_MAX) {
+        const gone = strip.lastElementChild;
+        const src = gone.querySelector("img")?.src;
+        if (src?.startsWith("blob:")) URL.revokeObjectURL(src);
+        gone.remove();
+      }
+    }
+    tick();
+  }
+  function showInTile(tile, f, blob) {
     const link = $(".frame", tile);
     let img = $("img", link);
     if (!img) {
@@ -98,27 +125,29 @@
     tile.dataset.recordedAt = String(f.recorded_at);
     const stamp = f.stamp && fragment(f.stamp);
     if (stamp) $(".stamp", tile).replaceWith(stamp);
-    const strip = $("#frames-strip");
-    if (strip) {
-      const a = document.createElement("a");
-      a.href = `/frames/${f.id}.jpg`;
-      a.target = "_blank";
-      a.rel = "noopener";
-      a.dataset.frameId = String(f.id);
-      const thumb = document.createElement("img");
-      thumb.src = URL.createObjectURL(blob);
-      thumb.alt = "";
-      a.append(thumb);
-      strip.prepend(a);
-      while (strip.children.length > STRIP_MAX) {
-        const gone = strip.lastElementChild;
-        const src = gone.querySelector("img")?.src;
-        if (src?.startsWith("blob:")) URL.revokeObjectURL(src);
-        gone.remove();
-      }
-    }
-    tick();
   }
+
+  // --- camera choice (a printer with both a camera Pi and its own camera) ---
+  const cameraChoice = () => sessionStorage.getItem(`camera-${printerId}`) || "";
+  function applyCameraChoice() {
+    const only = cameraChoice();
+    document.querySelectorAll("[data-camera-source]").forEach((b) => {
+      b.setAttribute("aria-pressed", String(b.dataset.cameraSource === only));
+      b.classList.toggle("active", b.dataset.cameraSource === only);
+    });
+    const newest = $(`#frames-strip a${only ? `[data-source="${only}"]` : ""}`);
+    const img = $("#live-image");
+    if (newest && img) {
+      img.src = newest.href;
+      img.closest("a").href = newest.href;
+    }
+  }
+  document.addEventListener("click", (e) => {
+    const button = e.target.closest?.("[data-camera-source]");
+    if (!button) return;
+    sessionStorage.setItem(`camera-${printerId}`, button.dataset.cameraSource);
+    applyCameraChoice();
+  });
   function releaseAll(root) {
     root.querySelectorAll("img").forEach((i) => {
       if (i.src.startsWith("blob:")) URL.revokeObjectURL(i.src);
@@ -153,6 +182,7 @@
         if (!html || !old) return;
         releaseAll(old);
         swap("live-tiles", html);
+        applyCameraChoice();
         tick();
       })
       .catch(() => {});
@@ -343,6 +373,7 @@
 
   function init() {
     tick();
+    if ($("[data-camera-source]")) applyCameraChoice();
     setInterval(tick, 1000);
     drawChart();
     document.body.addEventListener("htmx:afterSettle", drawChart);

@@ -90,11 +90,31 @@ export function FramesStrip(props: { frames: FrameMeta[]; ctx: ViewContext }) {
   return (
     <nav class="frames" id="frames-strip" aria-label={props.ctx.t.recentFrames}>
       {props.frames.map((f) => (
-        <a href={`/frames/${f.id}.jpg`} target="_blank" rel="noopener" data-frame-id={f.id}>
+        <a href={`/frames/${f.id}.jpg`} target="_blank" rel="noopener" data-frame-id={f.id} data-source={f.source}>
           <img src={`/frames/${f.id}.jpg`} alt={formatStamp(f.recorded_at, props.ctx)} loading="lazy" />
         </a>
       ))}
     </nav>
+  );
+}
+
+/** Shown when both a camera Pi and the printer's own camera have sent frames: the viewer picks one. */
+function CameraSwitch(props: { ctx: ViewContext }) {
+  const { t } = props.ctx;
+  const choices: [string, string][] = [
+    ["", `${t.cameraDevice} + ${t.cameraPrinter}`],
+    ["device", t.cameraDevice],
+    ["printer", t.cameraPrinter],
+  ];
+  return (
+    // biome-ignore lint/a11y/useSemanticElements: a toolbar of toggle buttons, not a form's fieldset.
+    <div class="views camera-switch" role="group" aria-label={t.cameraSource}>
+      {choices.map(([source, label]) => (
+        <button type="button" class="tab" data-camera-source={source} aria-pressed={source ? "false" : "true"}>
+          {label}
+        </button>
+      ))}
+    </div>
   );
 }
 
@@ -106,6 +126,11 @@ export function LiveTiles(props: { ctx: ViewContext; latest: Latest; intervals: 
   return (
     <div class="live" id="live-tiles">
       <div class="camera">
+        {props.frames.some((f) => f.source === "printer") && props.frames.some((f) => f.source === "device") ? (
+          <CameraSwitch ctx={ctx} />
+        ) : (
+          ""
+        )}
         <ImageTile frame={latest.frame} ctx={ctx} interval={intervals.image_delay} />
         <FramesStrip frames={props.frames} ctx={ctx} />
       </div>
