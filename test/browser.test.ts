@@ -2,79 +2,34 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import type { Socket } from "socket.io-client";
 import { zonedToUtc } from "../src/time.ts";
+import { browserKit, makeJpeg, relevantErrors, SCREENSHOTS } from "./browser-helpers.ts";
 import { ADMIN, connected, connectSocket, emitWithAck, login, startApp, type TestApp, tempDir } from "./helpers.ts";
 
-// `make screenshots` refreshes the committed ones the README shows; ordinary runs write beside them.
 // A browser on 2 shared cores can be slow; a timed-out test also takes Chromium down with it.
 setDefaultTimeout(60000);
 
-const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS
-  ? join(import.meta.dir, "screenshots")
-  : join(import.meta.dir, "../test-artifacts/screenshots");
 const ZONE = "Europe/Helsinki";
 let app: TestApp;
 let dir: string;
-let browser: Browser;
 let device: Socket;
-const consoleErrors: string[] = [];
+const kit = browserKit(() => app, ZONE);
+const { consoleErrors, newPage, logIn } = kit;
 
 beforeAll(async () => {
   dir = tempDir("layerwatch-browser-");
   app = await startApp({ timezone: ZONE, device_rate_limit: 0 }, dir);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--no-first-run",
-      "--disable-sync",
-      "--disable-quic",
-    ],
-  });
+  await kit.launch();
   device = await connected(connectSocket(app, { cookie: await login(app) }));
 }, 60000);
 afterAll(async () => {
   device?.disconnect();
-  await browser?.close();
+  await kit.close();
   await app?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function newPage(
-  opts: { width?: number; height?: number; dark?: boolean; bypassCSP?: boolean } = {},
-): Promise<{ page: Page; context: BrowserContext }> {
-  const context = await browser.newContext({
-    viewport: { width: opts.width ?? 1280, height: opts.height ?? 900 },
-    colorScheme: opts.dark ? "dark" : "light",
-    locale: "en-GB",
-    timezoneId: ZONE,
-    bypassCSP: opts.bypassCSP,
-  });
-  const page = await context.newPage();
-  // Name the culprit of any CSP violation, so the last test's failure says where it came from.
-  await page.addInitScript(() =>
-    document.addEventListener("securitypolicyviolation", (e) =>
-      console.error(`CSP violation: ${e.violatedDirective} at ${e.sourceFile}:${e.lineNumber}:${e.columnNumber}`),
-    ),
-  );
-  page.on("console", (m) => {
-    if (m.type() === "error") consoleErrors.push(m.text());
-  });
-  page.on("pageerror", (e) => consoleErrors.push(e.message));
-  return { page, context };
-}
-
-async function logIn(page: Page, username = ADMIN.username, password = ADMIN.password, path = "/3d") {
-  await page.goto(`${app.url}${path}`);
-  await page.fill("#username", username);
-  await page.fill("#password", password);
-  await Promise.all([page.waitForURL(`**${path}`), page.click("button[type=submit]")]);
-}
 
 /** Waits for the history chart; on a timeout, says what the page had (for a failure worth reading). */
 async function chartDrawn(page: Page, timeout = 15000) {
@@ -90,29 +45,6 @@ async function chartDrawn(page: Page, timeout = 15000) {
     }));
     throw new Error(`chart not drawn: ${JSON.stringify(state)} (${(err as Error).message.split("\n")[0]})`);
   }
-}
-
-/** A real JPEG, drawn and encoded by the browser itself. */
-async function makeJpeg(page: Page, label: string): Promise<string> {
-  return page.evaluate((text) => {
-    const c = document.createElement("canvas");
-    c.width = 640;
-    c.height = 360;
-    const g = c.getContext("2d")!;
-    const grad = g.createLinearGradient(0, 0, 640, 360);
-    grad.addColorStop(0, "#1e293b");
-    grad.addColorStop(1, "#475569");
-    g.fillStyle = grad;
-    g.fillRect(0, 0, 640, 360);
-    g.fillStyle = "#f97316";
-    g.fillRect(220, 250, 200, 30);
-    g.fillRect(250, 215, 140, 30);
-    g.fillRect(280, 180, 80, 30);
-    g.fillStyle = "#e2e8f0";
-    g.font = "28px sans-serif";
-    g.fillText(text, 24, 48);
-    return c.toDataURL("image/jpeg", 0.85).split(",")[1]!;
-  }, label);
 }
 
 describe("the dashboard in a browser", () => {
@@ -392,11 +324,7 @@ describe("the dashboard in a browser", () => {
 
   test("no page broke the Content-Security-Policy or threw", () => {
     // Refused connections while the server restarts, and the deliberate 403/400 answers, are expected.
-    const relevant = consoleErrors.filter(
-      (e) =>
-        !/Failed to load resource|ERR_CONNECTION_REFUSED|WebSocket connection|socket\.io/i.test(e) &&
-        !/Response Status Error Code/i.test(e),
-    );
+    const relevant = relevantErrors(consoleErrors);
     expect(relevant).toEqual([]);
   });
 });

@@ -2,14 +2,14 @@
 // Owns how a printer's state reads: the state panel of its page and the card on the overview. The same
 // components render the page and the live updates (printer_state, printer_card).
 import type { Dictionary } from "../src/i18n.ts";
-import { hmsWikiUrl, type PrinterState, printErrorCode } from "../src/services/printer-state.ts";
+import { CANCELLED_ERROR, hmsWikiUrl, type PrinterState, printErrorCode } from "../src/services/printer-state.ts";
 import type { HeldPrinter } from "../src/services/printers.ts";
 import type { FrameMeta, ReadingRow, StatusRow } from "../src/store/store.ts";
 import type { ViewContext } from "./context.ts";
 import { Stamp } from "./tiles.tsx";
 
 export type PrinterLatest = { reading?: ReadingRow | null; status?: StatusRow | null; frame?: FrameMeta | null };
-type Kind = "idle" | "printing" | "paused" | "finished" | "failed" | "unknown";
+type Kind = "idle" | "printing" | "paused" | "finished" | "failed" | "cancelled" | "unknown";
 
 const KINDS: Record<string, Kind> = {
   IDLE: "idle",
@@ -22,10 +22,12 @@ const KINDS: Record<string, Kind> = {
 };
 
 export function stateKind(s: PrinterState): Kind {
+  if (s.gcode_state === "FAILED" && s.error?.code === CANCELLED_ERROR) return "cancelled";
   return (s.gcode_state && KINDS[s.gcode_state]) || "unknown";
 }
 
 export function stateLabel(t: Dictionary, s: PrinterState, status?: StatusRow | null): string {
+  if (s.gcode_state === "FAILED" && s.error?.code === CANCELLED_ERROR) return t.state_CANCELLED;
   if (s.gcode_state) return (t as Record<string, string>)[`state_${s.gcode_state}`] ?? s.gcode_state;
   return status?.status ?? t.noPrinterState;
 }
@@ -71,7 +73,7 @@ function Progress(props: { s: PrinterState; ctx: ViewContext }) {
       {s.remaining_min ? (
         <span class="remaining">
           {duration(s.remaining_min, t)}
-          {s.eta ? ` · ${t.finishesAt.replace("{time}", clock(s.eta, ctx))}` : ""}
+          {s.eta && kind === "printing" ? ` · ${t.finishesAt.replace("{time}", clock(s.eta, ctx))}` : ""}
         </span>
       ) : (
         ""
@@ -174,7 +176,7 @@ export function CardInfo(props: { printer: HeldPrinter; latest: PrinterLatest; c
       <p class="card-room">
         {latest.reading
           ? `${latest.reading.temperature.toFixed(1)} °C · ${latest.reading.humidity.toFixed(0)} %`
-          : t.noData}
+          : `${t.room}: –`}
       </p>
       <Stamp at={seen || undefined} ctx={ctx} />
     </div>
@@ -195,7 +197,7 @@ export function PrinterCard(props: {
       <a
         class="card-img"
         href={`/printers/${id}`}
-        aria-label={ctx.t.openPrinter.replace("{name}", printer.info.name)}
+        aria-label={`${ctx.t.openPrinter.replace("{name}", printer.info.name)}${frame ? "" : `: ${ctx.t.noImage}`}`}
         data-frame-id={frame?.id ?? ""}
       >
         {frame ? (

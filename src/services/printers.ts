@@ -5,14 +5,7 @@ import type { Logger } from "../log.ts";
 import type { DeviceStatus } from "../realtime/validators.ts";
 import type { PrinterRow, PrinterSetup, Store } from "../store/store.ts";
 import { parsePrinterSetup, type SetupResult } from "./printer-setup.ts";
-import {
-  CANCELLED_ERROR,
-  changedFields,
-  DEVICE_FIELDS,
-  emptyState,
-  type PrinterState,
-  printErrorCode,
-} from "./printer-state.ts";
+import { CANCELLED_ERROR, changedFields, DEVICE_FIELDS, emptyState, type PrinterState } from "./printer-state.ts";
 
 export type LanState = "off" | "connecting" | "connected" | "auth_failed" | "tls_mismatch" | "error";
 export type LanHealth = {
@@ -77,7 +70,7 @@ export function stateFromDevice(s: DeviceStatus, now: number): Partial<PrinterSt
 
 export function errorOf(code: number | null): PrinterState["error"] {
   if (!code) return null;
-  const text = code === CANCELLED_ERROR ? "cancelled by the user" : `printer error ${printErrorCode(code)}`;
+  const text = code === CANCELLED_ERROR ? "cancelled by the user" : "see the printer's screen for what to do";
   return { code, text };
 }
 
