@@ -157,10 +157,13 @@ describe("the overview with twelve printers", () => {
     const { page, context } = await overview({ width: 1280, height: 900 });
     expect(await page.locator(".printer-card").count()).toBe(12);
     const kinds = await page.$$eval(".printer-card", (cards) => cards.map((c) => c.className.split("state-")[1]));
-    const expected = "printing printing paused finished failed cancelled idle unknown unknown printing printing unknown";
+    const expected =
+      "printing printing paused finished failed cancelled idle unknown unknown printing printing unknown";
     expect(kinds).toEqual(expected.split(" "));
     expect(await page.locator(".printer-card progress").count()).toBe(5);
-    expect(await page.textContent("#card-5-info")).toContain("Error 0300_8014: see the printer's screen for what to do");
+    expect(await page.textContent("#card-5-info")).toContain(
+      "Error 0300_8014: see the printer's screen for what to do",
+    );
     expect(await page.textContent("#card-6-info")).toContain("Cancelled");
     expect(await page.textContent("#card-6-info")).toContain("cancelled by the user");
     expect(await page.textContent("#card-9-info")).toContain("Warming up the bed");
