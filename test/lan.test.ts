@@ -5,7 +5,7 @@ import type { Socket } from "socket.io-client";
 import { startFakeCamera } from "./fakes/bambu-camera.ts";
 import { CANCELLED, type FakePrinter, startFakePrinter } from "./fakes/bambu-printer.ts";
 import { makeCert } from "./fakes/certs.ts";
-import { connected, connectSocket, login, sleep, startApp, type TestApp } from "./helpers.ts";
+import { connected, connectSocket, login, sleep, startApp } from "./helpers.ts";
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {

@@ -24,7 +24,7 @@ export function DashboardPage(props: {
       ctx={ctx}
       title={props.printer.info.name}
       page="dashboard"
-      scripts={["/static/socket.io.min.js", "/static/chart.umd.min.js", "/static/dashboard.js"]}
+      scripts={["/static/socket.io.min.js", "/static/chart.umd.min.js", "/static/dashboard.js", "/static/history.js"]}
     >
       <div class="dash-head">
         <h1 safe>{props.printer.info.name}</h1>

@@ -14,6 +14,8 @@ import dashboardCss from "../../static/dashboard.css" with { type: "file" };
 // @ts-expect-error file import of a script
 import dashboardJs from "../../static/dashboard.js" with { type: "file" };
 import favicon from "../../static/favicon.svg" with { type: "file" };
+// @ts-expect-error file import of a script
+import historyJs from "../../static/history.js" with { type: "file" };
 import printersCss from "../../static/printers.css" with { type: "file" };
 
 type Asset = { path: string; type: string };
@@ -23,6 +25,7 @@ export const ASSETS: Record<string, Asset> = {
   "dashboard.css": { path: dashboardCss, type: "text/css; charset=utf-8" },
   "printers.css": { path: printersCss, type: "text/css; charset=utf-8" },
   "dashboard.js": { path: dashboardJs, type: "text/javascript; charset=utf-8" },
+  "history.js": { path: historyJs, type: "text/javascript; charset=utf-8" },
   "favicon.svg": { path: favicon, type: "image/svg+xml" },
   "chart.umd.min.js": { path: chartJs, type: "text/javascript; charset=utf-8" },
   "htmx.min.js": { path: htmxJs, type: "text/javascript; charset=utf-8" },
