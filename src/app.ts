@@ -10,6 +10,8 @@ import { authRoutes } from "./http/auth.ts";
 import { createRequestTools, type HttpDeps } from "./http/context.ts";
 import { errorHandler } from "./http/errors.ts";
 import { healthRoutes } from "./http/health.ts";
+import { historyRoutes } from "./http/history.ts";
+import { jobsApiRoutes } from "./http/jobs-api.ts";
 import { pageRoutes } from "./http/pages.ts";
 import { printerActionRoutes } from "./http/printer-actions.ts";
 import { printersApiRoutes } from "./http/printers-api.ts";
@@ -25,6 +27,7 @@ import { createAuthService } from "./services/auth.ts";
 import { createDeviceTokenService } from "./services/device-tokens.ts";
 import { createEventLog } from "./services/event-log.ts";
 import { createIntervalService } from "./services/intervals.ts";
+import { createJobService } from "./services/jobs.ts";
 import { createLoginLimiter } from "./services/login-limiter.ts";
 import { CONFIRM_WITHIN_MS, createPrinterControl } from "./services/printer-control.ts";
 import { createPrinterService } from "./services/printers.ts";
@@ -38,6 +41,9 @@ import { VERSION } from "./version.ts";
 
 /** A device is stale once nothing came for 3x its longest interval (at least 30 s). */
 const staleAfter = (i: Intervals) => Math.max(30, 3 * Math.max(i.image_delay, i.temphum_delay, i.status_delay)) * 1000;
+
+/** Archived print frames may use this much of the database before the oldest print's go. */
+const ARCHIVE_QUOTA_BYTES = 2 * 1024 ** 3;
 
 export type AppHandle = Awaited<ReturnType<typeof createApp>>;
 export { MAX_HTTP_BODY_BYTES } from "./http/security.ts";
@@ -83,6 +89,7 @@ export async function createApp(config: Config, opts: { log?: Logger; lanTimings
   const retention = createRetention({ store, log, rawRetentionDays: config.raw_retention_days });
   const printers = createPrinterService({ store, events, log, deviceStaleAfter: () => staleAfter(intervals.get()) });
   printers.syncConfig(config.printers);
+  const jobs = createJobService({ store, writes, events, log, printers, archiveQuotaBytes: ARCHIVE_QUOTA_BYTES });
 
   // Edges: Socket.IO for devices and live pages, HTTP for pages and the API.
   const serverView = { t: dictionary(config.locale), locale: config.locale, zone };
@@ -140,6 +147,7 @@ export async function createApp(config: Config, opts: { log?: Logger; lanTimings
     loginLimiter: createLoginLimiter(),
     printers,
     control,
+    jobs,
     lan,
     devices: { connected: hub.deviceCount, ofPrinter: hub.devicesOf },
     startedAt,
@@ -158,10 +166,12 @@ export async function createApp(config: Config, opts: { log?: Logger; lanTimings
     .use(assetRoutes())
     .use(authRoutes(deps, tools))
     .use(printersApiRoutes(deps, tools))
+    .use(jobsApiRoutes(deps, tools))
     .use(apiRoutes(deps, tools))
     .use(settingsRoutes(deps, tools))
     .use(settingsPrinterRoutes(deps, tools))
     .use(printerActionRoutes(deps, tools))
+    .use(historyRoutes(deps, tools))
     .use(pageRoutes(deps, tools));
 
   const { websocket, idleTimeout } = engine.handler();
@@ -189,6 +199,7 @@ export async function createApp(config: Config, opts: { log?: Logger; lanTimings
     port: server.port as number,
     store,
     printers,
+    jobs,
     io,
     retention,
     log,

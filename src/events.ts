@@ -2,7 +2,7 @@
 
 import type { PrinterState } from "./services/printer-state.ts";
 import type { LanHealth } from "./services/printers.ts";
-import type { FrameMeta, Intervals, ReadingRow, StatusRow } from "./store/store.ts";
+import type { FrameMeta, Intervals, JobRow, ReadingRow, StatusRow } from "./store/store.ts";
 
 export type DomainEvents = {
   reading: ReadingRow;
@@ -16,6 +16,8 @@ export type DomainEvents = {
   /** Ask a printer's camera Pis to do an action (printerAction); they answer with deviceAnswer. */
   deviceAction: { printerId: number; action: string };
   deviceAnswer: { printerId: number; action: string; result: boolean };
+  /** A print started or ended (kind: started, finished, failed, cancelled); stored before it is announced. */
+  job: { kind: "started" | "finished" | "failed" | "cancelled"; job: JobRow };
   /** A printer was added, changed or removed. */
   printersChanged: { printerId: number; removed?: boolean };
   /** A user's sessions were ended (password change, deletion): their sockets must go too. */

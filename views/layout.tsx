@@ -78,6 +78,7 @@ export function Layout(props: {
               </a>
               <nav aria-label="Main">
                 <a href="/">{ctx.t.overview}</a>
+                <a href="/history">{ctx.t.history}</a>
                 <a href="/settings">{ctx.t.settings}</a>
               </nav>
               <span id="conn" class="conn" role="status" aria-live="polite" data-state="offline"></span>

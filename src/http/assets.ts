@@ -16,6 +16,8 @@ import dashboardJs from "../../static/dashboard.js" with { type: "file" };
 import favicon from "../../static/favicon.svg" with { type: "file" };
 // @ts-expect-error file import of a script
 import historyJs from "../../static/history.js" with { type: "file" };
+// @ts-expect-error file import of a script
+import jobJs from "../../static/job.js" with { type: "file" };
 import printersCss from "../../static/printers.css" with { type: "file" };
 
 type Asset = { path: string; type: string };
@@ -26,6 +28,7 @@ export const ASSETS: Record<string, Asset> = {
   "printers.css": { path: printersCss, type: "text/css; charset=utf-8" },
   "dashboard.js": { path: dashboardJs, type: "text/javascript; charset=utf-8" },
   "history.js": { path: historyJs, type: "text/javascript; charset=utf-8" },
+  "job.js": { path: jobJs, type: "text/javascript; charset=utf-8" },
   "favicon.svg": { path: favicon, type: "image/svg+xml" },
   "chart.umd.min.js": { path: chartJs, type: "text/javascript; charset=utf-8" },
   "htmx.min.js": { path: htmxJs, type: "text/javascript; charset=utf-8" },

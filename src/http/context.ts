@@ -8,6 +8,7 @@ import { type AuthService, REMEMBER_TTL_MS, type Session } from "../services/aut
 import type { DeviceTokenService } from "../services/device-tokens.ts";
 import type { EventLog } from "../services/event-log.ts";
 import type { IntervalService } from "../services/intervals.ts";
+import type { JobService } from "../services/jobs.ts";
 import type { LoginLimiter } from "../services/login-limiter.ts";
 import type { PrinterControl } from "../services/printer-control.ts";
 import type { PrinterService } from "../services/printers.ts";
@@ -27,6 +28,7 @@ export type HttpDeps = {
   loginLimiter: LoginLimiter;
   printers: PrinterService;
   control: PrinterControl;
+  jobs: JobService;
   lan: { repin: (printerId: number) => void };
   devices: { connected: () => number; ofPrinter: (printerId: number) => number };
   startedAt: number;

@@ -70,7 +70,10 @@ export function printersApiRoutes(deps: HttpDeps, tools: RequestTools) {
       frame: latest.frame
         ? { id: latest.frame.id, recorded_at: iso(latest.frame.recorded_at), url: `/frames/${latest.frame.id}.jpg` }
         : null,
-      job: null,
+      job: (() => {
+        const job = deps.jobs.current(id);
+        return job ? { id: job.id, name: job.name, started_at: iso(job.started_at) } : null;
+      })(),
     };
   }
 

@@ -4,6 +4,7 @@ import { deviceStatements } from "./devices.ts";
 import { eventLogStatements } from "./event-log.ts";
 import { frameStatements } from "./frames.ts";
 import { intervalStatements } from "./intervals.ts";
+import { jobStatements } from "./jobs.ts";
 import { printerActionStatements } from "./printer-actions.ts";
 import { printerStatements } from "./printers.ts";
 import { readingStatements } from "./readings.ts";
@@ -14,6 +15,7 @@ export type { DeviceTokenRow } from "./devices.ts";
 export type { LogRow } from "./event-log.ts";
 export type { FrameMeta, FrameRow, FrameSource } from "./frames.ts";
 export type { Intervals } from "./intervals.ts";
+export type { JobFrameMeta, JobListRow, JobRow, Outcome } from "./jobs.ts";
 export type { PrinterActionRow } from "./printer-actions.ts";
 export type { PrinterData, PrinterRow, PrinterSetup, TlsMode } from "./printers.ts";
 export type { Bucket, ReadingRow, SummaryRow } from "./readings.ts";
@@ -27,6 +29,7 @@ export function createStore(db: Database, opts: { zone: string }) {
   const frames = frameStatements(db);
   const printers = printerStatements(db);
   const printerActions = printerActionStatements(db);
+  const jobs = jobStatements(db);
   return {
     db,
     users: userStatements(db),
@@ -39,6 +42,7 @@ export function createStore(db: Database, opts: { zone: string }) {
     eventLog: eventLogStatements(db),
     intervals: intervalStatements(db),
     printerActions,
+    jobs,
     printers: {
       ...printers,
       /** Removes a printer and everything it holds, in one transaction. */
@@ -48,6 +52,7 @@ export function createStore(db: Database, opts: { zone: string }) {
         frames.deleteOfPrinter(id);
         devices.deleteOfPrinter(id);
         printerActions.deleteOfPrinter(id);
+        jobs.deleteOfPrinter(id);
         printers.deleteRow(id);
       }),
     },

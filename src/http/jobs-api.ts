@@ -1,0 +1,91 @@
+// Owns the jobs JSON API (PRINTERS.md §6): a printer's prints newest first, and one print with its
+// archived frames and errors.
+import { Elysia, t } from "elysia";
+import type { JobListRow, JobRow } from "../store/store.ts";
+import { isoInZone } from "../time.ts";
+import { type HttpDeps, jsonFor, jsonResponse, type RequestTools } from "./context.ts";
+
+/** What the API and the pages say about a job (the shapes of PRINTERS.md §6). */
+export function jobFacts(job: JobRow, now = Date.now()) {
+  const end = job.ended_at ?? now;
+  const paused = job.paused_ms + (job.paused_since ? now - job.paused_since : 0);
+  const n = job.readings;
+  return {
+    duration_s: Math.round((end - job.started_at) / 1000),
+    paused_s: Math.round(paused / 1000),
+    weather: n
+      ? {
+          temp_min: job.temp_min,
+          temp_avg: Math.round((job.temp_sum / n) * 100) / 100,
+          temp_max: job.temp_max,
+          hum_min: job.hum_min,
+          hum_avg: Math.round((job.hum_sum / n) * 100) / 100,
+          hum_max: job.hum_max,
+        }
+      : null,
+    errors: JSON.parse(job.errors) as { code: string; kind: string; severity?: string }[],
+  };
+}
+
+export function jobsApiRoutes(deps: HttpDeps, tools: RequestTools) {
+  const iso = (ms: number | null) => (ms === null ? null : isoInZone(ms, deps.config.timezone));
+  const { jobs } = deps;
+  const row = (j: JobListRow | (JobRow & { frames: number })) => {
+    const facts = jobFacts(j);
+    return {
+      id: j.id,
+      printer_id: j.printer_id,
+      name: j.name,
+      file: j.file,
+      started_at: iso(j.started_at),
+      ended_at: iso(j.ended_at),
+      outcome: j.outcome,
+      layer: j.layer,
+      total_layers: j.total_layers,
+      duration_s: facts.duration_s,
+      paused_s: facts.paused_s,
+      weather: facts.weather,
+      frames: j.frames,
+      timelapse_id: jobs.timelapseOf(j.id),
+    };
+  };
+
+  return new Elysia({ name: "jobs-api", prefix: "/api" })
+    .resolve(({ request, set }) => ({ session: tools.sessionFor(request, set) }))
+    .onBeforeHandle(({ session }) => {
+      if (!session) return jsonResponse({ error: "unauthorized: log in first" }, 401);
+    })
+    .get(
+      "/printers/:id/jobs",
+      ({ params, query, request }) => {
+        const id = Number(params.id);
+        if (!deps.printers.exists(id)) return jsonResponse({ error: "no such printer" }, 404);
+        const limit = Math.min(200, Math.max(1, Number(query.limit ?? 50) || 50));
+        const before = query.before ? Number(query.before) : undefined;
+        const outcome = query.outcome ?? "";
+        return jsonFor(request, jobs.list({ printerId: id, limit, before, outcome }).map(row));
+      },
+      {
+        query: t.Object({
+          limit: t.Optional(t.String({ maxLength: 6 })),
+          before: t.Optional(t.String({ maxLength: 15 })),
+          outcome: t.Optional(t.String({ maxLength: 12 })),
+        }),
+      },
+    )
+    .get("/jobs/:id", ({ params, request }) => {
+      const job = /^\d{1,15}$/.test(params.id) ? jobs.get(Number(params.id)) : null;
+      if (!job) return jsonResponse({ error: "no such job" }, 404);
+      const frames = jobs.frames(job.id);
+      return jsonFor(request, {
+        ...row({ ...job, frames: frames.length }),
+        errors: jobFacts(job).errors,
+        frames: frames.map((f) => ({
+          id: f.id,
+          recorded_at: iso(f.recorded_at),
+          layer: f.layer,
+          url: `/jobs/${job.id}/frames/${f.id}.jpg`,
+        })),
+      });
+    });
+}

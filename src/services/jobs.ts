@@ -1,0 +1,195 @@
+// Owns prints (jobs): opened and closed by the printer's state (LAN or device alike, PRINTERS.md §5), with
+// layers, paused time, errors and HMS seen, the room's weather while it ran, and an archive of frames
+// that outlives the rolling frame retention. It listens; nobody calls it. Stores, then announces.
+import type { EventBus } from "../events.ts";
+import type { Logger } from "../log.ts";
+import type { JobRow, Outcome, Store } from "../store/store.ts";
+import type { WriteQueue } from "../store/write-queue.ts";
+import { ACTIVE_STATES, CANCELLED_ERROR, type PrinterState } from "./printer-state.ts";
+import type { PrinterService } from "./printers.ts";
+
+/** At most this many archived frames per job; past it the archive is thinned evenly. */
+export const MAX_JOB_FRAMES = 300;
+/** Without layer numbers, one archived frame per this interval. */
+const ARCHIVE_EVERY_MS = 60_000;
+const MAX_WEATHER_POINTS = 240;
+type JobError = { code: string; kind: "print_error" | "hms"; severity?: string };
+
+const printing = (g: string | null) => g === "PREPARE" || g === "RUNNING";
+
+export function createJobService(deps: {
+  store: Store;
+  writes: WriteQueue;
+  events: EventBus;
+  log: Logger;
+  printers: PrinterService;
+  archiveQuotaBytes: number;
+}) {
+  const { store, events, writes, log } = deps;
+  const open = new Map<number, JobRow>();
+  for (const job of store.jobs.open()) open.set(job.printer_id, job);
+  // The gcode state each printer was last seen in: a job opens on entering a print, not on every report.
+  const lastState = new Map<number, string | null>();
+  for (const p of deps.printers.list()) lastState.set(p.info.id, p.state.gcode_state);
+  const lastArchive = new Map<number, { at: number; layer: number | null }>();
+  let archiveBytes = store.jobs.archiveBytes();
+
+  const write = <T>(fn: () => T) =>
+    writes.run(fn).catch((err) => {
+      log.error("saving a job failed", { error: err as Error });
+      return undefined;
+    });
+
+  // Opening and closing are written at once (rare, and the next report must already see them).
+  function start(printerId: number, s: PrinterState) {
+    const now = Date.now();
+    const name = s.file ?? "print";
+    let job: JobRow;
+    try {
+      job = store.jobs.byId(store.jobs.insert(printerId, name, s.file ?? "", now))!;
+    } catch (err) {
+      log.error("saving a new job failed", { printer: printerId, error: err as Error });
+      return;
+    }
+    const id = job.id;
+    open.set(printerId, job);
+    lastArchive.delete(printerId);
+    log.info("print started", { printer: printerId, job: id });
+    events.emit("job", { kind: "started", job });
+  }
+
+  function finish(printerId: number, outcome: Exclude<Outcome, "running">) {
+    const job = open.get(printerId);
+    if (!job) return;
+    open.delete(printerId);
+    const now = Date.now();
+    if (job.paused_since) {
+      job.paused_ms += now - job.paused_since;
+      job.paused_since = null;
+    }
+    void archiveLatest(job);
+    try {
+      store.jobs.update(job);
+      store.jobs.close(job.id, now, outcome);
+    } catch (err) {
+      log.error("closing a job failed", { job: job.id, error: err as Error });
+    }
+    const closed = store.jobs.byId(job.id)!;
+    log.info("print ended", { printer: printerId, job: job.id, outcome });
+    events.emit("job", { kind: outcome, job: closed });
+  }
+
+  /** The job's last frame: the printer's newest, whichever camera took it. */
+  async function archiveLatest(job: JobRow) {
+    const meta = store.frames.latest(job.printer_id);
+    const last = lastArchive.get(job.printer_id);
+    if (!meta || (last && meta.recorded_at <= last.at)) return;
+    const frame = store.frames.byId(meta.id);
+    if (frame) await archive(job, frame.recorded_at, job.layer, frame.mime, frame.bytes);
+  }
+
+  async function archive(job: JobRow, at: number, layer: number | null, mime: string, bytes: Uint8Array) {
+    lastArchive.set(job.printer_id, { at, layer });
+    await write(() => store.jobs.addFrame(job.id, at, layer, mime, bytes));
+    archiveBytes += bytes.length;
+    const frames = store.jobs.frames(job.id);
+    // Thin evenly: drop every second frame between the first and the newest.
+    if (frames.length > MAX_JOB_FRAMES)
+      await write(() => {
+        for (let i = 1; i < frames.length - 1; i += 2) store.jobs.deleteFrame(frames[i]!.id);
+      });
+    while (deps.archiveQuotaBytes > 0 && archiveBytes > deps.archiveQuotaBytes) {
+      const freed = (await write(() => store.jobs.pruneOldestArchive())) ?? 0;
+      if (!freed) break;
+      archiveBytes -= freed;
+      log.warn("print archive over its budget: the oldest print's frames were removed", {
+        budget: deps.archiveQuotaBytes,
+      });
+    }
+  }
+
+  function noteErrors(job: JobRow, s: PrinterState): boolean {
+    const seen = JSON.parse(job.errors) as JobError[];
+    const before = seen.length;
+    const add = (e: JobError) => {
+      if (!seen.some((x) => x.code === e.code && x.kind === e.kind)) seen.push(e);
+    };
+    if (s.error && s.error.code !== CANCELLED_ERROR) add({ code: String(s.error.code), kind: "print_error" });
+    for (const h of s.hms) add({ code: h.code, kind: "hms", severity: h.severity });
+    job.errors = JSON.stringify(seen);
+    return seen.length > before;
+  }
+
+  events.on("printerState", ({ printerId, state: s, changed }) => {
+    const before = lastState.get(printerId) ?? null;
+    const g = s.gcode_state;
+    lastState.set(printerId, g);
+    const job = open.get(printerId);
+    const entered = printing(g) && !ACTIVE_STATES.includes(before ?? "");
+    const newFile =
+      job && changed.file !== undefined && s.file && s.file !== job.file && ACTIVE_STATES.includes(g ?? "");
+    if (job && (entered || newFile)) {
+      // A different print began (or one ended while we were away): close the old one first.
+      finish(printerId, "cancelled");
+      start(printerId, s);
+      return;
+    }
+    if (!job) {
+      // A print under way that no job covers (first sight of the printer): it starts now.
+      if (printing(g) || (g === "PAUSE" && before === null)) start(printerId, s);
+      return;
+    }
+    const now = Date.now();
+    let dirty = noteErrors(job, s);
+    if (s.layer !== null && s.layer !== job.layer) [job.layer, dirty] = [s.layer, true];
+    if (s.total_layers && s.total_layers !== job.total_layers) [job.total_layers, dirty] = [s.total_layers, true];
+    if (g === "FINISH") return finish(printerId, "finished");
+    if (g === "FAILED") return finish(printerId, s.error?.code === CANCELLED_ERROR ? "cancelled" : "failed");
+    if (g === "IDLE" && ACTIVE_STATES.includes(before ?? "")) return finish(printerId, "cancelled");
+    if (g === "PAUSE" && !job.paused_since) [job.paused_since, dirty] = [now, true];
+    if (g !== "PAUSE" && job.paused_since) {
+      job.paused_ms += now - job.paused_since;
+      job.paused_since = null;
+      dirty = true;
+    }
+    if (dirty) void write(() => store.jobs.update(job));
+  });
+
+  events.on("reading", (r) => {
+    const job = open.get(r.printer_id);
+    if (!job) return;
+    job.temp_min = Math.min(job.temp_min ?? r.temperature, r.temperature);
+    job.temp_max = Math.max(job.temp_max ?? r.temperature, r.temperature);
+    job.hum_min = Math.min(job.hum_min ?? r.humidity, r.humidity);
+    job.hum_max = Math.max(job.hum_max ?? r.humidity, r.humidity);
+    job.temp_sum += r.temperature;
+    job.hum_sum += r.humidity;
+    job.readings++;
+    let points = JSON.parse(job.weather_points) as [number, number, number][];
+    points.push([r.recorded_at, r.temperature, r.humidity]);
+    if (points.length > MAX_WEATHER_POINTS) points = points.filter((_, i) => i % 2 === 0 || i === points.length - 1);
+    job.weather_points = JSON.stringify(points);
+    void write(() => store.jobs.saveWeather(job));
+  });
+
+  events.on("frame", (f) => {
+    const job = open.get(f.printer_id);
+    if (!job) return;
+    const last = lastArchive.get(f.printer_id);
+    const layer = job.layer;
+    const due = !last || (layer !== null ? layer !== last.layer : f.recorded_at - last.at >= ARCHIVE_EVERY_MS);
+    if (due) void archive(job, f.recorded_at, layer, f.mime, f.bytes);
+  });
+
+  return {
+    current: (printerId: number) => open.get(printerId) ?? null,
+    get: (id: number) => store.jobs.byId(id),
+    list: store.jobs.list,
+    frames: store.jobs.frames,
+    frame: store.jobs.frame,
+    timelapseOf: store.jobs.timelapseOf,
+    archiveBytes: () => archiveBytes,
+  };
+}
+
+export type JobService = ReturnType<typeof createJobService>;

@@ -1,0 +1,81 @@
+/** @jsxImportSource @kitajs/html */
+// Owns the print history: every job newest first (one printer's or all), filterable by outcome, each row
+// with its thumbnail, name, outcome, duration, layers and weather.
+import type { JobListRow } from "../src/store/store.ts";
+import { formatStamp, type ViewContext } from "./context.ts";
+import { Layout } from "./layout.tsx";
+import { duration } from "./printer.tsx";
+
+export const OUTCOMES = ["running", "finished", "failed", "cancelled"] as const;
+export type JobSummary = JobListRow & { printer: string; facts: { duration_s: number; weather: Weather | null } };
+type Weather = { temp_min: number | null; temp_avg: number; temp_max: number | null; hum_avg: number };
+
+export function OutcomeBadge(props: { outcome: string; ctx: ViewContext }) {
+  const label = (props.ctx.t as Record<string, string>)[`outcome_${props.outcome}`] ?? props.outcome;
+  return <span class={`outcome outcome-${props.outcome}`}>{label}</span>;
+}
+
+export function HistoryPage(props: {
+  ctx: ViewContext;
+  title: string;
+  base: string;
+  outcome: string;
+  jobs: JobSummary[];
+  showPrinter: boolean;
+  next?: string;
+}) {
+  const { ctx, jobs } = props;
+  const { t } = ctx;
+  return (
+    <Layout ctx={ctx} title={props.title} page="history">
+      <div class="dash-head">
+        <h1 safe>{props.title}</h1>
+      </div>
+      {/* biome-ignore lint/a11y/useSemanticElements: a toolbar of filter links, not a form's fieldset. */}
+      <nav class="views history-filter" aria-label={t.filterOutcome}>
+        {["", ...OUTCOMES].map((o) => (
+          <a class={o === props.outcome ? "tab active" : "tab"} href={o ? `${props.base}?outcome=${o}` : props.base}>
+            {o ? (t as Record<string, string>)[`outcome_${o}`] : t.allOutcomes}
+          </a>
+        ))}
+      </nav>
+      {jobs.length === 0 ? (
+        <p class="card muted">{t.noJobs}</p>
+      ) : (
+        <ul class="job-list">
+          {jobs.map((j) => (
+            <li class="job-row">
+              <a class="job-thumb" href={`/jobs/${j.id}`} tabindex="-1" aria-hidden="true">
+                {j.thumb ? <img src={`/jobs/${j.id}/frames/${j.thumb}.jpg`} alt="" loading="lazy" /> : ""}
+              </a>
+              <div class="job-main">
+                <a href={`/jobs/${j.id}`} class="job-name" safe>
+                  {j.name}
+                </a>
+                <p class="muted" safe>
+                  {`${props.showPrinter ? `${j.printer} · ` : ""}${formatStamp(j.started_at, ctx)}`}
+                </p>
+              </div>
+              <OutcomeBadge outcome={j.outcome} ctx={ctx} />
+              <span class="job-fact">{duration(j.facts.duration_s / 60, t)}</span>
+              <span class="job-fact">{j.total_layers ? `${t.layer} ${j.layer ?? 0}/${j.total_layers}` : ""}</span>
+              <span class="job-fact">
+                {j.facts.weather
+                  ? `${j.facts.weather.temp_avg.toFixed(1)} °C (${j.facts.weather.temp_min}–${j.facts.weather.temp_max})` +
+                    ` · ${j.facts.weather.hum_avg.toFixed(0)} %`
+                  : ""}
+              </span>
+            </li>
+          ))}
+        </ul>
+      )}
+      {props.next ? (
+        <p>
+          <a href={props.next}>{t.olderJobs}</a>
+        </p>
+      ) : (
+        ""
+      )}
+    </Layout>
+  );
+}
