@@ -45,9 +45,9 @@ export function HistoryPage(props: {
         <ul class="job-list">
           {jobs.map((j) => (
             <li class="job-row">
-              <a class="job-thumb" href={`/jobs/${j.id}`} tabindex="-1" aria-hidden="true">
+              <span class="job-thumb">
                 {j.thumb ? <img src={`/jobs/${j.id}/frames/${j.thumb}.jpg`} alt="" loading="lazy" /> : ""}
-              </a>
+              </span>
               <div class="job-main">
                 <a href={`/jobs/${j.id}`} class="job-name" safe>
                   {j.name}

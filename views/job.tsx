@@ -22,7 +22,7 @@ function FlipBook(props: { job: JobRow; frames: JobFrameMeta[]; ctx: ViewContext
   const urls = frames.map((f) => ({ url: `/jobs/${job.id}/frames/${f.id}.jpg`, at: f.recorded_at, layer: f.layer }));
   const last = urls[urls.length - 1]!;
   return (
-    <div class="flipbook" id="flipbook" tabindex="0" aria-label={t.frames}>
+    <section class="flipbook" id="flipbook" tabindex="0" aria-label={t.frames}>
       <img id="flip-image" src={last.url} alt={`${t.frameOf} ${urls.length}/${urls.length}`} />
       <div class="flip-controls">
         <button type="button" id="flip-play" data-play={t.play} data-pause={t.pauseFlipbook}>
@@ -47,7 +47,7 @@ function FlipBook(props: { job: JobRow; frames: JobFrameMeta[]; ctx: ViewContext
       <script type="application/json" id="flip-frames">
         {jsonForHtml(urls.map((u) => u.url))}
       </script>
-    </div>
+    </section>
   );
 }
 
@@ -73,9 +73,9 @@ export function JobPage(props: {
         <a href={`/printers/${job.printer_id}/history`} safe>{`← ${props.printer}`}</a>
       </p>
       <div class="job-page">
-        <section class="tile" aria-label={t.frames}>
+        <div class="tile">
           <FlipBook job={job} frames={props.frames} ctx={ctx} />
-        </section>
+        </div>
         <section class="tile job-facts" aria-label={t.printHistory}>
           <dl class="facts">
             <div>
@@ -149,7 +149,8 @@ export function JobPage(props: {
         {props.timelapseId ? (
           <section class="tile" aria-labelledby="h-video">
             <h2 id="h-video">{t.timelapse}</h2>
-            <video id="timelapse" controls src={`/timelapses/${props.timelapseId}.mp4`}></video>
+            {/* biome-ignore lint/a11y/useMediaCaption: a silent timelapse of a print has nothing to caption. */}
+            <video id="timelapse" controls muted src={`/timelapses/${props.timelapseId}.mp4`}></video>
             <p>
               <a href={`/timelapses/${props.timelapseId}.mp4?download=1`}>{t.download}</a>
             </p>
