@@ -18,6 +18,8 @@ import { printersApiRoutes } from "./http/printers-api.ts";
 import { securityHeaders } from "./http/security.ts";
 import { settingsRoutes } from "./http/settings.ts";
 import { settingsPrinterRoutes } from "./http/settings-printers.ts";
+import { timelapseFileRoutes } from "./http/timelapse-files.ts";
+import { tusRoutes } from "./http/tus.ts";
 import { dictionary } from "./i18n.ts";
 import { createLan } from "./lan/lan.ts";
 import type { LanTimings } from "./lan/printer-link.ts";
@@ -33,6 +35,7 @@ import { CONFIRM_WITHIN_MS, createPrinterControl } from "./services/printer-cont
 import { createPrinterService } from "./services/printers.ts";
 import { createRetention } from "./services/retention.ts";
 import { createTelemetryService } from "./services/telemetry.ts";
+import { createTimelapseService, resolveMediaDir } from "./services/timelapses.ts";
 import { createUserService } from "./services/users.ts";
 import { openDatabase } from "./store/db.ts";
 import { createStore, type Intervals } from "./store/store.ts";
@@ -89,6 +92,15 @@ export async function createApp(config: Config, opts: { log?: Logger; lanTimings
   const retention = createRetention({ store, log, rawRetentionDays: config.raw_retention_days });
   const printers = createPrinterService({ store, events, log, deviceStaleAfter: () => staleAfter(intervals.get()) });
   printers.syncConfig(config.printers);
+  // Timelapse videos (tus uploads from camera Pis), on disk in media_dir.
+  const mediaDir = resolveMediaDir(config.media_dir, config.database_uri);
+  const timelapses = createTimelapseService({
+    store,
+    log,
+    mediaDir,
+    quotaBytes: config.media_quota_bytes,
+    maxUploadBytes: config.max_upload_bytes,
+  });
   const jobs = createJobService({ store, writes, events, log, printers, archiveQuotaBytes: ARCHIVE_QUOTA_BYTES });
 
   // Edges: Socket.IO for devices and live pages, HTTP for pages and the API.
@@ -166,6 +178,8 @@ export async function createApp(config: Config, opts: { log?: Logger; lanTimings
     .use(assetRoutes())
     .use(authRoutes(deps, tools))
     .use(printersApiRoutes(deps, tools))
+    .use(tusRoutes({ ...deps, timelapses }, tools))
+    .use(timelapseFileRoutes({ ...deps, timelapses }, tools))
     .use(jobsApiRoutes(deps, tools))
     .use(apiRoutes(deps, tools))
     .use(settingsRoutes(deps, tools))

@@ -18,6 +18,12 @@ export type Config = {
   device_rate_limit: number;
   raw_retention_days: number;
   allowed_origins: string;
+  /** Timelapse videos (PRINTERS.md §8); a relative path is taken next to the database file. */
+  media_dir: string;
+  /** Bytes all videos may use; the oldest are deleted to make room. 0 = no quota. */
+  media_quota_bytes: number;
+  /** The largest single video upload. */
+  max_upload_bytes: number;
   /** Printers created or updated by name at start (PRINTERS.md §2); the file only, no env override. */
   printers: PrinterSetup[];
 };
@@ -104,6 +110,17 @@ const rules: { [K in keyof Config]: Rule<Config[K]> } = {
         .every((o) => /^https?:\/\/[^/\s]+$/.test(o))
         ? null
         : "must be a comma-separated list of origins such as https://printer.example.com",
+  },
+  media_dir: { kind: "string", fallback: () => "media", check: (v) => (v.trim() ? null : "must not be empty") },
+  media_quota_bytes: {
+    kind: "integer",
+    fallback: () => 10 * 1024 ** 3,
+    check: (v) => (v >= 0 ? null : "must be 0 or more bytes (0 turns the quota off)"),
+  },
+  max_upload_bytes: {
+    kind: "integer",
+    fallback: () => 4 * 1024 ** 3,
+    check: (v) => (v >= 1 && v <= 2 ** 50 ? null : "must be 1..2^50 bytes"),
   },
   printers: { kind: "list", fallback: () => [] },
   locale: {

@@ -3,6 +3,7 @@
 import { Elysia } from "elysia";
 import type { RequestTools } from "./context.ts";
 import { errorAnswer } from "./errors.ts";
+import { UPLOADS_PATH } from "./tus.ts";
 
 /** Bodies of ordinary HTTP requests (forms, JSON) are small; only Socket.IO polling carries frames. */
 export const MAX_HTTP_BODY_BYTES = 64 * 1024;
@@ -27,8 +28,8 @@ function contentSecurityPolicy(request: Request): string {
   return `${CSP_FIXED}; connect-src 'self'${own}`;
 }
 
-/** Paths whose requests carry more than a form: Socket.IO polling (frames). */
-const bulkPath = (path: string) => path.startsWith("/socket.io/");
+/** Paths whose requests carry more than a form: Socket.IO polling (frames), tus video chunks (see tus.ts). */
+const bulkPath = (path: string) => path.startsWith("/socket.io/") || path.startsWith(UPLOADS_PATH);
 
 export function securityHeaders(tools: RequestTools) {
   return new Elysia({ name: "security-headers" }).onRequest(({ request, set }) => {

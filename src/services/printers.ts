@@ -222,6 +222,21 @@ export function createPrinterService(deps: {
       events.emit("printersChanged", { printerId: id, removed: true });
       return true;
     },
+    /** Room limits for notifications; null clears one. */
+    setLimits(id: number, limits: Parameters<Store["printers"]["setLimits"]>[1]) {
+      store.printers.setLimits(id, limits);
+      const row = store.printers.byId(id);
+      if (row) load(row);
+    },
+    limits(id: number) {
+      const i = held.get(id)?.info;
+      return {
+        temp_high: i?.temp_high ?? null,
+        temp_low: i?.temp_low ?? null,
+        hum_high: i?.hum_high ?? null,
+        hum_low: i?.hum_low ?? null,
+      };
+    },
     pin(id: number, fingerprint: string | null) {
       store.printers.setFingerprint(id, fingerprint);
       const row = store.printers.byId(id);

@@ -18,6 +18,11 @@ export type PrinterRow = {
   from_config: number;
   state_json: string | null;
   created_at: number;
+  /** Room limits that raise reading_high / reading_low (null = none). */
+  temp_high: number | null;
+  temp_low: number | null;
+  hum_high: number | null;
+  hum_low: number | null;
 };
 /** What a printer is set up as: everything but its id, state and pinned certificate. */
 export type PrinterSetup = Pick<
@@ -44,6 +49,9 @@ export function printerStatements(db: Database) {
         camera_port = ?, tls = ? WHERE id = ?`,
     ),
     markFromConfig: db.query<never, [number]>("UPDATE printers SET from_config = 1 WHERE id = ?"),
+    setLimits: db.query<never, [number | null, number | null, number | null, number | null, number]>(
+      "UPDATE printers SET temp_high = ?, temp_low = ?, hum_high = ?, hum_low = ? WHERE id = ?",
+    ),
     saveState: db.query<never, [string, number]>("UPDATE printers SET state_json = ? WHERE id = ?"),
     setFingerprint: db.query<never, [string | null, number]>("UPDATE printers SET tls_fingerprint = ? WHERE id = ?"),
     delete: db.query<never, [number]>("DELETE FROM printers WHERE id = ?"),
@@ -63,6 +71,10 @@ export function printerStatements(db: Database) {
     insert: (p: PrinterSetup, fromConfig = false) => q.insert.get(...args(p), fromConfig ? 1 : 0, Date.now())!.id,
     update: (id: number, p: PrinterSetup) => void q.update.run(...args(p), id),
     markFromConfig: (id: number) => void q.markFromConfig.run(id),
+    setLimits: (
+      id: number,
+      l: { temp_high: number | null; temp_low: number | null; hum_high: number | null; hum_low: number | null },
+    ) => void q.setLimits.run(l.temp_high, l.temp_low, l.hum_high, l.hum_low, id),
     saveState: (id: number, stateJson: string) => void q.saveState.run(stateJson, id),
     setFingerprint: (id: number, fingerprint: string | null) => void q.setFingerprint.run(fingerprint, id),
     /** How much a printer holds: what deleting it would remove. */

@@ -5,10 +5,12 @@ import { eventLogStatements } from "./event-log.ts";
 import { frameStatements } from "./frames.ts";
 import { intervalStatements } from "./intervals.ts";
 import { jobStatements } from "./jobs.ts";
+import { notifyStatements } from "./notify.ts";
 import { printerActionStatements } from "./printer-actions.ts";
 import { printerStatements } from "./printers.ts";
 import { readingStatements } from "./readings.ts";
 import { statusStatements } from "./statuses.ts";
+import { timelapseStatements } from "./timelapses.ts";
 import { sessionStatements, userStatements } from "./users.ts";
 
 export type { DeviceTokenRow } from "./devices.ts";
@@ -16,10 +18,12 @@ export type { LogRow } from "./event-log.ts";
 export type { FrameMeta, FrameRow, FrameSource } from "./frames.ts";
 export type { Intervals } from "./intervals.ts";
 export type { JobFrameMeta, JobListRow, JobRow, Outcome } from "./jobs.ts";
+export type { DeliveryRow, PushSubscriptionRow, TargetRow } from "./notify.ts";
 export type { PrinterActionRow } from "./printer-actions.ts";
 export type { PrinterData, PrinterRow, PrinterSetup, TlsMode } from "./printers.ts";
 export type { Bucket, ReadingRow, SummaryRow } from "./readings.ts";
 export type { StatusRow } from "./statuses.ts";
+export type { NewTimelapse, TimelapseRow } from "./timelapses.ts";
 export type { Role, SessionRow, UserRow } from "./users.ts";
 
 export function createStore(db: Database, opts: { zone: string }) {
@@ -43,6 +47,8 @@ export function createStore(db: Database, opts: { zone: string }) {
     intervals: intervalStatements(db),
     printerActions,
     jobs,
+    notify: notifyStatements(db),
+    timelapses: timelapseStatements(db),
     printers: {
       ...printers,
       /** Removes a printer and everything it holds, in one transaction. */

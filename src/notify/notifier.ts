@@ -1,0 +1,152 @@
+// Owns delivery: an event becomes one persisted delivery per target that wants it; a worker sends them with
+// a timeout, retries with backoff for a bounded time, records every result (the per-target log) and flags a
+// target that keeps failing. Raising an event only writes a row: sending never blocks ingest or pages.
+import type { Logger } from "../log.ts";
+import type { DeliveryRow, Store } from "../store/store.ts";
+import { type Image, type Message, type SendResult, send } from "./senders.ts";
+import { type NotifyEvent, parseTarget, redactTarget, type Target, wants } from "./targets.ts";
+
+export type NotifyTimings = { retryMs: number[]; timeoutMs: number; tickMs: number };
+export const DEFAULT_NOTIFY_TIMINGS: NotifyTimings = {
+  // Five tries over about a quarter of an hour, then the delivery is recorded as failed.
+  retryMs: [5_000, 30_000, 120_000, 600_000],
+  timeoutMs: 10_000,
+  tickMs: 1_000,
+};
+/** A target failing this many deliveries in a row is flagged to the admin. */
+export const FLAG_AFTER = 3;
+const WEBPUSH_URL = "webpush://";
+
+export function createNotifier(deps: {
+  store: Store;
+  log: Logger;
+  telegramApiRoot: string;
+  image: (frameId: number) => Image | null;
+  webpush: (m: Message) => Promise<SendResult>;
+  timings?: Partial<NotifyTimings>;
+}) {
+  const { store, log } = deps;
+  const timings = { ...DEFAULT_NOTIFY_TIMINGS, ...deps.timings };
+  const parsed = new Map<number, Target>();
+  let busy = false;
+  let stopped = false;
+
+  function targetOf(id: number): Target | null {
+    const hit = parsed.get(id);
+    if (hit) return hit;
+    const row = store.notify.target(id);
+    const p = row ? parseTarget(row.url) : null;
+    if (!p?.ok) return null;
+    parsed.set(id, p.target);
+    return p.target;
+  }
+
+  function addTarget(url: string, fromConfig = false): { ok: true; id: number } | { ok: false; error: string } {
+    const p = parseTarget(url);
+    if (!p.ok) return p;
+    const existing = store.notify.targetByUrl(url.trim());
+    if (existing) return { ok: true, id: existing.id };
+    const id = store.notify.addTarget(url.trim(), fromConfig);
+    log.info("notification target added", { target: redactTarget(url) });
+    return { ok: true, id };
+  }
+
+  async function deliver(d: DeliveryRow) {
+    const target = targetOf(d.target_id);
+    const message = JSON.parse(d.message) as Message;
+    const attempts = d.attempts + 1;
+    let result: SendResult;
+    if (!target) result = { ok: false, error: "the target's address is no longer valid", retry: false };
+    else {
+      const image = message.frameId !== null ? deps.image(message.frameId) : null;
+      const ctx = { deliveryId: d.id, telegramApiRoot: deps.telegramApiRoot, timeoutMs: timings.timeoutMs };
+      result = await send(target, message, image, { ...ctx, webpush: deps.webpush });
+    }
+    const now = Date.now();
+    const delay = timings.retryMs[attempts - 1];
+    const again = !result.ok && result.retry && delay !== undefined;
+    store.notify.settle({
+      id: d.id,
+      status: result.ok ? "sent" : again ? "pending" : "failed",
+      attempts,
+      next_at: again ? now + delay : d.next_at,
+      done_at: again ? null : now,
+      last_error: result.ok ? null : (result.error ?? "failed"),
+    });
+    if (result.ok) store.notify.targetOk(d.target_id);
+    else if (!again) {
+      store.notify.targetFailed(d.target_id, result.error ?? "failed");
+      const row = store.notify.target(d.target_id);
+      if (row?.failures === FLAG_AFTER)
+        log.warn("a notification target keeps failing", { target: redactTarget(row.url), error: result.error });
+    }
+    if (!again) store.notify.trimLog(d.target_id);
+  }
+
+  async function work() {
+    if (busy || stopped) return;
+    busy = true;
+    try {
+      for (;;) {
+        const due = store.notify.due(Date.now(), 20);
+        if (!due.length) break;
+        // Targets side by side, so one slow target does not hold up the rest.
+        await Promise.all(due.map((d) => deliver(d).catch((err) => log.error("delivery failed", { error: err }))));
+      }
+    } finally {
+      busy = false;
+    }
+  }
+  const timer = setInterval(() => void work(), timings.tickMs);
+  timer.unref?.();
+
+  return {
+    /** Config targets are created at start; ones dropped from the config go. */
+    syncConfig(urls: string[]) {
+      for (const url of urls) {
+        const made = addTarget(url, true);
+        if (!made.ok) log.warn("notification target ignored", { target: redactTarget(url), error: made.error });
+      }
+      for (const row of store.notify.targets())
+        if (row.from_config && !urls.map((u) => u.trim()).includes(row.url)) store.notify.deleteTarget(row.id);
+      addTarget(WEBPUSH_URL);
+    },
+    addTarget,
+    removeTarget(id: number) {
+      parsed.delete(id);
+      store.notify.deleteTarget(id);
+    },
+    /** Queues the message for every target that wants it; the worker sends it soon. */
+    raise(message: Message) {
+      for (const row of store.notify.targets()) {
+        const target = targetOf(row.id);
+        if (target && wants(target, message.event))
+          store.notify.enqueue(row.id, message.event, JSON.stringify(message));
+      }
+      queueMicrotask(() => void work());
+    },
+    /** Sends straight away to a URL not saved yet (Settings' "send test"); nothing is stored. */
+    async test(url: string, message: Message): Promise<SendResult> {
+      const p = parseTarget(url);
+      if (!p.ok) return { ok: false, error: p.error, retry: false };
+      const image = message.frameId !== null ? deps.image(message.frameId) : null;
+      const ctx = { deliveryId: 0, telegramApiRoot: deps.telegramApiRoot, timeoutMs: timings.timeoutMs };
+      return send(p.target, message, image, { ...ctx, webpush: deps.webpush });
+    },
+    targets: () =>
+      store.notify.targets().map((t) => ({
+        ...t,
+        url: redactTarget(t.url),
+        flagged: t.failures >= FLAG_AFTER,
+        log: store.notify.log(t.id, 200),
+      })),
+    events: (id: number): NotifyEvent[] | null => targetOf(id)?.events ?? null,
+    work,
+    stop() {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
+}
+
+export type Notifier = ReturnType<typeof createNotifier>;

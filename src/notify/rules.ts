@@ -1,0 +1,144 @@
+// Owns when to notify: once per real change. Jobs starting and ending, a pause, each HMS code once per print,
+// a printer's LAN link lost past a grace period (then back), a camera Pi gone quiet (then back), and room
+// readings crossing the printer's limits, with hysteresis so a value hovering at the limit stays quiet.
+import type { EventBus } from "../events.ts";
+import type { PrinterService } from "../services/printers.ts";
+import type { JobRow } from "../store/store.ts";
+import type { Message } from "./senders.ts";
+import type { NotifyEvent } from "./targets.ts";
+
+export type Limits = {
+  temp_high: number | null;
+  temp_low: number | null;
+  hum_high: number | null;
+  hum_low: number | null;
+};
+export type RuleTimings = { offlineGraceMs: number; checkMs: number };
+export const DEFAULT_RULE_TIMINGS: RuleTimings = { offlineGraceMs: 120_000, checkMs: 5_000 };
+/** How far back inside a limit a reading must come before the limit can fire again. */
+const HYSTERESIS = { temp: 1, hum: 3 };
+
+const TEXT: Record<NotifyEvent, { title: string; priority: number; tags: string[] }> = {
+  print_started: { title: "print started", priority: 2, tags: ["printer"] },
+  print_finished: { title: "print finished", priority: 4, tags: ["white_check_mark"] },
+  print_failed: { title: "print failed", priority: 5, tags: ["x"] },
+  print_cancelled: { title: "print cancelled", priority: 3, tags: ["no_entry_sign"] },
+  print_paused: { title: "print paused", priority: 4, tags: ["pause_button"] },
+  hms_error: { title: "printer message", priority: 4, tags: ["warning"] },
+  printer_offline: { title: "printer offline", priority: 4, tags: ["electric_plug"] },
+  printer_online: { title: "printer back online", priority: 2, tags: ["electric_plug"] },
+  camera_stale: { title: "camera Pi silent", priority: 4, tags: ["camera"] },
+  camera_ok: { title: "camera Pi back", priority: 2, tags: ["camera"] },
+  reading_high: { title: "room reading too high", priority: 4, tags: ["thermometer"] },
+  reading_low: { title: "room reading too low", priority: 4, tags: ["thermometer"] },
+};
+
+export function createNotifyRules(deps: {
+  events: EventBus;
+  printers: PrinterService;
+  raise: (m: Message) => void;
+  latestFrame: (printerId: number) => number | null;
+  currentJob: (printerId: number) => JobRow | null;
+  limits: (printerId: number) => Limits;
+  publicUrl: string;
+  timings?: Partial<RuleTimings>;
+}) {
+  const { events, printers } = deps;
+  const timings = { ...DEFAULT_RULE_TIMINGS, ...deps.timings };
+  const hmsSeen = new Map<number, Set<string>>();
+  const lanDownSince = new Map<number, number>();
+  const lanAnnounced = new Set<number>();
+  const cameraAnnounced = new Set<number>();
+  const beyond = new Map<string, boolean>();
+
+  function raise(event: NotifyEvent, printerId: number, body: string, job?: JobRow | null, picture = true) {
+    const p = printers.get(printerId);
+    if (!p) return;
+    const j = job ?? deps.currentJob(printerId);
+    const path = j ? `/jobs/${j.id}` : `/printers/${printerId}`;
+    const text = TEXT[event];
+    deps.raise({
+      event,
+      title: `${p.info.name}: ${text.title}`,
+      body,
+      priority: text.priority,
+      tags: text.tags,
+      printer: { id: printerId, name: p.info.name },
+      job: j ? { id: j.id, name: j.name, outcome: j.outcome } : null,
+      link: deps.publicUrl ? `${deps.publicUrl.replace(/\/$/, "")}${path}` : path,
+      frameId: picture ? deps.latestFrame(printerId) : null,
+      at: Date.now(),
+    });
+  }
+
+  events.on("job", ({ kind, job }) => {
+    if (kind === "started") hmsSeen.set(job.printer_id, new Set());
+    const event = `print_${kind}` as NotifyEvent;
+    const layers = job.total_layers ? ` (layer ${job.layer ?? 0}/${job.total_layers})` : "";
+    raise(event, job.printer_id, `${job.name}${layers}`, job);
+  });
+
+  events.on("printerState", ({ printerId, state, changed }) => {
+    if (changed.gcode_state === "PAUSE") raise("print_paused", printerId, state.file ?? "");
+    if (!changed.hms) return;
+    const seen = hmsSeen.get(printerId) ?? new Set<string>();
+    hmsSeen.set(printerId, seen);
+    for (const h of state.hms) {
+      if (seen.has(h.code)) continue;
+      seen.add(h.code);
+      raise("hms_error", printerId, `HMS ${h.code} (${h.severity})`);
+    }
+  });
+
+  events.on("reading", (r) => {
+    const limits = deps.limits(r.printer_id);
+    const check = (kind: "temp" | "hum", value: number, unit: string) => {
+      for (const side of ["high", "low"] as const) {
+        const limit = limits[`${kind}_${side}`];
+        const key = `${r.printer_id}|${kind}|${side}`;
+        if (limit === null) {
+          beyond.delete(key);
+          continue;
+        }
+        const out = side === "high" ? value > limit : value < limit;
+        const back = side === "high" ? value <= limit - HYSTERESIS[kind] : value >= limit + HYSTERESIS[kind];
+        if (out && !beyond.get(key)) {
+          beyond.set(key, true);
+          raise(`reading_${side}`, r.printer_id, `${value} ${unit} (limit ${limit} ${unit})`);
+        } else if (back) beyond.set(key, false);
+      }
+    };
+    check("temp", r.temperature, "°C");
+    check("hum", r.humidity, "%");
+  });
+
+  // Links and cameras are looked at on a timer: a flapping link inside the grace period says nothing.
+  const timer = setInterval(() => {
+    const now = Date.now();
+    for (const p of printers.list()) {
+      const id = p.info.id;
+      if (p.info.host) {
+        if (p.lan.state === "connected") {
+          lanDownSince.delete(id);
+          if (lanAnnounced.delete(id)) raise("printer_online", id, "the LAN connection is back", null, false);
+        } else if (p.lan.state !== "off") {
+          const since = lanDownSince.get(id) ?? now;
+          lanDownSince.set(id, since);
+          if (!lanAnnounced.has(id) && now - since >= timings.offlineGraceMs) {
+            lanAnnounced.add(id);
+            raise("printer_offline", id, p.lan.last_error ?? p.lan.state, null, false);
+          }
+        }
+      }
+      const device = printers.deviceSource(p, now);
+      if (device === "stale" && !cameraAnnounced.has(id)) {
+        cameraAnnounced.add(id);
+        raise("camera_stale", id, "nothing from the camera Pi for a while", null, true);
+      } else if (device === "online" && cameraAnnounced.delete(id))
+        raise("camera_ok", id, "the camera Pi is sending again", null, true);
+    }
+  }, timings.checkMs);
+  timer.unref?.();
+
+  return { stop: () => clearInterval(timer) };
+}

@@ -1,0 +1,233 @@
+// Owns timelapse videos (PRINTERS.md §8): resumable uploads written straight to media_dir, the quota that
+// prunes the oldest, the job a video belongs to, and deletion. Protocol framing (tus headers) is the edge's.
+import { randomUUID } from "node:crypto";
+import { mkdirSync, rmSync, statSync } from "node:fs";
+import { open, rename } from "node:fs/promises";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import type { Logger } from "../log.ts";
+import type { Store, TimelapseRow } from "../store/store.ts";
+
+/** The Pi encodes the video after the print ends, so a job that ended this recently still claims it. */
+const JOB_GRACE_MS = 60 * 60 * 1000;
+/** An upload that got no byte for this long is abandoned; its reserved space is freed on the next upload. */
+const ABANDONED_AFTER_MS = 24 * 60 * 60 * 1000;
+const MAX_FILENAME = 200;
+const DEFAULT_TYPE = "video/mp4";
+
+export type UploadMeta = { filename?: string; filetype?: string; jobId?: string };
+export type CreateResult =
+  | { ok: true; row: TimelapseRow }
+  | { ok: false; reason: "too_large" | "over_quota"; message: string };
+export type AppendResult =
+  | { ok: true; offset: number; complete: boolean }
+  | { ok: false; reason: "gone" | "offset" | "too_long"; offset: number; message: string };
+
+/** media_dir as configured; a relative one sits next to the database file. */
+export function resolveMediaDir(mediaDir: string, databaseUri: string): string {
+  return isAbsolute(mediaDir) ? mediaDir : join(dirname(resolve(databaseUri)), mediaDir);
+}
+
+/** A display name only: no folders, no control characters, bounded. It never becomes a path. */
+export function displayName(raw: string | undefined, fallback: string): string {
+  const base = (raw ?? "").split(/[/\\]/).pop() ?? "";
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point.
+  const clean = base.replace(/[\u0000-\u001f\u007f"]/g, "").trim();
+  return clean && clean !== "." && clean !== ".." ? clean.slice(0, MAX_FILENAME) : fallback;
+}
+
+export function createTimelapseService(deps: {
+  store: Store;
+  log: Logger;
+  mediaDir: string;
+  quotaBytes: number;
+  maxUploadBytes: number;
+}) {
+  const { store, log, mediaDir, quotaBytes, maxUploadBytes } = deps;
+  const rows = store.timelapses;
+  mkdirSync(mediaDir, { recursive: true });
+  const fileOf = (row: Pick<TimelapseRow, "path">) => join(mediaDir, row.path);
+  /** Appends under way, by upload id: a resume cancels a stalled one (its link died unnoticed) first. */
+  const active = new Map<string, { cancel: () => void; done: Promise<unknown> }>();
+
+  function removeRow(row: TimelapseRow) {
+    rows.deleteRow(row.id);
+    rmSync(fileOf(row), { force: true });
+  }
+
+  function dropAbandoned(now: number) {
+    for (const row of rows.pending()) {
+      if (active.has(row.upload_id)) continue;
+      let last = row.created_at;
+      try {
+        last = Math.max(last, statSync(fileOf(row)).mtimeMs);
+      } catch {}
+      if (now - last < ABANDONED_AFTER_MS) continue;
+      removeRow(row);
+      log.info("abandoned timelapse upload removed", { printer: row.printer_id, received: row.received });
+    }
+  }
+
+  /** Makes room for `length` more bytes by deleting the oldest finished videos; false when it cannot fit. */
+  function makeRoom(length: number): boolean {
+    if (quotaBytes === 0) return true;
+    const { done, pending } = rows.usage();
+    if (pending + length > quotaBytes) return false;
+    let used = done + pending;
+    for (const old of rows.oldestDone()) {
+      if (used + length <= quotaBytes) break;
+      removeRow(old);
+      used -= old.size;
+      // A warning, so the admin sees in the log which video the quota took.
+      log.warn("timelapse deleted to stay within media_quota_bytes", {
+        id: old.id,
+        printer: old.printer_id,
+        filename: old.filename,
+        size: old.size,
+      });
+    }
+    return used + length <= quotaBytes;
+  }
+
+  function linkJob(printerId: number, jobId: string | undefined, at: number): number | null {
+    const named = jobId && /^\d{1,15}$/.test(jobId.trim()) ? rows.jobOfPrinter(Number(jobId), printerId) : null;
+    return named ?? rows.jobAround(printerId, at, JOB_GRACE_MS);
+  }
+
+  async function finish(row: TimelapseRow) {
+    if (!rows.byId(row.id)) return; // deleted while it arrived
+    const path = `${row.id}.mp4`;
+    await rename(fileOf(row), join(mediaDir, path));
+    rows.complete(row.id, Date.now(), path);
+    log.info("timelapse received", { id: row.id, printer: row.printer_id, job: row.job_id, size: row.size });
+  }
+
+  /** Streams `body` into the file from `offset`, recording each piece as it lands so a cut link keeps it. */
+  async function write(row: TimelapseRow, offset: number, body: ReadableStream<Uint8Array> | null) {
+    const reader = body?.getReader();
+    let received = offset;
+    let overflow = false;
+    let cancelled = false;
+    const run = async () => {
+      const file = await open(fileOf(row), "r+");
+      try {
+        // Bytes past what was recorded (a crash between write and update) are not trusted.
+        await file.truncate(offset);
+        while (reader) {
+          let chunk: Awaited<ReturnType<typeof reader.read>>;
+          try {
+            chunk = await reader.read();
+          } catch {
+            break; // The client went away mid-body: what landed is kept and recorded; it resumes from there.
+          }
+          if (chunk.done || cancelled) break;
+          const room = row.size - received;
+          const piece = chunk.value.length > room ? chunk.value.subarray(0, room) : chunk.value;
+          await file.write(piece, 0, piece.length, received);
+          received += piece.length;
+          rows.setReceived(row.id, received);
+          if (chunk.value.length > room) {
+            overflow = true;
+            break;
+          }
+        }
+      } finally {
+        await file.close();
+      }
+    };
+    const cancel = () => {
+      cancelled = true;
+      reader?.cancel().catch(() => {});
+    };
+    const done = run();
+    // Registered before the first await, so a second PATCH cannot slip past the offset check meanwhile.
+    const entry = { cancel, done: done.catch(() => {}) };
+    active.set(row.upload_id, entry);
+    try {
+      await done;
+    } finally {
+      if (active.get(row.upload_id) === entry) active.delete(row.upload_id);
+      if (overflow) cancel();
+    }
+    return { received, overflow };
+  }
+
+  return {
+    mediaDir,
+    /** The largest upload this server accepts now. */
+    maxSize: () => (quotaBytes > 0 ? Math.min(maxUploadBytes, quotaBytes) : maxUploadBytes),
+
+    /** Starts an upload of `length` bytes for a printer: checks limits, makes room, reserves the file. */
+    async create(printerId: number, length: number, meta: UploadMeta): Promise<CreateResult> {
+      if (length > maxUploadBytes)
+        return { ok: false, reason: "too_large", message: `uploads are limited to ${maxUploadBytes} bytes` };
+      const now = Date.now();
+      dropAbandoned(now);
+      if (!makeRoom(length))
+        return { ok: false, reason: "over_quota", message: `the video does not fit media_quota_bytes` };
+      const uploadId = randomUUID();
+      const filetype = /^video\/[\w.+-]{1,60}$/.test(meta.filetype ?? "") ? meta.filetype! : DEFAULT_TYPE;
+      const path = `${uploadId}.part`;
+      await Bun.write(join(mediaDir, path), "");
+      const id = rows.insert({
+        printer_id: printerId,
+        job_id: linkJob(printerId, meta.jobId, now),
+        upload_id: uploadId,
+        filename: displayName(meta.filename, `timelapse-${now}.mp4`),
+        filetype,
+        size: length,
+        path,
+        created_at: now,
+      });
+      const row = rows.byId(id)!;
+      if (length === 0) await finish(row);
+      log.info("timelapse upload started", { id, printer: printerId, size: length, job: row.job_id });
+      return { ok: true, row: rows.byId(id)! };
+    },
+
+    /** An upload by its id, finished or not. */
+    upload: (uploadId: string) => rows.byUpload(uploadId) ?? null,
+
+    /** Appends the bytes of `body` at `offset`, which must be where the upload stands. */
+    async append(
+      uploadId: string,
+      offset: number,
+      body: ReadableStream<Uint8Array> | null,
+      declared: number | null,
+    ): Promise<AppendResult> {
+      for (let stalled = active.get(uploadId); stalled; stalled = active.get(uploadId)) {
+        stalled.cancel();
+        await stalled.done;
+      }
+      const row = rows.byUpload(uploadId);
+      if (!row) return { ok: false, reason: "gone", offset: 0, message: "no such upload" };
+      if (offset !== row.received || (row.completed_at && offset !== row.size))
+        return { ok: false, reason: "offset", offset: row.received, message: `the upload is at ${row.received}` };
+      if (declared !== null && offset + declared > row.size)
+        return { ok: false, reason: "too_long", offset, message: `the upload is ${row.size} bytes long` };
+      if (row.completed_at) return { ok: true, offset, complete: true };
+      const { received, overflow } = await write(row, offset, body);
+      if (received === row.size) await finish(row);
+      if (overflow) return { ok: false, reason: "too_long", offset: received, message: "more bytes than declared" };
+      return { ok: true, offset: received, complete: received === row.size };
+    },
+
+    /** A printer's finished videos, newest first. */
+    list: (printerId: number) => rows.ofPrinter(printerId),
+    /** A finished video and where its bytes are. */
+    video(id: number): (TimelapseRow & { file: string }) | null {
+      const row = rows.byId(id);
+      return row?.completed_at ? { ...row, file: fileOf(row) } : null;
+    },
+
+    remove(id: number, by: string): boolean {
+      const row = rows.byId(id);
+      if (!row) return false;
+      active.get(row.upload_id)?.cancel();
+      removeRow(row);
+      log.info("timelapse deleted", { id, printer: row.printer_id, filename: row.filename, by });
+      return true;
+    },
+  };
+}
+
+export type TimelapseService = ReturnType<typeof createTimelapseService>;
