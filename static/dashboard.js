@@ -206,13 +206,11 @@
   }
   function startOverview(socket) {
     socket.on("printer_card", (c) => {
-      if (c?.html) swap(`card-${c.printer_id}-info`, c.html);
-      tick();
-    });
-    socket.on("printer_state", (s) => {
-      if (s?.html?.card) swap(`card-${s.printer_id}-info`, s.html.card);
-      const card = $(`#card-${s?.printer_id}`);
-      const kind = s?.html?.card && fragment(s.html.card)?.querySelector(".state-badge")?.className;
+      if (!c?.html) return;
+      swap(`card-${c.printer_id}-info`, c.html);
+      // The card's edge follows its state, named on the badge.
+      const card = $(`#card-${c.printer_id}`);
+      const kind = $(`#card-${c.printer_id}-info .state-badge`)?.className;
       if (card && kind) card.className = `printer-card ${kind.replace("state-badge ", "")}`;
       tick();
     });

@@ -35,6 +35,7 @@ export function pageRoutes(deps: HttpDeps, tools: RequestTools) {
   const printerId = (raw: string) => (/^\d{1,9}$/.test(raw) && printers.exists(Number(raw)) ? Number(raw) : null);
 
   const dayLines = new Map<string, { count: number; points: ReadingRow[] }>();
+  const panels = new Map<string, string>();
   /** The page never reads a day's raw readings twice: the line is cached by the day's summary count. */
   function dayLine(id: number, day: string, count: number): ReadingRow[] {
     const key = `${id}|${day}`;
@@ -48,23 +49,24 @@ export function pageRoutes(deps: HttpDeps, tools: RequestTools) {
   }
 
   /** The history panel for a view ending on `day`; null when the query is malformed. */
-  function chart(id: number, session: Session | null, query: { day?: string; view?: string }) {
+  function chart(id: number, query: { day?: string; view?: string }) {
     const view = (query.view ?? "day") as ChartView;
     const day = query.day || today();
     if (!(view in VIEW_DAYS) || !parseDay(day)) return null;
-    const ctx = tools.view(session);
     const source = id === DEFAULT_PRINTER_ID ? "/partials/chart" : `/printers/${id}/partials/chart`;
     const bucket = view === "month" ? "day" : "hour";
+    const now = today();
     const summaries = telemetry.summaries(id, bucket, shiftDay(day, 1 - VIEW_DAYS[view]), day)!;
-    const points =
-      view === "day"
-        ? dayLine(
-            id,
-            day,
-            summaries.reduce((n, s) => n + s.count, 0),
-          )
-        : undefined;
-    return ChartPanel({ ctx, view, day, today: today(), summaries, points, source });
+    const count = summaries.reduce((n, s) => n + s.count, 0);
+    // The panel has nothing user-specific: rendered once per period and reading count, then reused.
+    const key = `${id}|${view}|${day}|${now}|${count}`;
+    const hit = panels.get(key);
+    if (hit) return hit;
+    const points = view === "day" ? dayLine(id, day, count) : undefined;
+    const html = ChartPanel({ ctx: tools.view(null), view, day, today: now, summaries, points, source }) as string;
+    panels.set(key, html);
+    if (panels.size > DAY_CACHE_SIZE) panels.delete(panels.keys().next().value!);
+    return html;
   }
 
   const live = (id: number, session: Session | null) =>
@@ -76,7 +78,7 @@ export function pageRoutes(deps: HttpDeps, tools: RequestTools) {
     });
 
   function printerPage(id: number, session: Session | null, query: { day?: string; view?: string }) {
-    const panel = chart(id, session, query);
+    const panel = chart(id, query);
     if (!panel) return badRequest(session, tools.t.badDayOrView);
     return htmlResponse(
       DashboardPage({
@@ -132,7 +134,7 @@ export function pageRoutes(deps: HttpDeps, tools: RequestTools) {
       .get(
         "/partials/chart",
         ({ session, query }) => {
-          const panel = chart(DEFAULT_PRINTER_ID, session, query);
+          const panel = chart(DEFAULT_PRINTER_ID, query);
           return panel ? htmlResponse(panel as string) : badRequest(session, tools.t.badDayOrView);
         },
         { query: ChartQuery },
@@ -142,7 +144,7 @@ export function pageRoutes(deps: HttpDeps, tools: RequestTools) {
         ({ session, query, params }) => {
           const id = printerId(params.id);
           if (id === null) return notFound(session);
-          const panel = chart(id, session, query);
+          const panel = chart(id, query);
           return panel ? htmlResponse(panel as string) : badRequest(session, tools.t.badDayOrView);
         },
         { query: ChartQuery },

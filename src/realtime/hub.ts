@@ -90,11 +90,17 @@ export function attachHub(
     const p = deps.printers.get(printerId);
     if (!p) return;
     const page = viewersOf(printerId);
-    const html = {
-      panel: watched(page) ? render.printerPanel(printerId) : undefined,
-      card: watched(OVERVIEW) ? render.printerCard(printerId) : undefined,
-    };
-    io.to([page, OVERVIEW]).emit("printer_state", { printer_id: printerId, state: p.state, html });
+    // The page gets its panel; the overview the state alone, and its card once through printer_card.
+    if (watched(page))
+      io.to(page).emit("printer_state", {
+        printer_id: printerId,
+        state: p.state,
+        html: { panel: render.printerPanel(printerId) },
+      });
+    if (watched(OVERVIEW)) {
+      io.to(OVERVIEW).emit("printer_state", { printer_id: printerId, state: p.state, html: {} });
+      cards.schedule(printerId);
+    }
   });
 
   events.on("reading", (r) => {

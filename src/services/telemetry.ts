@@ -2,7 +2,7 @@
 // is scoped to one printer.
 import type { EventBus } from "../events.ts";
 import type { ImageMime } from "../images.ts";
-import type { Bucket, FrameSource, Store } from "../store/store.ts";
+import type { Bucket, FrameMeta, FrameSource, ReadingRow, StatusRow, Store } from "../store/store.ts";
 import type { WriteQueue } from "../store/write-queue.ts";
 import { dayRange } from "../time.ts";
 
@@ -18,6 +18,16 @@ export function createTelemetryService(deps: {
   zone: string;
 }) {
   const { store, events, writes } = deps;
+  // Each printer's newest reading, status and frame, kept as they are stored: the overview and the API ask
+  // for them on every request, and a lookup per printer per request is what would grow with the fleet.
+  type Newest = { reading?: ReadingRow | null; status?: StatusRow | null; frame?: FrameMeta | null };
+  const newest = new Map<number, Newest>();
+  const slot = (printerId: number) => {
+    const n = newest.get(printerId) ?? {};
+    newest.set(printerId, n);
+    return n;
+  };
+  events.on("printersChanged", ({ printerId }) => newest.delete(printerId));
   return {
     async recordReading(by: Reporter, temperature: number, humidity: number): Promise<number> {
       const row = {
@@ -31,12 +41,16 @@ export function createTelemetryService(deps: {
       row.id = await writes.run(() =>
         store.readings.insert(by.printerId, by.deviceId, row.recorded_at, temperature, humidity),
       );
+      const n = slot(by.printerId);
+      if (n.reading !== undefined && (!n.reading || n.reading.recorded_at <= row.recorded_at)) n.reading = row;
       events.emit("reading", row);
       return row.id;
     },
     async recordStatus(by: Reporter, status: string): Promise<number> {
       const now = Date.now();
       const row = await writes.run(() => store.statuses.record(by.printerId, by.deviceId, now, status));
+      const n = slot(by.printerId);
+      if (n.status !== undefined) n.status = row;
       events.emit("status", row);
       return row.id;
     },
@@ -46,6 +60,8 @@ export function createTelemetryService(deps: {
       const id = await writes.run(() => store.frames.insert(by.printerId, by.deviceId, at, mime, bytes, keep, source));
       const size = bytes.length;
       const meta = { id, printer_id: by.printerId, device_id: by.deviceId, recorded_at: at, mime, size, source };
+      const n = slot(by.printerId);
+      if (n.frame !== undefined) n.frame = meta;
       events.emit("frame", { ...meta, bytes });
       return id;
     },
@@ -66,11 +82,13 @@ export function createTelemetryService(deps: {
       if (!from || !to || to.end <= from.start) return null;
       return store.readings.summaries(printerId, bucket, from.start, to.end);
     },
-    latest: (printerId: number) => ({
-      reading: store.readings.latest(printerId),
-      status: store.statuses.latest(printerId),
-      frame: store.frames.latest(printerId),
-    }),
+    latest(printerId: number) {
+      const n = slot(printerId);
+      if (n.reading === undefined) n.reading = store.readings.latest(printerId);
+      if (n.status === undefined) n.status = store.statuses.latest(printerId);
+      if (n.frame === undefined) n.frame = store.frames.latest(printerId);
+      return { reading: n.reading, status: n.status, frame: n.frame };
+    },
     frames: (printerId: number, limit?: number) => store.frames.list(printerId, limit),
     frame: (id: number) => store.frames.byId(id),
   };
