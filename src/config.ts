@@ -1,6 +1,7 @@
 // Owns the configuration: config.json, LAYERWATCH_<KEY> environment overrides, defaults, validation.
 import embeddedConfig from "../config.json" with { type: "json" };
 import { dictionary, translate } from "./i18n.ts";
+import { parseTarget, redactTarget } from "./notify/targets.ts";
 import { parsePrinterSetup } from "./services/printer-setup.ts";
 import type { PrinterSetup } from "./store/store.ts";
 
@@ -26,6 +27,12 @@ export type Config = {
   max_upload_bytes: number;
   /** Printers created or updated by name at start (PRINTERS.md §2); the file only, no env override. */
   printers: PrinterSetup[];
+  /** Notification target URLs (PRINTERS.md §7); file only. */
+  notify: string[];
+  /** Telegram Bot API root, for self-hosted Bot API servers. */
+  telegram_api_root: string;
+  /** This server as users reach it (https://printers.example.com): links in notifications. */
+  public_url: string;
 };
 
 export type ConfigSource = "default" | "file" | "env" | "embedded";
@@ -123,6 +130,17 @@ const rules: { [K in keyof Config]: Rule<Config[K]> } = {
     check: (v) => (v >= 1 && v <= 2 ** 50 ? null : "must be 1..2^50 bytes"),
   },
   printers: { kind: "list", fallback: () => [] },
+  notify: { kind: "list", fallback: () => [] },
+  telegram_api_root: {
+    kind: "string",
+    fallback: () => "https://api.telegram.org",
+    check: (v) => (/^https?:\/\/[^\s]+$/.test(v) ? null : "must be an http(s) URL"),
+  },
+  public_url: {
+    kind: "string",
+    fallback: () => "",
+    check: (v) => (v === "" || /^https?:\/\/[^/\s]+(\/[^\s]*)?$/.test(v) ? null : "must be empty or an http(s) URL"),
+  },
   locale: {
     kind: "string",
     fallback: () => "en",
@@ -158,10 +176,21 @@ function parsePrinters(raw: unknown): PrinterSetup[] {
   });
 }
 
+/** Notification targets: each checked as Settings checks it; the message never repeats a secret. */
+function parseTargets(raw: unknown): string[] {
+  if (!Array.isArray(raw)) throw new ConfigError('config: "notify" must be a list of target URLs');
+  return raw.map((url, i) => {
+    if (typeof url !== "string") throw new ConfigError(`config: "notify[${i}]" must be a URL string`);
+    const parsed = parseTarget(url);
+    if (!parsed.ok) throw new ConfigError(`config: "notify[${i}]" (${redactTarget(url)}): ${parsed.error}`);
+    return url.trim();
+  });
+}
+
 function coerce(key: string, kind: Rule<unknown>["kind"], raw: unknown, fromEnv: boolean): unknown {
   if (kind === "list") {
     if (fromEnv) throw new ConfigError(`config: "${key}" can only be set in the config file`);
-    return parsePrinters(raw);
+    return key === "printers" ? parsePrinters(raw) : parseTargets(raw);
   }
   if (kind === "string") {
     if (typeof raw === "string") return raw;

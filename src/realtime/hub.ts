@@ -97,10 +97,8 @@ export function attachHub(
         state: p.state,
         html: { panel: render.printerPanel(printerId) },
       });
-    if (watched(OVERVIEW)) {
-      io.to(OVERVIEW).emit("printer_state", { printer_id: printerId, state: p.state, html: {} });
-      cards.schedule(printerId);
-    }
+    // The overview learns of it through its card (printer_card), rendered and sent once.
+    if (watched(OVERVIEW)) cards.schedule(printerId);
   });
 
   events.on("reading", (r) => {

@@ -13,6 +13,7 @@ export const MAX_JOB_FRAMES = 300;
 /** Without layer numbers, one archived frame per this interval. */
 const ARCHIVE_EVERY_MS = 60_000;
 const MAX_WEATHER_POINTS = 240;
+const SAVE_PROGRESS_MS = 5_000;
 type JobError = { code: string; kind: "print_error" | "hms"; severity?: string };
 
 const printing = (g: string | null) => g === "PREPARE" || g === "RUNNING";
@@ -32,6 +33,7 @@ export function createJobService(deps: {
   const lastState = new Map<number, string | null>();
   for (const p of deps.printers.list()) lastState.set(p.info.id, p.state.gcode_state);
   const lastArchive = new Map<number, { at: number; layer: number | null }>();
+  const pendingSave = new Set<number>();
   let archiveBytes = store.jobs.archiveBytes();
 
   const write = <T>(fn: () => T) =>
@@ -109,6 +111,7 @@ export function createJobService(deps: {
   }
 
   function noteErrors(job: JobRow, s: PrinterState): boolean {
+    if (!s.error && !s.hms.length) return false;
     const seen = JSON.parse(job.errors) as JobError[];
     const before = seen.length;
     const add = (e: JobError) => {
@@ -152,7 +155,14 @@ export function createJobService(deps: {
       job.paused_since = null;
       dirty = true;
     }
-    if (dirty) void write(() => store.jobs.update(job));
+    // Progress is kept in memory and written at most every few seconds (and always at the end).
+    if (dirty && !pendingSave.has(job.id)) {
+      pendingSave.add(job.id);
+      setTimeout(() => {
+        pendingSave.delete(job.id);
+        if (open.get(job.printer_id) === job) void write(() => store.jobs.update(job));
+      }, SAVE_PROGRESS_MS).unref?.();
+    }
   });
 
   events.on("reading", (r) => {

@@ -6,6 +6,9 @@ import type { Bucket, FrameMeta, FrameSource, ReadingRow, StatusRow, Store } fro
 import type { WriteQueue } from "../store/write-queue.ts";
 import { dayRange } from "../time.ts";
 
+/** A repeated status's "last seen" reaches the database at most this often. */
+const SEEN_WRITE_MS = 30_000;
+
 /** Who reported something: the printer it is about and the device row that said it. */
 export type Reporter = { printerId: number; deviceId: number };
 
@@ -22,6 +25,7 @@ export function createTelemetryService(deps: {
   // for them on every request, and a lookup per printer per request is what would grow with the fleet.
   type Newest = { reading?: ReadingRow | null; status?: StatusRow | null; frame?: FrameMeta | null };
   const newest = new Map<number, Newest>();
+  const seenWrittenAt = new Map<number, number>();
   const slot = (printerId: number) => {
     const n = newest.get(printerId) ?? {};
     newest.set(printerId, n);
@@ -42,15 +46,25 @@ export function createTelemetryService(deps: {
         store.readings.insert(by.printerId, by.deviceId, row.recorded_at, temperature, humidity),
       );
       const n = slot(by.printerId);
-      if (n.reading !== undefined && (!n.reading || n.reading.recorded_at <= row.recorded_at)) n.reading = row;
+      n.reading = row;
       events.emit("reading", row);
       return row.id;
     },
     async recordStatus(by: Reporter, status: string): Promise<number> {
       const now = Date.now();
+      // The same status again only moves "last seen": kept in memory, written at most every 30 s.
+      const held = newest.get(by.printerId)?.status;
+      const written = seenWrittenAt.get(by.printerId) ?? 0;
+      if (held && held.status === status && held.device_id === by.deviceId && now - written < SEEN_WRITE_MS) {
+        const row = { ...held, last_seen_at: now };
+        slot(by.printerId).status = row;
+        events.emit("status", row);
+        return row.id;
+      }
       const row = await writes.run(() => store.statuses.record(by.printerId, by.deviceId, now, status));
+      seenWrittenAt.set(by.printerId, now);
       const n = slot(by.printerId);
-      if (n.status !== undefined) n.status = row;
+      n.status = row;
       events.emit("status", row);
       return row.id;
     },
@@ -61,7 +75,7 @@ export function createTelemetryService(deps: {
       const size = bytes.length;
       const meta = { id, printer_id: by.printerId, device_id: by.deviceId, recorded_at: at, mime, size, source };
       const n = slot(by.printerId);
-      if (n.frame !== undefined) n.frame = meta;
+      n.frame = meta;
       events.emit("frame", { ...meta, bytes });
       return id;
     },
