@@ -15,8 +15,10 @@ import { jobsApiRoutes } from "./http/jobs-api.ts";
 import { pageRoutes } from "./http/pages.ts";
 import { printerActionRoutes } from "./http/printer-actions.ts";
 import { printersApiRoutes } from "./http/printers-api.ts";
+import { pushRoutes } from "./http/push.ts";
 import { securityHeaders } from "./http/security.ts";
 import { settingsRoutes } from "./http/settings.ts";
+import { settingsNotifyRoutes } from "./http/settings-notify.ts";
 import { settingsPrinterRoutes } from "./http/settings-printers.ts";
 import { timelapseFileRoutes } from "./http/timelapse-files.ts";
 import { tusRoutes } from "./http/tus.ts";
@@ -24,6 +26,8 @@ import { dictionary } from "./i18n.ts";
 import { createLan } from "./lan/lan.ts";
 import type { LanTimings } from "./lan/printer-link.ts";
 import { createLogger, type Logger, withSink } from "./log.ts";
+import { createNotifier, type NotifyTimings } from "./notify/notifier.ts";
+import { createNotifyRules, type RuleTimings } from "./notify/rules.ts";
 import { createSocketServer, MAX_SOCKET_MESSAGE_BYTES } from "./realtime/socket.ts";
 import { createAuthService } from "./services/auth.ts";
 import { createDeviceTokenService } from "./services/device-tokens.ts";
@@ -33,6 +37,7 @@ import { createJobService } from "./services/jobs.ts";
 import { createLoginLimiter } from "./services/login-limiter.ts";
 import { CONFIRM_WITHIN_MS, createPrinterControl } from "./services/printer-control.ts";
 import { createPrinterService } from "./services/printers.ts";
+import { createPushService } from "./services/push.ts";
 import { createRetention } from "./services/retention.ts";
 import { createTelemetryService } from "./services/telemetry.ts";
 import { createTimelapseService, resolveMediaDir } from "./services/timelapses.ts";
@@ -69,7 +74,16 @@ function askDevice(events: EventBus, printerId: number, action: string): Promise
   });
 }
 
-export async function createApp(config: Config, opts: { log?: Logger; lanTimings?: Partial<LanTimings> } = {}) {
+/** Timings tests shorten; production uses the defaults. */
+export type AppOptions = {
+  log?: Logger;
+  lanTimings?: Partial<LanTimings>;
+  notifyTimings?: Partial<NotifyTimings>;
+  ruleTimings?: Partial<RuleTimings>;
+  deviceStaleMs?: number;
+};
+
+export async function createApp(config: Config, opts: AppOptions = {}) {
   const startedAt = Date.now();
   const zone = config.timezone;
 
@@ -90,7 +104,8 @@ export async function createApp(config: Config, opts: { log?: Logger; lanTimings
   const intervals = createIntervalService({ store, events });
   const deviceTokens = createDeviceTokenService({ store, events, log });
   const retention = createRetention({ store, log, rawRetentionDays: config.raw_retention_days });
-  const printers = createPrinterService({ store, events, log, deviceStaleAfter: () => staleAfter(intervals.get()) });
+  const deviceStaleAfter = () => opts.deviceStaleMs ?? staleAfter(intervals.get());
+  const printers = createPrinterService({ store, events, log, deviceStaleAfter });
   printers.syncConfig(config.printers);
   // Timelapse videos (tus uploads from camera Pis), on disk in media_dir.
   const mediaDir = resolveMediaDir(config.media_dir, config.database_uri);
@@ -101,6 +116,28 @@ export async function createApp(config: Config, opts: { log?: Logger; lanTimings
     quotaBytes: config.media_quota_bytes,
     maxUploadBytes: config.max_upload_bytes,
   });
+  // Notifications: rules turn events into messages; the notifier queues and delivers them.
+  const push = createPushService({ store, log, subject: config.public_url || "mailto:layerwatch@localhost" });
+  const notifier = createNotifier({
+    store,
+    log,
+    telegramApiRoot: config.telegram_api_root,
+    image: (frameId) => telemetry.frame(frameId) ?? null,
+    webpush: push.send,
+    timings: opts.notifyTimings,
+  });
+  notifier.syncConfig(config.notify);
+  const rules = createNotifyRules({
+    events,
+    printers,
+    raise: notifier.raise,
+    latestFrame: (id) => telemetry.latest(id).frame?.id ?? null,
+    currentJob: (id) => jobs.current(id),
+    limits: printers.limits,
+    publicUrl: config.public_url,
+    timings: opts.ruleTimings,
+  });
+  // After the rules: a report that fails a print with an HMS code tells of the code, then of the failure.
   const jobs = createJobService({ store, writes, events, log, printers, archiveQuotaBytes: ARCHIVE_QUOTA_BYTES });
 
   // Edges: Socket.IO for devices and live pages, HTTP for pages and the API.
@@ -160,6 +197,8 @@ export async function createApp(config: Config, opts: { log?: Logger; lanTimings
     printers,
     control,
     jobs,
+    notifier,
+    push,
     lan,
     devices: { connected: hub.deviceCount, ofPrinter: hub.devicesOf },
     startedAt,
@@ -185,6 +224,8 @@ export async function createApp(config: Config, opts: { log?: Logger; lanTimings
     .use(settingsRoutes(deps, tools))
     .use(settingsPrinterRoutes(deps, tools))
     .use(printerActionRoutes(deps, tools))
+    .use(settingsNotifyRoutes(deps, tools))
+    .use(pushRoutes(deps, tools))
     .use(historyRoutes(deps, tools))
     .use(pageRoutes(deps, tools));
 
@@ -214,6 +255,7 @@ export async function createApp(config: Config, opts: { log?: Logger; lanTimings
     store,
     printers,
     jobs,
+    notifier,
     io,
     retention,
     log,
@@ -223,6 +265,8 @@ export async function createApp(config: Config, opts: { log?: Logger; lanTimings
       clearInterval(pruneTimer);
       await retention.stop();
       lan.stop();
+      rules.stop();
+      notifier.stop();
       hub.stop();
       printers.stop();
       await app.stop(true);

@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { io as ioClient, type Socket } from "socket.io-client";
-import { type AppHandle, createApp } from "../src/app.ts";
+import { type AppHandle, type AppOptions, createApp } from "../src/app.ts";
 import { type Config, loadConfig } from "../src/config.ts";
-import type { LanTimings } from "../src/lan/printer-link.ts";
+
 import { createLogger, type Level } from "../src/log.ts";
 
 export type TestApp = AppHandle & {
@@ -24,7 +24,7 @@ export function tempDir(prefix = "layerwatch-test-"): string {
 export async function startApp(
   overrides: Partial<Config> = {},
   dir = tempDir(),
-  appOpts: { lanTimings?: Partial<LanTimings> } = {},
+  appOpts: Omit<AppOptions, "log"> = {},
 ): Promise<TestApp> {
   const { config } = await loadConfig({
     path: undefined,

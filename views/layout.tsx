@@ -55,8 +55,12 @@ export function Layout(props: {
           <link rel="stylesheet" href="/static/dashboard.css" />
           <link rel="stylesheet" href="/static/printers.css" />
           <link rel="icon" href="/static/favicon.svg" type="image/svg+xml" />
+          <link rel="manifest" href="/manifest.webmanifest" />
+          <link rel="apple-touch-icon" href="/static/icon-192.png" />
+          <meta name="theme-color" content="#c2410c" />
           <meta name="htmx-config" content={JSON.stringify(HTMX_CONFIG)} />
           <script src="/static/htmx.min.js" defer></script>
+          <script src="/static/push.js" defer></script>
           {(props.scripts ?? []).map((src) => (
             <script src={src} defer></script>
           ))}

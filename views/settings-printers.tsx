@@ -9,6 +9,13 @@ import { formatStamp, type ViewContext } from "./context.ts";
 import { Csrf, type Flash, FlashMessage } from "./forms.tsx";
 import { Layout } from "./layout.tsx";
 
+const LIMITS = [
+  ["temp_high", "tempHigh"],
+  ["temp_low", "tempLow"],
+  ["hum_high", "humHigh"],
+  ["hum_low", "humLow"],
+] as const;
+
 export type PrinterSummary = { printer: HeldPrinter; device: "never" | "online" | "stale" };
 type Values = Partial<Record<keyof PrinterSetup, string | number>>;
 
@@ -200,6 +207,25 @@ export function PrinterEditPage(props: {
             submit={t.save}
           />
         </section>
+        <section class="card" aria-labelledby="h-limits">
+          <h2 id="h-limits">{t.limits}</h2>
+          <form method="post" action={`/settings/printers/${id}/limits`}>
+            <Csrf ctx={ctx} />
+            {LIMITS.map(([key, label]) => (
+              <div class="field">
+                <label for={`limit-${key}`}>{t[label]}</label>
+                <input
+                  id={`limit-${key}`}
+                  name={key}
+                  type="number"
+                  step="0.5"
+                  value={printer.info[key] === null ? "" : String(printer.info[key])}
+                />
+              </div>
+            ))}
+            <button type="submit">{t.save}</button>
+          </form>
+        </section>
         <section class="card" aria-labelledby="h-delete">
           <h2 id="h-delete">{t.deletePrinter}</h2>
           <p safe>{confirm}</p>
@@ -213,78 +239,5 @@ export function PrinterEditPage(props: {
         </section>
       </div>
     </Layout>
-  );
-}
-
-export function TokensSection(props: {
-  ctx: ViewContext;
-  tokens: DeviceTokenRow[];
-  flash?: Flash;
-  created?: { name: string; token: string };
-  printers: PrinterSummary[];
-}) {
-  const { ctx, tokens } = props;
-  const nameOf = new Map(props.printers.map((p) => [p.printer.info.id, p.printer.info.name]));
-  const { t } = ctx;
-  return (
-    <section id="tokens" class="card" aria-labelledby="h-tokens">
-      <h2 id="h-tokens">{t.deviceTokens}</h2>
-      <p class="muted">{t.deviceTokensHelp}</p>
-      <FlashMessage flash={props.flash} />
-      {props.created ? (
-        <div class="flash ok new-token" role="status">
-          <p>
-            <span safe>{props.created.name}</span>: {t.tokenShownOnce}
-          </p>
-          <code class="token" safe>
-            {props.created.token}
-          </code>
-        </div>
-      ) : (
-        ""
-      )}
-      <ul class="users">
-        {tokens.map((tk) => (
-          <li>
-            <span class="name" safe>
-              {tk.name}
-            </span>{" "}
-            <span class="role" safe>
-              {nameOf.get(tk.printer_id) ?? ""}
-            </span>{" "}
-            <span class="muted">
-              {tk.last_used_at ? `${t.lastUsed} ${formatStamp(tk.last_used_at, ctx)}` : t.neverUsed}
-            </span>
-            <form
-              method="post"
-              action={`/settings/tokens/${tk.id}/revoke`}
-              hx-post={`/settings/tokens/${tk.id}/revoke`}
-              hx-target="#tokens"
-              hx-swap="outerHTML"
-              class="inline"
-            >
-              <Csrf ctx={ctx} />
-              <button type="submit" class="danger" aria-label={`${t.revoke} ${tk.name}`}>
-                {t.revoke}
-              </button>
-            </form>
-          </li>
-        ))}
-      </ul>
-      <form method="post" action="/settings/tokens" hx-post="/settings/tokens" hx-target="#tokens" hx-swap="outerHTML">
-        <Csrf ctx={ctx} />
-        <label for="token-name">{t.tokenName}</label>
-        <input id="token-name" name="name" required maxlength="64" autocomplete="off" />
-        <label for="token-printer">{t.printerState}</label>
-        <select id="token-printer" name="printer_id">
-          {props.printers.map((p) => (
-            <option value={String(p.printer.info.id)} safe>
-              {p.printer.info.name}
-            </option>
-          ))}
-        </select>
-        <button type="submit">{t.createToken}</button>
-      </form>
-    </section>
   );
 }

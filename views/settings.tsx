@@ -7,7 +7,9 @@ import type { DeviceTokenRow, Intervals, LogRow, PrinterActionRow, UserRow } fro
 import { formatStamp, type ViewContext } from "./context.ts";
 import { Csrf, type Flash, FlashMessage } from "./forms.tsx";
 import { Layout } from "./layout.tsx";
-import { type PrinterSummary, PrintersSection, TokensSection } from "./settings-printers.tsx";
+import { NotifySection, type TargetView } from "./settings-notify.tsx";
+import { type PrinterSummary, PrintersSection } from "./settings-printers.tsx";
+import { TokensSection } from "./settings-tokens.tsx";
 
 export function IntervalsForm(props: {
   ctx: ViewContext;
@@ -242,6 +244,7 @@ export function SettingsPage(props: {
   devices?: number;
   printers: PrinterSummary[];
   actions?: PrinterActionRow[];
+  targets?: TargetView[];
 }) {
   const { ctx } = props;
   return (
@@ -258,6 +261,7 @@ export function SettingsPage(props: {
         ) : (
           ""
         )}
+        {ctx.user?.role === "admin" && props.targets ? <NotifySection ctx={ctx} targets={props.targets} /> : ""}
         {ctx.user?.role === "admin" && props.actions ? (
           <ActionsSection
             ctx={ctx}

@@ -16,9 +16,13 @@ import dashboardJs from "../../static/dashboard.js" with { type: "file" };
 import favicon from "../../static/favicon.svg" with { type: "file" };
 // @ts-expect-error file import of a script
 import historyJs from "../../static/history.js" with { type: "file" };
+import icon192 from "../../static/icon-192.png" with { type: "file" };
+import icon512 from "../../static/icon-512.png" with { type: "file" };
 // @ts-expect-error file import of a script
 import jobJs from "../../static/job.js" with { type: "file" };
 import printersCss from "../../static/printers.css" with { type: "file" };
+// @ts-expect-error file import of a script
+import pushJs from "../../static/push.js" with { type: "file" };
 
 type Asset = { path: string; type: string };
 
@@ -29,6 +33,9 @@ export const ASSETS: Record<string, Asset> = {
   "dashboard.js": { path: dashboardJs, type: "text/javascript; charset=utf-8" },
   "history.js": { path: historyJs, type: "text/javascript; charset=utf-8" },
   "job.js": { path: jobJs, type: "text/javascript; charset=utf-8" },
+  "push.js": { path: pushJs, type: "text/javascript; charset=utf-8" },
+  "icon-192.png": { path: icon192, type: "image/png" },
+  "icon-512.png": { path: icon512, type: "image/png" },
   "favicon.svg": { path: favicon, type: "image/svg+xml" },
   "chart.umd.min.js": { path: chartJs, type: "text/javascript; charset=utf-8" },
   "htmx.min.js": { path: htmxJs, type: "text/javascript; charset=utf-8" },

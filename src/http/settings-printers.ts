@@ -22,6 +22,7 @@ export function settingsPrinterRoutes(deps: HttpDeps, tools: RequestTools) {
         tokens: deps.deviceTokens.list(),
         log: deps.eventLog.recent(100),
         actions: deps.control.recent(50),
+        targets: deps.notifier.targets(),
         devices: deps.devices.connected(),
         printers: summaries(),
         flash,

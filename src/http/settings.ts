@@ -3,7 +3,7 @@
 import { Elysia, t } from "elysia";
 import { ErrorPage } from "../../views/pages.tsx";
 import { type Flash, IntervalsForm, PasswordForm, SettingsPage, UsersSection } from "../../views/settings.tsx";
-import { TokensSection } from "../../views/settings-printers.tsx";
+import { TokensSection } from "../../views/settings-tokens.tsx";
 import { msg, translate } from "../i18n.ts";
 import type { Session } from "../services/auth.ts";
 import { parseIntervals } from "../services/intervals.ts";
@@ -48,6 +48,7 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
       tokens: deviceTokens.list(),
       log: deps.eventLog.recent(100),
       actions: deps.control.recent(50),
+      targets: deps.notifier.targets(),
       devices: deps.devices.connected(),
       printers: printerSummaries(),
     });

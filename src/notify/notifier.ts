@@ -62,6 +62,7 @@ export function createNotifier(deps: {
       const ctx = { deliveryId: d.id, telegramApiRoot: deps.telegramApiRoot, timeoutMs: timings.timeoutMs };
       result = await send(target, message, image, { ...ctx, webpush: deps.webpush });
     }
+    if (stopped) return; // the database may be closing
     const now = Date.now();
     const delay = timings.retryMs[attempts - 1];
     const again = !result.ok && result.retry && delay !== undefined;
@@ -87,11 +88,20 @@ export function createNotifier(deps: {
     if (busy || stopped) return;
     busy = true;
     try {
-      for (;;) {
+      while (!stopped) {
         const due = store.notify.due(Date.now(), 20);
         if (!due.length) break;
-        // Targets side by side, so one slow target does not hold up the rest.
-        await Promise.all(due.map((d) => deliver(d).catch((err) => log.error("delivery failed", { error: err }))));
+        // Targets side by side, so one slow target does not hold up the rest; each target's in order.
+        const byTarget = new Map<number, DeliveryRow[]>();
+        for (const d of due) byTarget.set(d.target_id, [...(byTarget.get(d.target_id) ?? []), d]);
+        await Promise.all(
+          [...byTarget.values()].map(async (list) => {
+            for (const d of list) {
+              if (stopped) return;
+              await deliver(d).catch((err) => log.error("delivery failed", { error: err as Error }));
+            }
+          }),
+        );
       }
     } finally {
       busy = false;

@@ -1,4 +1,4 @@
-// Owns Web Push without a library: VAPID keys and JWT (RFC 8292), aes128gcm payload encryption (RFC 8291, 8188), the POST.
+// Owns Web Push without a library: VAPID keys and JWT (RFC 8292), aes128gcm encryption (RFC 8291, 8188), the POST.
 import {
   createCipheriv,
   createECDH,

@@ -1,0 +1,162 @@
+// Notifications against local fakes that speak each service's real HTTP API (no mocked fetch): ntfy with the
+// frame attached, Telegram's sendPhoto, a signed webhook; and the rules: once per real change.
+import { afterEach, describe, expect, test } from "bun:test";
+import { startFakePrinter } from "./fakes/bambu-printer.ts";
+import { startNotifyServices } from "./fakes/notify-services.ts";
+import { connected, connectSocket, emitWithAck, fakeJpeg, login, sleep, startApp } from "./helpers.ts";
+
+const cleanup: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+const SECRET = `whsec_${Buffer.from("a-webhook-secret-of-32-bytes-len").toString("base64")}`;
+const FAST = { retryMs: [150, 300, 600], timeoutMs: 2000, tickMs: 50 };
+
+async function until<T>(what: () => T, ok: (v: T) => boolean, ms = 8000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = what();
+    if (ok(v) || Date.now() > end) return v;
+    await sleep(30);
+  }
+}
+
+async function setup(
+  extra: { lan?: boolean; notify?: (s: Awaited<ReturnType<typeof startNotifyServices>>) => string[] } = {},
+) {
+  const services = await startNotifyServices({ webhookSecret: SECRET });
+  cleanup.push(() => services.close());
+  const printer = await startFakePrinter({ commandDelayMs: 30, frameIntervalMs: 100 });
+  cleanup.push(() => printer.close());
+  const lan = extra.lan
+    ? { host: "127.0.0.1", serial: printer.serial, access_code: printer.accessCode, mqtt_port: printer.mqttPort }
+    : {};
+  const notify = extra.notify?.(services) ?? [
+    services.ntfyUrl("printers"),
+    `tgram://123456:ABC-def_ghi/-100777`,
+    services.webhookUrl(`?secret=${encodeURIComponent(SECRET)}`),
+  ];
+  const app = await startApp(
+    {
+      printers: [{ name: "Työpaja A1", model: "A1", camera_port: printer.cameraPort, ...lan }] as never,
+      notify: notify as never,
+      telegram_api_root: services.telegramRoot as never,
+      public_url: "https://printers.example.com" as never,
+    },
+    undefined,
+    { notifyTimings: FAST, ruleTimings: { offlineGraceMs: 300, checkMs: 50 }, deviceStaleMs: 600 },
+  );
+  cleanup.push(() => app.close());
+  const cookie = await login(app);
+  const res = await fetch(`${app.url}/api/printers/1/tokens`, {
+    method: "POST",
+    headers: { cookie, "content-type": "application/json" },
+    body: '{"name":"pi"}',
+  });
+  const device = await connected(
+    connectSocket(app, { auth: { token: ((await res.json()) as { token: string }).token } }),
+  );
+  cleanup.push(() => device.disconnect());
+  return { services, printer, app, cookie, device };
+}
+
+describe("each service receives what its API expects", () => {
+  test("ntfy gets title, priority, tags, click and the JPEG; Telegram a sendPhoto; the webhook a signed body", async () => {
+    const { services, device } = await setup();
+    const frame = fakeJpeg(3000, 7);
+    await emitWithAck(device, "image", frame);
+    await emitWithAck(device, "status", { gcode_status: "RUNNING", file_name: "benchy", total_layers: 10 });
+    await until(
+      () => services.received.length,
+      (n) => n >= 3,
+    );
+    const [ntfy] = services.of("ntfy");
+    expect(ntfy!.path).toBe("/printers");
+    expect(ntfy!.headers.title).toBe(`=?UTF-8?B?${Buffer.from("Työpaja A1: print started").toString("base64")}?=`);
+    expect(ntfy!.headers.priority).toBe("2");
+    expect(ntfy!.headers.tags).toBe("printer");
+    expect(ntfy!.headers.click).toMatch(/^https:\/\/printers\.example\.com\/jobs\/\d+$/);
+    expect(ntfy!.headers.filename).toBe("frame.jpg");
+    expect(ntfy!.body).toEqual(new Uint8Array(frame));
+    const [tg] = services.of("telegram");
+    expect(tg!.path).toBe("/bot123456:ABC-def_ghi/sendPhoto");
+    expect(tg!.fields!.chat_id).toBe("-100777");
+    expect(String(tg!.fields!.caption)).toContain("Työpaja A1: print started");
+    expect(tg!.fields!.photo).toEqual(new Uint8Array(frame));
+    const [hook] = services.of("webhook");
+    expect(hook!.headers["webhook-id"]).toMatch(/^msg_\d+$/);
+    expect(hook!.json).toMatchObject({ event: "print_started", printer: { id: 1, name: "Työpaja A1" } });
+    expect((hook!.json as { job: { name: string } }).job.name).toBe("benchy");
+  });
+
+  test("a webhook with a wrong secret is refused by the receiver and the delivery is logged as failed", async () => {
+    const wrong = `whsec_${Buffer.from("another-secret-of-32-bytes-long!").toString("base64")}`;
+    const { services, app, device } = await setup({
+      notify: (s) => [s.webhookUrl(`?secret=${encodeURIComponent(wrong)}`)],
+    });
+    await emitWithAck(device, "status", { gcode_status: "RUNNING", file_name: "x" });
+    const target = () => app.notifier.targets().find((t) => t.url.startsWith("json://"))!;
+    const t = await until(target, (x) => x.log[0]?.status === "failed");
+    expect(t.log[0]!.last_error).toContain("401");
+    expect(t.url).not.toContain(wrong.slice(10));
+    expect(services.of("webhook")).toHaveLength(0);
+  });
+
+  test("a target that answers 503 twice then 200 gets the message once, late", async () => {
+    const { services, app, device } = await setup({ notify: (s) => [`${s.ntfyUrl("flaky")}?events=print_started`] });
+    services.script.ntfy!.push(503, 503);
+    await emitWithAck(device, "status", { gcode_status: "RUNNING", file_name: "x" });
+    await until(
+      () => services.of("ntfy").length,
+      (n) => n >= 1,
+    );
+    await sleep(700);
+    expect(services.of("ntfy")).toHaveLength(1);
+    const log = app.notifier.targets().find((t) => t.url.startsWith("ntfy://"))!.log;
+    expect(log[0]).toMatchObject({ status: "sent", attempts: 3 });
+  });
+});
+
+describe("rules: once per real change", () => {
+  test("a print run on the printer gives exactly print_started then print_finished per target", async () => {
+    const { services, printer } = await setup({ lan: true });
+    await sleep(300);
+    await printer.runPrint({ name: "cube", layers: 5, stepMs: 60 });
+    await until(
+      () => services.of("webhook").length,
+      (n) => n >= 2,
+    );
+    await sleep(300);
+    for (const service of ["ntfy", "telegram", "webhook"] as const) {
+      const events = services.of(service).map((r) => r.json?.event ?? r.headers.title ?? r.fields?.caption);
+      expect(`${service}: ${events.length}`).toBe(`${service}: 2`);
+    }
+    expect(services.of("webhook").map((r) => r.json!.event)).toEqual(["print_started", "print_finished"]);
+  });
+
+  test("a failed print with an HMS error gives hms_error once and print_failed", async () => {
+    const { services, printer } = await setup({ lan: true, notify: (s) => [s.webhookUrl(`?secret=${SECRET}`)] });
+    await sleep(300);
+    await printer.runPrint({ name: "fail", layers: 4, stepMs: 60, outcome: "fail" });
+    printer.set({ wifi_signal: "-50dBm" }); // another report with the same HMS still listed
+    await until(
+      () => services.of("webhook").length,
+      (n) => n >= 3,
+    );
+    await sleep(300);
+    expect(services.of("webhook").map((r) => r.json!.event)).toEqual(["print_started", "hms_error", "print_failed"]);
+  });
+
+  test("a camera Pi going silent gives one camera_stale, and one camera_ok when it returns", async () => {
+    const { services, device } = await setup({ notify: (s) => [s.webhookUrl(`?secret=${SECRET}`)] });
+    await emitWithAck(device, "temphum", { temperature: 20, humidity: 40 });
+    await sleep(1500);
+    await emitWithAck(device, "temphum", { temperature: 20, humidity: 40 });
+    await until(
+      () => services.of("webhook").length,
+      (n) => n >= 2,
+    );
+    await sleep(200);
+    expect(services.of("webhook").map((r) => r.json!.event)).toEqual(["camera_stale", "camera_ok"]);
+  });
+});

@@ -1,0 +1,80 @@
+/** @jsxImportSource @kitajs/html */
+// Owns the device tokens section of Settings: each token named, its printer, last use, revoke; a new one
+// shown once.
+import type { DeviceTokenRow } from "../src/store/store.ts";
+import { formatStamp, type ViewContext } from "./context.ts";
+import { Csrf, type Flash, FlashMessage } from "./forms.tsx";
+import type { PrinterSummary } from "./settings-printers.tsx";
+
+export function TokensSection(props: {
+  ctx: ViewContext;
+  tokens: DeviceTokenRow[];
+  flash?: Flash;
+  created?: { name: string; token: string };
+  printers: PrinterSummary[];
+}) {
+  const { ctx, tokens } = props;
+  const nameOf = new Map(props.printers.map((p) => [p.printer.info.id, p.printer.info.name]));
+  const { t } = ctx;
+  return (
+    <section id="tokens" class="card" aria-labelledby="h-tokens">
+      <h2 id="h-tokens">{t.deviceTokens}</h2>
+      <p class="muted">{t.deviceTokensHelp}</p>
+      <FlashMessage flash={props.flash} />
+      {props.created ? (
+        <div class="flash ok new-token" role="status">
+          <p>
+            <span safe>{props.created.name}</span>: {t.tokenShownOnce}
+          </p>
+          <code class="token" safe>
+            {props.created.token}
+          </code>
+        </div>
+      ) : (
+        ""
+      )}
+      <ul class="users">
+        {tokens.map((tk) => (
+          <li>
+            <span class="name" safe>
+              {tk.name}
+            </span>{" "}
+            <span class="role" safe>
+              {nameOf.get(tk.printer_id) ?? ""}
+            </span>{" "}
+            <span class="muted">
+              {tk.last_used_at ? `${t.lastUsed} ${formatStamp(tk.last_used_at, ctx)}` : t.neverUsed}
+            </span>
+            <form
+              method="post"
+              action={`/settings/tokens/${tk.id}/revoke`}
+              hx-post={`/settings/tokens/${tk.id}/revoke`}
+              hx-target="#tokens"
+              hx-swap="outerHTML"
+              class="inline"
+            >
+              <Csrf ctx={ctx} />
+              <button type="submit" class="danger" aria-label={`${t.revoke} ${tk.name}`}>
+                {t.revoke}
+              </button>
+            </form>
+          </li>
+        ))}
+      </ul>
+      <form method="post" action="/settings/tokens" hx-post="/settings/tokens" hx-target="#tokens" hx-swap="outerHTML">
+        <Csrf ctx={ctx} />
+        <label for="token-name">{t.tokenName}</label>
+        <input id="token-name" name="name" required maxlength="64" autocomplete="off" />
+        <label for="token-printer">{t.printerState}</label>
+        <select id="token-printer" name="printer_id">
+          {props.printers.map((p) => (
+            <option value={String(p.printer.info.id)} safe>
+              {p.printer.info.name}
+            </option>
+          ))}
+        </select>
+        <button type="submit">{t.createToken}</button>
+      </form>
+    </section>
+  );
+}
