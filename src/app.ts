@@ -185,6 +185,13 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     }
   };
   const deps: HttpDeps = {
+    storage: () => ({
+      archive: jobs.archiveBytes(),
+      archiveQuota: ARCHIVE_QUOTA_BYTES,
+      media: timelapses.usage().done,
+      mediaQuota: timelapses.usage().quota,
+    }),
+    removeTimelapse: timelapses.remove,
     config,
     log,
     auth,

@@ -135,6 +135,10 @@ export const printersEn = {
   humLow: "Humidity below (%)",
   limitRule: "A limit is a number, or empty for none.",
   limitsSaved: "Limits saved.",
+  storage: "Storage",
+  printArchive: "Print archive (frames)",
+  timelapseVideos: "Timelapse videos",
+  storageHelp: "Past its budget the oldest print's frames (or video) go first; each removal is in the log below.",
 };
 
 export const printersFi: typeof printersEn = {
@@ -273,4 +277,9 @@ export const printersFi: typeof printersEn = {
   humLow: "Kosteus alle (%)",
   limitRule: "Raja on luku, tai tyhjä jos ei rajaa.",
   limitsSaved: "Rajat tallennettu.",
+  storage: "Tallennustila",
+  printArchive: "Tulosteiden kuva-arkisto",
+  timelapseVideos: "Aikavälivideot",
+  storageHelp:
+    "Kun raja täyttyy, vanhimman tulosteen kuvat (tai video) poistetaan ensin; jokainen poisto näkyy lokissa.",
 };

@@ -4,6 +4,7 @@
 import { hmsWikiUrl } from "../src/services/printer-state.ts";
 import type { JobFrameMeta, JobRow } from "../src/store/store.ts";
 import { formatStamp, jsonForHtml, type ViewContext } from "./context.ts";
+import { Csrf } from "./forms.tsx";
 import { OutcomeBadge } from "./history.tsx";
 import { Layout } from "./layout.tsx";
 import { duration } from "./printer.tsx";
@@ -154,6 +155,17 @@ export function JobPage(props: {
             <p>
               <a href={`/timelapses/${props.timelapseId}.mp4?download=1`}>{t.download}</a>
             </p>
+            {ctx.user?.role === "admin" ? (
+              <form method="post" action={`/timelapses/${props.timelapseId}/delete`} class="inline">
+                <Csrf ctx={ctx} />
+                <input type="hidden" name="back" value={`/jobs/${job.id}`} />
+                <button type="submit" class="danger">
+                  {t.deleteVideo}
+                </button>
+              </form>
+            ) : (
+              ""
+            )}
           </section>
         ) : (
           ""

@@ -7,7 +7,7 @@ import type { DeviceTokenRow, Intervals, LogRow, PrinterActionRow, UserRow } fro
 import { formatStamp, type ViewContext } from "./context.ts";
 import { Csrf, type Flash, FlashMessage } from "./forms.tsx";
 import { Layout } from "./layout.tsx";
-import { NotifySection, type TargetView } from "./settings-notify.tsx";
+import { NotifySection, StorageSection, type TargetView } from "./settings-notify.tsx";
 import { type PrinterSummary, PrintersSection } from "./settings-printers.tsx";
 import { TokensSection } from "./settings-tokens.tsx";
 
@@ -245,6 +245,7 @@ export function SettingsPage(props: {
   printers: PrinterSummary[];
   actions?: PrinterActionRow[];
   targets?: TargetView[];
+  storage?: { archive: number; archiveQuota: number; media: number; mediaQuota: number };
 }) {
   const { ctx } = props;
   return (
@@ -262,6 +263,7 @@ export function SettingsPage(props: {
           ""
         )}
         {ctx.user?.role === "admin" && props.targets ? <NotifySection ctx={ctx} targets={props.targets} /> : ""}
+        {props.storage ? <StorageSection ctx={ctx} storage={props.storage} /> : ""}
         {ctx.user?.role === "admin" && props.actions ? (
           <ActionsSection
             ctx={ctx}

@@ -19,6 +19,9 @@ import type { UserService } from "../services/users.ts";
 import { readSessionToken, SESSION_COOKIE } from "../session-cookie.ts";
 
 export type HttpDeps = {
+  /** What the print archive and the timelapse videos use, against their budgets (0 = no limit). */
+  storage: () => { archive: number; archiveQuota: number; media: number; mediaQuota: number };
+  removeTimelapse: (id: number, by: string) => boolean;
   config: Config;
   log: Logger;
   auth: AuthService;

@@ -1,5 +1,5 @@
-// Owns the printer page's control buttons (admin, CSRF-checked): the same control service as the API,
-// its answer shown in place.
+// Owns the admin buttons on printer and print pages (CSRF-checked): printer control through the same
+// service as the API, its answer shown in place, and deleting a print's timelapse video.
 import { Elysia } from "elysia";
 import { Answer } from "../../views/forms.tsx";
 import { ACTIONS, type Action } from "../services/printer-control.ts";
@@ -12,6 +12,14 @@ export function printerActionRoutes(deps: HttpDeps, tools: RequestTools) {
   return new Elysia({ name: "printer-action-routes" })
     .resolve(({ request, set }) => ({ session: tools.sessionFor(request, set) }))
     .onBeforeHandle(({ session, request, body }) => settingsGuard(deps, tools, session, request, body))
+    .post("/timelapses/:id/delete", ({ session, params, body }) => {
+      if (session!.user.role !== "admin") return answer("error", tools.t.forbidden, 403);
+      const back = String((body as { back?: unknown } | null)?.back ?? "/history");
+      deps.removeTimelapse(Number(params.id), session!.user.username);
+      // Back to the page the button was on (a local path only).
+      const to = /^\/jobs\/\d{1,15}$/.test(back) ? back : "/history";
+      return new Response(null, { status: 303, headers: { location: to } });
+    })
     .post("/printers/:id/actions", async ({ session, params, body, request }) => {
       if (session!.user.role !== "admin") return answer("error", tools.t.forbidden, 403);
       const id = Number(params.id);

@@ -49,6 +49,7 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
       log: deps.eventLog.recent(100),
       actions: deps.control.recent(50),
       targets: deps.notifier.targets(),
+      storage: deps.storage(),
       devices: deps.devices.connected(),
       printers: printerSummaries(),
     });

@@ -211,6 +211,8 @@ export function createTimelapseService(deps: {
       return { ok: true, offset: received, complete: received === row.size };
     },
 
+    /** Bytes held by finished videos (and reserved by uploads under way) against the quota (0 = none). */
+    usage: () => ({ ...rows.usage(), quota: quotaBytes }),
     /** A printer's finished videos, newest first. */
     list: (printerId: number) => rows.ofPrinter(printerId),
     /** A finished video and where its bytes are. */
