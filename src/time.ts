@@ -63,12 +63,20 @@ export function parseDay(text: string): { year: number; month: number; day: numb
 }
 
 /** [start, end) in UTC milliseconds of calendar day `day` (YYYY-MM-DD) in `zone`. */
+const ranges = new Map<string, { start: number; end: number }>();
+
+/** A day's [start, end) in `zone`; remembered, as pages ask for the same few days over and over. */
 export function dayRange(day: string, zone: string): { start: number; end: number } | null {
+  const key = `${zone}|${day}`;
+  const hit = ranges.get(key);
+  if (hit) return hit;
   const d = parseDay(day);
   if (!d) return null;
   const start = zonedToUtc(d.year, d.month, d.day, zone);
   const next = new Date(Date.UTC(d.year, d.month - 1, d.day + 1));
   const end = zonedToUtc(next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate(), zone);
+  if (ranges.size > 512) ranges.clear();
+  ranges.set(key, { start, end });
   return { start, end };
 }
 
@@ -76,9 +84,15 @@ const pad = (n: number, w = 2) => String(n).padStart(w, "0");
 
 /** The calendar day (YYYY-MM-DD) that instant `ms` falls on in `zone`. */
 export function dayOf(ms: number, zone: string): string {
+  // "Today" is asked for by every page: the answer for the current second is kept.
+  const second = Math.floor(ms / 1000);
+  if (lastDay && lastDay.second === second && lastDay.zone === zone) return lastDay.day;
   const w = wallClock(ms, zone);
-  return `${w.year}-${pad(w.month)}-${pad(w.day)}`;
+  const day = `${w.year}-${pad(w.month)}-${pad(w.day)}`;
+  lastDay = { second, zone, day };
+  return day;
 }
+let lastDay: { second: number; zone: string; day: string } | undefined;
 
 /** Adds whole days to a YYYY-MM-DD string. */
 export function shiftDay(day: string, delta: number): string {

@@ -1,17 +1,15 @@
 /** @jsxImportSource @kitajs/html */
 // Owns the overview: one card per printer, a dense grid on a desktop and a list on a phone.
-import type { HeldPrinter } from "../src/services/printers.ts";
 import type { ViewContext } from "./context.ts";
 import { Layout } from "./layout.tsx";
-import { PrinterCard, type PrinterLatest } from "./printer.tsx";
 
 export function OverviewPage(props: {
   ctx: ViewContext;
-  printers: { printer: HeldPrinter; latest: PrinterLatest }[];
-  interval: number;
+  /** Each printer's card, already rendered (the route caches them). */
+  cards: string[];
 }) {
   const { ctx } = props;
-  const few = props.printers.length <= 2;
+  const few = props.cards.length <= 2;
   return (
     <Layout
       ctx={ctx}
@@ -24,9 +22,7 @@ export function OverviewPage(props: {
         <p class="muted">{ctx.t.overviewIntro}</p>
       </div>
       <div class={few ? "printer-grid few" : "printer-grid"} id="printer-grid">
-        {props.printers.map(({ printer, latest }) => (
-          <PrinterCard printer={printer} latest={latest} ctx={ctx} interval={props.interval} />
-        ))}
+        {props.cards}
       </div>
     </Layout>
   );

@@ -11,8 +11,10 @@ import {
 } from "../../views/dashboard.tsx";
 import { OverviewPage } from "../../views/overview.tsx";
 import { ErrorPage } from "../../views/pages.tsx";
+import { PrinterCard } from "../../views/printer.tsx";
 import { cardInterval } from "../../views/render.ts";
 import type { Session } from "../services/auth.ts";
+import type { HeldPrinter } from "../services/printers.ts";
 import { DEFAULT_PRINTER_ID } from "../store/migrations.ts";
 import type { ReadingRow } from "../store/store.ts";
 import { dayOf, parseDay, shiftDay } from "../time.ts";
@@ -92,6 +94,29 @@ export function pageRoutes(deps: HttpDeps, tools: RequestTools) {
     );
   }
 
+  const cards = new Map<number, { key: string; html: string }>();
+  /** A card changes only with its printer's state, newest data or the day (stamps name the day). */
+  function card(printer: HeldPrinter, interval: number, day: string): string {
+    const id = printer.info.id;
+    const latest = telemetry.latest(id);
+    const key = [
+      printer.state.updated_at,
+      printer.info.name,
+      printer.info.created_at,
+      latest.reading?.id,
+      latest.status?.id,
+      latest.status?.last_seen_at,
+      latest.frame?.id,
+      interval,
+      day,
+    ].join("|");
+    const hit = cards.get(id);
+    if (hit?.key === key) return hit.html;
+    const html = PrinterCard({ printer, latest, ctx: tools.view(null), interval }) as string;
+    cards.set(id, { key, html });
+    return html;
+  }
+
   function frameResponse(request: Request, file: string, latestOf: number) {
     const m = /^(\d{1,15}|latest)(?:\.(?:jpg|jpeg|png))?$/.exec(file);
     const latest = m?.[1] === "latest";
@@ -118,9 +143,10 @@ export function pageRoutes(deps: HttpDeps, tools: RequestTools) {
       .resolve(({ request, set }) => ({ session: tools.sessionFor(request, set) }))
       .onBeforeHandle(({ session, request }) => (session ? undefined : loginRedirect(request)))
       .get("/", ({ session }) => {
-        const list = printers.list().map((printer) => ({ printer, latest: telemetry.latest(printer.info.id) }));
         const interval = cardInterval(deps.intervals.get());
-        return htmlResponse(OverviewPage({ ctx: tools.view(session), printers: list, interval }) as string);
+        const day = today();
+        const cards = printers.list().map((printer) => card(printer, interval, day));
+        return htmlResponse(OverviewPage({ ctx: tools.view(session), cards }) as string);
       })
       .get("/3d", ({ session, query }) => printerPage(DEFAULT_PRINTER_ID, session, query), { query: ChartQuery })
       .get(
