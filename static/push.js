@@ -39,7 +39,7 @@
       }
       state.textContent = "";
     } catch (err) {
-      state.textContent = String(err && err.message ? err.message : err);
+      state.textContent = String(err?.message ?? err);
     }
     show();
   });

@@ -127,7 +127,7 @@ describe("jobs from the printer on the LAN", () => {
   });
 
   test("a restart of layerwatch mid-print continues the same job", async () => {
-    const { printer, boot, dir } = await lanSetup();
+    const { printer, boot } = await lanSetup();
     const first = await boot();
     const run = printer.runPrint({ name: "long", layers: 10, stepMs: 150 });
     await until(

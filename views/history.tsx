@@ -31,7 +31,6 @@ export function HistoryPage(props: {
       <div class="dash-head">
         <h1 safe>{props.title}</h1>
       </div>
-      {/* biome-ignore lint/a11y/useSemanticElements: a toolbar of filter links, not a form's fieldset. */}
       <nav class="views history-filter" aria-label={t.filterOutcome}>
         {["", ...OUTCOMES].map((o) => (
           <a class={o === props.outcome ? "tab active" : "tab"} href={o ? `${props.base}?outcome=${o}` : props.base}>

@@ -150,7 +150,6 @@ export function JobPage(props: {
         {props.timelapseId ? (
           <section class="tile" aria-labelledby="h-video">
             <h2 id="h-video">{t.timelapse}</h2>
-            {/* biome-ignore lint/a11y/useMediaCaption: a silent timelapse of a print has nothing to caption. */}
             <video id="timelapse" controls muted src={`/timelapses/${props.timelapseId}.mp4`}></video>
             <p>
               <a href={`/timelapses/${props.timelapseId}.mp4?download=1`}>{t.download}</a>

@@ -4,7 +4,7 @@
 import { type Message, translate } from "../src/i18n.ts";
 import type { SetupErrors } from "../src/services/printer-setup.ts";
 import type { HeldPrinter } from "../src/services/printers.ts";
-import type { DeviceTokenRow, PrinterData, PrinterSetup } from "../src/store/store.ts";
+import type { PrinterData, PrinterSetup } from "../src/store/store.ts";
 import { formatStamp, type ViewContext } from "./context.ts";
 import { Csrf, type Flash, FlashMessage } from "./forms.tsx";
 import { Layout } from "./layout.tsx";
