@@ -5,7 +5,7 @@ import type { EventBus } from "../events.ts";
 import type { Logger } from "../log.ts";
 import type { JobRow, Outcome, Store } from "../store/store.ts";
 import type { WriteQueue } from "../store/write-queue.ts";
-import { ACTIVE_STATES, CANCELLED_ERROR, type PrinterState } from "./printer-state.ts";
+import { ACTIVE_STATES, CANCELLED_ERROR, type PrinterState, printErrorCode } from "./printer-state.ts";
 import type { PrinterService } from "./printers.ts";
 
 /** At most this many archived frames per job; past it the archive is thinned evenly. */
@@ -117,7 +117,7 @@ export function createJobService(deps: {
     const add = (e: JobError) => {
       if (!seen.some((x) => x.code === e.code && x.kind === e.kind)) seen.push(e);
     };
-    if (s.error && s.error.code !== CANCELLED_ERROR) add({ code: String(s.error.code), kind: "print_error" });
+    if (s.error && s.error.code !== CANCELLED_ERROR) add({ code: printErrorCode(s.error.code), kind: "print_error" });
     for (const h of s.hms) add({ code: h.code, kind: "hms", severity: h.severity });
     job.errors = JSON.stringify(seen);
     return seen.length > before;
