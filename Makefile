@@ -78,7 +78,7 @@ test: system-deps check build
 	$(BUN) test --timeout 30000 $(TESTS)
 
 screenshots: system-deps install
-	UPDATE_SCREENSHOTS=1 $(BUN) test --timeout 60000 test/browser.test.ts test/browser-printers.test.ts
+	UPDATE_SCREENSHOTS=1 $(BUN) test --timeout 60000 test/browser.test.ts test/browser-printers.test.ts test/browser-jobs.test.ts
 
 clean:
 	rm -rf dist node_modules .tools test-artifacts
