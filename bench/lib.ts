@@ -7,7 +7,9 @@ import { io as ioClient, type Socket } from "socket.io-client";
 
 export const root = join(import.meta.dir, "..");
 const binary = join(root, "dist/layerwatch-linux-x64");
-export const useBinary = existsSync(binary) && !process.env.BENCH_SOURCE;
+/** BENCH_PROFILE=<dir>: run from source with Bun's CPU profiler, a markdown profile per server in <dir>. */
+const profileDir = process.env.BENCH_PROFILE;
+export const useBinary = existsSync(binary) && !process.env.BENCH_SOURCE && !profileDir;
 export const quick = !!process.env.BENCH_QUICK;
 const CLK_TCK = 100;
 export const ZONE = "Europe/Helsinki";
@@ -32,12 +34,12 @@ export const thousands = (n: number) => n.toLocaleString("en");
 export function procStat(pid: number) {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const cpuMs = ((Number(fields[11]) + Number(fields[12])) / CLK_TCK) * 1000;
+  const [userMs, sysMs] = [(Number(fields[11]) / CLK_TCK) * 1000, (Number(fields[12]) / CLK_TCK) * 1000];
   const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
-  return { cpuMs, rssMb: rss };
+  return { cpuMs: userMs + sysMs, sysMs, rssMb: rss };
 }
 
-/** Samples the server's RSS while `fn` runs; returns fn's result, the peak RSS and the CPU it used. */
+/** Samples the server's RSS while `fn` runs; returns fn's result, the peak RSS and the CPU (and kernel CPU) used. */
 export async function measured<T>(pid: number, fn: () => Promise<T>) {
   const before = procStat(pid);
   let peak = before.rssMb;
@@ -47,15 +49,16 @@ export async function measured<T>(pid: number, fn: () => Promise<T>) {
   try {
     const result = await fn();
     const after = procStat(pid);
-    return { result, peakRssMb: Math.max(peak, after.rssMb), cpuMs: after.cpuMs - before.cpuMs };
+    const [cpuMs, sysMs] = [after.cpuMs - before.cpuMs, after.sysMs - before.sysMs];
+    return { result, peakRssMb: Math.max(peak, after.rssMb), cpuMs, sysMs };
   } finally {
     clearInterval(timer);
   }
 }
 
-/** A temp dir with a config and an empty database path: one per database the benchmark builds. */
+/** A temp dir with a config (plus `extra` keys) and an empty database path: one per database built. */
 export type Workspace = { dir: string; dbPath: string; configPath: string };
-export function workspace(): Workspace {
+export function workspace(extra: Record<string, unknown> = {}): Workspace {
   const dir = mkdtempSync(join(tmpdir(), "layerwatch-bench-"));
   dirs.add(dir);
   const dbPath = join(dir, "app.db");
@@ -72,6 +75,7 @@ export function workspace(): Workspace {
       timezone: ZONE,
       device_rate_limit: 0,
       raw_retention_days: 0,
+      ...extra,
     }),
   );
   return { dir, dbPath, configPath };
@@ -89,7 +93,13 @@ export type Server = Awaited<ReturnType<typeof startServer>>;
 export async function startServer(ws: Workspace) {
   const cmd = useBinary
     ? [binary, "--config", ws.configPath]
-    : [process.execPath, join(root, "src/main.ts"), "--config", ws.configPath];
+    : [
+        process.execPath,
+        ...(profileDir ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${profileDir}`] : []),
+        join(root, "src/main.ts"),
+        "--config",
+        ws.configPath,
+      ];
   const t0 = performance.now();
   const proc = Bun.spawn(cmd, {
     cwd: ws.dir,

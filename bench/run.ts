@@ -19,8 +19,11 @@ import {
   workspace,
 } from "./lib.ts";
 import { memoryAfterLoad, yearOfData } from "./scenarios-history.ts";
+import { lanScenario } from "./scenarios-lan.ts";
 import { fanoutScenarios, ingestScenarios } from "./scenarios-live.ts";
+import { notifyScenario } from "./scenarios-notify.ts";
 import { fleet, printerPages } from "./scenarios-printers.ts";
+import { uploadScenario } from "./scenarios-upload.ts";
 
 const began = performance.now();
 const others = otherLoad();
@@ -29,7 +32,8 @@ console.log(
     `${navigator.hardwareConcurrency} cores${quick ? ", quick mode" : ""}`,
 );
 
-// BENCH_ONLY=printers (or printer1) runs one group, for working on it; `make bench` runs both.
+// BENCH_ONLY=<group> (printer1, printers, lan, upload, notify) runs one group; `make bench` runs them all.
+// BENCH_QUICK=1 shortens every loop; BENCH_PROFILE=<dir> runs the server from source under Bun's CPU profiler.
 const only = process.env.BENCH_ONLY;
 
 if (!only || only === "printer1") {
@@ -59,6 +63,13 @@ if (!only || only === "printers") {
   await stopServer(run.server);
   rmSync(run.dir, { recursive: true, force: true });
 }
+
+// Fifty fake Bambu printers over MQTT: memory per printer, CPU per delta.
+if (!only || only === "lan") await lanScenario();
+// A 200 MiB timelapse over tus in 5 MiB chunks: throughput, CPU per MiB, RSS bounded.
+if (!only || only === "upload") await uploadScenario();
+// Notification targets that are down or hang: ingest with them against none.
+if (!only || only === "notify") await notifyScenario();
 
 // ---------- report ----------
 const lines = results.map(

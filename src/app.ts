@@ -128,6 +128,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     telegramApiRoot: config.telegram_api_root,
     image: (frameId) => telemetry.frame(frameId) ?? null,
     webpush: push.send,
+    hasPushSubscribers: () => push.subscriptions() > 0,
     timings: opts.notifyTimings,
   });
   notifier.syncConfig(config.notify);

@@ -117,6 +117,26 @@ describe("each service receives what its API expects", () => {
   });
 });
 
+describe("a target that hangs", () => {
+  test("holds up only itself: another target gets its message at once", async () => {
+    // A webhook receiver that accepts and never answers.
+    const hung = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Promise<Response>(() => {}) });
+    cleanup.push(() => hung.stop(true));
+    const { services, device } = await setup({
+      notify: (s) => [`json://127.0.0.1:${hung.port}/hook`, s.ntfyUrl("fine")],
+    });
+    const t0 = Date.now();
+    await emitWithAck(device, "status", { gcode_status: "RUNNING", file_name: "x" });
+    await until(
+      () => services.of("ntfy").length,
+      (n) => n >= 1,
+      1500,
+    );
+    expect(services.of("ntfy")).toHaveLength(1);
+    expect(Date.now() - t0).toBeLessThan(1500);
+  });
+});
+
 describe("rules: once per real change", () => {
   test("a print run on the printer gives exactly print_started then print_finished per target", async () => {
     const { services, printer } = await setup({ lan: true });

@@ -23,12 +23,12 @@ export function createNotifier(deps: {
   telegramApiRoot: string;
   image: (frameId: number) => Image | null;
   webpush: (m: Message) => Promise<SendResult>;
+  hasPushSubscribers: () => boolean;
   timings?: Partial<NotifyTimings>;
 }) {
   const { store, log } = deps;
   const timings = { ...DEFAULT_NOTIFY_TIMINGS, ...deps.timings };
   const parsed = new Map<number, Target>();
-  let busy = false;
   let stopped = false;
 
   function targetOf(id: number): Target | null {
@@ -84,30 +84,30 @@ export function createNotifier(deps: {
     if (!again) store.notify.trimLog(d.target_id);
   }
 
-  async function work() {
-    if (busy || stopped) return;
-    busy = true;
-    try {
-      while (!stopped) {
-        const due = store.notify.due(Date.now(), 20);
-        if (!due.length) break;
-        // Targets side by side, so one slow target does not hold up the rest; each target's in order.
-        const byTarget = new Map<number, DeliveryRow[]>();
-        for (const d of due) byTarget.set(d.target_id, [...(byTarget.get(d.target_id) ?? []), d]);
-        await Promise.all(
-          [...byTarget.values()].map(async (list) => {
-            for (const d of list) {
-              if (stopped) return;
-              await deliver(d).catch((err) => log.error("delivery failed", { error: err as Error }));
-            }
-          }),
-        );
-      }
-    } finally {
-      busy = false;
+  /** Each target is worked on its own, in order: one that hangs (up to the timeout) holds up only itself. */
+  const busy = new Set<number>();
+  function work() {
+    if (stopped) return;
+    const due = store.notify.due(Date.now(), 500);
+    const byTarget = new Map<number, DeliveryRow[]>();
+    for (const d of due)
+      if (!busy.has(d.target_id)) byTarget.set(d.target_id, [...(byTarget.get(d.target_id) ?? []), d]);
+    for (const [targetId, list] of byTarget) {
+      busy.add(targetId);
+      void (async () => {
+        try {
+          for (const d of list) {
+            if (stopped) return;
+            await deliver(d).catch((err) => log.error("delivery failed", { error: err as Error }));
+          }
+        } finally {
+          busy.delete(targetId);
+          if (!stopped && list.length > 1) queueMicrotask(work);
+        }
+      })();
     }
   }
-  const timer = setInterval(() => void work(), timings.tickMs);
+  const timer = setInterval(work, timings.tickMs);
   timer.unref?.();
 
   return {
@@ -133,7 +133,7 @@ export function createNotifier(deps: {
         if (target && wants(target, message.event))
           store.notify.enqueue(row.id, message.event, JSON.stringify(message));
       }
-      queueMicrotask(() => void work());
+      queueMicrotask(work);
     },
     /** Sends straight away to a URL not saved yet (Settings' "send test"); nothing is stored. */
     async test(url: string, message: Message): Promise<SendResult> {
