@@ -28,7 +28,7 @@ for (const [arch, prefix] of [
   ["x64", []],
 ] as const) {
   describe(`the ${arch} binary, run from an empty directory holding only a config`, () => {
-    test("serves health, login, live events, assets, a fake A1 over MQTT/TLS and its camera; stops on SIGTERM", async () => {
+    test("serves health, login, live events, assets, a fake A1 over MQTT/TLS and its camera", async () => {
       const binary = join(dist, `layerwatch-linux-${arch}`);
       if (!existsSync(binary)) throw new Error(`${binary} is missing: run make build (make test does)`);
       const dir = tempDir("layerwatch-bin-");

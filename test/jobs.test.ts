@@ -73,7 +73,7 @@ async function tokenDevice(app: TestApp, cookie: string) {
 }
 
 describe("jobs from the printer on the LAN", () => {
-  test("a print run gives one finished job with its layers, duration, frames and the weather of its readings", async () => {
+  test("a print run gives one finished job with its layers, duration, frames and its readings' weather", async () => {
     const { printer, boot } = await lanSetup();
     const { app, cookie, api } = await boot();
     cleanup.push(() => app.close());

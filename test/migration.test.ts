@@ -138,7 +138,8 @@ describe("upgrading a database made by the release before printers (schema 3)", 
     const upsert = db.query(`INSERT INTO reading_summaries
       (device_id, bucket, start_at, count, temp_sum, temp_min, temp_max, hum_sum, hum_min, hum_max)
       VALUES (?, 'day', ?, 1, ?, ?, ?, 40, 40, 40)
-      ON CONFLICT (bucket, start_at, device_id) DO UPDATE SET count = count + 1, temp_sum = temp_sum + excluded.temp_sum,
+      ON CONFLICT (bucket, start_at, device_id) DO UPDATE SET count = count + 1,
+        temp_sum = temp_sum + excluded.temp_sum,
         temp_min = min(temp_min, excluded.temp_min), temp_max = max(temp_max, excluded.temp_max),
         hum_sum = hum_sum + 40`);
     for (let i = 0; i < 50; i++) {

@@ -53,7 +53,7 @@ describe("targets in Settings", () => {
     expect(page).toContain("Delivery log");
   });
 
-  test("room limits raise reading_high once, and again only after the reading came back past the hysteresis", async () => {
+  test("room limits raise reading_high once, and again only once back past the hysteresis", async () => {
     const { services, app, cookie, form } = await setup();
     await form("/settings/notify", { url: `${services.webhookUrl()}?events=reading_high,reading_low` }, true);
     await form("/settings/printers/1/limits", { temp_high: "30", temp_low: "", hum_high: "", hum_low: "" });

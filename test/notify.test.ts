@@ -61,7 +61,7 @@ async function setup(
 }
 
 describe("each service receives what its API expects", () => {
-  test("ntfy gets title, priority, tags, click and the JPEG; Telegram a sendPhoto; the webhook a signed body", async () => {
+  test("ntfy gets title, priority, tags, click and the JPEG; Telegram sendPhoto; a signed webhook", async () => {
     const { services, device } = await setup();
     const frame = fakeJpeg(3000, 7);
     await emitWithAck(device, "image", frame);

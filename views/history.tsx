@@ -10,6 +10,12 @@ export const OUTCOMES = ["running", "finished", "failed", "cancelled"] as const;
 export type JobSummary = JobListRow & { printer: string; facts: { duration_s: number; weather: Weather | null } };
 type Weather = { temp_min: number | null; temp_avg: number; temp_max: number | null; hum_avg: number };
 
+/** "22.8 °C (21.5–24) · 44 %": the room during a print, in one line. */
+function weatherLine(w: Weather | null): string {
+  if (!w) return "";
+  return `${w.temp_avg.toFixed(1)} °C (${w.temp_min}–${w.temp_max}) · ${w.hum_avg.toFixed(0)} %`;
+}
+
 export function OutcomeBadge(props: { outcome: string; ctx: ViewContext }) {
   const label = (props.ctx.t as Record<string, string>)[`outcome_${props.outcome}`] ?? props.outcome;
   return <span class={`outcome outcome-${props.outcome}`}>{label}</span>;
@@ -58,12 +64,7 @@ export function HistoryPage(props: {
               <OutcomeBadge outcome={j.outcome} ctx={ctx} />
               <span class="job-fact">{duration(j.facts.duration_s / 60, t)}</span>
               <span class="job-fact">{j.total_layers ? `${t.layer} ${j.layer ?? 0}/${j.total_layers}` : ""}</span>
-              <span class="job-fact">
-                {j.facts.weather
-                  ? `${j.facts.weather.temp_avg.toFixed(1)} °C (${j.facts.weather.temp_min}–${j.facts.weather.temp_max})` +
-                    ` · ${j.facts.weather.hum_avg.toFixed(0)} %`
-                  : ""}
-              </span>
+              <span class="job-fact">{weatherLine(j.facts.weather)}</span>
             </li>
           ))}
         </ul>
