@@ -122,6 +122,16 @@ export function collect<T = unknown>(socket: Socket, event: string): T[] {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Polls `what` until `ok` holds or `ms` pass; gives the last value either way (the test asserts on it). */
+export async function until<T>(what: () => Promise<T> | T, ok: (v: T) => boolean, ms = 8000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await what();
+    if (ok(v) || Date.now() > end) return v;
+    await sleep(30);
+  }
+}
+
 /** Resolves with the first payload of `event` that satisfies `match` (earlier ones are skipped). */
 export function eventMatching<T = unknown>(
   socket: Socket,

@@ -12,6 +12,7 @@ import {
   startApp,
   type TestApp,
   tempDir,
+  until,
 } from "./helpers.ts";
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
@@ -49,15 +50,6 @@ async function lanSetup(dir = tempDir()) {
     return { app, cookie, api };
   };
   return { printer, boot, dir };
-}
-
-async function until<T>(what: () => Promise<T>, ok: (v: T) => boolean, ms = 8000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await what();
-    if (ok(v) || Date.now() > end) return v;
-    await sleep(50);
-  }
 }
 
 async function tokenDevice(app: TestApp, cookie: string) {

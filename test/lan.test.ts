@@ -5,7 +5,7 @@ import type { Socket } from "socket.io-client";
 import { startFakeCamera } from "./fakes/bambu-camera.ts";
 import { CANCELLED, type FakePrinter, startFakePrinter } from "./fakes/bambu-printer.ts";
 import { makeCert } from "./fakes/certs.ts";
-import { connected, connectSocket, login, sleep, startApp } from "./helpers.ts";
+import { connected, connectSocket, login, sleep, startApp, until } from "./helpers.ts";
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -59,15 +59,6 @@ async function setup(
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
   return { printer, app, cookie, api, act };
-}
-
-async function until<T>(what: () => Promise<T> | T, ok: (v: T) => boolean, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await what();
-    if (ok(v) || Date.now() > end) return v;
-    await sleep(50);
-  }
 }
 
 describe("the LAN connection", () => {

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { startFakePrinter } from "./fakes/bambu-printer.ts";
 import { startNotifyServices } from "./fakes/notify-services.ts";
-import { connected, connectSocket, emitWithAck, fakeJpeg, login, sleep, startApp } from "./helpers.ts";
+import { connected, connectSocket, emitWithAck, fakeJpeg, login, sleep, startApp, until } from "./helpers.ts";
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -11,15 +11,6 @@ afterEach(async () => {
 });
 const SECRET = `whsec_${Buffer.from("a-webhook-secret-of-32-bytes-len").toString("base64")}`;
 const FAST = { retryMs: [150, 300, 600], timeoutMs: 2000, tickMs: 50 };
-
-async function until<T>(what: () => T, ok: (v: T) => boolean, ms = 8000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = what();
-    if (ok(v) || Date.now() > end) return v;
-    await sleep(30);
-  }
-}
 
 async function setup(
   extra: { lan?: boolean; notify?: (s: Awaited<ReturnType<typeof startNotifyServices>>) => string[] } = {},

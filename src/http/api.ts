@@ -15,6 +15,7 @@ import {
   type HttpDeps,
   jsonFor,
   jsonResponse,
+  printerIdOf,
   type RequestTools,
 } from "./context.ts";
 
@@ -56,10 +57,10 @@ export function apiRoutes(deps: HttpDeps, tools: RequestTools) {
     return entry;
   }
 
-  const withPrinter = (raw: string, fn: (id: number) => Response) =>
-    /^\d{1,9}$/.test(raw) && deps.printers.exists(Number(raw))
-      ? fn(Number(raw))
-      : jsonResponse({ error: "no such printer" }, 404);
+  const withPrinter = (raw: string, fn: (id: number) => Response) => {
+    const id = printerIdOf(deps.printers, raw);
+    return id === null ? jsonResponse({ error: "no such printer" }, 404) : fn(id);
+  };
 
   /** One calendar day of a printer's readings, gzipped and cached by a validator of that day. */
   function dayReadings(printerId: number, date: string | undefined, request: Request): Response {

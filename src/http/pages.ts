@@ -18,7 +18,7 @@ import type { HeldPrinter } from "../services/printers.ts";
 import { DEFAULT_PRINTER_ID } from "../store/migrations.ts";
 import type { ReadingRow } from "../store/store.ts";
 import { dayOf, parseDay, shiftDay } from "../time.ts";
-import { type HttpDeps, htmlResponse, loginRedirect, type RequestTools } from "./context.ts";
+import { type HttpDeps, htmlResponse, loginRedirect, printerIdOf, type RequestTools } from "./context.ts";
 
 const ChartQuery = t.Object({
   day: t.Optional(t.String({ maxLength: 32 })),
@@ -34,7 +34,7 @@ export function pageRoutes(deps: HttpDeps, tools: RequestTools) {
     htmlResponse(ErrorPage({ ctx: tools.view(session), title: tools.t.badRequest, message }) as string, 400);
   const notFound = (session: Session | null) =>
     htmlResponse(ErrorPage({ ctx: tools.view(session), title: "404", message: tools.t.noSuchPrinter }) as string, 404);
-  const printerId = (raw: string) => (/^\d{1,9}$/.test(raw) && printers.exists(Number(raw)) ? Number(raw) : null);
+  const printerId = (raw: string) => printerIdOf(printers, raw);
 
   const dayLines = new Map<string, { count: number; points: ReadingRow[] }>();
   const panels = new Map<string, string>();

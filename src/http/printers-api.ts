@@ -5,7 +5,7 @@ import { dictionary, translate } from "../i18n.ts";
 import { ACTIONS, type Action } from "../services/printer-control.ts";
 import type { HeldPrinter } from "../services/printers.ts";
 import { isoInZone } from "../time.ts";
-import { type HttpDeps, jsonFor, jsonResponse, type RequestTools } from "./context.ts";
+import { type HttpDeps, jsonFor, jsonResponse, printerIdOf, type RequestTools } from "./context.ts";
 
 export function printersApiRoutes(deps: HttpDeps, tools: RequestTools) {
   const { printers, telemetry, config } = deps;
@@ -77,7 +77,7 @@ export function printersApiRoutes(deps: HttpDeps, tools: RequestTools) {
     };
   }
 
-  const idOf = (raw: string) => (/^\d{1,9}$/.test(raw) && printers.exists(Number(raw)) ? Number(raw) : null);
+  const idOf = (raw: string) => printerIdOf(printers, raw);
   const noPrinter = () => jsonResponse({ error: "no such printer" }, 404);
   const invalid = (errors: Record<string, { key: keyof typeof en; vars?: Record<string, string | number> }>) =>
     jsonResponse(

@@ -2,37 +2,20 @@
 // confirmation that names what goes. Every POST is CSRF-checked by the settings guard.
 import { Elysia } from "elysia";
 import { ErrorPage } from "../../views/pages.tsx";
-import { SettingsPage } from "../../views/settings.tsx";
 import { PrinterEditPage } from "../../views/settings-printers.tsx";
 import { translate } from "../i18n.ts";
 import type { Session } from "../services/auth.ts";
 import type { SetupErrors } from "../services/printer-setup.ts";
-import { type HttpDeps, htmlResponse, type RequestTools } from "./context.ts";
-import { settingsGuard } from "./settings.ts";
+import { type HttpDeps, htmlResponse, printerIdOf, type RequestTools } from "./context.ts";
+import { settingsGuard, settingsPage as wholePage } from "./settings.ts";
 
 export function settingsPrinterRoutes(deps: HttpDeps, tools: RequestTools) {
   const { printers } = deps;
-  const summaries = () => printers.list().map((printer) => ({ printer, device: printers.deviceSource(printer) }));
   const settingsPage = (session: Session, flash: { kind: "ok" | "error"; text: string }, status = 200) =>
-    htmlResponse(
-      SettingsPage({
-        ctx: tools.view(session),
-        users: deps.users.list(),
-        intervals: deps.intervals.get(),
-        tokens: deps.deviceTokens.list(),
-        log: deps.eventLog.recent(100),
-        actions: deps.control.recent(50),
-        targets: deps.notifier.targets(),
-        storage: deps.storage(),
-        devices: deps.devices.connected(),
-        printers: summaries(),
-        flash,
-      }) as string,
-      status,
-    );
+    htmlResponse(wholePage(deps, tools, session, { flash }) as string, status);
   const error = (session: Session, status: number, message: string) =>
     htmlResponse(ErrorPage({ ctx: tools.view(session), title: String(status), message }) as string, status);
-  const idOf = (raw: string) => (/^\d{1,9}$/.test(raw) && printers.exists(Number(raw)) ? Number(raw) : null);
+  const idOf = (raw: string) => printerIdOf(printers, raw);
   /** What the form shows: the stored setup without the access code. */
   const valuesOf = (id: number) => {
     const { access_code: _, ...rest } = printers.connectionOf(id)!;

@@ -36,25 +36,37 @@ export function settingsGuard(
   }
 }
 
+/** Each printer with its camera Pi's state, as the printer and token sections list them. */
+export const summariesOf = (deps: HttpDeps) =>
+  deps.printers.list().map((printer) => ({ printer, device: deps.printers.deviceSource(printer) }));
+
+/** The whole settings page; every form that is not answered in place answers with it. */
+export function settingsPage(
+  deps: HttpDeps,
+  tools: RequestTools,
+  session: Session,
+  extra: { flash?: Flash; created?: { name: string; token: string } } = {},
+) {
+  return SettingsPage({
+    ctx: tools.view(session),
+    users: deps.users.list(),
+    intervals: deps.intervals.get(),
+    tokens: deps.deviceTokens.list(),
+    log: deps.eventLog.recent(100),
+    actions: deps.control.recent(50),
+    targets: deps.notifier.targets(),
+    storage: deps.storage(),
+    devices: deps.devices.connected(),
+    printers: summariesOf(deps),
+    ...extra,
+  });
+}
+
 export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
   const { users, intervals, deviceTokens } = deps;
   const page = (session: Session, flash?: Flash, created?: { name: string; token: string }) =>
-    SettingsPage({
-      ctx: tools.view(session),
-      users: users.list(),
-      intervals: intervals.get(),
-      flash,
-      created,
-      tokens: deviceTokens.list(),
-      log: deps.eventLog.recent(100),
-      actions: deps.control.recent(50),
-      targets: deps.notifier.targets(),
-      storage: deps.storage(),
-      devices: deps.devices.connected(),
-      printers: printerSummaries(),
-    });
-  const printerSummaries = () =>
-    deps.printers.list().map((printer) => ({ printer, device: deps.printers.deviceSource(printer) }));
+    settingsPage(deps, tools, session, { flash, created });
+  const printerSummaries = () => summariesOf(deps);
   const isHtmx = (request: Request) => request.headers.get("hx-request") === "true";
 
   /** htmx gets the fragment; a plain form post gets the whole page with the same message. */
