@@ -1,5 +1,5 @@
 // The A1/P1 built-in camera (port 6000 on a real printer): TLS, an 80-byte auth packet, then JPEG frames
-// each behind a 16-byte header. See /work/shared/PRINTERS.md §4.
+// each behind a 16-byte header. See PRINTERS.md §4.
 import { createServer, type Server, type TLSSocket } from "node:tls";
 import type { Cert } from "./certs.ts";
 
