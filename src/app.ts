@@ -107,6 +107,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   const deviceStaleAfter = () => opts.deviceStaleMs ?? staleAfter(intervals.get());
   const printers = createPrinterService({ store, events, log, deviceStaleAfter });
   printers.syncConfig(config.printers);
+  const jobs = createJobService({ store, writes, events, log, printers, archiveQuotaBytes: ARCHIVE_QUOTA_BYTES });
   // Timelapse videos (tus uploads from camera Pis), on disk in media_dir.
   const mediaDir = resolveMediaDir(config.media_dir, config.database_uri);
   const timelapses = createTimelapseService({
@@ -137,13 +138,11 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     printers,
     raise: notifier.raise,
     latestFrame: (id) => telemetry.latest(id).frame?.id ?? null,
-    currentJob: (id) => jobs.current(id),
+    currentJob: jobs.current,
     limits: printers.limits,
     publicUrl: config.public_url,
     timings: opts.ruleTimings,
   });
-  // After the rules: a report that fails a print with an HMS code tells of the code, then of the failure.
-  const jobs = createJobService({ store, writes, events, log, printers, archiveQuotaBytes: ARCHIVE_QUOTA_BYTES });
 
   // Edges: Socket.IO for devices and live pages, HTTP for pages and the API.
   const serverView = { t: dictionary(config.locale), locale: config.locale, zone };

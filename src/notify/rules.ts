@@ -89,7 +89,9 @@ export function createNotifyRules<P extends RulePrinter>(deps: {
     raise(event, job.printer_id, `${job.name}${layers}`, job);
   });
 
-  events.on("printerState", ({ printerId, state, changed }) => {
+  // First: a report that fails a print with an HMS code tells of the code before the job service, hearing the
+  // same report, closes the job and announces the failure; the code's message still links to the open job.
+  events.first("printerState", ({ printerId, state, changed }) => {
     if (changed.gcode_state === "PAUSE") raise("print_paused", printerId, state.file ?? "");
     if (!changed.hms) return;
     const seen = hmsSeen.get(printerId) ?? new Set<string>();
