@@ -3,7 +3,7 @@ import { html } from "@elysiajs/html";
 import { Elysia } from "elysia";
 import { createTileRenderer } from "../views/render.ts";
 import type { Config } from "./config.ts";
-import { createEventBus, type EventBus } from "./events.ts";
+import { createEventBus } from "./events.ts";
 import { apiRoutes } from "./http/api.ts";
 import { assetRoutes } from "./http/assets.ts";
 import { authRoutes } from "./http/auth.ts";
@@ -36,7 +36,7 @@ import { createEventLog } from "./services/event-log.ts";
 import { createIntervalService } from "./services/intervals.ts";
 import { createJobService } from "./services/jobs.ts";
 import { createLoginLimiter } from "./services/login-limiter.ts";
-import { CONFIRM_WITHIN_MS, createPrinterControl } from "./services/printer-control.ts";
+import { createPrinterControl } from "./services/printer-control.ts";
 import { createPrinterService } from "./services/printers.ts";
 import { createRetention } from "./services/retention.ts";
 import { createTelemetryService } from "./services/telemetry.ts";
@@ -55,24 +55,6 @@ const ARCHIVE_QUOTA_BYTES = 2 * 1024 ** 3;
 
 export type AppHandle = Awaited<ReturnType<typeof createApp>>;
 export { MAX_HTTP_BODY_BYTES } from "./http/security.ts";
-
-/** Asks a printer's camera Pis to do an action; their first answer, or null after the wait. */
-function askDevice(events: EventBus, printerId: number, action: string): Promise<boolean | null> {
-  return new Promise((resolve) => {
-    const listener = (a: { printerId: number; action: string; result: boolean }) => {
-      if (a.printerId !== printerId || a.action !== action) return;
-      done(a.result);
-    };
-    const timer = setTimeout(() => done(null), CONFIRM_WITHIN_MS);
-    function done(v: boolean | null) {
-      clearTimeout(timer);
-      events.off("deviceAnswer", listener);
-      resolve(v);
-    }
-    events.on("deviceAnswer", listener);
-    events.emit("deviceAction", { printerId, action });
-  });
-}
 
 /** Timings tests shorten; production uses the defaults. */
 export type AppOptions = {
@@ -178,7 +160,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     log,
     printers,
     lan,
-    devices: { count: hub.devicesOf, ask: (id, action) => askDevice(events, id, action) },
+    devices: { count: hub.devicesOf, ask: hub.askDevice },
   });
   const dbHealthy = () => {
     try {
