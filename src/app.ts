@@ -94,14 +94,11 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   const mediaDir = resolveMediaDir(config.media_dir, config.database_uri);
   const timelapses = createTimelapseService({
     store,
+    events,
     log,
     mediaDir,
     quotaBytes: config.media_quota_bytes,
     maxUploadBytes: config.max_upload_bytes,
-  });
-  // A deleted printer's videos go with it (their rows and their files).
-  events.on("printersChanged", ({ printerId, removed }) => {
-    if (removed) for (const video of timelapses.list(printerId)) timelapses.remove(video.id, "printer deleted");
   });
   // Notifications: rules turn events into messages; the notifier queues and delivers them.
   const push = createPushService({ store, log, subject: config.public_url || "mailto:layerwatch@localhost" });
