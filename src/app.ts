@@ -39,6 +39,7 @@ import { createLoginLimiter } from "./services/login-limiter.ts";
 import { createPrinterControl } from "./services/printer-control.ts";
 import { createPrinterService } from "./services/printers.ts";
 import { createRetention } from "./services/retention.ts";
+import { createStorageSummary } from "./services/storage.ts";
 import { createTelemetryService } from "./services/telemetry.ts";
 import { createTimelapseService, resolveMediaDir } from "./services/timelapses.ts";
 import { createUserService } from "./services/users.ts";
@@ -49,9 +50,6 @@ import { VERSION } from "./version.ts";
 
 /** A device is stale once nothing came for 3x its longest interval (at least 30 s). */
 const staleAfter = (i: Intervals) => Math.max(30, 3 * Math.max(i.image_delay, i.temphum_delay, i.status_delay)) * 1000;
-
-/** Archived print frames may use this much of the database before the oldest print's go. */
-const ARCHIVE_QUOTA_BYTES = 2 * 1024 ** 3;
 
 export type AppHandle = Awaited<ReturnType<typeof createApp>>;
 export { MAX_HTTP_BODY_BYTES } from "./http/security.ts";
@@ -89,7 +87,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   const deviceStaleAfter = () => opts.deviceStaleMs ?? staleAfter(intervals.get());
   const printers = createPrinterService({ store, events, log, deviceStaleAfter });
   printers.syncConfig(config.printers);
-  const jobs = createJobService({ store, writes, events, log, printers, archiveQuotaBytes: ARCHIVE_QUOTA_BYTES });
+  const jobs = createJobService({ store, writes, events, log, printers });
   // Timelapse videos (tus uploads from camera Pis), on disk in media_dir.
   const mediaDir = resolveMediaDir(config.media_dir, config.database_uri);
   const timelapses = createTimelapseService({
@@ -159,21 +157,9 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     lan,
     devices: { count: hub.devicesOf, ask: hub.askDevice },
   });
-  const dbHealthy = () => {
-    try {
-      store.db.query("SELECT 1").get();
-      return true;
-    } catch {
-      return false;
-    }
-  };
+  const dbHealthy = store.healthy;
   const deps: HttpDeps = {
-    storage: () => ({
-      archive: jobs.archiveBytes(),
-      archiveQuota: ARCHIVE_QUOTA_BYTES,
-      media: timelapses.usage().done,
-      mediaQuota: timelapses.usage().quota,
-    }),
+    storage: createStorageSummary({ jobs, timelapses }),
     removeTimelapse: timelapses.remove,
     config,
     log,
