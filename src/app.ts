@@ -3,7 +3,7 @@ import { html } from "@elysiajs/html";
 import { Elysia } from "elysia";
 import { createTileRenderer } from "../views/render.ts";
 import type { Config } from "./config.ts";
-import { createEventBus, type EventBus } from "./events.ts";
+import { createEventBus } from "./events.ts";
 import { apiRoutes } from "./http/api.ts";
 import { assetRoutes } from "./http/assets.ts";
 import { authRoutes } from "./http/auth.ts";
@@ -27,6 +27,7 @@ import { createLan } from "./lan/lan.ts";
 import type { LanTimings } from "./lan/printer-link.ts";
 import { createLogger, type Logger, withSink } from "./log.ts";
 import { createNotifier, type NotifyTimings } from "./notify/notifier.ts";
+import { createPushService } from "./notify/push.ts";
 import { createNotifyRules, type RuleTimings } from "./notify/rules.ts";
 import { createSocketServer, MAX_SOCKET_MESSAGE_BYTES } from "./realtime/socket.ts";
 import { createAuthService } from "./services/auth.ts";
@@ -35,10 +36,10 @@ import { createEventLog } from "./services/event-log.ts";
 import { createIntervalService } from "./services/intervals.ts";
 import { createJobService } from "./services/jobs.ts";
 import { createLoginLimiter } from "./services/login-limiter.ts";
-import { CONFIRM_WITHIN_MS, createPrinterControl } from "./services/printer-control.ts";
+import { createPrinterControl } from "./services/printer-control.ts";
 import { createPrinterService } from "./services/printers.ts";
-import { createPushService } from "./services/push.ts";
 import { createRetention } from "./services/retention.ts";
+import { createStorageSummary } from "./services/storage.ts";
 import { createTelemetryService } from "./services/telemetry.ts";
 import { createTimelapseService, resolveMediaDir } from "./services/timelapses.ts";
 import { createUserService } from "./services/users.ts";
@@ -50,29 +51,8 @@ import { VERSION } from "./version.ts";
 /** A device is stale once nothing came for 3x its longest interval (at least 30 s). */
 const staleAfter = (i: Intervals) => Math.max(30, 3 * Math.max(i.image_delay, i.temphum_delay, i.status_delay)) * 1000;
 
-/** Archived print frames may use this much of the database before the oldest print's go. */
-const ARCHIVE_QUOTA_BYTES = 2 * 1024 ** 3;
-
 export type AppHandle = Awaited<ReturnType<typeof createApp>>;
 export { MAX_HTTP_BODY_BYTES } from "./http/security.ts";
-
-/** Asks a printer's camera Pis to do an action; their first answer, or null after the wait. */
-function askDevice(events: EventBus, printerId: number, action: string): Promise<boolean | null> {
-  return new Promise((resolve) => {
-    const listener = (a: { printerId: number; action: string; result: boolean }) => {
-      if (a.printerId !== printerId || a.action !== action) return;
-      done(a.result);
-    };
-    const timer = setTimeout(() => done(null), CONFIRM_WITHIN_MS);
-    function done(v: boolean | null) {
-      clearTimeout(timer);
-      events.off("deviceAnswer", listener);
-      resolve(v);
-    }
-    events.on("deviceAnswer", listener);
-    events.emit("deviceAction", { printerId, action });
-  });
-}
 
 /** Timings tests shorten; production uses the defaults. */
 export type AppOptions = {
@@ -107,18 +87,16 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   const deviceStaleAfter = () => opts.deviceStaleMs ?? staleAfter(intervals.get());
   const printers = createPrinterService({ store, events, log, deviceStaleAfter });
   printers.syncConfig(config.printers);
+  const jobs = createJobService({ store, writes, events, log, printers });
   // Timelapse videos (tus uploads from camera Pis), on disk in media_dir.
   const mediaDir = resolveMediaDir(config.media_dir, config.database_uri);
   const timelapses = createTimelapseService({
     store,
+    events,
     log,
     mediaDir,
     quotaBytes: config.media_quota_bytes,
     maxUploadBytes: config.max_upload_bytes,
-  });
-  // A deleted printer's videos go with it (their rows and their files).
-  events.on("printersChanged", ({ printerId, removed }) => {
-    if (removed) for (const video of timelapses.list(printerId)) timelapses.remove(video.id, "printer deleted");
   });
   // Notifications: rules turn events into messages; the notifier queues and delivers them.
   const push = createPushService({ store, log, subject: config.public_url || "mailto:layerwatch@localhost" });
@@ -137,13 +115,11 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     printers,
     raise: notifier.raise,
     latestFrame: (id) => telemetry.latest(id).frame?.id ?? null,
-    currentJob: (id) => jobs.current(id),
+    currentJob: jobs.current,
     limits: printers.limits,
     publicUrl: config.public_url,
     timings: opts.ruleTimings,
   });
-  // After the rules: a report that fails a print with an HMS code tells of the code, then of the failure.
-  const jobs = createJobService({ store, writes, events, log, printers, archiveQuotaBytes: ARCHIVE_QUOTA_BYTES });
 
   // Edges: Socket.IO for devices and live pages, HTTP for pages and the API.
   const serverView = { t: dictionary(config.locale), locale: config.locale, zone };
@@ -179,23 +155,11 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     log,
     printers,
     lan,
-    devices: { count: hub.devicesOf, ask: (id, action) => askDevice(events, id, action) },
+    devices: { count: hub.devicesOf, ask: hub.askDevice },
   });
-  const dbHealthy = () => {
-    try {
-      store.db.query("SELECT 1").get();
-      return true;
-    } catch {
-      return false;
-    }
-  };
+  const dbHealthy = store.healthy;
   const deps: HttpDeps = {
-    storage: () => ({
-      archive: jobs.archiveBytes(),
-      archiveQuota: ARCHIVE_QUOTA_BYTES,
-      media: timelapses.usage().done,
-      mediaQuota: timelapses.usage().quota,
-    }),
+    storage: createStorageSummary({ jobs, timelapses }),
     removeTimelapse: timelapses.remove,
     config,
     log,

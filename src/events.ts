@@ -30,21 +30,38 @@ export type DomainEvents = {
 
 type Listener<K extends keyof DomainEvents> = (payload: DomainEvents[K]) => void;
 
+type Listeners = { [K in keyof DomainEvents]?: Listener<K>[] };
+
 export function createEventBus() {
-  const listeners: { [K in keyof DomainEvents]?: Listener<K>[] } = {};
+  const first: Listeners = {};
+  const rest: Listeners = {};
+  const add = <K extends keyof DomainEvents>(to: Listeners, event: K, fn: Listener<K>) => {
+    to[event] ??= [] as never;
+    (to[event] as unknown as Listener<K>[]).push(fn);
+  };
   return {
+    /** Hears every `event` from now on, after the listeners subscribed with `first`. */
     on<K extends keyof DomainEvents>(event: K, fn: Listener<K>) {
-      listeners[event] ??= [] as never;
-      (listeners[event] as unknown as Listener<K>[]).push(fn);
+      add(rest, event, fn);
+    },
+    /**
+     * Hears every `event` before any listener subscribed with `on`, whenever either subscribed. For a listener
+     * that tells of an event (notifications) and must do so before another acts on it and announces what follows
+     * (the job service closing a print), or the consequence would be told before its cause.
+     */
+    first<K extends keyof DomainEvents>(event: K, fn: Listener<K>) {
+      add(first, event, fn);
     },
     off<K extends keyof DomainEvents>(event: K, fn: Listener<K>) {
-      const list = listeners[event] as unknown as Listener<K>[] | undefined;
-      const i = list?.indexOf(fn) ?? -1;
-      if (i >= 0) list!.splice(i, 1);
+      for (const from of [first, rest]) {
+        const list = from[event] as unknown as Listener<K>[] | undefined;
+        const i = list?.indexOf(fn) ?? -1;
+        if (i >= 0) list!.splice(i, 1);
+      }
     },
     emit<K extends keyof DomainEvents>(event: K, payload: DomainEvents[K]) {
       // A copy: a listener may remove itself (a one-shot wait) while this runs.
-      for (const fn of [...(listeners[event] ?? [])]) fn(payload);
+      for (const fn of [...(first[event] ?? []), ...(rest[event] ?? [])]) fn(payload);
     },
   };
 }

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { appWithToken, b64, sha256, uploadWhole, videoBytes } from "./fixtures/tus.ts";
+import { appWithToken, b64, createUpload, patch, sha256, uploadWhole, videoBytes } from "./fixtures/tus.ts";
 import type { TestApp } from "./helpers.ts";
 
 const MiB = 1024 * 1024;
@@ -118,5 +118,33 @@ test("the quota deletes the oldest videos to make room, warns the admin, and ref
     expect(readdirSync(join(small.dir, "videos"))).toHaveLength(3);
   } finally {
     await small.close();
+  }
+});
+
+test("deleting a printer deletes its videos, rows and files; another printer's stay", async () => {
+  const { app, cookie, bearer } = await appWithToken();
+  try {
+    const api = (path: string, method: string, body?: object) =>
+      fetch(`${app.url}${path}`, {
+        method,
+        headers: { cookie, "content-type": "application/json" },
+        body: body && JSON.stringify(body),
+      });
+    const { id: printer } = (await (await api("/api/printers", "POST", { name: "Second" })).json()) as { id: number };
+    const { token } = (await (await api(`/api/printers/${printer}/tokens`, "POST", { name: "pi" })).json()) as {
+      token: string;
+    };
+    const bytes = videoBytes(4096);
+    const created = await createUpload(app.url, printer, bytes.length, { authorization: `Bearer ${token}` });
+    const location = new URL(created.headers.get("location")!, app.url).href;
+    expect((await patch(location, 0, bytes, { authorization: `Bearer ${token}` })).status).toBe(204);
+    expect((await uploadWhole(app.url, videoBytes(4096, 2), bearer)).status).toBe(204);
+    expect(readdirSync(join(app.dir, "media")).sort()).toEqual(["1.mp4", "2.mp4"]);
+    expect((await api(`/api/printers/${printer}`, "DELETE")).status).toBe(200);
+    expect(readdirSync(join(app.dir, "media"))).toEqual(["2.mp4"]);
+    const rows = app.store.db.query("SELECT printer_id FROM timelapses").all();
+    expect(rows).toEqual([{ printer_id: 1 }]);
+  } finally {
+    await app.close();
   }
 });

@@ -2,7 +2,6 @@
 // a printer's LAN link lost past a grace period (then back), a camera Pi gone quiet (then back), and room
 // readings crossing the printer's limits, with hysteresis so a value hovering at the limit stays quiet.
 import type { EventBus } from "../events.ts";
-import type { PrinterService } from "../services/printers.ts";
 import type { JobRow } from "../store/store.ts";
 import type { Message } from "./senders.ts";
 import type { NotifyEvent } from "./targets.ts";
@@ -12,6 +11,18 @@ export type Limits = {
   temp_low: number | null;
   hum_high: number | null;
   hum_low: number | null;
+};
+/** A printer as the rules see it: its name, whether it has a LAN address, and that link's health. */
+export type RulePrinter = {
+  info: { id: number; name: string; host: string };
+  lan: { state: string; last_error: string | null };
+};
+/** What the rules ask of the printers (the printer service answers it). */
+export type RulePrinters<P extends RulePrinter> = {
+  get(printerId: number): P | undefined;
+  list(): P[];
+  /** Whether the printer's camera Pis are sending: never have, are, or have gone quiet. */
+  deviceSource(p: P, now: number): "never" | "online" | "stale";
 };
 export type RuleTimings = { offlineGraceMs: number; checkMs: number };
 export const DEFAULT_RULE_TIMINGS: RuleTimings = { offlineGraceMs: 120_000, checkMs: 5_000 };
@@ -33,9 +44,9 @@ const TEXT: Record<NotifyEvent, { title: string; priority: number; tags: string[
   reading_low: { title: "room reading too low", priority: 4, tags: ["thermometer"] },
 };
 
-export function createNotifyRules(deps: {
+export function createNotifyRules<P extends RulePrinter>(deps: {
   events: EventBus;
-  printers: PrinterService;
+  printers: RulePrinters<P>;
   raise: (m: Message) => void;
   latestFrame: (printerId: number) => number | null;
   currentJob: (printerId: number) => JobRow | null;
@@ -78,7 +89,9 @@ export function createNotifyRules(deps: {
     raise(event, job.printer_id, `${job.name}${layers}`, job);
   });
 
-  events.on("printerState", ({ printerId, state, changed }) => {
+  // First: a report that fails a print with an HMS code tells of the code before the job service, hearing the
+  // same report, closes the job and announces the failure; the code's message still links to the open job.
+  events.first("printerState", ({ printerId, state, changed }) => {
     if (changed.gcode_state === "PAUSE") raise("print_paused", printerId, state.file ?? "");
     if (!changed.hms) return;
     const seen = hmsSeen.get(printerId) ?? new Set<string>();

@@ -180,6 +180,23 @@ export function attachHub(
     watched: (printerId: number) => watched(viewersOf(printerId)) || watched(OVERVIEW),
     /** Devices connected for one printer. */
     devicesOf: (printerId: number) => io.sockets.adapter.rooms.get(devicesOf(printerId))?.size ?? 0,
+    /** Asks a printer's camera Pis to do an action; their first answer, or null when none came within `withinMs`. */
+    askDevice(printerId: number, action: string, withinMs: number): Promise<boolean | null> {
+      return new Promise((resolve) => {
+        const listener = (a: { printerId: number; action: string; result: boolean }) => {
+          if (a.printerId !== printerId || a.action !== action) return;
+          done(a.result);
+        };
+        const timer = setTimeout(() => done(null), withinMs);
+        function done(v: boolean | null) {
+          clearTimeout(timer);
+          events.off("deviceAnswer", listener);
+          resolve(v);
+        }
+        events.on("deviceAnswer", listener);
+        events.emit("deviceAction", { printerId, action });
+      });
+    },
     stop() {
       cards.stop();
       states.stop();

@@ -8,6 +8,8 @@ import type { WriteQueue } from "../store/write-queue.ts";
 import { ACTIVE_STATES, CANCELLED_ERROR, type PrinterState, printErrorCode } from "./printer-state.ts";
 import type { PrinterService } from "./printers.ts";
 
+/** Archived print frames may use this much of the database before the oldest print's go. */
+export const ARCHIVE_QUOTA_BYTES = 2 * 1024 ** 3;
 /** At most this many archived frames per job; past it the archive is thinned evenly. */
 export const MAX_JOB_FRAMES = 300;
 /** Without layer numbers, one archived frame per this interval. */
@@ -24,7 +26,6 @@ export function createJobService(deps: {
   events: EventBus;
   log: Logger;
   printers: PrinterService;
-  archiveQuotaBytes: number;
 }) {
   const { store, events, writes, log } = deps;
   const open = new Map<number, JobRow>();
@@ -100,12 +101,12 @@ export function createJobService(deps: {
       await write(() => {
         for (let i = 1; i < frames.length - 1; i += 2) store.jobs.deleteFrame(frames[i]!.id);
       });
-    while (deps.archiveQuotaBytes > 0 && archiveBytes > deps.archiveQuotaBytes) {
+    while (archiveBytes > ARCHIVE_QUOTA_BYTES) {
       const freed = (await write(() => store.jobs.pruneOldestArchive())) ?? 0;
       if (!freed) break;
       archiveBytes -= freed;
       log.warn("print archive over its budget: the oldest print's frames were removed", {
-        budget: deps.archiveQuotaBytes,
+        budget: ARCHIVE_QUOTA_BYTES,
       });
     }
   }
@@ -198,7 +199,8 @@ export function createJobService(deps: {
     frames: store.jobs.frames,
     frame: store.jobs.frame,
     timelapseOf: store.jobs.timelapseOf,
-    archiveBytes: () => archiveBytes,
+    /** Bytes the print archive holds, against its budget. */
+    archiveUsage: () => ({ bytes: archiveBytes, quota: ARCHIVE_QUOTA_BYTES }),
   };
 }
 

@@ -72,7 +72,7 @@ export function createPrinterControl(deps: {
   /** The camera Pi: ask it (printerAction) and get its answer, or null when none is there or it is silent. */
   devices: {
     count: (printerId: number) => number;
-    ask: (printerId: number, action: Action) => Promise<boolean | null>;
+    ask: (printerId: number, action: Action, withinMs: number) => Promise<boolean | null>;
   };
 }) {
   const { printers, events } = deps;
@@ -156,7 +156,7 @@ export function createPrinterControl(deps: {
           status: 503,
           body: { error: "no LAN connection and no camera Pi connected for this printer" },
         });
-      const answer = await deps.devices.ask(printerId, action);
+      const answer = await deps.devices.ask(printerId, action, CONFIRM_WITHIN_MS);
       if (answer === null)
         return audit(printerId, user, action, "device", {
           status: 504,

@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync, rmSync, statSync } from "node:fs";
 import { open, rename } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
+import type { EventBus } from "../events.ts";
 import type { Logger } from "../log.ts";
 import type { Store, TimelapseRow } from "../store/store.ts";
 
@@ -37,6 +38,7 @@ export function displayName(raw: string | undefined, fallback: string): string {
 
 export function createTimelapseService(deps: {
   store: Store;
+  events: EventBus;
   log: Logger;
   mediaDir: string;
   quotaBytes: number;
@@ -151,6 +153,20 @@ export function createTimelapseService(deps: {
     return { received, overflow };
   }
 
+  function remove(id: number, by: string): boolean {
+    const row = rows.byId(id);
+    if (!row) return false;
+    active.get(row.upload_id)?.cancel();
+    removeRow(row);
+    log.info("timelapse deleted", { id, printer: row.printer_id, filename: row.filename, by });
+    return true;
+  }
+
+  // A deleted printer's videos go with it (their rows and their files).
+  deps.events.on("printersChanged", ({ printerId, removed }) => {
+    if (removed) for (const video of rows.ofPrinter(printerId)) remove(video.id, "printer deleted");
+  });
+
   return {
     mediaDir,
     /** The largest upload this server accepts now. */
@@ -221,14 +237,7 @@ export function createTimelapseService(deps: {
       return row?.completed_at ? { ...row, file: fileOf(row) } : null;
     },
 
-    remove(id: number, by: string): boolean {
-      const row = rows.byId(id);
-      if (!row) return false;
-      active.get(row.upload_id)?.cancel();
-      removeRow(row);
-      log.info("timelapse deleted", { id, printer: row.printer_id, filename: row.filename, by });
-      return true;
-    },
+    remove,
   };
 }
 

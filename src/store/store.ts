@@ -62,6 +62,15 @@ export function createStore(db: Database, opts: { zone: string }) {
         printers.deleteRow(id);
       }),
     },
+    /** Whether the database still answers a query (for /healthz). */
+    healthy: () => {
+      try {
+        db.query("SELECT 1").get();
+        return true;
+      } catch {
+        return false;
+      }
+    },
     close: () => {
       try {
         db.run("PRAGMA wal_checkpoint(TRUNCATE)");

@@ -1,9 +1,9 @@
 // Owns Web Push for browsers that opted in: this server's VAPID keys (made once, kept in the database), the
 // subscriptions, and a notification fanned out to all of them (a gone subscription is dropped).
 import type { Logger } from "../log.ts";
-import type { Message, SendResult } from "../notify/senders.ts";
-import { generateVapidKeys, sendPush } from "../notify/webpush.ts";
 import type { Store } from "../store/store.ts";
+import type { Message, SendResult } from "./senders.ts";
+import { generateVapidKeys, sendPush } from "./webpush.ts";
 
 export function createPushService(deps: { store: Store; log: Logger; subject: string; timeoutMs?: number }) {
   const { store, log } = deps;
