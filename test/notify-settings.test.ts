@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { startNotifyServices } from "./fakes/notify-services.ts";
 import { decryptPayload, makeBrowserSubscription, startPushService } from "./fakes/push-service.ts";
-import { connected, connectSocket, csrfFrom, emitWithAck, getPage, login, sleep, startApp } from "./helpers.ts";
+import { connected, connectSocket, csrfFrom, emitWithAck, getPage, login, sleep, startApp, until } from "./helpers.ts";
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -69,6 +69,32 @@ describe("targets in Settings", () => {
 });
 
 describe("Web Push", () => {
+  test("with no browser subscribed nothing is queued for Web Push; once one subscribes it is", async () => {
+    const { services, app, cookie, form } = await setup();
+    await form("/settings/notify", { url: services.webhookUrl() }, true);
+    const device = await connected(connectSocket(app, { cookie }));
+    cleanup.push(() => device.disconnect());
+    const webpushLog = () => app.notifier.targets().find((t) => t.url === "webpush://")!.log;
+    await emitWithAck(device, "status", { gcode_status: "RUNNING", file_name: "alone.3mf" });
+    await until(
+      () => services.of("webhook").length,
+      (n) => n >= 1,
+    );
+    // The webhook had it, so the notification was raised and worked: the Web Push target got no delivery.
+    expect(webpushLog()).toEqual([]);
+
+    const push = startPushService();
+    cleanup.push(() => push.close());
+    const browser = await makeBrowserSubscription(push.endpoint("later"));
+    const headers = { cookie, "content-type": "application/json" };
+    const body = JSON.stringify(browser.subscription);
+    expect((await fetch(`${app.url}/api/push/subscription`, { method: "POST", headers, body })).status).toBe(201);
+    await emitWithAck(device, "status", { gcode_status: "FINISH", file_name: "alone.3mf" });
+    const log = await until(webpushLog, (l) => l[0]?.status === "sent");
+    expect(log.map((d) => [d.event, d.status])).toEqual([["print_finished", "sent"]]);
+    expect(push.received).toHaveLength(1);
+  });
+
   test("a subscription made here receives the notification encrypted for it, with a valid VAPID token", async () => {
     const { app, cookie } = await setup();
     const push = startPushService();
