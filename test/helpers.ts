@@ -122,6 +122,10 @@ export function collect<T = unknown>(socket: Socket, event: string): T[] {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A bounded window for a negative check: the test waits `ms`, then asserts that something did NOT happen in it.
+ *  Use `until` (or an event) to wait for something that should happen; this is only for what should not. */
+export const quietFor = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 /** Polls `what` until `ok` holds or `ms` pass; gives the last value either way (the test asserts on it). */
 export async function until<T>(what: () => Promise<T> | T, ok: (v: T) => boolean, ms = 8000): Promise<T> {
   const end = Date.now() + ms;
