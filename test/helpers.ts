@@ -183,6 +183,14 @@ export async function getPage(app: { url: string }, path: string, cookie?: strin
   return { status: res.status, headers: res.headers, text: await res.text() };
 }
 
+/** Posts a form (URL-encoded) without following a redirect, as a browser's form or a script would. */
+export const postForm = (
+  target: { url: string },
+  path: string,
+  fields: Record<string, string>,
+  headers: Record<string, string> = {},
+) => fetch(`${target.url}${path}`, { method: "POST", body: new URLSearchParams(fields), redirect: "manual", headers });
+
 /** The CSRF token a page hands to its forms. */
 export function csrfFrom(html: string): string {
   const m = /name="_csrf" value="([^"]+)"/.exec(html);
