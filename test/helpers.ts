@@ -136,6 +136,20 @@ export async function until<T>(what: () => Promise<T> | T, ok: (v: T) => boolean
   }
 }
 
+/** Polls `what` until its value has stayed the same for `quietMs` (or `ms` pass) and gives it. A bounded wait for
+ *  "nothing more comes", for a test that then asserts on how much came. */
+export async function settled<T>(what: () => Promise<T> | T, quietMs: number, ms = 8000): Promise<T> {
+  const end = Date.now() + ms;
+  let last = await what();
+  let since = Date.now();
+  for (;;) {
+    await sleep(30);
+    const v = await what();
+    if (!Object.is(v, last)) [last, since] = [v, Date.now()];
+    else if (Date.now() - since >= quietMs || Date.now() > end) return v;
+  }
+}
+
 /** Resolves with the first payload of `event` that satisfies `match` (earlier ones are skipped). */
 export function eventMatching<T = unknown>(
   socket: Socket,
