@@ -1,7 +1,17 @@
 // Two printers on one layerwatch: each printer's devices, pages, API and broadcasts carry only its own data.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { useApp } from "./app-fixture.ts";
-import { collect, connected, connectSocket, emitWithAck, eventMatching, fakeJpeg, getPage, sleep } from "./helpers.ts";
+import {
+  collect,
+  connected,
+  connectSocket,
+  emitWithAck,
+  eventMatching,
+  fakeJpeg,
+  getPage,
+  quietFor,
+  until,
+} from "./helpers.ts";
 
 /** The parts of GET /api/printers/:id these tests read. */
 type PrinterJson = {
@@ -91,7 +101,9 @@ describe("two printers, each with its own device", () => {
     expect(state2.state.percent).toBe(42);
     expect(state2.html.panel).toContain("17/120");
     await eventMatching(overview, "printer_card", (c: { printer_id: number }) => c.printer_id === 1, 3000);
-    await sleep(300);
+    await until(() => [seen1, seen2, frames1].every((seen) => seen.length > 0), Boolean);
+    // Bounded: each viewer has its own printer's events; the other printer's, were they leaking, came with them.
+    await quietFor(100);
     expect(seen1.map((e) => e.printer_id)).toEqual([1]);
     expect(seen2.map((e) => e.printer_id)).toEqual([2]);
     expect(frames1.every((f) => f.printer_id === 1) && frames1.length === 1).toBe(true);
@@ -161,7 +173,10 @@ describe("two printers, each with its own device", () => {
     expect(ack).toEqual({ ok: false, error: "percentage must be a number or null, got string" });
     const range = await emitWithAck<{ ok: boolean; error: string }>(device, "status", { current_layer: -3 });
     expect(range.error).toContain("current_layer");
-    await sleep(100);
+    await until(
+      () => errors.length,
+      (n) => n >= 2,
+    );
     expect(errors.map((e) => e.message)).toEqual([
       "status: percentage must be a number or null, got string",
       "status: current_layer -3 is out of range 0..1000000",

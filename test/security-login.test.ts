@@ -10,7 +10,7 @@ import {
   login,
   nextEvent,
   postForm,
-  sleep,
+  quietFor,
   startApp,
 } from "./helpers.ts";
 
@@ -113,7 +113,8 @@ describe("sessions", () => {
       ).status,
     ).toBe(200);
     await gone;
-    await sleep(50);
+    // Bounded: this session's socket, were it dropped too, would be dropped in the same sweep.
+    await quietFor(50);
     expect(mySocket.connected).toBe(true);
   });
 });

@@ -12,7 +12,8 @@ import {
   fakePng,
   getPage,
   nextEvent,
-  sleep,
+  quietFor,
+  until,
 } from "./helpers.ts";
 
 const fx = useApp();
@@ -109,7 +110,10 @@ describe("device events", () => {
     const before = count("readings");
     device.emit("temphum", { temperature: 20, humidity: 50 });
     device.emit("temphum", { temperature: 20.1, humidity: 50 });
-    for (let i = 0; i < 50 && count("readings") < before + 2; i++) await sleep(20);
+    await until(
+      () => count("readings"),
+      (n) => n >= before + 2,
+    );
     expect(count("readings")).toBe(before + 2);
   });
 
@@ -121,7 +125,8 @@ describe("device events", () => {
     const got = eventMatching<{ status: string }>(viewer, "status2v", (s) => s.status === "second");
     await emitWithAck(device, "status", { status: "second" });
     await got;
-    await sleep(150);
+    // Bounded: the viewer has the broadcast; a copy to the device would have come with it.
+    await quietFor(150);
     expect(echoed).toEqual([]);
   });
 
@@ -176,7 +181,8 @@ describe("invalid payloads", () => {
       expect(ack.ok).toBe(false);
       expect((await error).message).toMatch(message);
       expect({ readings: count("readings"), statuses: count("statuses"), frames: count("frames") }).toEqual(before);
-      await sleep(100);
+      // Bounded: the sender has its error; an error or broadcast to the viewer would have come with it.
+      await quietFor(100);
       expect(viewerErrors).toEqual([]);
       expect(broadcasts).toEqual([]);
       expect(device.connected).toBe(true);
