@@ -3,7 +3,17 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { startNotifyServices } from "./fakes/notify-services.ts";
 import { decryptPayload, makeBrowserSubscription, startPushService } from "./fakes/push-service.ts";
-import { connected, connectSocket, csrfFrom, emitWithAck, getPage, login, sleep, startApp, until } from "./helpers.ts";
+import {
+  connected,
+  connectSocket,
+  csrfFrom,
+  emitWithAck,
+  getPage,
+  login,
+  quietFor,
+  startApp,
+  until,
+} from "./helpers.ts";
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -62,7 +72,12 @@ describe("targets in Settings", () => {
     cleanup.push(() => device.disconnect());
     for (const t of [29, 31, 32, 30.5, 29.5, 31, 28.9, 30.2])
       await emitWithAck(device, "temphum", { temperature: t, humidity: 40 });
-    await sleep(300);
+    await until(
+      () => services.of("webhook").length,
+      (n) => n >= 2,
+    );
+    // Bounded: every reading was taken before this; a third message, were one raised, would be sent within it.
+    await quietFor(300);
     const bodies = services.of("webhook").map((r) => (r.json as { event: string; body: string }).body);
     expect(bodies).toEqual(["31 °C (limit 30 °C)", "30.2 °C (limit 30 °C)"]);
   });
@@ -118,7 +133,11 @@ describe("Web Push", () => {
     const device = await connected(connectSocket(app, { cookie }));
     cleanup.push(() => device.disconnect());
     await emitWithAck(device, "status", { gcode_status: "RUNNING", file_name: "pushed.3mf" });
-    for (let i = 0; i < 60 && !push.received.length; i++) await sleep(50);
+    await until(
+      () => push.received.length,
+      (n) => n > 0,
+      3000,
+    );
     const got = push.received[0]!;
     expect(got.status).toBe(201);
     expect(got.vapid!.k).toBe(key.publicKey);
