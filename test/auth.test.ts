@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ADMIN, getPage, login, startApp, type TestApp } from "./helpers.ts";
+import { ADMIN, getPage, login, quietFor, startApp, type TestApp } from "./helpers.ts";
 
 let app: TestApp;
 beforeAll(async () => {
@@ -128,7 +128,8 @@ describe("sessions", () => {
     const gone = nextEvent(mySocket, "disconnect");
     await fetch(`${app.url}/logout`, { headers: { cookie: mine }, redirect: "manual" });
     await gone;
-    await Bun.sleep(50);
+    // Bounded: the other session's socket, were it dropped too, would be dropped in the same sweep.
+    await quietFor(50);
     expect(otherSocket.connected).toBe(true);
     otherSocket.disconnect();
   });

@@ -1,42 +1,25 @@
 // A viewer that stops reading must not build a backlog on the server: it is skipped and gets newer frames.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { connect, type Socket as TcpSocket } from "node:net";
-import {
-  collect,
-  connected,
-  connectSocket,
-  emitWithAck,
-  fakeJpeg,
-  login,
-  sleep,
-  startApp,
-  type TestApp,
-} from "./helpers.ts";
+import { useApp } from "./app-fixture.ts";
+import { collect, emitWithAck, fakeJpeg, settled, until } from "./helpers.ts";
 
-let app: TestApp;
-let cookie: string;
-beforeAll(async () => {
-  app = await startApp({ device_rate_limit: 0, image_retention: 5 });
-  cookie = await login(app);
-});
-afterAll(async () => {
-  await app.close();
-});
+const fx = useApp({ config: { device_rate_limit: 0, image_retention: 5 } });
 
 /** A Socket.IO viewer spoken by hand over a raw TCP socket, so the test can stop reading at will. */
-async function rawViewer(): Promise<{ tcp: TcpSocket; received: () => number[] }> {
-  const tcp = connect(app.port, "127.0.0.1");
+async function rawViewer(): Promise<{ tcp: TcpSocket; received: () => number[]; joined: Promise<void> }> {
+  const tcp = connect(fx.app.port, "127.0.0.1");
   await new Promise((r) => tcp.once("connect", r));
   tcp.write(
     [
       "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1",
-      `Host: 127.0.0.1:${app.port}`,
+      `Host: 127.0.0.1:${fx.app.port}`,
       "Upgrade: websocket",
       "Connection: Upgrade",
       `Sec-WebSocket-Key: ${randomBytes(16).toString("base64")}`,
       "Sec-WebSocket-Version: 13",
-      `Cookie: ${cookie}`,
+      `Cookie: ${fx.cookie}`,
       "",
       "",
     ].join("\r\n"),
@@ -45,6 +28,10 @@ async function rawViewer(): Promise<{ tcp: TcpSocket; received: () => number[] }
   let upgraded = false;
   const frameIds: number[] = [];
   let expectBinaryFor: number | null = null;
+  let markJoined = () => {};
+  const joined = new Promise<void>((r) => {
+    markJoined = r;
+  });
   const send = (text: string) => {
     const payload = Buffer.from(text);
     const mask = randomBytes(4);
@@ -80,7 +67,9 @@ async function rawViewer(): Promise<{ tcp: TcpSocket; received: () => number[] }
         const text = payload.toString();
         if (text === "2")
           send("3"); // Engine.IO ping → pong
-        else if (text.startsWith("0")) send("40"); // open → join the namespace
+        else if (text.startsWith("0"))
+          send("40"); // open → join the namespace
+        else if (text.startsWith("40")) markJoined(); // joined: the server has put it among the viewers
         const m = /^451-\["image2v",\{"id":(\d+)/.exec(text);
         if (m) expectBinaryFor = Number(m[1]);
       } else if (opcode === 2 && expectBinaryFor !== null) {
@@ -89,36 +78,37 @@ async function rawViewer(): Promise<{ tcp: TcpSocket; received: () => number[] }
       }
     }
   });
-  return { tcp, received: () => frameIds };
+  return { tcp, received: () => frameIds, joined };
 }
 
 test("a viewer that stops reading is skipped, not queued, and gets the newest frame once it reads again", async () => {
   const slow = await rawViewer();
-  await sleep(200);
-  const device = await connected(connectSocket(app, { cookie }));
-  const fast = await connected(connectSocket(app, { cookie }));
+  fx.track({ disconnect: () => slow.tcp.destroy() });
+  await slow.joined;
+  const device = await fx.client();
+  const fast = await fx.client();
   const fastFrames = collect<{ id: number }>(fast, "image2v");
   slow.tcp.pause(); // stop reading: the kernel buffers fill, then the server's
 
   const sent: number[] = [];
   for (let i = 0; i < 80; i++)
     sent.push((await emitWithAck<{ id: number }>(device, "image", { image: Buffer.from(fakeJpeg(200 * 1024, i)) })).id);
-  await sleep(300);
+  await until(
+    () => fastFrames.length,
+    (n) => n >= 80,
+  );
   expect(fastFrames.length).toBe(80);
 
   slow.tcp.resume();
-  await sleep(1000);
-  const beforeLast = slow.received().length;
+  // Bounded: it has read all it will get once nothing more comes for 300 ms (what was skipped never comes).
+  const beforeLast = await settled(() => slow.received().length, 300);
   // Far fewer than 80 reached the stalled viewer: the rest were skipped, not queued in memory.
   expect(beforeLast).toBeLessThan(60);
   expect(beforeLast).toBeGreaterThan(0);
 
   const last = (await emitWithAck<{ id: number }>(device, "image", { image: Buffer.from(fakeJpeg(200 * 1024, 99)) }))
     .id;
-  for (let i = 0; i < 50 && !slow.received().includes(last); i++) await sleep(20);
+  await until(slow.received, (r) => r.includes(last), 1000);
   expect(slow.received().at(-1)).toBe(last);
   console.log(`stalled viewer got ${beforeLast} of 80 frames while not reading, then the newest at once`);
-  slow.tcp.destroy();
-  device.disconnect();
-  fast.disconnect();
 }, 60000);

@@ -11,8 +11,8 @@ import {
   fakeJpeg,
   login,
   nextEvent,
-  sleep,
   tempDir,
+  until,
 } from "./helpers.ts";
 import { startChild, writeConfig } from "./process.ts";
 
@@ -59,11 +59,12 @@ for (const [arch, prefix] of [
         const camera = await eventMatching<Frame>(viewer, "image2v", (f) => f.source === "printer", 30000);
         expect(new Uint8Array(camera.image)[0]).toBe(0xff);
         printer.set({ gcode_state: "RUNNING", layer_num: 4, total_layer_num: 20 });
-        let state: { sources: { lan: string }; state: { layer: number } | null } | undefined;
-        for (let i = 0; i < 100 && state?.state?.layer !== 4; i++) {
-          await sleep(200);
-          state = await (await fetch(`${child.url}/api/printers/1`, { headers: { cookie } })).json();
-        }
+        type State = { sources: { lan: string }; state: { layer: number } | null };
+        const state = await until(
+          async () => (await (await fetch(`${child.url}/api/printers/1`, { headers: { cookie } })).json()) as State,
+          (s) => s.state?.layer === 4,
+          20000,
+        );
         expect(state).toMatchObject({ sources: { lan: "connected" }, state: { layer: 4 } });
         viewer.disconnect();
         device.disconnect();

@@ -9,7 +9,17 @@ import { connect } from "node:net";
 import { type BrowserContext, type CDPSession, chromium, type Page } from "playwright-core";
 import { relevantErrors } from "./browser-helpers.ts";
 import { decryptPayload, makeBrowserSubscription, startPushService } from "./fakes/push-service.ts";
-import { connected, connectSocket, emitWithAck, login, sleep, startApp, type TestApp, tempDir } from "./helpers.ts";
+import {
+  connected,
+  connectSocket,
+  emitWithAck,
+  login,
+  quietFor,
+  startApp,
+  type TestApp,
+  tempDir,
+  until,
+} from "./helpers.ts";
 
 setDefaultTimeout(60000);
 
@@ -178,7 +188,11 @@ async function serverPayload(cookie: string): Promise<Record<string, unknown>> {
   const device = await connected(connectSocket(app, { cookie }));
   await emitWithAck(device, "status", { gcode_status: "RUNNING", file_name: "benchy.3mf" });
   await emitWithAck(device, "status", { gcode_status: "FINISH", file_name: "benchy.3mf" });
-  for (let i = 0; i < 100 && push.received.length < 2; i++) await sleep(50);
+  await until(
+    () => push.received.length,
+    (n) => n >= 2,
+    5000,
+  );
   device.disconnect();
   push.close();
   const { p256dh, auth } = sub.subscription.keys;
@@ -247,7 +261,11 @@ async function deliver(payload: unknown) {
   const before = notifyd.shown.length;
   const data = JSON.stringify(payload);
   await cdp.send("ServiceWorker.deliverPushMessage", { origin: app.url, registrationId: reg.registrationId, data });
-  for (let i = 0; i < 100 && notifyd.shown.length === before; i++) await sleep(50);
+  await until(
+    () => notifyd.shown.length,
+    (n) => n > before,
+    5000,
+  );
   return notifyd.shown.at(-1)!;
 }
 
@@ -284,9 +302,13 @@ test("a click while the print's page is open goes to that page and opens no othe
   const shown = await deliver(finished);
   const pages = context.pages().length;
   notifyd.click(shown.id);
-  for (let i = 0; i < 100 && !notifyd.closed.includes(shown.id); i++) await sleep(50);
+  await until(
+    () => notifyd.closed,
+    (closed) => closed.includes(shown.id),
+    5000,
+  );
   expect(notifyd.closed).toContain(shown.id); // the worker's click handler ran
-  await sleep(1000); // time enough for a window to open, were one opened
+  await quietFor(1000); // bounded: time enough for a window to open, were one opened
   expect(context.pages().length).toBe(pages);
   expect(await notifications(page)).toEqual([]);
 });

@@ -10,6 +10,7 @@ import {
   sleep,
   startApp,
   type TestApp,
+  until,
 } from "./helpers.ts";
 
 const ZONE = "Europe/Helsinki";
@@ -145,14 +146,17 @@ describe("status de-duplication", () => {
     const before = count();
     const first = await emitWithAck<{ ok: boolean; id: number }>(device, "status", { status: "printing" });
     for (let i = 0; i < 4; i++) {
-      await sleep(5);
+      await sleep(5); // time to pass, not a wait for anything: each repeat is seen at a later millisecond
       const again = await emitWithAck<{ id: number }>(device, "status", { status: "printing" });
       expect(again.id).toBe(first.id);
     }
     expect(count()).toBe(before + 1);
     await emitWithAck(device, "status", { status: "finished" });
     expect(count()).toBe(before + 2);
-    await sleep(100);
+    await until(
+      () => seen.length,
+      (n) => n >= 6,
+    );
     expect(seen.map((s) => s.status)).toEqual(["printing", "printing", "printing", "printing", "printing", "finished"]);
     expect(seen[4]!.recorded_at).toBeGreaterThan(seen[0]!.recorded_at);
     expect(seen[4]!.since).toBe(seen[0]!.since);

@@ -122,6 +122,10 @@ export function collect<T = unknown>(socket: Socket, event: string): T[] {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A bounded window for a negative check: the test waits `ms`, then asserts that something did NOT happen in it.
+ *  Use `until` (or an event) to wait for something that should happen; this is only for what should not. */
+export const quietFor = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 /** Polls `what` until `ok` holds or `ms` pass; gives the last value either way (the test asserts on it). */
 export async function until<T>(what: () => Promise<T> | T, ok: (v: T) => boolean, ms = 8000): Promise<T> {
   const end = Date.now() + ms;
@@ -129,6 +133,20 @@ export async function until<T>(what: () => Promise<T> | T, ok: (v: T) => boolean
     const v = await what();
     if (ok(v) || Date.now() > end) return v;
     await sleep(30);
+  }
+}
+
+/** Polls `what` until its value has stayed the same for `quietMs` (or `ms` pass) and gives it. A bounded wait for
+ *  "nothing more comes", for a test that then asserts on how much came. */
+export async function settled<T>(what: () => Promise<T> | T, quietMs: number, ms = 8000): Promise<T> {
+  const end = Date.now() + ms;
+  let last = await what();
+  let since = Date.now();
+  for (;;) {
+    await sleep(30);
+    const v = await what();
+    if (!Object.is(v, last)) [last, since] = [v, Date.now()];
+    else if (Date.now() - since >= quietMs || Date.now() > end) return v;
   }
 }
 
@@ -178,6 +196,14 @@ export async function getPage(app: { url: string }, path: string, cookie?: strin
   const res = await fetch(`${app.url}${path}`, { headers: cookie ? { cookie } : {}, redirect: "manual" });
   return { status: res.status, headers: res.headers, text: await res.text() };
 }
+
+/** Posts a form (URL-encoded) without following a redirect, as a browser's form or a script would. */
+export const postForm = (
+  target: { url: string },
+  path: string,
+  fields: Record<string, string>,
+  headers: Record<string, string> = {},
+) => fetch(`${target.url}${path}`, { method: "POST", body: new URLSearchParams(fields), redirect: "manual", headers });
 
 /** The CSRF token a page hands to its forms. */
 export function csrfFrom(html: string): string {

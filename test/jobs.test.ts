@@ -148,7 +148,7 @@ describe("jobs from a camera Pi's structured status alone", () => {
     await status({ gcode_status: "RUNNING", current_layer: 1, total_layers: 30 });
     await status({ gcode_status: "RUNNING", current_layer: 12, total_layers: 30 });
     await status({ gcode_status: "PAUSE", current_layer: 12 });
-    await sleep(1100);
+    await sleep(1100); // the pause under test lasts over a second (paused_s counts whole seconds)
     await status({ gcode_status: "RUNNING", current_layer: 13 });
     await status({ gcode_status: "FINISH", current_layer: 30, percentage: 100 });
     const res = await fetch(`${app.url}/api/printers/1/jobs`, { headers: { cookie } });

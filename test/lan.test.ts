@@ -5,7 +5,7 @@ import type { Socket } from "socket.io-client";
 import { startFakeCamera } from "./fakes/bambu-camera.ts";
 import { CANCELLED, type FakePrinter, startFakePrinter } from "./fakes/bambu-printer.ts";
 import { makeCert } from "./fakes/certs.ts";
-import { connected, connectSocket, login, sleep, startApp, until } from "./helpers.ts";
+import { connected, connectSocket, login, quietFor, startApp, until } from "./helpers.ts";
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -92,7 +92,8 @@ describe("the LAN connection", () => {
     const p = await until(api, (x) => x.sources.lan === "auth_failed");
     expect(p.sources.lan).toBe("auth_failed");
     expect(p.lan.last_error).toContain("access code");
-    await sleep(1500);
+    // Bounded: a retry loop (its shortest backoff is 1 s) would have tried again within this.
+    await quietFor(1500);
     expect(printer.authFailures).toBe(1);
   });
 

@@ -3,7 +3,17 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { startNotifyServices } from "./fakes/notify-services.ts";
 import { decryptPayload, makeBrowserSubscription, startPushService } from "./fakes/push-service.ts";
-import { connected, connectSocket, csrfFrom, emitWithAck, getPage, login, sleep, startApp } from "./helpers.ts";
+import {
+  connected,
+  connectSocket,
+  csrfFrom,
+  emitWithAck,
+  getPage,
+  login,
+  quietFor,
+  startApp,
+  until,
+} from "./helpers.ts";
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -62,13 +72,44 @@ describe("targets in Settings", () => {
     cleanup.push(() => device.disconnect());
     for (const t of [29, 31, 32, 30.5, 29.5, 31, 28.9, 30.2])
       await emitWithAck(device, "temphum", { temperature: t, humidity: 40 });
-    await sleep(300);
+    await until(
+      () => services.of("webhook").length,
+      (n) => n >= 2,
+    );
+    // Bounded: every reading was taken before this; a third message, were one raised, would be sent within it.
+    await quietFor(300);
     const bodies = services.of("webhook").map((r) => (r.json as { event: string; body: string }).body);
     expect(bodies).toEqual(["31 °C (limit 30 °C)", "30.2 °C (limit 30 °C)"]);
   });
 });
 
 describe("Web Push", () => {
+  test("with no browser subscribed nothing is queued for Web Push; once one subscribes it is", async () => {
+    const { services, app, cookie, form } = await setup();
+    await form("/settings/notify", { url: services.webhookUrl() }, true);
+    const device = await connected(connectSocket(app, { cookie }));
+    cleanup.push(() => device.disconnect());
+    const webpushLog = () => app.notifier.targets().find((t) => t.url === "webpush://")!.log;
+    await emitWithAck(device, "status", { gcode_status: "RUNNING", file_name: "alone.3mf" });
+    await until(
+      () => services.of("webhook").length,
+      (n) => n >= 1,
+    );
+    // The webhook had it, so the notification was raised and worked: the Web Push target got no delivery.
+    expect(webpushLog()).toEqual([]);
+
+    const push = startPushService();
+    cleanup.push(() => push.close());
+    const browser = await makeBrowserSubscription(push.endpoint("later"));
+    const headers = { cookie, "content-type": "application/json" };
+    const body = JSON.stringify(browser.subscription);
+    expect((await fetch(`${app.url}/api/push/subscription`, { method: "POST", headers, body })).status).toBe(201);
+    await emitWithAck(device, "status", { gcode_status: "FINISH", file_name: "alone.3mf" });
+    const log = await until(webpushLog, (l) => l[0]?.status === "sent");
+    expect(log.map((d) => [d.event, d.status])).toEqual([["print_finished", "sent"]]);
+    expect(push.received).toHaveLength(1);
+  });
+
   test("a subscription made here receives the notification encrypted for it, with a valid VAPID token", async () => {
     const { app, cookie } = await setup();
     const push = startPushService();
@@ -92,7 +133,11 @@ describe("Web Push", () => {
     const device = await connected(connectSocket(app, { cookie }));
     cleanup.push(() => device.disconnect());
     await emitWithAck(device, "status", { gcode_status: "RUNNING", file_name: "pushed.3mf" });
-    for (let i = 0; i < 60 && !push.received.length; i++) await sleep(50);
+    await until(
+      () => push.received.length,
+      (n) => n > 0,
+      3000,
+    );
     const got = push.received[0]!;
     expect(got.status).toBe(201);
     expect(got.vapid!.k).toBe(key.publicKey);

@@ -3,7 +3,17 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { startFakePrinter } from "./fakes/bambu-printer.ts";
 import { startNotifyServices } from "./fakes/notify-services.ts";
-import { connected, connectSocket, emitWithAck, fakeJpeg, login, sleep, startApp, until } from "./helpers.ts";
+import {
+  connected,
+  connectSocket,
+  emitWithAck,
+  fakeJpeg,
+  login,
+  quietFor,
+  startApp,
+  type TestApp,
+  until,
+} from "./helpers.ts";
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -50,6 +60,13 @@ async function setup(
   cleanup.push(() => device.disconnect());
   return { services, printer, app, cookie, device };
 }
+
+/** Waits for the app's LAN link to the fake printer: the rules only hear a print once it is up. */
+const lanConnected = (app: TestApp) =>
+  until(
+    () => app.printers.get(1)?.lan.state,
+    (state) => state === "connected",
+  );
 
 describe("each service receives what its API expects", () => {
   test("ntfy gets title, priority, tags, click and the JPEG; Telegram sendPhoto; a signed webhook", async () => {
@@ -101,7 +118,8 @@ describe("each service receives what its API expects", () => {
       () => services.of("ntfy").length,
       (n) => n >= 1,
     );
-    await sleep(700);
+    // Bounded: a second copy (a retry after the success) would come within the longest retry gap, 600 ms.
+    await quietFor(700);
     expect(services.of("ntfy")).toHaveLength(1);
     const log = app.notifier.targets().find((t) => t.url.startsWith("ntfy://"))!.log;
     expect(log[0]).toMatchObject({ status: "sent", attempts: 3 });
@@ -130,14 +148,15 @@ describe("a target that hangs", () => {
 
 describe("rules: once per real change", () => {
   test("a print run on the printer gives exactly print_started then print_finished per target", async () => {
-    const { services, printer } = await setup({ lan: true });
-    await sleep(300);
+    const { services, printer, app } = await setup({ lan: true });
+    await lanConnected(app);
     await printer.runPrint({ name: "cube", layers: 5, stepMs: 60 });
     await until(
-      () => services.of("webhook").length,
-      (n) => n >= 2,
+      () => (["ntfy", "telegram", "webhook"] as const).map((service) => services.of(service).length),
+      (counts) => counts.every((n) => n >= 2),
     );
-    await sleep(300);
+    // Bounded: a third message to any of them, were one raised, would follow within this.
+    await quietFor(300);
     for (const service of ["ntfy", "telegram", "webhook"] as const) {
       const events = services.of(service).map((r) => r.json?.event ?? r.headers.title ?? r.fields?.caption);
       expect(`${service}: ${events.length}`).toBe(`${service}: 2`);
@@ -146,28 +165,34 @@ describe("rules: once per real change", () => {
   });
 
   test("a failed print with an HMS error gives hms_error once and print_failed", async () => {
-    const { services, printer } = await setup({ lan: true, notify: (s) => [s.webhookUrl(`?secret=${SECRET}`)] });
-    await sleep(300);
+    const { services, printer, app } = await setup({ lan: true, notify: (s) => [s.webhookUrl(`?secret=${SECRET}`)] });
+    await lanConnected(app);
     await printer.runPrint({ name: "fail", layers: 4, stepMs: 60, outcome: "fail" });
     printer.set({ wifi_signal: "-50dBm" }); // another report with the same HMS still listed
     await until(
       () => services.of("webhook").length,
       (n) => n >= 3,
     );
-    await sleep(300);
+    // Bounded: the report repeating the HMS code came before the failure; a second hms_error would follow within this.
+    await quietFor(300);
     expect(services.of("webhook").map((r) => r.json!.event)).toEqual(["print_started", "hms_error", "print_failed"]);
   });
 
   test("a camera Pi going silent gives one camera_stale, and one camera_ok when it returns", async () => {
     const { services, device } = await setup({ notify: (s) => [s.webhookUrl(`?secret=${SECRET}`)] });
     await emitWithAck(device, "temphum", { temperature: 20, humidity: 40 });
-    await sleep(1500);
+    await until(
+      () => services.of("webhook").length,
+      (n) => n >= 1,
+      5000,
+    );
     await emitWithAck(device, "temphum", { temperature: 20, humidity: 40 });
     await until(
       () => services.of("webhook").length,
       (n) => n >= 2,
     );
-    await sleep(200);
+    // Bounded: a repeated camera_stale or camera_ok would come within a few 50 ms checks.
+    await quietFor(200);
     expect(services.of("webhook").map((r) => r.json!.event)).toEqual(["camera_stale", "camera_ok"]);
   });
 });

@@ -1,6 +1,6 @@
 // Two printers on one layerwatch: each printer's devices, pages, API and broadcasts carry only its own data.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Socket } from "socket.io-client";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { useApp } from "./app-fixture.ts";
 import {
   collect,
   connected,
@@ -9,10 +9,8 @@ import {
   eventMatching,
   fakeJpeg,
   getPage,
-  login,
-  sleep,
-  startApp,
-  type TestApp,
+  quietFor,
+  until,
 } from "./helpers.ts";
 
 /** The parts of GET /api/printers/:id these tests read. */
@@ -23,35 +21,25 @@ type PrinterJson = {
   frame: { id: number };
   sources: { device: string };
 };
-let app: TestApp;
-let cookie: string;
-let token: string;
-const open: Socket[] = [];
-const track = (s: Socket) => {
-  open.push(s);
-  return s;
-};
-const json = (path: string, init: RequestInit = {}) =>
-  fetch(`${app.url}${path}`, {
-    ...init,
-    headers: { cookie, "content-type": "application/json", ...(init.headers ?? {}) },
-  });
-
-beforeAll(async () => {
-  app = await startApp({
+const fx = useApp({
+  config: {
     printers: [
       { name: "A1 left", model: "A1" },
       { name: "P1S right", model: "P1S" },
     ] as never,
+  },
+});
+let token: string;
+const json = (path: string, init: RequestInit = {}) =>
+  fetch(`${fx.app.url}${path}`, {
+    ...init,
+    headers: { cookie: fx.cookie, "content-type": "application/json", ...(init.headers ?? {}) },
   });
-  cookie = await login(app);
+
+beforeAll(async () => {
   const res = await json("/api/printers/2/tokens", { method: "POST", body: JSON.stringify({ name: "cam-2" }) });
   expect(res.status).toBe(201);
   token = ((await res.json()) as { token: string }).token;
-});
-afterAll(async () => {
-  for (const s of open) s.disconnect();
-  await app.close();
 });
 
 describe("printers from the config", () => {
@@ -66,9 +54,9 @@ describe("printers from the config", () => {
 
 describe("two printers, each with its own device", () => {
   test("readings, statuses (both forms) and frames reach only their own printer's viewers and API", async () => {
-    const viewer1 = track(connectSocket(app, { cookie, auth: { printer: "1" } }));
-    const viewer2 = track(connectSocket(app, { cookie, auth: { printer: "2" } }));
-    const overview = track(connectSocket(app, { cookie, auth: { view: "overview" } }));
+    const viewer1 = fx.track(connectSocket(fx.app, { cookie: fx.cookie, auth: { printer: "1" } }));
+    const viewer2 = fx.track(connectSocket(fx.app, { cookie: fx.cookie, auth: { printer: "2" } }));
+    const overview = fx.track(connectSocket(fx.app, { cookie: fx.cookie, auth: { view: "overview" } }));
     await Promise.all([connected(viewer1), connected(viewer2), connected(overview)]);
     const seen1 = collect<{ printer_id: number }>(viewer1, "temphum2v");
     const seen2 = collect<{ printer_id: number }>(viewer2, "temphum2v");
@@ -77,8 +65,8 @@ describe("two printers, each with its own device", () => {
     const cards = collect<{ printer_id: number }>(overview, "printer_card");
     const overviewStates = collect<{ printer_id: number }>(overview, "printer_state");
 
-    const cookieDevice = track(connectSocket(app, { cookie }));
-    const tokenDevice = track(connectSocket(app, { auth: { token } }));
+    const cookieDevice = fx.track(connectSocket(fx.app, { cookie: fx.cookie }));
+    const tokenDevice = fx.track(connectSocket(fx.app, { auth: { token } }));
     await Promise.all([connected(cookieDevice), connected(tokenDevice)]);
     expect(await emitWithAck(cookieDevice, "temphum", { temperature: 21.5, humidity: 40 })).toMatchObject({ ok: true });
     expect(await emitWithAck(tokenDevice, "temphum", { temperature: 30.25, humidity: 60 })).toMatchObject({ ok: true });
@@ -113,7 +101,9 @@ describe("two printers, each with its own device", () => {
     expect(state2.state.percent).toBe(42);
     expect(state2.html.panel).toContain("17/120");
     await eventMatching(overview, "printer_card", (c: { printer_id: number }) => c.printer_id === 1, 3000);
-    await sleep(300);
+    await until(() => [seen1, seen2, frames1].every((seen) => seen.length > 0), Boolean);
+    // Bounded: each viewer has its own printer's events; the other printer's, were they leaking, came with them.
+    await quietFor(100);
     expect(seen1.map((e) => e.printer_id)).toEqual([1]);
     expect(seen2.map((e) => e.printer_id)).toEqual([2]);
     expect(frames1.every((f) => f.printer_id === 1) && frames1.length === 1).toBe(true);
@@ -156,24 +146,24 @@ describe("two printers, each with its own device", () => {
   });
 
   test("each printer's page shows its own state; /3d is printer 1; the overview has a card for each", async () => {
-    const page2 = await getPage(app, "/printers/2", cookie);
+    const page2 = await getPage(fx.app, "/printers/2", fx.cookie);
     expect(page2.status).toBe(200);
     expect(page2.text).toContain("P1S right");
     expect(page2.text).toContain("17/120");
     expect(page2.text).toContain("30.3 °C");
-    const page1 = await getPage(app, "/3d", cookie);
+    const page1 = await getPage(fx.app, "/3d", fx.cookie);
     expect(page1.text).toContain("A1 left");
     expect(page1.text).not.toContain("17/120");
     expect(page1.text).toContain("21.5 °C");
-    const overview = await getPage(app, "/", cookie);
+    const overview = await getPage(fx.app, "/", fx.cookie);
     expect(overview.text).toContain('id="card-1"');
     expect(overview.text).toContain('id="card-2"');
     expect(overview.text).toContain("42 %");
-    expect((await getPage(app, "/printers/99", cookie)).status).toBe(404);
+    expect((await getPage(fx.app, "/printers/99", fx.cookie)).status).toBe(404);
   });
 
   test("a structured status with a wrong type is refused naming the key, and changes nothing", async () => {
-    const device = track(connectSocket(app, { auth: { token } }));
+    const device = fx.track(connectSocket(fx.app, { auth: { token } }));
     await connected(device);
     const errors = collect<{ message: string }>(device, "error");
     const ack = await emitWithAck<{ ok: boolean; error: string }>(device, "status", {
@@ -183,7 +173,10 @@ describe("two printers, each with its own device", () => {
     expect(ack).toEqual({ ok: false, error: "percentage must be a number or null, got string" });
     const range = await emitWithAck<{ ok: boolean; error: string }>(device, "status", { current_layer: -3 });
     expect(range.error).toContain("current_layer");
-    await sleep(100);
+    await until(
+      () => errors.length,
+      (n) => n >= 2,
+    );
     expect(errors.map((e) => e.message)).toEqual([
       "status: percentage must be a number or null, got string",
       "status: current_layer -3 is out of range 0..1000000",
@@ -193,12 +186,12 @@ describe("two printers, each with its own device", () => {
   });
 
   test("a cookie device names its printer in the handshake; an unknown printer is refused", async () => {
-    const device = track(connectSocket(app, { cookie, auth: { printer: "2" } }));
+    const device = fx.track(connectSocket(fx.app, { cookie: fx.cookie, auth: { printer: "2" } }));
     await connected(device);
     await emitWithAck(device, "temphum", { temperature: 25, humidity: 50 });
     const day2 = (await (await json("/api/printers/2/temphum")).json()) as { temperature: number }[];
     expect(day2.map((r) => r.temperature)).toEqual([30.25, 25]);
-    const bad = track(connectSocket(app, { cookie, auth: { printer: "99" } }));
+    const bad = fx.track(connectSocket(fx.app, { cookie: fx.cookie, auth: { printer: "99" } }));
     await expect(connected(bad)).rejects.toThrow("unknown printer: 99");
   });
 });
@@ -242,7 +235,7 @@ describe("managing printers through the API", () => {
     const { id } = (await made.json()) as { id: number };
     const tokenRes = await json(`/api/printers/${id}/tokens`, { method: "POST", body: JSON.stringify({ name: "t" }) });
     const t = ((await tokenRes.json()) as { token: string }).token;
-    const device = track(connectSocket(app, { auth: { token: t } }));
+    const device = fx.track(connectSocket(fx.app, { auth: { token: t } }));
     await connected(device);
     await emitWithAck(device, "temphum", { temperature: 20, humidity: 30 });
     await emitWithAck(device, "image", fakeJpeg(512, 9));
@@ -250,16 +243,18 @@ describe("managing printers through the API", () => {
     const gone = await json(`/api/printers/${id}`, { method: "DELETE" });
     expect(await gone.json()).toMatchObject({ deleted: id, readings: 1, frames: 1, tokens: 1 });
     await disconnected;
-    const left = app.store.db.query("SELECT count(*) AS n FROM readings WHERE printer_id = ?").get(id) as { n: number };
+    const left = fx.app.store.db.query("SELECT count(*) AS n FROM readings WHERE printer_id = ?").get(id) as {
+      n: number;
+    };
     expect(left.n).toBe(0);
-    const again = track(connectSocket(app, { auth: { token: t } }));
+    const again = fx.track(connectSocket(fx.app, { auth: { token: t } }));
     await expect(connected(again)).rejects.toThrow("unknown or revoked");
   });
 
   test("a form post is refused (JSON only); the last printer cannot be deleted", async () => {
-    const form = await fetch(`${app.url}/api/printers`, {
+    const form = await fetch(`${fx.app.url}/api/printers`, {
       method: "POST",
-      headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+      headers: { cookie: fx.cookie, "content-type": "application/x-www-form-urlencoded" },
       body: "name=Sneaky",
     });
     expect(form.status).toBe(415);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { ADMIN, collect, connected, connectSocket, login, sleep, startApp, type TestApp } from "./helpers.ts";
+import { ADMIN, collect, connected, connectSocket, login, startApp, type TestApp, until } from "./helpers.ts";
 import { requirePython } from "./python.ts";
 
 let app: TestApp;
@@ -52,7 +52,11 @@ async function runDevice(transport: "websocket" | "polling", next: Record<string
   expect(res.status).toBe(200);
   const second = await nextLine();
   expect(await proc.exited).toBe(0);
-  await sleep(50);
+  await until(
+    () => [seen.temphum, seen.status, seen.image],
+    (lists) => lists.every((l) => l.length > 0),
+    3000,
+  );
   viewer.disconnect();
   return { first, second, seen, current };
 }

@@ -1,24 +1,9 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { csrfFrom, getPage, login, startApp, type TestApp } from "./helpers.ts";
+// Security over HTTP: the CSP and other headers on every answer, no inline script, HSTS behind a proxy, body limits.
+import { describe, expect, test } from "bun:test";
+import { useApp } from "./app-fixture.ts";
+import { getPage, postForm, startApp } from "./helpers.ts";
 
-let app: TestApp;
-let cookie: string;
-let csrf: string;
-beforeAll(async () => {
-  app = await startApp({ device_rate_limit: 5, allowed_origins: "https://allowed.example" });
-  cookie = await login(app);
-  csrf = csrfFrom((await getPage(app, "/settings", cookie)).text);
-});
-afterAll(async () => {
-  await app.close();
-});
-
-const postForm = (
-  target: TestApp,
-  path: string,
-  fields: Record<string, string>,
-  headers: Record<string, string> = {},
-) => fetch(`${target.url}${path}`, { method: "POST", body: new URLSearchParams(fields), redirect: "manual", headers });
+const fx = useApp({ config: { device_rate_limit: 5, allowed_origins: "https://allowed.example" } });
 
 describe("headers and limits", () => {
   test("every page, error and API answer carries the CSP and the other security headers", async () => {
@@ -32,12 +17,15 @@ describe("headers and limits", () => {
       ["/api/latest", false],
       ["/static/app.css", false],
     ] as const) {
-      const res = await fetch(`${app.url}${path}`, { headers: withCookie ? { cookie } : {}, redirect: "manual" });
+      const res = await fetch(`${fx.app.url}${path}`, {
+        headers: withCookie ? { cookie: fx.cookie } : {},
+        redirect: "manual",
+      });
       const csp = res.headers.get("content-security-policy") ?? "";
       expect(`${path}: ${csp}`).toContain("frame-ancestors 'none'");
       expect(csp).toContain("script-src 'self'");
       expect(csp).not.toContain("unsafe-inline");
-      expect(csp).toContain(`connect-src 'self' ws://${new URL(app.url).host} wss://${new URL(app.url).host}`);
+      expect(csp).toContain(`connect-src 'self' ws://${new URL(fx.app.url).host} wss://${new URL(fx.app.url).host}`);
       expect(res.headers.get("x-content-type-options")).toBe("nosniff");
       expect(res.headers.get("referrer-policy")).toBe("same-origin");
       expect(res.headers.get("strict-transport-security")).toBeNull();
@@ -46,7 +34,7 @@ describe("headers and limits", () => {
 
   test("pages have no inline script", async () => {
     for (const path of ["/", "/3d", "/settings"]) {
-      const html = (await getPage(app, path, cookie)).text;
+      const html = (await getPage(fx.app, path, fx.cookie)).text;
       for (const m of html.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/g)) {
         expect(m[1]!.includes("src=") || m[1]!.includes('type="application/json"')).toBe(true);
       }
@@ -65,14 +53,14 @@ describe("headers and limits", () => {
   });
 
   test("an oversized form body is refused with 413 and changes nothing", async () => {
-    const before = app.store.intervals.get();
+    const before = fx.app.store.intervals.get();
     const res = await postForm(
-      app,
+      fx.app,
       "/settings/intervals",
-      { _csrf: csrf, image_delay: "50", temphum_delay: "10", status_delay: "10", pad: "x".repeat(100 * 1024) },
-      { cookie },
+      { _csrf: fx.csrf, image_delay: "50", temphum_delay: "10", status_delay: "10", pad: "x".repeat(100 * 1024) },
+      { cookie: fx.cookie },
     );
     expect(res.status).toBe(413);
-    expect(app.store.intervals.get()).toEqual(before);
+    expect(fx.app.store.intervals.get()).toEqual(before);
   });
 });

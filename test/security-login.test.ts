@@ -1,5 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import type { Socket } from "socket.io-client";
+// Security of logging in: throttling per name and address, session fixation, sockets ended with their sessions.
+import { describe, expect, test } from "bun:test";
+import { useApp } from "./app-fixture.ts";
 import {
   ADMIN,
   connected,
@@ -8,37 +9,12 @@ import {
   getPage,
   login,
   nextEvent,
-  sleep,
+  postForm,
+  quietFor,
   startApp,
-  type TestApp,
 } from "./helpers.ts";
 
-let app: TestApp;
-let cookie: string;
-let csrf: string;
-const open: Socket[] = [];
-const track = (s: Socket) => {
-  open.push(s);
-  return s;
-};
-beforeAll(async () => {
-  app = await startApp({ device_rate_limit: 5, allowed_origins: "https://allowed.example" });
-  cookie = await login(app);
-  csrf = csrfFrom((await getPage(app, "/settings", cookie)).text);
-});
-afterEach(() => {
-  while (open.length) open.pop()!.disconnect();
-});
-afterAll(async () => {
-  await app.close();
-});
-
-const postForm = (
-  target: TestApp,
-  path: string,
-  fields: Record<string, string>,
-  headers: Record<string, string> = {},
-) => fetch(`${target.url}${path}`, { method: "POST", body: new URLSearchParams(fields), redirect: "manual", headers });
+const fx = useApp({ config: { device_rate_limit: 5, allowed_origins: "https://allowed.example" } });
 
 describe("login throttling", () => {
   test("a sixth failure in a minute for one username answers 429 with Retry-After and a readable page", async () => {
@@ -107,29 +83,29 @@ describe("login throttling", () => {
 
 describe("sessions", () => {
   test("every login issues a new session id, even when the browser presents an old one", async () => {
-    const first = await login(app);
-    const res = await postForm(app, "/login", ADMIN, { cookie: first });
+    const first = await login(fx.app);
+    const res = await postForm(fx.app, "/login", ADMIN, { cookie: first });
     const second = res.headers.getSetCookie()[0]!.split(";")[0]!;
     expect(second).not.toBe(first);
   });
 
   test("changing a password disconnects that user's other sockets at once", async () => {
     await postForm(
-      app,
+      fx.app,
       "/settings/users",
-      { _csrf: csrf, username: "sockuser", password: "sockuser-pass" },
-      { cookie },
+      { _csrf: fx.csrf, username: "sockuser", password: "sockuser-pass" },
+      { cookie: fx.cookie },
     );
-    const mine = await login(app, "sockuser", "sockuser-pass");
-    const other = await login(app, "sockuser", "sockuser-pass");
-    const otherSocket = track(await connected(connectSocket(app, { cookie: other })));
-    const mySocket = track(await connected(connectSocket(app, { cookie: mine })));
+    const mine = await login(fx.app, "sockuser", "sockuser-pass");
+    const other = await login(fx.app, "sockuser", "sockuser-pass");
+    const otherSocket = fx.track(await connected(connectSocket(fx.app, { cookie: other })));
+    const mySocket = fx.track(await connected(connectSocket(fx.app, { cookie: mine })));
     const gone = nextEvent(otherSocket, "disconnect");
-    const myCsrf = csrfFrom((await getPage(app, "/settings", mine)).text);
+    const myCsrf = csrfFrom((await getPage(fx.app, "/settings", mine)).text);
     expect(
       (
         await postForm(
-          app,
+          fx.app,
           "/settings/password",
           { _csrf: myCsrf, current: "sockuser-pass", next: "sockuser-pass-2" },
           { cookie: mine },
@@ -137,7 +113,8 @@ describe("sessions", () => {
       ).status,
     ).toBe(200);
     await gone;
-    await sleep(50);
+    // Bounded: this session's socket, were it dropped too, would be dropped in the same sweep.
+    await quietFor(50);
     expect(mySocket.connected).toBe(true);
   });
 });

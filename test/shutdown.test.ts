@@ -2,7 +2,7 @@ import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { connected, connectSocket, login, tempDir } from "./helpers.ts";
+import { connected, connectSocket, login, tempDir, until } from "./helpers.ts";
 import { startChild, writeConfig } from "./process.ts";
 
 const MAIN = join(import.meta.dir, "../src/main.ts");
@@ -28,7 +28,11 @@ test("SIGTERM during a stream of acknowledged events exits 0 and keeps every ack
       }
     }
   })();
-  while (acked.length < 200) await Bun.sleep(10);
+  await until(
+    () => acked.length,
+    (n) => n >= 200,
+    20000,
+  );
   child.proc.kill("SIGTERM");
   const code = await child.proc.exited;
   stop = true;

@@ -1,5 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import type { Socket } from "socket.io-client";
+// The Socket.IO gateway: the handshake, each device event stored then broadcast, refusals, and intervals.
+import { describe, expect, test } from "bun:test";
+import { useApp } from "./app-fixture.ts";
 import {
   collect,
   connected,
@@ -10,44 +11,25 @@ import {
   fakeJpeg,
   fakePng,
   getPage,
-  login,
   nextEvent,
-  sleep,
-  startApp,
-  type TestApp,
+  quietFor,
+  until,
 } from "./helpers.ts";
 
-let app: TestApp;
-let cookie: string;
-const open: Socket[] = [];
-const client = async (opts: Parameters<typeof connectSocket>[1] = {}) => {
-  const s = connectSocket(app, { ...opts, cookie: opts.cookie ?? cookie });
-  open.push(s);
-  return connected(s);
-};
-const count = (table: string) => (app.store.db.query(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
-
-beforeAll(async () => {
-  app = await startApp();
-  cookie = await login(app);
-});
-afterEach(() => {
-  while (open.length) open.pop()!.disconnect();
-});
-afterAll(async () => {
-  await app.close();
-});
+const fx = useApp();
+const client = fx.client;
+const count = (table: string) => (fx.app.store.db.query(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
 
 describe("handshake", () => {
   test("a socket without a session cookie is refused with a message that says why", async () => {
-    const s = connectSocket(app, {});
-    open.push(s);
+    const s = connectSocket(fx.app, {});
+    fx.track(s);
     await expect(connected(s)).rejects.toThrow(/unauthorized: log in first/);
   });
 
   test("a socket with a stale cookie is refused", async () => {
-    const s = connectSocket(app, { cookie: "layerwatch_session=stale" });
-    open.push(s);
+    const s = connectSocket(fx.app, { cookie: "layerwatch_session=stale" });
+    fx.track(s);
     await expect(connected(s)).rejects.toThrow(/unauthorized/);
   });
 
@@ -72,7 +54,7 @@ describe("device events", () => {
     expect(ack.ok).toBe(true);
     const r = await got;
     expect(r).toMatchObject({ temperature: 21.5, humidity: 40.25 });
-    const row = app.store.db.query("SELECT * FROM readings WHERE id = ?").get(ack.id) as {
+    const row = fx.app.store.db.query("SELECT * FROM readings WHERE id = ?").get(ack.id) as {
       temperature: number;
       humidity: number;
       device_id: number;
@@ -87,7 +69,7 @@ describe("device events", () => {
     const ack = await emitWithAck<{ ok: boolean; id: number }>(device, "status", { status: "  printing 42%  " });
     expect((await got).status).toBe("printing 42%");
     expect(
-      (app.store.db.query("SELECT status FROM statuses WHERE id = ?").get(ack.id) as { status: string }).status,
+      (fx.app.store.db.query("SELECT status FROM statuses WHERE id = ?").get(ack.id) as { status: string }).status,
     ).toBe("printing 42%");
   });
 
@@ -103,13 +85,13 @@ describe("device events", () => {
     const frame = await got;
     expect(frame.mime).toBe("image/jpeg");
     expect(new Uint8Array(frame.image as ArrayBuffer)).toEqual(jpeg);
-    const row = app.store.db.query("SELECT bytes, typeof(bytes) AS kind FROM frames WHERE id = ?").get(ack.id) as {
+    const row = fx.app.store.db.query("SELECT bytes, typeof(bytes) AS kind FROM frames WHERE id = ?").get(ack.id) as {
       bytes: Uint8Array;
       kind: string;
     };
     expect(row.kind).toBe("blob");
     expect(new Uint8Array(row.bytes)).toEqual(jpeg);
-    const served = await fetch(`${app.url}/frames/${ack.id}.jpg`, { headers: { cookie } });
+    const served = await fetch(`${fx.app.url}/frames/${ack.id}.jpg`, { headers: { cookie: fx.cookie } });
     expect(served.headers.get("content-type")).toBe("image/jpeg");
     expect(new Uint8Array(await served.arrayBuffer())).toEqual(jpeg);
   });
@@ -118,7 +100,7 @@ describe("device events", () => {
     const device = await client();
     const ack = await emitWithAck<{ ok: boolean; id: number }>(device, "image", { image: Buffer.from(fakePng()) });
     expect(ack.ok).toBe(true);
-    expect((app.store.db.query("SELECT mime FROM frames WHERE id = ?").get(ack.id) as { mime: string }).mime).toBe(
+    expect((fx.app.store.db.query("SELECT mime FROM frames WHERE id = ?").get(ack.id) as { mime: string }).mime).toBe(
       "image/png",
     );
   });
@@ -128,7 +110,10 @@ describe("device events", () => {
     const before = count("readings");
     device.emit("temphum", { temperature: 20, humidity: 50 });
     device.emit("temphum", { temperature: 20.1, humidity: 50 });
-    for (let i = 0; i < 50 && count("readings") < before + 2; i++) await sleep(20);
+    await until(
+      () => count("readings"),
+      (n) => n >= before + 2,
+    );
     expect(count("readings")).toBe(before + 2);
   });
 
@@ -140,7 +125,8 @@ describe("device events", () => {
     const got = eventMatching<{ status: string }>(viewer, "status2v", (s) => s.status === "second");
     await emitWithAck(device, "status", { status: "second" });
     await got;
-    await sleep(150);
+    // Bounded: the viewer has the broadcast; a copy to the device would have come with it.
+    await quietFor(150);
     expect(echoed).toEqual([]);
   });
 
@@ -149,8 +135,8 @@ describe("device events", () => {
     for (let i = 0; i < 13; i++)
       await emitWithAck(device, "image", { image: Buffer.from(fakeJpeg(300, i)).toString("base64") });
     expect(count("frames")).toBe(10);
-    const newest = app.store.db.query("SELECT max(id) AS id FROM frames").get() as { id: number };
-    const ids = (app.store.db.query("SELECT id FROM frames ORDER BY id").all() as { id: number }[]).map((r) => r.id);
+    const newest = fx.app.store.db.query("SELECT max(id) AS id FROM frames").get() as { id: number };
+    const ids = (fx.app.store.db.query("SELECT id FROM frames ORDER BY id").all() as { id: number }[]).map((r) => r.id);
     expect(ids).toEqual(Array.from({ length: 10 }, (_, i) => newest.id - 9 + i));
   });
 });
@@ -195,7 +181,8 @@ describe("invalid payloads", () => {
       expect(ack.ok).toBe(false);
       expect((await error).message).toMatch(message);
       expect({ readings: count("readings"), statuses: count("statuses"), frames: count("frames") }).toEqual(before);
-      await sleep(100);
+      // Bounded: the sender has its error; an error or broadcast to the viewer would have come with it.
+      await quietFor(100);
       expect(viewerErrors).toEqual([]);
       expect(broadcasts).toEqual([]);
       expect(device.connected).toBe(true);
@@ -208,7 +195,7 @@ describe("capture intervals", () => {
     const device = await client();
     const welcome = nextEvent<Record<string, number>>(device, "timelapse_conf");
     await emitWithAck(device, "temphum", { temperature: 20, humidity: 20 });
-    expect(await welcome).toEqual(app.store.intervals.get());
+    expect(await welcome).toEqual(fx.app.store.intervals.get());
   });
 
   test("saving intervals in settings pushes timelapse_conf to a connected device", async () => {
@@ -216,10 +203,10 @@ describe("capture intervals", () => {
     await emitWithAck(device, "status", { status: "idle" });
     // A device is sent the current intervals when it reveals itself, then again on every change.
     const conf = eventMatching<Record<string, number>>(device, "timelapse_conf", (c) => c.image_delay === 30);
-    const page = await getPage(app, "/settings", cookie);
-    const res = await fetch(`${app.url}/settings/intervals`, {
+    const page = await getPage(fx.app, "/settings", fx.cookie);
+    const res = await fetch(`${fx.app.url}/settings/intervals`, {
       method: "POST",
-      headers: { cookie },
+      headers: { cookie: fx.cookie },
       redirect: "manual",
       body: new URLSearchParams({
         _csrf: csrfFrom(page.text),
@@ -231,7 +218,9 @@ describe("capture intervals", () => {
     expect(res.status).toBe(200);
     expect(await res.text()).toContain("Sent to 1 connected device(s).");
     expect(await conf).toEqual({ image_delay: 30, temphum_delay: 15, status_delay: 5 });
-    expect(await (await fetch(`${app.url}/api/timelapse_config`, { headers: { cookie } })).json()).toEqual({
+    expect(
+      await (await fetch(`${fx.app.url}/api/timelapse_config`, { headers: { cookie: fx.cookie } })).json(),
+    ).toEqual({
       image_delay: 30,
       temphum_delay: 15,
       status_delay: 5,

@@ -126,12 +126,14 @@ export function createNotifier(deps: {
       parsed.delete(id);
       store.notify.deleteTarget(id);
     },
-    /** Queues the message for every target that wants it; the worker sends it soon. */
+    /** Queues the message for every target that wants it (Web Push only with a browser subscribed); the worker
+     *  sends it soon. */
     raise(message: Message) {
       for (const row of store.notify.targets()) {
         const target = targetOf(row.id);
-        if (target && wants(target, message.event))
-          store.notify.enqueue(row.id, message.event, JSON.stringify(message));
+        if (!target || !wants(target, message.event)) continue;
+        if (target.kind === "webpush" && !deps.hasPushSubscribers()) continue;
+        store.notify.enqueue(row.id, message.event, JSON.stringify(message));
       }
       queueMicrotask(work);
     },

@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { type SecureVersion, type TLSSocket, connect as tlsConnect } from "node:tls";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { quietFor, until } from "../helpers.ts";
 import { authPacket } from "./bambu-camera.ts";
 import {
   CANCELLED,
@@ -142,7 +143,10 @@ describe("fake Bambu printer: MQTT", () => {
       print_error: CANCELLED,
     });
     await request(p, client, { print: { sequence_id: "0", command: "gcode_line", param: "G28\n" } });
-    await Bun.sleep(50);
+    await until(
+      () => p.commands.length,
+      (n) => n >= 6,
+    );
     expect(p.commands.map((c) => Object.values(c as object)[0].command)).toEqual([
       "pause",
       "resume",
@@ -170,7 +174,8 @@ describe("fake Bambu printer: MQTT", () => {
     p.modes.dropCommands = true;
     const before = reports.length;
     await request(p, client, { print: { sequence_id: "0", command: "resume" } });
-    await Bun.sleep(100);
+    // Bounded: dropCommands must stay silent; an answer to the resume would have come within this.
+    await quietFor(100);
     expect(reports.length).toBe(before);
     expect(p.commands).toHaveLength(2);
   });
