@@ -9,6 +9,8 @@ import htmxJs from "../../node_modules/htmx.org/dist/htmx.min.js" with { type: "
 // @ts-expect-error file import of a script
 import socketIoJs from "../../node_modules/socket.io-client/dist/socket.io.min.js" with { type: "file" };
 import appCss from "../../static/app.css" with { type: "file" };
+// @ts-expect-error file import of a script
+import controlsJs from "../../static/controls.js" with { type: "file" };
 // A file import gives the file's path (on disk, or inside the binary); TypeScript cannot type a .js that way.
 // @ts-expect-error file import of a script
 import dashboardJs from "../../static/dashboard.js" with { type: "file" };
@@ -39,6 +41,7 @@ export const ASSETS: Record<string, Asset> = {
   "history.css": { path: historyCss, type: "text/css; charset=utf-8" },
   "settings.css": { path: settingsCss, type: "text/css; charset=utf-8" },
   "dashboard.js": { path: dashboardJs, type: "text/javascript; charset=utf-8" },
+  "controls.js": { path: controlsJs, type: "text/javascript; charset=utf-8" },
   "history.js": { path: historyJs, type: "text/javascript; charset=utf-8" },
   "job.js": { path: jobJs, type: "text/javascript; charset=utf-8" },
   "push.js": { path: pushJs, type: "text/javascript; charset=utf-8" },

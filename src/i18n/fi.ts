@@ -189,6 +189,24 @@ export const fi: Dictionary = {
   timelapseStart: "Aloita Pi:n aikaväli",
   timelapseStop: "Lopeta Pi:n aikaväli",
   actionDone: "Tehty: {action}.",
+  controlPrint: "Tulostus",
+  chamberLight: "Kammion valo",
+  piTimelapse: "Kamera-Pi:n aikaväli",
+  switchOn: "Päällä",
+  switchOff: "Pois",
+  controlsOffline:
+    "Tulostimeen ei ole yhteyttä (ei lähiverkkoyhteyttä eikä kamera-Pi:tä): ohjaus on pois käytöstä, kunnes yhteys palaa.",
+  controlsNoCameraPi: "Tälle tulostimelle ei ole yhdistetty kamera-Pi:tä: ohjaus on pois käytöstä, kunnes se yhdistyy.",
+  controlsAccessCode: "Tulostin hylkäsi pääsykoodin: ohjaus on pois käytöstä, kunnes koodi on korjattu asetuksissa.",
+  controlsCertificate:
+    "Tulostimen varmenne vaihtui: ohjaus on pois käytöstä, kunnes uuteen varmenteeseen luotetaan asetuksissa.",
+  controlsAuthControl:
+    "Authorization Control on päällä: tulostin ei tottele komentoja. Kytke tulostimesta päälle LAN-only-tila ja " +
+    "kehittäjätila (Developer Mode) ja anna uusi pääsykoodi asetuksissa.",
+  controlsNothingPrinting: "Ei mitään tauotettavaa tai pysäytettävää: tulostimen tila on {state}.",
+  controlsNeedLan: "Vaatii tulostimen lähiverkkoyhteyden, joka ei ole nyt auki.",
+  controlsSpeedWhilePrinting: "Nopeuden voi asettaa tulostuksen aikana.",
+  controlsNeedCameraPi: "Vaatii yhdistetyn kamera-Pi:n.",
   lan: "Lähiverkko",
   lan_off: "pois",
   lan_connecting: "yhdistetään",
