@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { createServer } from "node:net";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
-import { browserKit, layoutProblems, relevantErrors, SCREENSHOTS } from "./browser-helpers.ts";
+import { axeSerious, browserKit, layoutProblems, relevantErrors, SCREENSHOTS } from "./browser-helpers.ts";
 import { DEV_MODE_HMS, type FakePrinter, startFakePrinter } from "./fakes/bambu-printer.ts";
 import { connected, connectSocket, emitWithAck, login, startApp, type TestApp } from "./helpers.ts";
 
@@ -183,6 +183,19 @@ describe("the printer page's controls", () => {
       }
       expect(await layoutProblems(page)).toEqual([]);
       await page.screenshot({ path: join(SCREENSHOTS, `controls-offline-${name}.png`), fullPage: true });
+      await context.close();
+    }
+  });
+
+  test("axe finds no serious accessibility problem in the controls, working or off, light or dark", async () => {
+    printer.set({ gcode_state: "RUNNING", hms: [] });
+    for (const [id, dark] of [
+      [1, false],
+      [2, true],
+    ] as const) {
+      const { page, context } = await kit.newPage({ bypassCSP: true, dark });
+      await kit.logIn(page, undefined, undefined, `/printers/${id}`);
+      expect(await axeSerious(page)).toEqual([]);
       await context.close();
     }
   });
