@@ -220,7 +220,7 @@ describe("the printer page's controls", () => {
 });
 
 describe("the day chart", () => {
-  test("a day with a single reading shows that reading as a point", async () => {
+  test("a day with a single reading shows that reading as a point, its numbers fitting a phone", async () => {
     const device = await connected(connectSocket(app, { cookie: await login(app) }));
     await emitWithAck(device, "temphum", { temperature: 22.5, humidity: 40 });
     device.disconnect();
@@ -246,6 +246,13 @@ describe("the day chart", () => {
     expect(await page.textContent("#chart-panel .count")).toBe("1 reading");
     await page.locator("#chart-panel").screenshot({ path: join(SCREENSHOTS, "chart-one-reading.png") });
     await context.close();
+
+    // On a phone the min/avg/max table stays inside the panel.
+    const phone = await openPrinter(1, { width: 390, height: 844 });
+    await phone.page.waitForSelector("#chart-panel[data-drawn=true]");
+    const right = (sel: string) => phone.page.$eval(sel, (e) => Math.round(e.getBoundingClientRect().right));
+    expect(await right("#chart-panel .averages")).toBeLessThanOrEqual((await right("#chart-panel")) - 16);
+    await phone.context.close();
   });
 });
 

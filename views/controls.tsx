@@ -145,47 +145,54 @@ export function Controls(props: { printer: HeldPrinter; view: ControlView; ctx: 
           </div>
           {note("print")}
         </fieldset>
-        <fieldset class="control-group">
-          <legend>{t.chamberLight}</legend>
-          <div class="control-row">
-            <button
-              type="button"
-              class="switch"
-              role="switch"
-              data-control="light"
-              aria-checked={view.light === "on" ? "true" : "false"}
-              aria-label={t.chamberLight}
-              aria-describedby={described("light")}
-              disabled={!view.enabled.light}
-              data-on={t.switchOn}
-              data-off={t.switchOff}
-              {...post(view.light === "on" ? "light_off" : "light_on")}
-            >
-              <span class="switch-track" aria-hidden="true"></span>
-              <span class="switch-state">{onOff(view.light === null ? null : view.light === "on")}</span>
-            </button>
-          </div>
-          {note("light")}
-        </fieldset>
-        <fieldset class="control-group">
-          <legend>{t.speed}</legend>
-          <div class="segmented control-row">
-            {SPEEDS.map((level) => (
-              <button
-                type="button"
-                data-control="speed"
-                data-level={level}
-                aria-pressed={view.speed === level ? "true" : "false"}
-                aria-describedby={described("speed")}
-                disabled={!view.enabled.speed}
-                {...post("speed", { level })}
-              >
-                {t[`speed_${level}`]}
-              </button>
-            ))}
-          </div>
-          {note("speed")}
-        </fieldset>
+        {/* Light and speed go over the LAN link only: a printer without one (a camera Pi alone) has neither. */}
+        {printer.info.host ? (
+          <>
+            <fieldset class="control-group">
+              <legend>{t.chamberLight}</legend>
+              <div class="control-row">
+                <button
+                  type="button"
+                  class="switch"
+                  role="switch"
+                  data-control="light"
+                  aria-checked={view.light === "on" ? "true" : "false"}
+                  aria-label={t.chamberLight}
+                  aria-describedby={described("light")}
+                  disabled={!view.enabled.light}
+                  data-on={t.switchOn}
+                  data-off={t.switchOff}
+                  {...post(view.light === "on" ? "light_off" : "light_on")}
+                >
+                  <span class="switch-track" aria-hidden="true"></span>
+                  <span class="switch-state">{onOff(view.light === null ? null : view.light === "on")}</span>
+                </button>
+              </div>
+              {note("light")}
+            </fieldset>
+            <fieldset class="control-group">
+              <legend>{t.speed}</legend>
+              <div class="segmented control-row">
+                {SPEEDS.map((level) => (
+                  <button
+                    type="button"
+                    data-control="speed"
+                    data-level={level}
+                    aria-pressed={view.speed === level ? "true" : "false"}
+                    aria-describedby={described("speed")}
+                    disabled={!view.enabled.speed}
+                    {...post("speed", { level })}
+                  >
+                    {t[`speed_${level}`]}
+                  </button>
+                ))}
+              </div>
+              {note("speed")}
+            </fieldset>
+          </>
+        ) : (
+          ""
+        )}
         <fieldset class="control-group">
           <legend>{t.piTimelapse}</legend>
           <div class="control-row">
