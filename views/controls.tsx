@@ -81,6 +81,36 @@ export function controlView(p: HeldPrinter, device: boolean, t: Dictionary): Con
 
 const SPEEDS = [1, 2, 3, 4] as const;
 
+/** An on/off switch: its state in words beside the track ("–" while unknown); pressing turns it the other way. */
+function Switch(props: {
+  name: "light" | "timelapse";
+  label: string;
+  on: boolean | null;
+  enabled: boolean;
+  attrs: Record<string, string>;
+  t: Dictionary;
+}) {
+  const { t, on } = props;
+  return (
+    <button
+      type="button"
+      class="switch"
+      role="switch"
+      data-control={props.name}
+      aria-checked={on ? "true" : "false"}
+      aria-label={props.label}
+      aria-describedby={`control-reason control-note-${props.name}`}
+      disabled={!props.enabled}
+      data-on={t.switchOn}
+      data-off={t.switchOff}
+      {...props.attrs}
+    >
+      <span class="switch-track" aria-hidden="true"></span>
+      <span class="switch-state">{on === null ? "–" : on ? t.switchOn : t.switchOff}</span>
+    </button>
+  );
+}
+
 /** Pause or resume, stop (confirmed with the print's name), light and speed, the Pi's timelapse: admins only. */
 export function Controls(props: { printer: HeldPrinter; view: ControlView; ctx: ViewContext }) {
   const { printer, view, ctx } = props;
@@ -100,7 +130,6 @@ export function Controls(props: { printer: HeldPrinter; view: ControlView; ctx: 
       {view.notes[group]}
     </p>
   );
-  const onOff = (on: boolean | null) => (on === null ? "–" : on ? t.switchOn : t.switchOff);
   return (
     <section class="tile controls" id="printer-controls" aria-labelledby="h-controls">
       <h2 id="h-controls">{t.controls}</h2>
@@ -151,22 +180,14 @@ export function Controls(props: { printer: HeldPrinter; view: ControlView; ctx: 
             <fieldset class="control-group">
               <legend>{t.chamberLight}</legend>
               <div class="control-row">
-                <button
-                  type="button"
-                  class="switch"
-                  role="switch"
-                  data-control="light"
-                  aria-checked={view.light === "on" ? "true" : "false"}
-                  aria-label={t.chamberLight}
-                  aria-describedby={described("light")}
-                  disabled={!view.enabled.light}
-                  data-on={t.switchOn}
-                  data-off={t.switchOff}
-                  {...post(view.light === "on" ? "light_off" : "light_on")}
-                >
-                  <span class="switch-track" aria-hidden="true"></span>
-                  <span class="switch-state">{onOff(view.light === null ? null : view.light === "on")}</span>
-                </button>
+                <Switch
+                  name="light"
+                  label={t.chamberLight}
+                  on={view.light === null ? null : view.light === "on"}
+                  enabled={view.enabled.light}
+                  attrs={post(view.light === "on" ? "light_off" : "light_on")}
+                  t={t}
+                />
               </div>
               {note("light")}
             </fieldset>
@@ -196,22 +217,14 @@ export function Controls(props: { printer: HeldPrinter; view: ControlView; ctx: 
         <fieldset class="control-group">
           <legend>{t.piTimelapse}</legend>
           <div class="control-row">
-            <button
-              type="button"
-              class="switch"
-              role="switch"
-              data-control="timelapse"
-              aria-checked={view.timelapse ? "true" : "false"}
-              aria-label={t.piTimelapse}
-              aria-describedby={described("timelapse")}
-              disabled={!view.enabled.timelapse}
-              data-on={t.switchOn}
-              data-off={t.switchOff}
-              {...post(view.timelapse ? "timelapse_stop" : "timelapse_start")}
-            >
-              <span class="switch-track" aria-hidden="true"></span>
-              <span class="switch-state">{onOff(view.timelapse)}</span>
-            </button>
+            <Switch
+              name="timelapse"
+              label={t.piTimelapse}
+              on={view.timelapse}
+              enabled={view.enabled.timelapse}
+              attrs={post(view.timelapse ? "timelapse_stop" : "timelapse_start")}
+              t={t}
+            />
           </div>
           {note("timelapse")}
         </fieldset>
