@@ -116,7 +116,7 @@ describe("the printer page's controls", () => {
     await context.close();
   });
 
-  test("one light switch shows whether the light is on and turns it the other way; the speed is one control", async () => {
+  test("one light switch shows the light's state and turns it the other way; the speed is one control", async () => {
     printer.set({ gcode_state: "RUNNING", spd_lvl: 2, lights_report: [{ node: "chamber_light", mode: "off" }] });
     const { page, context } = await openPrinter(1);
     await page.waitForFunction(() => !document.querySelector<HTMLButtonElement>("[data-control=pause]")?.disabled);

@@ -156,7 +156,7 @@ describe("today is the configured zone's today", () => {
 });
 
 describe("the printer page's controls", () => {
-  test("a printer without a LAN link (a camera Pi alone) has no light or speed control, only what the Pi can do", async () => {
+  test("a printer without a LAN link (a camera Pi alone) has no light or speed control", async () => {
     const html = (await getPage(app, "/printers/1", cookie)).text;
     const controls = [...html.matchAll(/data-control="(\w+)"/g)].map((m) => m[1]);
     expect([...new Set(controls)]).toEqual(["pause", "resume", "stop", "timelapse"]);

@@ -195,7 +195,8 @@ export const fi: Dictionary = {
   switchOn: "Päällä",
   switchOff: "Pois",
   controlsOffline:
-    "Tulostimeen ei ole yhteyttä (ei lähiverkkoyhteyttä eikä kamera-Pi:tä): ohjaus on pois käytöstä, kunnes yhteys palaa.",
+    "Tulostimeen ei ole yhteyttä (ei lähiverkkoyhteyttä eikä kamera-Pi:tä): ohjaus on pois käytöstä, " +
+    "kunnes yhteys palaa.",
   controlsNoCameraPi: "Tälle tulostimelle ei ole yhdistetty kamera-Pi:tä: ohjaus on pois käytöstä, kunnes se yhdistyy.",
   controlsAccessCode: "Tulostin hylkäsi pääsykoodin: ohjaus on pois käytöstä, kunnes koodi on korjattu asetuksissa.",
   controlsCertificate:
