@@ -30,6 +30,8 @@
           ? { weekday: "short", hour: "2-digit", timeZone: d.zone }
           : { day: "numeric", month: "numeric", timeZone: d.zone },
     );
+    // A line needs two points: a lone reading is drawn as a dot, or the chart would stay empty.
+    const dot = (data) => (data.filter((v) => v !== null && v !== undefined).length === 1 ? 4 : 0);
     const temp = css("--temp") || "#ea580c",
       hum = css("--hum") || "#0284c7";
     window.Chart.defaults.color = css("--muted") || "#666";
@@ -41,7 +43,7 @@
         yAxisID: "y",
         borderColor: temp,
         backgroundColor: temp,
-        pointRadius: 0,
+        pointRadius: dot(d.temperature),
         borderWidth: 2,
         spanGaps: true,
       },
@@ -51,7 +53,7 @@
         yAxisID: "y1",
         borderColor: hum,
         backgroundColor: hum,
-        pointRadius: 0,
+        pointRadius: dot(d.humidity),
         borderWidth: 2,
         spanGaps: true,
       },
@@ -63,7 +65,8 @@
         yAxisID: "y",
         borderColor: temp,
         borderDash: [4, 4],
-        pointRadius: 0,
+        pointStyle: "rectRot",
+        pointRadius: dot(d.dewPoint),
         borderWidth: 1,
         spanGaps: true,
       });
@@ -96,7 +99,8 @@
         interaction: { mode: "index", intersect: false },
         plugins: { legend: { labels: { filter: (item) => item.text !== "min" && item.text !== "max" } } },
         scales: {
-          x: { ticks: { maxTicksLimit: 8, autoSkip: true } },
+          // A lone point sits mid-axis, under its time, not on the chart's edge.
+          x: { offset: d.t.length === 1, ticks: { maxTicksLimit: 8, autoSkip: true } },
           y: { position: "left" },
           y1: { position: "right", grid: { drawOnChartArea: false } },
         },

@@ -2,7 +2,7 @@
 // Owns the history panel: day, week and month of readings, their chart data and min/avg/max.
 import type { ReadingRow, SummaryRow } from "../src/store/store.ts";
 import { shiftDay } from "../src/time.ts";
-import { jsonForHtml, type ViewContext } from "./context.ts";
+import { count, jsonForHtml, type ViewContext } from "./context.ts";
 
 // --- history ---
 
@@ -226,7 +226,11 @@ export function ChartPanel(props: {
             </tbody>
           </table>
           <p class="muted count">
-            {summaries.reduce((n, s) => n + s.count, 0)} {t.readings}
+            {count(
+              ctx,
+              "readingCount",
+              summaries.reduce((n, s) => n + s.count, 0),
+            )}
           </p>
         </>
       )}

@@ -3,8 +3,9 @@
 import type { HeldPrinter } from "../src/services/printers.ts";
 import type { FrameMeta, Intervals } from "../src/store/store.ts";
 import type { ViewContext } from "./context.ts";
+import { Controls, controlView, deviceOnline } from "./controls.tsx";
 import { Layout } from "./layout.tsx";
-import { Controls, StatePanel } from "./printer.tsx";
+import { StatePanel } from "./printer.tsx";
 import { type Latest, LiveTiles } from "./tiles.tsx";
 
 export { ChartPanel, type ChartView, chartPoints, VIEW_DAYS } from "./chart.tsx";
@@ -18,21 +19,27 @@ export function DashboardPage(props: {
   frames: FrameMeta[];
   chart: JSX.Element;
 }) {
-  const { ctx } = props;
+  const { ctx, printer } = props;
+  const controls = controlView(printer, deviceOnline(printer, props.intervals), ctx.t);
   return (
     <Layout
       ctx={ctx}
       title={props.printer.info.name}
       page="dashboard"
-      scripts={["/static/socket.io.min.js", "/static/chart.umd.min.js", "/static/dashboard.js", "/static/history.js"]}
+      scripts={[
+        "/static/socket.io.min.js",
+        "/static/chart.umd.min.js",
+        "/static/dashboard.js",
+        "/static/history.js",
+      ].concat(ctx.user?.role === "admin" ? ["/static/controls.js"] : [])}
     >
       <div class="dash-head">
         <h1 safe>{props.printer.info.name}</h1>
         <p id="device-state" class="device-state" role="status" aria-live="polite"></p>
       </div>
       <div class="dashboard" data-printer-id={props.printer.info.id}>
-        <StatePanel printer={props.printer} status={props.latest.status} ctx={ctx} />
-        <Controls printer={props.printer} ctx={ctx} />
+        <StatePanel printer={printer} status={props.latest.status} ctx={ctx} controls={controls} />
+        <Controls printer={printer} view={controls} ctx={ctx} />
         <LiveTiles ctx={ctx} latest={props.latest} intervals={props.intervals} frames={props.frames} />
         {props.chart}
       </div>

@@ -132,7 +132,7 @@ export function JobPage(props: {
               {`${t.humidity}: ${w.hum_min}–${w.hum_max} % (${t.average.toLowerCase()} ${w.hum_avg})`}
             </p>
           ) : (
-            <p class="muted">{t.noData}</p>
+            <p class="muted">{job.ended_at ? t.noRoomReadingsInPrint : t.noRoomReadingsYetInPrint}</p>
           )}
           {points.length > 1 ? (
             <>

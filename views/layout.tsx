@@ -34,6 +34,17 @@ function clientStrings({ t }: ViewContext) {
   };
 }
 
+/** Each page area's stylesheets after the base (app.css); the files are listed in src/http/assets.ts. */
+const PAGE_STYLES: Record<string, string[]> = {
+  login: ["login.css"],
+  overview: ["printer-state.css", "overview.css"],
+  dashboard: ["printer-state.css", "printer.css"],
+  history: ["history.css"],
+  job: ["printer-state.css", "history.css"],
+  settings: ["settings.css"],
+};
+const stylesheets = (page = "") => ["app.css", ...(PAGE_STYLES[page] ?? [])];
+
 export function Layout(props: {
   ctx: ViewContext;
   title: string;
@@ -51,9 +62,9 @@ export function Layout(props: {
           <meta name="viewport" content="width=device-width, initial-scale=1" />
           <meta name="color-scheme" content="light dark" />
           <title safe>{`${props.title} · ${ctx.t.appName}`}</title>
-          <link rel="stylesheet" href="/static/app.css" />
-          <link rel="stylesheet" href="/static/dashboard.css" />
-          <link rel="stylesheet" href="/static/printers.css" />
+          {stylesheets(props.page).map((name) => (
+            <link rel="stylesheet" href={`/static/${name}`} />
+          ))}
           <link rel="icon" href="/static/favicon.svg" type="image/svg+xml" />
           <link rel="manifest" href="/manifest.webmanifest" />
           <link rel="apple-touch-icon" href="/static/icon-192.png" />

@@ -1,6 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 // Owns how a printer's state reads: the state panel of its page and the card on the overview. The same
-// components render the page and the live updates (printer_state, printer_card).
+// components render the page and the live updates (printer_state, printer_card); the controls are in controls.tsx.
 import type { Dictionary } from "../src/i18n.ts";
 import { CANCELLED_ERROR, hmsWikiUrl, type PrinterState, printErrorCode } from "../src/services/printer-state.ts";
 import type { HeldPrinter } from "../src/services/printers.ts";
@@ -112,8 +112,13 @@ function ErrorLine(props: { s: PrinterState; ctx: ViewContext }) {
   );
 }
 
-/** The printer page's state panel. */
-export function StatePanel(props: { printer: HeldPrinter; status?: StatusRow | null; ctx: ViewContext }) {
+/** The printer page's state panel; it carries what the controls allow now (data-controls) to the live script. */
+export function StatePanel(props: {
+  printer: HeldPrinter;
+  status?: StatusRow | null;
+  ctx: ViewContext;
+  controls: unknown;
+}) {
   const { ctx, status } = props;
   const { t } = ctx;
   const s = props.printer.state;
@@ -130,6 +135,7 @@ export function StatePanel(props: { printer: HeldPrinter; status?: StatusRow | n
       id="printer-panel"
       aria-labelledby="h-printer"
       data-updated-at={s.updated_at || ""}
+      data-controls={JSON.stringify(props.controls)}
     >
       <h2 id="h-printer">{t.printerState}</h2>
       <p class="state-badge" safe>
@@ -208,54 +214,5 @@ export function PrinterCard(props: {
       </a>
       <CardInfo printer={printer} latest={latest} ctx={ctx} interval={props.interval} />
     </article>
-  );
-}
-
-/** Pause, resume, stop (confirmed with the print's name), light and speed: admins only, CSRF by htmx headers. */
-export function Controls(props: { printer: HeldPrinter; ctx: ViewContext }) {
-  const { printer, ctx } = props;
-  const { t } = ctx;
-  if (ctx.user?.role !== "admin") return "";
-  const id = printer.info.id;
-  const post = (action: string, extra: Record<string, unknown> = {}) => ({
-    "hx-post": `/printers/${id}/actions`,
-    "hx-vals": JSON.stringify({ action, ...extra }),
-    "hx-target": "#control-result",
-    "hx-swap": "innerHTML",
-  });
-  const file = printer.state.file ?? printer.info.name;
-  return (
-    <section class="tile controls" id="printer-controls" aria-labelledby="h-controls">
-      <h2 id="h-controls">{t.controls}</h2>
-      <div class="control-buttons">
-        <button type="button" {...post("pause")}>
-          {t.pause}
-        </button>
-        <button type="button" {...post("resume")}>
-          {t.resume}
-        </button>
-        <button type="button" class="danger" {...post("stop")} hx-confirm={t.stopConfirm.replace("{file}", file)}>
-          {t.stop}
-        </button>
-        <button type="button" {...post("light_on")}>
-          {t.lightOn}
-        </button>
-        <button type="button" {...post("light_off")}>
-          {t.lightOff}
-        </button>
-        {[1, 2, 3, 4].map((level) => (
-          <button type="button" {...post("speed", { level })}>
-            {(t as Record<string, string>)[`speed_${level}`]}
-          </button>
-        ))}
-        <button type="button" {...post("timelapse_start")}>
-          {t.timelapseStart}
-        </button>
-        <button type="button" {...post("timelapse_stop")}>
-          {t.timelapseStop}
-        </button>
-      </div>
-      <p id="control-result" class="control-result" role="status" aria-live="polite"></p>
-    </section>
   );
 }

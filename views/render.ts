@@ -5,6 +5,7 @@ import type { PrinterService } from "../src/services/printers.ts";
 import type { TelemetryService } from "../src/services/telemetry.ts";
 import type { Intervals } from "../src/store/store.ts";
 import type { ViewContext } from "./context.ts";
+import { controlView } from "./controls.tsx";
 import { CardInfo, StatePanel } from "./printer.tsx";
 import { ReadingTile, Stamp, StatusTile } from "./tiles.tsx";
 
@@ -22,7 +23,9 @@ export function createTileRenderer(
     printerPanel(printerId) {
       const printer = sources.printers.get(printerId);
       if (!printer) return "";
-      return StatePanel({ printer, status: sources.telemetry.latest(printerId).status, ctx }) as string;
+      const status = sources.telemetry.latest(printerId).status;
+      const controls = controlView(printer, sources.printers.deviceSource(printer) === "online", ctx.t);
+      return StatePanel({ printer, status, ctx, controls }) as string;
     },
     printerCard(printerId) {
       const printer = sources.printers.get(printerId);

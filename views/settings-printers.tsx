@@ -5,7 +5,7 @@ import { type Message, translate } from "../src/i18n.ts";
 import type { SetupErrors } from "../src/services/printer-setup.ts";
 import type { HeldPrinter } from "../src/services/printers.ts";
 import type { PrinterData, PrinterSetup } from "../src/store/store.ts";
-import { formatStamp, type ViewContext } from "./context.ts";
+import { count, formatStamp, type ViewContext } from "./context.ts";
 import { Csrf, type Flash, FlashMessage } from "./forms.tsx";
 import { Layout } from "./layout.tsx";
 
@@ -108,17 +108,17 @@ export function PrinterForm(props: {
 }
 
 /** One line of a printer's health: its LAN link (since, last message, reconnects, error) and its device. */
-function lanLine(printer: HeldPrinter, device: string, ctx: ViewContext): string {
+function lanLine(printer: HeldPrinter, device: PrinterSummary["device"], ctx: ViewContext): string {
   const lan = printer.lan;
   const parts = [printer.info.model];
   if (printer.info.host) {
-    parts.push(`${ctx.t.lan}: ${lan.state} (${formatStamp(lan.since, ctx)})`);
+    parts.push(`${ctx.t.lan}: ${ctx.t[`lan_${lan.state}`]} (${formatStamp(lan.since, ctx)})`);
     if (lan.last_message_at) parts.push(`↓ ${formatStamp(lan.last_message_at, ctx)}`);
     if (lan.reconnects) parts.push(`${lan.reconnects} ↻`);
     if (lan.last_error) parts.push(lan.last_error);
     if (lan.camera_error) parts.push(`${ctx.t.cameraPrinter}: ${lan.camera_error}`);
   }
-  parts.push(`${ctx.t.cameraDevice}: ${device}`);
+  parts.push(`${ctx.t.cameraDevice}: ${ctx.t[`device_${device}`]}`);
   return parts.join(" · ");
 }
 
@@ -136,18 +136,7 @@ export function PrintersSection(props: { ctx: ViewContext; printers: PrinterSumm
             <a href={`/printers/${printer.info.id}`} class="name" safe>
               {printer.info.name}
             </a>{" "}
-            <span class="muted" safe>
-              {lanLine(printer, device, ctx)}
-            </span>
-            {printer.info.from_config ? <span class="role">{t.fromConfig}</span> : ""}
-            {admin && printer.lan.state === "tls_mismatch" ? (
-              <form method="post" action={`/settings/printers/${printer.info.id}/repin`} class="inline">
-                <Csrf ctx={ctx} />
-                <button type="submit">{t.repin}</button>
-              </form>
-            ) : (
-              ""
-            )}
+            {printer.info.from_config ? <span class="role">{t.fromConfig}</span> : ""}{" "}
             {admin ? (
               <a
                 class="edit"
@@ -156,6 +145,17 @@ export function PrintersSection(props: { ctx: ViewContext; printers: PrinterSumm
               >
                 ✎
               </a>
+            ) : (
+              ""
+            )}{" "}
+            <span class="muted health" safe>
+              {lanLine(printer, device, ctx)}
+            </span>
+            {admin && printer.lan.state === "tls_mismatch" ? (
+              <form method="post" action={`/settings/printers/${printer.info.id}/repin`} class="inline">
+                <Csrf ctx={ctx} />
+                <button type="submit">{t.repin}</button>
+              </form>
             ) : (
               ""
             )}
@@ -187,7 +187,13 @@ export function PrinterEditPage(props: {
   const id = printer.info.id;
   const confirm = translate(t, {
     key: "deletePrinterConfirm",
-    vars: { name: printer.info.name, ...props.data },
+    vars: {
+      name: printer.info.name,
+      readings: count(ctx, "readingCount", props.data.readings),
+      frames: count(ctx, "frameCount", props.data.frames),
+      statuses: count(ctx, "statusCount", props.data.statuses),
+      tokens: count(ctx, "tokenCount", props.data.tokens),
+    },
   });
   return (
     <Layout ctx={ctx} title={printer.info.name} page="settings">

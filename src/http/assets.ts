@@ -9,28 +9,39 @@ import htmxJs from "../../node_modules/htmx.org/dist/htmx.min.js" with { type: "
 // @ts-expect-error file import of a script
 import socketIoJs from "../../node_modules/socket.io-client/dist/socket.io.min.js" with { type: "file" };
 import appCss from "../../static/app.css" with { type: "file" };
-import dashboardCss from "../../static/dashboard.css" with { type: "file" };
+// @ts-expect-error file import of a script
+import controlsJs from "../../static/controls.js" with { type: "file" };
 // A file import gives the file's path (on disk, or inside the binary); TypeScript cannot type a .js that way.
 // @ts-expect-error file import of a script
 import dashboardJs from "../../static/dashboard.js" with { type: "file" };
 import favicon from "../../static/favicon.svg" with { type: "file" };
+import historyCss from "../../static/history.css" with { type: "file" };
 // @ts-expect-error file import of a script
 import historyJs from "../../static/history.js" with { type: "file" };
 import icon192 from "../../static/icon-192.png" with { type: "file" };
 import icon512 from "../../static/icon-512.png" with { type: "file" };
 // @ts-expect-error file import of a script
 import jobJs from "../../static/job.js" with { type: "file" };
-import printersCss from "../../static/printers.css" with { type: "file" };
+import loginCss from "../../static/login.css" with { type: "file" };
+import overviewCss from "../../static/overview.css" with { type: "file" };
+import printerCss from "../../static/printer.css" with { type: "file" };
+import printerStateCss from "../../static/printer-state.css" with { type: "file" };
 // @ts-expect-error file import of a script
 import pushJs from "../../static/push.js" with { type: "file" };
+import settingsCss from "../../static/settings.css" with { type: "file" };
 
 type Asset = { path: string; type: string };
 
 export const ASSETS: Record<string, Asset> = {
   "app.css": { path: appCss, type: "text/css; charset=utf-8" },
-  "dashboard.css": { path: dashboardCss, type: "text/css; charset=utf-8" },
-  "printers.css": { path: printersCss, type: "text/css; charset=utf-8" },
+  "login.css": { path: loginCss, type: "text/css; charset=utf-8" },
+  "printer-state.css": { path: printerStateCss, type: "text/css; charset=utf-8" },
+  "overview.css": { path: overviewCss, type: "text/css; charset=utf-8" },
+  "printer.css": { path: printerCss, type: "text/css; charset=utf-8" },
+  "history.css": { path: historyCss, type: "text/css; charset=utf-8" },
+  "settings.css": { path: settingsCss, type: "text/css; charset=utf-8" },
   "dashboard.js": { path: dashboardJs, type: "text/javascript; charset=utf-8" },
+  "controls.js": { path: controlsJs, type: "text/javascript; charset=utf-8" },
   "history.js": { path: historyJs, type: "text/javascript; charset=utf-8" },
   "job.js": { path: jobJs, type: "text/javascript; charset=utf-8" },
   "push.js": { path: pushJs, type: "text/javascript; charset=utf-8" },
