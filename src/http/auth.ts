@@ -1,9 +1,10 @@
 // Owns logging in and out over HTTP (PROTOCOL.md §1): 303 on success, 401 with the form on failure.
 import { Elysia, t } from "elysia";
-import { LoginPage } from "../../views/pages.tsx";
+import { ErrorPage, LoginPage } from "../../views/pages.tsx";
 import { REMEMBER_TTL_MS } from "../services/auth.ts";
 import { readSessionToken } from "../session-cookie.ts";
 import { type HttpDeps, htmlResponse, type RequestTools, redirectTo, safeNext } from "./context.ts";
+import { settingsGuard } from "./settings.ts";
 
 const LoginForm = t.Optional(
   t.Object({
@@ -15,7 +16,13 @@ const LoginForm = t.Optional(
 );
 
 export function authRoutes(deps: HttpDeps, tools: RequestTools) {
-  const logout = ({ request }: { request: Request }) => {
+  /** Only a POST with the session's CSRF token ends it: another site can neither link nor post a logout. */
+  const logout = ({ request, body }: { request: Request; body: unknown }) => {
+    const session = tools.sessionOf(request);
+    if (session) {
+      const refused = settingsGuard(deps, tools, session, request, body);
+      if (refused) return refused;
+    }
     deps.auth.endSession(readSessionToken(request.headers.get("cookie")));
     return redirectTo("/login", { "set-cookie": tools.clearedCookie() });
   };
@@ -60,6 +67,12 @@ export function authRoutes(deps: HttpDeps, tools: RequestTools) {
       },
       { body: LoginForm },
     )
-    .get("/logout", logout)
-    .post("/logout", logout);
+    .get("/logout", ({ request }) =>
+      htmlResponse(
+        ErrorPage({ ctx: tools.view(tools.sessionOf(request)), title: "405", message: tools.t.logoutByPost }) as string,
+        405,
+        { allow: "POST" },
+      ),
+    )
+    .post("/logout", logout, { body: t.Optional(t.Object({ _csrf: t.Optional(t.String({ maxLength: 128 })) })) });
 }

@@ -65,7 +65,11 @@ export function settingsNotifyRoutes(deps: HttpDeps, tools: RequestTools) {
     })
     .post("/settings/printers/:id/limits", ({ session, params, body }) => {
       const id = Number(params.id);
-      if (!deps.printers.exists(id)) return forbidden(session!);
+      if (!deps.printers.exists(id))
+        return htmlResponse(
+          ErrorPage({ ctx: tools.view(session), title: "404", message: tools.t.noSuchPrinter }) as string,
+          404,
+        );
       const raw = (body ?? {}) as Record<string, unknown>;
       const limits = {} as Record<(typeof LIMIT_KEYS)[number], number | null>;
       for (const key of LIMIT_KEYS) {

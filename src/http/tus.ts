@@ -27,7 +27,7 @@ export function parseMetadata(header: string | null): UploadMeta | null {
     if (!key || extra !== undefined || !/^[A-Za-z0-9+/]*={0,2}$/.test(value)) return null;
     meta[key] = Buffer.from(value, "base64").toString("utf8");
   }
-  return { filename: meta.filename, filetype: meta.filetype, jobId: meta.job_id };
+  return { filename: meta.filename, filetype: meta.filetype, jobId: meta.job_id, header: header || undefined };
 }
 
 const number = (raw: string | null) => (raw !== null && /^\d{1,16}$/.test(raw) ? Number(raw) : null);
@@ -94,6 +94,8 @@ export function tusRoutes(deps: TimelapseDeps, tools: RequestTools) {
         "upload-offset": String(upload.received),
         "upload-length": String(upload.size),
         "cache-control": "no-store",
+        // The creation extension: the metadata exactly as the client sent it, when it sent any.
+        ...(upload.metadata ? { "upload-metadata": upload.metadata } : {}),
       });
     })
     .patch(

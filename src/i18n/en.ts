@@ -4,6 +4,7 @@ export const en = {
   appName: "layerwatch",
   login: "Log in",
   logout: "Log out",
+  logoutByPost: "Log out with the Log out button at the top of the page.",
   username: "Username",
   password: "Password",
   rememberMe: "Keep me logged in for 30 days",

@@ -6,6 +6,7 @@ export const fi: Dictionary = {
   appName: "layerwatch",
   login: "Kirjaudu",
   logout: "Kirjaudu ulos",
+  logoutByPost: "Kirjaudu ulos sivun yläreunan Kirjaudu ulos -painikkeella.",
   username: "Käyttäjätunnus",
   password: "Salasana",
   rememberMe: "Muista minut 30 päivää",

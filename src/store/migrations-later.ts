@@ -102,4 +102,8 @@ export const laterMigrations: Migration[] = [
     for (const column of ["temp_high", "temp_low", "hum_high", "hum_low"])
       db.run(`ALTER TABLE printers ADD COLUMN ${column} REAL`);
   },
+  // 8: a timelapse upload's Upload-Metadata header as the client sent it, which tus HEAD gives back.
+  (db) => {
+    db.run("ALTER TABLE timelapses ADD COLUMN metadata TEXT");
+  },
 ];
