@@ -99,6 +99,84 @@ describe("tus", () => {
   });
 });
 
+describe("ids in paths", () => {
+  test("an id that is not a number names nothing: 404 with a session, the login without one", async () => {
+    expect((await getPage(app, "/printers/abc", cookie)).status).toBe(404);
+    expect((await getPage(app, "/jobs/1x", cookie)).status).toBe(404);
+    const api = await getPage(app, "/api/printers/abc", cookie);
+    expect([api.status, JSON.parse(api.text)]).toEqual([404, { error: "not found" }]);
+    const page = await getPage(app, "/printers/abc");
+    expect(page.status).toBe(303);
+    expect(page.headers.get("location")).toBe("/login?next=%2Fprinters%2Fabc");
+    expect((await getPage(app, "/api/printers/abc")).status).toBe(401);
+  });
+
+  test("a printer that does not exist is 404 on pages and in the API; its frames too", async () => {
+    const page = await getPage(app, "/printers/77", cookie);
+    expect(page.status).toBe(404);
+    expect(page.text).toContain("No such printer.");
+    const api = await getPage(app, "/api/printers/77/temphum", cookie);
+    expect([api.status, JSON.parse(api.text)]).toEqual([404, { error: "no such printer" }]);
+    expect((await getPage(app, "/printers/77/frames/latest.jpg", cookie)).status).toBe(404);
+  });
+
+  test("a printer's frames are served by id, with or without an extension", async () => {
+    const id = app.store.db
+      .query<{ id: number }, []>(
+        `INSERT INTO frames (printer_id, device_id, recorded_at, mime, bytes) VALUES (1, 1, ${Date.now()}, 'image/jpeg', x'FFD8FFD9')
+         RETURNING id`,
+      )
+      .get()!.id;
+    for (const file of [`${id}.jpg`, `${id}.jpeg`, `${id}`]) {
+      const res = await fetch(`${app.url}/printers/1/frames/${file}`, { headers: { cookie } });
+      expect(`${file}: ${res.status}`).toBe(`${file}: 200`);
+      expect(new Uint8Array(await res.arrayBuffer())).toEqual(new Uint8Array([0xff, 0xd8, 0xff, 0xd9]));
+    }
+    expect((await getPage(app, `/printers/1/frames/${id}.gif`, cookie)).status).toBe(404);
+  });
+
+  test("a device token is revoked by its printer's path only", async () => {
+    const json = { cookie, "content-type": "application/json" };
+    const made = await fetch(`${app.url}/api/printers/1/tokens`, {
+      method: "POST",
+      headers: json,
+      body: '{"name":"t"}',
+    });
+    const { id } = (await made.json()) as { id: number };
+    const second = await fetch(`${app.url}/api/printers`, { method: "POST", headers: json, body: '{"name":"B"}' });
+    const other = ((await second.json()) as { id: number }).id;
+    const wrong = await fetch(`${app.url}/api/printers/${other}/tokens/${id}`, { method: "DELETE", headers: json });
+    expect(wrong.status).toBe(404);
+    const right = await fetch(`${app.url}/api/printers/1/tokens/${id}`, { method: "DELETE", headers: json });
+    expect([right.status, await right.json()]).toEqual([200, { revoked: id }]);
+  });
+});
+
+describe("roles", () => {
+  test("a viewer is refused admin forms (403 page) and admin API writes (403 JSON)", async () => {
+    const form = await post(
+      "/settings/users",
+      { _csrf: csrf, username: "kerttu", password: "kerttu-password", role: "viewer" },
+      cookie,
+    );
+    expect(form.status).toBe(200);
+    const viewer = await login(app, "kerttu", "kerttu-password");
+    const token = csrfFrom((await getPage(app, "/settings", viewer)).text);
+    const refused = await post("/settings/intervals", { _csrf: token, image_delay: "5" }, viewer);
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toContain("Only an admin can change this.");
+    const api = await fetch(`${app.url}/api/printers`, {
+      method: "POST",
+      headers: { cookie: viewer, "content-type": "application/json" },
+      body: '{"name":"Nope"}',
+    });
+    expect([api.status, await api.json()]).toEqual([403, { error: "forbidden: admins only" }]);
+    // The viewer's own password form needs no admin.
+    const own = await post("/settings/password", { _csrf: token, current: "x", next: "y" }, viewer);
+    expect(own.status).toBe(400);
+  });
+});
+
 describe("migration 8 (timelapses.metadata)", () => {
   test("a database of schema 7 keeps every timelapse row; the old rows have no metadata", async () => {
     const { Database } = await import("bun:sqlite");

@@ -177,10 +177,6 @@ export const gzippedJson = (gzipped: Uint8Array, headers: Record<string, string>
     headers: { ...JSON_HEADERS, ...headers, "content-encoding": "gzip" },
   });
 
-/** A printer id from a path: digits naming an existing printer, else null (the route answers 404). */
-export const printerIdOf = (printers: PrinterService, raw: string): number | null =>
-  /^\d{1,9}$/.test(raw) && printers.exists(Number(raw)) ? Number(raw) : null;
-
 export const htmlResponse = (body: string, status = 200, headers: Record<string, string> = {}) =>
   new Response(body, { status, headers: { "content-type": "text/html; charset=utf-8", ...headers } });
 

@@ -15,6 +15,8 @@ export type AuthKind = "page" | "api" | "form";
 
 /** A path whose last segment is a record's id: `/jobs/:id`, `/settings/users/:id/delete`... */
 export const IdParams = t.Object({ id: t.Numeric({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }) });
+/** The printer macro's: :id, and whatever else the route's path names (`/printers/:id/frames/:file`). */
+const PrinterParams = t.Object({ id: IdParams.properties.id }, { additionalProperties: true });
 
 const isApi = (request: Request) => new URL(request.url).pathname.startsWith("/api/");
 const isJson = (request: Request) => !!request.headers.get("content-type")?.startsWith("application/json");
@@ -87,7 +89,7 @@ export function edge(deps: Pick<HttpDeps, "log" | "printers">, tools: RequestToo
     }),
     /** The printer the path's :id names; 404 when there is none. */
     printer: (on: true) => ({
-      params: IdParams,
+      params: PrinterParams,
       resolve(ctx) {
         // The params schema above has made :id a number by now; the macro's context does not know it.
         const { id } = ctx.params as { id: number };
