@@ -1,4 +1,4 @@
-// Owns per-request helpers shared by the route groups: session lookup, CSRF, cookies, view context.
+// Owns per-request helpers shared by the route groups: session lookup, CSRF tokens, cookies, JSON, view context.
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { ViewContext } from "../../views/context.ts";
 import type { Config } from "../config.ts";

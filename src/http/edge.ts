@@ -18,7 +18,7 @@ export const IdParams = t.Object({ id: t.Numeric({ minimum: 0, maximum: Number.M
 /** The printer macro's: :id, and whatever else the route's path names (`/printers/:id/frames/:file`). */
 const PrinterParams = t.Object({ id: IdParams.properties.id }, { additionalProperties: true });
 
-const isApi = (request: Request) => new URL(request.url).pathname.startsWith("/api/");
+export const isApi = (request: Request) => new URL(request.url).pathname.startsWith("/api/");
 const isJson = (request: Request) => !!request.headers.get("content-type")?.startsWith("application/json");
 const writesBody = (method: string) => method === "POST" || method === "PUT" || method === "PATCH";
 
@@ -36,10 +36,17 @@ export function idOfFile(file: string, exts: readonly string[]): number | null {
   return exts.includes(ext) ? wholeNumber(digits) : null;
 }
 
-/** A refusal: JSON under /api/, else the error page (with the user's header when there is a session). */
-export function refusal(tools: RequestTools, request: Request, session: Session | null, status: number, text: string) {
+/** A refusal or error: JSON under /api/, else the error page (with the user's header when there is a session). */
+export function refusal(
+  tools: RequestTools,
+  request: Request,
+  session: Session | null,
+  status: number,
+  text: string,
+  title = String(status),
+) {
   if (isApi(request)) return jsonResponse({ error: text }, status);
-  return htmlResponse(ErrorPage({ ctx: tools.view(session), title: String(status), message: text }) as string, status);
+  return htmlResponse(ErrorPage({ ctx: tools.view(session), title, message: text }) as string, status);
 }
 
 /** The session an earlier macro resolved, for a later one (the context is not typed across macros). */

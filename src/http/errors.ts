@@ -1,17 +1,12 @@
 // Owns how failures are answered: JSON under /api/, an error page elsewhere; bugs logged, never shown.
 import { Elysia } from "elysia";
-import { ErrorPage } from "../../views/pages.tsx";
 import type { Logger } from "../log.ts";
-import { htmlResponse, jsonResponse, loginRedirect, type RequestTools } from "./context.ts";
-
-const isApi = (request: Request) => new URL(request.url).pathname.startsWith("/api/");
+import { jsonResponse, loginRedirect, type RequestTools } from "./context.ts";
+import { isApi, refusal } from "./edge.ts";
 
 /** An error answer in the form the caller reads: JSON for the API, a page for a browser. */
-export function errorAnswer(tools: RequestTools, request: Request, status: number, message: string, title?: string) {
-  return isApi(request)
-    ? jsonResponse({ error: message }, status)
-    : htmlResponse(ErrorPage({ ctx: tools.view(null), title: title ?? String(status), message }) as string, status);
-}
+export const errorAnswer = (tools: RequestTools, request: Request, status: number, message: string, title?: string) =>
+  refusal(tools, request, null, status, message, title);
 
 export function errorHandler(tools: RequestTools, log: Logger) {
   return new Elysia({ name: "error-handler" }).onError({ as: "global" }, ({ code, error, request }) => {
