@@ -3,7 +3,17 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { b64, createUpload, TUS } from "./fixtures/tus.ts";
-import { csrfFrom, getPage, login, startApp, type TestApp, tempDir } from "./helpers.ts";
+import {
+  connected,
+  connectSocket,
+  csrfFrom,
+  emitWithAck,
+  getPage,
+  login,
+  startApp,
+  type TestApp,
+  tempDir,
+} from "./helpers.ts";
 
 let app: TestApp;
 let cookie: string;
@@ -174,6 +184,68 @@ describe("roles", () => {
     // The viewer's own password form needs no admin.
     const own = await post("/settings/password", { _csrf: token, current: "x", next: "y" }, viewer);
     expect(own.status).toBe(400);
+  });
+});
+
+describe("printer control and print errors in the Finnish UI", () => {
+  let fi: TestApp;
+  let fiCookie: string;
+  beforeAll(async () => {
+    fi = await startApp({ locale: "fi" });
+    fiCookie = await login(fi);
+  });
+  afterAll(() => fi.close());
+
+  test("a refused action reads in Finnish on the page; the API says it in English with the reason code", async () => {
+    const page = (await getPage(fi, "/printers/1", fiCookie)).text;
+    const res = await fetch(`${fi.url}/printers/1/actions`, {
+      method: "POST",
+      headers: { cookie: fiCookie, "hx-request": "true", "x-csrf-token": csrfFrom(page) },
+      body: new URLSearchParams({ action: "pause" }),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain("tulostimella ei ole lähiverkkoyhteyttä eikä yhdistettyä kamera-Pi:tä");
+    const api = await fetch(`${fi.url}/api/printers/1/actions`, {
+      method: "POST",
+      headers: { cookie: fiCookie, "content-type": "application/json" },
+      body: JSON.stringify({ action: "pause" }),
+    });
+    expect(api.status).toBe(503);
+    expect(await api.json()).toEqual({
+      error: "no LAN connection and no camera Pi connected for this printer",
+      reason: "offline",
+    });
+    const audit = fi.store.printerActions.recent(2).map((r) => `${r.action} ${r.via} ${r.result}`);
+    expect(audit).toEqual(["pause - offline", "pause - offline"]);
+  });
+
+  test("an action that does not fit the state names the state in Finnish; the audit stores the code", async () => {
+    const made = await fetch(`${fi.url}/api/printers/1/tokens`, {
+      method: "POST",
+      headers: { cookie: fiCookie, "content-type": "application/json" },
+      body: JSON.stringify({ name: "pi" }),
+    });
+    const { token } = (await made.json()) as { token: string };
+    const device = await connected(connectSocket(fi, { auth: { token } }));
+    try {
+      const failed = { gcode_status: "FAILED", print_error_code: 0x0300_8014 };
+      expect(await emitWithAck(device, "status", failed)).toMatchObject({ ok: true });
+      const page = (await getPage(fi, "/printers/1", fiCookie)).text;
+      expect(page).toContain("Virhe 0300_8014: katso tulostimen näytöltä, mitä tehdä");
+      expect(page).not.toContain("see the printer's screen");
+      const res = await fetch(`${fi.url}/printers/1/actions`, {
+        method: "POST",
+        headers: { cookie: fiCookie, "hx-request": "true", "x-csrf-token": csrfFrom(page) },
+        body: new URLSearchParams({ action: "resume" }),
+      });
+      expect(await res.text()).toContain("ei jatkettavaa: tulostimen tila on Epäonnistui");
+      expect(fi.store.printerActions.recent(1)[0]).toMatchObject({ result: "not_paused", detail: "FAILED" });
+      const cancelled = { gcode_status: "FAILED", print_error_code: 50348044 };
+      expect(await emitWithAck(device, "status", cancelled)).toMatchObject({ ok: true });
+      expect((await getPage(fi, "/", fiCookie)).text).toContain("käyttäjä perui tulostuksen");
+    } finally {
+      device.disconnect();
+    }
   });
 });
 

@@ -7,6 +7,7 @@ import type { HeldPrinter } from "../services/printers.ts";
 import { isoInZone } from "../time.ts";
 import { type HttpDeps, jsonFor, jsonResponse, type RequestTools } from "./context.ts";
 import { edge, IdParams } from "./edge.ts";
+import { REFUSAL_STATUS, refusalText } from "./printer-actions.ts";
 
 export function printersApiRoutes(deps: HttpDeps, tools: RequestTools) {
   const { printers, telemetry, config } = deps;
@@ -140,7 +141,10 @@ export function printersApiRoutes(deps: HttpDeps, tools: RequestTools) {
             session.user.username,
             Number(level),
           );
-          return jsonResponse(result.body, result.status);
+          if (result.ok) return jsonResponse({ ok: true, state: result.state });
+          const error = refusalText(en, result, action);
+          const hms = result.hms ? { hms: result.hms } : {};
+          return jsonResponse({ error, reason: result.reason, ...hms }, REFUSAL_STATUS[result.reason]);
         },
         { ...admin, printer: true },
       )

@@ -183,6 +183,23 @@ export const fi: Dictionary = {
   timelapseStart: "Aloita Pi:n aikaväli",
   timelapseStop: "Lopeta Pi:n aikaväli",
   actionDone: "Tehty: {action}.",
+  // Miksi tulostimen toimintoa ei tehty.
+  action_no_printer: "tulostinta ei ole",
+  action_bad_level: "nopeudelle tarvitaan taso 1 (hiljainen) – 4 (hurja)",
+  action_not_printing: "toiminto {action} ei käy, koska mitään ei tulosteta: tulostimen tila on {state}",
+  action_not_paused: "ei jatkettavaa: tulostimen tila on {state}",
+  action_link_dropped: "lähiverkkoyhteys katkesi juuri",
+  action_authorization_control:
+    "tulostin ohitti komennon, koska Authorization Control on päällä. Ota tulostimesta käyttöön LAN-only-tila ja " +
+    "Developer Mode (Settings → Network) ja syötä uusi käyttökoodi tähän; tila näkyy ilman sitäkin.",
+  action_unconfirmed: "tulostin ei vahvistanut toimintoa ({action}) {seconds} sekunnissa",
+  action_needs_lan: "tähän tarvitaan tulostimen lähiverkkoyhteys, joka ei ole nyt auki",
+  action_offline: "tulostimella ei ole lähiverkkoyhteyttä eikä yhdistettyä kamera-Pi:tä",
+  action_device_silent: "kamera-Pi ei vastannut {seconds} sekunnissa",
+  action_device_refused: "kamera-Pi vastasi, ettei se pystynyt siihen",
+  // Mitä tulostimen print_error tarkoittaa (koodi näkyy vieressä).
+  printErrorCancelled: "käyttäjä perui tulostuksen",
+  printErrorSeeScreen: "katso tulostimen näytöltä, mitä tehdä",
   lan: "Lähiverkko",
   repin: "Luota uuteen varmenteeseen",
   printerActions: "Tulostimen toiminnot",
