@@ -133,8 +133,8 @@ describe("ids in paths", () => {
   test("a printer's frames are served by id, with or without an extension", async () => {
     const id = app.store.db
       .query<{ id: number }, []>(
-        `INSERT INTO frames (printer_id, device_id, recorded_at, mime, bytes) VALUES (1, 1, ${Date.now()}, 'image/jpeg', x'FFD8FFD9')
-         RETURNING id`,
+        `INSERT INTO frames (printer_id, device_id, recorded_at, mime, bytes)
+         VALUES (1, 1, ${Date.now()}, 'image/jpeg', x'FFD8FFD9') RETURNING id`,
       )
       .get()!.id;
     for (const file of [`${id}.jpg`, `${id}.jpeg`, `${id}`]) {

@@ -12,8 +12,9 @@ import { type HttpDeps, htmlResponse, jsonResponse, loginRedirect, type RequestT
  * session's CSRF token.
  */
 export type AuthKind = "page" | "api" | "form";
+// A route's hook object is rewritten by Elysia as it applies these macros: spread shared ones ({ ...admin }).
 
-/** A path whose last segment is a record's id: `/jobs/:id`, `/settings/users/:id/delete`... */
+/** A path naming a record by `:id` (`/jobs/:id`, `/settings/users/:id/delete`): the id as a number. */
 export const IdParams = t.Object({ id: t.Numeric({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }) });
 /** The printer macro's: :id, and whatever else the route's path names (`/printers/:id/frames/:file`). */
 const PrinterParams = t.Object({ id: IdParams.properties.id }, { additionalProperties: true });
