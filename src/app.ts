@@ -186,7 +186,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   const app = new Elysia()
     // First, so no page hook runs for socket traffic.
     .all("/socket.io/*", ({ request, server }) => engine.handleRequest(request, server as never), { parse: "none" })
-    .use(html())
+    .use(html({ contentType: "text/html; charset=utf-8" }))
     .use(securityHeaders(tools))
     .use(errorHandler(tools, log))
     .use(healthRoutes({ startedAt, dbHealthy }))

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ADMIN, getPage, login, quietFor, startApp, type TestApp } from "./helpers.ts";
+import { ADMIN, csrfFrom, getPage, login, quietFor, startApp, type TestApp } from "./helpers.ts";
 
 let app: TestApp;
 beforeAll(async () => {
@@ -11,6 +11,10 @@ afterAll(async () => {
 
 const post = (path: string, fields: Record<string, string>, headers: Record<string, string> = {}) =>
   fetch(`${app.url}${path}`, { method: "POST", body: new URLSearchParams(fields), redirect: "manual", headers });
+
+/** Logs out the way the page's button does: a POST with the session's CSRF token. */
+const postLogout = async (cookie: string) =>
+  post("/logout", { _csrf: csrfFrom((await getPage(app, "/", cookie)).text) }, { cookie });
 
 describe("logging in", () => {
   test("good credentials answer 303 to / with an HttpOnly SameSite=Lax session cookie and no Max-Age", async () => {
@@ -111,7 +115,7 @@ describe("sessions", () => {
   test("a logged-in user sees the pages; logout ends the session on the server", async () => {
     const cookie = await login(app);
     expect((await getPage(app, "/3d", cookie)).status).toBe(200);
-    const out = await fetch(`${app.url}/logout`, { headers: { cookie }, redirect: "manual" });
+    const out = await postLogout(cookie);
     expect(out.status).toBe(303);
     expect(out.headers.get("location")).toBe("/login");
     expect(out.headers.getSetCookie()[0]).toContain("Max-Age=0");
@@ -126,7 +130,7 @@ describe("sessions", () => {
     const mySocket = await connected(connectSocket(app, { cookie: mine }));
     const otherSocket = await connected(connectSocket(app, { cookie: other }));
     const gone = nextEvent(mySocket, "disconnect");
-    await fetch(`${app.url}/logout`, { headers: { cookie: mine }, redirect: "manual" });
+    await postLogout(mine);
     await gone;
     // Bounded: the other session's socket, were it dropped too, would be dropped in the same sweep.
     await quietFor(50);
@@ -134,9 +138,14 @@ describe("sessions", () => {
     otherSocket.disconnect();
   });
 
-  test("POST /logout works too", async () => {
+  test("POST /logout with the CSRF token in X-CSRF-Token (htmx) works too", async () => {
     const cookie = await login(app);
-    const out = await fetch(`${app.url}/logout`, { method: "POST", headers: { cookie }, redirect: "manual" });
+    const token = csrfFrom((await getPage(app, "/", cookie)).text);
+    const out = await fetch(`${app.url}/logout`, {
+      method: "POST",
+      headers: { cookie, "x-csrf-token": token },
+      redirect: "manual",
+    });
     expect(out.status).toBe(303);
     expect((await getPage(app, "/api/latest", cookie)).status).toBe(401);
   });

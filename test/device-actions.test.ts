@@ -46,7 +46,7 @@ describe("actions through the camera Pi", () => {
     expect(await act("pause")).toMatchObject({ status: 200 });
     expect(asked).toEqual(["timelapse_start", "timelapse_stop", "pause"]);
     const audit = app.store.printerActions.recent(3).map((r) => `${r.action} ${r.via} ${r.result}`);
-    expect(audit).toEqual(["pause device ok", "timelapse_stop device 502", "timelapse_start device ok"]);
+    expect(audit).toEqual(["pause device ok", "timelapse_stop device device_refused", "timelapse_start device ok"]);
   });
 
   test("the light needs the LAN link: 503 says so", async () => {

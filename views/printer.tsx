@@ -89,7 +89,9 @@ function ErrorLine(props: { s: PrinterState; ctx: ViewContext }) {
     <div class="printer-errors" role="alert">
       {s.error ? (
         <p class="printer-error" safe>
-          {`${ctx.t.printError} ${printErrorCode(s.error.code)}: ${s.error.text}`}
+          {`${ctx.t.printError} ${printErrorCode(s.error.code)}: ${
+            s.error.code === CANCELLED_ERROR ? ctx.t.printErrorCancelled : ctx.t.printErrorSeeScreen
+          }`}
         </p>
       ) : (
         ""

@@ -15,9 +15,9 @@ import {
   type HttpDeps,
   jsonFor,
   jsonResponse,
-  printerIdOf,
   type RequestTools,
 } from "./context.ts";
+import { edge } from "./edge.ts";
 
 /** Days served recently, kept gzipped (a tenth of the JSON): a dashboard asks for the same day over and over. */
 const DAY_CACHE_SIZE = 8;
@@ -56,11 +56,6 @@ export function apiRoutes(deps: HttpDeps, tools: RequestTools) {
     if (dayCache.size > DAY_CACHE_SIZE) dayCache.delete(dayCache.keys().next().value!);
     return entry;
   }
-
-  const withPrinter = (raw: string, fn: (id: number) => Response) => {
-    const id = printerIdOf(deps.printers, raw);
-    return id === null ? jsonResponse({ error: "no such printer" }, 404) : fn(id);
-  };
 
   /** One calendar day of a printer's readings, gzipped and cached by a validator of that day. */
   function dayReadings(printerId: number, date: string | undefined, request: Request): Response {
@@ -104,69 +99,76 @@ export function apiRoutes(deps: HttpDeps, tools: RequestTools) {
     );
   }
 
+  const api = { auth: "api" } as const;
   return (
     new Elysia({ name: "api-routes", prefix: "/api" })
-      .resolve(({ request, set }) => ({ session: tools.sessionFor(request, set) }))
-      .onBeforeHandle(({ session }) => {
-        if (!session) return jsonResponse({ error: "unauthorized: log in first" }, 401);
-      })
+      .use(edge(deps, tools))
       .get("/temphum", ({ query, request }) => dayReadings(DEFAULT_PRINTER_ID, query.date, request), {
+        ...api,
         query: DayQuery,
       })
       .get("/temphum/summary", ({ query, request }) => summary(DEFAULT_PRINTER_ID, query, request), {
+        ...api,
         query: SummaryQuery,
       })
       .get(
         "/printers/:id/temphum",
-        ({ query, request, params }) => withPrinter(params.id, (id) => dayReadings(id, query.date, request)),
-        { query: DayQuery },
+        ({ query, request, printer }) => dayReadings(printer.info.id, query.date, request),
+        { ...api, printer: true, query: DayQuery },
+      )
+      .get("/printers/:id/temphum/summary", ({ query, request, printer }) => summary(printer.info.id, query, request), {
+        ...api,
+        printer: true,
+        query: SummaryQuery,
+      })
+      .get("/timelapse_config", () => jsonResponse(deps.intervals.get()), { ...api })
+      // JSON only (the api auth refuses other bodies): a cross-site form cannot send it.
+      .put(
+        "/timelapse_config",
+        ({ body }) => {
+          const parsed = parseIntervals((body ?? {}) as Record<string, unknown>);
+          if (!parsed.ok) {
+            const fields = Object.fromEntries(
+              Object.entries(parsed.errors).map(([k, m]) => [k, translate(dictionary("en"), m)]),
+            );
+            return jsonResponse({ error: "invalid intervals", fields }, 400);
+          }
+          deps.intervals.set(parsed.value);
+          return jsonResponse(parsed.value);
+        },
+        { ...api, role: "admin" },
       )
       .get(
-        "/printers/:id/temphum/summary",
-        ({ query, request, params }) => withPrinter(params.id, (id) => summary(id, query, request)),
-        { query: SummaryQuery },
+        "/frames",
+        ({ request }) =>
+          jsonFor(
+            request,
+            telemetry.frames(DEFAULT_PRINTER_ID).map((f) => ({
+              id: f.id,
+              mime: f.mime,
+              size: f.size,
+              timestamp: isoInZone(f.recorded_at, config.timezone),
+              url: `/frames/${f.id}.jpg`,
+            })),
+          ),
+        { ...api },
       )
-      .get("/timelapse_config", () => jsonResponse(deps.intervals.get()))
-      // JSON only: a cross-site form cannot send it, so the session cookie alone is safe here.
-      .put("/timelapse_config", ({ session, body, request }) => {
-        if (!request.headers.get("content-type")?.startsWith("application/json"))
-          return jsonResponse({ error: "send application/json" }, 415);
-        if (session!.user.role !== "admin")
-          return jsonResponse({ error: "forbidden: only an admin can change intervals" }, 403);
-        const parsed = parseIntervals((body ?? {}) as Record<string, unknown>);
-        if (!parsed.ok) {
-          const fields = Object.fromEntries(
-            Object.entries(parsed.errors).map(([k, m]) => [k, translate(dictionary("en"), m)]),
-          );
-          return jsonResponse({ error: "invalid intervals", fields }, 400);
-        }
-        deps.intervals.set(parsed.value);
-        return jsonResponse(parsed.value);
-      })
-      .get("/frames", ({ request }) =>
-        jsonFor(
-          request,
-          telemetry.frames(DEFAULT_PRINTER_ID).map((f) => ({
-            id: f.id,
-            mime: f.mime,
-            size: f.size,
-            timestamp: isoInZone(f.recorded_at, config.timezone),
-            url: `/frames/${f.id}.jpg`,
-          })),
-        ),
+      .get(
+        "/latest",
+        () => {
+          const { reading, status, frame } = telemetry.latest(DEFAULT_PRINTER_ID);
+          const stamp = (ms?: number) => (ms === undefined ? null : isoInZone(ms, config.timezone));
+          return jsonResponse({
+            reading: reading
+              ? { timestamp: stamp(reading.recorded_at), temperature: reading.temperature, humidity: reading.humidity }
+              : null,
+            status: status
+              ? { timestamp: stamp(status.last_seen_at), since: stamp(status.recorded_at), status: status.status }
+              : null,
+            frame: frame ? { id: frame.id, timestamp: stamp(frame.recorded_at), url: `/frames/${frame.id}.jpg` } : null,
+          });
+        },
+        { ...api },
       )
-      .get("/latest", () => {
-        const { reading, status, frame } = telemetry.latest(DEFAULT_PRINTER_ID);
-        const stamp = (ms?: number) => (ms === undefined ? null : isoInZone(ms, config.timezone));
-        return jsonResponse({
-          reading: reading
-            ? { timestamp: stamp(reading.recorded_at), temperature: reading.temperature, humidity: reading.humidity }
-            : null,
-          status: status
-            ? { timestamp: stamp(status.last_seen_at), since: stamp(status.recorded_at), status: status.status }
-            : null,
-          frame: frame ? { id: frame.id, timestamp: stamp(frame.recorded_at), url: `/frames/${frame.id}.jpg` } : null,
-        });
-      })
   );
 }

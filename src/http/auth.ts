@@ -1,9 +1,10 @@
 // Owns logging in and out over HTTP (PROTOCOL.md §1): 303 on success, 401 with the form on failure.
 import { Elysia, t } from "elysia";
-import { LoginPage } from "../../views/pages.tsx";
+import { ErrorPage, LoginPage } from "../../views/pages.tsx";
 import { REMEMBER_TTL_MS } from "../services/auth.ts";
 import { readSessionToken } from "../session-cookie.ts";
-import { type HttpDeps, htmlResponse, type RequestTools, redirectTo, safeNext } from "./context.ts";
+import { type HttpDeps, type RequestTools, redirectTo, safeNext } from "./context.ts";
+import { csrfCheck } from "./edge.ts";
 
 const LoginForm = t.Optional(
   t.Object({
@@ -15,51 +16,59 @@ const LoginForm = t.Optional(
 );
 
 export function authRoutes(deps: HttpDeps, tools: RequestTools) {
-  const logout = ({ request }: { request: Request }) => {
+  /** Only a POST with the session's CSRF token ends it: another site can neither link nor post a logout. */
+  const csrfRefusal = csrfCheck(deps, tools);
+  const logout = ({ request, body }: { request: Request; body: unknown }) => {
+    const session = tools.sessionOf(request);
+    const refused = session && csrfRefusal(session, request, body);
+    if (refused) return refused;
     deps.auth.endSession(readSessionToken(request.headers.get("cookie")));
     return redirectTo("/login", { "set-cookie": tools.clearedCookie() });
   };
 
-  return new Elysia({ name: "auth-routes" })
-    .get("/login", ({ request, query }) => {
-      if (tools.sessionOf(request)) return redirectTo(safeNext(query.next));
-      return htmlResponse(
-        LoginPage({ ctx: tools.view(null), next: typeof query.next === "string" ? query.next : undefined }) as string,
-      );
-    })
-    .post(
-      "/login",
-      async ({ request, body, query, server }) => {
-        const next = typeof query.next === "string" ? query.next : undefined;
-        const username = body?.username ?? "";
-        const address = tools.clientAddress(request, server);
-        const keys = [`ip:${address}`, `user:${username.toLowerCase()}`];
-        const wait = deps.loginLimiter.retryAfter(keys);
-        if (wait > 0) {
-          deps.log.warn("login throttled", { user: username.slice(0, 64), address, retry_after_s: wait });
-          const message = tools.t.tooManyLogins.replace("{minutes}", String(Math.ceil(wait / 60)));
-          return htmlResponse(LoginPage({ ctx: tools.view(null), next, error: message, username }) as string, 429, {
-            "retry-after": String(wait),
-          });
-        }
-        const user = username && body?.password ? await deps.auth.checkCredentials(username, body.password) : null;
-        if (!user) {
-          deps.loginLimiter.fail(keys);
-          deps.log.warn("login failed", { user: username.slice(0, 64), address });
-          return htmlResponse(
-            LoginPage({ ctx: tools.view(null), next, error: tools.t.badLogin, username }) as string,
-            401,
-          );
-        }
-        deps.loginLimiter.succeed([`user:${username.toLowerCase()}`]);
-        const remember = body?.remember === "on";
-        const { token } = deps.auth.startSession(user.id, remember);
-        deps.log.info("login", { user: user.username, remember });
-        const cookie = tools.sessionCookie(request, token, remember ? REMEMBER_TTL_MS / 1000 : undefined);
-        return redirectTo(safeNext(next), { "set-cookie": cookie });
-      },
-      { body: LoginForm },
-    )
-    .get("/logout", logout)
-    .post("/logout", logout);
+  return (
+    new Elysia({ name: "auth-routes" })
+      .get("/login", ({ request, query }) => {
+        if (tools.sessionOf(request)) return redirectTo(safeNext(query.next));
+        return LoginPage({ ctx: tools.view(null), next: typeof query.next === "string" ? query.next : undefined });
+      })
+      .post(
+        "/login",
+        async ({ request, body, query, server, set }) => {
+          const next = typeof query.next === "string" ? query.next : undefined;
+          const username = body?.username ?? "";
+          const address = tools.clientAddress(request, server);
+          const keys = [`ip:${address}`, `user:${username.toLowerCase()}`];
+          const wait = deps.loginLimiter.retryAfter(keys);
+          if (wait > 0) {
+            deps.log.warn("login throttled", { user: username.slice(0, 64), address, retry_after_s: wait });
+            const message = tools.t.tooManyLogins.replace("{minutes}", String(Math.ceil(wait / 60)));
+            set.status = 429;
+            set.headers["retry-after"] = String(wait);
+            return LoginPage({ ctx: tools.view(null), next, error: message, username });
+          }
+          const user = username && body?.password ? await deps.auth.checkCredentials(username, body.password) : null;
+          if (!user) {
+            deps.loginLimiter.fail(keys);
+            deps.log.warn("login failed", { user: username.slice(0, 64), address });
+            set.status = 401;
+            return LoginPage({ ctx: tools.view(null), next, error: tools.t.badLogin, username });
+          }
+          deps.loginLimiter.succeed([`user:${username.toLowerCase()}`]);
+          const remember = body?.remember === "on";
+          const { token } = deps.auth.startSession(user.id, remember);
+          deps.log.info("login", { user: user.username, remember });
+          const cookie = tools.sessionCookie(request, token, remember ? REMEMBER_TTL_MS / 1000 : undefined);
+          return redirectTo(safeNext(next), { "set-cookie": cookie });
+        },
+        { body: LoginForm },
+      )
+      // A link (from any site) cannot log out: the page says to use the button, which posts with the CSRF token.
+      .get("/logout", ({ request, set }) => {
+        set.status = 405;
+        set.headers.allow = "POST";
+        return ErrorPage({ ctx: tools.view(tools.sessionOf(request)), title: "405", message: tools.t.logoutByPost });
+      })
+      .post("/logout", logout, { body: t.Optional(t.Object({ _csrf: t.Optional(t.String({ maxLength: 128 })) })) })
+  );
 }

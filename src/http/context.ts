@@ -1,4 +1,4 @@
-// Owns per-request helpers shared by the route groups: session lookup, CSRF, cookies, view context.
+// Owns per-request helpers shared by the route groups: session lookup, CSRF tokens, cookies, JSON, view context.
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { ViewContext } from "../../views/context.ts";
 import type { Config } from "../config.ts";
@@ -176,10 +176,6 @@ export const gzippedJson = (gzipped: Uint8Array, headers: Record<string, string>
     status,
     headers: { ...JSON_HEADERS, ...headers, "content-encoding": "gzip" },
   });
-
-/** A printer id from a path: digits naming an existing printer, else null (the route answers 404). */
-export const printerIdOf = (printers: PrinterService, raw: string): number | null =>
-  /^\d{1,9}$/.test(raw) && printers.exists(Number(raw)) ? Number(raw) : null;
 
 export const htmlResponse = (body: string, status = 200, headers: Record<string, string> = {}) =>
   new Response(body, { status, headers: { "content-type": "text/html; charset=utf-8", ...headers } });

@@ -1,22 +1,22 @@
 // Owns how failures are answered: JSON under /api/, an error page elsewhere; bugs logged, never shown.
 import { Elysia } from "elysia";
-import { ErrorPage } from "../../views/pages.tsx";
 import type { Logger } from "../log.ts";
-import { htmlResponse, jsonResponse, type RequestTools } from "./context.ts";
-
-const isApi = (request: Request) => new URL(request.url).pathname.startsWith("/api/");
+import { jsonResponse, loginRedirect, type RequestTools } from "./context.ts";
+import { isApi, refusal } from "./edge.ts";
 
 /** An error answer in the form the caller reads: JSON for the API, a page for a browser. */
-export function errorAnswer(tools: RequestTools, request: Request, status: number, message: string, title?: string) {
-  return isApi(request)
-    ? jsonResponse({ error: message }, status)
-    : htmlResponse(ErrorPage({ ctx: tools.view(null), title: title ?? String(status), message }) as string, status);
-}
+export const errorAnswer = (tools: RequestTools, request: Request, status: number, message: string, title?: string) =>
+  refusal(tools, request, null, status, message, title);
 
 export function errorHandler(tools: RequestTools, log: Logger) {
   return new Elysia({ name: "error-handler" }).onError({ as: "global" }, ({ code, error, request }) => {
-    if (code === "NOT_FOUND")
-      return errorAnswer(tools, request, 404, isApi(request) ? "not found" : tools.t.notFound, "404");
+    const notFound = () => errorAnswer(tools, request, 404, isApi(request) ? "not found" : tools.t.notFound, "404");
+    if (code === "NOT_FOUND") return notFound();
+    // An id in the path that is not a number names nothing; who is not logged in is asked to log in first.
+    if (code === "VALIDATION" && (error as { type?: string }).type === "params") {
+      if (tools.sessionOf(request) || request.headers.get("authorization")) return notFound();
+      return isApi(request) ? jsonResponse({ error: "unauthorized: log in first" }, 401) : loginRedirect(request);
+    }
     if (code === "VALIDATION" || code === "PARSE" || code === "INVALID_COOKIE_SIGNATURE") {
       const detail = (error as { message: string }).message?.split("\n")[0]?.slice(0, 200);
       const message =

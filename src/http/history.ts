@@ -5,7 +5,8 @@ import { HistoryPage, OUTCOMES } from "../../views/history.tsx";
 import { JobPage } from "../../views/job.tsx";
 import { ErrorPage } from "../../views/pages.tsx";
 import type { Session } from "../services/auth.ts";
-import { type HttpDeps, htmlResponse, loginRedirect, type RequestTools } from "./context.ts";
+import type { HttpDeps, RequestTools } from "./context.ts";
+import { edge, IdParams, idOfFile, wholeNumber } from "./edge.ts";
 import { jobFacts } from "./jobs-api.ts";
 
 const PAGE = 50;
@@ -16,29 +17,24 @@ const Query = t.Object({
 
 export function historyRoutes(deps: HttpDeps, tools: RequestTools) {
   const { jobs, printers } = deps;
-  const notFound = (session: Session | null, message: string) =>
-    htmlResponse(ErrorPage({ ctx: tools.view(session), title: "404", message }) as string, 404);
-
-  function history(session: Session | null, query: typeof Query.static, printerId?: number) {
+  function history(session: Session, query: typeof Query.static, printerId?: number) {
     const outcome = (OUTCOMES as readonly string[]).includes(query.outcome ?? "") ? query.outcome! : "";
-    const before = query.before && /^\d{1,15}$/.test(query.before) ? Number(query.before) : undefined;
+    const before = wholeNumber(query.before) ?? undefined;
     const rows = jobs.list({ printerId, outcome, before, limit: PAGE });
     const base = printerId ? `/printers/${printerId}/history` : "/history";
     const last = rows.at(-1);
     const next =
       rows.length === PAGE && last ? `${base}?${new URLSearchParams({ outcome, before: String(last.id) })}` : undefined;
     const name = printerId ? printers.get(printerId)!.info.name : "";
-    return htmlResponse(
-      HistoryPage({
-        ctx: tools.view(session),
-        title: printerId ? tools.t.historyOf.replace("{name}", name) : tools.t.printHistory,
-        base,
-        outcome,
-        showPrinter: !printerId,
-        next,
-        jobs: rows.map((j) => ({ ...j, printer: printers.get(j.printer_id)?.info.name ?? "", facts: jobFacts(j) })),
-      }) as string,
-    );
+    return HistoryPage({
+      ctx: tools.view(session),
+      title: printerId ? tools.t.historyOf.replace("{name}", name) : tools.t.printHistory,
+      base,
+      outcome,
+      showPrinter: !printerId,
+      next,
+      jobs: rows.map((j) => ({ ...j, printer: printers.get(j.printer_id)?.info.name ?? "", facts: jobFacts(j) })),
+    });
   }
 
   function image(request: Request, frame: { id: number; mime: string; bytes: Uint8Array } | null | undefined) {
@@ -50,43 +46,52 @@ export function historyRoutes(deps: HttpDeps, tools: RequestTools) {
     return new Response(frame.bytes as Uint8Array<ArrayBuffer>, { headers });
   }
 
+  const page = { auth: "page" } as const;
   return (
     new Elysia({ name: "history-routes" })
-      .resolve(({ request, set }) => ({ session: tools.sessionFor(request, set) }))
-      .onBeforeHandle(({ session, request }) => (session ? undefined : loginRedirect(request)))
-      .get("/history", ({ session, query }) => history(session, query), { query: Query })
+      .use(edge(deps, tools))
+      .get("/history", ({ session, query }) => history(session, query), { ...page, query: Query })
+      .get("/printers/:id/history", ({ session, query, printer }) => history(session, query, printer.info.id), {
+        ...page,
+        printer: true,
+        query: Query,
+      })
       .get(
-        "/printers/:id/history",
-        ({ session, query, params }) => {
-          const id = Number(params.id);
-          return printers.exists(id) ? history(session, query, id) : notFound(session, tools.t.noSuchPrinter);
-        },
-        { query: Query },
-      )
-      .get("/jobs/:id", ({ session, params }) => {
-        const job = /^\d{1,15}$/.test(params.id) ? jobs.get(Number(params.id)) : null;
-        if (!job) return notFound(session, tools.t.noSuchJob);
-        return htmlResponse(
-          JobPage({
+        "/jobs/:id",
+        ({ session, params, set }) => {
+          const job = jobs.get(params.id);
+          if (!job) {
+            set.status = 404;
+            return ErrorPage({ ctx: tools.view(session), title: "404", message: tools.t.noSuchJob });
+          }
+          return JobPage({
             ctx: tools.view(session),
             job,
             printer: printers.get(job.printer_id)?.info.name ?? "",
             facts: jobFacts(job),
             frames: jobs.frames(job.id),
             timelapseId: jobs.timelapseOf(job.id),
-          }) as string,
-        );
-      })
-      .get("/jobs/:id/frames/:file", ({ params, request }) => {
-        const m = /^(\d{1,15})\.jpg$/.exec(params.file);
-        const frame = m ? jobs.frame(Number(m[1])) : null;
-        return image(request, frame && String(frame.job_id) === params.id ? frame : null);
-      })
+          });
+        },
+        { ...page, params: IdParams },
+      )
+      .get(
+        "/jobs/:id/frames/:file",
+        ({ params, request }) => {
+          const frameId = idOfFile(params.file, ["jpg"]);
+          const frame = frameId === null ? null : jobs.frame(frameId);
+          return image(request, frame && frame.job_id === params.id ? frame : null);
+        },
+        { ...page, params: t.Object({ id: IdParams.properties.id, file: t.String() }) },
+      )
       // The job's last archived frame: its thumbnail in lists and for its video.
-      .get("/jobs/:id/thumbnail.jpg", ({ params, request }) => {
-        const frames = /^\d{1,15}$/.test(params.id) ? jobs.frames(Number(params.id)) : [];
-        const last = frames.at(-1);
-        return image(request, last ? jobs.frame(last.id) : null);
-      })
+      .get(
+        "/jobs/:id/thumbnail.jpg",
+        ({ params, request }) => {
+          const last = jobs.frames(params.id).at(-1);
+          return image(request, last ? jobs.frame(last.id) : null);
+        },
+        { ...page, params: IdParams },
+      )
   );
 }

@@ -4,6 +4,7 @@ import { Elysia, t } from "elysia";
 import type { JobListRow, JobRow } from "../store/store.ts";
 import { isoInZone } from "../time.ts";
 import { type HttpDeps, jsonFor, jsonResponse, type RequestTools } from "./context.ts";
+import { edge, IdParams } from "./edge.ts";
 
 /** What the API and the pages say about a job (the shapes of PRINTERS.md §6). */
 export function jobFacts(job: JobRow, now = Date.now()) {
@@ -51,21 +52,18 @@ export function jobsApiRoutes(deps: HttpDeps, tools: RequestTools) {
   };
 
   return new Elysia({ name: "jobs-api", prefix: "/api" })
-    .resolve(({ request, set }) => ({ session: tools.sessionFor(request, set) }))
-    .onBeforeHandle(({ session }) => {
-      if (!session) return jsonResponse({ error: "unauthorized: log in first" }, 401);
-    })
+    .use(edge(deps, tools))
     .get(
       "/printers/:id/jobs",
-      ({ params, query, request }) => {
-        const id = Number(params.id);
-        if (!deps.printers.exists(id)) return jsonResponse({ error: "no such printer" }, 404);
+      ({ printer, query, request }) => {
         const limit = Math.min(200, Math.max(1, Number(query.limit ?? 50) || 50));
         const before = query.before ? Number(query.before) : undefined;
         const outcome = query.outcome ?? "";
-        return jsonFor(request, jobs.list({ printerId: id, limit, before, outcome }).map(row));
+        return jsonFor(request, jobs.list({ printerId: printer.info.id, limit, before, outcome }).map(row));
       },
       {
+        auth: "api",
+        printer: true,
         query: t.Object({
           limit: t.Optional(t.String({ maxLength: 6 })),
           before: t.Optional(t.String({ maxLength: 15 })),
@@ -73,19 +71,23 @@ export function jobsApiRoutes(deps: HttpDeps, tools: RequestTools) {
         }),
       },
     )
-    .get("/jobs/:id", ({ params, request }) => {
-      const job = /^\d{1,15}$/.test(params.id) ? jobs.get(Number(params.id)) : null;
-      if (!job) return jsonResponse({ error: "no such job" }, 404);
-      const frames = jobs.frames(job.id);
-      return jsonFor(request, {
-        ...row({ ...job, frames: frames.length }),
-        errors: jobFacts(job).errors,
-        frames: frames.map((f) => ({
-          id: f.id,
-          recorded_at: iso(f.recorded_at),
-          layer: f.layer,
-          url: `/jobs/${job.id}/frames/${f.id}.jpg`,
-        })),
-      });
-    });
+    .get(
+      "/jobs/:id",
+      ({ params, request }) => {
+        const job = jobs.get(params.id);
+        if (!job) return jsonResponse({ error: "no such job" }, 404);
+        const frames = jobs.frames(job.id);
+        return jsonFor(request, {
+          ...row({ ...job, frames: frames.length }),
+          errors: jobFacts(job).errors,
+          frames: frames.map((f) => ({
+            id: f.id,
+            recorded_at: iso(f.recorded_at),
+            layer: f.layer,
+            url: `/jobs/${job.id}/frames/${f.id}.jpg`,
+          })),
+        });
+      },
+      { auth: "api", params: IdParams },
+    );
 }

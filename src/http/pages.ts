@@ -18,7 +18,8 @@ import type { HeldPrinter } from "../services/printers.ts";
 import { DEFAULT_PRINTER_ID } from "../store/migrations.ts";
 import type { ReadingRow } from "../store/store.ts";
 import { dayOf, parseDay, shiftDay } from "../time.ts";
-import { type HttpDeps, htmlResponse, loginRedirect, printerIdOf, type RequestTools } from "./context.ts";
+import type { HttpDeps, RequestTools } from "./context.ts";
+import { edge, idOfFile } from "./edge.ts";
 
 const ChartQuery = t.Object({
   day: t.Optional(t.String({ maxLength: 32 })),
@@ -26,15 +27,17 @@ const ChartQuery = t.Object({
 });
 /** A day's thinned chart line, kept while the day's reading count (from its summary) is unchanged. */
 const DAY_CACHE_SIZE = 64;
+/** A frame's file name: `<id>` or `latest`, with one of these extensions or none. */
+const FRAME_EXTS = ["jpg", "jpeg", "png", ""] as const;
 
 export function pageRoutes(deps: HttpDeps, tools: RequestTools) {
   const { telemetry, config, printers } = deps;
   const today = () => dayOf(Date.now(), config.timezone);
-  const badRequest = (session: Session | null, message: string) =>
-    htmlResponse(ErrorPage({ ctx: tools.view(session), title: tools.t.badRequest, message }) as string, 400);
-  const notFound = (session: Session | null) =>
-    htmlResponse(ErrorPage({ ctx: tools.view(session), title: "404", message: tools.t.noSuchPrinter }) as string, 404);
-  const printerId = (raw: string) => printerIdOf(printers, raw);
+  type Status = { status?: number | string };
+  const badRequest = (session: Session, set: Status) => {
+    set.status = 400;
+    return ErrorPage({ ctx: tools.view(session), title: tools.t.badRequest, message: tools.t.badDayOrView });
+  };
 
   const dayLines = new Map<string, { count: number; points: ReadingRow[] }>();
   const panels = new Map<string, string>();
@@ -71,27 +74,32 @@ export function pageRoutes(deps: HttpDeps, tools: RequestTools) {
     return html;
   }
 
-  const live = (id: number, session: Session | null) =>
-    LiveTiles({
+  const live = (id: number, session: Session, set: { headers: Record<string, unknown> }) => {
+    set.headers["cache-control"] = "no-store";
+    return LiveTiles({
       ctx: tools.view(session),
       latest: telemetry.latest(id),
       intervals: deps.intervals.get(),
       frames: telemetry.frames(id, deps.config.image_retention),
     });
+  };
 
-  function printerPage(id: number, session: Session | null, query: { day?: string; view?: string }) {
+  function printerPage(id: number, session: Session, set: Status, query: { day?: string; view?: string }) {
     const panel = chart(id, query);
-    if (!panel) return badRequest(session, tools.t.badDayOrView);
-    return htmlResponse(
-      DashboardPage({
-        ctx: tools.view(session),
-        printer: printers.get(id)!,
-        latest: telemetry.latest(id),
-        intervals: deps.intervals.get(),
-        frames: telemetry.frames(id, deps.config.image_retention),
-        chart: panel,
-      }) as string,
-    );
+    if (!panel) return badRequest(session, set);
+    return DashboardPage({
+      ctx: tools.view(session),
+      printer: printers.get(id)!,
+      latest: telemetry.latest(id),
+      intervals: deps.intervals.get(),
+      frames: telemetry.frames(id, deps.config.image_retention),
+      chart: panel,
+    });
+  }
+
+  /** The chart panel alone, for htmx to swap in. */
+  function chartPartial(id: number, session: Session, set: Status, query: { day?: string; view?: string }) {
+    return chart(id, query) ?? badRequest(session, set);
   }
 
   const cards = new Map<number, { key: string; html: string }>();
@@ -118,9 +126,8 @@ export function pageRoutes(deps: HttpDeps, tools: RequestTools) {
   }
 
   function frameResponse(request: Request, file: string, latestOf: number) {
-    const m = /^(\d{1,15}|latest)(?:\.(?:jpg|jpeg|png))?$/.exec(file);
-    const latest = m?.[1] === "latest";
-    const id = latest ? telemetry.latest(latestOf).frame?.id : m ? Number(m[1]) : undefined;
+    const latest = FRAME_EXTS.some((ext) => file === (ext ? `latest.${ext}` : "latest"));
+    const id = latest ? telemetry.latest(latestOf).frame?.id : (idOfFile(file, FRAME_EXTS) ?? undefined);
     const frame = id === undefined ? null : telemetry.frame(id);
     if (!frame)
       return new Response("frame not found", {
@@ -138,56 +145,50 @@ export function pageRoutes(deps: HttpDeps, tools: RequestTools) {
     return new Response(frame.bytes as Uint8Array<ArrayBuffer>, { headers });
   }
 
+  const page = { auth: "page" } as const;
+  const printerPart = { auth: "page", printer: true, query: ChartQuery } as const;
   return (
     new Elysia({ name: "page-routes" })
-      .resolve(({ request, set }) => ({ session: tools.sessionFor(request, set) }))
-      .onBeforeHandle(({ session, request }) => (session ? undefined : loginRedirect(request)))
-      .get("/", ({ session }) => {
-        const interval = cardInterval(deps.intervals.get());
-        const day = today();
-        const cards = printers.list().map((printer) => card(printer, interval, day));
-        return htmlResponse(OverviewPage({ ctx: tools.view(session), cards }) as string);
+      .use(edge(deps, tools))
+      .get(
+        "/",
+        ({ session }) => {
+          const interval = cardInterval(deps.intervals.get());
+          const day = today();
+          const cards = printers.list().map((printer) => card(printer, interval, day));
+          return OverviewPage({ ctx: tools.view(session), cards });
+        },
+        { ...page },
+      )
+      .get("/3d", ({ session, query, set }) => printerPage(DEFAULT_PRINTER_ID, session, set, query), {
+        ...page,
+        query: ChartQuery,
       })
-      .get("/3d", ({ session, query }) => printerPage(DEFAULT_PRINTER_ID, session, query), { query: ChartQuery })
-      .get(
-        "/printers/:id",
-        ({ session, query, params }) => {
-          const id = printerId(params.id);
-          return id === null ? notFound(session) : printerPage(id, session, query);
-        },
-        { query: ChartQuery },
-      )
-      .get(
-        "/partials/chart",
-        ({ session, query }) => {
-          const panel = chart(DEFAULT_PRINTER_ID, query);
-          return panel ? htmlResponse(panel as string) : badRequest(session, tools.t.badDayOrView);
-        },
-        { query: ChartQuery },
-      )
+      .get("/printers/:id", ({ session, query, printer, set }) => printerPage(printer.info.id, session, set, query), {
+        ...printerPart,
+      })
+      .get("/partials/chart", ({ session, query, set }) => chartPartial(DEFAULT_PRINTER_ID, session, set, query), {
+        ...page,
+        query: ChartQuery,
+      })
       .get(
         "/printers/:id/partials/chart",
-        ({ session, query, params }) => {
-          const id = printerId(params.id);
-          if (id === null) return notFound(session);
-          const panel = chart(id, query);
-          return panel ? htmlResponse(panel as string) : badRequest(session, tools.t.badDayOrView);
-        },
-        { query: ChartQuery },
+        ({ session, query, printer, set }) => chartPartial(printer.info.id, session, set, query),
+        { ...printerPart },
       )
       // A page whose socket reconnects fetches this to catch up on what it missed.
-      .get("/partials/tiles", ({ session }) =>
-        htmlResponse(live(DEFAULT_PRINTER_ID, session) as string, 200, { "cache-control": "no-store" }),
+      .get("/partials/tiles", ({ session, set }) => live(DEFAULT_PRINTER_ID, session, set), { ...page })
+      .get("/printers/:id/partials/tiles", ({ session, printer, set }) => live(printer.info.id, session, set), {
+        ...page,
+        printer: true,
+      })
+      .get("/frames/:file", ({ params, request }) => frameResponse(request, params.file, DEFAULT_PRINTER_ID), {
+        ...page,
+      })
+      .get(
+        "/printers/:id/frames/:file",
+        ({ params, request, printer }) => frameResponse(request, params.file, printer.info.id),
+        { ...page, printer: true },
       )
-      .get("/printers/:id/partials/tiles", ({ session, params }) => {
-        const id = printerId(params.id);
-        if (id === null) return notFound(session);
-        return htmlResponse(live(id, session) as string, 200, { "cache-control": "no-store" });
-      })
-      .get("/frames/:file", ({ params, request }) => frameResponse(request, params.file, DEFAULT_PRINTER_ID))
-      .get("/printers/:id/frames/:file", ({ params, request, session }) => {
-        const id = printerId(params.id);
-        return id === null ? notFound(session) : frameResponse(request, params.file, id);
-      })
   );
 }

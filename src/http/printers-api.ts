@@ -1,11 +1,13 @@
 // Owns the printers JSON API of PRINTERS.md §6: list and one printer with live state, and (admin, JSON
 // only) create, change, delete, device tokens.
-import { Elysia } from "elysia";
+import { Elysia, t } from "elysia";
 import { dictionary, translate } from "../i18n.ts";
 import { ACTIONS, type Action } from "../services/printer-control.ts";
 import type { HeldPrinter } from "../services/printers.ts";
 import { isoInZone } from "../time.ts";
-import { type HttpDeps, jsonFor, jsonResponse, printerIdOf, type RequestTools } from "./context.ts";
+import { type HttpDeps, jsonFor, jsonResponse, type RequestTools } from "./context.ts";
+import { edge, IdParams } from "./edge.ts";
+import { REFUSAL_STATUS, refusalText } from "./printer-actions.ts";
 
 export function printersApiRoutes(deps: HttpDeps, tools: RequestTools) {
   const { printers, telemetry, config } = deps;
@@ -77,7 +79,6 @@ export function printersApiRoutes(deps: HttpDeps, tools: RequestTools) {
     };
   }
 
-  const idOf = (raw: string) => printerIdOf(printers, raw);
   const noPrinter = () => jsonResponse({ error: "no such printer" }, 404);
   const invalid = (errors: Record<string, { key: keyof typeof en; vars?: Record<string, string | number> }>) =>
     jsonResponse(
@@ -88,86 +89,104 @@ export function printersApiRoutes(deps: HttpDeps, tools: RequestTools) {
       400,
     );
 
+  // Writes are JSON only (the api auth refuses other bodies): a cross-site form cannot send them.
+  const api = { auth: "api" } as const;
+  const admin = { auth: "api", role: "admin" } as const;
   return (
     new Elysia({ name: "printers-api", prefix: "/api/printers" })
-      .resolve(({ request, set }) => ({ session: tools.sessionFor(request, set) }))
-      .onBeforeHandle(({ session, request }) => {
-        if (!session) return jsonResponse({ error: "unauthorized: log in first" }, 401);
-        if (request.method === "GET" || request.method === "HEAD") return;
-        // JSON only: a cross-site form cannot send it, so the session cookie alone is safe here.
-        if (!request.headers.get("content-type")?.startsWith("application/json") && request.method !== "DELETE")
-          return jsonResponse({ error: "send application/json" }, 415);
-        if (session.user.role !== "admin") return jsonResponse({ error: "forbidden: admins only" }, 403);
-      })
-      .get("/", ({ request }) => jsonFor(request, printers.list().map(printerJson)))
-      .get("/:id", ({ params }) => {
-        const id = idOf(params.id);
-        return id === null ? noPrinter() : jsonResponse(printerJson(printers.get(id)!));
-      })
-      .post("/", ({ body }) => {
-        const made = printers.create((body ?? {}) as Record<string, unknown>);
-        if (!made.ok) return invalid(made.errors);
-        return jsonResponse(printerJson(printers.get(made.id!)!), 201);
-      })
-      .patch("/:id", ({ params, body }) => {
-        const id = idOf(params.id);
-        if (id === null) return noPrinter();
-        const changed = printers.update(id, (body ?? {}) as Record<string, unknown>);
-        if (!changed) return noPrinter();
-        if (!changed.ok) return invalid(changed.errors);
-        return jsonResponse(printerJson(printers.get(id)!));
-      })
-      .delete("/:id", ({ params }) => {
-        const id = idOf(params.id);
-        if (id === null) return noPrinter();
-        if (printers.list().length <= 1) return jsonResponse({ error: "the last printer cannot be deleted" }, 409);
-        const data = printers.dataOf(id);
-        printers.remove(id);
-        return jsonResponse({ deleted: id, ...data });
-      })
+      .use(edge(deps, tools))
+      .get("/", ({ request }) => jsonFor(request, printers.list().map(printerJson)), { ...api })
+      .get("/:id", ({ printer }) => jsonResponse(printerJson(printer)), { ...api, printer: true })
+      .post(
+        "/",
+        ({ body }) => {
+          const made = printers.create((body ?? {}) as Record<string, unknown>);
+          if (!made.ok) return invalid(made.errors);
+          return jsonResponse(printerJson(printers.get(made.id!)!), 201);
+        },
+        { ...admin },
+      )
+      .patch(
+        "/:id",
+        ({ printer, body }) => {
+          const id = printer.info.id;
+          const changed = printers.update(id, (body ?? {}) as Record<string, unknown>);
+          if (!changed) return noPrinter();
+          if (!changed.ok) return invalid(changed.errors);
+          return jsonResponse(printerJson(printers.get(id)!));
+        },
+        { ...admin, printer: true },
+      )
+      .delete(
+        "/:id",
+        ({ printer }) => {
+          const id = printer.info.id;
+          if (printers.list().length <= 1) return jsonResponse({ error: "the last printer cannot be deleted" }, 409);
+          const data = printers.dataOf(id);
+          printers.remove(id);
+          return jsonResponse({ deleted: id, ...data });
+        },
+        { ...admin, printer: true },
+      )
       // Waits for the state that confirms the action (at most 10 s); every attempt is audited.
-      .post("/:id/actions", async ({ params, body, session }) => {
-        const id = idOf(params.id);
-        if (id === null) return noPrinter();
-        const { action, level } = (body ?? {}) as { action?: unknown; level?: unknown };
-        if (typeof action !== "string" || !(ACTIONS as readonly string[]).includes(action))
-          return jsonResponse({ error: `action must be one of ${ACTIONS.join(", ")}` }, 400);
-        const result = await deps.control.act(id, action as Action, session!.user.username, Number(level));
-        return jsonResponse(result.body, result.status);
-      })
-      .post("/:id/repin", ({ params }) => {
-        const id = idOf(params.id);
-        if (id === null) return noPrinter();
-        deps.lan.repin(id);
-        return jsonResponse({ ok: true });
-      })
-      .get("/:id/tokens", ({ params }) => {
-        const id = idOf(params.id);
-        if (id === null) return noPrinter();
-        return jsonResponse(
-          deps.deviceTokens.list(id).map((t) => ({
-            id: t.id,
-            name: t.name,
-            created_at: iso(t.created_at),
-            last_used_at: iso(t.last_used_at),
-          })),
-        );
-      })
-      .post("/:id/tokens", ({ params, body }) => {
-        const id = idOf(params.id);
-        if (id === null) return noPrinter();
-        const name = (body as { name?: unknown } | null)?.name;
-        const made = deps.deviceTokens.create(id, typeof name === "string" ? name : "");
-        if (!made.ok) return jsonResponse({ error: translate(en, made.error) }, 400);
-        return jsonResponse({ id: made.id, token: made.token }, 201);
-      })
-      .delete("/:id/tokens/:tokenId", ({ params }) => {
-        const id = idOf(params.id);
-        if (id === null) return noPrinter();
-        const tokenId = Number(params.tokenId);
-        const token = deps.deviceTokens.list(id).find((t) => t.id === tokenId);
-        if (!token || !deps.deviceTokens.revoke(tokenId)) return jsonResponse({ error: "no such token" }, 404);
-        return jsonResponse({ revoked: tokenId });
-      })
+      .post(
+        "/:id/actions",
+        async ({ printer, body, session }) => {
+          const { action, level } = (body ?? {}) as { action?: unknown; level?: unknown };
+          if (typeof action !== "string" || !(ACTIONS as readonly string[]).includes(action))
+            return jsonResponse({ error: `action must be one of ${ACTIONS.join(", ")}` }, 400);
+          const result = await deps.control.act(
+            printer.info.id,
+            action as Action,
+            session.user.username,
+            Number(level),
+          );
+          if (result.ok) return jsonResponse({ ok: true, state: result.state });
+          const error = refusalText(en, result, action);
+          const hms = result.hms ? { hms: result.hms } : {};
+          return jsonResponse({ error, reason: result.reason, ...hms }, REFUSAL_STATUS[result.reason]);
+        },
+        { ...admin, printer: true },
+      )
+      .post(
+        "/:id/repin",
+        ({ printer }) => {
+          deps.lan.repin(printer.info.id);
+          return jsonResponse({ ok: true });
+        },
+        { ...admin, printer: true },
+      )
+      .get(
+        "/:id/tokens",
+        ({ printer }) =>
+          jsonResponse(
+            deps.deviceTokens.list(printer.info.id).map((t) => ({
+              id: t.id,
+              name: t.name,
+              created_at: iso(t.created_at),
+              last_used_at: iso(t.last_used_at),
+            })),
+          ),
+        { ...api, printer: true },
+      )
+      .post(
+        "/:id/tokens",
+        ({ printer, body }) => {
+          const name = (body as { name?: unknown } | null)?.name;
+          const made = deps.deviceTokens.create(printer.info.id, typeof name === "string" ? name : "");
+          if (!made.ok) return jsonResponse({ error: translate(en, made.error) }, 400);
+          return jsonResponse({ id: made.id, token: made.token }, 201);
+        },
+        { ...admin, printer: true },
+      )
+      .delete(
+        "/:id/tokens/:tokenId",
+        ({ printer, params }) => {
+          const token = deps.deviceTokens.list(printer.info.id).find((t) => t.id === params.tokenId);
+          if (!token || !deps.deviceTokens.revoke(params.tokenId)) return jsonResponse({ error: "no such token" }, 404);
+          return jsonResponse({ revoked: params.tokenId });
+        },
+        { ...admin, printer: true, params: t.Object({ id: IdParams.properties.id, tokenId: IdParams.properties.id }) },
+      )
   );
 }

@@ -4,6 +4,7 @@ import { Elysia } from "elysia";
 // @ts-expect-error file import of a script
 import serviceWorker from "../../static/sw.js" with { type: "file" };
 import { type HttpDeps, jsonResponse, type RequestTools } from "./context.ts";
+import { edge } from "./edge.ts";
 
 const isKey = (v: unknown, min: number, max: number) =>
   typeof v === "string" && v.length >= min && v.length <= max && /^[A-Za-z0-9_-]+=*$/.test(v);
@@ -40,30 +41,41 @@ export function pushRoutes(deps: HttpDeps, tools: RequestTools) {
         { "content-type": "application/manifest+json" },
       ),
     )
+    .use(edge(deps, tools))
     .group("/api/push", (app) =>
       app
-        .resolve(({ request, set }) => ({ session: tools.sessionFor(request, set) }))
-        .onBeforeHandle(({ session, request }) => {
-          if (!session) return jsonResponse({ error: "unauthorized: log in first" }, 401);
-          if (request.method !== "GET" && !request.headers.get("content-type")?.startsWith("application/json"))
-            return jsonResponse({ error: "send application/json" }, 415);
-        })
-        .get("/key", () => jsonResponse({ publicKey: deps.push.publicKey() }))
-        .post("/subscription", ({ body, session }) => {
-          const s = (body ?? {}) as { endpoint?: unknown; keys?: { p256dh?: unknown; auth?: unknown } };
-          let endpoint: URL | null = null;
-          try {
-            endpoint = typeof s.endpoint === "string" && s.endpoint.length < 2048 ? new URL(s.endpoint) : null;
-          } catch {}
-          if (!endpoint || !pushServiceUrl(endpoint) || !isKey(s.keys?.p256dh, 80, 100) || !isKey(s.keys?.auth, 16, 32))
-            return jsonResponse({ error: "send a PushSubscription: { endpoint, keys: { p256dh, auth } }" }, 400);
-          deps.push.subscribe(endpoint.href, s.keys!.p256dh as string, s.keys!.auth as string, session!.user.id);
-          return jsonResponse({ ok: true }, 201);
-        })
-        .delete("/subscription", ({ body }) => {
-          const endpoint = (body as { endpoint?: unknown } | null)?.endpoint;
-          if (typeof endpoint === "string") deps.push.unsubscribe(endpoint);
-          return jsonResponse({ ok: true });
-        }),
+        .get("/key", () => jsonResponse({ publicKey: deps.push.publicKey() }), { auth: "api" })
+        .post(
+          "/subscription",
+          ({ body, session }) => {
+            const s = (body ?? {}) as { endpoint?: unknown; keys?: { p256dh?: unknown; auth?: unknown } };
+            let endpoint: URL | null = null;
+            try {
+              endpoint = typeof s.endpoint === "string" && s.endpoint.length < 2048 ? new URL(s.endpoint) : null;
+            } catch {}
+            if (
+              !endpoint ||
+              !pushServiceUrl(endpoint) ||
+              !isKey(s.keys?.p256dh, 80, 100) ||
+              !isKey(s.keys?.auth, 16, 32)
+            )
+              return jsonResponse({ error: "send a PushSubscription: { endpoint, keys: { p256dh, auth } }" }, 400);
+            deps.push.subscribe(endpoint.href, s.keys!.p256dh as string, s.keys!.auth as string, session.user.id);
+            return jsonResponse({ ok: true }, 201);
+          },
+          { auth: "api" },
+        )
+        .delete(
+          "/subscription",
+          ({ body, request }) => {
+            // A body, so JSON only like every API write.
+            if (!request.headers.get("content-type")?.startsWith("application/json"))
+              return jsonResponse({ error: "send application/json" }, 415);
+            const endpoint = (body as { endpoint?: unknown } | null)?.endpoint;
+            if (typeof endpoint === "string") deps.push.unsubscribe(endpoint);
+            return jsonResponse({ ok: true });
+          },
+          { auth: "api" },
+        ),
     );
 }

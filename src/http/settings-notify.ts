@@ -6,21 +6,17 @@ import { ErrorPage } from "../../views/pages.tsx";
 import { NotifySection } from "../../views/settings-notify.tsx";
 import type { Message } from "../notify/senders.ts";
 import type { Session } from "../services/auth.ts";
-import { type HttpDeps, htmlResponse, type RequestTools } from "./context.ts";
-import { settingsGuard } from "./settings.ts";
+import { type HttpDeps, type RequestTools, redirectTo } from "./context.ts";
+import { edge, IdParams } from "./edge.ts";
 
 const LIMIT_KEYS = ["temp_high", "temp_low", "hum_high", "hum_low"] as const;
+/** Spread into each route: Elysia rewrites the hook object it is given, so none may be shared. */
+const admin = { auth: "form", role: "admin" } as const;
 
 export function settingsNotifyRoutes(deps: HttpDeps, tools: RequestTools) {
   const { notifier } = deps;
-  const section = (session: Session, flash: { kind: "ok" | "error"; text: string }, status = 200, draft?: string) =>
-    htmlResponse(
-      NotifySection({ ctx: tools.view(session), targets: notifier.targets(), flash, draft }) as string,
-      status,
-    );
-  const forbidden = (session: Session) =>
-    htmlResponse(ErrorPage({ ctx: tools.view(session), title: "403", message: tools.t.forbidden }) as string, 403);
-  const back = (to: string) => new Response(null, { status: 303, headers: { location: to } });
+  const section = (session: Session, flash: { kind: "ok" | "error"; text: string }, draft?: string) =>
+    NotifySection({ ctx: tools.view(session), targets: notifier.targets(), flash, draft });
 
   /** What a test sends: a sample finished print on the first printer. */
   function sample(): Message {
@@ -40,45 +36,54 @@ export function settingsNotifyRoutes(deps: HttpDeps, tools: RequestTools) {
   }
 
   return new Elysia({ name: "settings-notify-routes" })
-    .resolve(({ request, set }) => ({ session: tools.sessionFor(request, set) }))
-    .onBeforeHandle(({ session, request, body }) => {
-      const refused = settingsGuard(deps, tools, session, request, body);
-      if (refused) return refused;
-      if (session!.user.role !== "admin") return forbidden(session!);
-    })
-    .post("/settings/notify", ({ session, body, request }) => {
-      const url = String((body as { url?: unknown } | null)?.url ?? "").slice(0, 2048);
-      const made = notifier.addTarget(url);
-      if (request.headers.get("hx-request") !== "true") return back("/settings#notify");
-      if (!made.ok) return section(session!, { kind: "error", text: made.error }, 400, url);
-      return section(session!, { kind: "ok", text: tools.t.targetAdded });
-    })
-    .post("/settings/notify/test", async ({ body }) => {
-      const url = String((body as { url?: unknown } | null)?.url ?? "").slice(0, 2048);
-      const result = await notifier.test(url, sample());
-      if (result.ok) return htmlResponse(Answer({ kind: "ok", text: tools.t.testSent }) as string);
-      return htmlResponse(Answer({ kind: "error", text: result.error ?? "failed" }) as string);
-    })
-    .post("/settings/notify/:id/delete", ({ params }) => {
-      notifier.removeTarget(Number(params.id));
-      return back("/settings#notify");
-    })
-    .post("/settings/printers/:id/limits", ({ session, params, body }) => {
-      const id = Number(params.id);
-      if (!deps.printers.exists(id)) return forbidden(session!);
-      const raw = (body ?? {}) as Record<string, unknown>;
-      const limits = {} as Record<(typeof LIMIT_KEYS)[number], number | null>;
-      for (const key of LIMIT_KEYS) {
-        const text = String(raw[key] ?? "").trim();
-        const value = text === "" ? null : Number(text);
-        if (value !== null && (!Number.isFinite(value) || value < -50 || value > 150))
-          return htmlResponse(
-            ErrorPage({ ctx: tools.view(session), title: "400", message: tools.t.limitRule }) as string,
-            400,
-          );
-        limits[key] = value;
-      }
-      deps.printers.setLimits(id, limits);
-      return back(`/settings/printers/${id}`);
-    });
+    .use(edge(deps, tools))
+    .post(
+      "/settings/notify",
+      ({ session, body, request, set }) => {
+        const url = String((body as { url?: unknown } | null)?.url ?? "").slice(0, 2048);
+        const made = notifier.addTarget(url);
+        if (request.headers.get("hx-request") !== "true") return redirectTo("/settings#notify");
+        if (made.ok) return section(session, { kind: "ok", text: tools.t.targetAdded });
+        set.status = 400;
+        return section(session, { kind: "error", text: made.error }, url);
+      },
+      { ...admin },
+    )
+    .post(
+      "/settings/notify/test",
+      async ({ body }) => {
+        const url = String((body as { url?: unknown } | null)?.url ?? "").slice(0, 2048);
+        const result = await notifier.test(url, sample());
+        if (result.ok) return Answer({ kind: "ok", text: tools.t.testSent });
+        return Answer({ kind: "error", text: result.error ?? "failed" });
+      },
+      { ...admin },
+    )
+    .post(
+      "/settings/notify/:id/delete",
+      ({ params }) => {
+        notifier.removeTarget(params.id);
+        return redirectTo("/settings#notify");
+      },
+      { ...admin, params: IdParams },
+    )
+    .post(
+      "/settings/printers/:id/limits",
+      ({ session, printer, body, set }) => {
+        const raw = (body ?? {}) as Record<string, unknown>;
+        const limits = {} as Record<(typeof LIMIT_KEYS)[number], number | null>;
+        for (const key of LIMIT_KEYS) {
+          const text = String(raw[key] ?? "").trim();
+          const value = text === "" ? null : Number(text);
+          if (value !== null && (!Number.isFinite(value) || value < -50 || value > 150)) {
+            set.status = 400;
+            return ErrorPage({ ctx: tools.view(session), title: "400", message: tools.t.limitRule });
+          }
+          limits[key] = value;
+        }
+        deps.printers.setLimits(printer.info.id, limits);
+        return redirectTo(`/settings/printers/${printer.info.id}`);
+      },
+      { ...admin, printer: true },
+    );
 }

@@ -1,40 +1,16 @@
 // Owns the settings forms: capture intervals, users, own password. Every POST checks the CSRF token.
 
 import { Elysia, t } from "elysia";
-import { ErrorPage } from "../../views/pages.tsx";
 import { type Flash, IntervalsForm, PasswordForm, SettingsPage, UsersSection } from "../../views/settings.tsx";
 import { TokensSection } from "../../views/settings-tokens.tsx";
-import { msg, translate } from "../i18n.ts";
+import { translate } from "../i18n.ts";
 import type { Session } from "../services/auth.ts";
 import { parseIntervals } from "../services/intervals.ts";
 import { DEFAULT_PRINTER_ID } from "../store/migrations.ts";
-import { type HttpDeps, htmlResponse, loginRedirect, type RequestTools } from "./context.ts";
+import type { HttpDeps, RequestTools } from "./context.ts";
+import { edge, IdParams } from "./edge.ts";
 
 const Csrf = { _csrf: t.Optional(t.String({ maxLength: 128 })) };
-
-/** Every settings request needs a session; every POST the session's CSRF token. */
-export function settingsGuard(
-  deps: HttpDeps,
-  tools: RequestTools,
-  session: Session | null,
-  request: Request,
-  body: unknown,
-): Response | undefined {
-  if (!session) return loginRedirect(request);
-  if (request.method === "POST" && !tools.csrfValid(session, request, body)) {
-    deps.log.warn("request refused: missing or wrong CSRF token", {
-      path: new URL(request.url).pathname,
-      user: session.user.username,
-    });
-    // htmx would drop a 403 silently: have it reload the page, which brings a fresh token.
-    if (request.headers.get("hx-request") === "true")
-      return new Response(null, { status: 403, headers: { "hx-refresh": "true" } });
-    return htmlResponse(
-      ErrorPage({ ctx: tools.view(session), title: "403", message: tools.t.csrfExpired }) as string,
-      403,
-    );
-  }
-}
 
 /** Each printer with its camera Pi's state, as the printer and token sections list them. */
 export const summariesOf = (deps: HttpDeps) =>
@@ -70,22 +46,27 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
   const isHtmx = (request: Request) => request.headers.get("hx-request") === "true";
 
   /** htmx gets the fragment; a plain form post gets the whole page with the same message. */
-  const respond = (request: Request, session: Session, fragment: JSX.Element, flash: Flash, status = 200) =>
-    isHtmx(request) ? htmlResponse(fragment as string, status) : htmlResponse(page(session, flash) as string, status);
-
-  const forbidden = (session: Session) =>
-    htmlResponse(ErrorPage({ ctx: tools.view(session), title: "403", message: tools.t.forbidden }) as string, 403);
+  const respond = (
+    { request, session, set }: { request: Request; session: Session; set: { status?: number | string } },
+    fragment: JSX.Element,
+    flash: Flash,
+    status = 200,
+  ) => {
+    set.status = status;
+    return isHtmx(request) ? fragment : page(session, flash);
+  };
+  /** Spread into each route: Elysia rewrites the hook object it is given, so none may be shared. */
+  const admin = { auth: "form", role: "admin" } as const;
 
   return new Elysia({ name: "settings-routes" })
-    .resolve(({ request, set }) => ({ session: tools.sessionFor(request, set) }))
-    .onBeforeHandle(({ session, request, body }) => settingsGuard(deps, tools, session, request, body))
-    .get("/settings", ({ session }) => htmlResponse(page(session!) as string))
+    .use(edge(deps, tools))
+    .get("/settings", ({ session }) => page(session), { auth: "form" })
 
     .post(
       "/settings/intervals",
-      ({ session, body, request }) => {
+      (c) => {
+        const { session, body } = c;
         const ctx = tools.view(session);
-        if (session!.user.role !== "admin") return forbidden(session!);
         const parsed = parseIntervals(body);
         if (!parsed.ok) {
           const flash: Flash = {
@@ -94,24 +75,20 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
               .map((m) => translate(tools.t, m))
               .join(" "),
           };
-          return respond(
-            request,
-            session!,
-            IntervalsForm({ ctx, values: body as never, errors: parsed.errors, devices: deps.devices.connected() }),
-            flash,
-            400,
-          );
+          const devices = deps.devices.connected();
+          return respond(c, IntervalsForm({ ctx, values: body as never, errors: parsed.errors, devices }), flash, 400);
         }
         intervals.set(parsed.value);
-        deps.log.info("capture intervals changed", { by: session!.user.username, ...parsed.value });
+        deps.log.info("capture intervals changed", { by: session.user.username, ...parsed.value });
         const n = deps.devices.connected();
         const flash: Flash = {
           kind: "ok",
           text: `${tools.t.saved} ${n ? tools.t.sentToDevices.replace("{n}", String(n)) : tools.t.noDeviceConnected}`,
         };
-        return respond(request, session!, IntervalsForm({ ctx, values: parsed.value, flash, devices: n }), flash);
+        return respond(c, IntervalsForm({ ctx, values: parsed.value, flash, devices: n }), flash);
       },
       {
+        ...admin,
         body: t.Object({
           ...Csrf,
           image_delay: t.Optional(t.String({ maxLength: 16 })),
@@ -123,23 +100,19 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
 
     .post(
       "/settings/users",
-      async ({ session, body, request }) => {
-        if (session!.user.role !== "admin") return forbidden(session!);
+      async (c) => {
+        const { session, body } = c;
         const role = body.role === "admin" ? "admin" : "viewer";
         const result = await users.add({ username: body.username ?? "", password: body.password ?? "", role });
         const flash: Flash = result.ok
           ? { kind: "ok", text: tools.t.userAdded }
           : { kind: "error", text: translate(tools.t, result.error) };
         const draft = result.ok ? undefined : { username: body.username ?? "", role };
-        return respond(
-          request,
-          session!,
-          UsersSection({ ctx: tools.view(session), users: users.list(), flash, draft }),
-          flash,
-          result.ok ? 200 : 400,
-        );
+        const fragment = UsersSection({ ctx: tools.view(session), users: users.list(), flash, draft });
+        return respond(c, fragment, flash, result.ok ? 200 : 400);
       },
       {
+        ...admin,
         body: t.Object({
           ...Csrf,
           username: t.Optional(t.String({ maxLength: 256 })),
@@ -151,52 +124,41 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
 
     .post(
       "/settings/users/:id/delete",
-      ({ session, params, request }) => {
-        if (session!.user.role !== "admin") return forbidden(session!);
-        const result = /^\d{1,15}$/.test(params.id)
-          ? users.delete(session!.user, Number(params.id))
-          : { ok: false as const, error: msg("noSuchUser") };
+      (c) => {
+        const result = users.delete(c.session.user, c.params.id);
         const flash: Flash = result.ok
           ? { kind: "ok", text: tools.t.userDeleted }
           : { kind: "error", text: translate(tools.t, result.error) };
-        return respond(
-          request,
-          session!,
-          UsersSection({ ctx: tools.view(session), users: users.list(), flash }),
-          flash,
-          result.ok ? 200 : 400,
-        );
+        const fragment = UsersSection({ ctx: tools.view(c.session), users: users.list(), flash });
+        return respond(c, fragment, flash, result.ok ? 200 : 400);
       },
-      { body: t.Optional(t.Object(Csrf)) },
+      { ...admin, params: IdParams, body: t.Optional(t.Object(Csrf)) },
     )
 
     .post(
       "/settings/tokens",
-      ({ session, body, request }) => {
-        if (session!.user.role !== "admin") return forbidden(session!);
+      (c) => {
+        const { session, body, request, set } = c;
         const printerId = Number(body.printer_id ?? DEFAULT_PRINTER_ID);
-        if (!deps.printers.exists(printerId))
-          return respond(request, session!, "", { kind: "error", text: tools.t.noSuchPrinter }, 400);
+        if (!deps.printers.exists(printerId)) {
+          set.headers["content-type"] = "text/html; charset=utf-8";
+          return respond(c, "", { kind: "error", text: tools.t.noSuchPrinter }, 400);
+        }
         const made = deviceTokens.create(printerId, body.name ?? "");
         const ctx = tools.view(session);
         if (!made.ok) {
           const flash: Flash = { kind: "error", text: translate(tools.t, made.error) };
-          return respond(
-            request,
-            session!,
-            TokensSection({ ctx, tokens: deviceTokens.list(), flash, printers: printerSummaries() }),
-            flash,
-            400,
-          );
+          const fragment = TokensSection({ ctx, tokens: deviceTokens.list(), flash, printers: printerSummaries() });
+          return respond(c, fragment, flash, 400);
         }
         // Shown once, in this response only; never logged.
         const created = { name: (body.name ?? "").trim(), token: made.token };
-        const fragment = TokensSection({ ctx, tokens: deviceTokens.list(), created, printers: printerSummaries() });
-        return htmlResponse((isHtmx(request) ? fragment : page(session!, undefined, created)) as string, 200, {
-          "cache-control": "no-store",
-        });
+        set.headers["cache-control"] = "no-store";
+        if (!isHtmx(request)) return page(session, undefined, created);
+        return TokensSection({ ctx, tokens: deviceTokens.list(), created, printers: printerSummaries() });
       },
       {
+        ...admin,
         body: t.Object({
           ...Csrf,
           name: t.Optional(t.String({ maxLength: 256 })),
@@ -207,44 +169,30 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
 
     .post(
       "/settings/tokens/:id/revoke",
-      ({ session, params, request }) => {
-        if (session!.user.role !== "admin") return forbidden(session!);
-        const done = /^\d{1,15}$/.test(params.id) && deviceTokens.revoke(Number(params.id));
+      (c) => {
+        const done = deviceTokens.revoke(c.params.id);
         const flash: Flash = done
           ? { kind: "ok", text: tools.t.tokenRevoked }
           : { kind: "error", text: tools.t.noSuchToken };
-        return respond(
-          request,
-          session!,
-          TokensSection({ ctx: tools.view(session), tokens: deviceTokens.list(), flash, printers: printerSummaries() }),
-          flash,
-          done ? 200 : 400,
-        );
+        const printers = printerSummaries();
+        const fragment = TokensSection({ ctx: tools.view(c.session), tokens: deviceTokens.list(), flash, printers });
+        return respond(c, fragment, flash, done ? 200 : 400);
       },
-      { body: t.Optional(t.Object(Csrf)) },
+      { ...admin, params: IdParams, body: t.Optional(t.Object(Csrf)) },
     )
 
     .post(
       "/settings/password",
-      async ({ session, body, request }) => {
-        const result = await users.changePassword(
-          session!.user,
-          body.current ?? "",
-          body.next ?? "",
-          session!.tokenHash,
-        );
+      async (c) => {
+        const { session, body } = c;
+        const result = await users.changePassword(session.user, body.current ?? "", body.next ?? "", session.tokenHash);
         const flash: Flash = result.ok
           ? { kind: "ok", text: tools.t.passwordChanged }
           : { kind: "error", text: translate(tools.t, result.error) };
-        return respond(
-          request,
-          session!,
-          PasswordForm({ ctx: tools.view(session), flash }),
-          flash,
-          result.ok ? 200 : 400,
-        );
+        return respond(c, PasswordForm({ ctx: tools.view(session), flash }), flash, result.ok ? 200 : 400);
       },
       {
+        auth: "form",
         body: t.Object({
           ...Csrf,
           current: t.Optional(t.String({ maxLength: 1024 })),

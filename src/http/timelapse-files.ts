@@ -3,7 +3,8 @@
 import { Elysia } from "elysia";
 import type { TimelapseRow } from "../store/store.ts";
 import { isoInZone } from "../time.ts";
-import { type HttpDeps, jsonFor, jsonResponse, loginRedirect, type RequestTools } from "./context.ts";
+import { type HttpDeps, jsonFor, jsonResponse, type RequestTools } from "./context.ts";
+import { edge, IdParams, idOfFile } from "./edge.ts";
 import type { TimelapseDeps } from "./tus.ts";
 
 export type ByteRange = { start: number; end: number };
@@ -31,8 +32,8 @@ function disposition(filename: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
 }
 
-export function timelapseFileRoutes(deps: TimelapseDeps & Pick<HttpDeps, "config">, tools: RequestTools) {
-  const { timelapses, printers } = deps;
+export function timelapseFileRoutes(deps: TimelapseDeps & Pick<HttpDeps, "config" | "log">, tools: RequestTools) {
+  const { timelapses } = deps;
   const iso = (ms: number) => isoInZone(ms, deps.config.timezone);
   const listed = (t: TimelapseRow) => ({
     id: t.id,
@@ -46,8 +47,8 @@ export function timelapseFileRoutes(deps: TimelapseDeps & Pick<HttpDeps, "config
 
   /** The video, whole or one range of it, straight from disk (a Blob slice: nothing read into memory). */
   function video(request: Request, file: string, download: boolean): Response {
-    const id = /^(\d{1,15})\.mp4$/.exec(file)?.[1];
-    const row = id ? timelapses.video(Number(id)) : null;
+    const id = idOfFile(file, ["mp4"]);
+    const row = id === null ? null : timelapses.video(id);
     if (!row) return new Response("no such video", { status: 404, headers: { "content-type": "text/plain" } });
     const headers: Record<string, string> = {
       "content-type": row.filetype,
@@ -67,30 +68,24 @@ export function timelapseFileRoutes(deps: TimelapseDeps & Pick<HttpDeps, "config
   }
 
   return new Elysia({ name: "timelapse-files" })
-    .resolve(({ request, set }) => ({ session: tools.sessionFor(request, set) }))
-    .onBeforeHandle(({ session, request }) => {
-      if (session) return;
-      return new URL(request.url).pathname.startsWith("/api/")
-        ? jsonResponse({ error: "unauthorized: log in first" }, 401)
-        : loginRedirect(request);
+    .use(edge(deps, tools))
+    .get("/timelapses/:file", ({ params, request, query }) => video(request, params.file, query.download === "1"), {
+      auth: "page",
     })
-    .get("/timelapses/:file", ({ params, request, query }) => video(request, params.file, query.download === "1"))
-    .get("/api/printers/:id/timelapses", ({ params, request }) => {
-      const id = /^\d{1,9}$/.test(params.id) ? Number(params.id) : 0;
-      if (!printers.exists(id)) return jsonResponse({ error: "no such printer" }, 404);
-      return jsonFor(request, timelapses.list(id).map(listed));
-    })
+    .get(
+      "/api/printers/:id/timelapses",
+      ({ printer, request }) => jsonFor(request, timelapses.list(printer.info.id).map(listed)),
+      { auth: "api", printer: true },
+    )
     .delete(
       "/api/timelapses/:id",
       ({ params, request, session }) => {
         // JSON only, like the other API writes: a cross-site form cannot send it.
         if (!request.headers.get("content-type")?.startsWith("application/json"))
           return jsonResponse({ error: "send application/json" }, 415);
-        if (session!.user.role !== "admin") return jsonResponse({ error: "forbidden: admins only" }, 403);
-        const id = /^\d{1,15}$/.test(params.id) ? Number(params.id) : 0;
-        if (!timelapses.remove(id, session!.user.username)) return jsonResponse({ error: "no such video" }, 404);
-        return jsonResponse({ deleted: id });
+        if (!timelapses.remove(params.id, session.user.username)) return jsonResponse({ error: "no such video" }, 404);
+        return jsonResponse({ deleted: params.id });
       },
-      { parse: "none" },
+      { auth: "api", role: "admin", params: IdParams, parse: "none" },
     );
 }

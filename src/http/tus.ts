@@ -4,6 +4,7 @@
 import { Elysia } from "elysia";
 import type { TimelapseService, UploadMeta } from "../services/timelapses.ts";
 import { type HttpDeps, jsonResponse, type RequestTools } from "./context.ts";
+import { IdParams, wholeNumber } from "./edge.ts";
 
 export const TUS_VERSION = "1.0.0";
 export const UPLOADS_PATH = "/api/timelapses/uploads/";
@@ -27,10 +28,11 @@ export function parseMetadata(header: string | null): UploadMeta | null {
     if (!key || extra !== undefined || !/^[A-Za-z0-9+/]*={0,2}$/.test(value)) return null;
     meta[key] = Buffer.from(value, "base64").toString("utf8");
   }
-  return { filename: meta.filename, filetype: meta.filetype, jobId: meta.job_id };
+  return { filename: meta.filename, filetype: meta.filetype, jobId: meta.job_id, header: header || undefined };
 }
 
-const number = (raw: string | null) => (raw !== null && /^\d{1,16}$/.test(raw) ? Number(raw) : null);
+/** Upload-Length, Upload-Offset, Content-Length: decimal digits, else null. */
+const number = (raw: string | null) => wholeNumber(raw, 16);
 
 export function tusRoutes(deps: TimelapseDeps, tools: RequestTools) {
   const { timelapses, printers } = deps;
@@ -69,7 +71,7 @@ export function tusRoutes(deps: TimelapseDeps, tools: RequestTools) {
       async ({ params, request, set }) => {
         const refused = versionRefused(request);
         if (refused) return refused;
-        const printerId = /^\d{1,9}$/.test(params.id) ? Number(params.id) : 0;
+        const printerId = params.id;
         if (!printers.exists(printerId)) return answer(404, {}, "no such printer");
         const denied = refusal(request, set, printerId);
         if (denied) return denied;
@@ -81,7 +83,7 @@ export function tusRoutes(deps: TimelapseDeps, tools: RequestTools) {
         if (!made.ok) return answer(413, {}, made.message);
         return answer(201, { location: `${UPLOADS_PATH}${made.row.upload_id}` });
       },
-      { parse: "none" },
+      { parse: "none", params: IdParams },
     )
     .head(`${UPLOADS_PATH}:uploadId`, ({ params, request, set }) => {
       const refused = versionRefused(request);
@@ -94,6 +96,8 @@ export function tusRoutes(deps: TimelapseDeps, tools: RequestTools) {
         "upload-offset": String(upload.received),
         "upload-length": String(upload.size),
         "cache-control": "no-store",
+        // The creation extension: the metadata exactly as the client sent it, when it sent any.
+        ...(upload.metadata ? { "upload-metadata": upload.metadata } : {}),
       });
     })
     .patch(

@@ -4,6 +4,7 @@ export const en = {
   appName: "layerwatch",
   login: "Log in",
   logout: "Log out",
+  logoutByPost: "Log out with the Log out button at the top of the page.",
   username: "Username",
   password: "Password",
   rememberMe: "Keep me logged in for 30 days",
@@ -202,6 +203,23 @@ export const en = {
   controlsNeedLan: "Needs the printer's LAN connection, which is not up.",
   controlsSpeedWhilePrinting: "The speed can be set while printing.",
   controlsNeedCameraPi: "Needs a connected camera Pi.",
+  // Why a printer action was not done (the API answers in English with these).
+  action_no_printer: "no such printer",
+  action_bad_level: "speed needs level 1 (silent) to 4 (ludicrous)",
+  action_not_printing: "nothing to {action}: the printer is {state}",
+  action_not_paused: "nothing to resume: the printer is {state}",
+  action_link_dropped: "the LAN link just dropped",
+  action_authorization_control:
+    "the printer ignored the command: Authorization Control is on. On the printer, enable LAN-only mode and " +
+    "Developer Mode (Settings → Network), then enter the new access code here; status keeps working without it.",
+  action_unconfirmed: "the printer did not confirm {action} within {seconds} s",
+  action_needs_lan: "this needs the printer's LAN connection, which is not up",
+  action_offline: "no LAN connection and no camera Pi connected for this printer",
+  action_device_silent: "the camera Pi did not answer within {seconds} s",
+  action_device_refused: "the camera Pi answered that it could not do it",
+  // What the printer's print_error means, by kind (the code is shown beside it).
+  printErrorCancelled: "cancelled by the user",
+  printErrorSeeScreen: "see the printer's screen for what to do",
   lan: "LAN",
   lan_off: "off",
   lan_connecting: "connecting",

@@ -6,6 +6,7 @@ export const fi: Dictionary = {
   appName: "layerwatch",
   login: "Kirjaudu",
   logout: "Kirjaudu ulos",
+  logoutByPost: "Kirjaudu ulos sivun yläreunan Kirjaudu ulos -painikkeella.",
   username: "Käyttäjätunnus",
   password: "Salasana",
   rememberMe: "Muista minut 30 päivää",
@@ -208,6 +209,23 @@ export const fi: Dictionary = {
   controlsNeedLan: "Vaatii tulostimen lähiverkkoyhteyden, joka ei ole nyt auki.",
   controlsSpeedWhilePrinting: "Nopeuden voi asettaa tulostuksen aikana.",
   controlsNeedCameraPi: "Vaatii yhdistetyn kamera-Pi:n.",
+  // Miksi tulostimen toimintoa ei tehty.
+  action_no_printer: "tulostinta ei ole",
+  action_bad_level: "nopeudelle tarvitaan taso 1 (hiljainen) – 4 (hurja)",
+  action_not_printing: "toiminto {action} ei käy, koska mitään ei tulosteta: tulostimen tila on {state}",
+  action_not_paused: "ei jatkettavaa: tulostimen tila on {state}",
+  action_link_dropped: "lähiverkkoyhteys katkesi juuri",
+  action_authorization_control:
+    "tulostin ohitti komennon, koska Authorization Control on päällä. Ota tulostimesta käyttöön LAN-only-tila ja " +
+    "Developer Mode (Settings → Network) ja syötä uusi käyttökoodi tähän; tila näkyy ilman sitäkin.",
+  action_unconfirmed: "tulostin ei vahvistanut toimintoa ({action}) {seconds} sekunnissa",
+  action_needs_lan: "tähän tarvitaan tulostimen lähiverkkoyhteys, joka ei ole nyt auki",
+  action_offline: "tulostimella ei ole lähiverkkoyhteyttä eikä yhdistettyä kamera-Pi:tä",
+  action_device_silent: "kamera-Pi ei vastannut {seconds} sekunnissa",
+  action_device_refused: "kamera-Pi vastasi, ettei se pystynyt siihen",
+  // Mitä tulostimen print_error tarkoittaa (koodi näkyy vieressä).
+  printErrorCancelled: "käyttäjä perui tulostuksen",
+  printErrorSeeScreen: "katso tulostimen näytöltä, mitä tehdä",
   lan: "Lähiverkko",
   lan_off: "pois",
   lan_connecting: "yhdistetään",

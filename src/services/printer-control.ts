@@ -17,7 +17,35 @@ export const ACTIONS = [
   "timelapse_stop",
 ] as const;
 export type Action = (typeof ACTIONS)[number];
-export type ActionResult = { status: number; body: Record<string, unknown> };
+
+/** Why an action was not done; the edge words it for the user and picks the HTTP status. */
+export type ActionRefusal =
+  | "no_printer"
+  | "bad_level"
+  /** pause or stop while nothing prints */
+  | "not_printing"
+  /** resume while not paused */
+  | "not_paused"
+  /** the LAN link dropped as the command went out */
+  | "link_dropped"
+  /** Authorization Control dropped the command (Developer Mode is off) */
+  | "authorization_control"
+  /** no state confirmed the command within CONFIRM_WITHIN_MS */
+  | "unconfirmed"
+  /** light and speed need the LAN link, which is down */
+  | "needs_lan"
+  /** no LAN link and no camera Pi */
+  | "offline"
+  /** the camera Pi did not answer within CONFIRM_WITHIN_MS */
+  | "device_silent"
+  /** the camera Pi answered that it could not do it */
+  | "device_refused";
+
+/** How an action ended: done (with the state that shows it), or refused with a reason. */
+export type ActionResult =
+  | { ok: true; via: "lan" | "device"; state: PrinterState | undefined }
+  | { ok: false; reason: ActionRefusal; via: "lan" | "device" | "-"; gcodeState?: string; hms?: string };
+export type ActionRefused = Extract<ActionResult, { ok: false }>;
 
 /** Raised by recent firmware when Authorization Control drops a command (Developer Mode is off). */
 export const AUTH_CONTROL_HMS = "0500_0500_0001_0007";
@@ -49,18 +77,14 @@ function confirmed(action: Action, s: PrinterState, level?: number): boolean {
 }
 
 /** Why an action does not fit the printer's state now, or null when it does (or the state is unknown). */
-function misfit(action: Action, s: PrinterState): string | null {
+function misfit(action: Action, s: PrinterState): "not_printing" | "not_paused" | null {
   const g = s.gcode_state;
   if (!g) return null;
-  if (action === "pause" && g !== "RUNNING" && g !== "PREPARE") return `nothing to pause: the printer is ${g}`;
-  if (action === "resume" && g !== "PAUSE") return `nothing to resume: the printer is ${g}`;
-  if (action === "stop" && !ACTIVE_STATES.includes(g)) return `nothing to stop: the printer is ${g}`;
+  if (action === "pause" && g !== "RUNNING" && g !== "PREPARE") return "not_printing";
+  if (action === "resume" && g !== "PAUSE") return "not_paused";
+  if (action === "stop" && !ACTIVE_STATES.includes(g)) return "not_printing";
   return null;
 }
-
-const authControlText =
-  "the printer ignored the command: Authorization Control is on. On the printer, enable LAN-only mode and " +
-  "Developer Mode (Settings → Network), then enter the new access code here; status keeps working without it.";
 
 export function createPrinterControl(deps: {
   store: Store;
@@ -103,74 +127,52 @@ export function createPrinterControl(deps: {
     });
   }
 
-  function audit(printerId: number, user: string, action: Action, via: string, r: ActionResult) {
-    const result = r.status === 200 ? "ok" : String(r.status);
-    const detail = typeof r.body.error === "string" ? r.body.error : "";
+  /** Records the attempt: result "ok" or the reason code; detail the printer state or HMS code behind it. */
+  function audit(printerId: number, user: string, action: Action, r: ActionResult) {
+    const result = r.ok ? "ok" : r.reason;
+    const detail = r.ok ? "" : (r.hms ?? r.gcodeState ?? "");
     deps.store.printerActions.record({
       printer_id: printerId,
       at: Date.now(),
       username: user,
       action,
-      via,
+      via: r.via,
       result,
       detail,
     });
-    deps.log.info("printer action", { printer: printerId, user, action, via, result });
+    deps.log.info("printer action", { printer: printerId, user, action, via: r.via, result });
     return r;
   }
+  const refuse = (reason: ActionRefusal, via: ActionRefused["via"] = "-"): ActionRefused => ({
+    ok: false,
+    reason,
+    via,
+  });
 
   return {
     async act(printerId: number, action: Action, user: string, level?: number): Promise<ActionResult> {
       const p = printers.get(printerId);
-      if (!p) return { status: 404, body: { error: "no such printer" } };
-      if (action === "speed" && !(Number.isInteger(level) && level! >= 1 && level! <= 4))
-        return { status: 400, body: { error: "speed needs level 1 (silent) to 4 (ludicrous)" } };
+      if (!p) return refuse("no_printer");
+      if (action === "speed" && !(Number.isInteger(level) && level! >= 1 && level! <= 4)) return refuse("bad_level");
       const wrong = misfit(action, p.state);
-      if (wrong) return audit(printerId, user, action, "-", { status: 409, body: { error: wrong } });
+      if (wrong) return audit(printerId, user, action, { ...refuse(wrong), gcodeState: p.state.gcode_state ?? "" });
       const command = lanCommand(action, level);
       if (command && deps.lan.connected(printerId)) {
         const waiting = awaitState(printerId, action, level);
-        if (!deps.lan.send(printerId, command))
-          return audit(printerId, user, action, "lan", { status: 503, body: { error: "the LAN link just dropped" } });
+        if (!deps.lan.send(printerId, command)) return audit(printerId, user, action, refuse("link_dropped", "lan"));
         const outcome = await waiting;
         if (outcome === "auth")
-          return audit(printerId, user, action, "lan", {
-            status: 403,
-            body: { error: authControlText, hms: AUTH_CONTROL_HMS },
-          });
-        if (!outcome)
-          return audit(printerId, user, action, "lan", {
-            status: 504,
-            body: { error: `the printer did not confirm ${action} within ${CONFIRM_WITHIN_MS / 1000} s` },
-          });
-        return audit(printerId, user, action, "lan", { status: 200, body: { ok: true, state: outcome } });
+          return audit(printerId, user, action, { ...refuse("authorization_control", "lan"), hms: AUTH_CONTROL_HMS });
+        if (!outcome) return audit(printerId, user, action, refuse("unconfirmed", "lan"));
+        return audit(printerId, user, action, { ok: true, via: "lan", state: outcome });
       }
       // Without a LAN link (or for the timelapse, which only the camera Pi runs): through the device.
-      if (action.startsWith("light") || action === "speed")
-        return audit(printerId, user, action, "-", {
-          status: 503,
-          body: { error: "this needs the printer's LAN connection, which is not up" },
-        });
-      if (!deps.devices.count(printerId))
-        return audit(printerId, user, action, "-", {
-          status: 503,
-          body: { error: "no LAN connection and no camera Pi connected for this printer" },
-        });
+      if (action.startsWith("light") || action === "speed") return audit(printerId, user, action, refuse("needs_lan"));
+      if (!deps.devices.count(printerId)) return audit(printerId, user, action, refuse("offline"));
       const answer = await deps.devices.ask(printerId, action, CONFIRM_WITHIN_MS);
-      if (answer === null)
-        return audit(printerId, user, action, "device", {
-          status: 504,
-          body: { error: `the camera Pi did not answer within ${CONFIRM_WITHIN_MS / 1000} s` },
-        });
-      if (!answer)
-        return audit(printerId, user, action, "device", {
-          status: 502,
-          body: { error: "the camera Pi answered that it could not do it" },
-        });
-      return audit(printerId, user, action, "device", {
-        status: 200,
-        body: { ok: true, state: printers.get(printerId)?.state },
-      });
+      if (answer === null) return audit(printerId, user, action, refuse("device_silent", "device"));
+      if (!answer) return audit(printerId, user, action, refuse("device_refused", "device"));
+      return audit(printerId, user, action, { ok: true, via: "device", state: printers.get(printerId)?.state });
     },
     recent: (limit = 50) => deps.store.printerActions.recent(limit),
   };

@@ -15,7 +15,8 @@ const ABANDONED_AFTER_MS = 24 * 60 * 60 * 1000;
 const MAX_FILENAME = 200;
 const DEFAULT_TYPE = "video/mp4";
 
-export type UploadMeta = { filename?: string; filetype?: string; jobId?: string };
+/** What the creation's Upload-Metadata said, and the header itself (tus HEAD gives it back as sent). */
+export type UploadMeta = { filename?: string; filetype?: string; jobId?: string; header?: string };
 export type CreateResult =
   | { ok: true; row: TimelapseRow }
   | { ok: false; reason: "too_large" | "over_quota"; message: string };
@@ -193,6 +194,7 @@ export function createTimelapseService(deps: {
         size: length,
         path,
         created_at: now,
+        metadata: meta.header || null,
       });
       const row = rows.byId(id)!;
       if (length === 0) await finish(row);

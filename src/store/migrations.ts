@@ -8,6 +8,7 @@ import { printers } from "./migrations/004-printers.ts";
 import { printerActions } from "./migrations/005-printer-actions.ts";
 import { jobsAndTimelapses } from "./migrations/006-jobs-and-timelapses.ts";
 import { notifications } from "./migrations/007-notifications.ts";
+import { timelapseMetadata } from "./migrations/008-timelapse-metadata.ts";
 
 export { DEFAULT_DEVICE_ID, DEFAULT_INTERVALS } from "./migrations/001-initial.ts";
 export { DEFAULT_PRINTER_ID } from "./migrations/004-printers.ts";
@@ -27,6 +28,7 @@ const migrations: Migration[] = [
   printerActions,
   jobsAndTimelapses,
   notifications,
+  timelapseMetadata,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

@@ -14,18 +14,23 @@ export type TimelapseRow = {
   path: string;
   created_at: number;
   completed_at: number | null;
+  /** The creation's Upload-Metadata header as sent (tus HEAD answers with it), or null when none was sent. */
+  metadata: string | null;
 };
 
 export type NewTimelapse = Pick<
   TimelapseRow,
-  "printer_id" | "job_id" | "upload_id" | "filename" | "filetype" | "size" | "path" | "created_at"
+  "printer_id" | "job_id" | "upload_id" | "filename" | "filetype" | "size" | "path" | "created_at" | "metadata"
 >;
 
 export function timelapseStatements(db: Database) {
   const q = {
-    insert: db.query<{ id: number }, [number, number | null, string, string, string, number, string, number]>(
-      `INSERT INTO timelapses (printer_id, job_id, upload_id, filename, filetype, size, path, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+    insert: db.query<
+      { id: number },
+      [number, number | null, string, string, string, number, string, number, string | null]
+    >(
+      `INSERT INTO timelapses (printer_id, job_id, upload_id, filename, filetype, size, path, created_at, metadata)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
     ),
     byId: db.query<TimelapseRow, [number]>("SELECT * FROM timelapses WHERE id = ?"),
     byUpload: db.query<TimelapseRow, [string]>("SELECT * FROM timelapses WHERE upload_id = ?"),
@@ -64,6 +69,7 @@ export function timelapseStatements(db: Database) {
         row.size,
         row.path,
         row.created_at,
+        row.metadata,
       )!.id,
     byId: (id: number) => q.byId.get(id),
     byUpload: (uploadId: string) => q.byUpload.get(uploadId),
