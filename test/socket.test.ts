@@ -216,7 +216,7 @@ describe("capture intervals", () => {
       }),
     });
     expect(res.status).toBe(200);
-    expect(await res.text()).toContain("Sent to 1 connected device(s).");
+    expect(await res.text()).toContain("Sent to 1 connected device.");
     expect(await conf).toEqual({ image_delay: 30, temphum_delay: 15, status_delay: 5 });
     expect(
       await (await fetch(`${fx.app.url}/api/timelapse_config`, { headers: { cookie: fx.cookie } })).json(),

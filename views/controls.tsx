@@ -5,7 +5,6 @@ import type { Dictionary } from "../src/i18n.ts";
 import { AUTH_CONTROL_HMS } from "../src/services/printer-control.ts";
 import { ACTIVE_STATES } from "../src/services/printer-state.ts";
 import type { HeldPrinter } from "../src/services/printers.ts";
-import type { Intervals } from "../src/store/store.ts";
 import type { ViewContext } from "./context.ts";
 import { stateLabel } from "./printer.tsx";
 
@@ -24,15 +23,6 @@ export type ControlView = {
   speed: number | null;
   timelapse: boolean;
 };
-
-/**
- * Whether a camera Pi counts as there: it sent something within 3x its longest interval (at least 30 s), the
- * same rule as the printers service's deviceSource (src/app.ts staleAfter), for pages rendered without it.
- */
-export function deviceOnline(p: HeldPrinter, i: Intervals, now = Date.now()): boolean {
-  const staleAfter = Math.max(30, 3 * Math.max(i.image_delay, i.temphum_delay, i.status_delay)) * 1000;
-  return p.deviceSeenAt !== null && now - p.deviceSeenAt <= staleAfter;
-}
 
 function offlineReason(p: HeldPrinter, t: Dictionary): string {
   if (!p.info.host) return t.controlsNoCameraPi;

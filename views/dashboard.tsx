@@ -3,7 +3,7 @@
 import type { HeldPrinter } from "../src/services/printers.ts";
 import type { FrameMeta, Intervals } from "../src/store/store.ts";
 import type { ViewContext } from "./context.ts";
-import { Controls, controlView, deviceOnline } from "./controls.tsx";
+import { Controls, controlView } from "./controls.tsx";
 import { Layout } from "./layout.tsx";
 import { StatePanel } from "./printer.tsx";
 import { type Latest, LiveTiles } from "./tiles.tsx";
@@ -14,13 +14,15 @@ export { LiveTiles, ReadingTile, Stamp, StatusTile } from "./tiles.tsx";
 export function DashboardPage(props: {
   ctx: ViewContext;
   printer: HeldPrinter;
+  /** Whether a camera Pi counts as there (the printers service's deviceSource says "online"). */
+  deviceOnline: boolean;
   latest: Latest;
   intervals: Intervals;
   frames: FrameMeta[];
   chart: JSX.Element;
 }) {
   const { ctx, printer } = props;
-  const controls = controlView(printer, deviceOnline(printer, props.intervals), ctx.t);
+  const controls = controlView(printer, props.deviceOnline, ctx.t);
   return (
     <Layout
       ctx={ctx}

@@ -87,9 +87,11 @@ export function pageRoutes(deps: HttpDeps, tools: RequestTools) {
   function printerPage(id: number, session: Session, set: Status, query: { day?: string; view?: string }) {
     const panel = chart(id, query);
     if (!panel) return badRequest(session, set);
+    const printer = printers.get(id)!;
     return DashboardPage({
       ctx: tools.view(session),
-      printer: printers.get(id)!,
+      printer,
+      deviceOnline: printers.deviceSource(printer) === "online",
       latest: telemetry.latest(id),
       intervals: deps.intervals.get(),
       frames: telemetry.frames(id, deps.config.image_retention),

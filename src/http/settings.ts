@@ -1,6 +1,7 @@
 // Owns the settings forms: capture intervals, users, own password. Every POST checks the CSRF token.
 
 import { Elysia, t } from "elysia";
+import { count } from "../../views/context.ts";
 import { type Flash, IntervalsForm, PasswordForm, SettingsPage, UsersSection } from "../../views/settings.tsx";
 import { TokensSection } from "../../views/settings-tokens.tsx";
 import { translate } from "../i18n.ts";
@@ -83,7 +84,7 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
         const n = deps.devices.connected();
         const flash: Flash = {
           kind: "ok",
-          text: `${tools.t.saved} ${n ? tools.t.sentToDevices.replace("{n}", String(n)) : tools.t.noDeviceConnected}`,
+          text: `${tools.t.saved} ${n ? count(ctx, "sentToDevices", n) : tools.t.noDeviceConnected}`,
         };
         return respond(c, IntervalsForm({ ctx, values: parsed.value, flash, devices: n }), flash);
       },
