@@ -12,9 +12,10 @@ BUN_DEP := $(LOCAL_BUN)
 endif
 
 ARM64_RUNTIME := $(CURDIR)/.tools/arm64/node_modules/@oven/bun-linux-aarch64/bin/bun
-# What the tests drive: the real device library (Python), a real browser, and the Pi binary under qemu.
+# What the tests drive: the real device library (Python), a real browser, the Pi binary under qemu, and the
+# PostgreSQL and Redis servers the tests start themselves (test/servers.ts; never the system's own instances).
 SYSTEM_PACKAGES := python3-socketio python3-websocket python3-requests python3-werkzeug python3-cryptography chromium ffmpeg dbus-daemon \
-                   qemu-user-static libc6-arm64-cross libgcc-s1-arm64-cross
+                   qemu-user-static libc6-arm64-cross libgcc-s1-arm64-cross postgresql redis-server
 
 .PHONY: run dev test check fmt typecheck install system-deps build release measure screenshots bench clean
 .DEFAULT_GOAL := run
@@ -66,7 +67,8 @@ release: build
 # Installs the Debian packages above when one is missing (as root, or through sudo).
 system-deps:
 	@if ! /usr/bin/python3 -c "import socketio, websocket, requests, werkzeug, cryptography" 2>/dev/null \
-	   || ! command -v chromium >/dev/null || ! command -v ffmpeg >/dev/null || ! command -v dbus-daemon >/dev/null || ! command -v qemu-aarch64-static >/dev/null || [ ! -d /usr/aarch64-linux-gnu ]; then \
+	   || ! command -v chromium >/dev/null || ! command -v ffmpeg >/dev/null || ! command -v dbus-daemon >/dev/null || ! command -v qemu-aarch64-static >/dev/null || [ ! -d /usr/aarch64-linux-gnu ] \
+	   || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v redis-server >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO=sudo; \
 	  else echo "make test needs these Debian packages: apt-get install $(SYSTEM_PACKAGES)"; exit 1; fi; \
 	  echo "installing $(SYSTEM_PACKAGES)"; \

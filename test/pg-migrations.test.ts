@@ -1,0 +1,249 @@
+// The numbered migrations on PostgreSQL: the same schema as SQLite's at the same version, applied once under a lock.
+import { Database } from "bun:sqlite";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { SQL } from "bun";
+import { migrate, migrateTo, SCHEMA_VERSION } from "../src/store/migrations.ts";
+import { numbers, openPostgres } from "../src/store/pg.ts";
+import { PG_MIGRATIONS, pgMigrate, pgMigrateTo, pgSchemaVersion } from "../src/store/pg-migrate.ts";
+import { type PostgresServer, startPostgres } from "./servers.ts";
+
+const ctx = { zone: "Europe/Helsinki" };
+let pg: PostgresServer;
+const clients: SQL[] = [];
+beforeAll(async () => {
+  pg = await startPostgres();
+});
+afterAll(async () => {
+  for (const c of clients) await c.close();
+  await pg?.stop();
+});
+
+async function freshDatabase(): Promise<SQL> {
+  const sql = openPostgres(await pg.createDatabase(), { max: 2 });
+  clients.push(sql);
+  return sql;
+}
+
+const KIND: Record<string, string> = {
+  INTEGER: "bigint",
+  REAL: "double precision",
+  TEXT: "text",
+  BLOB: "bytea",
+};
+
+/** `'A1'::text` and `'A1'` are the same default; so are `0` and `0`. */
+const plainDefault = (d: string | null) => (d === null ? null : d.replace(/::[a-z ]+$/, ""));
+
+type Column = { name: string; kind: string; notNull: boolean; default: string | null };
+
+function sqliteSchema(db: Database) {
+  const tables = (
+    db.query("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as {
+      name: string;
+      sql: string;
+    }[]
+  ).sort((a, b) => a.name.localeCompare(b.name));
+  const columns: Record<string, Column[]> = {};
+  const indexes: string[] = [];
+  const foreignKeys: string[] = [];
+  const checks: Record<string, number> = {};
+  for (const t of tables) {
+    const info = db.query(`PRAGMA table_info(${t.name})`).all() as {
+      name: string;
+      type: string;
+      notnull: number;
+      dflt_value: string | null;
+      pk: number;
+    }[];
+    columns[t.name] = info.map((c) => ({
+      name: c.name,
+      kind: KIND[c.type] ?? `? ${c.type}`,
+      // A primary key column is never null in practice (PostgreSQL makes it NOT NULL; SQLite's rowid alias is).
+      notNull: c.notnull === 1 || c.pk > 0,
+      default: c.dflt_value,
+    }));
+    const pk = info.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk);
+    if (pk.length === 1 && pk[0]!.type === "INTEGER") indexes.push(`${t.name}(${pk[0]!.name}) primary`);
+    for (const ix of db.query(`PRAGMA index_list(${t.name})`).all() as { name: string; origin: string }[]) {
+      const cols = (db.query(`PRAGMA index_info(${ix.name})`).all() as { seqno: number; name: string }[])
+        .sort((a, b) => a.seqno - b.seqno)
+        .map((c) => c.name)
+        .join(", ");
+      indexes.push(
+        ix.origin === "c"
+          ? `${ix.name}: ${t.name}(${cols})`
+          : `${t.name}(${cols}) ${ix.origin === "pk" ? "primary" : "unique"}`,
+      );
+    }
+    for (const fk of db.query(`PRAGMA foreign_key_list(${t.name})`).all() as {
+      table: string;
+      from: string;
+      to: string;
+      on_delete: string;
+    }[])
+      foreignKeys.push(`${t.name}.${fk.from} -> ${fk.table}.${fk.to} on delete ${fk.on_delete.toLowerCase()}`);
+    checks[t.name] = (t.sql.match(/CHECK \(/g) ?? []).length;
+  }
+  return {
+    tables: tables.map((t) => t.name),
+    columns,
+    indexes: indexes.sort(),
+    foreignKeys: foreignKeys.sort(),
+    checks,
+  };
+}
+
+async function postgresSchema(sql: SQL) {
+  const tables = numbers<{ table_name: string }>(
+    await sql`SELECT table_name FROM information_schema.tables
+      WHERE table_schema = 'public' AND table_name <> 'schema_migrations' ORDER BY table_name COLLATE "C"`,
+  ).map((t) => t.table_name);
+  const columns: Record<string, Column[]> = {};
+  for (const t of tables) {
+    const rows = await sql`SELECT column_name, data_type, is_nullable, column_default FROM information_schema.columns
+      WHERE table_schema = 'public' AND table_name = ${t} ORDER BY ordinal_position`;
+    columns[t] = rows.map((c: Record<string, string>) => ({
+      name: c.column_name,
+      kind: c.data_type,
+      notNull: c.is_nullable === "NO",
+      default: plainDefault(c.column_default ?? null),
+    }));
+  }
+  const indexRows = await sql`
+    SELECT t.relname AS table_name, i.relname AS index_name, x.indisprimary AS is_primary, x.indisunique AS is_unique,
+      EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid) AS from_constraint,
+      (SELECT string_agg(a.attname, ', ' ORDER BY k.n) FROM unnest(x.indkey) WITH ORDINALITY k(attnum, n)
+        JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum) AS cols
+    FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid
+    JOIN pg_namespace n ON n.oid = t.relnamespace
+    WHERE n.nspname = 'public' AND t.relname <> 'schema_migrations'`;
+  const indexes = indexRows
+    .map((r: Record<string, string | boolean>) =>
+      r.from_constraint
+        ? `${r.table_name}(${r.cols}) ${r.is_primary ? "primary" : "unique"}`
+        : `${r.index_name}: ${r.table_name}(${r.cols})`,
+    )
+    .sort();
+  const fkRows = await sql`
+    SELECT t.relname AS table_name, a.attname AS col, r.relname AS ref, ra.attname AS ref_col, c.confdeltype
+    FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid JOIN pg_class r ON r.oid = c.confrelid
+    JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = c.conkey[1]
+    JOIN pg_attribute ra ON ra.attrelid = r.oid AND ra.attnum = c.confkey[1]
+    WHERE c.contype = 'f'`;
+  const action: Record<string, string> = { a: "no action", c: "cascade", n: "set null", r: "restrict" };
+  const foreignKeys = fkRows
+    .map(
+      (r: Record<string, string>) =>
+        `${r.table_name}.${r.col} -> ${r.ref}.${r.ref_col} on delete ${action[r.confdeltype!]}`,
+    )
+    .sort();
+  const checks: Record<string, number> = Object.fromEntries(tables.map((t) => [t, 0]));
+  for (const r of numbers<{ table_name: string; n: number }>(
+    await sql`SELECT t.relname AS table_name, count(*) AS n FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+      WHERE c.contype = 'c' GROUP BY t.relname`,
+  ))
+    checks[r.table_name] = r.n;
+  return { tables, columns, indexes, foreignKeys, checks };
+}
+
+function sqliteAt(version = SCHEMA_VERSION): Database {
+  const db = new Database(":memory:", { strict: true });
+  migrateTo(db, version, ctx);
+  return db;
+}
+
+describe("PostgreSQL migrations", () => {
+  test("there is a PostgreSQL form of every numbered migration", () => {
+    expect(PG_MIGRATIONS.length).toBe(SCHEMA_VERSION);
+  });
+
+  test("a fresh database ends with SQLite's tables, columns, kinds, defaults, indexes, keys and checks", async () => {
+    const sql = await freshDatabase();
+    expect(await pgMigrate(sql, ctx)).toBe(SCHEMA_VERSION);
+    expect(await pgSchemaVersion(sql)).toBe(SCHEMA_VERSION);
+    const db = sqliteAt();
+    const lite = sqliteSchema(db);
+    const post = await postgresSchema(sql);
+    expect(post.tables).toEqual(lite.tables);
+    for (const t of lite.tables) expect({ [t]: post.columns[t] }).toEqual({ [t]: lite.columns[t] });
+    expect(post.indexes).toEqual(lite.indexes);
+    expect(post.foreignKeys).toEqual(lite.foreignKeys);
+    expect(post.checks).toEqual(lite.checks);
+    db.close();
+  });
+
+  test("the seed rows are SQLite's, and the next generated id follows them", async () => {
+    const sql = await freshDatabase();
+    await pgMigrate(sql, ctx);
+    const db = sqliteAt();
+    const seeds = [
+      "SELECT id, name FROM devices ORDER BY id",
+      "SELECT id, name, model, host, serial, access_code, mqtt_port, camera, camera_port, tls FROM printers",
+      "SELECT id, image_delay, temphum_delay, status_delay FROM capture_intervals",
+    ];
+    for (const q of seeds) expect(numbers(await sql.unsafe(q))).toEqual(db.query(q).all() as Record<string, unknown>[]);
+    const [device] = numbers<{ id: number }>(
+      await sql`INSERT INTO devices (name, created_at) VALUES ('second', ${Date.now()}) RETURNING id`,
+    );
+    expect(device!.id).toBe(2);
+    db.close();
+  });
+
+  test("printer names are unique in any case and found in any case, as SQLite's NOCASE", async () => {
+    const sql = await freshDatabase();
+    await pgMigrate(sql, ctx);
+    expect(numbers(await sql`SELECT id FROM printers WHERE name = ${"PRINTER"}`)).toEqual([{ id: 1 }]);
+    expect(sql`INSERT INTO printers (name, created_at) VALUES (${"printer"}, ${Date.now()})`).rejects.toThrow(
+      /unique|duplicate/i,
+    );
+  });
+
+  test("readings made before migration 3 end as the same per-printer summaries as on SQLite", async () => {
+    const sql = await freshDatabase();
+    expect(await pgMigrateTo(sql, 2, ctx)).toBe(2);
+    const db = sqliteAt(2);
+    const hour = 3600000;
+    const t0 = Date.UTC(2026, 0, 31, 21, 30);
+    const readings = [0, 1, 2, 30].map((h, i) => [1, t0 + h * hour, 20 + i, 40 + i] as const);
+    for (const r of readings) {
+      await sql`INSERT INTO readings (device_id, recorded_at, temperature, humidity) VALUES (${r[0]}, ${r[1]},
+        ${r[2]}, ${r[3]})`;
+      db.run("INSERT INTO readings (device_id, recorded_at, temperature, humidity) VALUES (?, ?, ?, ?)", [...r]);
+    }
+    await pgMigrate(sql, ctx);
+    migrate(db, ctx);
+    const q = "SELECT * FROM printer_summaries ORDER BY bucket, start_at";
+    const got = numbers(await sql.unsafe(q));
+    expect(got.length).toBe(7);
+    expect(got).toEqual(db.query(q).all() as Record<string, unknown>[]);
+    db.close();
+  });
+
+  test("two instances migrating at once apply each migration once and end at the same version", async () => {
+    const url = await pg.createDatabase();
+    const a = openPostgres(url, { max: 2 });
+    const b = openPostgres(url, { max: 2 });
+    clients.push(a, b);
+    const [ranA, ranB] = await Promise.all([pgMigrate(a, ctx), pgMigrate(b, ctx)]);
+    expect(ranA + ranB).toBe(SCHEMA_VERSION);
+    const versions = numbers<{ version: number }>(await a`SELECT version FROM schema_migrations ORDER BY version`);
+    expect(versions.map((v) => v.version)).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1));
+    expect(numbers(await a`SELECT count(*) AS n FROM printers`)).toEqual([{ n: 1 }]);
+  });
+
+  test("migrating a database already at the latest version changes nothing", async () => {
+    const sql = await freshDatabase();
+    await pgMigrate(sql, ctx);
+    const before = await postgresSchema(sql);
+    expect(await pgMigrate(sql, ctx)).toBe(0);
+    expect(await postgresSchema(sql)).toEqual(before);
+    expect(numbers(await sql`SELECT count(*) AS n FROM schema_migrations`)).toEqual([{ n: SCHEMA_VERSION }]);
+  });
+
+  test("a database from a newer layerwatch is refused with a clear message", async () => {
+    const sql = await freshDatabase();
+    await pgMigrate(sql, ctx);
+    await sql`INSERT INTO schema_migrations VALUES (${SCHEMA_VERSION + 1}, ${Date.now()})`;
+    expect(pgMigrate(sql, ctx)).rejects.toThrow(/newer than this layerwatch understands/);
+  });
+});
