@@ -48,6 +48,13 @@ function parseFlags(argv: string[]): Flags {
 }
 
 async function main(): Promise<number> {
+  // Hidden, for the binary test: see src/probe-engines.ts.
+  if (process.argv[2] === "probe-engines") {
+    const { probeEngines } = await import("./probe-engines.ts");
+    const result = await probeEngines(process.argv[3] ?? "", process.argv[4] ?? "");
+    console.log(JSON.stringify(result));
+    return result.ok ? 0 : 1;
+  }
   const flags = parseFlags(process.argv.slice(2));
   if (flags.help) {
     console.log(HELP);

@@ -1,7 +1,8 @@
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ASSETS } from "../src/http/assets.ts";
+import { SCHEMA_VERSION } from "../src/store/migrations.ts";
 import { startFakePrinter } from "./fakes/bambu-printer.ts";
 import {
   connected,
@@ -15,6 +16,7 @@ import {
   until,
 } from "./helpers.ts";
 import { startChild, writeConfig } from "./process.ts";
+import { type PostgresServer, type RedisServer, startPostgres, startRedis } from "./servers.ts";
 
 const dist = join(import.meta.dir, "../dist");
 const QEMU = ["qemu-aarch64-static", "-L", "/usr/aarch64-linux-gnu"];
@@ -127,4 +129,39 @@ test("init writes a config with a random secret and password, and refuses to ove
   expect(second.exitCode).toBe(2);
   expect(second.stderr.toString()).toContain("already exists; not overwriting");
   expect((await Bun.file(join(dir, "config.json")).json()).web_password).toBe(password);
+});
+
+describe("inside the compiled binaries, PostgreSQL and Redis", () => {
+  let pg: PostgresServer;
+  let redis: RedisServer;
+  beforeAll(async () => {
+    [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
+  });
+  afterAll(async () => {
+    await Promise.all([pg?.stop(), redis?.stop()]);
+  });
+
+  for (const [arch, prefix] of [
+    ["arm64", QEMU],
+    ["x64", []],
+  ] as const)
+    test(`the ${arch} binary migrates a PostgreSQL database and uses Redis locks and pub/sub`, async () => {
+      const binary = join(dist, `layerwatch-linux-${arch}`);
+      const database = await pg.createDatabase();
+      const run = Bun.spawn([...prefix, binary, "probe-engines", database, redis.url], {
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      const [out, err, code] = await Promise.all([
+        new Response(run.stdout).text(),
+        new Response(run.stderr).text(),
+        run.exited,
+      ]);
+      expect(`${code} ${err}`).toBe("0 ");
+      expect(JSON.parse(out)).toEqual({
+        ok: true,
+        postgres: { version: SCHEMA_VERSION, batch: 2, count: 2, count_type: "number" },
+        redis: { set_nx: "OK", set_nx_again: null, compare_and_delete: 1, pubsub: "hello" },
+      });
+    }, 60000);
 });
