@@ -28,13 +28,29 @@ export type RedisServer = {
 };
 
 /** Every server this process started and has not stopped: killed when the process exits. */
-const running = new Set<{ proc: Subprocess; dir: string }>();
+type Running = { proc: Subprocess; dir: string; exitSignal: NodeJS.Signals };
+const running = new Set<Running>();
 process.on("exit", () => {
   for (const r of running) {
-    r.proc.kill("SIGKILL");
+    r.proc.kill(r.exitSignal);
     rmSync(r.dir, { recursive: true, force: true });
   }
 });
+
+/** A temp dir named for this process, after removing those of test processes that died without cleaning up. */
+function serverDir(kind: "pg" | "redis"): string {
+  const prefix = `layerwatch-${kind}-`;
+  for (const name of readdirSync(tmpdir())) {
+    const owner = Number(/^layerwatch-(?:pg|redis)-(\d+)-/.exec(name)?.[1]);
+    if (!owner || owner === process.pid) continue;
+    try {
+      process.kill(owner, 0);
+    } catch (err) {
+      if ((err as { code?: string }).code === "ESRCH") rmSync(join(tmpdir(), name), { recursive: true, force: true });
+    }
+  }
+  return mkdtempSync(join(tmpdir(), `${prefix}${process.pid}-`));
+}
 
 /**
  * Debian's own binaries first (/usr/lib/postgresql/<newest>/bin): an initdb elsewhere on PATH may belong to
@@ -142,7 +158,7 @@ async function stopProcess(proc: Subprocess, signal: NodeJS.Signals, graceMs = 5
 export async function startPostgres(): Promise<PostgresServer> {
   const t0 = performance.now();
   const bin = postgresBinDir();
-  const dir = mkdtempSync(join(tmpdir(), "layerwatch-pg-"));
+  const dir = serverDir("pg");
   if (isRoot) {
     const { uid, gid } = postgresUser();
     chownSync(dir, uid, gid);
@@ -174,12 +190,13 @@ export async function startPostgres(): Promise<PostgresServer> {
         /ready to accept connections/,
       )
     ).proc;
-  let entry: { proc: Subprocess; dir: string };
+  let entry: Running;
   let port: number;
   try {
     const started = await onFreePort(launch);
     port = started.port;
-    entry = { proc: started.proc, dir };
+    // Immediate shutdown: the postmaster takes its backends down with it (SIGKILL would orphan them).
+    entry = { proc: started.proc, dir, exitSignal: "SIGQUIT" };
     running.add(entry);
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
@@ -220,7 +237,7 @@ export async function startRedis(): Promise<RedisServer> {
   const t0 = performance.now();
   const bin = Bun.which("redis-server") ?? "/usr/bin/redis-server";
   if (!existsSync(bin)) throw new Error("redis-server is not installed: make test installs it (make system-deps)");
-  const dir = mkdtempSync(join(tmpdir(), "layerwatch-redis-"));
+  const dir = serverDir("redis");
   const launch = async (port: number) =>
     (
       await spawnUntil(
@@ -245,12 +262,12 @@ export async function startRedis(): Promise<RedisServer> {
         /Ready to accept connections/,
       )
     ).proc;
-  let entry: { proc: Subprocess; dir: string };
+  let entry: Running;
   let port: number;
   try {
     const started = await onFreePort(launch);
     port = started.port;
-    entry = { proc: started.proc, dir };
+    entry = { proc: started.proc, dir, exitSignal: "SIGKILL" };
     running.add(entry);
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
