@@ -101,6 +101,13 @@ describe("Bun.SQL on PostgreSQL", () => {
     expect(typeof a!.id).toBe("number");
     expect(b!.id).toBe(a!.id + 1);
   });
+
+  test("after a PostgreSQL restart the pool reconnects by itself and committed rows are there", async () => {
+    const at = Date.UTC(2026, 5, 5);
+    await reading(at);
+    await pg.restart(200);
+    expect(numbers(await sql`SELECT count(*) AS n FROM readings WHERE recorded_at = ${at}`)).toEqual([{ n: 1 }]);
+  });
 });
 
 describe("Bun's Redis client", () => {
@@ -120,6 +127,25 @@ describe("Bun's Redis client", () => {
       5000,
     );
     expect(heard).toEqual(["lw:printer:1:frame one", "lw:printer:1:frame two"]);
+  });
+
+  test("a 200 KB frame crosses pub/sub as latin1 text: publish and subscribers take only strings", async () => {
+    const publisher = await redisClient();
+    const subscriber = await publisher.duplicate();
+    redisClients.push(subscriber);
+    const frame = Buffer.from(new Uint8Array(200_000).map((_, i) => (i * 7) & 255));
+    expect(() => publisher.publish("lw:frames", frame as unknown as string)).toThrow(/string/);
+    let heard: string | undefined;
+    await subscriber.subscribe("lw:frames", (m) => {
+      heard = m;
+    });
+    await publisher.publish("lw:frames", frame.toString("latin1"));
+    await until(
+      async () => heard,
+      (m) => m !== undefined,
+      5000,
+    );
+    expect(Buffer.from(heard!, "latin1").equals(frame)).toBe(true);
   });
 
   test("SET NX PX takes a lock once; the holder's compare-and-delete frees it, another's does not", async () => {
