@@ -1,7 +1,6 @@
 // Owns the domain event bus: services announce what was stored; the realtime hub listens.
 
-import type { PrinterState } from "./services/printer-state.ts";
-import type { LanHealth } from "./services/printers.ts";
+import type { LanHealth, PrinterState, StateChange } from "./printer-state.ts";
 import type { FrameMeta, Intervals, JobRow, ReadingRow, StatusRow } from "./store/store.ts";
 
 export type DomainEvents = {
@@ -10,7 +9,7 @@ export type DomainEvents = {
   frame: FrameMeta & { bytes: Uint8Array };
   intervals: Intervals;
   /** A printer's held state changed (only `changed` is new); sources: the LAN or a device. */
-  printerState: { printerId: number; state: PrinterState; changed: Partial<PrinterState>; source: "lan" | "device" };
+  printerState: { printerId: number; state: PrinterState; changed: StateChange; source: "lan" | "device" };
   /** A printer's LAN connection changed state. */
   printerHealth: { printerId: number; lan: LanHealth };
   /** Ask a printer's camera Pis to do an action (printerAction); they answer with deviceAnswer. */

@@ -4,8 +4,8 @@
 import { randomUUID } from "node:crypto";
 import { MqttClient } from "mqtt";
 import type { Logger } from "../log.ts";
-import type { LanHealth, PrinterService } from "../services/printers.ts";
-import { mergeReport, type RawPrint, stateFromReport } from "./bambu-report.ts";
+import { type BambuPrint, emptyReportMemo, type LanHealth, stateFromReport } from "../printer-state.ts";
+import type { PrinterService } from "../services/printers.ts";
 import { type PinCheck, pinnedTls } from "./tls-pin.ts";
 
 export type LanTimings = {
@@ -38,7 +38,7 @@ export function createPrinterLink(
   let retry: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
   let attempt = 0;
-  let raw: RawPrint = {};
+  const memo = emptyReportMemo();
   let lastPushallAt = 0;
   let lastMessageAt = 0;
   let nudgedAt = 0;
@@ -114,17 +114,17 @@ export function createPrinterLink(
       }
     });
     c.on("message", (_topic, payload) => {
-      lastMessageAt = Date.now();
+      const now = Date.now();
+      lastMessageAt = now;
       nudgedAt = 0;
-      let message: { print?: RawPrint };
+      let message: { print?: BambuPrint };
       try {
         message = JSON.parse(payload.toString());
       } catch {
         return;
       }
-      if (!message.print || typeof message.print !== "object") return;
-      raw = mergeReport(raw, message.print);
-      printers.applyLan(printerId, stateFromReport(raw));
+      if (!message || typeof message.print !== "object" || !message.print || Array.isArray(message.print)) return;
+      printers.applyLan(printerId, stateFromReport(message.print, memo), now);
     });
     c.on("error", (err) => {
       const code = (err as { code?: unknown }).code;

@@ -3,9 +3,9 @@
 // that outlives the rolling frame retention. It listens; nobody calls it. Stores, then announces.
 import type { EventBus } from "../events.ts";
 import type { Logger } from "../log.ts";
+import { ACTIVE_STATES, CANCELLED_ERROR, type PrinterState, printErrorCode } from "../printer-state.ts";
 import type { JobRow, Outcome, Store } from "../store/store.ts";
 import type { WriteQueue } from "../store/write-queue.ts";
-import { ACTIVE_STATES, CANCELLED_ERROR, type PrinterState, printErrorCode } from "./printer-state.ts";
 import type { PrinterService } from "./printers.ts";
 
 /** At most this many archived frames per job; past it the archive is thinned evenly. */
