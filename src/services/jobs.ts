@@ -33,7 +33,23 @@ export function createJobService(deps: {
   const lastState = new Map<number, string | null>();
   for (const p of deps.printers.list()) lastState.set(p.info.id, p.state.gcode_state);
   const lastArchive = new Map<number, { at: number; layer: number | null }>();
-  const pendingSave = new Set<number>();
+  /** Jobs whose progress changed since the last save: all written together, in one commit. */
+  const pendingSave = new Set<JobRow>();
+  let saveTimer: ReturnType<typeof setTimeout> | undefined;
+  function saveProgressSoon(job: JobRow) {
+    pendingSave.add(job);
+    if (saveTimer) return;
+    saveTimer = setTimeout(() => {
+      saveTimer = undefined;
+      const due = [...pendingSave].filter((j) => open.get(j.printer_id) === j);
+      pendingSave.clear();
+      if (due.length)
+        void write(() => {
+          for (const j of due) store.jobs.update(j);
+        });
+    }, SAVE_PROGRESS_MS);
+    saveTimer.unref?.();
+  }
   let archiveBytes = store.jobs.archiveBytes();
 
   const write = <T>(fn: () => T) =>
@@ -156,13 +172,7 @@ export function createJobService(deps: {
       dirty = true;
     }
     // Progress is kept in memory and written at most every few seconds (and always at the end).
-    if (dirty && !pendingSave.has(job.id)) {
-      pendingSave.add(job.id);
-      setTimeout(() => {
-        pendingSave.delete(job.id);
-        if (open.get(job.printer_id) === job) void write(() => store.jobs.update(job));
-      }, SAVE_PROGRESS_MS).unref?.();
-    }
+    if (dirty) saveProgressSoon(job);
   });
 
   events.on("reading", (r) => {

@@ -24,7 +24,7 @@ export type HeldPrinter = {
   lan: LanHealth;
 };
 
-/** State snapshots go to SQLite at most this often per printer (an SD card, many deltas a second). */
+/** State snapshots go to SQLite this often, all changed printers in one commit (an SD card, many deltas a second). */
 const SNAPSHOT_EVERY_MS = 10_000;
 
 const infoOf = (row: PrinterRow): PrinterInfo => {
@@ -49,7 +49,7 @@ export function createPrinterService(deps: {
   deviceStaleAfter: () => number;
 }) {
   const { store, events, log } = deps;
-  const held = new Map<number, HeldPrinter & { savedAt: number; dirty: boolean }>();
+  const held = new Map<number, HeldPrinter & { dirty: boolean }>();
   const offLan = (): LanHealth => ({
     state: "off",
     since: Date.now(),
@@ -65,28 +65,23 @@ export function createPrinterService(deps: {
       state: prior?.state ?? restore(row.state_json),
       deviceSeenAt: prior?.deviceSeenAt ?? null,
       lan: prior?.lan ?? offLan(),
-      savedAt: prior?.savedAt ?? 0,
       dirty: prior?.dirty ?? false,
     });
   }
   for (const row of store.printers.list()) load(row);
 
-  function snapshot(id: number, force = false) {
-    const p = held.get(id);
-    if (!p?.dirty) return;
-    const now = Date.now();
-    if (!force && now - p.savedAt < SNAPSHOT_EVERY_MS) return;
+  /** Saves every changed printer's state in one commit (each its own would be an fsync per printer). */
+  function snapshotAll() {
+    const due = [...held.entries()].filter(([, p]) => p.dirty);
+    if (!due.length) return;
     try {
-      store.printers.saveState(id, JSON.stringify(p.state));
-      p.savedAt = now;
-      p.dirty = false;
+      store.printers.saveStates(due.map(([id, p]) => [id, JSON.stringify(p.state)]));
+      for (const [, p] of due) p.dirty = false;
     } catch (err) {
-      log.warn("saving printer state failed", { printer: id, error: err as Error });
+      log.warn("saving printer state failed", { printers: due.map(([id]) => id).join(","), error: err as Error });
     }
   }
-  const timer = setInterval(() => {
-    for (const id of held.keys()) snapshot(id);
-  }, SNAPSHOT_EVERY_MS);
+  const timer = setInterval(snapshotAll, SNAPSHOT_EVERY_MS);
   timer.unref?.();
 
   /** Applies a source's fields to a printer's state; announces only what really changed. */
@@ -97,7 +92,6 @@ export function createPrinterService(deps: {
     if (!changed) return;
     p.state = applyChange(p.state, changed, now);
     p.dirty = true;
-    snapshot(id);
     events.emit("printerState", { printerId: id, state: p.state, changed, source });
   }
 
@@ -231,7 +225,7 @@ export function createPrinterService(deps: {
     },
     stop() {
       clearInterval(timer);
-      for (const id of held.keys()) snapshot(id, true);
+      snapshotAll();
     },
   };
 }
