@@ -30,20 +30,21 @@ export type DomainEvents = {
 type Listener<K extends keyof DomainEvents> = (payload: DomainEvents[K]) => void;
 
 export function createEventBus() {
+  // Each event's listeners are replaced, never changed in place: emit walks the list it found without a
+  // copy, and a listener that removes itself (a one-shot wait) while it runs does not disturb it.
   const listeners: { [K in keyof DomainEvents]?: Listener<K>[] } = {};
   return {
     on<K extends keyof DomainEvents>(event: K, fn: Listener<K>) {
-      listeners[event] ??= [] as never;
-      (listeners[event] as unknown as Listener<K>[]).push(fn);
+      (listeners as Record<K, Listener<K>[]>)[event] = [...((listeners[event] as Listener<K>[]) ?? []), fn];
     },
     off<K extends keyof DomainEvents>(event: K, fn: Listener<K>) {
-      const list = listeners[event] as unknown as Listener<K>[] | undefined;
-      const i = list?.indexOf(fn) ?? -1;
-      if (i >= 0) list!.splice(i, 1);
+      const list = (listeners[event] as Listener<K>[] | undefined) ?? [];
+      const i = list.indexOf(fn);
+      if (i >= 0) (listeners as Record<K, Listener<K>[]>)[event] = [...list.slice(0, i), ...list.slice(i + 1)];
     },
     emit<K extends keyof DomainEvents>(event: K, payload: DomainEvents[K]) {
-      // A copy: a listener may remove itself (a one-shot wait) while this runs.
-      for (const fn of [...(listeners[event] ?? [])]) fn(payload);
+      const list = listeners[event] as Listener<K>[] | undefined;
+      if (list) for (const fn of list) fn(payload);
     },
   };
 }

@@ -160,12 +160,21 @@ export function createJobService(deps: {
     }
     const now = Date.now();
     let dirty = noteErrors(job, s);
-    if (s.layer !== null && s.layer !== job.layer) [job.layer, dirty] = [s.layer, true];
-    if (s.total_layers && s.total_layers !== job.total_layers) [job.total_layers, dirty] = [s.total_layers, true];
+    if (s.layer !== null && s.layer !== job.layer) {
+      job.layer = s.layer;
+      dirty = true;
+    }
+    if (s.total_layers && s.total_layers !== job.total_layers) {
+      job.total_layers = s.total_layers;
+      dirty = true;
+    }
     if (g === "FINISH") return finish(printerId, "finished");
     if (g === "FAILED") return finish(printerId, s.error?.code === CANCELLED_ERROR ? "cancelled" : "failed");
     if (g === "IDLE" && ACTIVE_STATES.includes(before ?? "")) return finish(printerId, "cancelled");
-    if (g === "PAUSE" && !job.paused_since) [job.paused_since, dirty] = [now, true];
+    if (g === "PAUSE" && !job.paused_since) {
+      job.paused_since = now;
+      dirty = true;
+    }
     if (g !== "PAUSE" && job.paused_since) {
       job.paused_ms += now - job.paused_since;
       job.paused_since = null;
