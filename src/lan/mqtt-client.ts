@@ -1,6 +1,6 @@
 // Owns the MQTT 3.1.1 client side a Bambu printer needs, straight on its TLS socket: CONNECT with the access
 // code, one QoS 0 subscription, QoS 0 publishes, keepalive pings. A report costs one header parse and a
-// slice, not a stream pipeline: fifty printers send a delta a second each.
+// text decode, not a stream pipeline: fifty printers send a delta a second each.
 import type { TLSSocket } from "node:tls";
 
 export type MqttOptions = {
