@@ -1,6 +1,7 @@
 // Owns one printer's MQTT connection over TLS 1.2 (Bambu LAN mode): pushall on connect (at most every
-// 5 minutes), each report applied key by key, a watchdog for silent links, reconnect with backoff, and clear states for a
-// wrong access code or a changed certificate instead of a retry storm.
+// 5 minutes), each report applied key by key, a watchdog for silent links (it drives the MQTT keepalive
+// too), reconnect with backoff, and clear states for a wrong access code or a changed certificate
+// instead of a retry storm.
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../log.ts";
 import { type BambuPrint, emptyReportMemo, type LanHealth, stateFromReport } from "../printer-state.ts";
