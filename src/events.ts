@@ -1,7 +1,6 @@
 // Owns the domain event bus: services announce what was stored; the realtime hub listens.
 
-import type { PrinterState } from "./services/printer-state.ts";
-import type { LanHealth } from "./services/printers.ts";
+import type { LanHealth, PrinterState, StateChange } from "./printer-state.ts";
 import type { FrameMeta, Intervals, JobRow, ReadingRow, StatusRow } from "./store/store.ts";
 
 export type DomainEvents = {
@@ -10,7 +9,7 @@ export type DomainEvents = {
   frame: FrameMeta & { bytes: Uint8Array };
   intervals: Intervals;
   /** A printer's held state changed (only `changed` is new); sources: the LAN or a device. */
-  printerState: { printerId: number; state: PrinterState; changed: Partial<PrinterState>; source: "lan" | "device" };
+  printerState: { printerId: number; state: PrinterState; changed: StateChange; source: "lan" | "device" };
   /** A printer's LAN connection changed state. */
   printerHealth: { printerId: number; lan: LanHealth };
   /** Ask a printer's camera Pis to do an action (printerAction); they answer with deviceAnswer. */
@@ -33,11 +32,12 @@ type Listener<K extends keyof DomainEvents> = (payload: DomainEvents[K]) => void
 type Listeners = { [K in keyof DomainEvents]?: Listener<K>[] };
 
 export function createEventBus() {
+  // Each event's listener lists are replaced, never changed in place: emit walks the lists it found without a
+  // copy, and a listener that removes itself (a one-shot wait) while it runs does not disturb it.
   const first: Listeners = {};
   const rest: Listeners = {};
   const add = <K extends keyof DomainEvents>(to: Listeners, event: K, fn: Listener<K>) => {
-    to[event] ??= [] as never;
-    (to[event] as unknown as Listener<K>[]).push(fn);
+    (to as Record<K, Listener<K>[]>)[event] = [...((to[event] as Listener<K>[] | undefined) ?? []), fn];
   };
   return {
     /** Hears every `event` from now on, after the listeners subscribed with `first`. */
@@ -54,14 +54,16 @@ export function createEventBus() {
     },
     off<K extends keyof DomainEvents>(event: K, fn: Listener<K>) {
       for (const from of [first, rest]) {
-        const list = from[event] as unknown as Listener<K>[] | undefined;
-        const i = list?.indexOf(fn) ?? -1;
-        if (i >= 0) list!.splice(i, 1);
+        const list = (from[event] as Listener<K>[] | undefined) ?? [];
+        const i = list.indexOf(fn);
+        if (i >= 0) (from as Record<K, Listener<K>[]>)[event] = [...list.slice(0, i), ...list.slice(i + 1)];
       }
     },
     emit<K extends keyof DomainEvents>(event: K, payload: DomainEvents[K]) {
-      // A copy: a listener may remove itself (a one-shot wait) while this runs.
-      for (const fn of [...(first[event] ?? []), ...(rest[event] ?? [])]) fn(payload);
+      const before = first[event] as Listener<K>[] | undefined;
+      const after = rest[event] as Listener<K>[] | undefined;
+      if (before) for (const fn of before) fn(payload);
+      if (after) for (const fn of after) fn(payload);
     },
   };
 }

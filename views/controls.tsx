@@ -2,8 +2,8 @@
 // Owns the printer page's controls: what can be done now (from the state, the LAN link, Authorization Control
 // and the camera Pi), and the admin's buttons showing it. The state panel carries the same view for live updates.
 import type { Dictionary } from "../src/i18n.ts";
+import { ACTIVE_STATES } from "../src/printer-state.ts";
 import { AUTH_CONTROL_HMS } from "../src/services/printer-control.ts";
-import { ACTIVE_STATES } from "../src/services/printer-state.ts";
 import type { HeldPrinter } from "../src/services/printers.ts";
 import type { ViewContext } from "./context.ts";
 import { stateLabel } from "./printer.tsx";

@@ -1,7 +1,7 @@
 /** @jsxImportSource @kitajs/html */
 // Owns a print's page: what it was and how it ended, its frames as a flip-book, the room's weather while it
 // ran, the errors it met, and its timelapse video when the camera Pi uploaded one.
-import { hmsWikiUrl } from "../src/services/printer-state.ts";
+import { hmsWikiUrl } from "../src/printer-state.ts";
 import type { JobFrameMeta, JobRow } from "../src/store/store.ts";
 import { formatStamp, jsonForHtml, type ViewContext } from "./context.ts";
 import { Csrf } from "./forms.tsx";

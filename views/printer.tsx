@@ -2,7 +2,7 @@
 // Owns how a printer's state reads: the state panel of its page and the card on the overview. The same
 // components render the page and the live updates (printer_state, printer_card); the controls are in controls.tsx.
 import type { Dictionary } from "../src/i18n.ts";
-import { CANCELLED_ERROR, hmsWikiUrl, type PrinterState, printErrorCode } from "../src/services/printer-state.ts";
+import { CANCELLED_ERROR, hmsWikiUrl, type PrinterState, printErrorCode } from "../src/printer-state.ts";
 import type { HeldPrinter } from "../src/services/printers.ts";
 import type { FrameMeta, ReadingRow, StatusRow } from "../src/store/store.ts";
 import type { ViewContext } from "./context.ts";

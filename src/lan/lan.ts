@@ -3,8 +3,8 @@
 // knows nothing of pages, jobs or notifications.
 import type { EventBus } from "../events.ts";
 import type { Logger } from "../log.ts";
+import { ACTIVE_STATES } from "../printer-state.ts";
 import { CHAMBER_CAMERA_MODELS } from "../services/printer-setup.ts";
-import { ACTIVE_STATES } from "../services/printer-state.ts";
 import type { PrinterService } from "../services/printers.ts";
 import type { TelemetryService } from "../services/telemetry.ts";
 import { startCameraStream } from "./camera-link.ts";

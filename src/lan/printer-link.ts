@@ -1,11 +1,12 @@
 // Owns one printer's MQTT connection over TLS 1.2 (Bambu LAN mode): pushall on connect (at most every
-// 5 minutes), deltas merged, a watchdog for silent links, reconnect with backoff, and clear states for a
-// wrong access code or a changed certificate instead of a retry storm.
+// 5 minutes), each report applied key by key, a watchdog for silent links (it drives the MQTT keepalive
+// too), reconnect with backoff, and clear states for a wrong access code or a changed certificate
+// instead of a retry storm.
 import { randomUUID } from "node:crypto";
-import { MqttClient } from "mqtt";
 import type { Logger } from "../log.ts";
-import type { LanHealth, PrinterService } from "../services/printers.ts";
-import { mergeReport, type RawPrint, stateFromReport } from "./bambu-report.ts";
+import { type BambuPrint, emptyReportMemo, type LanHealth, stateFromReport } from "../printer-state.ts";
+import type { PrinterService } from "../services/printers.ts";
+import { type MqttLink, mqttOverTls } from "./mqtt-client.ts";
 import { type PinCheck, pinnedTls } from "./tls-pin.ts";
 
 export type LanTimings = {
@@ -34,11 +35,11 @@ export function createPrinterLink(
   deps: { printers: PrinterService; log: Logger; timings: LanTimings },
 ) {
   const { printers, log, timings } = deps;
-  let client: MqttClient | null = null;
+  let client: MqttLink | null = null;
   let retry: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
   let attempt = 0;
-  let raw: RawPrint = {};
+  const memo = emptyReportMemo();
   let lastPushallAt = 0;
   let lastMessageAt = 0;
   let nudgedAt = 0;
@@ -49,6 +50,7 @@ export function createPrinterLink(
     () => {
       if (!client?.connected) return;
       const now = Date.now();
+      client.keepalive(now);
       if (now - lastMessageAt < timings.watchdogMs) return;
       if (!nudgedAt) {
         nudgedAt = now;
@@ -56,7 +58,7 @@ export function createPrinterLink(
       } else if (now - nudgedAt > timings.watchdogMs / 4) {
         log.warn("printer went silent; reconnecting", { printer: printerId });
         health({ last_error: `no message for ${Math.round((now - lastMessageAt) / 1000)} s` });
-        client.end(true);
+        client.end();
       }
     },
     Math.min(5000, timings.watchdogMs / 4),
@@ -89,74 +91,74 @@ export function createPrinterLink(
             },
           };
     health({ state: "connecting" });
-    const c = new MqttClient(() => pinnedTls(row.host, row.mqtt_port, pin), {
+    const socket = pinnedTls(row.host, row.mqtt_port, pin);
+    const options = {
       username: "bblp",
       password: row.access_code,
-      protocolVersion: 4,
       clientId: `layerwatch-${randomUUID().slice(0, 8)}`,
-      reconnectPeriod: 0,
-      connectTimeout: 10_000,
-      keepalive: 30,
-      clean: true,
+      keepaliveS: 30,
+      connectTimeoutMs: 10_000,
+    };
+    const c: MqttLink = mqttOverTls(socket, options, {
+      connect() {
+        attempt = 0;
+        lastMessageAt = Date.now();
+        nudgedAt = 0;
+        health({ state: "connected", last_error: null });
+        log.info("printer connected over LAN", { printer: printerId });
+        // Only the report topic: P1/A1 firmware drops clients that subscribe to the request topic.
+        c.subscribe(`device/${serial}/report`);
+        if (Date.now() - lastPushallAt >= timings.pushallEveryMs) {
+          lastPushallAt = Date.now();
+          c.publish(`device/${serial}/request`, JSON.stringify(PUSHALL));
+        }
+      },
+      message(_topic, text) {
+        const now = Date.now();
+        lastMessageAt = now;
+        nudgedAt = 0;
+        let message: { print?: BambuPrint } | null;
+        try {
+          message = JSON.parse(text);
+        } catch {
+          return;
+        }
+        const print = message?.print;
+        if (!print || typeof print !== "object" || Array.isArray(print)) return;
+        printers.applyLan(printerId, stateFromReport(print, memo), now);
+      },
+      error(err) {
+        if (err.code === 4 || err.code === 5)
+          refused = {
+            state: "auth_failed",
+            error:
+              "the printer refused the access code: check the LAN access code on its screen " +
+              "(it changes when LAN-only or Developer Mode is switched) and the serial number",
+          };
+        else if (!refused) refused = { state: "error", error: err.message };
+      },
+      close() {
+        if (client !== c || stopped) return;
+        client = null;
+        const why = refused as { state: LanHealth["state"]; error: string } | null;
+        const prior = printers.get(printerId)?.lan;
+        if (why?.state === "tls_mismatch") {
+          log.warn("printer refused: certificate changed", { printer: printerId });
+          health({ state: "tls_mismatch", last_error: why.error });
+          return; // until an admin re-pins
+        }
+        if (why?.state === "auth_failed") {
+          if (prior?.state !== "auth_failed") log.warn("printer refused the access code", { printer: printerId });
+          health({ state: "auth_failed", last_error: why.error });
+          schedule(timings.authRetryMs);
+          return;
+        }
+        attempt++;
+        health({ state: "connecting", reconnects: (prior?.reconnects ?? 0) + 1, last_error: why?.error ?? "closed" });
+        schedule(Math.min(timings.backoffMaxMs, timings.backoffMinMs * 2 ** Math.min(attempt - 1, 10)));
+      },
     });
     client = c;
-    c.on("connect", () => {
-      attempt = 0;
-      lastMessageAt = Date.now();
-      nudgedAt = 0;
-      health({ state: "connected", last_error: null });
-      log.info("printer connected over LAN", { printer: printerId });
-      // Only the report topic: P1/A1 firmware drops clients that subscribe to the request topic.
-      c.subscribe(`device/${serial}/report`, { qos: 0 });
-      if (Date.now() - lastPushallAt >= timings.pushallEveryMs) {
-        lastPushallAt = Date.now();
-        c.publish(`device/${serial}/request`, JSON.stringify(PUSHALL));
-      }
-    });
-    c.on("message", (_topic, payload) => {
-      lastMessageAt = Date.now();
-      nudgedAt = 0;
-      let message: { print?: RawPrint };
-      try {
-        message = JSON.parse(payload.toString());
-      } catch {
-        return;
-      }
-      if (!message.print || typeof message.print !== "object") return;
-      raw = mergeReport(raw, message.print);
-      printers.applyLan(printerId, stateFromReport(raw));
-    });
-    c.on("error", (err) => {
-      const code = (err as { code?: unknown }).code;
-      if (code === 4 || code === 5)
-        refused = {
-          state: "auth_failed",
-          error:
-            "the printer refused the access code: check the LAN access code on its screen " +
-            "(it changes when LAN-only or Developer Mode is switched) and the serial number",
-        };
-      else if (!refused) refused = { state: "error", error: err.message };
-    });
-    c.on("close", () => {
-      if (client !== c || stopped) return;
-      client = null;
-      const why = refused as { state: LanHealth["state"]; error: string } | null;
-      const prior = printers.get(printerId)?.lan;
-      if (why?.state === "tls_mismatch") {
-        log.warn("printer refused: certificate changed", { printer: printerId });
-        health({ state: "tls_mismatch", last_error: why.error });
-        return; // until an admin re-pins
-      }
-      if (why?.state === "auth_failed") {
-        if (prior?.state !== "auth_failed") log.warn("printer refused the access code", { printer: printerId });
-        health({ state: "auth_failed", last_error: why.error });
-        schedule(timings.authRetryMs);
-        return;
-      }
-      attempt++;
-      health({ state: "connecting", reconnects: (prior?.reconnects ?? 0) + 1, last_error: why?.error ?? "closed" });
-      schedule(Math.min(timings.backoffMaxMs, timings.backoffMinMs * 2 ** Math.min(attempt - 1, 10)));
-    });
   }
 
   return {
@@ -172,7 +174,7 @@ export function createPrinterLink(
       stopped = true;
       clearTimeout(retry);
       clearInterval(watchdog);
-      client?.end(true);
+      client?.end();
       client = null;
       health({ state: "off" });
     },

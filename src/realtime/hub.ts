@@ -45,22 +45,26 @@ function isBacklogged(socket: AnySocket): boolean {
   return (conn.transport.socket?.getBufferedAmount?.() ?? 0) > BACKLOG_BYTES;
 }
 
-/** Runs `fn(key)` once per key at most every `ms`, with the latest call's effect (trailing). */
+/**
+ * Runs `fn(key)` once per key at most every `ms`, with the latest call's effect (trailing). One timer for
+ * all keys: every key waiting when it fires is run, so no key waits longer than `ms` nor runs more often.
+ */
 function coalescer(ms: number, fn: (key: number) => void) {
-  const pending = new Map<number, ReturnType<typeof setTimeout>>();
+  let pending = new Set<number>();
+  let timer: ReturnType<typeof setTimeout> | undefined;
   return {
     schedule(key: number) {
-      if (pending.has(key)) return;
-      pending.set(
-        key,
-        setTimeout(() => {
-          pending.delete(key);
-          fn(key);
-        }, ms),
-      );
+      pending.add(key);
+      timer ??= setTimeout(() => {
+        timer = undefined;
+        const due = pending;
+        pending = new Set();
+        for (const k of due) fn(k);
+      }, ms);
     },
     stop() {
-      for (const t of pending.values()) clearTimeout(t);
+      clearTimeout(timer);
+      timer = undefined;
       pending.clear();
     },
   };

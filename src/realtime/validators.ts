@@ -1,5 +1,6 @@
 // Owns the device event rules of PROTOCOL.md §2: one validator per event, giving a value or a message.
 import { decodeBase64Image, type ImageMime, MAX_IMAGE_BYTES, sniffImage } from "../images.ts";
+import type { DeviceStatus } from "../printer-state.ts";
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
 const bad = (error: string): Checked<never> => ({ ok: false, error });
@@ -34,7 +35,7 @@ type KeyRule =
   | {
       type: "boolean";
     };
-const STATUS_KEYS: Record<string, KeyRule> = {
+const STATUS_KEYS: Record<keyof DeviceStatus, KeyRule> = {
   status: { type: "string", max: MAX_STATUS_LENGTH },
   gcode_status: { type: "string", max: 32 },
   percentage: { type: "number", min: 0, max: 100 },
@@ -51,7 +52,6 @@ const STATUS_KEYS: Record<string, KeyRule> = {
   running_and_printing: { type: "boolean" },
   timelapse_status: { type: "boolean" },
 };
-export type DeviceStatus = { [K in keyof typeof STATUS_KEYS]?: string | number | boolean | null };
 
 function checkKey(key: string, rule: KeyRule, v: unknown): string | null {
   if (v === null) return null;
@@ -80,15 +80,18 @@ export function checkStatus(payload: unknown): Checked<{ status: string | null; 
     if (status.length > MAX_STATUS_LENGTH) return bad(`status must be at most ${MAX_STATUS_LENGTH} characters`);
     return { ok: true, value: { status, printer: null } };
   }
-  const printer: DeviceStatus = {};
-  for (const [key, rule] of Object.entries(STATUS_KEYS)) {
+  const printer: Record<string, unknown> = {};
+  for (const [key, rule] of Object.entries(STATUS_KEYS) as [string, KeyRule][]) {
     if (!(key in payload) || payload[key] === undefined) continue;
     const problem = checkKey(key, rule, payload[key]);
     if (problem) return bad(problem);
     printer[key] = typeof payload[key] === "string" ? (payload[key] as string).trim() : (payload[key] as never);
   }
   const text = (typeof printer.status === "string" && printer.status) || printer.gcode_status;
-  return { ok: true, value: { status: typeof text === "string" && text ? text : null, printer } };
+  return {
+    ok: true,
+    value: { status: typeof text === "string" && text ? text : null, printer: printer as DeviceStatus },
+  };
 }
 
 /** Accepts { image: base64 }, { image: <binary> } or the raw bytes as the event's argument. */

@@ -3,9 +3,9 @@
 // that outlives the rolling frame retention. It listens; nobody calls it. Stores, then announces.
 import type { EventBus } from "../events.ts";
 import type { Logger } from "../log.ts";
+import { ACTIVE_STATES, CANCELLED_ERROR, type PrinterState, printErrorCode } from "../printer-state.ts";
 import type { JobRow, Outcome, Store } from "../store/store.ts";
 import type { WriteQueue } from "../store/write-queue.ts";
-import { ACTIVE_STATES, CANCELLED_ERROR, type PrinterState, printErrorCode } from "./printer-state.ts";
 import type { PrinterService } from "./printers.ts";
 
 /** Archived print frames may use this much of the database before the oldest print's go. */
@@ -34,7 +34,23 @@ export function createJobService(deps: {
   const lastState = new Map<number, string | null>();
   for (const p of deps.printers.list()) lastState.set(p.info.id, p.state.gcode_state);
   const lastArchive = new Map<number, { at: number; layer: number | null }>();
-  const pendingSave = new Set<number>();
+  /** Jobs whose progress changed since the last save: all written together, in one commit. */
+  const pendingSave = new Set<JobRow>();
+  let saveTimer: ReturnType<typeof setTimeout> | undefined;
+  function saveProgressSoon(job: JobRow) {
+    pendingSave.add(job);
+    if (saveTimer) return;
+    saveTimer = setTimeout(() => {
+      saveTimer = undefined;
+      const due = [...pendingSave].filter((j) => open.get(j.printer_id) === j);
+      pendingSave.clear();
+      if (due.length)
+        void write(() => {
+          for (const j of due) store.jobs.update(j);
+        });
+    }, SAVE_PROGRESS_MS);
+    saveTimer.unref?.();
+  }
   let archiveBytes = store.jobs.archiveBytes();
 
   const write = <T>(fn: () => T) =>
@@ -145,25 +161,28 @@ export function createJobService(deps: {
     }
     const now = Date.now();
     let dirty = noteErrors(job, s);
-    if (s.layer !== null && s.layer !== job.layer) [job.layer, dirty] = [s.layer, true];
-    if (s.total_layers && s.total_layers !== job.total_layers) [job.total_layers, dirty] = [s.total_layers, true];
+    if (s.layer !== null && s.layer !== job.layer) {
+      job.layer = s.layer;
+      dirty = true;
+    }
+    if (s.total_layers && s.total_layers !== job.total_layers) {
+      job.total_layers = s.total_layers;
+      dirty = true;
+    }
     if (g === "FINISH") return finish(printerId, "finished");
     if (g === "FAILED") return finish(printerId, s.error?.code === CANCELLED_ERROR ? "cancelled" : "failed");
     if (g === "IDLE" && ACTIVE_STATES.includes(before ?? "")) return finish(printerId, "cancelled");
-    if (g === "PAUSE" && !job.paused_since) [job.paused_since, dirty] = [now, true];
+    if (g === "PAUSE" && !job.paused_since) {
+      job.paused_since = now;
+      dirty = true;
+    }
     if (g !== "PAUSE" && job.paused_since) {
       job.paused_ms += now - job.paused_since;
       job.paused_since = null;
       dirty = true;
     }
     // Progress is kept in memory and written at most every few seconds (and always at the end).
-    if (dirty && !pendingSave.has(job.id)) {
-      pendingSave.add(job.id);
-      setTimeout(() => {
-        pendingSave.delete(job.id);
-        if (open.get(job.printer_id) === job) void write(() => store.jobs.update(job));
-      }, SAVE_PROGRESS_MS).unref?.();
-    }
+    if (dirty) saveProgressSoon(job);
   });
 
   events.on("reading", (r) => {

@@ -2,8 +2,8 @@
 // camera Pi's printerAction when there is no link), waiting for the state that confirms them, and the audit.
 import type { EventBus } from "../events.ts";
 import type { Logger } from "../log.ts";
+import { ACTIVE_STATES, type PrinterState } from "../printer-state.ts";
 import type { Store } from "../store/store.ts";
-import { ACTIVE_STATES, type PrinterState } from "./printer-state.ts";
 import type { PrinterService } from "./printers.ts";
 
 export const ACTIONS = [

@@ -2,21 +2,18 @@
 // from each source, and the health of those sources. Pages and the API read this, never a table scan.
 import type { EventBus } from "../events.ts";
 import type { Logger } from "../log.ts";
-import type { DeviceStatus } from "../realtime/validators.ts";
+import {
+  applyChange,
+  type DeviceStatus,
+  deviceFieldsOnly,
+  emptyState,
+  type LanHealth,
+  type PrinterState,
+  stateChange,
+  stateFromDevice,
+} from "../printer-state.ts";
 import type { PrinterRow, PrinterSetup, Store } from "../store/store.ts";
 import { parsePrinterSetup, type SetupResult } from "./printer-setup.ts";
-import { CANCELLED_ERROR, changedFields, DEVICE_FIELDS, emptyState, type PrinterState } from "./printer-state.ts";
-
-export type LanState = "off" | "connecting" | "connected" | "auth_failed" | "tls_mismatch" | "error";
-export type LanHealth = {
-  state: LanState;
-  since: number;
-  last_message_at: number | null;
-  reconnects: number;
-  last_error: string | null;
-  /** Why the built-in camera stopped, if it did. */
-  camera_error?: string | null;
-};
 export type DeviceSource = "never" | "online" | "stale";
 /** A printer as pages and the API see it: the access code is never in it. */
 export type PrinterInfo = Omit<PrinterRow, "access_code" | "state_json"> & { has_access_code: boolean };
@@ -27,7 +24,7 @@ export type HeldPrinter = {
   lan: LanHealth;
 };
 
-/** State snapshots go to SQLite at most this often per printer (an SD card, many deltas a second). */
+/** State snapshots go to SQLite this often, all changed printers in one commit (an SD card, many deltas a second). */
 const SNAPSHOT_EVERY_MS = 10_000;
 
 const infoOf = (row: PrinterRow): PrinterInfo => {
@@ -44,36 +41,6 @@ function restore(json: string | null): PrinterState {
   }
 }
 
-/** The newer camera client's dictionary as printer fields (only the keys it sent). */
-export function stateFromDevice(s: DeviceStatus, now: number): Partial<PrinterState> {
-  const out: Partial<PrinterState> = {};
-  const num = (v: unknown) => (typeof v === "number" ? v : null);
-  if ("gcode_status" in s) out.gcode_state = typeof s.gcode_status === "string" ? s.gcode_status.toUpperCase() : null;
-  if ("percentage" in s) out.percent = num(s.percentage);
-  if ("remaining_time" in s) {
-    out.remaining_min = num(s.remaining_time);
-    out.eta = out.remaining_min === null ? null : now + out.remaining_min * 60_000;
-  }
-  if ("current_layer" in s) out.layer = num(s.current_layer);
-  if ("total_layers" in s) out.total_layers = num(s.total_layers);
-  if ("bed_temperature" in s) out.bed_temp = num(s.bed_temperature);
-  if ("nozzle_temperature" in s) out.nozzle_temp = num(s.nozzle_temperature);
-  if ("file_name" in s) out.file = typeof s.file_name === "string" && s.file_name ? s.file_name : null;
-  if ("print_speed" in s) {
-    const v = num(s.print_speed);
-    out.speed_level = v !== null && v >= 1 && v <= 4 ? Math.round(v) : null;
-  }
-  if ("print_error_code" in s) out.error = errorOf(num(s.print_error_code));
-  if ("timelapse_status" in s) out.timelapse = typeof s.timelapse_status === "boolean" ? s.timelapse_status : null;
-  return out;
-}
-
-export function errorOf(code: number | null): PrinterState["error"] {
-  if (!code) return null;
-  const text = code === CANCELLED_ERROR ? "cancelled by the user" : "see the printer's screen for what to do";
-  return { code, text };
-}
-
 export function createPrinterService(deps: {
   store: Store;
   events: EventBus;
@@ -82,7 +49,7 @@ export function createPrinterService(deps: {
   deviceStaleAfter: () => number;
 }) {
   const { store, events, log } = deps;
-  const held = new Map<number, HeldPrinter & { savedAt: number; dirty: boolean }>();
+  const held = new Map<number, HeldPrinter & { dirty: boolean }>();
   const offLan = (): LanHealth => ({
     state: "off",
     since: Date.now(),
@@ -98,43 +65,33 @@ export function createPrinterService(deps: {
       state: prior?.state ?? restore(row.state_json),
       deviceSeenAt: prior?.deviceSeenAt ?? null,
       lan: prior?.lan ?? offLan(),
-      savedAt: prior?.savedAt ?? 0,
       dirty: prior?.dirty ?? false,
     });
   }
   for (const row of store.printers.list()) load(row);
 
-  function snapshot(id: number, force = false) {
-    const p = held.get(id);
-    if (!p?.dirty) return;
-    const now = Date.now();
-    if (!force && now - p.savedAt < SNAPSHOT_EVERY_MS) return;
+  /** Saves every changed printer's state in one commit (each its own would be an fsync per printer). */
+  function snapshotAll() {
+    const due = [...held.entries()].filter(([, p]) => p.dirty);
+    if (!due.length) return;
     try {
-      store.printers.saveState(id, JSON.stringify(p.state));
-      p.savedAt = now;
-      p.dirty = false;
+      store.printers.saveStates(due.map(([id, p]) => [id, JSON.stringify(p.state)]));
+      for (const [, p] of due) p.dirty = false;
     } catch (err) {
-      log.warn("saving printer state failed", { printer: id, error: err as Error });
+      log.warn("saving printer state failed", { printers: due.map(([id]) => id).join(","), error: err as Error });
     }
   }
-  const timer = setInterval(() => {
-    for (const id of held.keys()) snapshot(id);
-  }, SNAPSHOT_EVERY_MS);
+  const timer = setInterval(snapshotAll, SNAPSHOT_EVERY_MS);
   timer.unref?.();
 
-  /** Merges a patch into a printer's state; announces only a real change. */
-  function merge(id: number, patch: Partial<PrinterState>, source: "lan" | "device") {
+  /** Applies a source's fields to a printer's state; announces only what really changed. */
+  function merge(id: number, patch: Partial<PrinterState>, source: "lan" | "device", now: number) {
     const p = held.get(id);
     if (!p) return;
-    // A finish time moved by under a minute is the same finish time: no broadcast for clock drift.
-    if (patch.remaining_min !== undefined && patch.remaining_min === p.state.remaining_min) delete patch.eta;
-    else if (patch.remaining_min !== undefined)
-      patch.eta = patch.remaining_min === null ? null : Date.now() + patch.remaining_min * 60_000;
-    const changed = changedFields(p.state, patch);
-    if (!Object.keys(changed).length) return;
-    p.state = { ...p.state, ...changed, updated_at: Date.now() };
+    const changed = stateChange(p.state, patch, now);
+    if (!changed) return;
+    p.state = applyChange(p.state, changed, now);
     p.dirty = true;
-    snapshot(id);
     events.emit("printerState", { printerId: id, state: p.state, changed, source });
   }
 
@@ -161,18 +118,14 @@ export function createPrinterService(deps: {
     applyDeviceStatus(id: number, status: DeviceStatus, now = Date.now()) {
       const p = held.get(id);
       if (!p) return;
-      let patch = stateFromDevice(status, now);
-      if (p.lan.state === "connected")
-        patch = Object.fromEntries(
-          Object.entries(patch).filter(([k]) => (DEVICE_FIELDS as string[]).includes(k)),
-        ) as Partial<PrinterState>;
-      merge(id, patch, "device");
+      const patch = stateFromDevice(status);
+      merge(id, p.lan.state === "connected" ? deviceFieldsOnly(patch) : patch, "device", now);
     },
     /** Printer fields from the printer itself (Bambu LAN). */
-    applyLan(id: number, patch: Partial<PrinterState>) {
+    applyLan(id: number, patch: Partial<PrinterState>, now = Date.now()) {
       const p = held.get(id);
-      if (p) p.lan.last_message_at = Date.now();
-      merge(id, patch, "lan");
+      if (p) p.lan.last_message_at = now;
+      merge(id, patch, "lan", now);
     },
     setLanHealth(id: number, change: Partial<LanHealth>) {
       const p = held.get(id);
@@ -272,7 +225,7 @@ export function createPrinterService(deps: {
     },
     stop() {
       clearInterval(timer);
-      for (const id of held.keys()) snapshot(id, true);
+      snapshotAll();
     },
   };
 }

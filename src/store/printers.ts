@@ -76,6 +76,10 @@ export function printerStatements(db: Database) {
       l: { temp_high: number | null; temp_low: number | null; hum_high: number | null; hum_low: number | null },
     ) => void q.setLimits.run(l.temp_high, l.temp_low, l.hum_high, l.hum_low, id),
     saveState: (id: number, stateJson: string) => void q.saveState.run(stateJson, id),
+    /** Many printers' state snapshots in one transaction (one commit, not one per printer). */
+    saveStates: db.transaction((snapshots: [id: number, stateJson: string][]) => {
+      for (const [id, json] of snapshots) q.saveState.run(json, id);
+    }),
     setFingerprint: (id: number, fingerprint: string | null) => void q.setFingerprint.run(fingerprint, id),
     /** How much a printer holds: what deleting it would remove. */
     data: (id: number) => q.data.get(id)!,
