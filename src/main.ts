@@ -115,25 +115,18 @@ async function main(): Promise<number> {
 
 /** How much more reluctant the JIT is during start-up (see Bun.unsafe.setJITPolicy). */
 const STARTUP_JIT_POLICY = 20;
-/** After start-up, and then this often, memory nothing uses any more goes back to the system. */
-const TRIM_EVERY_MS = 60_000;
-
 /**
- * Start-up leaves garbage behind (module evaluation, migrations, the first requests): a full collection,
- * then the JavaScript and malloc heaps and SQLite's page cache give back what is free. A few ms each time.
+ * Start-up leaves garbage behind (module evaluation, migrations, the first requests): 2 s after start a full
+ * collection, then the JavaScript and malloc heaps and SQLite's page cache give back what is free. Once only:
+ * Bun.shrink() also drops compiled code, which then costs CPU to compile again.
  */
 function trimMemory(app: AppHandle) {
-  const trim = () => {
+  const timer = setTimeout(() => {
     Bun.gc(true);
     Bun.shrink();
     app.store.db.run("PRAGMA shrink_memory");
-  };
-  const first = setTimeout(trim, 2000).unref();
-  const every = setInterval(trim, TRIM_EVERY_MS).unref();
-  return () => {
-    clearTimeout(first);
-    clearInterval(every);
-  };
+  }, 2000).unref();
+  return () => clearTimeout(timer);
 }
 
 /** A native addon that fails to load says "npm has a bug"; in the binary it means TMPDIR is unusable. */
