@@ -47,7 +47,7 @@ function isBacklogged(socket: AnySocket): boolean {
 
 /** The engine connection behind a socket, as far as holding and flushing its writes goes. */
 type Conn = {
-  transport: { name: string; writable: boolean; socket?: { cork?: (fn: () => void) => void } };
+  transport: { name: string; writable: boolean; socket?: { readyState: number; cork?: (fn: () => void) => void } };
   writeBuffer: unknown[];
   flush(): void;
 };
@@ -111,7 +111,7 @@ export function attachHub(
       for (const conn of held) {
         conn.transport.writable = true;
         const ws = conn.transport.socket;
-        if (conn.writeBuffer.length > 1 && ws?.cork) ws.cork(() => conn.flush());
+        if (conn.writeBuffer.length > 1 && ws?.readyState === WebSocket.OPEN && ws.cork) ws.cork(() => conn.flush());
         else conn.flush();
       }
     }
