@@ -1,7 +1,7 @@
 // Owns timelapse videos (PRINTERS.md §8): resumable uploads written straight to media_dir, the quota that
 // prunes the oldest, the job a video belongs to, and deletion. Protocol framing (tus headers) is the edge's.
 import { randomUUID } from "node:crypto";
-import { mkdirSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { open, rename } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { Logger } from "../log.ts";
@@ -80,6 +80,8 @@ export function createTimelapseService(deps: {
   const { store, log, mediaDir, quotaBytes, maxUploadBytes } = deps;
   const rows = store.timelapses;
   mkdirSync(mediaDir, { recursive: true });
+  // Pieces of PATCHes under way when the server last stopped: what they held was never recorded.
+  for (const name of readdirSync(mediaDir)) if (name.endsWith(".piece")) rmSync(join(mediaDir, name), { force: true });
   const fileOf = (row: Pick<TimelapseRow, "path">) => join(mediaDir, row.path);
   /** Appends under way, by upload id: a resume cancels a stalled one (its link died unnoticed) first. */
   const active = new Map<string, { cancel: () => void; done: Promise<unknown>; landed: () => number }>();
@@ -148,8 +150,14 @@ export function createTimelapseService(deps: {
     const piece = join(mediaDir, `${row.upload_id}.${++pieces}.piece`);
     let stop!: () => void;
     const stopped = new Promise<void>((resolve) => (stop = resolve));
-    // A link cut mid-body rejects, with what arrived already in the piece.
-    if (body) Bun.write(Bun.file(piece), new Response(body)).then(stop, stop);
+    // A link cut mid-body rejects with an AbortError, what arrived already in the piece; any other error is
+    // the server's (a full disk) and fails the PATCH once what landed is recorded.
+    let failure: unknown = null;
+    const failed = (err: unknown) => {
+      if ((err as Error | null)?.name !== "AbortError") failure = err;
+      stop();
+    };
+    if (body) Bun.write(Bun.file(piece), new Response(body)).then(stop, failed);
     else stop();
     const room = row.size - offset;
     let received = offset;
@@ -161,6 +169,7 @@ export function createTimelapseService(deps: {
       overflow = landed > room;
       received = offset + (await copyInto(fileOf(row), piece, offset, Math.min(landed, room)));
       rows.setReceived(row.id, received);
+      if (failure) throw failure;
     };
     const done = run().finally(() => rmSync(piece, { force: true }));
     // Registered before the first await, so a second PATCH cannot slip past the offset check meanwhile.
