@@ -24,6 +24,7 @@ import { fanoutScenarios, ingestScenarios } from "./scenarios-live.ts";
 import { notifyScenario } from "./scenarios-notify.ts";
 import { fleet, printerPages } from "./scenarios-printers.ts";
 import { uploadScenario } from "./scenarios-upload.ts";
+import { seedFleet } from "./seed.ts";
 
 const began = performance.now();
 const others = otherLoad();
@@ -33,6 +34,7 @@ console.log(
 );
 
 // BENCH_ONLY=<group> (printer1, printers, lan, upload, notify) runs one group; `make bench` runs them all.
+// BENCH_ONLY=fleet runs the printers group's fleet row alone, on 20 printers with few readings.
 // BENCH_QUICK=1 shortens every loop; BENCH_PROFILE=<dir> runs the server from source under Bun's CPU profiler.
 const only = process.env.BENCH_ONLY;
 
@@ -62,6 +64,18 @@ if (!only || only === "printers") {
   await fleet(run.server, run.cookie);
   await stopServer(run.server);
   rmSync(run.dir, { recursive: true, force: true });
+}
+
+if (only === "fleet") {
+  const ws = workspace();
+  await stopServer(await startServer(ws)); // the schema and printer 1
+  seedFleet(ws.dbPath, 0, 20_000);
+  const server = await startServer(ws);
+  const cookie = await loginCookie(server.url);
+  await sleep(3000); // past start-up's one-off work (its memory trim), as in the printers group
+  await fleet(server, cookie);
+  await stopServer(server);
+  rmSync(ws.dir, { recursive: true, force: true });
 }
 
 // Fifty fake Bambu printers over MQTT: memory per printer, CPU per delta.

@@ -178,6 +178,7 @@ export async function fleet(server: Server, cookie: string) {
       "ack p50 ms": f1(pct(tally.ackMs, 50)),
       "ack p99 ms": f1(pct(tally.ackMs, 99)),
       "CPU µs/event": f0((m.cpuMs * 1000) / Math.max(1, tally.acked)),
+      "of it in the kernel": f0((m.sysMs * 1000) / Math.max(1, tally.acked)),
       "CPU at rest (ms/s)": f1(rest.cpuMs / restSecs),
       "printer_state to overview/pages": `${count(got.overview, "printer_state")}/${count(got.pages, "printer_state")}`,
       "printer_card to overview": count(got.overview, "printer_card"),

@@ -82,10 +82,12 @@ async function main(): Promise<number> {
   // Handlers go in before anything starts, so a signal during start-up is not a hard kill.
   let app: AppHandle | undefined;
   let stopping = false;
+  let stopTrimming = () => {};
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info("shutting down", { signal });
+    stopTrimming();
     const force = setTimeout(() => process.exit(1), 5000);
     await app?.stop();
     clearTimeout(force);
@@ -101,8 +103,12 @@ async function main(): Promise<number> {
   });
   for (const w of loaded.warnings) log.warn(`!!! ${w}`);
   // Loaded here, not at the top: --help, --version and init must work even where the native addon cannot.
+  // Start-up code runs once: the JIT is kept from compiling it (memory for nothing) until the app is up.
+  Bun.unsafe.setJITPolicy(STARTUP_JIT_POLICY);
   const { createApp } = await loadApp();
   app = await createApp(loaded.config, { log });
+  Bun.unsafe.setJITPolicy(1);
+  stopTrimming = trimMemory(app);
   log.info("layerwatch listening", {
     url: app.url,
     version: VERSION,
@@ -112,6 +118,22 @@ async function main(): Promise<number> {
   });
   if (stopping) await app.stop();
   return -1;
+}
+
+/** How much more reluctant the JIT is during start-up (see Bun.unsafe.setJITPolicy). */
+const STARTUP_JIT_POLICY = 20;
+/**
+ * Start-up leaves garbage behind (module evaluation, migrations, the first requests): 2 s after start a full
+ * collection, then the JavaScript and malloc heaps and SQLite's page cache give back what is free. Once only:
+ * Bun.shrink() also drops compiled code, which then costs CPU to compile again.
+ */
+function trimMemory(app: AppHandle) {
+  const timer = setTimeout(() => {
+    Bun.gc(true);
+    Bun.shrink();
+    app.store.db.run("PRAGMA shrink_memory");
+  }, 2000).unref();
+  return () => clearTimeout(timer);
 }
 
 /** A native addon that fails to load says "npm has a bug"; in the binary it means TMPDIR is unusable. */

@@ -45,27 +45,34 @@ function isBacklogged(socket: AnySocket): boolean {
   return (conn.transport.socket?.getBufferedAmount?.() ?? 0) > BACKLOG_BYTES;
 }
 
+/** The engine connection behind a socket, as far as holding and flushing its writes goes. */
+type Conn = {
+  transport: { name: string; writable: boolean; socket?: { readyState: number; cork?: (fn: () => void) => void } };
+  writeBuffer: unknown[];
+  flush(): void;
+};
+
 /**
- * Runs `fn(key)` once per key at most every `ms`, with the latest call's effect (trailing). One timer for
- * all keys: every key waiting when it fires is run, so no key waits longer than `ms` nor runs more often.
+ * Runs `fn(keys)` with every key scheduled since the last run, at most every `ms` (trailing): one timer for
+ * all printers, so the broadcasts of one window go out together.
  */
-function coalescer(ms: number, fn: (key: number) => void) {
-  let pending = new Set<number>();
+function coalescer(ms: number, fn: (keys: number[]) => void) {
+  const keys = new Set<number>();
   let timer: ReturnType<typeof setTimeout> | undefined;
   return {
     schedule(key: number) {
-      pending.add(key);
+      keys.add(key);
       timer ??= setTimeout(() => {
         timer = undefined;
-        const due = pending;
-        pending = new Set();
-        for (const k of due) fn(k);
+        const due = [...keys];
+        keys.clear();
+        fn(due);
       }, ms);
     },
     stop() {
       clearTimeout(timer);
       timer = undefined;
-      pending.clear();
+      keys.clear();
     },
   };
 }
@@ -86,51 +93,84 @@ export function attachHub(
     return slow;
   };
 
-  const cards = coalescer(CARD_COALESCE_MS, (printerId) => {
-    if (!watched(OVERVIEW) || !deps.printers.exists(printerId)) return;
-    io.to(OVERVIEW).emit("printer_card", { printer_id: printerId, html: render.printerCard(printerId) });
+  /**
+   * Runs `send` with every viewer's writes held, then writes each viewer's packets at once: one corked
+   * WebSocket write (one system call) per viewer instead of one per packet.
+   */
+  function together(send: () => void) {
+    const held: Conn[] = [];
+    for (const id of io.sockets.adapter.rooms.get(VIEWERS) ?? []) {
+      const conn = io.sockets.sockets.get(id)?.conn as unknown as Conn | undefined;
+      if (conn?.transport.name !== "websocket" || !conn.transport.writable) continue;
+      conn.transport.writable = false;
+      held.push(conn);
+    }
+    try {
+      send();
+    } finally {
+      for (const conn of held) {
+        conn.transport.writable = true;
+        const ws = conn.transport.socket;
+        if (conn.writeBuffer.length > 1 && ws?.readyState === WebSocket.OPEN && ws.cork) ws.cork(() => conn.flush());
+        else conn.flush();
+      }
+    }
+  }
+
+  const cards = coalescer(CARD_COALESCE_MS, (printerIds) => {
+    if (!watched(OVERVIEW)) return;
+    together(() => {
+      for (const printerId of printerIds)
+        if (deps.printers.exists(printerId))
+          io.to(OVERVIEW).emit("printer_card", { printer_id: printerId, html: render.printerCard(printerId) });
+    });
   });
-  const states = coalescer(STATE_COALESCE_MS, (printerId) => {
-    const p = deps.printers.get(printerId);
-    if (!p) return;
-    const page = viewersOf(printerId);
-    // The page gets its panel; the overview the state alone, and its card once through printer_card.
-    if (watched(page))
-      io.to(page).emit("printer_state", {
-        printer_id: printerId,
-        state: p.state,
-        html: { panel: render.printerPanel(printerId) },
-      });
-    // The overview learns of it through its card (printer_card), rendered and sent once.
+  const scheduleCard = (printerId: number) => {
     if (watched(OVERVIEW)) cards.schedule(printerId);
-  });
+  };
+  const states = coalescer(STATE_COALESCE_MS, (printerIds) =>
+    together(() => {
+      for (const printerId of printerIds) {
+        const p = deps.printers.get(printerId);
+        const page = viewersOf(printerId);
+        // The page gets its panel; the overview learns of it through its card (printer_card).
+        if (p && watched(page))
+          io.to(page).emit("printer_state", {
+            printer_id: printerId,
+            state: p.state,
+            html: { panel: render.printerPanel(printerId) },
+          });
+      }
+    }),
+  );
+  /** A printer page's news (readings, statuses) goes out at once. */
+  const toPage = (printerId: number, event: string, payload: () => unknown) => {
+    const page = viewersOf(printerId);
+    if (watched(page)) io.to(page).emit(event, payload());
+  };
 
   events.on("reading", (r) => {
-    const page = viewersOf(r.printer_id);
-    if (watched(page))
-      io.to(page).emit("temphum2v", {
-        id: r.id,
-        printer_id: r.printer_id,
-        temperature: r.temperature,
-        humidity: r.humidity,
-        recorded_at: r.recorded_at,
-        html: render.reading(r),
-      });
-    cards.schedule(r.printer_id);
+    toPage(r.printer_id, "temphum2v", () => ({
+      id: r.id,
+      printer_id: r.printer_id,
+      temperature: r.temperature,
+      humidity: r.humidity,
+      recorded_at: r.recorded_at,
+      html: render.reading(r),
+    }));
+    scheduleCard(r.printer_id);
   });
   // recorded_at is when the device last said it (freshness); since is when it became this status.
   events.on("status", (s) => {
-    const page = viewersOf(s.printer_id);
-    if (watched(page))
-      io.to(page).emit("status2v", {
-        id: s.id,
-        printer_id: s.printer_id,
-        status: s.status,
-        recorded_at: s.last_seen_at,
-        since: s.recorded_at,
-        html: render.status(s),
-      });
-    cards.schedule(s.printer_id);
+    toPage(s.printer_id, "status2v", () => ({
+      id: s.id,
+      printer_id: s.printer_id,
+      status: s.status,
+      recorded_at: s.last_seen_at,
+      since: s.recorded_at,
+      html: render.status(s),
+    }));
+    scheduleCard(s.printer_id);
   });
   // Binary, not base64: a third smaller on the wire and no decode in the browser.
   const overviewFrameAt = new Map<number, number>();
@@ -152,8 +192,13 @@ export function attachHub(
       io.to(OVERVIEW).except(slowIn(OVERVIEW)).emit("image2v", payload);
     }
   });
-  events.on("printerState", ({ printerId }) => states.schedule(printerId));
-  events.on("printerHealth", ({ printerId }) => cards.schedule(printerId));
+  // The state panel carries the controls, which also follow the LAN link's health.
+  const printerChanged = ({ printerId }: { printerId: number }) => {
+    if (watched(viewersOf(printerId))) states.schedule(printerId);
+    scheduleCard(printerId);
+  };
+  events.on("printerState", printerChanged);
+  events.on("printerHealth", printerChanged);
   events.on("printersChanged", ({ printerId, removed }) => {
     if (removed)
       for (const socket of io.sockets.sockets.values())

@@ -34,23 +34,6 @@ export function createJobService(deps: {
   const lastState = new Map<number, string | null>();
   for (const p of deps.printers.list()) lastState.set(p.info.id, p.state.gcode_state);
   const lastArchive = new Map<number, { at: number; layer: number | null }>();
-  /** Jobs whose progress changed since the last save: all written together, in one commit. */
-  const pendingSave = new Set<JobRow>();
-  let saveTimer: ReturnType<typeof setTimeout> | undefined;
-  function saveProgressSoon(job: JobRow) {
-    pendingSave.add(job);
-    if (saveTimer) return;
-    saveTimer = setTimeout(() => {
-      saveTimer = undefined;
-      const due = [...pendingSave].filter((j) => open.get(j.printer_id) === j);
-      pendingSave.clear();
-      if (due.length)
-        void write(() => {
-          for (const j of due) store.jobs.update(j);
-        });
-    }, SAVE_PROGRESS_MS);
-    saveTimer.unref?.();
-  }
   let archiveBytes = store.jobs.archiveBytes();
 
   const write = <T>(fn: () => T) =>
@@ -58,6 +41,20 @@ export function createJobService(deps: {
       log.error("saving a job failed", { error: err as Error });
       return undefined;
     });
+  /** Saves an open job's progress or weather with the next group commit; a job closed meanwhile is skipped. */
+  const saveSoon = (key: string, job: JobRow, fn: () => void) =>
+    writes.later(
+      key,
+      () => {
+        if (open.get(job.printer_id) !== job) return;
+        try {
+          fn();
+        } catch (err) {
+          log.error("saving a job failed", { job: job.id, error: err as Error });
+        }
+      },
+      SAVE_PROGRESS_MS,
+    );
 
   // Opening and closing are written at once (rare, and the next report must already see them).
   function start(printerId: number, s: PrinterState) {
@@ -88,7 +85,9 @@ export function createJobService(deps: {
     }
     void archiveLatest(job);
     try {
+      // Progress and weather may still be waiting for a group commit: written now, with the close.
       store.jobs.update(job);
+      if (job.readings) store.jobs.saveWeather(job);
       store.jobs.close(job.id, now, outcome);
     } catch (err) {
       log.error("closing a job failed", { job: job.id, error: err as Error });
@@ -181,8 +180,9 @@ export function createJobService(deps: {
       job.paused_since = null;
       dirty = true;
     }
-    // Progress is kept in memory and written at most every few seconds (and always at the end).
-    if (dirty) saveProgressSoon(job);
+    // Progress is kept in memory and rides with the next group commit, within a few seconds (and always at
+    // the end): no commit of its own.
+    if (dirty) saveSoon(`job:${job.id}`, job, () => store.jobs.update(job));
   });
 
   events.on("reading", (r) => {
@@ -199,7 +199,7 @@ export function createJobService(deps: {
     points.push([r.recorded_at, r.temperature, r.humidity]);
     if (points.length > MAX_WEATHER_POINTS) points = points.filter((_, i) => i % 2 === 0 || i === points.length - 1);
     job.weather_points = JSON.stringify(points);
-    void write(() => store.jobs.saveWeather(job));
+    saveSoon(`weather:${job.id}`, job, () => store.jobs.saveWeather(job));
   });
 
   events.on("frame", (f) => {

@@ -1,7 +1,7 @@
 // Owns timelapse videos (PRINTERS.md §8): resumable uploads written straight to media_dir, the quota that
 // prunes the oldest, the job a video belongs to, and deletion. Protocol framing (tus headers) is the edge's.
 import { randomUUID } from "node:crypto";
-import { mkdirSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { open, rename } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { EventBus } from "../events.ts";
@@ -37,6 +37,41 @@ export function displayName(raw: string | undefined, fallback: string): string {
   return clean && clean !== "." && clean !== ".." ? clean.slice(0, MAX_FILENAME) : fallback;
 }
 
+const sizeOf = (path: string) => {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+};
+
+/** Copy buffers, reused: one per copy under way. */
+const COPY_BYTES = 256 * 1024;
+const spareBuffers: Buffer[] = [];
+
+/** Cuts `target` to `offset`, then copies the first `length` bytes of `piece` there; returns the bytes copied. */
+async function copyInto(target: string, piece: string, offset: number, length: number): Promise<number> {
+  const to = await open(target, "r+");
+  const from = length > 0 ? await open(piece, "r") : null;
+  const buffer = spareBuffers.pop() ?? Buffer.allocUnsafeSlow(COPY_BYTES);
+  let copied = 0;
+  try {
+    // Bytes past what was recorded (a crash between write and update) are not trusted.
+    await to.truncate(offset);
+    while (from && copied < length) {
+      const { bytesRead } = await from.read(buffer, 0, Math.min(COPY_BYTES, length - copied), copied);
+      if (!bytesRead) break;
+      await to.write(buffer, 0, bytesRead, offset + copied);
+      copied += bytesRead;
+    }
+  } finally {
+    spareBuffers.push(buffer);
+    await from?.close();
+    await to.close();
+  }
+  return copied;
+}
+
 export function createTimelapseService(deps: {
   store: Store;
   events: EventBus;
@@ -48,9 +83,12 @@ export function createTimelapseService(deps: {
   const { store, log, mediaDir, quotaBytes, maxUploadBytes } = deps;
   const rows = store.timelapses;
   mkdirSync(mediaDir, { recursive: true });
+  // Pieces of PATCHes under way when the server last stopped: what they held was never recorded.
+  for (const name of readdirSync(mediaDir)) if (name.endsWith(".piece")) rmSync(join(mediaDir, name), { force: true });
   const fileOf = (row: Pick<TimelapseRow, "path">) => join(mediaDir, row.path);
   /** Appends under way, by upload id: a resume cancels a stalled one (its link died unnoticed) first. */
-  const active = new Map<string, { cancel: () => void; done: Promise<unknown> }>();
+  const active = new Map<string, { cancel: () => void; done: Promise<unknown>; landed: () => number }>();
+  let pieces = 0;
 
   function removeRow(row: TimelapseRow) {
     rows.deleteRow(row.id);
@@ -104,52 +142,46 @@ export function createTimelapseService(deps: {
     log.info("timelapse received", { id: row.id, printer: row.printer_id, job: row.job_id, size: row.size });
   }
 
-  /** Streams `body` into the file from `offset`, recording each piece as it lands so a cut link keeps it. */
+  /**
+   * Streams `body` into a piece file of its own with Bun.write, natively: no chunk passes through JavaScript,
+   * so memory stays flat however large the upload (chunks read in JS are freed only by a later GC, and a
+   * 200 MiB upload left tens of MB behind). Then copies what landed into the upload's file at `offset`
+   * through one reused buffer. A cut link keeps what landed; cancelling (a resume superseding a stalled
+   * PATCH) keeps what had landed by then, and the stalled write goes on into its unlinked piece, harmless.
+   */
   async function write(row: TimelapseRow, offset: number, body: ReadableStream<Uint8Array> | null) {
-    const reader = body?.getReader();
+    const piece = join(mediaDir, `${row.upload_id}.${++pieces}.piece`);
+    let stop!: () => void;
+    const stopped = new Promise<void>((resolve) => (stop = resolve));
+    // A link cut mid-body rejects with an AbortError, what arrived already in the piece; any other error is
+    // the server's (a full disk) and fails the PATCH once what landed is recorded.
+    let failure: unknown = null;
+    const failed = (err: unknown) => {
+      if ((err as Error | null)?.name !== "AbortError") failure = err;
+      stop();
+    };
+    if (body) Bun.write(Bun.file(piece), new Response(body)).then(stop, failed);
+    else stop();
+    const room = row.size - offset;
     let received = offset;
     let overflow = false;
-    let cancelled = false;
     const run = async () => {
-      const file = await open(fileOf(row), "r+");
-      try {
-        // Bytes past what was recorded (a crash between write and update) are not trusted.
-        await file.truncate(offset);
-        while (reader) {
-          let chunk: Awaited<ReturnType<typeof reader.read>>;
-          try {
-            chunk = await reader.read();
-          } catch {
-            break; // The client went away mid-body: what landed is kept and recorded; it resumes from there.
-          }
-          if (chunk.done || cancelled) break;
-          const room = row.size - received;
-          const piece = chunk.value.length > room ? chunk.value.subarray(0, room) : chunk.value;
-          await file.write(piece, 0, piece.length, received);
-          received += piece.length;
-          rows.setReceived(row.id, received);
-          if (chunk.value.length > room) {
-            overflow = true;
-            break;
-          }
-        }
-      } finally {
-        await file.close();
-      }
+      await stopped;
+      if (!rows.byId(row.id)) return; // deleted while it arrived
+      const landed = sizeOf(piece);
+      overflow = landed > room;
+      received = offset + (await copyInto(fileOf(row), piece, offset, Math.min(landed, room)));
+      rows.setReceived(row.id, received);
+      if (failure) throw failure;
     };
-    const cancel = () => {
-      cancelled = true;
-      reader?.cancel().catch(() => {});
-    };
-    const done = run();
+    const done = run().finally(() => rmSync(piece, { force: true }));
     // Registered before the first await, so a second PATCH cannot slip past the offset check meanwhile.
-    const entry = { cancel, done: done.catch(() => {}) };
+    const entry = { cancel: stop, done: done.catch(() => {}), landed: () => offset + Math.min(sizeOf(piece), room) };
     active.set(row.upload_id, entry);
     try {
       await done;
     } finally {
       if (active.get(row.upload_id) === entry) active.delete(row.upload_id);
-      if (overflow) cancel();
     }
     return { received, overflow };
   }
@@ -202,8 +234,12 @@ export function createTimelapseService(deps: {
       return { ok: true, row: rows.byId(id)! };
     },
 
-    /** An upload by its id, finished or not. */
-    upload: (uploadId: string) => rows.byUpload(uploadId) ?? null,
+    /** An upload by its id, finished or not; one under way counts the bytes that have landed so far. */
+    upload(uploadId: string) {
+      const row = rows.byUpload(uploadId) ?? null;
+      const writing = active.get(uploadId);
+      return row && writing ? { ...row, received: Math.max(row.received, writing.landed()) } : row;
+    },
 
     /** Appends the bytes of `body` at `offset`, which must be where the upload stands. */
     async append(
