@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from "./config.ts";
 import { createLogger } from "./log.ts";
 import { CopyError, copyDatabase, isPostgresUrl, redactUrl } from "./store/copy.ts";
 
-export const COPY_DB_USAGE = `Usage: layerwatch copy-db SOURCE TARGET [--force] [--config PATH]
+export const COPY_DB_USAGE = `Usage: layerwatch copy-db SOURCE TARGET [--force] [--config PATH] [--batch-rows N]
 
   Copies every table (users, sessions, readings, frames, printers, jobs, notifications, ...) from SOURCE to
   TARGET, each an SQLite file path or a postgres://user:password@host:port/database URL. The target gets the
@@ -12,7 +12,8 @@ export const COPY_DB_USAGE = `Usage: layerwatch copy-db SOURCE TARGET [--force] 
   does; any other source must be at this version's schema (start this layerwatch on it once).
   The time zone for that upgrade comes from the config (--config PATH, else ./config.json).
 
-  --force   replace everything in a target that already holds data
+  --force            replace everything in a target that already holds data
+  --batch-rows N     rows per batch (default 5000; tables of images take at most 64)
 
   Exit codes: 0 copied and the row counts match, 1 the counts differ or the copy failed, 2 wrong arguments,
   3 a database cannot be opened, reached or used, 4 the target holds data (no --force) or is the source.`;
@@ -22,6 +23,7 @@ export async function copyDbCommand(argv: string[]): Promise<number> {
   const positional: string[] = [];
   let force = false;
   let config: string | undefined;
+  let batchRows: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--force") force = true;
@@ -30,7 +32,11 @@ export async function copyDbCommand(argv: string[]): Promise<number> {
       return 0;
     } else if (arg === "--config" || arg === "-c") config = argv[++i];
     else if (arg.startsWith("--config=")) config = arg.slice("--config=".length);
-    else if (arg.startsWith("-")) return usage(`unknown argument "${arg}"`);
+    else if (arg === "--batch-rows") {
+      const v = argv[++i] ?? "";
+      if (!/^\d{1,6}$/.test(v) || Number(v) < 1) return usage(`--batch-rows must be a whole number 1..999999`);
+      batchRows = Number(v);
+    } else if (arg.startsWith("-")) return usage(`unknown argument "${arg}"`);
     else positional.push(arg);
   }
   if (positional.length !== 2) return usage("copy-db needs a SOURCE and a TARGET");
@@ -52,6 +58,7 @@ export async function copyDbCommand(argv: string[]): Promise<number> {
       force,
       zone,
       log,
+      batchRows,
       progress: (line) => process.stderr.write(`  ${line}\n`),
     });
     for (const s of result.skipped) process.stderr.write(`not copied (not part of the schema): ${s}\n`);

@@ -266,7 +266,7 @@ function openSqliteSource(path: string, opts: { zone: string; log: Logger }): Sq
 function versionMessage(what: string, version: number): string {
   if (version === 0) return `${what} holds no layerwatch database (schema version 0)`;
   if (version > SCHEMA_VERSION)
-    return `${what} is at schema version ${version}, newer than this layerwatch (${SCHEMA_VERSION}): upgrade layerwatch`;
+    return `${what} is at schema version ${version}, newer than this layerwatch (${SCHEMA_VERSION}): upgrade it`;
   return (
     `${what} is at schema version ${version}, this layerwatch copies version ${SCHEMA_VERSION}: ` +
     "start this layerwatch version on it once (it migrates at start), then copy"
@@ -435,7 +435,8 @@ class PostgresTarget implements Target {
         insert(table, rows) {
           const width = table.columns.length;
           const values = rows.map((_, r) => `(${table.columns.map((_, c) => `$${r * width + c + 1}`).join(", ")})`);
-          const statement = `INSERT INTO ${q(table.name)} (${table.columns.map(q).join(", ")}) VALUES ${values.join(", ")}`;
+          const columns = table.columns.map(q).join(", ");
+          const statement = `INSERT INTO ${q(table.name)} (${columns}) VALUES ${values.join(", ")}`;
           // Sent now; awaited by the caller after it has read the next batch.
           const sent = Promise.resolve(tx.unsafe(statement, rows.flat())).then(() => {});
           sent.catch(() => {}); // the caller awaits it; this only keeps a failure during the next read handled
@@ -626,12 +627,12 @@ async function skippedTables(src: Side): Promise<string[]> {
 /** At most one line every 500 ms, and a table's last line when it was long enough to have shown one. */
 function progressLine(emit: (line: string) => void) {
   let last = Number.NEGATIVE_INFINITY;
-  let shown = "";
+  let shown = { table: "", done: 0 };
   return (table: string, done: number, total: number, t0: number, end: boolean) => {
     const now = performance.now();
-    if (end ? shown !== table : now - last < 500) return;
+    if (end ? shown.table !== table || shown.done === done : now - last < 500) return;
     last = now;
-    shown = table;
+    shown = { table, done };
     const secs = (now - t0) / 1000;
     const rate = secs > 0 ? Math.round(done / secs) : 0;
     const pct = total ? Math.floor((done / total) * 100) : 100;
