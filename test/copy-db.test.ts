@@ -404,6 +404,41 @@ describe("refusals and errors: one line, an exit code, never a password", () => 
     expect(r.err).toContain("the target is the source");
   });
 
+  test("the same PostgreSQL database under another host name is the source too: exit 4", async () => {
+    const url = await pg.createDatabase();
+    await copyDb(current, url);
+    const r = await copyDb(url, url.replace("127.0.0.1", "localhost"), "--force");
+    expect(r.code).toBe(4);
+    expect(r.err).toContain("under another name");
+    expect(await pgRows(url, "SELECT count(*) AS n FROM capture_intervals")).toEqual([{ n: 1 }]);
+  });
+
+  test("a table outside the schema is refused, and no target file is left behind", async () => {
+    const odd = join(dir(), "odd.db");
+    copyFileSync(current, odd);
+    const db = new Database(odd);
+    db.run("CREATE TABLE printer_notes (id INTEGER PRIMARY KEY, note TEXT)");
+    db.close();
+    const target = join(dir(), "t.db");
+    const r = await copyDb(odd, target);
+    expect(r.code).toBe(3);
+    expect(r.err).toContain("has tables copy-db does not know: printer_notes");
+    expect(existsSync(target)).toBe(false);
+    expect(existsSync(`${target}.copying`)).toBe(false);
+  });
+
+  test("old-server rows the upgrade could not read (legacy_rejects) are named as not copied", async () => {
+    const kept = join(dir(), "kept.db");
+    copyFileSync(current, kept);
+    const db = new Database(kept);
+    db.run("CREATE TABLE legacy_rejects (source TEXT NOT NULL, row_json TEXT NOT NULL, reason TEXT NOT NULL)");
+    db.run("INSERT INTO legacy_rejects VALUES ('temphum', '{}', 'unreadable timestamp or value')");
+    db.close();
+    const r = await copyDb(kept, join(dir(), "t.db"));
+    expect(r.code).toBe(0);
+    expect(r.err).toContain("not copied (not part of the schema): legacy_rejects (1 rows)");
+  });
+
   test("a source at an older schema is refused: start this version on it once", async () => {
     const old = join(dir(), "v5.db");
     const db = new Database(old);

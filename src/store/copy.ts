@@ -1,7 +1,7 @@
 // Owns copying a whole database between engines (an SQLite file or PostgreSQL, either way): every table of the
 // schema in foreign-key order, in batches, streaming, explicit ids kept, counts checked on both sides.
 import { Database } from "bun:sqlite";
-import { existsSync, realpathSync } from "node:fs";
+import { existsSync, renameSync, rmSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { SQL, TransactionSQL } from "bun";
 import type { Logger } from "../log.ts";
@@ -170,6 +170,9 @@ function keyOf(table: TableSchema, row: Row): Row {
 
 class SqliteSide implements Target {
   readonly label: string;
+  /** A new target file is written under a temporary name and takes its own name only when the copy is done. */
+  partialOf: string | null = null;
+  done = false;
   constructor(
     readonly db: Database,
     readonly path: string,
@@ -235,6 +238,9 @@ class SqliteSide implements Target {
       this.db.run("PRAGMA wal_checkpoint(TRUNCATE)");
     } catch {}
     this.db.close();
+    if (!this.partialOf) return;
+    if (this.done) renameSync(this.path, this.partialOf);
+    else for (const suffix of ["", "-wal", "-shm"]) rmSync(`${this.path}${suffix}`, { force: true });
   }
 }
 
@@ -252,7 +258,11 @@ function openSqliteSource(path: string, opts: { zone: string; log: Logger }): Sq
   if (isLegacyDatabase(db)) {
     db.close();
     opts.log.info(`source ${path} was written by the old server: upgrading it first, as starting layerwatch does`);
-    openDatabase(path, opts).close();
+    try {
+      openDatabase(path, opts).close();
+    } catch (err) {
+      throw new CopyError(`source ${(err as Error).message}`, 3);
+    }
     db = new Database(path, { readonly: true });
   }
   const version = schemaVersion(db);
@@ -273,11 +283,18 @@ function versionMessage(what: string, version: number): string {
   );
 }
 
+/** An existing file is opened (and migrated) the way the app opens it; a new one is made as `PATH.copying`, so an
+ * interrupted copy never leaves a half-filled database under the name the app would open. */
 function openSqliteTarget(path: string, opts: { zone: string; log: Logger }): SqliteSide {
+  const fresh = !existsSync(path);
+  const open = fresh ? `${path}.copying` : path;
   try {
-    return new SqliteSide(openDatabase(path, opts), path);
+    if (fresh) for (const suffix of ["", "-wal", "-shm"]) rmSync(`${open}${suffix}`, { force: true });
+    const side = new SqliteSide(openDatabase(open, opts), open);
+    if (fresh) side.partialOf = path;
+    return side;
   } catch (err) {
-    throw new CopyError(`target ${(err as Error).message}`, 3);
+    throw new CopyError(`target ${(err as Error).message.split(open).join(path)}`, 3);
   }
 }
 
@@ -384,6 +401,13 @@ class PostgresSource implements Side {
   private get reader(): SQL | TransactionSQL {
     return this.tx ?? this.sql;
   }
+  /** This connection's backend, as another connection to the same server sees it in pg_stat_activity. */
+  async backend(): Promise<{ pid: number; started: string }> {
+    const [row] = await this.reader.unsafe(
+      "SELECT pid, backend_start::text AS started FROM pg_stat_activity WHERE pid = pg_backend_pid()",
+    );
+    return { pid: Number(row.pid), started: row.started };
+  }
   async tables() {
     return pgTables(this.reader);
   }
@@ -411,6 +435,14 @@ class PostgresTarget implements Target {
   }
   async batch(table: TableSchema, after: Row | null, limit: number) {
     return (await this.sql.unsafe(pgSelect(table, after, limit), after ?? []).values()) as Row[];
+  }
+  /** Whether the backend `b` is connected to this very database (the source is the target under another name). */
+  async sees(b: { pid: number; started: string }): Promise<boolean> {
+    const rows = await this.sql.unsafe(
+      "SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND backend_start::text = $2 AND datname = current_database()",
+      [b.pid, b.started],
+    );
+    return rows.length > 0;
   }
   async userRows(tables: TableSchema[]) {
     const out: Record<string, number> = {};
@@ -483,8 +515,11 @@ function batchSize(table: TableSchema, rows: number): number {
 }
 
 function sameSqliteFile(a: string, b: string): boolean {
-  const real = (p: string) => (existsSync(p) ? realpathSync(p) : resolve(p));
-  return real(a) === real(b);
+  if (existsSync(a) && existsSync(b)) {
+    const [x, y] = [statSync(a), statSync(b)];
+    return x.dev === y.dev && x.ino === y.ino;
+  }
+  return resolve(a) === resolve(b);
 }
 
 function samePostgres(a: string, b: string): boolean {
@@ -531,8 +566,13 @@ export async function copyDatabase(source: string, target: string, opts: CopyOpt
 
     const s = src;
     const d = dst;
-    const run = () => copyTables(s, d, opts);
+    const run = async () => {
+      if (s instanceof PostgresSource && d instanceof PostgresTarget && (await d.sees(await s.backend())))
+        throw new CopyError(`the target is the source (${s.label}, under another name): nothing to copy`, 4);
+      return copyTables(s, d, opts);
+    };
     const result = s instanceof PostgresSource ? await s.snapshot(run) : await sqliteSnapshot(s, run);
+    if (d instanceof SqliteSide) d.done = true;
     return { ...result, seconds: (performance.now() - started) / 1000 };
   } catch (err) {
     if (err instanceof CopyError) throw err;
