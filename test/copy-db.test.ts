@@ -3,7 +3,7 @@
 
 import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, existsSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { COPIED_TABLES, foreignKeyOrder, type TableSchema } from "../src/store/copy.ts";
 import { migrate, migrateTo } from "../src/store/migrations.ts";
@@ -351,8 +351,11 @@ describe("a database the app filled (printers, jobs with archive frames, tokens,
     const toPg = await copyDb(legacy, url, "--force");
     expect(`${toPg.code} ${toPg.err}`).toStartWith("0 ");
     expect(await pgRows(url, "SELECT count(*) AS n FROM job_frames")).toEqual([{ n: 0 }]);
+    chmodSync(back, 0o640);
     const toFile = await copyDb(legacy, back, "--force");
     expect(`${toFile.code} ${toFile.err}`).toStartWith("0 ");
+    expect(statSync(back).mode & 0o777).toBe(0o640);
+    expect(existsSync(`${back}.copying`)).toBe(false);
     const a = dump(legacy);
     const b = dump(back);
     for (const t of TABLES) expect({ t, rows: b[t] }).toEqual({ t, rows: a[t]! });
@@ -411,6 +414,51 @@ describe("refusals and errors: one line, an exit code, never a password", () => 
     expect(r.code).toBe(4);
     expect(r.err).toContain("under another name");
     expect(await pgRows(url, "SELECT count(*) AS n FROM capture_intervals")).toEqual([{ n: 1 }]);
+  });
+
+  test("an SQLite target that is not layerwatch's is refused even with --force, and left as it was", async () => {
+    const other = join(dir(), "other.db");
+    const db = new Database(other);
+    db.run("CREATE TABLE recipes (id INTEGER PRIMARY KEY, name TEXT)");
+    db.close();
+    const before = readFileSync(other);
+    const r = await copyDb(current, other, "--force");
+    expect(r.code).toBe(4);
+    expect(r.err).toContain("is not layerwatch's (recipes)");
+    expect(readFileSync(other)).toEqual(before);
+  });
+
+  test("a copy killed half-way leaves the target file as it was", async () => {
+    const big = join(dir(), "big.db");
+    copyFileSync(current, big);
+    const db = new Database(big);
+    const insert = db.prepare(
+      "INSERT INTO readings (device_id, recorded_at, temperature, humidity) VALUES (1, ?, 20, 40)",
+    );
+    db.transaction(() => {
+      for (let i = 0; i < 50_000; i++) insert.run(i);
+    })();
+    db.close();
+    const target = join(dir(), "t.db");
+    copyFileSync(current, target);
+    const before = readFileSync(target);
+    // One-row batches: a commit each, so the copy is still under way when its first readings line shows.
+    const p = Bun.spawn([process.execPath, MAIN, "copy-db", big, target, "--batch-rows", "1"], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const reader = p.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!/readings: [\d,]+ \/ 50,000/.test(text)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    p.kill("SIGKILL");
+    await p.exited;
+    expect(text).toMatch(/readings: [\d,]+ \/ 50,000/);
+    expect(readFileSync(target)).toEqual(before);
+    expect(existsSync(`${target}-wal`)).toBe(false);
   });
 
   test("a table outside the schema is refused, and no target file is left behind", async () => {

@@ -1,7 +1,7 @@
 // Owns copying a whole database between engines (an SQLite file or PostgreSQL, either way): every table of the
 // schema in foreign-key order, in batches, streaming, explicit ids kept, counts checked on both sides.
 import { Database } from "bun:sqlite";
-import { existsSync, renameSync, rmSync, statSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, renameSync, rmSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { SQL, TransactionSQL } from "bun";
 import type { Logger } from "../log.ts";
@@ -169,7 +169,7 @@ function keyOf(table: TableSchema, row: Row): Row {
 }
 
 class SqliteSide implements Target {
-  readonly label: string;
+  label: string;
   /** A new target file is written under a temporary name and takes its own name only when the copy is done. */
   partialOf: string | null = null;
   done = false;
@@ -239,9 +239,34 @@ class SqliteSide implements Target {
     } catch {}
     this.db.close();
     if (!this.partialOf) return;
-    if (this.done) renameSync(this.path, this.partialOf);
-    else for (const suffix of ["", "-wal", "-shm"]) rmSync(`${this.path}${suffix}`, { force: true });
+    if (!this.done) return removeDatabaseFile(this.path);
+    const final = this.partialOf;
+    if (existsSync(final)) {
+      // The replaced file's mode and owner carry over (a root-run copy must not leave root's file to the service).
+      const old = statSync(final);
+      chmodSync(this.path, old.mode & 0o7777);
+      try {
+        chownSync(this.path, old.uid, old.gid);
+      } catch {}
+    }
+    // Its old journal first: a stale -wal beside the new file would be replayed into it.
+    for (const suffix of ["-wal", "-shm", "-journal"]) rmSync(`${final}${suffix}`, { force: true });
+    renameSync(this.path, final);
   }
+}
+
+function removeDatabaseFile(path: string): void {
+  for (const suffix of ["", "-wal", "-shm", "-journal"]) rmSync(`${path}${suffix}`, { force: true });
+}
+
+function notEmptyError(label: string, busy: Record<string, number>): CopyError {
+  const list = Object.entries(busy)
+    .map(([t, n]) => `${t} ${n}`)
+    .join(", ");
+  return new CopyError(
+    `target ${label} is not empty (${list}); add --force to replace everything in it with the source`,
+    4,
+  );
 }
 
 /** The source file, read-only, after checking it is a layerwatch database at this version (or upgrading an old
@@ -283,18 +308,60 @@ function versionMessage(what: string, version: number): string {
   );
 }
 
-/** An existing file is opened (and migrated) the way the app opens it; a new one is made as `PATH.copying`, so an
- * interrupted copy never leaves a half-filled database under the name the app would open. */
-function openSqliteTarget(path: string, opts: { zone: string; log: Logger }): SqliteSide {
-  const fresh = !existsSync(path);
-  const open = fresh ? `${path}.copying` : path;
+/**
+ * The copy is written to a new file, `PATH.copying`, made the way the app makes a database, and renamed to PATH
+ * only when it is complete: an interrupted copy never leaves a half-filled database under the name the app opens,
+ * and --force replaces an existing file in one step. An existing PATH is only read first, to refuse it when it
+ * holds data (without --force) or is not layerwatch's.
+ */
+async function openSqliteTarget(path: string, opts: { zone: string; log: Logger; force: boolean }) {
+  if (existsSync(path)) await checkExistingTarget(path, opts.force);
+  const partial = `${path}.copying`;
   try {
-    if (fresh) for (const suffix of ["", "-wal", "-shm"]) rmSync(`${open}${suffix}`, { force: true });
-    const side = new SqliteSide(openDatabase(open, opts), open);
-    if (fresh) side.partialOf = path;
+    removeDatabaseFile(partial);
+    const side = new SqliteSide(openDatabase(partial, opts), partial);
+    side.partialOf = path;
+    side.label = path;
     return side;
   } catch (err) {
-    throw new CopyError(`target ${(err as Error).message.split(open).join(path)}`, 3);
+    throw new CopyError(`target ${(err as Error).message.split(partial).join(path)}`, 3);
+  }
+}
+
+async function checkExistingTarget(path: string, force: boolean): Promise<void> {
+  let db: Database | undefined;
+  try {
+    db = new Database(path, { readonly: true });
+    db.query("SELECT count(*) FROM sqlite_master").get();
+  } catch (err) {
+    db?.close();
+    throw new CopyError(
+      `target ${path} is not a readable SQLite database (${(err as Error).message}); left as it is`,
+      3,
+    );
+  }
+  try {
+    const version = schemaVersion(db);
+    if (version > SCHEMA_VERSION) throw new CopyError(versionMessage(`target ${path}`, version), 3);
+    const all = sqliteTables(db, true);
+    const legacy = isLegacyDatabase(db);
+    if (version === 0 && !legacy && all.some((t) => !t.name.startsWith("sqlite_")))
+      throw new CopyError(
+        `target ${path} holds an SQLite database that is not layerwatch's (${all.map((t) => t.name).join(", ")}); ` +
+          "it was left as it is: choose another path",
+        4,
+      );
+    const side = new SqliteSide(db, path);
+    const ours = all.filter((t) => t.name in COPIED_TABLES && !legacy);
+    const busy = await side.userRows(ours);
+    for (const t of all)
+      if (!(t.name in COPIED_TABLES) && !t.name.startsWith("sqlite_")) {
+        const n = await side.count(t.name);
+        if (n > 0) busy[t.name] = n;
+      }
+    if (Object.keys(busy).length && !force) throw notEmptyError(path, busy);
+  } finally {
+    db.close();
   }
 }
 
@@ -562,7 +629,7 @@ export async function copyDatabase(source: string, target: string, opts: CopyOpt
       } catch (err) {
         throw new CopyError(`target ${dst.label}: ${hideSecret((err as Error).message, target)}`, 3);
       }
-    } else dst = openSqliteTarget(target, opts);
+    } else dst = await openSqliteTarget(target, opts);
 
     const s = src;
     const d = dst;
@@ -613,15 +680,7 @@ async function copyTables(src: Side, dst: Target, opts: CopyOptions): Promise<Om
   const skipped = await skippedTables(src);
 
   const busy = await dst.userRows(tables);
-  if (Object.keys(busy).length && !opts.force) {
-    const list = Object.entries(busy)
-      .map(([t, n]) => `${t} ${n}`)
-      .join(", ");
-    throw new CopyError(
-      `target ${dst.label} is not empty (${list}); add --force to replace everything in it with the source`,
-      4,
-    );
-  }
+  if (Object.keys(busy).length && !opts.force) throw notEmptyError(dst.label, busy);
 
   const totals = new Map<string, number>();
   for (const t of tables) totals.set(t.name, await src.count(t.name));
