@@ -97,6 +97,7 @@ export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = "";
+    for (const key of [...u.searchParams.keys()]) if (/pass/i.test(key)) u.searchParams.set(key, "***");
     return u.toString().replace(/:@/, "@");
   } catch {
     return "postgres://(unparseable URL)";
