@@ -77,7 +77,7 @@ interface Side {
 interface Target extends Side {
   /** Rows beyond the seeded ones, per table that has any. */
   userRows(tables: TableSchema[]): Promise<Record<string, number>>;
-  /** Runs the whole write; PostgreSQL in one transaction, SQLite a transaction per step. */
+  /** Runs the whole write: PostgreSQL in one transaction; SQLite a transaction a batch, into a file renamed last. */
   write(fn: (w: Writer) => Promise<void>): Promise<void>;
 }
 
