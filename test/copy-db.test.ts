@@ -322,6 +322,18 @@ describe("a database the app filled (printers, jobs with archive frames, tokens,
     for (const t of TABLES) expect({ t, rows: a[t]!.length > 0 }).toEqual({ t, rows: true });
   });
 
+  test("PostgreSQL → PostgreSQL copies too, row for row", async () => {
+    const other = await pg.createDatabase();
+    const r = await copyDb(url, other);
+    expect(`${r.code} ${r.err}`).toStartWith("0 ");
+    for (const t of TABLES) {
+      const order =
+        t === "app_keys" ? "name" : t === "sessions" ? "token_hash" : t.endsWith("summaries") ? "1, 2, 3" : "id";
+      const query = `SELECT * FROM ${t} ORDER BY ${order}`;
+      expect({ t, rows: await pgRows(other, query) }).toEqual({ t, rows: await pgRows(url, query) });
+    }
+  });
+
   test("PostgreSQL holds the printer's pin and access code and the archive frames' bytes", async () => {
     const [p] = await pgRows<{ access_code: string; tls_fingerprint: string }>(
       url,
