@@ -10,9 +10,12 @@ const HELP = `layerwatch ${VERSION}: live dashboard, JSON API and Socket.IO gate
 
 Usage: layerwatch [--config PATH] [--port N]
        layerwatch init [--config PATH]
+       layerwatch copy-db SOURCE TARGET [--force] [--config PATH]
        layerwatch --version | --help
 
   init            write a new config.json with a random secret_key and admin password
+  copy-db         copy every table between SQLite files and PostgreSQL (postgres:// URLs), either way;
+                  see layerwatch copy-db --help
 
   --config PATH   config file (default: ./config.json, else the built-in defaults)
   --port N        listen on port N (overrides the config and LAYERWATCH_PORT)
@@ -54,6 +57,10 @@ async function main(): Promise<number> {
     const result = await probeEngines(process.argv[3] ?? "", process.argv[4] ?? "");
     console.log(JSON.stringify(result));
     return result.ok ? 0 : 1;
+  }
+  if (process.argv[2] === "copy-db") {
+    const { copyDbCommand } = await import("./copy-db.ts");
+    return copyDbCommand(process.argv.slice(3));
   }
   const flags = parseFlags(process.argv.slice(2));
   if (flags.help) {

@@ -1,8 +1,10 @@
+import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ASSETS } from "../src/http/assets.ts";
-import { SCHEMA_VERSION } from "../src/store/migrations.ts";
+import { migrate, SCHEMA_VERSION } from "../src/store/migrations.ts";
+import { numbers, openPostgres } from "../src/store/pg.ts";
 import { startFakePrinter } from "./fakes/bambu-printer.ts";
 import {
   connected,
@@ -164,4 +166,46 @@ describe("inside the compiled binaries, PostgreSQL and Redis", () => {
         redis: { set_nx: "OK", set_nx_again: null, compare_and_delete: 1, pubsub: "hello" },
       });
     }, 60000);
+
+  test("the arm64 binary copies an SQLite database to PostgreSQL (copy-db), counts checked", async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const source = join(dir, "app.db");
+    const db = new Database(source);
+    migrate(db, { zone: "UTC" });
+    const insert = db.prepare(
+      "INSERT INTO readings (device_id, recorded_at, temperature, humidity) VALUES (1, ?, ?, ?)",
+    );
+    db.transaction(() => {
+      for (let i = 0; i < 12_000; i++) insert.run(1_760_000_000_000 + i * 1000, 20 + (i % 10) / 10, 45);
+    })();
+    db.run("INSERT INTO frames (device_id, recorded_at, mime, bytes) VALUES (1, 1, 'image/jpeg', ?)", [
+      fakeJpeg(200_000),
+    ]);
+    db.close();
+    const database = await pg.createDatabase();
+    const run = Bun.spawn([...QEMU, join(dist, "layerwatch-linux-arm64"), "copy-db", source, database], {
+      cwd: dir,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [out, err, code] = await Promise.all([
+      new Response(run.stdout).text(),
+      new Response(run.stderr).text(),
+      run.exited,
+    ]);
+    expect(`${code} ${err}`).toStartWith("0 ");
+    expect(out).toMatch(/^readings +12000 +12000$/m);
+    expect(out).toContain("counts match");
+    const sql = openPostgres(database, { max: 1 });
+    try {
+      expect(numbers(await sql`SELECT count(*) AS n, max(id) AS top FROM readings`)).toEqual([
+        { n: 12000, top: 12000 },
+      ]);
+      const [frame] = await sql`SELECT bytes FROM frames`;
+      expect(new Uint8Array(frame.bytes)).toEqual(new Uint8Array(fakeJpeg(200_000)));
+    } finally {
+      await sql.close();
+    }
+  }, 120000);
 });
