@@ -781,6 +781,22 @@ for (const engine of ENGINES) {
         expect((await s.users.list()).length).toBe(1);
       });
 
+      test("writes queued after a flush form the next batch, one transaction, committed after the first", async () => {
+        const first = writes.run("readings", "insert", 1, 1, NOW, 20, 40);
+        await writes.flush();
+        const second = writes.run("readings", "insert", 1, 1, NOW + 1, 21, 41);
+        const status = writes.run("statuses", "record", 1, 1, NOW + 1, "idle");
+        const third = writes.run("readings", "insert", 1, 1, NOW + 2, 22, 42);
+        const ids = [await first, await second, await third];
+        expect((await status).status).toBe("idle");
+        expect((await s.readings.between(1, 0, NOW + 3)).map((r) => r.id)).toEqual(ids);
+        if (f.sql) {
+          const rows = await f.sql`SELECT xmin::text AS x FROM readings ORDER BY id`;
+          expect(rows[0].x).not.toBe(rows[1].x);
+          expect(rows[1].x).toBe(rows[2].x);
+        }
+      });
+
       test("flush commits what is queued at once", async () => {
         const p = writes.run("eventLog", "append", "warn", "flushed", "{}", 10);
         await writes.flush();

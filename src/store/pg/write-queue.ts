@@ -12,27 +12,37 @@ type Job = {
 };
 
 /**
- * Each flush opens one transaction and calls every queued method on it at once: Bun.SQL sends their statements
- * back to back on the transaction's connection (pipelined), and COMMIT after the last. As on SQLite
+ * Each batch opens one transaction and calls every queued method on it at once: Bun.SQL sends their statements
+ * back to back on the transaction's connection (pipelined), and COMMIT after the last. One batch is in flight at a
+ * time, so batches commit in the order they were queued (as on SQLite); what is queued meanwhile, however many
+ * ticks it spans, goes out as the next batch. A batch of one write runs as the store runs it outside the queue
+ * (one statement, or its own transaction): the same effect without BEGIN and COMMIT round trips. As on SQLite
  * (../write-queue.ts), a batch that fails is redone write by write, each in its own transaction, so one bad write
  * rejects only its own promise and its neighbours still commit.
  */
 export function createPgWriteQueue(sql: SQL, opts: { zone: string }): StoreWriteQueue {
+  const outside = pgFamilies({ sql, inTx: false }, opts);
   let pending: Job[] = [];
   let scheduled = false;
-  let flushing: Promise<void> = Promise.resolve();
+  let draining: Promise<void> | null = null;
 
-  const runBatch = (batch: Job[]) =>
-    sql.begin((tx) => {
+  const runBatch = async (batch: Job[]): Promise<unknown[]> => {
+    if (batch.length === 1) {
+      const job = batch[0]!;
+      return [await callNamed(outside, job.family, job.method, job.args)];
+    }
+    return sql.begin((tx) => {
       const f = pgFamilies({ sql: tx, inTx: true }, opts);
       return Promise.all(batch.map((j) => callNamed(f, j.family, j.method, j.args)));
-    });
+    }) as Promise<unknown[]>;
+  };
 
   async function commit(batch: Job[]): Promise<void> {
+    let results: unknown[];
     try {
-      const results = (await runBatch(batch)) as unknown[];
-      for (const [i, job] of batch.entries()) job.resolve(results[i]);
-    } catch {
+      results = await runBatch(batch);
+    } catch (batchError) {
+      if (batch.length === 1) return batch[0]!.reject(batchError);
       for (const job of batch) {
         try {
           job.resolve((await runBatch([job]))[0]);
@@ -40,22 +50,32 @@ export function createPgWriteQueue(sql: SQL, opts: { zone: string }): StoreWrite
           job.reject(err);
         }
       }
+      return;
     }
+    for (const [i, job] of batch.entries()) job.resolve(results[i]);
+  }
+
+  async function drain(): Promise<void> {
+    while (pending.length) {
+      const batch = pending;
+      pending = [];
+      await commit(batch);
+    }
+    draining = null;
   }
 
   function flush(): Promise<void> {
     scheduled = false;
-    const batch = pending;
-    pending = [];
-    if (batch.length) flushing = flushing.then(() => commit(batch));
-    return flushing;
+    draining ??= drain();
+    return draining;
   }
 
   return {
     run: (family, method, ...args) =>
       new Promise((resolve, reject) => {
         pending.push({ family, method, args, resolve: resolve as (v: unknown) => void, reject });
-        if (!scheduled) {
+        // While a batch is in flight the drain loop takes this write next; otherwise the tick ends the batch.
+        if (!scheduled && !draining) {
           scheduled = true;
           setImmediate(flush);
         }
