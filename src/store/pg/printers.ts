@@ -1,5 +1,4 @@
-// Owns the printers table on PostgreSQL: the same methods and results as ../printers.ts (names unique in any
-// case through the migration's nocase collation).
+// Owns the printers table on PostgreSQL: the same methods and results as ../printers.ts (names in any case).
 import type { Promisified } from "../async-store.ts";
 import type { PrinterData, PrinterRow, PrinterSetup, printerStatements } from "../printers.ts";
 import { one, type Pg, rows } from "./run.ts";

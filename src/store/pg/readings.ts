@@ -1,5 +1,4 @@
-// Owns the readings and printer_summaries tables on PostgreSQL: the same methods and results as ../readings.ts,
-// with the same zone-aware buckets (time.ts's summaryBuckets).
+// Owns readings and printer_summaries on PostgreSQL: the methods, results and zone buckets of ../readings.ts.
 import { summaryBuckets } from "../../time.ts";
 import type { Promisified } from "../async-store.ts";
 import type { Bucket, ReadingRow, readingStatements, SummaryRow } from "../readings.ts";

@@ -1,4 +1,4 @@
-// Owns group commit on PostgreSQL: the named store writes queued in one tick go out pipelined in ONE transaction.
+// Owns group commit on PostgreSQL: the named store writes queued together go out pipelined in ONE transaction.
 import type { SQL } from "bun";
 import { callNamed, type StoreWriteQueue } from "../async-store.ts";
 import { pgFamilies } from "./store.ts";
