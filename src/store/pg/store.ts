@@ -1,0 +1,71 @@
+// Composes the PostgreSQL store: one module per table family, as ../store.ts, behind the AsyncStore interface.
+import type { SQL } from "bun";
+import type { AsyncStore, Promisified, StoreFamilies } from "../async-store.ts";
+import { pgDeviceStatements } from "./devices.ts";
+import { pgEventLogStatements } from "./event-log.ts";
+import { pgFrameStatements } from "./frames.ts";
+import { pgIntervalStatements } from "./intervals.ts";
+import { pgJobStatements } from "./jobs.ts";
+import { pgNotifyStatements } from "./notify.ts";
+import { pgPrinterActionStatements } from "./printer-actions.ts";
+import { pgPrinterStatements } from "./printers.ts";
+import { pgReadingStatements } from "./readings.ts";
+import { atomic, type Pg } from "./run.ts";
+import { pgStatusStatements } from "./statuses.ts";
+import { pgTimelapseStatements } from "./timelapses.ts";
+import { pgSessionStatements, pgUserStatements } from "./users.ts";
+
+/** Every family over `pg`: the pool, or an open transaction (the write queue builds one per batch). */
+export function pgFamilies(pg: Pg, opts: { zone: string }): Promisified<StoreFamilies> {
+  const devices = pgDeviceStatements(pg);
+  const printers = pgPrinterStatements(pg);
+  return {
+    users: pgUserStatements(pg),
+    sessions: pgSessionStatements(pg),
+    readings: pgReadingStatements(pg, opts),
+    statuses: pgStatusStatements(pg),
+    frames: pgFrameStatements(pg),
+    devices,
+    deviceTokens: devices.tokens,
+    eventLog: pgEventLogStatements(pg),
+    intervals: pgIntervalStatements(pg),
+    printerActions: pgPrinterActionStatements(pg),
+    jobs: pgJobStatements(pg),
+    notify: pgNotifyStatements(pg),
+    timelapses: pgTimelapseStatements(pg),
+    printers: {
+      ...printers,
+      /** Removes a printer and everything it holds, in one transaction (its statements pipelined, in order). */
+      delete: (id: number) =>
+        atomic(pg, async (tx) => {
+          const f = pgFamilies(tx, opts);
+          await Promise.all([
+            f.readings.deleteOfPrinter(id),
+            f.statuses.deleteOfPrinter(id),
+            f.frames.deleteOfPrinter(id),
+            f.devices.deleteOfPrinter(id),
+            f.printerActions.deleteOfPrinter(id),
+            f.jobs.deleteOfPrinter(id),
+            f.printers.deleteRow(id),
+          ]);
+        }),
+    },
+  };
+}
+
+/** The store over a Bun.SQL pool opened by ../pg.ts (`bigint: true`) on a database migrated by ../pg-migrate.ts. */
+export function createPgStore(sql: SQL, opts: { zone: string }): AsyncStore {
+  return {
+    ...pgFamilies({ sql, inTx: false }, opts),
+    engine: "postgres",
+    healthy: async () => {
+      try {
+        await sql`SELECT 1`;
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close: () => sql.close(),
+  };
+}
