@@ -398,6 +398,13 @@ for (const engine of ENGINES) {
         await s.printers.setFingerprint(id, "ab:cd");
         const other = await s.printers.insert({ ...A1, name: "Other" });
         await s.printers.markFromConfig(other);
+        // Both printers' snapshots in one call; the first one's is saved again below, as saveState left it.
+        await s.printers.saveStates([
+          [other, '{"gcode_state":"IDLE"}'],
+          [id, '{"gcode_state":"PAUSE"}'],
+        ]);
+        expect((await s.printers.byId(other))?.state_json).toBe('{"gcode_state":"IDLE"}');
+        await s.printers.saveState(id, '{"gcode_state":"RUNNING"}');
         // Last in this test: a refused insert uses up an id on PostgreSQL (sequences are not rolled back).
         await expect(s.printers.insert({ ...A1, name: "BENCH p1s" })).rejects.toThrow();
         expect(await s.printers.byId(id)).toMatchObject({

@@ -1,9 +1,10 @@
 // Owns the printers table on PostgreSQL: the same methods and results as ../printers.ts (names in any case).
 import type { Promisified } from "../async-store.ts";
 import type { PrinterData, PrinterRow, PrinterSetup, printerStatements } from "../printers.ts";
-import { one, type Pg, rows } from "./run.ts";
+import { atomic, one, type Pg, rows } from "./run.ts";
 
-export function pgPrinterStatements({ sql }: Pg): Promisified<ReturnType<typeof printerStatements>> {
+export function pgPrinterStatements(pg: Pg): Promisified<ReturnType<typeof printerStatements>> {
+  const { sql } = pg;
   return {
     list: () => rows<PrinterRow>(sql`SELECT * FROM printers ORDER BY id`),
     byId: (id: number) => one<PrinterRow>(sql`SELECT * FROM printers WHERE id = ${id}`),
@@ -31,6 +32,13 @@ export function pgPrinterStatements({ sql }: Pg): Promisified<ReturnType<typeof 
     saveState: async (id: number, stateJson: string) => {
       await sql`UPDATE printers SET state_json = ${stateJson} WHERE id = ${id}`;
     },
+    /** Many printers' state snapshots in one transaction (one commit, not one per printer). */
+    saveStates: (snapshots: [id: number, stateJson: string][]) =>
+      atomic(pg, async (tx) => {
+        await Promise.all(
+          snapshots.map(([id, json]) => tx.sql`UPDATE printers SET state_json = ${json} WHERE id = ${id}`),
+        );
+      }),
     setFingerprint: async (id: number, fingerprint: string | null) => {
       await sql`UPDATE printers SET tls_fingerprint = ${fingerprint}::text WHERE id = ${id}`;
     },
