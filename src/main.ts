@@ -1,4 +1,5 @@
-// Owns the command line: flags, loading the config, starting the app, and a graceful stop on signals.
+// Owns the command line: flags and the init and copy-db commands, loading the config, starting the app (a
+// reluctant JIT until it is up, one memory trim after), exit codes, and a graceful stop on signals.
 import type { AppHandle } from "./app.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { writeInitialConfig } from "./init.ts";

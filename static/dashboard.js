@@ -1,5 +1,5 @@
-// Dashboard glue: socket events swap in server-rendered tiles, frames arrive as binary, ages tick,
-// a reconnect catches up, and the history chart is drawn with Chart.js. No inline script (CSP).
+// Live glue for a printer page and the overview: socket events swap in server-rendered tiles, state panel and
+// cards, frames arrive as binary, ages tick, a reconnect catches up. No inline script (CSP).
 (() => {
   const S = JSON.parse(document.getElementById("i18n")?.textContent || "{}");
   const $ = (sel, root) => (root || document).querySelector(sel);

@@ -1,3 +1,4 @@
+// The first printer's JSON API (PROTOCOL.md §3): a local day of readings, gzip and ETags, the capture intervals.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { zonedToUtc } from "../src/time.ts";
 import { getPage, login, startApp, type TestApp } from "./helpers.ts";

@@ -1,3 +1,4 @@
+// Logging in and out over HTTP (PROTOCOL.md §1): cookies, next, sessions on the server, their sockets, /healthz.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ADMIN, csrfFrom, getPage, login, quietFor, startApp, type TestApp } from "./helpers.ts";
 

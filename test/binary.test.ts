@@ -1,3 +1,5 @@
+// The compiled binaries run for real: health, login, live events, a fake A1 on the LAN, init, a bad TMPDIR;
+// and inside them Bun.SQL, PostgreSQL migrations, Redis and copy-db against real servers.
 import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, rmSync } from "node:fs";

@@ -1,4 +1,5 @@
-// The dashboard in a real browser: Debian's Chromium driven by playwright-core.
+// The first printer's page in a real browser (Debian's Chromium via playwright-core): login, live tiles, going
+// stale, the history chart, a server restart, screenshots, and axe and CSP checks on the main pages.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";

@@ -1,3 +1,4 @@
+// The command line: configuration errors with one clear line and exit 2, flags, a bad database file.
 import { afterAll, describe, expect, test } from "bun:test";
 import { copyFileSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

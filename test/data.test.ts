@@ -1,3 +1,5 @@
+// Stored data over time: hourly and daily summaries in the configured zone, retention, status de-duplication,
+// and a dense day's chart points.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { dayRange, zonedToUtc } from "../src/time.ts";
 import {

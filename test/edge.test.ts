@@ -1,5 +1,5 @@
-// The HTTP edge's bugs of issue 16: logout only by a CSRF-checked POST, room limits of an unknown printer,
-// and tus HEAD giving back the creation's Upload-Metadata.
+// The HTTP edge (src/http/edge.ts) from outside: logout only by a CSRF-checked POST, unknown printers and ids in
+// paths, roles, tus HEAD's Upload-Metadata, refusals worded per locale; and migration 8 keeping timelapse rows.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { b64, createUpload, TUS } from "./fixtures/tus.ts";

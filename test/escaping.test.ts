@@ -1,3 +1,4 @@
+// Hostile strings from devices, usernames and the next parameter render escaped in every page that shows them.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { connected, connectSocket, csrfFrom, emitWithAck, getPage, login, startApp, type TestApp } from "./helpers.ts";
 

@@ -1,4 +1,5 @@
-// Test helpers: start the real app on port 0 with a temp SQLite file, log in, connect real socket clients.
+// Test helpers: start the real app on port 0 with a temp SQLite file, log in, connect real socket clients, wait
+// for events and conditions, fake JPEG/PNG bytes, and fetch pages and forms with their CSRF token.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

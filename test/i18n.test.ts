@@ -1,3 +1,4 @@
+// The Finnish dictionary is whole and really Finnish, and locale fi puts pages and messages in Finnish.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { dictionaries } from "../src/i18n.ts";
 import { csrfFrom, getPage, login, startApp, type TestApp } from "./helpers.ts";

@@ -1,3 +1,5 @@
+// Upgrades in place: the old server's database (test/fixtures/make_legacy_db.py) and one from the release before
+// printers (schema 3) lose no row, keep their users' passwords and open again unchanged.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";

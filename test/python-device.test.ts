@@ -1,3 +1,5 @@
+// Real Python device clients (python-socketio): one written for the old server with form login, and the newer
+// camera client with a token and the structured status.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { ADMIN, collect, connected, connectSocket, login, startApp, type TestApp, until } from "./helpers.ts";

@@ -1,4 +1,5 @@
-// Printers in Settings: add, edit (the access code write-only), delete with a confirmation naming what goes.
+// Printers in Settings: add, edit (the access code write-only), delete with a confirmation naming what goes, a
+// token for the chosen printer, and a viewer refused all of it.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { csrfFrom, getPage, login, startApp, type TestApp } from "./helpers.ts";
 

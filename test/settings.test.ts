@@ -1,3 +1,4 @@
+// The Settings forms over HTTP: capture intervals, users, roles and one's own password, CSRF-checked.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
   ADMIN,

@@ -1,3 +1,5 @@
+// Stopping: SIGTERM during a stream of events exits 0 keeping every acknowledged one; after SIGKILL a restart on
+// the same file finds them all.
 import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
 import { rmSync } from "node:fs";

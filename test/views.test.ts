@@ -1,5 +1,5 @@
 // The views from outside: stylesheets per page area, plural forms, the settings' printer rows, a print without
-// room readings, and "today" in the configured zone. Real app, real HTTP.
+// room readings, "today" in the configured zone, and no LAN-only controls without a LAN link. Real app, real HTTP.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";

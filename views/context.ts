@@ -1,4 +1,5 @@
-// Owns what every view needs to know about the request: strings, user, CSRF token, zone.
+// Owns what every view needs to know about the request (strings, user, CSRF token, zone) and the formatting
+// they share: times in the zone, plural counts, JSON safe inside HTML.
 import type { Dictionary, Locale } from "../src/i18n.ts";
 import type { UserRow } from "../src/store/store.ts";
 import { dayOf } from "../src/time.ts";

@@ -1,5 +1,5 @@
 /** @jsxImportSource @kitajs/html */
-// Owns a printer's page: its state panel, live tiles and history (/printers/:id; /3d is printer 1).
+// Owns a printer's page: its state panel, controls, live tiles and history (/printers/:id; /3d is printer 1).
 import type { HeldPrinter } from "../src/services/printers.ts";
 import type { FrameMeta, Intervals } from "../src/store/store.ts";
 import type { ViewContext } from "./context.ts";

@@ -1,5 +1,5 @@
 /** @jsxImportSource @kitajs/html */
-// Owns the small pieces every form shares: the flash message and the CSRF field.
+// Owns the small pieces forms share: the flash message, the CSRF field, and an action's answer shown in place.
 import type { ViewContext } from "./context.ts";
 
 export type Flash = { kind: "ok" | "error"; text: string };

@@ -1,5 +1,6 @@
 /** @jsxImportSource @kitajs/html */
-// Owns the page frame: head, navigation, and the scripts every page loads (no inline script).
+// Owns the page frame: head (base and page-area stylesheets), navigation, the strings client scripts read,
+// and the scripts every page loads (no inline script).
 import { jsonForHtml, type ViewContext } from "./context.ts";
 
 /**

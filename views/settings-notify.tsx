@@ -1,6 +1,7 @@
 /** @jsxImportSource @kitajs/html */
 // Owns the notification settings: targets (shown without their secrets) with their delivery log, adding one
-// with a "send test" that uses the form's values before saving, and this browser's push opt-in.
+// with a "send test" that uses the form's values before saving, this browser's push opt-in; and the storage
+// section (print archive and timelapse videos against their budgets).
 import type { DeliveryRow, TargetRow } from "../src/store/store.ts";
 import { formatStamp, type ViewContext } from "./context.ts";
 import { Csrf, type Flash, FlashMessage } from "./forms.tsx";

@@ -1,6 +1,6 @@
 /** @jsxImportSource @kitajs/html */
-// Owns the settings page: capture intervals, users, one's own password, the admin log; printers and
-// tokens come from settings-printers.tsx.
+// Owns the settings page: capture intervals, users, one's own password, the admin log and the printer action
+// audit; printers, tokens, notifications and storage come from settings-printers/-tokens/-notify.tsx.
 import { translate } from "../src/i18n.ts";
 import type { IntervalErrors } from "../src/services/intervals.ts";
 import type { DeviceTokenRow, Intervals, LogRow, PrinterActionRow, UserRow } from "../src/store/store.ts";

@@ -1,5 +1,5 @@
 // Owns the printers JSON API of PRINTERS.md §6: list and one printer with live state, and (admin, JSON
-// only) create, change, delete, device tokens.
+// only) create, change, delete, control actions, re-pin, device tokens.
 import { Elysia, t } from "elysia";
 import { dictionary, translate } from "../i18n.ts";
 import { ACTIONS, type Action } from "../services/printer-control.ts";

@@ -1,5 +1,5 @@
-// Owns the printer forms of Settings (admin): add, edit (the access code write-only), delete with a
-// confirmation that names what goes. Every POST is CSRF-checked by the edge's form auth.
+// Owns the printer forms of Settings (admin): add, edit (the access code write-only), re-pin the certificate,
+// delete with a confirmation that names what goes. Every POST is CSRF-checked by the edge's form auth.
 import { Elysia } from "elysia";
 import { ErrorPage } from "../../views/pages.tsx";
 import { PrinterEditPage } from "../../views/settings-printers.tsx";

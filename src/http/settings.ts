@@ -1,4 +1,5 @@
-// Owns the settings forms: capture intervals, users, own password. Every POST checks the CSRF token.
+// Owns the Settings page as a whole and its own forms: capture intervals, users, device tokens, own password.
+// Every POST is CSRF-checked by the edge's form auth.
 
 import { Elysia, t } from "elysia";
 import { count } from "../../views/context.ts";

@@ -1,7 +1,7 @@
-// Owns one printer's MQTT connection over TLS 1.2 (Bambu LAN mode): pushall on connect (at most every
-// 5 minutes), each report applied key by key, a watchdog for silent links (it drives the MQTT keepalive
-// too), reconnect with backoff, and clear states for a wrong access code or a changed certificate
-// instead of a retry storm.
+// Owns one printer's LAN link (Bambu LAN mode, MQTT via mqtt-client.ts over pinned TLS 1.2): pushall on connect
+// (at most every 5 minutes), each report read by the printer-state model into the printers service, a watchdog
+// for silent links (it drives the MQTT keepalive too), reconnect with backoff, and clear states for a wrong
+// access code or a changed certificate instead of a retry storm.
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../log.ts";
 import { type BambuPrint, emptyReportMemo, type LanHealth, stateFromReport } from "../printer-state.ts";

@@ -1,5 +1,6 @@
 // Owns broadcasting: each stored event goes out once, encoded once, to the rooms that want it (the
-// printer's page viewers, the overview), with its tile already rendered by the same components as the page.
+// printer's page viewers, the overview), with its tile already rendered by the same components as the page;
+// and asking a printer's camera Pis to do an action (printerAction), waiting for their answer.
 import type { Server, Socket } from "socket.io";
 import type { EventBus } from "../events.ts";
 import type { PrinterService } from "../services/printers.ts";

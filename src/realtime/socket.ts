@@ -1,4 +1,5 @@
-// Owns the Socket.IO server: handshake auth, device event handlers, and viewer/device rooms.
+// Owns the Socket.IO server: handshake auth and origin checks, device event handlers (rate-limited; answers to
+// printerAction among them), and viewer/device rooms.
 import { Server as Engine } from "@socket.io/bun-engine";
 import { Server, type Socket } from "socket.io";
 import type { EventBus } from "../events.ts";

@@ -1,6 +1,7 @@
 // Owns prints (jobs): opened and closed by the printer's state (LAN or device alike, PRINTERS.md §5), with
 // layers, paused time, errors and HMS seen, the room's weather while it ran, and an archive of frames
-// that outlives the rolling frame retention. It listens; nobody calls it. Stores, then announces.
+// that outlives the rolling frame retention. Jobs open and close only on what it hears; others just read them.
+// Stores, then announces.
 import type { EventBus } from "../events.ts";
 import type { Logger } from "../log.ts";
 import { ACTIVE_STATES, CANCELLED_ERROR, type PrinterState, printErrorCode } from "../printer-state.ts";

@@ -56,7 +56,7 @@ const light = (mode: "on" | "off") => ({
   system: { ...seq, command: "ledctrl", led_node: "chamber_light", led_mode: mode, led_on_time: 500 },
 });
 /** The Bambu LAN command for an action (PRINTERS.md §4). */
-function lanCommand(action: Action, level?: number): object | null {
+export function lanCommand(action: Action, level?: number): object | null {
   if (action === "pause" || action === "resume") return { print: { ...seq, command: action } };
   if (action === "stop") return { print: { ...seq, command: "stop", param: "" } };
   if (action === "speed") return { print: { ...seq, command: "print_speed", param: String(level) } };
@@ -66,7 +66,7 @@ function lanCommand(action: Action, level?: number): object | null {
 }
 
 /** The state that shows an action took effect. */
-function confirmed(action: Action, s: PrinterState, level?: number): boolean {
+export function confirmed(action: Action, s: PrinterState, level?: number): boolean {
   if (action === "pause") return s.gcode_state === "PAUSE";
   if (action === "resume") return s.gcode_state === "RUNNING";
   if (action === "stop") return !ACTIVE_STATES.includes(s.gcode_state ?? "");
@@ -77,7 +77,7 @@ function confirmed(action: Action, s: PrinterState, level?: number): boolean {
 }
 
 /** Why an action does not fit the printer's state now, or null when it does (or the state is unknown). */
-function misfit(action: Action, s: PrinterState): "not_printing" | "not_paused" | null {
+export function misfit(action: Action, s: PrinterState): "not_printing" | "not_paused" | null {
   const g = s.gcode_state;
   if (!g) return null;
   if (action === "pause" && g !== "RUNNING" && g !== "PREPARE") return "not_printing";

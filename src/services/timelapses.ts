@@ -1,5 +1,6 @@
-// Owns timelapse videos (PRINTERS.md §8): resumable uploads written straight to media_dir, the quota that
-// prunes the oldest, the job a video belongs to, and deletion. Protocol framing (tus headers) is the edge's.
+// Owns timelapse videos (PRINTERS.md §8): resumable uploads (each PATCH streamed to a piece file, then copied
+// into the upload's file in media_dir), the quota that prunes the oldest, the job a video belongs to, and deletion.
+// Protocol framing (tus headers) is the edge's.
 import { randomUUID } from "node:crypto";
 import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { open, rename } from "node:fs/promises";

@@ -1,4 +1,5 @@
-// Migration 1 on PostgreSQL: the same tables, columns, defaults, indexes and seed rows as 001-initial.ts.
+// Migration 1 on PostgreSQL: the same tables, columns, defaults, indexes and seed rows as 001-initial.ts; and
+// syncIdentity (the next generated id after explicit ones), which 004 and src/store/copy.ts use too.
 import type { PgMigration } from "../pg-migrate.ts";
 import { DEFAULT_DEVICE_ID, DEFAULT_INTERVALS } from "./001-initial.ts";
 
