@@ -69,7 +69,7 @@ export function lanCommand(action: Action, level?: number): object | null {
 export function confirmed(action: Action, s: PrinterState, level?: number): boolean {
   if (action === "pause") return s.gcode_state === "PAUSE";
   if (action === "resume") return s.gcode_state === "RUNNING";
-  if (action === "stop") return !ACTIVE_STATES.includes(s.gcode_state ?? "");
+  if (action === "stop") return s.gcode_state !== null && !ACTIVE_STATES.includes(s.gcode_state);
   if (action === "light_on") return s.light === "on";
   if (action === "light_off") return s.light === "off";
   if (action === "speed") return s.speed_level === level;

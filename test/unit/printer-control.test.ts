@@ -107,6 +107,10 @@ describe("the state that confirms each action", () => {
     expect(confirmingStates("stop")).toEqual(["IDLE", "FINISH", "FAILED", "INIT", "UNKNOWN"]);
   });
 
+  test("a state not known yet (a report without gcode_state) does not confirm stop", () => {
+    expect(confirmed("stop", state({ gcode_state: null }))).toBe(false);
+  });
+
   test("speed is confirmed by the same level, not another", () => {
     expect(confirmed("speed", state({ speed_level: 3 }), 3)).toBe(true);
     expect(confirmed("speed", state({ speed_level: 2 }), 3)).toBe(false);
