@@ -1,7 +1,6 @@
 /** @jsxImportSource @kitajs/html */
 // Owns the notification settings: targets (shown without their secrets) with their delivery log, adding one
-// with a "send test" that uses the form's values before saving, this browser's push opt-in; and the storage
-// section (print archive and timelapse videos against their budgets).
+// with a "send test" that uses the form's values before saving, and this browser's push opt-in.
 import type { DeliveryRow, TargetRow } from "../src/store/store.ts";
 import { formatStamp, type ViewContext } from "./context.ts";
 import { Csrf, type Flash, FlashMessage } from "./forms.tsx";
@@ -26,34 +25,6 @@ function DeliveryLog(props: { rows: DeliveryRow[]; ctx: ViewContext }) {
         ))}
       </tbody>
     </table>
-  );
-}
-
-const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
-
-/** Disk use of the print archive (in the database) and of timelapse videos (in media_dir). */
-export function StorageSection(props: {
-  ctx: ViewContext;
-  storage: { archive: number; archiveQuota: number; media: number; mediaQuota: number };
-}) {
-  const { t } = props.ctx;
-  const s = props.storage;
-  const line = (used: number, quota: number) => (quota ? `${mib(used)} / ${mib(quota)}` : mib(used));
-  return (
-    <section id="storage" class="card" aria-labelledby="h-storage">
-      <h2 id="h-storage">{t.storage}</h2>
-      <dl class="facts">
-        <div>
-          <dt>{t.printArchive}</dt>
-          <dd>{line(s.archive, s.archiveQuota)}</dd>
-        </div>
-        <div>
-          <dt>{t.timelapseVideos}</dt>
-          <dd>{line(s.media, s.mediaQuota)}</dd>
-        </div>
-      </dl>
-      <p class="muted">{t.storageHelp}</p>
-    </section>
   );
 }
 

@@ -1,14 +1,15 @@
 /** @jsxImportSource @kitajs/html */
 // Owns the settings page: capture intervals, users, one's own password, the admin log and the printer action
-// audit; printers, tokens, notifications and storage come from settings-printers/-tokens/-notify.tsx.
+// audit; printers, tokens, notifications and storage come from settings-printers/-tokens/-notify/-storage.tsx.
 import { translate } from "../src/i18n.ts";
 import type { IntervalErrors } from "../src/services/intervals.ts";
 import type { DeviceTokenRow, Intervals, LogRow, PrinterActionRow, UserRow } from "../src/store/store.ts";
 import { formatStamp, type ViewContext } from "./context.ts";
 import { Csrf, type Flash, FlashMessage } from "./forms.tsx";
 import { Layout } from "./layout.tsx";
-import { NotifySection, StorageSection, type TargetView } from "./settings-notify.tsx";
+import { NotifySection, type TargetView } from "./settings-notify.tsx";
 import { type PrinterSummary, PrintersSection } from "./settings-printers.tsx";
+import { StorageSection } from "./settings-storage.tsx";
 import { TokensSection } from "./settings-tokens.tsx";
 
 export function IntervalsForm(props: {
