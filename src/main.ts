@@ -138,7 +138,7 @@ function trimMemory(app: AppHandle) {
   const timer = setTimeout(() => {
     Bun.gc(true);
     Bun.shrink();
-    app.store.db.run("PRAGMA shrink_memory");
+    app.shrinkMemory();
   }, 2000).unref();
   return () => clearTimeout(timer);
 }
