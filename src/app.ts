@@ -43,10 +43,15 @@ import { createStorageSummary } from "./services/storage.ts";
 import { createTelemetryService } from "./services/telemetry.ts";
 import { createTimelapseService, resolveMediaDir } from "./services/timelapses.ts";
 import { createUserService } from "./services/users.ts";
-import { asyncSqliteStore } from "./store/async-store.ts";
-import { openDatabase } from "./store/db.ts";
+import { type AsyncStore, asyncSqliteStore, type StoreWriteQueue } from "./store/async-store.ts";
+import { explainPostgres } from "./store/copy.ts";
+import { openDatabase, StoreOpenError } from "./store/db.ts";
+import { createPgStore } from "./store/pg/store.ts";
+import { createPgWriteQueue } from "./store/pg/write-queue.ts";
+import { openPostgres } from "./store/pg.ts";
+import { pgMigrate } from "./store/pg-migrate.ts";
 import { sqliteStoreWriteQueue } from "./store/sqlite-write-queue.ts";
-import { createStore, type Intervals } from "./store/store.ts";
+import { createStore, type Intervals, type Store } from "./store/store.ts";
 import { VERSION } from "./version.ts";
 
 /** A device is stale once nothing came for 3x its longest interval (at least 30 s). */
@@ -64,17 +69,38 @@ export type AppOptions = {
   deviceStaleMs?: number;
 };
 
+/**
+ * The database: SQLite at database_uri (the default, group commit as ever), or PostgreSQL at database_url
+ * (migrated first; instances starting together migrate once). `sqlite` is the SQLite store itself, or null.
+ */
+async function openStore(
+  config: Config,
+  log: Logger,
+): Promise<{ store: AsyncStore; writes: StoreWriteQueue; sqlite: Store | null }> {
+  const zone = config.timezone;
+  if (config.database_url) {
+    const sql = openPostgres(config.database_url);
+    try {
+      await pgMigrate(sql, { zone });
+    } catch (err) {
+      await sql.close();
+      throw new StoreOpenError(explainPostgres(config.database_url, err));
+    }
+    return { store: createPgStore(sql, { zone }), writes: createPgWriteQueue(sql, { zone }), sqlite: null };
+  }
+  const sqlite = createStore(openDatabase(config.database_uri, { zone, log }), { zone });
+  return { store: asyncSqliteStore(sqlite), writes: sqliteStoreWriteQueue(sqlite), sqlite };
+}
+
 export async function createApp(config: Config, opts: AppOptions = {}) {
   const startedAt = Date.now();
   const zone = config.timezone;
 
   // Storage and the log that also keeps warnings for the admin.
   const baseLog = opts.log ?? createLogger();
-  const sqlite = createStore(openDatabase(config.database_uri, { zone, log: baseLog }), { zone });
-  const store = asyncSqliteStore(sqlite);
-  const writes = sqliteStoreWriteQueue(sqlite);
-  /** Frees SQLite's page cache (the memory trim after start); nothing to do on another engine. */
-  const shrinkMemory = () => sqlite.db.run("PRAGMA shrink_memory");
+  const { store, writes, sqlite } = await openStore(config, baseLog);
+  /** Frees SQLite's page cache (the memory trim after start); nothing to do on PostgreSQL. */
+  const shrinkMemory = () => sqlite?.db.run("PRAGMA shrink_memory");
   const eventLog = createEventLog(store);
   const log = withSink(baseLog, eventLog.record);
   const events = createEventBus();
@@ -240,8 +266,11 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     port: server.port as number,
     /** The engine-neutral store the services use. */
     asyncStore: store,
-    /** The SQLite store itself, for tests and tools that look into the file. */
-    store: sqlite,
+    /** The SQLite store itself, for tests and tools that look into the file; not there on PostgreSQL. */
+    get store(): Store {
+      if (!sqlite) throw new Error("this app runs on PostgreSQL: use asyncStore");
+      return sqlite;
+    },
     printers,
     jobs,
     notifier,
