@@ -99,10 +99,17 @@ export function createNotifier(deps: {
   /** Each target is worked on its own, in order: one that hangs (up to the timeout) holds up only itself. */
   const busy = new Set<number>();
   let looking = false;
+  /** A call that came while a look was under way: it looks again once that one is done (a raise must not wait). */
+  let lookAgain = false;
   async function work() {
     // One look for due deliveries at a time: two would both find (and send) the same rows.
-    if (stopped || looking) return;
+    if (stopped) return;
+    if (looking) {
+      lookAgain = true;
+      return;
+    }
     looking = true;
+    lookAgain = false;
     let due: DeliveryRow[];
     try {
       due = await store.notify.due(Date.now(), 500);
@@ -111,6 +118,7 @@ export function createNotifier(deps: {
       return;
     } finally {
       looking = false;
+      if (lookAgain) queueMicrotask(() => void work());
     }
     if (stopped) return;
     const byTarget = new Map<number, DeliveryRow[]>();
