@@ -57,11 +57,25 @@ export async function createJobService(deps: {
 
   // The store is async: a printer's events are handled one after another (each waits for the one before), so a
   // job is opened before the next report looks for it. Printers do not wait for each other.
+  // With nothing of the printer's under way, an event is handled at once, and one handled synchronously (a
+  // reading, a frame: the busy path) costs no promise at all.
   const tails = new Map<number, Promise<void>>();
+  const failed = (printerId: number) => (err: unknown) =>
+    log.error("handling a print's event failed", { printer: printerId, error: err as Error });
   function inOrder(printerId: number, handle: () => Promise<void> | void) {
-    const next = (tails.get(printerId) ?? Promise.resolve())
-      .then(handle)
-      .catch((err) => log.error("handling a print's event failed", { printer: printerId, error: err as Error }));
+    const tail = tails.get(printerId);
+    let next: Promise<void>;
+    if (tail) next = tail.then(handle).catch(failed(printerId));
+    else {
+      let running: Promise<void> | void;
+      try {
+        running = handle();
+      } catch (err) {
+        return failed(printerId)(err);
+      }
+      if (!running) return;
+      next = running.catch(failed(printerId));
+    }
     tails.set(printerId, next);
     void next.then(() => {
       if (tails.get(printerId) === next) tails.delete(printerId);
