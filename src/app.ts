@@ -43,9 +43,15 @@ import { createStorageSummary } from "./services/storage.ts";
 import { createTelemetryService } from "./services/telemetry.ts";
 import { createTimelapseService, resolveMediaDir } from "./services/timelapses.ts";
 import { createUserService } from "./services/users.ts";
-import { openDatabase } from "./store/db.ts";
-import { createStore, type Intervals } from "./store/store.ts";
-import { createWriteQueue } from "./store/write-queue.ts";
+import { type AsyncStore, asyncSqliteStore, type StoreWriteQueue } from "./store/async-store.ts";
+import { explainPostgres } from "./store/copy.ts";
+import { openDatabase, StoreOpenError } from "./store/db.ts";
+import { createPgStore } from "./store/pg/store.ts";
+import { createPgWriteQueue } from "./store/pg/write-queue.ts";
+import { openPostgres } from "./store/pg.ts";
+import { pgMigrate } from "./store/pg-migrate.ts";
+import { sqliteStoreWriteQueue } from "./store/sqlite-write-queue.ts";
+import { createStore, type Intervals, type Store } from "./store/store.ts";
 import { VERSION } from "./version.ts";
 
 /** A device is stale once nothing came for 3x its longest interval (at least 30 s). */
@@ -63,16 +69,40 @@ export type AppOptions = {
   deviceStaleMs?: number;
 };
 
+/**
+ * The database: SQLite at database_uri (the default, group commit as ever), or PostgreSQL at database_url
+ * (migrated first; instances starting together migrate once). `sqlite` is the SQLite store itself, or null.
+ */
+async function openStore(
+  config: Config,
+  log: Logger,
+): Promise<{ store: AsyncStore; writes: StoreWriteQueue; sqlite: Store | null }> {
+  const zone = config.timezone;
+  if (config.database_url) {
+    const sql = openPostgres(config.database_url);
+    try {
+      await pgMigrate(sql, { zone });
+    } catch (err) {
+      await sql.close();
+      throw new StoreOpenError(explainPostgres(config.database_url, err));
+    }
+    return { store: createPgStore(sql, { zone }), writes: createPgWriteQueue(sql, { zone }), sqlite: null };
+  }
+  const sqlite = createStore(openDatabase(config.database_uri, { zone, log }), { zone });
+  return { store: asyncSqliteStore(sqlite), writes: sqliteStoreWriteQueue(sqlite), sqlite };
+}
+
 export async function createApp(config: Config, opts: AppOptions = {}) {
   const startedAt = Date.now();
   const zone = config.timezone;
 
   // Storage and the log that also keeps warnings for the admin.
   const baseLog = opts.log ?? createLogger();
-  const store = createStore(openDatabase(config.database_uri, { zone, log: baseLog }), { zone });
+  const { store, writes, sqlite } = await openStore(config, baseLog);
+  /** Frees SQLite's page cache (the memory trim after start); nothing to do on PostgreSQL. */
+  const shrinkMemory = () => sqlite?.db.run("PRAGMA shrink_memory");
   const eventLog = createEventLog(store);
   const log = withSink(baseLog, eventLog.record);
-  const writes = createWriteQueue(store.db);
   const events = createEventBus();
 
   // Services: the rules, free of HTTP and sockets.
@@ -81,13 +111,14 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   await users.ensureAdmin(config.web_username, config.web_password);
   const imageRetention = config.image_retention;
   const telemetry = createTelemetryService({ store, writes, events, imageRetention, zone });
-  const intervals = createIntervalService({ store, events });
+  const intervals = await createIntervalService({ store, events });
   const deviceTokens = createDeviceTokenService({ store, events, log });
   const retention = createRetention({ store, log, rawRetentionDays: config.raw_retention_days });
   const deviceStaleAfter = () => opts.deviceStaleMs ?? staleAfter(intervals.get());
-  const printers = createPrinterService({ store, events, log, deviceStaleAfter });
-  printers.syncConfig(config.printers);
-  const jobs = createJobService({ store, writes, events, log, printers });
+  const printers = await createPrinterService({ store, events, log, deviceStaleAfter });
+  await printers.syncConfig(config.printers);
+  await telemetry.load(printers.list().map((p) => p.info.id));
+  const jobs = await createJobService({ store, writes, events, log, printers });
   // Timelapse videos (tus uploads from camera Pis), on disk in media_dir.
   const mediaDir = resolveMediaDir(config.media_dir, config.database_uri);
   const timelapses = createTimelapseService({
@@ -99,17 +130,17 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     maxUploadBytes: config.max_upload_bytes,
   });
   // Notifications: rules turn events into messages; the notifier queues and delivers them.
-  const push = createPushService({ store, log, subject: config.public_url || "mailto:layerwatch@localhost" });
+  const push = await createPushService({ store, log, subject: config.public_url || "mailto:layerwatch@localhost" });
   const notifier = createNotifier({
     store,
     log,
     telegramApiRoot: config.telegram_api_root,
-    image: (frameId) => telemetry.frame(frameId) ?? null,
+    image: async (frameId) => (await telemetry.frame(frameId)) ?? null,
     webpush: push.send,
-    hasPushSubscribers: () => push.subscriptions() > 0,
+    hasPushSubscribers: async () => (await push.subscriptions()) > 0,
     timings: opts.notifyTimings,
   });
-  notifier.syncConfig(config.notify);
+  await notifier.syncConfig(config.notify);
   const rules = createNotifyRules({
     events,
     printers,
@@ -189,7 +220,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     .use(html({ contentType: "text/html; charset=utf-8" }))
     .use(securityHeaders(tools))
     .use(errorHandler(tools, log))
-    .use(healthRoutes({ startedAt, dbHealthy }))
+    .use(healthRoutes({ startedAt, engine: store.engine, dbHealthy }))
     .use(assetRoutes())
     .use(authRoutes(deps, tools))
     .use(printersApiRoutes(deps, tools))
@@ -219,7 +250,12 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.port}`;
 
   // Housekeeping: expired sessions hourly, raw readings past retention.
-  const pruneTimer = setInterval(() => auth.pruneExpired(), 60 * 60 * 1000);
+  const pruneTimer = setInterval(
+    () => {
+      auth.pruneExpired().catch((err) => log.error("pruning expired sessions failed", { error: err as Error }));
+    },
+    60 * 60 * 1000,
+  );
   pruneTimer.unref?.();
   retention.start();
   lan.start();
@@ -228,13 +264,20 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   return {
     url,
     port: server.port as number,
-    store,
+    /** The engine-neutral store the services use. */
+    asyncStore: store,
+    /** The SQLite store itself, for tests and tools that look into the file; not there on PostgreSQL. */
+    get store(): Store {
+      if (!sqlite) throw new Error("this app runs on PostgreSQL: use asyncStore");
+      return sqlite;
+    },
     printers,
     jobs,
     notifier,
     io,
     retention,
     log,
+    shrinkMemory,
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -244,12 +287,13 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
       rules.stop();
       notifier.stop();
       hub.stop();
-      printers.stop();
       await app.stop(true);
       io.disconnectSockets(true);
       engine.close();
-      writes.flush();
-      store.close();
+      await jobs.settled();
+      await printers.stop();
+      await writes.flush();
+      await store.close();
     },
   };
 }

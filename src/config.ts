@@ -10,6 +10,8 @@ export type Config = {
   web_password: string;
   secret_key: string;
   database_uri: string;
+  /** A PostgreSQL URL (postgres:// or postgresql://) for several instances; empty = SQLite at database_uri. */
+  database_url: string;
   host: string;
   port: number;
   timezone: string;
@@ -83,6 +85,14 @@ const rules: { [K in keyof Config]: Rule<Config[K]> } = {
   },
   secret_key: { kind: "string", fallback: () => PLACEHOLDER_SECRET, check: (v) => (v ? null : "must not be empty") },
   database_uri: { kind: "string", fallback: () => "app.db", check: (v) => (v.trim() ? null : "must not be empty") },
+  database_url: {
+    kind: "string",
+    fallback: () => "",
+    check: (v) =>
+      v === "" || /^postgres(ql)?:\/\/\S+$/i.test(v)
+        ? null
+        : "must be empty (SQLite at database_uri) or a PostgreSQL URL starting with postgres:// or postgresql://",
+  },
   host: { kind: "string", fallback: () => "127.0.0.1", check: (v) => (v.trim() ? null : "must not be empty") },
   port: { kind: "integer", fallback: () => 5555, check: (v) => (v >= 0 && v <= 65535 ? null : "must be 0..65535") },
   timezone: {
@@ -284,6 +294,12 @@ export async function loadConfig(opts: {
     warnings.push(
       `web_password is the shipped placeholder "${PLACEHOLDER_PASSWORD}": ` +
         `change it (or run "layerwatch init") before exposing this server`,
+    );
+  // Instances behind one address must accept each other's forms: a random key per instance would not.
+  if (config.secret_key === PLACEHOLDER_SECRET && config.database_url)
+    throw new ConfigError(
+      'config: "secret_key" is the shipped placeholder, and with "database_url" set every instance must share ' +
+        'one key: set secret_key (or LAYERWATCH_SECRET_KEY) to the same random value on each (see "layerwatch init")',
     );
   if (config.secret_key === PLACEHOLDER_SECRET) {
     warnings.push(

@@ -4,6 +4,7 @@ import type { AppHandle } from "./app.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { writeInitialConfig } from "./init.ts";
 import { createLogger } from "./log.ts";
+import { redactUrl } from "./store/copy.ts";
 import { StoreOpenError } from "./store/db.ts";
 import { COMMIT, VERSION } from "./version.ts";
 
@@ -121,7 +122,7 @@ async function main(): Promise<number> {
     url: app.url,
     version: VERSION,
     config: loaded.origin,
-    database: loaded.config.database_uri,
+    database: loaded.config.database_url ? redactUrl(loaded.config.database_url) : loaded.config.database_uri,
     timezone: loaded.config.timezone,
   });
   if (stopping) await app.stop();
@@ -139,7 +140,7 @@ function trimMemory(app: AppHandle) {
   const timer = setTimeout(() => {
     Bun.gc(true);
     Bun.shrink();
-    app.store.db.run("PRAGMA shrink_memory");
+    app.shrinkMemory();
   }, 2000).unref();
   return () => clearTimeout(timer);
 }

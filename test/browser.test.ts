@@ -205,15 +205,15 @@ describe("the dashboard in a browser", () => {
     await app.stop();
     await page.waitForSelector("#conn[data-state=offline]", { timeout: 10000 });
     app = await startApp({ timezone: ZONE, device_rate_limit: 0, port }, dir);
-    // Stored while the page was cut off: the catch-up must bring it in.
-    app.store.readings.insert(1, 1, Date.now(), 30.1, 55.5);
+    // Reported while the page was cut off (its reconnect waits a second or more): the catch-up must bring it in.
+    device = await connected(connectSocket(app, { cookie: await login(app) }));
+    await emitWithAck(device, "temphum", { temperature: 30.1, humidity: 55.5 });
     await page.waitForSelector("#conn[data-state=live]", { timeout: 15000 });
     await page.waitForFunction(
       () => document.querySelector("#tile-temperature .value")?.textContent === "30.1 °C",
       undefined,
       { timeout: 3000 },
     );
-    device = await connected(connectSocket(app, { cookie: await login(app) }));
     await context.close();
   }, 40000);
 

@@ -38,6 +38,16 @@ describe("configuration errors end start-up with one clear line and exit code 2"
     ["a bad locale", { locale: "xx" }, /"locale" must be one of en, fi/],
     ["an image retention of zero", { image_retention: 0 }, /"image_retention" must be 1\.\.10000/],
     ["a JSON array", [], /must hold a JSON object/],
+    [
+      "a database_url that is not PostgreSQL",
+      { database_url: "mysql://db/x" },
+      /"database_url" must be empty .*postgres:\/\//,
+    ],
+    [
+      "the placeholder secret_key with database_url set",
+      { database_url: "postgres://db.example/layerwatch" },
+      /"secret_key" is the shipped placeholder, and with "database_url" set every instance must share one key/,
+    ],
   ];
   for (const [what, config, message] of cases) {
     test(what, () => {
@@ -59,6 +69,12 @@ describe("configuration errors end start-up with one clear line and exit code 2"
     const r = run([], { env: { LAYERWATCH_PORT: "eighty" } });
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/"LAYERWATCH_PORT" must be a whole number/);
+  });
+
+  test("LAYERWATCH_DATABASE_URL is checked as database_url is", () => {
+    const r = run([], { env: { LAYERWATCH_DATABASE_URL: "sqlite:///app.db" } });
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/"database_url" must be empty/);
   });
 
   test("an unknown flag and a bad --port", () => {

@@ -1,6 +1,6 @@
 // Prints become jobs from the printer's state, whatever reports it: a fake A1 on the LAN, or a camera Pi's
 // structured status alone. Each keeps its layers, duration, errors, weather and frames.
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { startFakePrinter } from "./fakes/bambu-printer.ts";
 import {
   connected,
@@ -14,6 +14,7 @@ import {
   tempDir,
   until,
 } from "./helpers.ts";
+import { type PostgresServer, startPostgres } from "./servers.ts";
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -33,13 +34,31 @@ type Job = {
   errors?: { code: string; kind: string; severity?: string }[];
 };
 
-async function lanSetup(dir = tempDir()) {
+// Every test runs on both engines: SQLite (the default) and PostgreSQL (database_url, a fresh database per setup).
+const ENGINES = ["sqlite", "postgres"] as const;
+type Engine = (typeof ENGINES)[number];
+let pg: Promise<PostgresServer> | undefined;
+afterAll(async () => {
+  await (await pg)?.stop();
+});
+/** What startApp needs for the engine: nothing for SQLite, a new database's URL for PostgreSQL. */
+async function engineConfig(engine: Engine) {
+  if (engine === "sqlite") return {};
+  pg ??= startPostgres();
+  return { database_url: await (await pg).createDatabase() };
+}
+
+async function lanSetup(engine: Engine, dir = tempDir()) {
   const printer = await startFakePrinter({ commandDelayMs: 30, frameIntervalMs: 100 });
   cleanup.push(() => printer.close());
   const lan = { host: "127.0.0.1", serial: printer.serial, access_code: printer.accessCode };
   const ports = { mqtt_port: printer.mqttPort, camera_port: printer.cameraPort };
+  const database = await engineConfig(engine);
   const boot = async () => {
-    const app = await startApp({ printers: [{ name: "A1", model: "A1", ...lan, ...ports }] as never }, dir);
+    const app = await startApp(
+      { ...database, printers: [{ name: "A1", model: "A1", ...lan, ...ports }] as never },
+      dir,
+    );
     const cookie = await login(app);
     const api = async <T>(path: string) =>
       (await (await fetch(`${app.url}${path}`, { headers: { cookie } })).json()) as T;
@@ -64,103 +83,105 @@ async function tokenDevice(app: TestApp, cookie: string) {
   return device;
 }
 
-describe("jobs from the printer on the LAN", () => {
-  test("a print run gives one finished job with its layers, duration, frames and its readings' weather", async () => {
-    const { printer, boot } = await lanSetup();
-    const { app, cookie, api } = await boot();
-    cleanup.push(() => app.close());
-    const device = await tokenDevice(app, cookie);
-    const run = printer.runPrint({ name: "benchy", layers: 8, stepMs: 120 });
-    await until(
-      () => api<{ job: unknown }>("/api/printers/1"),
-      (p) => p.job !== null,
-    );
-    const readings = [
-      [21, 40],
-      [23, 44],
-      [22, 45],
-    ];
-    for (const [temperature, humidity] of readings) {
-      await emitWithAck(device, "temphum", { temperature, humidity });
-      await emitWithAck(device, "image", fakeJpeg(800, temperature!));
-    }
-    await run;
-    const [job] = await until(
-      () => api<Job[]>("/api/printers/1/jobs"),
-      (j) => j[0]?.outcome === "finished",
-    );
-    expect(job).toMatchObject({ name: "benchy", outcome: "finished", layer: 8, total_layers: 8 });
-    expect(job!.duration_s).toBeGreaterThanOrEqual(1);
-    expect(job!.weather).toEqual({ temp_min: 21, temp_avg: 22, temp_max: 23, hum_min: 40, hum_avg: 43, hum_max: 45 });
-    expect(job!.frames).toBeGreaterThanOrEqual(2);
-    expect((await api<Job[]>("/api/printers/1/jobs")).length).toBe(1);
-    const full = await api<Job & { frames: { url: string }[] }>(`/api/jobs/${job!.id}`);
-    const img = await fetch(`${app.url}${full.frames[0]!.url}`, { headers: { cookie } });
-    expect(img.status).toBe(200);
-    expect(img.headers.get("content-type")).toBe("image/jpeg");
+for (const engine of ENGINES)
+  describe(`${engine}: jobs from the printer on the LAN`, () => {
+    test("a print run gives one finished job with its layers, duration, frames and its readings' weather", async () => {
+      const { printer, boot } = await lanSetup(engine);
+      const { app, cookie, api } = await boot();
+      cleanup.push(() => app.close());
+      const device = await tokenDevice(app, cookie);
+      const run = printer.runPrint({ name: "benchy", layers: 8, stepMs: 120 });
+      await until(
+        () => api<{ job: unknown }>("/api/printers/1"),
+        (p) => p.job !== null,
+      );
+      const readings = [
+        [21, 40],
+        [23, 44],
+        [22, 45],
+      ];
+      for (const [temperature, humidity] of readings) {
+        await emitWithAck(device, "temphum", { temperature, humidity });
+        await emitWithAck(device, "image", fakeJpeg(800, temperature!));
+      }
+      await run;
+      const [job] = await until(
+        () => api<Job[]>("/api/printers/1/jobs"),
+        (j) => j[0]?.outcome === "finished",
+      );
+      expect(job).toMatchObject({ name: "benchy", outcome: "finished", layer: 8, total_layers: 8 });
+      expect(job!.duration_s).toBeGreaterThanOrEqual(1);
+      expect(job!.weather).toEqual({ temp_min: 21, temp_avg: 22, temp_max: 23, hum_min: 40, hum_avg: 43, hum_max: 45 });
+      expect(job!.frames).toBeGreaterThanOrEqual(2);
+      expect((await api<Job[]>("/api/printers/1/jobs")).length).toBe(1);
+      const full = await api<Job & { frames: { url: string }[] }>(`/api/jobs/${job!.id}`);
+      const img = await fetch(`${app.url}${full.frames[0]!.url}`, { headers: { cookie } });
+      expect(img.status).toBe(200);
+      expect(img.headers.get("content-type")).toBe("image/jpeg");
+    });
+
+    test("a print cancelled on the printer is cancelled; a failed one keeps its HMS codes", async () => {
+      const { printer, boot } = await lanSetup(engine);
+      const { app, api } = await boot();
+      cleanup.push(() => app.close());
+      await printer.runPrint({ name: "cancel-me", layers: 4, stepMs: 60, outcome: "cancel" });
+      await printer.runPrint({ name: "fail-me", layers: 4, stepMs: 60, outcome: "fail" });
+      const jobs = await until(
+        () => api<Job[]>("/api/printers/1/jobs"),
+        (j) => j.length === 2 && j[0]!.outcome !== "running",
+      );
+      expect(jobs.map((j) => [j.name, j.outcome])).toEqual([
+        ["fail-me", "failed"],
+        ["cancel-me", "cancelled"],
+      ]);
+      const failed = await api<Job>(`/api/jobs/${jobs[0]!.id}`);
+      expect(failed.errors).toEqual([{ code: "0700_2000_0002_0001", kind: "hms", severity: "serious" }]);
+    });
+
+    test("a restart of layerwatch mid-print continues the same job", async () => {
+      const { printer, boot } = await lanSetup(engine);
+      const first = await boot();
+      const run = printer.runPrint({ name: "long", layers: 10, stepMs: 150 });
+      await until(
+        () => first.api<{ state: { layer: number } }>("/api/printers/1"),
+        (p) => p.state?.layer >= 2,
+      );
+      await first.app.stop();
+      const second = await boot();
+      cleanup.push(() => second.app.close());
+      await run;
+      const jobs = await until(
+        () => second.api<Job[]>("/api/printers/1/jobs"),
+        (j) => j[0]?.outcome === "finished",
+      );
+      expect(jobs.map((j) => [j.name, j.outcome, j.layer])).toEqual([["long", "finished", 10]]);
+    });
   });
 
-  test("a print cancelled on the printer is cancelled; a failed one keeps its HMS codes", async () => {
-    const { printer, boot } = await lanSetup();
-    const { app, api } = await boot();
-    cleanup.push(() => app.close());
-    await printer.runPrint({ name: "cancel-me", layers: 4, stepMs: 60, outcome: "cancel" });
-    await printer.runPrint({ name: "fail-me", layers: 4, stepMs: 60, outcome: "fail" });
-    const jobs = await until(
-      () => api<Job[]>("/api/printers/1/jobs"),
-      (j) => j.length === 2 && j[0]!.outcome !== "running",
-    );
-    expect(jobs.map((j) => [j.name, j.outcome])).toEqual([
-      ["fail-me", "failed"],
-      ["cancel-me", "cancelled"],
-    ]);
-    const failed = await api<Job>(`/api/jobs/${jobs[0]!.id}`);
-    expect(failed.errors).toEqual([{ code: "0700_2000_0002_0001", kind: "hms", severity: "serious" }]);
+for (const engine of ENGINES)
+  describe(`${engine}: jobs from a camera Pi's structured status alone`, () => {
+    test("running, paused and finished statuses make one finished job with its paused time", async () => {
+      const app = await startApp(await engineConfig(engine));
+      cleanup.push(() => app.close());
+      const cookie = await login(app);
+      const device = await tokenDevice(app, cookie);
+      const status = (s: Record<string, unknown>) => emitWithAck(device, "status", { file_name: "vase", ...s });
+      await status({ gcode_status: "RUNNING", current_layer: 1, total_layers: 30 });
+      await status({ gcode_status: "RUNNING", current_layer: 12, total_layers: 30 });
+      await status({ gcode_status: "PAUSE", current_layer: 12 });
+      await sleep(1100); // the pause under test lasts over a second (paused_s counts whole seconds)
+      await status({ gcode_status: "RUNNING", current_layer: 13 });
+      await status({ gcode_status: "FINISH", current_layer: 30, percentage: 100 });
+      const res = await fetch(`${app.url}/api/printers/1/jobs`, { headers: { cookie } });
+      const jobs = (await res.json()) as Job[];
+      expect(jobs.map((j) => [j.name, j.outcome, j.layer, j.total_layers])).toEqual([["vase", "finished", 30, 30]]);
+      expect(jobs[0]!.paused_s).toBeGreaterThanOrEqual(1);
+      const page = async (path: string) => (await fetch(`${app.url}${path}`, { headers: { cookie } })).text();
+      expect(await page("/history")).toContain('href="/jobs/');
+      expect(await page("/printers/1/history?outcome=finished")).toContain(">vase<");
+      expect(await page("/printers/1/history?outcome=failed")).toContain("No prints yet.");
+      const job = await page(`/jobs/${jobs[0]!.id}`);
+      expect(job).toContain("30/30");
+      expect(job).toContain("No frames were archived for this print.");
+    });
   });
-
-  test("a restart of layerwatch mid-print continues the same job", async () => {
-    const { printer, boot } = await lanSetup();
-    const first = await boot();
-    const run = printer.runPrint({ name: "long", layers: 10, stepMs: 150 });
-    await until(
-      () => first.api<{ state: { layer: number } }>("/api/printers/1"),
-      (p) => p.state?.layer >= 2,
-    );
-    await first.app.stop();
-    const second = await boot();
-    cleanup.push(() => second.app.close());
-    await run;
-    const jobs = await until(
-      () => second.api<Job[]>("/api/printers/1/jobs"),
-      (j) => j[0]?.outcome === "finished",
-    );
-    expect(jobs.map((j) => [j.name, j.outcome, j.layer])).toEqual([["long", "finished", 10]]);
-  });
-});
-
-describe("jobs from a camera Pi's structured status alone", () => {
-  test("running, paused and finished statuses make one finished job with its paused time", async () => {
-    const app = await startApp();
-    cleanup.push(() => app.close());
-    const cookie = await login(app);
-    const device = await tokenDevice(app, cookie);
-    const status = (s: Record<string, unknown>) => emitWithAck(device, "status", { file_name: "vase", ...s });
-    await status({ gcode_status: "RUNNING", current_layer: 1, total_layers: 30 });
-    await status({ gcode_status: "RUNNING", current_layer: 12, total_layers: 30 });
-    await status({ gcode_status: "PAUSE", current_layer: 12 });
-    await sleep(1100); // the pause under test lasts over a second (paused_s counts whole seconds)
-    await status({ gcode_status: "RUNNING", current_layer: 13 });
-    await status({ gcode_status: "FINISH", current_layer: 30, percentage: 100 });
-    const res = await fetch(`${app.url}/api/printers/1/jobs`, { headers: { cookie } });
-    const jobs = (await res.json()) as Job[];
-    expect(jobs.map((j) => [j.name, j.outcome, j.layer, j.total_layers])).toEqual([["vase", "finished", 30, 30]]);
-    expect(jobs[0]!.paused_s).toBeGreaterThanOrEqual(1);
-    const page = async (path: string) => (await fetch(`${app.url}${path}`, { headers: { cookie } })).text();
-    expect(await page("/history")).toContain('href="/jobs/');
-    expect(await page("/printers/1/history?outcome=finished")).toContain(">vase<");
-    expect(await page("/printers/1/history?outcome=failed")).toContain("No prints yet.");
-    const job = await page(`/jobs/${jobs[0]!.id}`);
-    expect(job).toContain("30/30");
-    expect(job).toContain("No frames were archived for this print.");
-  });
-});

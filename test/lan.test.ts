@@ -100,7 +100,7 @@ describe("the LAN connection", () => {
   test("a changed certificate under pin is refused before the access code is sent", async () => {
     const { printer, app, api } = await setup();
     await until(api, (p) => p.sources.lan === "connected");
-    const pinned = app.printers.connectionOf(1)!.tls_fingerprint;
+    const pinned = (await app.printers.connectionOf(1))!.tls_fingerprint;
     expect(pinned).toBe(printer.fingerprint256);
     printer.changeCertificate();
     await printer.restartBroker(100);
@@ -124,7 +124,7 @@ describe("the LAN connection", () => {
     });
     expect(res.status).toBe(200);
     await until(api, (x) => x.sources.lan === "connected", 8000);
-    expect(app.printers.connectionOf(1)!.tls_fingerprint).toBe(printer.fingerprint256);
+    expect((await app.printers.connectionOf(1))!.tls_fingerprint).toBe(printer.fingerprint256);
   });
 });
 

@@ -48,7 +48,7 @@ describe("targets in Settings", () => {
     const tested = await form("/settings/notify/test", { url: services.ntfyUrl("trial") }, true);
     expect(await tested.text()).toContain("Test sent.");
     expect(services.of("ntfy").map((r) => r.path)).toEqual(["/trial"]);
-    expect(app.notifier.targets().map((t) => t.url)).toEqual(["webpush://"]);
+    expect((await app.notifier.targets()).map((t) => t.url)).toEqual(["webpush://"]);
     const down = await form("/settings/notify/test", { url: "json://127.0.0.1:9/nothing-listens" }, true);
     expect(await down.text()).toContain("flash error");
   });
@@ -89,14 +89,14 @@ describe("Web Push", () => {
     await form("/settings/notify", { url: services.webhookUrl() }, true);
     const device = await connected(connectSocket(app, { cookie }));
     cleanup.push(() => device.disconnect());
-    const webpushLog = () => app.notifier.targets().find((t) => t.url === "webpush://")!.log;
+    const webpushLog = async () => (await app.notifier.targets()).find((t) => t.url === "webpush://")!.log;
     await emitWithAck(device, "status", { gcode_status: "RUNNING", file_name: "alone.3mf" });
     await until(
       () => services.of("webhook").length,
       (n) => n >= 1,
     );
     // The webhook had it, so the notification was raised and worked: the Web Push target got no delivery.
-    expect(webpushLog()).toEqual([]);
+    expect(await webpushLog()).toEqual([]);
 
     const push = startPushService();
     cleanup.push(() => push.close());

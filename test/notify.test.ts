@@ -103,7 +103,7 @@ describe("each service receives what its API expects", () => {
       notify: (s) => [s.webhookUrl(`?secret=${encodeURIComponent(wrong)}`)],
     });
     await emitWithAck(device, "status", { gcode_status: "RUNNING", file_name: "x" });
-    const target = () => app.notifier.targets().find((t) => t.url.startsWith("json://"))!;
+    const target = async () => (await app.notifier.targets()).find((t) => t.url.startsWith("json://"))!;
     const t = await until(target, (x) => x.log[0]?.status === "failed");
     expect(t.log[0]!.last_error).toContain("401");
     expect(t.url).not.toContain(wrong.slice(10));
@@ -121,7 +121,7 @@ describe("each service receives what its API expects", () => {
     // Bounded: a second copy (a retry after the success) would come within the longest retry gap, 600 ms.
     await quietFor(700);
     expect(services.of("ntfy")).toHaveLength(1);
-    const log = app.notifier.targets().find((t) => t.url.startsWith("ntfy://"))!.log;
+    const log = (await app.notifier.targets()).find((t) => t.url.startsWith("ntfy://"))!.log;
     expect(log[0]).toMatchObject({ status: "sent", attempts: 3 });
   });
 });

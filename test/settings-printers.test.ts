@@ -62,7 +62,7 @@ describe("printers in settings", () => {
     expect(edit.text).not.toContain("secret12");
     const saved = await post(`/settings/printers/${id}`, { _csrf: csrf, name: "Lab A1 mini", access_code: "" });
     expect(await saved.text()).toContain("Printer saved.");
-    expect(app.printers.connectionOf(id)!.access_code).toBe("secret12");
+    expect((await app.printers.connectionOf(id))!.access_code).toBe("secret12");
     expect(names()).toContain("Lab A1 mini");
     expect((await getPage(app, "/api/printers", cookie)).text).not.toContain("secret12");
   });

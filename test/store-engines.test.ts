@@ -154,6 +154,8 @@ for (const engine of ENGINES) {
             },
           );
         },
+        later: f.writes.later,
+        cancel: f.writes.cancel,
         flush: f.writes.flush,
       };
     });
@@ -748,10 +750,28 @@ for (const engine of ENGINES) {
         await s.notify.setKey("vapid", "k1");
         await s.notify.setKey("vapid", "k2");
         expect(await s.notify.key("vapid")).toBe("k2");
+        expect(await s.notify.keepKey("vapid", "k3")).toBe("k2");
+        expect(await s.notify.keepKey("other", "o1")).toBe("o1");
+        expect(await s.notify.key("other")).toBe("o1");
       });
     });
 
     describe("write queue", () => {
+      test("a waiting write rides with the next batch; one of the same key replaces it, and cancel drops it", async () => {
+        const row = await s.readings.insert(1, 1, NOW, 20, 40);
+        const first = writes.later("w", 60_000, "statuses", "record", 1, 1, NOW, "first");
+        const second = writes.later("w", 60_000, "statuses", "record", 1, 1, NOW + 1, "second");
+        const dropped = writes.later("gone", 60_000, "statuses", "record", 1, 1, NOW + 2, "dropped");
+        writes.cancel("gone");
+        await Promise.all([first, dropped]);
+        expect(await s.statuses.latest(1)).toBeNull();
+        await writes.run("readings", "deleteOfPrinter", 1);
+        await second;
+        expect((await s.statuses.latest(1))?.status).toBe("second");
+        expect(await s.readings.latest(1)).toBeNull();
+        expect(row).toBeGreaterThan(0);
+      });
+
       test("writes queued in one tick commit together, each answered with its method's result", async () => {
         const pending = [
           writes.run("readings", "insert", 1, 1, NOW, 20, 40),

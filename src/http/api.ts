@@ -33,7 +33,7 @@ export function apiRoutes(deps: HttpDeps, tools: RequestTools) {
   const { telemetry, config } = deps;
   const dayCache = new Map<string, CachedDay>();
 
-  function encodedDay(printerId: number, day: string, stamp: string): CachedDay {
+  async function encodedDay(printerId: number, day: string, stamp: string): Promise<CachedDay> {
     const key = `${printerId}|${day}`;
     const hit = dayCache.get(key);
     if (hit && hit.stamp === stamp) {
@@ -41,7 +41,7 @@ export function apiRoutes(deps: HttpDeps, tools: RequestTools) {
       dayCache.set(key, hit); // most recently used last
       return hit;
     }
-    const rows = telemetry.readingsOfDay(printerId, day)!;
+    const rows = (await telemetry.readingsOfDay(printerId, day))!;
     const body = new TextEncoder().encode(
       JSON.stringify(
         rows.map((r) => ({
@@ -58,9 +58,9 @@ export function apiRoutes(deps: HttpDeps, tools: RequestTools) {
   }
 
   /** One calendar day of a printer's readings, gzipped and cached by a validator of that day. */
-  function dayReadings(printerId: number, date: string | undefined, request: Request): Response {
+  async function dayReadings(printerId: number, date: string | undefined, request: Request): Promise<Response> {
     const day = date ?? dayOf(Date.now(), config.timezone);
-    const stamp = telemetry.dayStamp(printerId, day);
+    const stamp = await telemetry.dayStamp(printerId, day);
     if (stamp === null)
       return jsonResponse(
         { error: `date must be a real calendar date written YYYY-MM-DD, got "${day.slice(0, 32)}"` },
@@ -70,18 +70,18 @@ export function apiRoutes(deps: HttpDeps, tools: RequestTools) {
     const etag = `W/"temphum-${printerId}-${day}-${stamp}"`;
     const headers = { etag, "cache-control": "private, no-cache" };
     if (request.headers.get("if-none-match") === etag) return new Response(null, { status: 304, headers });
-    const { gzipped } = encodedDay(printerId, day, stamp);
+    const { gzipped } = await encodedDay(printerId, day, stamp);
     if (acceptsGzip(request)) return gzippedJson(gzipped, headers);
     return encodedJson(request, Bun.gunzipSync(gzipped as Uint8Array<ArrayBuffer>), undefined, 200, headers);
   }
 
-  function summary(printerId: number, query: typeof SummaryQuery.static, request: Request): Response {
+  async function summary(printerId: number, query: typeof SummaryQuery.static, request: Request): Promise<Response> {
     const bucket = query.bucket ?? "hour";
     const today = dayOf(Date.now(), config.timezone);
     const to = query.to ?? today;
     const from = query.from ?? shiftDayOr(to, bucket === "hour" ? -6 : -29);
     if (bucket !== "hour" && bucket !== "day") return jsonResponse({ error: 'bucket must be "hour" or "day"' }, 400);
-    const rows = telemetry.summaries(printerId, bucket, from, to);
+    const rows = await telemetry.summaries(printerId, bucket, from, to);
     if (!rows)
       return jsonResponse({ error: "from and to must be real dates written YYYY-MM-DD, from not after to" }, 400);
     const span = (Date.parse(to) - Date.parse(from)) / 86400000;
@@ -125,7 +125,7 @@ export function apiRoutes(deps: HttpDeps, tools: RequestTools) {
       // JSON only (the api auth refuses other bodies): a cross-site form cannot send it.
       .put(
         "/timelapse_config",
-        ({ body }) => {
+        async ({ body }) => {
           const parsed = parseIntervals((body ?? {}) as Record<string, unknown>);
           if (!parsed.ok) {
             const fields = Object.fromEntries(
@@ -133,17 +133,17 @@ export function apiRoutes(deps: HttpDeps, tools: RequestTools) {
             );
             return jsonResponse({ error: "invalid intervals", fields }, 400);
           }
-          deps.intervals.set(parsed.value);
+          await deps.intervals.set(parsed.value);
           return jsonResponse(parsed.value);
         },
         { ...api, role: "admin" },
       )
       .get(
         "/frames",
-        ({ request }) =>
+        async ({ request }) =>
           jsonFor(
             request,
-            telemetry.frames(DEFAULT_PRINTER_ID).map((f) => ({
+            (await telemetry.frames(DEFAULT_PRINTER_ID)).map((f) => ({
               id: f.id,
               mime: f.mime,
               size: f.size,

@@ -18,18 +18,18 @@ const LoginForm = t.Optional(
 export function authRoutes(deps: HttpDeps, tools: RequestTools) {
   /** Only a POST with the session's CSRF token ends it: another site can neither link nor post a logout. */
   const csrfRefusal = csrfCheck(deps, tools);
-  const logout = ({ request, body }: { request: Request; body: unknown }) => {
-    const session = tools.sessionOf(request);
+  const logout = async ({ request, body }: { request: Request; body: unknown }) => {
+    const session = await tools.sessionOf(request);
     const refused = session && csrfRefusal(session, request, body);
     if (refused) return refused;
-    deps.auth.endSession(readSessionToken(request.headers.get("cookie")));
+    await deps.auth.endSession(readSessionToken(request.headers.get("cookie")));
     return redirectTo("/login", { "set-cookie": tools.clearedCookie() });
   };
 
   return (
     new Elysia({ name: "auth-routes" })
-      .get("/login", ({ request, query }) => {
-        if (tools.sessionOf(request)) return redirectTo(safeNext(query.next));
+      .get("/login", async ({ request, query }) => {
+        if (await tools.sessionOf(request)) return redirectTo(safeNext(query.next));
         return LoginPage({ ctx: tools.view(null), next: typeof query.next === "string" ? query.next : undefined });
       })
       .post(
@@ -56,7 +56,7 @@ export function authRoutes(deps: HttpDeps, tools: RequestTools) {
           }
           deps.loginLimiter.succeed([`user:${username.toLowerCase()}`]);
           const remember = body?.remember === "on";
-          const { token } = deps.auth.startSession(user.id, remember);
+          const { token } = await deps.auth.startSession(user.id, remember);
           deps.log.info("login", { user: user.username, remember });
           const cookie = tools.sessionCookie(request, token, remember ? REMEMBER_TTL_MS / 1000 : undefined);
           return redirectTo(safeNext(next), { "set-cookie": cookie });
@@ -64,10 +64,14 @@ export function authRoutes(deps: HttpDeps, tools: RequestTools) {
         { body: LoginForm },
       )
       // A link (from any site) cannot log out: the page says to use the button, which posts with the CSRF token.
-      .get("/logout", ({ request, set }) => {
+      .get("/logout", async ({ request, set }) => {
         set.status = 405;
         set.headers.allow = "POST";
-        return ErrorPage({ ctx: tools.view(tools.sessionOf(request)), title: "405", message: tools.t.logoutByPost });
+        return ErrorPage({
+          ctx: tools.view(await tools.sessionOf(request)),
+          title: "405",
+          message: tools.t.logoutByPost,
+        });
       })
       .post("/logout", logout, { body: t.Optional(t.Object({ _csrf: t.Optional(t.String({ maxLength: 128 })) })) })
   );

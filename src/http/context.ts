@@ -20,8 +20,8 @@ import { readSessionToken, SESSION_COOKIE } from "../session-cookie.ts";
 
 export type HttpDeps = {
   /** What the print archive and the timelapse videos use, against their budgets (0 = no limit). */
-  storage: () => { archive: number; archiveQuota: number; media: number; mediaQuota: number };
-  removeTimelapse: (id: number, by: string) => boolean;
+  storage: () => Promise<{ archive: number; archiveQuota: number; media: number; mediaQuota: number }>;
+  removeTimelapse: (id: number, by: string) => Promise<boolean>;
   config: Config;
   log: Logger;
   auth: AuthService;
@@ -36,11 +36,11 @@ export type HttpDeps = {
   jobs: JobService;
   notifier: Notifier;
   push: PushService;
-  lan: { repin: (printerId: number) => void };
+  lan: { repin: (printerId: number) => Promise<void> };
   devices: { connected: () => number; ofPrinter: (printerId: number) => number };
   startedAt: number;
   version: string;
-  dbHealthy: () => boolean;
+  dbHealthy: () => Promise<boolean>;
 };
 
 export function createRequestTools(deps: HttpDeps) {
@@ -52,13 +52,13 @@ export function createRequestTools(deps: HttpDeps) {
 
   return {
     t,
-    sessionOf: (request: Request): Session | null =>
+    sessionOf: (request: Request): Promise<Session | null> =>
       deps.auth.resolveSession(readSessionToken(request.headers.get("cookie"))),
 
     /** The request's session; a remembered one that was just renewed gets its cookie's 30 days renewed too. */
-    sessionFor(request: Request, set: { headers: Record<string, unknown> }): Session | null {
+    async sessionFor(request: Request, set: { headers: Record<string, unknown> }): Promise<Session | null> {
       const token = readSessionToken(request.headers.get("cookie"));
-      const session = deps.auth.resolveSession(token);
+      const session = await deps.auth.resolveSession(token);
       if (session?.persistent && session.renewed && token)
         set.headers["set-cookie"] = this.sessionCookie(request, token, REMEMBER_TTL_MS / 1000);
       return session;

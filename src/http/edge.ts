@@ -73,8 +73,8 @@ export function edge(deps: Pick<HttpDeps, "log" | "printers">, tools: RequestToo
   return new Elysia().macro({
     /** The request's session, present in the handler; a remembered one gets its cookie renewed. */
     auth: (kind: AuthKind) => ({
-      resolve({ request, set, body, status }) {
-        const session = tools.sessionFor(request, set);
+      async resolve({ request, set, body, status }) {
+        const session = await tools.sessionFor(request, set);
         if (!session)
           return kind === "api"
             ? status(401, jsonResponse({ error: "unauthorized: log in first" }, 401))

@@ -9,12 +9,12 @@ export const errorAnswer = (tools: RequestTools, request: Request, status: numbe
   refusal(tools, request, null, status, message, title);
 
 export function errorHandler(tools: RequestTools, log: Logger) {
-  return new Elysia({ name: "error-handler" }).onError({ as: "global" }, ({ code, error, request }) => {
+  return new Elysia({ name: "error-handler" }).onError({ as: "global" }, async ({ code, error, request }) => {
     const notFound = () => errorAnswer(tools, request, 404, isApi(request) ? "not found" : tools.t.notFound, "404");
     if (code === "NOT_FOUND") return notFound();
     // An id in the path that is not a number names nothing; who is not logged in is asked to log in first.
     if (code === "VALIDATION" && (error as { type?: string }).type === "params") {
-      if (tools.sessionOf(request) || request.headers.get("authorization")) return notFound();
+      if ((await tools.sessionOf(request)) || request.headers.get("authorization")) return notFound();
       return isApi(request) ? jsonResponse({ error: "unauthorized: log in first" }, 401) : loginRedirect(request);
     }
     if (code === "VALIDATION" || code === "PARSE" || code === "INVALID_COOKIE_SIGNATURE") {

@@ -17,10 +17,10 @@ const Query = t.Object({
 
 export function historyRoutes(deps: HttpDeps, tools: RequestTools) {
   const { jobs, printers } = deps;
-  function history(session: Session, query: typeof Query.static, printerId?: number) {
+  async function history(session: Session, query: typeof Query.static, printerId?: number) {
     const outcome = (OUTCOMES as readonly string[]).includes(query.outcome ?? "") ? query.outcome! : "";
     const before = wholeNumber(query.before) ?? undefined;
-    const rows = jobs.list({ printerId, outcome, before, limit: PAGE });
+    const rows = await jobs.list({ printerId, outcome, before, limit: PAGE });
     const base = printerId ? `/printers/${printerId}/history` : "/history";
     const last = rows.at(-1);
     const next =
@@ -58,8 +58,8 @@ export function historyRoutes(deps: HttpDeps, tools: RequestTools) {
       })
       .get(
         "/jobs/:id",
-        ({ session, params, set }) => {
-          const job = jobs.get(params.id);
+        async ({ session, params, set }) => {
+          const job = await jobs.get(params.id);
           if (!job) {
             set.status = 404;
             return ErrorPage({ ctx: tools.view(session), title: "404", message: tools.t.noSuchJob });
@@ -69,17 +69,17 @@ export function historyRoutes(deps: HttpDeps, tools: RequestTools) {
             job,
             printer: printers.get(job.printer_id)?.info.name ?? "",
             facts: jobFacts(job),
-            frames: jobs.frames(job.id),
-            timelapseId: jobs.timelapseOf(job.id),
+            frames: await jobs.frames(job.id),
+            timelapseId: await jobs.timelapseOf(job.id),
           });
         },
         { ...page, params: IdParams },
       )
       .get(
         "/jobs/:id/frames/:file",
-        ({ params, request }) => {
+        async ({ params, request }) => {
           const frameId = idOfFile(params.file, ["jpg"]);
-          const frame = frameId === null ? null : jobs.frame(frameId);
+          const frame = frameId === null ? null : await jobs.frame(frameId);
           return image(request, frame && frame.job_id === params.id ? frame : null);
         },
         { ...page, params: t.Object({ id: IdParams.properties.id, file: t.String() }) },
@@ -87,9 +87,9 @@ export function historyRoutes(deps: HttpDeps, tools: RequestTools) {
       // The job's last archived frame: its thumbnail in lists and for its video.
       .get(
         "/jobs/:id/thumbnail.jpg",
-        ({ params, request }) => {
-          const last = jobs.frames(params.id).at(-1);
-          return image(request, last ? jobs.frame(last.id) : null);
+        async ({ params, request }) => {
+          const last = (await jobs.frames(params.id)).at(-1);
+          return image(request, last ? await jobs.frame(last.id) : null);
         },
         { ...page, params: IdParams },
       )

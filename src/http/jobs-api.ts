@@ -31,7 +31,7 @@ export function jobFacts(job: JobRow, now = Date.now()) {
 export function jobsApiRoutes(deps: HttpDeps, tools: RequestTools) {
   const iso = (ms: number | null) => (ms === null ? null : isoInZone(ms, deps.config.timezone));
   const { jobs } = deps;
-  const row = (j: JobListRow | (JobRow & { frames: number })) => {
+  const row = async (j: JobListRow | (JobRow & { frames: number })) => {
     const facts = jobFacts(j);
     return {
       id: j.id,
@@ -47,7 +47,7 @@ export function jobsApiRoutes(deps: HttpDeps, tools: RequestTools) {
       paused_s: facts.paused_s,
       weather: facts.weather,
       frames: j.frames,
-      timelapse_id: jobs.timelapseOf(j.id),
+      timelapse_id: await jobs.timelapseOf(j.id),
     };
   };
 
@@ -55,11 +55,12 @@ export function jobsApiRoutes(deps: HttpDeps, tools: RequestTools) {
     .use(edge(deps, tools))
     .get(
       "/printers/:id/jobs",
-      ({ printer, query, request }) => {
+      async ({ printer, query, request }) => {
         const limit = Math.min(200, Math.max(1, Number(query.limit ?? 50) || 50));
         const before = query.before ? Number(query.before) : undefined;
         const outcome = query.outcome ?? "";
-        return jsonFor(request, jobs.list({ printerId: printer.info.id, limit, before, outcome }).map(row));
+        const list = await jobs.list({ printerId: printer.info.id, limit, before, outcome });
+        return jsonFor(request, await Promise.all(list.map(row)));
       },
       {
         auth: "api",
@@ -73,12 +74,12 @@ export function jobsApiRoutes(deps: HttpDeps, tools: RequestTools) {
     )
     .get(
       "/jobs/:id",
-      ({ params, request }) => {
-        const job = jobs.get(params.id);
+      async ({ params, request }) => {
+        const job = await jobs.get(params.id);
         if (!job) return jsonResponse({ error: "no such job" }, 404);
-        const frames = jobs.frames(job.id);
+        const frames = await jobs.frames(job.id);
         return jsonFor(request, {
-          ...row({ ...job, frames: frames.length }),
+          ...(await row({ ...job, frames: frames.length })),
           errors: jobFacts(job).errors,
           frames: frames.map((f) => ({
             id: f.id,

@@ -42,11 +42,11 @@ export function pageRoutes(deps: HttpDeps, tools: RequestTools) {
   const dayLines = new Map<string, { count: number; points: ReadingRow[] }>();
   const panels = new Map<string, string>();
   /** The page never reads a day's raw readings twice: the line is cached by the day's summary count. */
-  function dayLine(id: number, day: string, count: number): ReadingRow[] {
+  async function dayLine(id: number, day: string, count: number): Promise<ReadingRow[]> {
     const key = `${id}|${day}`;
     const hit = dayLines.get(key);
     if (hit && hit.count === count) return hit.points;
-    const points = count ? chartPoints(telemetry.readingsOfDay(id, day) ?? []) : [];
+    const points = count ? chartPoints((await telemetry.readingsOfDay(id, day)) ?? []) : [];
     dayLines.delete(key);
     dayLines.set(key, { count, points });
     if (dayLines.size > DAY_CACHE_SIZE) dayLines.delete(dayLines.keys().next().value!);
@@ -54,38 +54,38 @@ export function pageRoutes(deps: HttpDeps, tools: RequestTools) {
   }
 
   /** The history panel for a view ending on `day`; null when the query is malformed. */
-  function chart(id: number, query: { day?: string; view?: string }) {
+  async function chart(id: number, query: { day?: string; view?: string }): Promise<string | null> {
     const view = (query.view ?? "day") as ChartView;
     const day = query.day || today();
     if (!(view in VIEW_DAYS) || !parseDay(day)) return null;
     const source = id === DEFAULT_PRINTER_ID ? "/partials/chart" : `/printers/${id}/partials/chart`;
     const bucket = view === "month" ? "day" : "hour";
     const now = today();
-    const summaries = telemetry.summaries(id, bucket, shiftDay(day, 1 - VIEW_DAYS[view]), day)!;
+    const summaries = (await telemetry.summaries(id, bucket, shiftDay(day, 1 - VIEW_DAYS[view]), day))!;
     const count = summaries.reduce((n, s) => n + s.count, 0);
     // The panel has nothing user-specific: rendered once per period and reading count, then reused.
     const key = `${id}|${view}|${day}|${now}|${count}`;
     const hit = panels.get(key);
     if (hit) return hit;
-    const points = view === "day" ? dayLine(id, day, count) : undefined;
+    const points = view === "day" ? await dayLine(id, day, count) : undefined;
     const html = ChartPanel({ ctx: tools.view(null), view, day, today: now, summaries, points, source }) as string;
     panels.set(key, html);
     if (panels.size > DAY_CACHE_SIZE) panels.delete(panels.keys().next().value!);
     return html;
   }
 
-  const live = (id: number, session: Session, set: { headers: Record<string, unknown> }) => {
+  const live = async (id: number, session: Session, set: { headers: Record<string, unknown> }) => {
     set.headers["cache-control"] = "no-store";
     return LiveTiles({
       ctx: tools.view(session),
       latest: telemetry.latest(id),
       intervals: deps.intervals.get(),
-      frames: telemetry.frames(id, deps.config.image_retention),
+      frames: await telemetry.frames(id, deps.config.image_retention),
     });
   };
 
-  function printerPage(id: number, session: Session, set: Status, query: { day?: string; view?: string }) {
-    const panel = chart(id, query);
+  async function printerPage(id: number, session: Session, set: Status, query: { day?: string; view?: string }) {
+    const panel = await chart(id, query);
     if (!panel) return badRequest(session, set);
     const printer = printers.get(id)!;
     return DashboardPage({
@@ -94,14 +94,14 @@ export function pageRoutes(deps: HttpDeps, tools: RequestTools) {
       deviceOnline: printers.deviceSource(printer) === "online",
       latest: telemetry.latest(id),
       intervals: deps.intervals.get(),
-      frames: telemetry.frames(id, deps.config.image_retention),
+      frames: await telemetry.frames(id, deps.config.image_retention),
       chart: panel,
     });
   }
 
   /** The chart panel alone, for htmx to swap in. */
-  function chartPartial(id: number, session: Session, set: Status, query: { day?: string; view?: string }) {
-    return chart(id, query) ?? badRequest(session, set);
+  async function chartPartial(id: number, session: Session, set: Status, query: { day?: string; view?: string }) {
+    return (await chart(id, query)) ?? badRequest(session, set);
   }
 
   const cards = new Map<number, { key: string; html: string }>();
@@ -127,10 +127,10 @@ export function pageRoutes(deps: HttpDeps, tools: RequestTools) {
     return html;
   }
 
-  function frameResponse(request: Request, file: string, latestOf: number) {
+  async function frameResponse(request: Request, file: string, latestOf: number) {
     const latest = FRAME_EXTS.some((ext) => file === (ext ? `latest.${ext}` : "latest"));
     const id = latest ? telemetry.latest(latestOf).frame?.id : (idOfFile(file, FRAME_EXTS) ?? undefined);
-    const frame = id === undefined ? null : telemetry.frame(id);
+    const frame = id === undefined ? null : await telemetry.frame(id);
     if (!frame)
       return new Response("frame not found", {
         status: 404,

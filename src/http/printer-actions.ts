@@ -67,8 +67,8 @@ export function printerActionRoutes(deps: HttpDeps, tools: RequestTools) {
     .use(edge(deps, tools))
     .post(
       "/timelapses/:id/delete",
-      ({ session, params, body }) => {
-        deps.removeTimelapse(params.id, session.user.username);
+      async ({ session, params, body }) => {
+        await deps.removeTimelapse(params.id, session.user.username);
         return redirectTo(backTo((body as { back?: unknown } | null)?.back));
       },
       { ...admin, params: IdParams },

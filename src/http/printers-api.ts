@@ -99,8 +99,8 @@ export function printersApiRoutes(deps: HttpDeps, tools: RequestTools) {
       .get("/:id", ({ printer }) => jsonResponse(printerJson(printer)), { ...api, printer: true })
       .post(
         "/",
-        ({ body }) => {
-          const made = printers.create((body ?? {}) as Record<string, unknown>);
+        async ({ body }) => {
+          const made = await printers.create((body ?? {}) as Record<string, unknown>);
           if (!made.ok) return invalid(made.errors);
           return jsonResponse(printerJson(printers.get(made.id!)!), 201);
         },
@@ -108,9 +108,9 @@ export function printersApiRoutes(deps: HttpDeps, tools: RequestTools) {
       )
       .patch(
         "/:id",
-        ({ printer, body }) => {
+        async ({ printer, body }) => {
           const id = printer.info.id;
-          const changed = printers.update(id, (body ?? {}) as Record<string, unknown>);
+          const changed = await printers.update(id, (body ?? {}) as Record<string, unknown>);
           if (!changed) return noPrinter();
           if (!changed.ok) return invalid(changed.errors);
           return jsonResponse(printerJson(printers.get(id)!));
@@ -119,11 +119,11 @@ export function printersApiRoutes(deps: HttpDeps, tools: RequestTools) {
       )
       .delete(
         "/:id",
-        ({ printer }) => {
+        async ({ printer }) => {
           const id = printer.info.id;
           if (printers.list().length <= 1) return jsonResponse({ error: "the last printer cannot be deleted" }, 409);
-          const data = printers.dataOf(id);
-          printers.remove(id);
+          const data = await printers.dataOf(id);
+          await printers.remove(id);
           return jsonResponse({ deleted: id, ...data });
         },
         { ...admin, printer: true },
@@ -150,17 +150,17 @@ export function printersApiRoutes(deps: HttpDeps, tools: RequestTools) {
       )
       .post(
         "/:id/repin",
-        ({ printer }) => {
-          deps.lan.repin(printer.info.id);
+        async ({ printer }) => {
+          await deps.lan.repin(printer.info.id);
           return jsonResponse({ ok: true });
         },
         { ...admin, printer: true },
       )
       .get(
         "/:id/tokens",
-        ({ printer }) =>
+        async ({ printer }) =>
           jsonResponse(
-            deps.deviceTokens.list(printer.info.id).map((t) => ({
+            (await deps.deviceTokens.list(printer.info.id)).map((t) => ({
               id: t.id,
               name: t.name,
               created_at: iso(t.created_at),
@@ -171,9 +171,9 @@ export function printersApiRoutes(deps: HttpDeps, tools: RequestTools) {
       )
       .post(
         "/:id/tokens",
-        ({ printer, body }) => {
+        async ({ printer, body }) => {
           const name = (body as { name?: unknown } | null)?.name;
-          const made = deps.deviceTokens.create(printer.info.id, typeof name === "string" ? name : "");
+          const made = await deps.deviceTokens.create(printer.info.id, typeof name === "string" ? name : "");
           if (!made.ok) return jsonResponse({ error: translate(en, made.error) }, 400);
           return jsonResponse({ id: made.id, token: made.token }, 201);
         },
@@ -181,9 +181,10 @@ export function printersApiRoutes(deps: HttpDeps, tools: RequestTools) {
       )
       .delete(
         "/:id/tokens/:tokenId",
-        ({ printer, params }) => {
-          const token = deps.deviceTokens.list(printer.info.id).find((t) => t.id === params.tokenId);
-          if (!token || !deps.deviceTokens.revoke(params.tokenId)) return jsonResponse({ error: "no such token" }, 404);
+        async ({ printer, params }) => {
+          const token = (await deps.deviceTokens.list(printer.info.id)).find((t) => t.id === params.tokenId);
+          if (!token || !(await deps.deviceTokens.revoke(params.tokenId)))
+            return jsonResponse({ error: "no such token" }, 404);
           return jsonResponse({ revoked: params.tokenId });
         },
         { ...admin, printer: true, params: t.Object({ id: IdParams.properties.id, tokenId: IdParams.properties.id }) },

@@ -47,7 +47,7 @@ export function pushRoutes(deps: HttpDeps, tools: RequestTools) {
         .get("/key", () => jsonResponse({ publicKey: deps.push.publicKey() }), { auth: "api" })
         .post(
           "/subscription",
-          ({ body, session }) => {
+          async ({ body, session }) => {
             const s = (body ?? {}) as { endpoint?: unknown; keys?: { p256dh?: unknown; auth?: unknown } };
             let endpoint: URL | null = null;
             try {
@@ -60,19 +60,19 @@ export function pushRoutes(deps: HttpDeps, tools: RequestTools) {
               !isKey(s.keys?.auth, 16, 32)
             )
               return jsonResponse({ error: "send a PushSubscription: { endpoint, keys: { p256dh, auth } }" }, 400);
-            deps.push.subscribe(endpoint.href, s.keys!.p256dh as string, s.keys!.auth as string, session.user.id);
+            await deps.push.subscribe(endpoint.href, s.keys!.p256dh as string, s.keys!.auth as string, session.user.id);
             return jsonResponse({ ok: true }, 201);
           },
           { auth: "api" },
         )
         .delete(
           "/subscription",
-          ({ body, request }) => {
+          async ({ body, request }) => {
             // A body, so JSON only like every API write.
             if (!request.headers.get("content-type")?.startsWith("application/json"))
               return jsonResponse({ error: "send application/json" }, 415);
             const endpoint = (body as { endpoint?: unknown } | null)?.endpoint;
-            if (typeof endpoint === "string") deps.push.unsubscribe(endpoint);
+            if (typeof endpoint === "string") await deps.push.unsubscribe(endpoint);
             return jsonResponse({ ok: true });
           },
           { auth: "api" },

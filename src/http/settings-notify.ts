@@ -15,8 +15,8 @@ const admin = { auth: "form", role: "admin" } as const;
 
 export function settingsNotifyRoutes(deps: HttpDeps, tools: RequestTools) {
   const { notifier } = deps;
-  const section = (session: Session, flash: { kind: "ok" | "error"; text: string }, draft?: string) =>
-    NotifySection({ ctx: tools.view(session), targets: notifier.targets(), flash, draft });
+  const section = async (session: Session, flash: { kind: "ok" | "error"; text: string }, draft?: string) =>
+    NotifySection({ ctx: tools.view(session), targets: await notifier.targets(), flash, draft });
 
   /** What a test sends: a sample finished print on the first printer. */
   function sample(): Message {
@@ -39,9 +39,9 @@ export function settingsNotifyRoutes(deps: HttpDeps, tools: RequestTools) {
     .use(edge(deps, tools))
     .post(
       "/settings/notify",
-      ({ session, body, request, set }) => {
+      async ({ session, body, request, set }) => {
         const url = String((body as { url?: unknown } | null)?.url ?? "").slice(0, 2048);
-        const made = notifier.addTarget(url);
+        const made = await notifier.addTarget(url);
         if (request.headers.get("hx-request") !== "true") return redirectTo("/settings#notify");
         if (made.ok) return section(session, { kind: "ok", text: tools.t.targetAdded });
         set.status = 400;
@@ -61,15 +61,15 @@ export function settingsNotifyRoutes(deps: HttpDeps, tools: RequestTools) {
     )
     .post(
       "/settings/notify/:id/delete",
-      ({ params }) => {
-        notifier.removeTarget(params.id);
+      async ({ params }) => {
+        await notifier.removeTarget(params.id);
         return redirectTo("/settings#notify");
       },
       { ...admin, params: IdParams },
     )
     .post(
       "/settings/printers/:id/limits",
-      ({ session, printer, body, set }) => {
+      async ({ session, printer, body, set }) => {
         const raw = (body ?? {}) as Record<string, unknown>;
         const limits = {} as Record<(typeof LIMIT_KEYS)[number], number | null>;
         for (const key of LIMIT_KEYS) {
@@ -81,7 +81,7 @@ export function settingsNotifyRoutes(deps: HttpDeps, tools: RequestTools) {
           }
           limits[key] = value;
         }
-        deps.printers.setLimits(printer.info.id, limits);
+        await deps.printers.setLimits(printer.info.id, limits);
         return redirectTo(`/settings/printers/${printer.info.id}`);
       },
       { ...admin, printer: true },

@@ -19,11 +19,11 @@ export function settingsPrinterRoutes(deps: HttpDeps, tools: RequestTools) {
   const settingsPage = (session: Session, flash: { kind: "ok" | "error"; text: string }) =>
     wholePage(deps, tools, session, { flash });
   /** What the form shows: the stored setup without the access code. */
-  const valuesOf = (id: number) => {
-    const { access_code: _, ...rest } = printers.connectionOf(id)!;
+  const valuesOf = async (id: number) => {
+    const { access_code: _, ...rest } = (await printers.connectionOf(id))!;
     return rest;
   };
-  const editPage = (
+  const editPage = async (
     session: Session,
     set: Status,
     id: number,
@@ -38,7 +38,7 @@ export function settingsPrinterRoutes(deps: HttpDeps, tools: RequestTools) {
       values: values as never,
       errors,
       flash,
-      data: printers.dataOf(id)!,
+      data: (await printers.dataOf(id))!,
     });
   };
 
@@ -46,8 +46,8 @@ export function settingsPrinterRoutes(deps: HttpDeps, tools: RequestTools) {
     .use(edge(deps, tools))
     .post(
       "/settings/printers",
-      ({ session, body, set }) => {
-        const made = printers.create((body ?? {}) as Record<string, unknown>);
+      async ({ session, body, set }) => {
+        const made = await printers.create((body ?? {}) as Record<string, unknown>);
         if (!made.ok) {
           set.status = 400;
           return settingsPage(session, { kind: "error", text: translate(tools.t, Object.values(made.errors)[0]!) });
@@ -59,35 +59,35 @@ export function settingsPrinterRoutes(deps: HttpDeps, tools: RequestTools) {
     )
     .get(
       "/settings/printers/:id",
-      ({ session, printer, set }) => editPage(session, set, printer.info.id, valuesOf(printer.info.id)),
+      async ({ session, printer, set }) => editPage(session, set, printer.info.id, await valuesOf(printer.info.id)),
       { ...admin, printer: true },
     )
     .post(
       "/settings/printers/:id",
-      ({ session, printer, body, set }) => {
+      async ({ session, printer, body, set }) => {
         const id = printer.info.id;
         const raw = (body ?? {}) as Record<string, unknown>;
-        const changed = printers.update(id, raw);
+        const changed = await printers.update(id, raw);
         if (!changed) {
           set.status = 404;
           return ErrorPage({ ctx: tools.view(session), title: "404", message: tools.t.noSuchPrinter });
         }
         if (!changed.ok) return editPage(session, set, id, { ...raw, access_code: "" }, changed.errors);
-        return editPage(session, set, id, valuesOf(id), undefined, { kind: "ok", text: tools.t.printerSaved });
+        return editPage(session, set, id, await valuesOf(id), undefined, { kind: "ok", text: tools.t.printerSaved });
       },
       { ...admin, printer: true },
     )
     .post(
       "/settings/printers/:id/repin",
-      ({ session, printer }) => {
-        deps.lan.repin(printer.info.id);
+      async ({ session, printer }) => {
+        await deps.lan.repin(printer.info.id);
         return settingsPage(session, { kind: "ok", text: tools.t.printerSaved });
       },
       { ...admin, printer: true },
     )
     .post(
       "/settings/printers/:id/delete",
-      ({ session, printer, body, set }) => {
+      async ({ session, printer, body, set }) => {
         const name = printer.info.name;
         // The form names the printer it confirms: a stale page cannot delete another.
         if ((body as { confirm?: unknown } | null)?.confirm !== name) {
@@ -98,7 +98,7 @@ export function settingsPrinterRoutes(deps: HttpDeps, tools: RequestTools) {
           set.status = 409;
           return settingsPage(session, { kind: "error", text: tools.t.cannotDeleteLastPrinter });
         }
-        printers.remove(printer.info.id);
+        await printers.remove(printer.info.id);
         return settingsPage(session, {
           kind: "ok",
           text: translate(tools.t, { key: "printerDeleted", vars: { name } }),

@@ -19,21 +19,29 @@ export const summariesOf = (deps: HttpDeps) =>
   deps.printers.list().map((printer) => ({ printer, device: deps.printers.deviceSource(printer) }));
 
 /** The whole settings page; every form that is not answered in place answers with it. */
-export function settingsPage(
+export async function settingsPage(
   deps: HttpDeps,
   tools: RequestTools,
   session: Session,
   extra: { flash?: Flash; created?: { name: string; token: string } } = {},
 ) {
+  const [users, tokens, log, actions, targets, storage] = await Promise.all([
+    deps.users.list(),
+    deps.deviceTokens.list(),
+    deps.eventLog.recent(100),
+    deps.control.recent(50),
+    deps.notifier.targets(),
+    deps.storage(),
+  ]);
   return SettingsPage({
     ctx: tools.view(session),
-    users: deps.users.list(),
+    users,
     intervals: deps.intervals.get(),
-    tokens: deps.deviceTokens.list(),
-    log: deps.eventLog.recent(100),
-    actions: deps.control.recent(50),
-    targets: deps.notifier.targets(),
-    storage: deps.storage(),
+    tokens,
+    log,
+    actions,
+    targets,
+    storage,
     devices: deps.devices.connected(),
     printers: summariesOf(deps),
     ...extra,
@@ -66,7 +74,7 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
 
     .post(
       "/settings/intervals",
-      (c) => {
+      async (c) => {
         const { session, body } = c;
         const ctx = tools.view(session);
         const parsed = parseIntervals(body);
@@ -80,7 +88,7 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
           const devices = deps.devices.connected();
           return respond(c, IntervalsForm({ ctx, values: body as never, errors: parsed.errors, devices }), flash, 400);
         }
-        intervals.set(parsed.value);
+        await intervals.set(parsed.value);
         deps.log.info("capture intervals changed", { by: session.user.username, ...parsed.value });
         const n = deps.devices.connected();
         const flash: Flash = {
@@ -110,7 +118,7 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
           ? { kind: "ok", text: tools.t.userAdded }
           : { kind: "error", text: translate(tools.t, result.error) };
         const draft = result.ok ? undefined : { username: body.username ?? "", role };
-        const fragment = UsersSection({ ctx: tools.view(session), users: users.list(), flash, draft });
+        const fragment = UsersSection({ ctx: tools.view(session), users: await users.list(), flash, draft });
         return respond(c, fragment, flash, result.ok ? 200 : 400);
       },
       {
@@ -126,12 +134,12 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
 
     .post(
       "/settings/users/:id/delete",
-      (c) => {
-        const result = users.delete(c.session.user, c.params.id);
+      async (c) => {
+        const result = await users.delete(c.session.user, c.params.id);
         const flash: Flash = result.ok
           ? { kind: "ok", text: tools.t.userDeleted }
           : { kind: "error", text: translate(tools.t, result.error) };
-        const fragment = UsersSection({ ctx: tools.view(c.session), users: users.list(), flash });
+        const fragment = UsersSection({ ctx: tools.view(c.session), users: await users.list(), flash });
         return respond(c, fragment, flash, result.ok ? 200 : 400);
       },
       { ...admin, params: IdParams, body: t.Optional(t.Object(Csrf)) },
@@ -139,25 +147,26 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
 
     .post(
       "/settings/tokens",
-      (c) => {
+      async (c) => {
         const { session, body, request, set } = c;
         const printerId = Number(body.printer_id ?? DEFAULT_PRINTER_ID);
         if (!deps.printers.exists(printerId)) {
           set.headers["content-type"] = "text/html; charset=utf-8";
           return respond(c, "", { kind: "error", text: tools.t.noSuchPrinter }, 400);
         }
-        const made = deviceTokens.create(printerId, body.name ?? "");
+        const made = await deviceTokens.create(printerId, body.name ?? "");
         const ctx = tools.view(session);
         if (!made.ok) {
           const flash: Flash = { kind: "error", text: translate(tools.t, made.error) };
-          const fragment = TokensSection({ ctx, tokens: deviceTokens.list(), flash, printers: printerSummaries() });
+          const tokens = await deviceTokens.list();
+          const fragment = TokensSection({ ctx, tokens, flash, printers: printerSummaries() });
           return respond(c, fragment, flash, 400);
         }
         // Shown once, in this response only; never logged.
         const created = { name: (body.name ?? "").trim(), token: made.token };
         set.headers["cache-control"] = "no-store";
         if (!isHtmx(request)) return page(session, undefined, created);
-        return TokensSection({ ctx, tokens: deviceTokens.list(), created, printers: printerSummaries() });
+        return TokensSection({ ctx, tokens: await deviceTokens.list(), created, printers: printerSummaries() });
       },
       {
         ...admin,
@@ -171,13 +180,14 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
 
     .post(
       "/settings/tokens/:id/revoke",
-      (c) => {
-        const done = deviceTokens.revoke(c.params.id);
+      async (c) => {
+        const done = await deviceTokens.revoke(c.params.id);
         const flash: Flash = done
           ? { kind: "ok", text: tools.t.tokenRevoked }
           : { kind: "error", text: tools.t.noSuchToken };
         const printers = printerSummaries();
-        const fragment = TokensSection({ ctx: tools.view(c.session), tokens: deviceTokens.list(), flash, printers });
+        const tokens = await deviceTokens.list();
+        const fragment = TokensSection({ ctx: tools.view(c.session), tokens, flash, printers });
         return respond(c, fragment, flash, done ? 200 : 400);
       },
       { ...admin, params: IdParams, body: t.Optional(t.Object(Csrf)) },

@@ -46,9 +46,9 @@ export function timelapseFileRoutes(deps: TimelapseDeps & Pick<HttpDeps, "config
   });
 
   /** The video, whole or one range of it, straight from disk (a Blob slice: nothing read into memory). */
-  function video(request: Request, file: string, download: boolean): Response {
+  async function video(request: Request, file: string, download: boolean): Promise<Response> {
     const id = idOfFile(file, ["mp4"]);
-    const row = id === null ? null : timelapses.video(id);
+    const row = id === null ? null : await timelapses.video(id);
     if (!row) return new Response("no such video", { status: 404, headers: { "content-type": "text/plain" } });
     const headers: Record<string, string> = {
       "content-type": row.filetype,
@@ -74,16 +74,17 @@ export function timelapseFileRoutes(deps: TimelapseDeps & Pick<HttpDeps, "config
     })
     .get(
       "/api/printers/:id/timelapses",
-      ({ printer, request }) => jsonFor(request, timelapses.list(printer.info.id).map(listed)),
+      async ({ printer, request }) => jsonFor(request, (await timelapses.list(printer.info.id)).map(listed)),
       { auth: "api", printer: true },
     )
     .delete(
       "/api/timelapses/:id",
-      ({ params, request, session }) => {
+      async ({ params, request, session }) => {
         // JSON only, like the other API writes: a cross-site form cannot send it.
         if (!request.headers.get("content-type")?.startsWith("application/json"))
           return jsonResponse({ error: "send application/json" }, 415);
-        if (!timelapses.remove(params.id, session.user.username)) return jsonResponse({ error: "no such video" }, 404);
+        if (!(await timelapses.remove(params.id, session.user.username)))
+          return jsonResponse({ error: "no such video" }, 404);
         return jsonResponse({ deleted: params.id });
       },
       { auth: "api", role: "admin", params: IdParams, parse: "none" },

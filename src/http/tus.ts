@@ -46,14 +46,14 @@ export function tusRoutes(deps: TimelapseDeps, tools: RequestTools) {
    * Who may upload for a printer: a device token of that printer, or an admin session. A cross-site form
    * cannot send the Tus-Resumable header, so the cookie alone is safe here as it is for JSON writes.
    */
-  function refusal(request: Request, set: { headers: Record<string, unknown> }, printerId: number) {
+  async function refusal(request: Request, set: { headers: Record<string, unknown> }, printerId: number) {
     const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.get("authorization") ?? "")?.[1];
     if (bearer) {
-      const token = deps.deviceTokens.resolve(bearer);
+      const token = await deps.deviceTokens.resolve(bearer);
       if (!token) return answer(401, {}, "unknown or revoked device token");
       return token.printer_id === printerId ? null : answer(403, {}, "this token belongs to another printer");
     }
-    const session = tools.sessionFor(request, set);
+    const session = await tools.sessionFor(request, set);
     if (!session) return answer(401, {}, "send the printer's device token as Authorization: Bearer");
     return session.user.role === "admin" ? null : answer(403, {}, "forbidden: admins or the printer's devices only");
   }
@@ -73,7 +73,7 @@ export function tusRoutes(deps: TimelapseDeps, tools: RequestTools) {
         if (refused) return refused;
         const printerId = params.id;
         if (!printers.exists(printerId)) return answer(404, {}, "no such printer");
-        const denied = refusal(request, set, printerId);
+        const denied = await refusal(request, set, printerId);
         if (denied) return denied;
         const length = number(request.headers.get("upload-length"));
         if (length === null) return answer(400, {}, "send Upload-Length (deferred length is not supported)");
@@ -85,11 +85,11 @@ export function tusRoutes(deps: TimelapseDeps, tools: RequestTools) {
       },
       { parse: "none", params: IdParams },
     )
-    .head(`${UPLOADS_PATH}:uploadId`, ({ params, request, set }) => {
+    .head(`${UPLOADS_PATH}:uploadId`, async ({ params, request, set }) => {
       const refused = versionRefused(request);
       if (refused) return refused;
-      const upload = timelapses.upload(params.uploadId);
-      const denied = refusal(request, set, upload?.printer_id ?? 0);
+      const upload = await timelapses.upload(params.uploadId);
+      const denied = await refusal(request, set, upload?.printer_id ?? 0);
       if (denied && (upload || denied.status === 401)) return denied;
       if (!upload) return answer(404, { "cache-control": "no-store" });
       return answer(200, {
@@ -109,8 +109,8 @@ export function tusRoutes(deps: TimelapseDeps, tools: RequestTools) {
           return answer(415, {}, "send Content-Type: application/offset+octet-stream");
         const offset = number(request.headers.get("upload-offset"));
         if (offset === null) return answer(400, {}, "send Upload-Offset");
-        const upload = timelapses.upload(params.uploadId);
-        const denied = refusal(request, set, upload?.printer_id ?? 0);
+        const upload = await timelapses.upload(params.uploadId);
+        const denied = await refusal(request, set, upload?.printer_id ?? 0);
         if (denied && (upload || denied.status === 401)) return denied;
         if (!upload) return answer(404, {}, "no such upload");
         const declared = number(request.headers.get("content-length"));

@@ -7,6 +7,7 @@ import { ACTIVE_STATES } from "../printer-state.ts";
 import { CHAMBER_CAMERA_MODELS } from "../services/printer-setup.ts";
 import type { PrinterService } from "../services/printers.ts";
 import type { TelemetryService } from "../services/telemetry.ts";
+import type { PrinterRow } from "../store/store.ts";
 import { startCameraStream } from "./camera-link.ts";
 import { createPrinterLink, DEFAULT_TIMINGS, type LanTimings, type PrinterLink } from "./printer-link.ts";
 
@@ -22,7 +23,7 @@ export function createLan(deps: {
   /** Is anyone looking at this printer (its page or the overview)? */
   watched: (printerId: number) => boolean;
   /** The device row a printer's own camera frames are stored under. */
-  cameraDevice: (printerId: number) => number;
+  cameraDevice: (printerId: number) => Promise<number>;
   imageDelayMs: () => number;
   timings?: Partial<LanTimings>;
 }) {
@@ -31,15 +32,24 @@ export function createLan(deps: {
   const links = new Map<number, PrinterLink>();
   const cameras = new Map<number, Camera>();
 
+  /** Each restart of a printer's link, counted: one that finds a newer restart (or a stop) when its read is back stops. */
+  const restarts = new Map<number, number>();
+  let stopped = false;
   function restart(printerId: number) {
     links.get(printerId)?.stop();
     links.delete(printerId);
     stopCamera(printerId);
-    const row = printers.connectionOf(printerId);
-    if (!row?.host) return;
-    const link = createPrinterLink(printerId, { printers, log, timings });
-    links.set(printerId, link);
-    link.start();
+    const turn = (restarts.get(printerId) ?? 0) + 1;
+    restarts.set(printerId, turn);
+    void printers
+      .connectionOf(printerId)
+      .then((row) => {
+        if (stopped || restarts.get(printerId) !== turn || !row?.host) return;
+        const link = createPrinterLink(printerId, { printers, log, timings });
+        links.set(printerId, link);
+        link.start();
+      })
+      .catch((err) => log.error("starting a printer's link failed", { printer: printerId, error: err as Error }));
   }
 
   function stopCamera(printerId: number) {
@@ -47,12 +57,21 @@ export function createLan(deps: {
     cameras.delete(printerId);
   }
 
+  /** Holds the camera's place at once (the timer must not start it twice), then reads the access code. */
   function startCamera(printerId: number) {
-    const row = printers.connectionOf(printerId)!;
     const cam: Camera = { stop: () => {}, storedAt: 0, failures: 0, retryAt: 0 };
     const prior = cameras.get(printerId);
     cam.failures = prior?.failures ?? 0;
     cameras.set(printerId, cam);
+    void printers
+      .connectionOf(printerId)
+      .then((row) => {
+        if (row && cameras.get(printerId) === cam) openCamera(printerId, cam, row);
+      })
+      .catch((err) => log.error("starting a printer camera failed", { printer: printerId, error: err as Error }));
+  }
+
+  function openCamera(printerId: number, cam: Camera, row: PrinterRow) {
     const stream = startCameraStream({
       host: row.host,
       port: row.camera_port,
@@ -69,8 +88,11 @@ export function createLan(deps: {
         const every = deps.watched(printerId) ? WATCHED_FRAME_MS : deps.imageDelayMs();
         if (now - cam.storedAt < every) return;
         cam.storedAt = now;
-        const by = { printerId, deviceId: deps.cameraDevice(printerId) };
-        deps.telemetry.recordFrame(by, "image/jpeg", jpeg, "printer").catch((err) => {
+        const record = async () => {
+          const by = { printerId, deviceId: await deps.cameraDevice(printerId) };
+          await deps.telemetry.recordFrame(by, "image/jpeg", jpeg, "printer");
+        };
+        record().catch((err) => {
           log.warn("storing a printer camera frame failed", { printer: printerId, error: err as Error });
         });
       },
@@ -121,11 +143,12 @@ export function createLan(deps: {
     send: (printerId: number, command: object) => links.get(printerId)?.send(command) ?? false,
     connected: (printerId: number) => links.get(printerId)?.connected() ?? false,
     /** Forgets the pinned certificate and connects again, trusting what it sees next. */
-    repin(printerId: number) {
-      printers.pin(printerId, null);
+    async repin(printerId: number) {
+      await printers.pin(printerId, null);
       restart(printerId);
     },
     stop() {
+      stopped = true;
       clearInterval(cameraTimer);
       for (const link of links.values()) link.stop();
       links.clear();

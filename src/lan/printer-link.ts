@@ -45,6 +45,10 @@ export function createPrinterLink(
   let nudgedAt = 0;
   let serial = "";
   const health = (change: Partial<LanHealth>) => printers.setLanHealth(printerId, change);
+  const pinSeen = (fingerprint: string) =>
+    printers.pin(printerId, fingerprint).catch((err) => {
+      log.error("pinning the printer's certificate failed", { printer: printerId, error: err as Error });
+    });
 
   const watchdog = setInterval(
     () => {
@@ -71,13 +75,21 @@ export function createPrinterLink(
   }
 
   function connect() {
-    const row = printers.connectionOf(printerId);
+    void open().catch((err) => {
+      log.error("connecting to the printer failed", { printer: printerId, error: err as Error });
+      schedule(timings.backoffMaxMs);
+    });
+  }
+
+  /** Reads the printer's address and secrets (they are not held in memory), then connects. */
+  async function open() {
+    const row = await printers.connectionOf(printerId);
     if (stopped || !row?.host || !row.serial || !row.access_code) return;
     serial = row.serial;
     let refused: { state: LanHealth["state"]; error: string } | null = null;
     const pin: PinCheck =
       row.tls === "insecure" || !row.tls_fingerprint
-        ? { mode: "learn", onSeen: (fp) => row.tls === "pin" && printers.pin(printerId, fp) }
+        ? { mode: "learn", onSeen: (fp) => void (row.tls === "pin" && pinSeen(fp)) }
         : {
             mode: "pinned",
             fingerprint: row.tls_fingerprint,

@@ -1,19 +1,22 @@
 // Owns Web Push for browsers that opted in: this server's VAPID keys (made once, kept in the database), the
 // subscriptions, and a notification fanned out to all of them (a gone subscription is dropped).
 import type { Logger } from "../log.ts";
-import type { Store } from "../store/store.ts";
+import type { AsyncStore } from "../store/async-store.ts";
 import type { Message, SendResult } from "./senders.ts";
 import { generateVapidKeys, sendPush } from "./webpush.ts";
 
-export function createPushService(deps: { store: Store; log: Logger; subject: string; timeoutMs?: number }) {
+type VapidKeys = { publicKey: string; privateKey: string };
+
+export async function createPushService(deps: { store: AsyncStore; log: Logger; subject: string; timeoutMs?: number }) {
   const { store, log } = deps;
-  let keys = (() => {
-    const saved = store.notify.key("vapid");
-    if (saved) return JSON.parse(saved) as { publicKey: string; privateKey: string };
-    const made = generateVapidKeys();
-    store.notify.setKey("vapid", JSON.stringify(made));
-    log.info("made this server's Web Push (VAPID) keys");
-    return made;
+  let keys = await (async () => {
+    const saved = await store.notify.key("vapid");
+    if (saved) return JSON.parse(saved) as VapidKeys;
+    // Insert if absent: of two instances starting at once, both keep the pair that was stored first.
+    const made = JSON.stringify(generateVapidKeys());
+    const kept = await store.notify.keepKey("vapid", made);
+    if (kept === made) log.info("made this server's Web Push (VAPID) keys");
+    return JSON.parse(kept) as VapidKeys;
   })();
 
   return {
@@ -21,10 +24,10 @@ export function createPushService(deps: { store: Store; log: Logger; subject: st
     subscribe: (endpoint: string, p256dh: string, auth: string, userId: number) =>
       store.notify.subscribe(endpoint, p256dh, auth, userId),
     unsubscribe: (endpoint: string) => store.notify.unsubscribe(endpoint),
-    subscriptions: () => store.notify.subscriptions().length,
+    subscriptions: async () => (await store.notify.subscriptions()).length,
     /** Sends to every subscribed browser; ok when at least one took it (or there are none). */
     async send(m: Message): Promise<SendResult> {
-      const subs = store.notify.subscriptions();
+      const subs = await store.notify.subscriptions();
       if (!subs.length) return { ok: true, retry: false };
       const payload = JSON.stringify({ title: m.title, body: m.body, url: m.link, tag: `${m.event}-${m.printer.id}` });
       const vapid = { ...keys, subject: deps.subject };
@@ -32,7 +35,7 @@ export function createPushService(deps: { store: Store; log: Logger; subject: st
         subs.map(async (s) => {
           const sub = { endpoint: s.endpoint, keys: { p256dh: s.p256dh, auth: s.auth } };
           const r = await sendPush(sub, payload, vapid, { ttl: 3600, timeoutMs: deps.timeoutMs ?? 10_000 });
-          if (r.gone) store.notify.unsubscribe(s.endpoint);
+          if (r.gone) await store.notify.unsubscribe(s.endpoint);
           return r;
         }),
       );
@@ -42,11 +45,11 @@ export function createPushService(deps: { store: Store; log: Logger; subject: st
       return { ok: false, status: worst.status, error: worst.error ?? `push service answered ${worst.status}`, retry };
     },
     /** For tests and key rotation: use these keys from now on. */
-    setKeys(next: { publicKey: string; privateKey: string }) {
+    async setKeys(next: VapidKeys) {
       keys = next;
-      store.notify.setKey("vapid", JSON.stringify(next));
+      await store.notify.setKey("vapid", JSON.stringify(next));
     },
   };
 }
 
-export type PushService = ReturnType<typeof createPushService>;
+export type PushService = Awaited<ReturnType<typeof createPushService>>;

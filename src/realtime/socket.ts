@@ -94,6 +94,14 @@ export function createSocketServer(deps: {
   const hub = attachHub(io, deps.events, { render: deps.render, intervals: deps.intervals, printers: deps.printers });
 
   io.use((socket, next) => {
+    admit(socket, next).catch((err) => {
+      log.error("socket refused: the server could not check it", { error: err as Error });
+      next(new Error("the server could not check this connection; try again"));
+    });
+  });
+
+  /** Who is connecting: a device token, or a session cookie (a viewer, or a device logged in by form). */
+  async function admit(socket: Socket, next: (err?: Error) => void) {
     const { headers, auth: handshakeAuth } = socket.handshake;
     if (!originAllowed(headers, options)) {
       log.warn("socket refused: foreign origin", { origin: String(headers.origin).slice(0, 200) });
@@ -102,7 +110,7 @@ export function createSocketServer(deps: {
     const bucket = { tokens: options.deviceRateLimit * 2, at: Date.now(), warnedAt: 0 };
     const presented = (handshakeAuth as { token?: unknown } | undefined)?.token ?? bearer(headers);
     if (presented !== undefined) {
-      const token = deps.deviceTokens.resolve(presented);
+      const token = await deps.deviceTokens.resolve(presented);
       if (!token) {
         log.warn("socket refused: unknown or revoked device token", { address: socket.handshake.address });
         return next(new Error("unauthorized: unknown or revoked device token"));
@@ -120,7 +128,7 @@ export function createSocketServer(deps: {
       };
       return next();
     }
-    const session = auth.resolveSession(readSessionToken(headers.cookie));
+    const session = await auth.resolveSession(readSessionToken(headers.cookie));
     if (!session) {
       log.warn("socket refused: no valid session", { address: socket.handshake.address });
       return next(new Error("unauthorized: log in first and send the session cookie"));
@@ -131,19 +139,21 @@ export function createSocketServer(deps: {
     const printerId = named === undefined ? DEFAULT_PRINTER_ID : Number(named);
     if (!Number.isInteger(printerId) || !deps.printers.exists(printerId))
       return next(new Error(`unknown printer: ${String(named).slice(0, 32)}`));
+    const deviceId =
+      printerId === DEFAULT_PRINTER_ID ? DEFAULT_DEVICE_ID : await deps.deviceTokens.loginDevice(printerId);
     socket.data = {
       userId: session.user.id,
       username: session.user.username,
       tokenHash: session.tokenHash,
       tokenId: 0,
-      deviceId: printerId === DEFAULT_PRINTER_ID ? DEFAULT_DEVICE_ID : deps.deviceTokens.loginDevice(printerId),
+      deviceId,
       printerId,
       overview: view === "overview",
       isDevice: false,
       bucket,
     };
     next();
-  });
+  }
 
   /** The first device event turns a viewer connection into a device: it stops getting broadcasts. */
   function becomeDevice(socket: Socket) {

@@ -2,7 +2,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { EventBus } from "../events.ts";
 import type { Logger } from "../log.ts";
-import type { Store, UserRow } from "../store/store.ts";
+import type { AsyncStore } from "../store/async-store.ts";
+import type { UserRow } from "../store/store.ts";
 import { hashPassword, needsRehash, verifyPassword } from "./passwords.ts";
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -17,30 +18,30 @@ export type Session = { user: UserRow; tokenHash: string; persistent: boolean; e
 
 export const hashToken = (token: string) => createHash("sha256").update(token).digest("hex");
 
-export function createAuthService(deps: { store: Store; events: EventBus; log: Logger }) {
+export function createAuthService(deps: { store: AsyncStore; events: EventBus; log: Logger }) {
   const { store, log } = deps;
   // Verifying against a real hash when the user does not exist keeps response time from revealing names.
   const dummyHash = hashPassword(randomBytes(16).toString("hex"));
 
   async function checkCredentials(username: string, password: string): Promise<UserRow | null> {
-    const user = store.users.byName(username);
+    const user = await store.users.byName(username);
     if (!user) {
       await verifyPassword(password, await dummyHash);
       return null;
     }
     if (!(await verifyPassword(password, user.password_hash))) return null;
     if (needsRehash(user.password_hash)) {
-      store.users.setPasswordHash(user.id, await hashPassword(password));
+      await store.users.setPasswordHash(user.id, await hashPassword(password));
       log.info("re-hashed an old password to bcrypt", { user: user.username });
     }
     return user;
   }
 
-  function startSession(userId: number, persistent: boolean): { token: string; expiresAt: number } {
+  async function startSession(userId: number, persistent: boolean): Promise<{ token: string; expiresAt: number }> {
     const token = randomBytes(32).toString("base64url");
     const now = Date.now();
     const expiresAt = now + (persistent ? REMEMBER_TTL_MS : SESSION_TTL_MS);
-    store.sessions.insert({
+    await store.sessions.insert({
       token_hash: hashToken(token),
       user_id: userId,
       created_at: now,
@@ -51,23 +52,23 @@ export function createAuthService(deps: { store: Store; events: EventBus; log: L
     return { token, expiresAt };
   }
 
-  function resolveSession(token: string | undefined): Session | null {
+  async function resolveSession(token: string | undefined): Promise<Session | null> {
     if (!token || token.length > 128) return null;
     const tokenHash = hashToken(token);
-    const row = store.sessions.byHash(tokenHash);
+    const row = await store.sessions.byHash(tokenHash);
     if (!row) return null;
     const now = Date.now();
     if (row.expires_at <= now) {
-      store.sessions.delete(tokenHash);
+      await store.sessions.delete(tokenHash);
       return null;
     }
-    const user = store.users.byId(row.user_id);
+    const user = await store.users.byId(row.user_id);
     if (!user) return null;
     let expiresAt = row.expires_at;
     const renewed = now - row.last_seen_at > TOUCH_EVERY_MS;
     if (renewed) {
       expiresAt = now + (row.persistent ? REMEMBER_TTL_MS : SESSION_TTL_MS);
-      store.sessions.touch(tokenHash, now, expiresAt);
+      await store.sessions.touch(tokenHash, now, expiresAt);
     }
     return { user, tokenHash, persistent: row.persistent === 1, expiresAt, renewed };
   }
@@ -76,10 +77,10 @@ export function createAuthService(deps: { store: Store; events: EventBus; log: L
     checkCredentials,
     startSession,
     resolveSession,
-    endSession(token: string | undefined): void {
+    async endSession(token: string | undefined): Promise<void> {
       if (!token) return;
       const tokenHash = hashToken(token);
-      store.sessions.delete(tokenHash);
+      await store.sessions.delete(tokenHash);
       deps.events.emit("sessionEnded", { tokenHash });
     },
     pruneExpired: () => store.sessions.deleteExpired(Date.now()),

@@ -1,7 +1,8 @@
 // Owns the capture intervals the device is told to use, and their rules (PROTOCOL.md §3).
 import type { EventBus } from "../events.ts";
 import { type Message, msg } from "../i18n.ts";
-import type { Intervals, Store } from "../store/store.ts";
+import type { AsyncStore } from "../store/async-store.ts";
+import type { Intervals } from "../store/store.ts";
 
 export const INTERVAL_MINIMUMS: Intervals = { image_delay: 5, temphum_delay: 1, status_delay: 1 };
 /** A day: anything longer is surely a typo, and keeps values far from integer overflow on the device. */
@@ -27,18 +28,18 @@ export function parseIntervals(
   return Object.keys(errors).length ? { ok: false, errors } : { ok: true, value };
 }
 
-export function createIntervalService(deps: { store: Store; events: EventBus }) {
-  // Read on every tile render: held in memory, the database only written on change.
-  let current = deps.store.intervals.get();
+export async function createIntervalService(deps: { store: AsyncStore; events: EventBus }) {
+  // Read on every tile render: held in memory (loaded at start), the database only written on change.
+  let current = await deps.store.intervals.get();
   return {
     get: (): Intervals => current,
     /** Stores new intervals and announces them (the hub pushes timelapse_conf to devices). */
-    set(value: Intervals): void {
-      deps.store.intervals.set(value);
+    async set(value: Intervals): Promise<void> {
+      await deps.store.intervals.set(value);
       current = { ...value };
       deps.events.emit("intervals", current);
     },
   };
 }
 
-export type IntervalService = ReturnType<typeof createIntervalService>;
+export type IntervalService = Awaited<ReturnType<typeof createIntervalService>>;

@@ -1,12 +1,18 @@
 // Owns prints (jobs): opened and closed by the printer's state (LAN or device alike, PRINTERS.md §5), with
 // layers, paused time, errors and HMS seen, the room's weather while it ran, and an archive of frames
 // that outlives the rolling frame retention. Jobs open and close only on what it hears; others just read them.
-// Stores, then announces.
-import type { EventBus } from "../events.ts";
+// Stores, then announces; the open jobs are held in memory and rebuilt from the store at start.
+import type { DomainEvents, EventBus } from "../events.ts";
 import type { Logger } from "../log.ts";
-import { ACTIVE_STATES, CANCELLED_ERROR, type PrinterState, printErrorCode } from "../printer-state.ts";
-import type { JobRow, Outcome, Store } from "../store/store.ts";
-import type { WriteQueue } from "../store/write-queue.ts";
+import {
+  ACTIVE_STATES,
+  CANCELLED_ERROR,
+  type PrinterState,
+  printErrorCode,
+  type StateChange,
+} from "../printer-state.ts";
+import type { AsyncStore, StoreWriteQueue } from "../store/async-store.ts";
+import type { JobRow, Outcome, ReadingRow } from "../store/store.ts";
 import type { PrinterService } from "./printers.ts";
 
 /** Archived print frames may use this much of the database before the oldest print's go. */
@@ -19,51 +25,71 @@ const MAX_WEATHER_POINTS = 240;
 const SAVE_PROGRESS_MS = 5_000;
 type JobError = { code: string; kind: "print_error" | "hms"; severity?: string };
 
+type FrameEvent = DomainEvents["frame"];
+
 const printing = (g: string | null) => g === "PREPARE" || g === "RUNNING";
 
-export function createJobService(deps: {
-  store: Store;
-  writes: WriteQueue;
+export async function createJobService(deps: {
+  store: AsyncStore;
+  writes: StoreWriteQueue;
   events: EventBus;
   log: Logger;
   printers: PrinterService;
 }) {
   const { store, events, writes, log } = deps;
   const open = new Map<number, JobRow>();
-  for (const job of store.jobs.open()) open.set(job.printer_id, job);
+  for (const job of await store.jobs.open()) open.set(job.printer_id, job);
   // The gcode state each printer was last seen in: a job opens on entering a print, not on every report.
   const lastState = new Map<number, string | null>();
   for (const p of deps.printers.list()) lastState.set(p.info.id, p.state.gcode_state);
   const lastArchive = new Map<number, { at: number; layer: number | null }>();
-  let archiveBytes = store.jobs.archiveBytes();
+  let archiveBytes = await store.jobs.archiveBytes();
 
-  const write = <T>(fn: () => T) =>
-    writes.run(fn).catch((err) => {
-      log.error("saving a job failed", { error: err as Error });
-      return undefined;
+  const logFailure = (err: unknown) => {
+    log.error("saving a job failed", { error: err as Error });
+    return undefined;
+  };
+  /**
+   * Saves an open job's progress or weather with the next group commit (the write reads the job as it is then);
+   * closing the job drops what still waits (`finish` writes it with the close).
+   */
+  const saveSoon = (key: string, job: JobRow, method: "update" | "saveWeather") =>
+    void writes.later(key, SAVE_PROGRESS_MS, "jobs", method, job).catch(logFailure);
+
+  // The store is async: a printer's events are handled one after another (each waits for the one before), so a
+  // job is opened before the next report looks for it. Printers do not wait for each other.
+  // With nothing of the printer's under way, an event is handled at once, and one handled synchronously (a
+  // reading, a frame: the busy path) costs no promise at all.
+  const tails = new Map<number, Promise<void>>();
+  const failed = (printerId: number) => (err: unknown) =>
+    log.error("handling a print's event failed", { printer: printerId, error: err as Error });
+  function inOrder(printerId: number, handle: () => Promise<void> | void) {
+    const tail = tails.get(printerId);
+    let next: Promise<void>;
+    if (tail) next = tail.then(handle).catch(failed(printerId));
+    else {
+      let running: Promise<void> | void;
+      try {
+        running = handle();
+      } catch (err) {
+        return failed(printerId)(err);
+      }
+      if (!running) return;
+      next = running.catch(failed(printerId));
+    }
+    tails.set(printerId, next);
+    void next.then(() => {
+      if (tails.get(printerId) === next) tails.delete(printerId);
     });
-  /** Saves an open job's progress or weather with the next group commit; a job closed meanwhile is skipped. */
-  const saveSoon = (key: string, job: JobRow, fn: () => void) =>
-    writes.later(
-      key,
-      () => {
-        if (open.get(job.printer_id) !== job) return;
-        try {
-          fn();
-        } catch (err) {
-          log.error("saving a job failed", { job: job.id, error: err as Error });
-        }
-      },
-      SAVE_PROGRESS_MS,
-    );
+  }
 
   // Opening and closing are written at once (rare, and the next report must already see them).
-  function start(printerId: number, s: PrinterState) {
+  async function start(printerId: number, s: PrinterState) {
     const now = Date.now();
     const name = s.file ?? "print";
     let job: JobRow;
     try {
-      job = store.jobs.byId(store.jobs.insert(printerId, name, s.file ?? "", now))!;
+      job = (await store.jobs.byId(await store.jobs.insert(printerId, name, s.file ?? "", now)))!;
     } catch (err) {
       log.error("saving a new job failed", { printer: printerId, error: err as Error });
       return;
@@ -75,50 +101,53 @@ export function createJobService(deps: {
     events.emit("job", { kind: "started", job });
   }
 
-  function finish(printerId: number, outcome: Exclude<Outcome, "running">) {
+  async function finish(printerId: number, outcome: Exclude<Outcome, "running">) {
     const job = open.get(printerId);
     if (!job) return;
     open.delete(printerId);
+    writes.cancel(`job:${job.id}`);
+    writes.cancel(`weather:${job.id}`);
     const now = Date.now();
     if (job.paused_since) {
       job.paused_ms += now - job.paused_since;
       job.paused_since = null;
     }
-    void archiveLatest(job);
+    void archiveLatest(job).catch(logFailure);
     try {
       // Progress and weather may still be waiting for a group commit: written now, with the close.
-      store.jobs.update(job);
-      if (job.readings) store.jobs.saveWeather(job);
-      store.jobs.close(job.id, now, outcome);
+      await store.jobs.update(job);
+      if (job.readings) await store.jobs.saveWeather(job);
+      await store.jobs.close(job.id, now, outcome);
     } catch (err) {
       log.error("closing a job failed", { job: job.id, error: err as Error });
     }
-    const closed = store.jobs.byId(job.id)!;
+    const closed = (await store.jobs.byId(job.id)) ?? job;
     log.info("print ended", { printer: printerId, job: job.id, outcome });
     events.emit("job", { kind: outcome, job: closed });
   }
 
   /** The job's last frame: the printer's newest, whichever camera took it. */
   async function archiveLatest(job: JobRow) {
-    const meta = store.frames.latest(job.printer_id);
+    const meta = await store.frames.latest(job.printer_id);
     const last = lastArchive.get(job.printer_id);
     if (!meta || (last && meta.recorded_at <= last.at)) return;
-    const frame = store.frames.byId(meta.id);
+    const frame = await store.frames.byId(meta.id);
     if (frame) await archive(job, frame.recorded_at, job.layer, frame.mime, frame.bytes);
   }
 
   async function archive(job: JobRow, at: number, layer: number | null, mime: string, bytes: Uint8Array) {
     lastArchive.set(job.printer_id, { at, layer });
-    await write(() => store.jobs.addFrame(job.id, at, layer, mime, bytes));
+    if ((await writes.run("jobs", "addFrame", job.id, at, layer, mime, bytes).catch(logFailure)) === undefined) return;
     archiveBytes += bytes.length;
-    const frames = store.jobs.frames(job.id);
-    // Thin evenly: drop every second frame between the first and the newest.
-    if (frames.length > MAX_JOB_FRAMES)
-      await write(() => {
-        for (let i = 1; i < frames.length - 1; i += 2) store.jobs.deleteFrame(frames[i]!.id);
-      });
+    const frames = await store.jobs.frames(job.id);
+    // Thin evenly: drop every second frame between the first and the newest (queued together: one commit).
+    if (frames.length > MAX_JOB_FRAMES) {
+      const drops: Promise<unknown>[] = [];
+      for (let i = 1; i < frames.length - 1; i += 2) drops.push(writes.run("jobs", "deleteFrame", frames[i]!.id));
+      await Promise.all(drops).catch(logFailure);
+    }
     while (archiveBytes > ARCHIVE_QUOTA_BYTES) {
-      const freed = (await write(() => store.jobs.pruneOldestArchive())) ?? 0;
+      const freed = (await writes.run("jobs", "pruneOldestArchive").catch(logFailure)) ?? 0;
       if (!freed) break;
       archiveBytes -= freed;
       log.warn("print archive over its budget: the oldest print's frames were removed", {
@@ -140,7 +169,10 @@ export function createJobService(deps: {
     return seen.length > before;
   }
 
-  events.on("printerState", ({ printerId, state: s, changed }) => {
+  events.on("printerState", ({ printerId, state, changed }) =>
+    inOrder(printerId, () => onState(printerId, state, changed)),
+  );
+  async function onState(printerId: number, s: PrinterState, changed: StateChange) {
     const before = lastState.get(printerId) ?? null;
     const g = s.gcode_state;
     lastState.set(printerId, g);
@@ -150,13 +182,13 @@ export function createJobService(deps: {
       job && changed.file !== undefined && s.file && s.file !== job.file && ACTIVE_STATES.includes(g ?? "");
     if (job && (entered || newFile)) {
       // A different print began (or one ended while we were away): close the old one first.
-      finish(printerId, "cancelled");
-      start(printerId, s);
+      await finish(printerId, "cancelled");
+      await start(printerId, s);
       return;
     }
     if (!job) {
       // A print under way that no job covers (first sight of the printer): it starts now.
-      if (printing(g) || (g === "PAUSE" && before === null)) start(printerId, s);
+      if (printing(g) || (g === "PAUSE" && before === null)) await start(printerId, s);
       return;
     }
     const now = Date.now();
@@ -183,10 +215,11 @@ export function createJobService(deps: {
     }
     // Progress is kept in memory and rides with the next group commit, within a few seconds (and always at
     // the end): no commit of its own.
-    if (dirty) saveSoon(`job:${job.id}`, job, () => store.jobs.update(job));
-  });
+    if (dirty) saveSoon(`job:${job.id}`, job, "update");
+  }
 
-  events.on("reading", (r) => {
+  events.on("reading", (r) => inOrder(r.printer_id, () => onReading(r)));
+  function onReading(r: ReadingRow) {
     const job = open.get(r.printer_id);
     if (!job) return;
     job.temp_min = Math.min(job.temp_min ?? r.temperature, r.temperature);
@@ -200,20 +233,26 @@ export function createJobService(deps: {
     points.push([r.recorded_at, r.temperature, r.humidity]);
     if (points.length > MAX_WEATHER_POINTS) points = points.filter((_, i) => i % 2 === 0 || i === points.length - 1);
     job.weather_points = JSON.stringify(points);
-    saveSoon(`weather:${job.id}`, job, () => store.jobs.saveWeather(job));
-  });
+    saveSoon(`weather:${job.id}`, job, "saveWeather");
+  }
 
-  events.on("frame", (f) => {
+  // The archive write itself is not waited for: a frame's bytes must not hold up the printer's next report.
+  events.on("frame", (f) => inOrder(f.printer_id, () => onFrame(f)));
+  function onFrame(f: FrameEvent) {
     const job = open.get(f.printer_id);
     if (!job) return;
     const last = lastArchive.get(f.printer_id);
     const layer = job.layer;
     const due = !last || (layer !== null ? layer !== last.layer : f.recorded_at - last.at >= ARCHIVE_EVERY_MS);
-    if (due) void archive(job, f.recorded_at, layer, f.mime, f.bytes);
-  });
+    if (due) void archive(job, f.recorded_at, layer, f.mime, f.bytes).catch(logFailure);
+  }
 
   return {
     current: (printerId: number) => open.get(printerId) ?? null,
+    /** Resolves once every printer's events heard so far are handled (tests, and shutdown). */
+    settled: async () => {
+      await Promise.all([...tails.values()]);
+    },
     get: (id: number) => store.jobs.byId(id),
     list: store.jobs.list,
     frames: store.jobs.frames,
@@ -224,4 +263,4 @@ export function createJobService(deps: {
   };
 }
 
-export type JobService = ReturnType<typeof createJobService>;
+export type JobService = Awaited<ReturnType<typeof createJobService>>;

@@ -3,7 +3,7 @@
 import type { EventBus } from "../events.ts";
 import type { Logger } from "../log.ts";
 import { ACTIVE_STATES, type PrinterState } from "../printer-state.ts";
-import type { Store } from "../store/store.ts";
+import type { AsyncStore } from "../store/async-store.ts";
 import type { PrinterService } from "./printers.ts";
 
 export const ACTIONS = [
@@ -87,7 +87,7 @@ export function misfit(action: Action, s: PrinterState): "not_printing" | "not_p
 }
 
 export function createPrinterControl(deps: {
-  store: Store;
+  store: AsyncStore;
   events: EventBus;
   log: Logger;
   printers: PrinterService;
@@ -128,10 +128,10 @@ export function createPrinterControl(deps: {
   }
 
   /** Records the attempt: result "ok" or the reason code; detail the printer state or HMS code behind it. */
-  function audit(printerId: number, user: string, action: Action, r: ActionResult) {
+  async function audit(printerId: number, user: string, action: Action, r: ActionResult): Promise<ActionResult> {
     const result = r.ok ? "ok" : r.reason;
     const detail = r.ok ? "" : (r.hms ?? r.gcodeState ?? "");
-    deps.store.printerActions.record({
+    await deps.store.printerActions.record({
       printer_id: printerId,
       at: Date.now(),
       username: user,

@@ -12,7 +12,8 @@ import {
   stateChange,
   stateFromDevice,
 } from "../printer-state.ts";
-import type { PrinterRow, PrinterSetup, Store } from "../store/store.ts";
+import type { AsyncStore } from "../store/async-store.ts";
+import type { PrinterRow, PrinterSetup } from "../store/store.ts";
 import { parsePrinterSetup, type SetupResult } from "./printer-setup.ts";
 export type DeviceSource = "never" | "online" | "stale";
 /** A printer as pages and the API see it: the access code is never in it. */
@@ -41,8 +42,8 @@ function restore(json: string | null): PrinterState {
   }
 }
 
-export function createPrinterService(deps: {
-  store: Store;
+export async function createPrinterService(deps: {
+  store: AsyncStore;
   events: EventBus;
   log: Logger;
   /** How long a device may stay silent before its source counts as stale (ms). */
@@ -68,18 +69,28 @@ export function createPrinterService(deps: {
       dirty: prior?.dirty ?? false,
     });
   }
-  for (const row of store.printers.list()) load(row);
+  for (const row of await store.printers.list()) load(row);
+  const reload = async (id: number) => {
+    const row = await store.printers.byId(id);
+    if (row) load(row);
+  };
 
   /** Saves every changed printer's state in one commit (each its own would be an fsync per printer). */
-  function snapshotAll() {
-    const due = [...held.entries()].filter(([, p]) => p.dirty);
-    if (!due.length) return;
-    try {
-      store.printers.saveStates(due.map(([id, p]) => [id, JSON.stringify(p.state)]));
+  let saving: Promise<void> = Promise.resolve();
+  function snapshotAll(): Promise<void> {
+    saving = saving.then(async () => {
+      const due = [...held.entries()].filter(([, p]) => p.dirty);
+      if (!due.length) return;
+      // Cleared before the write: a change that lands while it is in flight marks the printer for the next one.
       for (const [, p] of due) p.dirty = false;
-    } catch (err) {
-      log.warn("saving printer state failed", { printers: due.map(([id]) => id).join(","), error: err as Error });
-    }
+      try {
+        await store.printers.saveStates(due.map(([id, p]) => [id, JSON.stringify(p.state)]));
+      } catch (err) {
+        for (const [, p] of due) p.dirty = true;
+        log.warn("saving printer state failed", { printers: due.map(([id]) => id).join(","), error: err as Error });
+      }
+    });
+    return saving;
   }
   const timer = setInterval(snapshotAll, SNAPSHOT_EVERY_MS);
   timer.unref?.();
@@ -95,8 +106,8 @@ export function createPrinterService(deps: {
     events.emit("printerState", { printerId: id, state: p.state, changed, source });
   }
 
-  function setup(id: number): PrinterSetup | undefined {
-    const row = store.printers.byId(id);
+  async function setup(id: number): Promise<PrinterSetup | undefined> {
+    const row = await store.printers.byId(id);
     return row ? { ...row } : undefined;
   }
 
@@ -136,50 +147,49 @@ export function createPrinterService(deps: {
       events.emit("printerHealth", { printerId: id, lan: next });
     },
 
-    create(raw: Record<string, unknown>): SetupResult & { id?: number } {
+    async create(raw: Record<string, unknown>): Promise<SetupResult & { id?: number }> {
       const parsed = parsePrinterSetup(raw);
       if (!parsed.ok) return parsed;
-      if (store.printers.byName(parsed.value.name))
+      if (await store.printers.byName(parsed.value.name))
         return { ok: false, errors: { name: { key: "printerNameTaken", vars: { name: parsed.value.name } } } };
-      const id = store.printers.insert(parsed.value);
-      load(store.printers.byId(id)!);
+      const id = await store.printers.insert(parsed.value);
+      await reload(id);
       log.info("printer added", { printer: id, name: parsed.value.name });
       events.emit("printersChanged", { printerId: id });
       return { ...parsed, id };
     },
-    update(id: number, raw: Record<string, unknown>): SetupResult | null {
-      const base = setup(id);
+    async update(id: number, raw: Record<string, unknown>): Promise<SetupResult | null> {
+      const base = await setup(id);
       if (!base) return null;
       const parsed = parsePrinterSetup(raw, base);
       if (!parsed.ok) return parsed;
-      const other = store.printers.byName(parsed.value.name);
+      const other = await store.printers.byName(parsed.value.name);
       if (other && other.id !== id)
         return { ok: false, errors: { name: { key: "printerNameTaken", vars: { name: parsed.value.name } } } };
-      store.printers.update(id, parsed.value);
+      await store.printers.update(id, parsed.value);
       // A new address or code is a new printer as far as trust goes: pin its certificate afresh.
       if (parsed.value.host !== base.host || parsed.value.serial !== base.serial)
-        store.printers.setFingerprint(id, null);
-      load(store.printers.byId(id)!);
+        await store.printers.setFingerprint(id, null);
+      await reload(id);
       log.info("printer changed", { printer: id, name: parsed.value.name });
       events.emit("printersChanged", { printerId: id });
       return parsed;
     },
     /** What deleting a printer removes, for the confirmation. */
-    dataOf: (id: number) => (held.has(id) ? store.printers.data(id) : null),
-    remove(id: number): boolean {
+    dataOf: async (id: number) => (held.has(id) ? store.printers.data(id) : null),
+    async remove(id: number): Promise<boolean> {
       if (!held.has(id)) return false;
       const name = held.get(id)!.info.name;
-      store.printers.delete(id);
+      await store.printers.delete(id);
       held.delete(id);
       log.info("printer removed", { printer: id, name });
       events.emit("printersChanged", { printerId: id, removed: true });
       return true;
     },
     /** Room limits for notifications; null clears one. */
-    setLimits(id: number, limits: Parameters<Store["printers"]["setLimits"]>[1]) {
-      store.printers.setLimits(id, limits);
-      const row = store.printers.byId(id);
-      if (row) load(row);
+    async setLimits(id: number, limits: Parameters<AsyncStore["printers"]["setLimits"]>[1]) {
+      await store.printers.setLimits(id, limits);
+      await reload(id);
     },
     limits(id: number) {
       const i = held.get(id)?.info;
@@ -190,26 +200,28 @@ export function createPrinterService(deps: {
         hum_low: i?.hum_low ?? null,
       };
     },
-    pin(id: number, fingerprint: string | null) {
-      store.printers.setFingerprint(id, fingerprint);
-      const row = store.printers.byId(id);
-      if (row) load(row);
+    async pin(id: number, fingerprint: string | null) {
+      await store.printers.setFingerprint(id, fingerprint);
+      await reload(id);
     },
 
     /**
      * Creates or updates the config's printers by name. On a database whose printer 1 is still the
      * unnamed default, the first configured printer takes it over (with the data it already holds).
      */
-    syncConfig(entries: PrinterSetup[]) {
+    async syncConfig(entries: PrinterSetup[]) {
       for (const [i, entry] of entries.entries()) {
-        const existing = store.printers.byName(entry.name);
+        const existing = await store.printers.byName(entry.name);
         if (existing) {
-          store.printers.update(existing.id, { ...entry, access_code: entry.access_code || existing.access_code });
-          store.printers.markFromConfig(existing.id);
-          load(store.printers.byId(existing.id)!);
+          await store.printers.update(existing.id, {
+            ...entry,
+            access_code: entry.access_code || existing.access_code,
+          });
+          await store.printers.markFromConfig(existing.id);
+          await reload(existing.id);
           continue;
         }
-        const first = store.printers.byId(1);
+        const first = await store.printers.byId(1);
         const claimDefault =
           i === 0 &&
           first &&
@@ -217,17 +229,28 @@ export function createPrinterService(deps: {
           first.name === "Printer" &&
           !entries.some((e) => e.name === "Printer");
         if (claimDefault) {
-          store.printers.update(1, entry);
-          store.printers.markFromConfig(1);
-          load(store.printers.byId(1)!);
-        } else load(store.printers.byId(store.printers.insert(entry, true))!);
+          await store.printers.update(1, entry);
+          await store.printers.markFromConfig(1);
+          await reload(1);
+          continue;
+        }
+        let id: number;
+        try {
+          id = await store.printers.insert(entry, true);
+        } catch (err) {
+          // Another instance starting at the same moment added it first: one row, which this one takes up.
+          const raced = await store.printers.byName(entry.name);
+          if (!raced) throw err;
+          id = raced.id;
+        }
+        await reload(id);
       }
     },
-    stop() {
+    async stop() {
       clearInterval(timer);
-      snapshotAll();
+      await snapshotAll();
     },
   };
 }
 
-export type PrinterService = ReturnType<typeof createPrinterService>;
+export type PrinterService = Awaited<ReturnType<typeof createPrinterService>>;

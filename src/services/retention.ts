@@ -1,14 +1,14 @@
 // Owns ageing data: raw readings older than raw_retention_days are pruned in small batches;
 // hourly and daily summaries are kept forever.
 import type { Logger } from "../log.ts";
-import type { Store } from "../store/store.ts";
+import type { AsyncStore } from "../store/async-store.ts";
 
 const BATCH = 500;
 /** Pause between batches so live ingest and page loads never wait long behind a prune. */
 const PAUSE_MS = 25;
 const EVERY_MS = 60 * 60 * 1000;
 
-export function createRetention(deps: { store: Store; log: Logger; rawRetentionDays: number }) {
+export function createRetention(deps: { store: AsyncStore; log: Logger; rawRetentionDays: number }) {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let running: Promise<number> | undefined;
   let stopped = false;
@@ -20,7 +20,7 @@ export function createRetention(deps: { store: Store; log: Logger; rawRetentionD
     let total = 0;
     for (;;) {
       if (stopped) break;
-      const n = deps.store.readings.pruneBatch(cutoff, BATCH);
+      const n = await deps.store.readings.pruneBatch(cutoff, BATCH);
       total += n;
       if (n < BATCH) break;
       await Bun.sleep(PAUSE_MS);

@@ -8,10 +8,10 @@ export type StorageUsage = { archive: number; archiveQuota: number; media: numbe
 export function createStorageSummary(deps: {
   jobs: Pick<JobService, "archiveUsage">;
   timelapses: Pick<TimelapseService, "usage">;
-}): () => StorageUsage {
-  return () => {
+}): () => Promise<StorageUsage> {
+  return async () => {
     const archive = deps.jobs.archiveUsage();
-    const media = deps.timelapses.usage();
+    const media = await deps.timelapses.usage();
     return { archive: archive.bytes, archiveQuota: archive.quota, media: media.done, mediaQuota: media.quota };
   };
 }

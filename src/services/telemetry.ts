@@ -2,8 +2,8 @@
 // is scoped to one printer.
 import type { EventBus } from "../events.ts";
 import type { ImageMime } from "../images.ts";
-import type { Bucket, FrameMeta, FrameSource, ReadingRow, StatusRow, Store } from "../store/store.ts";
-import type { WriteQueue } from "../store/write-queue.ts";
+import type { AsyncStore, StoreWriteQueue } from "../store/async-store.ts";
+import type { Bucket, FrameMeta, FrameSource, ReadingRow, StatusRow } from "../store/store.ts";
 import { dayRange } from "../time.ts";
 
 /** A repeated status's "last seen" reaches the database at most this often. */
@@ -12,10 +12,13 @@ const SEEN_WRITE_MS = 30_000;
 /** Who reported something: the printer it is about and the device row that said it. */
 export type Reporter = { printerId: number; deviceId: number };
 
-/** Each record* resolves with the row id once the row is committed, and only then announces it. */
+/**
+ * Each record* resolves with the row id once the row is committed, and only then announces it. Each printer's
+ * newest reading, status and frame are loaded at start (`load`) and then kept in memory.
+ */
 export function createTelemetryService(deps: {
-  store: Store;
-  writes: WriteQueue;
+  store: AsyncStore;
+  writes: StoreWriteQueue;
   events: EventBus;
   imageRetention: number;
   zone: string;
@@ -23,16 +26,32 @@ export function createTelemetryService(deps: {
   const { store, events, writes } = deps;
   // Each printer's newest reading, status and frame, kept as they are stored: the overview and the API ask
   // for them on every request, and a lookup per printer per request is what would grow with the fleet.
-  type Newest = { reading?: ReadingRow | null; status?: StatusRow | null; frame?: FrameMeta | null };
+  type Newest = { reading: ReadingRow | null; status: StatusRow | null; frame: FrameMeta | null };
   const newest = new Map<number, Newest>();
   const seenWrittenAt = new Map<number, number>();
   const slot = (printerId: number) => {
-    const n = newest.get(printerId) ?? {};
+    const n = newest.get(printerId) ?? { reading: null, status: null, frame: null };
     newest.set(printerId, n);
     return n;
   };
-  events.on("printersChanged", ({ printerId }) => newest.delete(printerId));
+  // A printer removed takes its data with it; one renamed keeps it (and a new one has none yet).
+  events.on("printersChanged", ({ printerId, removed }) => {
+    if (removed) newest.delete(printerId);
+  });
   return {
+    /** Reads each printer's newest reading, status and frame (at start, before anything is reported). */
+    async load(printerIds: number[]) {
+      await Promise.all(
+        printerIds.map(async (id) => {
+          const [reading, status, frame] = await Promise.all([
+            store.readings.latest(id),
+            store.statuses.latest(id),
+            store.frames.latest(id),
+          ]);
+          newest.set(id, { reading, status, frame });
+        }),
+      );
+    },
     async recordReading(by: Reporter, temperature: number, humidity: number): Promise<number> {
       const row = {
         id: 0,
@@ -42,8 +61,14 @@ export function createTelemetryService(deps: {
         temperature,
         humidity,
       };
-      row.id = await writes.run(() =>
-        store.readings.insert(by.printerId, by.deviceId, row.recorded_at, temperature, humidity),
+      row.id = await writes.run(
+        "readings",
+        "insert",
+        by.printerId,
+        by.deviceId,
+        row.recorded_at,
+        temperature,
+        humidity,
       );
       const n = slot(by.printerId);
       n.reading = row;
@@ -61,7 +86,7 @@ export function createTelemetryService(deps: {
         events.emit("status", row);
         return row.id;
       }
-      const row = await writes.run(() => store.statuses.record(by.printerId, by.deviceId, now, status));
+      const row = await writes.run("statuses", "record", by.printerId, by.deviceId, now, status);
       seenWrittenAt.set(by.printerId, now);
       const n = slot(by.printerId);
       n.status = row;
@@ -71,7 +96,7 @@ export function createTelemetryService(deps: {
     async recordFrame(by: Reporter, mime: ImageMime, bytes: Uint8Array, source: FrameSource = "device") {
       const at = Date.now();
       const keep = deps.imageRetention;
-      const id = await writes.run(() => store.frames.insert(by.printerId, by.deviceId, at, mime, bytes, keep, source));
+      const id = await writes.run("frames", "insert", by.printerId, by.deviceId, at, mime, bytes, keep, source);
       const size = bytes.length;
       const meta = { id, printer_id: by.printerId, device_id: by.deviceId, recorded_at: at, mime, size, source };
       const n = slot(by.printerId);
@@ -80,28 +105,25 @@ export function createTelemetryService(deps: {
       return id;
     },
     /** A validator for one day's readings (see store.readings.stamp); null for a malformed day. */
-    dayStamp(printerId: number, day: string) {
+    async dayStamp(printerId: number, day: string) {
       const range = dayRange(day, deps.zone);
-      return range ? store.readings.stamp(printerId, range.start, range.end) : null;
+      return range ? await store.readings.stamp(printerId, range.start, range.end) : null;
     },
     /** Readings of one calendar day in the configured zone, oldest first; null for a malformed day. */
-    readingsOfDay(printerId: number, day: string) {
+    async readingsOfDay(printerId: number, day: string) {
       const range = dayRange(day, deps.zone);
-      return range ? store.readings.between(printerId, range.start, range.end) : null;
+      return range ? await store.readings.between(printerId, range.start, range.end) : null;
     },
     /** Hourly or daily min/avg/max from `fromDay` to `toDay` inclusive; null for malformed days. */
-    summaries(printerId: number, bucket: Bucket, fromDay: string, toDay: string) {
+    async summaries(printerId: number, bucket: Bucket, fromDay: string, toDay: string) {
       const from = dayRange(fromDay, deps.zone);
       const to = dayRange(toDay, deps.zone);
       if (!from || !to || to.end <= from.start) return null;
-      return store.readings.summaries(printerId, bucket, from.start, to.end);
+      return await store.readings.summaries(printerId, bucket, from.start, to.end);
     },
-    latest(printerId: number) {
-      const n = slot(printerId);
-      if (n.reading === undefined) n.reading = store.readings.latest(printerId);
-      if (n.status === undefined) n.status = store.statuses.latest(printerId);
-      if (n.frame === undefined) n.frame = store.frames.latest(printerId);
-      return { reading: n.reading, status: n.status, frame: n.frame };
+    latest(printerId: number): Newest {
+      const n = newest.get(printerId);
+      return n ? { ...n } : { reading: null, status: null, frame: null };
     },
     frames: (printerId: number, limit?: number) => store.frames.list(printerId, limit),
     frame: (id: number) => store.frames.byId(id),

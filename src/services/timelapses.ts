@@ -7,7 +7,8 @@ import { open, rename } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { EventBus } from "../events.ts";
 import type { Logger } from "../log.ts";
-import type { Store, TimelapseRow } from "../store/store.ts";
+import type { AsyncStore } from "../store/async-store.ts";
+import type { TimelapseRow } from "../store/store.ts";
 
 /** The Pi encodes the video after the print ends, so a job that ended this recently still claims it. */
 const JOB_GRACE_MS = 60 * 60 * 1000;
@@ -74,7 +75,7 @@ async function copyInto(target: string, piece: string, offset: number, length: n
 }
 
 export function createTimelapseService(deps: {
-  store: Store;
+  store: AsyncStore;
   events: EventBus;
   log: Logger;
   mediaDir: string;
@@ -91,33 +92,33 @@ export function createTimelapseService(deps: {
   const active = new Map<string, { cancel: () => void; done: Promise<unknown>; landed: () => number }>();
   let pieces = 0;
 
-  function removeRow(row: TimelapseRow) {
-    rows.deleteRow(row.id);
+  async function removeRow(row: TimelapseRow) {
+    await rows.deleteRow(row.id);
     rmSync(fileOf(row), { force: true });
   }
 
-  function dropAbandoned(now: number) {
-    for (const row of rows.pending()) {
+  async function dropAbandoned(now: number) {
+    for (const row of await rows.pending()) {
       if (active.has(row.upload_id)) continue;
       let last = row.created_at;
       try {
         last = Math.max(last, statSync(fileOf(row)).mtimeMs);
       } catch {}
       if (now - last < ABANDONED_AFTER_MS) continue;
-      removeRow(row);
+      await removeRow(row);
       log.info("abandoned timelapse upload removed", { printer: row.printer_id, received: row.received });
     }
   }
 
   /** Makes room for `length` more bytes by deleting the oldest finished videos; false when it cannot fit. */
-  function makeRoom(length: number): boolean {
+  async function makeRoom(length: number): Promise<boolean> {
     if (quotaBytes === 0) return true;
-    const { done, pending } = rows.usage();
+    const { done, pending } = await rows.usage();
     if (pending + length > quotaBytes) return false;
     let used = done + pending;
-    for (const old of rows.oldestDone()) {
+    for (const old of await rows.oldestDone()) {
       if (used + length <= quotaBytes) break;
-      removeRow(old);
+      await removeRow(old);
       used -= old.size;
       // A warning, so the admin sees in the log which video the quota took.
       log.warn("timelapse deleted to stay within media_quota_bytes", {
@@ -130,16 +131,16 @@ export function createTimelapseService(deps: {
     return used + length <= quotaBytes;
   }
 
-  function linkJob(printerId: number, jobId: string | undefined, at: number): number | null {
-    const named = jobId && /^\d{1,15}$/.test(jobId.trim()) ? rows.jobOfPrinter(Number(jobId), printerId) : null;
+  async function linkJob(printerId: number, jobId: string | undefined, at: number): Promise<number | null> {
+    const named = jobId && /^\d{1,15}$/.test(jobId.trim()) ? await rows.jobOfPrinter(Number(jobId), printerId) : null;
     return named ?? rows.jobAround(printerId, at, JOB_GRACE_MS);
   }
 
   async function finish(row: TimelapseRow) {
-    if (!rows.byId(row.id)) return; // deleted while it arrived
+    if (!(await rows.byId(row.id))) return; // deleted while it arrived
     const path = `${row.id}.mp4`;
     await rename(fileOf(row), join(mediaDir, path));
-    rows.complete(row.id, Date.now(), path);
+    await rows.complete(row.id, Date.now(), path);
     log.info("timelapse received", { id: row.id, printer: row.printer_id, job: row.job_id, size: row.size });
   }
 
@@ -168,11 +169,11 @@ export function createTimelapseService(deps: {
     let overflow = false;
     const run = async () => {
       await stopped;
-      if (!rows.byId(row.id)) return; // deleted while it arrived
+      if (!(await rows.byId(row.id))) return; // deleted while it arrived
       const landed = sizeOf(piece);
       overflow = landed > room;
       received = offset + (await copyInto(fileOf(row), piece, offset, Math.min(landed, room)));
-      rows.setReceived(row.id, received);
+      await rows.setReceived(row.id, received);
       if (failure) throw failure;
     };
     const done = run().finally(() => rmSync(piece, { force: true }));
@@ -187,18 +188,21 @@ export function createTimelapseService(deps: {
     return { received, overflow };
   }
 
-  function remove(id: number, by: string): boolean {
-    const row = rows.byId(id);
+  async function remove(id: number, by: string): Promise<boolean> {
+    const row = await rows.byId(id);
     if (!row) return false;
     active.get(row.upload_id)?.cancel();
-    removeRow(row);
+    await removeRow(row);
     log.info("timelapse deleted", { id, printer: row.printer_id, filename: row.filename, by });
     return true;
   }
 
   // A deleted printer's videos go with it (their rows and their files).
   deps.events.on("printersChanged", ({ printerId, removed }) => {
-    if (removed) for (const video of rows.ofPrinter(printerId)) remove(video.id, "printer deleted");
+    if (!removed) return;
+    void (async () => {
+      for (const video of await rows.ofPrinter(printerId)) await remove(video.id, "printer deleted");
+    })().catch((err) => log.error("removing a deleted printer's timelapses failed", { error: err as Error }));
   });
 
   return {
@@ -211,16 +215,16 @@ export function createTimelapseService(deps: {
       if (length > maxUploadBytes)
         return { ok: false, reason: "too_large", message: `uploads are limited to ${maxUploadBytes} bytes` };
       const now = Date.now();
-      dropAbandoned(now);
-      if (!makeRoom(length))
+      await dropAbandoned(now);
+      if (!(await makeRoom(length)))
         return { ok: false, reason: "over_quota", message: `the video does not fit media_quota_bytes` };
       const uploadId = randomUUID();
       const filetype = /^video\/[\w.+-]{1,60}$/.test(meta.filetype ?? "") ? meta.filetype! : DEFAULT_TYPE;
       const path = `${uploadId}.part`;
       await Bun.write(join(mediaDir, path), "");
-      const id = rows.insert({
+      const id = await rows.insert({
         printer_id: printerId,
-        job_id: linkJob(printerId, meta.jobId, now),
+        job_id: await linkJob(printerId, meta.jobId, now),
         upload_id: uploadId,
         filename: displayName(meta.filename, `timelapse-${now}.mp4`),
         filetype,
@@ -229,15 +233,15 @@ export function createTimelapseService(deps: {
         created_at: now,
         metadata: meta.header || null,
       });
-      const row = rows.byId(id)!;
+      const row = (await rows.byId(id))!;
       if (length === 0) await finish(row);
       log.info("timelapse upload started", { id, printer: printerId, size: length, job: row.job_id });
-      return { ok: true, row: rows.byId(id)! };
+      return { ok: true, row: (await rows.byId(id))! };
     },
 
     /** An upload by its id, finished or not; one under way counts the bytes that have landed so far. */
-    upload(uploadId: string) {
-      const row = rows.byUpload(uploadId) ?? null;
+    async upload(uploadId: string) {
+      const row = (await rows.byUpload(uploadId)) ?? null;
       const writing = active.get(uploadId);
       return row && writing ? { ...row, received: Math.max(row.received, writing.landed()) } : row;
     },
@@ -249,11 +253,16 @@ export function createTimelapseService(deps: {
       body: ReadableStream<Uint8Array> | null,
       declared: number | null,
     ): Promise<AppendResult> {
-      for (let stalled = active.get(uploadId); stalled; stalled = active.get(uploadId)) {
-        stalled.cancel();
-        await stalled.done;
-      }
-      const row = rows.byUpload(uploadId);
+      let row: TimelapseRow | null;
+      // Until no append is under way once the row is read: from there to write()'s registering itself nothing
+      // awaits, so a second PATCH cannot slip past the offset check meanwhile.
+      do {
+        for (let stalled = active.get(uploadId); stalled; stalled = active.get(uploadId)) {
+          stalled.cancel();
+          await stalled.done;
+        }
+        row = await rows.byUpload(uploadId);
+      } while (active.has(uploadId));
       if (!row) return { ok: false, reason: "gone", offset: 0, message: "no such upload" };
       if (offset !== row.received || (row.completed_at && offset !== row.size))
         return { ok: false, reason: "offset", offset: row.received, message: `the upload is at ${row.received}` };
@@ -267,12 +276,12 @@ export function createTimelapseService(deps: {
     },
 
     /** Bytes held by finished videos (and reserved by uploads under way) against the quota (0 = none). */
-    usage: () => ({ ...rows.usage(), quota: quotaBytes }),
+    usage: async () => ({ ...(await rows.usage()), quota: quotaBytes }),
     /** A printer's finished videos, newest first. */
     list: (printerId: number) => rows.ofPrinter(printerId),
     /** A finished video and where its bytes are. */
-    video(id: number): (TimelapseRow & { file: string }) | null {
-      const row = rows.byId(id);
+    async video(id: number): Promise<(TimelapseRow & { file: string }) | null> {
+      const row = await rows.byId(id);
       return row?.completed_at ? { ...row, file: fileOf(row) } : null;
     },
 

@@ -2,7 +2,8 @@
 import type { EventBus } from "../events.ts";
 import { type Message, msg } from "../i18n.ts";
 import type { Logger } from "../log.ts";
-import type { Role, Store, UserRow } from "../store/store.ts";
+import type { AsyncStore } from "../store/async-store.ts";
+import type { Role, UserRow } from "../store/store.ts";
 import { hashPassword, passwordProblem, verifyPassword } from "./passwords.ts";
 
 export type Result<T = void> = { ok: true; value: T } | { ok: false; error: Message };
@@ -10,16 +11,23 @@ const fail = (error: Message): Result<never> => ({ ok: false, error });
 
 export const USERNAME_RE = /^[\p{L}\p{N}._@-]{1,64}$/u;
 
-export function createUserService(deps: { store: Store; events: EventBus; log: Logger }) {
+export function createUserService(deps: { store: AsyncStore; events: EventBus; log: Logger }) {
   const { store, events, log } = deps;
 
   return {
-    list: (): UserRow[] => store.users.list(),
+    list: (): Promise<UserRow[]> => store.users.list(),
 
     /** Creates the config's admin on first start; an existing user of that name is left alone. */
     async ensureAdmin(username: string, password: string): Promise<void> {
-      if (store.users.byName(username)) return;
-      store.users.insert(username, await hashPassword(password), "admin");
+      if (await store.users.byName(username)) return;
+      const hash = await hashPassword(password);
+      try {
+        await store.users.insert(username, hash, "admin");
+      } catch (err) {
+        // Another instance starting at the same moment created it first: one row, as wanted.
+        if (await store.users.byName(username)) return;
+        throw err;
+      }
       log.info("created the admin user from the config", { user: username });
     },
 
@@ -28,18 +36,18 @@ export function createUserService(deps: { store: Store; events: EventBus; log: L
       if (!USERNAME_RE.test(username)) return fail(msg("usernameRule"));
       const problem = passwordProblem(input.password);
       if (problem) return fail(problem);
-      if (store.users.byName(username)) return fail(msg("userExists", { name: username }));
-      const id = store.users.insert(username, await hashPassword(input.password), input.role);
+      if (await store.users.byName(username)) return fail(msg("userExists", { name: username }));
+      const id = await store.users.insert(username, await hashPassword(input.password), input.role);
       log.info("user added", { user: username, role: input.role });
       return { ok: true, value: id };
     },
 
-    delete(actor: UserRow, targetId: number): Result {
-      const target = store.users.byId(targetId);
+    async delete(actor: UserRow, targetId: number): Promise<Result> {
+      const target = await store.users.byId(targetId);
       if (!target) return fail(msg("noSuchUser"));
       if (target.id === actor.id) return fail(msg("cannotDeleteSelf"));
-      if (target.role === "admin" && store.users.countAdmins() <= 1) return fail(msg("cannotDeleteLastAdmin"));
-      store.users.delete(target.id);
+      if (target.role === "admin" && (await store.users.countAdmins()) <= 1) return fail(msg("cannotDeleteLastAdmin"));
+      await store.users.delete(target.id);
       events.emit("sessionsRevoked", { userId: target.id });
       log.info("user deleted", { user: target.username, by: actor.username });
       return { ok: true, value: undefined };
@@ -50,8 +58,8 @@ export function createUserService(deps: { store: Store; events: EventBus; log: L
       if (!(await verifyPassword(current, user.password_hash))) return fail(msg("wrongCurrentPassword"));
       const problem = passwordProblem(next);
       if (problem) return fail(problem);
-      store.users.setPasswordHash(user.id, await hashPassword(next));
-      store.sessions.deleteForUser(user.id, keepTokenHash);
+      await store.users.setPasswordHash(user.id, await hashPassword(next));
+      await store.sessions.deleteForUser(user.id, keepTokenHash);
       events.emit("sessionsRevoked", { userId: user.id, exceptTokenHash: keepTokenHash });
       log.info("password changed", { user: user.username });
       return { ok: true, value: undefined };

@@ -50,6 +50,20 @@ export type ResultOf<F extends Family, M extends MethodOf<F>> = StoreFamilies[F]
  */
 export type StoreWriteQueue = {
   run<F extends Family, M extends MethodOf<F>>(family: F, method: M, ...args: ArgsOf<F, M>): Promise<ResultOf<F, M>>;
+  /**
+   * A write that may wait: it rides with the next batch, or commits within `withinMs` at the latest. A later call
+   * with the same key replaces the one still waiting (whose promise then resolves). Resolves once it ran; a failure
+   * rejects only its own promise.
+   */
+  later<F extends Family, M extends MethodOf<F>>(
+    key: string,
+    withinMs: number,
+    family: F,
+    method: M,
+    ...args: ArgsOf<F, M>
+  ): Promise<void>;
+  /** Drops the waiting write of that key, if any (its promise resolves). */
+  cancel(key: string): void;
   /** Commits whatever is queued now (used on shutdown); resolves once it has. */
   flush(): Promise<void>;
 };

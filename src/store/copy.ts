@@ -370,7 +370,7 @@ async function checkExistingTarget(path: string, force: boolean): Promise<void> 
 // PostgreSQL
 
 /** A connection error as one line naming the server, never the password. */
-function explainPostgres(url: string, err: unknown): string {
+export function explainPostgres(url: string, err: unknown): string {
   const e = err as { code?: string; errno?: string; message?: string };
   const u = new URL(url);
   const at = `${u.hostname}:${u.port || 5432}`;

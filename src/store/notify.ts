@@ -80,6 +80,9 @@ export function notifyStatements(db: Database) {
     unsubscribe: db.query<never, [string]>("DELETE FROM push_subscriptions WHERE endpoint = ?"),
     key: db.query<{ value: string }, [string]>("SELECT value FROM app_keys WHERE name = ?"),
     setKey: db.query<never, [string, string]>("INSERT OR REPLACE INTO app_keys (name, value) VALUES (?, ?)"),
+    addKey: db.query<never, [string, string]>(
+      "INSERT INTO app_keys (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
+    ),
   };
   return {
     targets: () => q.targets.all(),
@@ -104,5 +107,10 @@ export function notifyStatements(db: Database) {
     unsubscribe: (endpoint: string) => void q.unsubscribe.run(endpoint),
     key: (name: string) => q.key.get(name)?.value ?? null,
     setKey: (name: string, value: string) => void q.setKey.run(name, value),
+    /** Stores the key unless one of that name is there already; gives the one kept (instances starting together). */
+    keepKey: (name: string, value: string): string => {
+      q.addKey.run(name, value);
+      return q.key.get(name)!.value;
+    },
   };
 }

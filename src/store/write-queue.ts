@@ -83,6 +83,10 @@ export function createWriteQueue(db: Database) {
       laterTimer = setTimeout(schedule, withinMs);
       laterTimer.unref?.();
     },
+    /** Drops the waiting write of that key, if any. */
+    cancel(key: string) {
+      later.delete(key);
+    },
     /** Commits whatever is queued now, waiting writes included (used on shutdown). */
     flush,
   };

@@ -65,5 +65,10 @@ export function pgNotifyStatements({ sql }: Pg): Promisified<ReturnType<typeof n
       await sql`INSERT INTO app_keys (name, value) VALUES (${name}, ${value})
         ON CONFLICT (name) DO UPDATE SET value = excluded.value`;
     },
+    /** Stores the key unless one of that name is there already; gives the one kept (instances starting together). */
+    keepKey: async (name: string, value: string): Promise<string> => {
+      await sql`INSERT INTO app_keys (name, value) VALUES (${name}, ${value}) ON CONFLICT DO NOTHING`;
+      return (await one<{ value: string }>(sql`SELECT value FROM app_keys WHERE name = ${name}`))!.value;
+    },
   };
 }

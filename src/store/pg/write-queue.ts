@@ -25,6 +25,18 @@ export function createPgWriteQueue(sql: SQL, opts: { zone: string }): StoreWrite
   let pending: Job[] = [];
   let scheduled = false;
   let draining: Promise<void> | null = null;
+  /** Writes that may wait (`later`), by key: each rides with the next batch, or goes out by its deadline. */
+  const waiting = new Map<string, Job>();
+  let waitTimer: ReturnType<typeof setTimeout> | undefined;
+  let waitDue = Number.POSITIVE_INFINITY;
+  const takeWaiting = (): Job[] => {
+    const jobs = [...waiting.values()];
+    waiting.clear();
+    clearTimeout(waitTimer);
+    waitTimer = undefined;
+    waitDue = Number.POSITIVE_INFINITY;
+    return jobs;
+  };
 
   const runBatch = async (batch: Job[]): Promise<unknown[]> => {
     if (batch.length === 1) {
@@ -56,9 +68,10 @@ export function createPgWriteQueue(sql: SQL, opts: { zone: string }): StoreWrite
   }
 
   async function drain(): Promise<void> {
-    while (pending.length) {
-      const batch = pending;
+    for (;;) {
+      const batch = pending.concat(takeWaiting());
       pending = [];
+      if (!batch.length) break;
       await commit(batch);
     }
     draining = null;
@@ -80,6 +93,26 @@ export function createPgWriteQueue(sql: SQL, opts: { zone: string }): StoreWrite
           setImmediate(flush);
         }
       }),
+    later: (key, withinMs, family, method, ...args) =>
+      new Promise<void>((resolve, reject) => {
+        waiting.get(key)?.resolve(undefined);
+        waiting.set(key, { family, method, args, resolve: () => resolve(), reject });
+        const due = Date.now() + withinMs;
+        if (due >= waitDue) return;
+        waitDue = due;
+        clearTimeout(waitTimer);
+        waitTimer = setTimeout(() => {
+          if (!scheduled && !draining) {
+            scheduled = true;
+            setImmediate(flush);
+          }
+        }, withinMs);
+        waitTimer.unref?.();
+      }),
+    cancel(key) {
+      waiting.get(key)?.resolve(undefined);
+      waiting.delete(key);
+    },
     flush,
   };
 }
