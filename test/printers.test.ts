@@ -53,6 +53,23 @@ describe("printers from the config", () => {
 });
 
 describe("two printers, each with its own device", () => {
+  test("a viewer that joins after a change gets the printer's current state panel without waiting for the next", async () => {
+    const tokenDevice = fx.track(connectSocket(fx.app, { auth: { token } }));
+    await connected(tokenDevice);
+    const status = { status: "PRINTING", gcode_status: "RUNNING", percentage: 64, current_layer: 5, total_layers: 9 };
+    expect(await emitWithAck(tokenDevice, "status", status)).toMatchObject({ ok: true });
+    // Nobody watched printer 2 when it changed: a page opened now must not wait for the next change.
+    const late = fx.track(connectSocket(fx.app, { cookie: fx.cookie, auth: { printer: "2" } }));
+    const state = await eventMatching<{ printer_id: number; state: { percent: number }; html: { panel: string } }>(
+      late,
+      "printer_state",
+      (s) => s.printer_id === 2,
+      3000,
+    );
+    expect(state.state.percent).toBe(64);
+    expect(state.html.panel).toContain("5/9");
+  });
+
   test("readings, statuses (both forms) and frames reach only their own printer's viewers and API", async () => {
     const viewer1 = fx.track(connectSocket(fx.app, { cookie: fx.cookie, auth: { printer: "1" } }));
     const viewer2 = fx.track(connectSocket(fx.app, { cookie: fx.cookie, auth: { printer: "2" } }));

@@ -225,6 +225,13 @@ export function attachHub(
     welcomeDevice(socket: AnySocket) {
       socket.emit("timelapse_conf", deps.intervals());
     },
+    /**
+     * A printer page's viewer that connects (or reconnects) gets the printer's state panel in the next window:
+     * a change between the page's render and the socket's join would otherwise show only with the next one.
+     */
+    welcomeViewer(printerId: number) {
+      states.schedule(printerId);
+    },
     deviceCount: () => io.sockets.adapter.rooms.get(DEVICES)?.size ?? 0,
     /** Is anyone looking at this printer: its page, or the overview? */
     watched: (printerId: number) => watched(viewersOf(printerId)) || watched(OVERVIEW),

@@ -210,6 +210,7 @@ export function createSocketServer(deps: {
     if (socket.data.isDevice) socket.join([DEVICES, devicesOf(socket.data.printerId)]);
     else socket.join(socket.data.overview ? [VIEWERS, OVERVIEW] : [VIEWERS, viewersOf(socket.data.printerId)]);
     if (socket.data.isDevice) hub.welcomeDevice(socket);
+    else if (!socket.data.overview) hub.welcomeViewer(socket.data.printerId);
     handle(socket, "temphum", checkTemphum, (d, v) => telemetry.recordReading(d, v.temperature, v.humidity));
     handle(socket, "status", checkStatus, async (by, v) => {
       if (v.printer) deps.printers.applyDeviceStatus(by.printerId, v.printer);
