@@ -247,14 +247,24 @@ export async function createJobService(deps: {
     if (due) void archive(job, f.recorded_at, layer, f.mime, f.bytes).catch(logFailure);
   }
 
+  /** Resolves once every printer's events heard so far are handled (reads, tests, and shutdown). */
+  const settled = async () => {
+    await Promise.all([...tails.values()]);
+  };
+
   return {
     current: (printerId: number) => open.get(printerId) ?? null,
-    /** Resolves once every printer's events heard so far are handled (tests, and shutdown). */
-    settled: async () => {
-      await Promise.all([...tails.values()]);
+    settled,
+    // Reads wait for the events heard so far: once a device's status is acknowledged, the print it closed
+    // shows closed (on SQLite nothing is ever pending; on PostgreSQL the handlers await their writes).
+    get: async (id: number) => {
+      await settled();
+      return store.jobs.byId(id);
     },
-    get: (id: number) => store.jobs.byId(id),
-    list: store.jobs.list,
+    list: async (...args: Parameters<typeof store.jobs.list>) => {
+      await settled();
+      return store.jobs.list(...args);
+    },
     frames: store.jobs.frames,
     frame: store.jobs.frame,
     timelapseOf: store.jobs.timelapseOf,
