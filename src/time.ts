@@ -84,15 +84,17 @@ const pad = (n: number, w = 2) => String(n).padStart(w, "0");
 
 /** The calendar day (YYYY-MM-DD) that instant `ms` falls on in `zone`. */
 export function dayOf(ms: number, zone: string): string {
-  // "Today" is asked for by every page: the answer for the current second is kept.
-  const second = Math.floor(ms / 1000);
-  if (lastDay && lastDay.second === second && lastDay.zone === zone) return lastDay.day;
+  // Pages ask for "today" and for the day of each stamp they show: the last two days found are kept with
+  // their ranges, so any instant inside one of them costs no zone arithmetic.
+  for (const known of recentDays) if (known.zone === zone && ms >= known.start && ms < known.end) return known.day;
   const w = wallClock(ms, zone);
   const day = `${w.year}-${pad(w.month)}-${pad(w.day)}`;
-  lastDay = { second, zone, day };
+  const range = dayRange(day, zone)!;
+  recentDays.unshift({ zone, day, start: range.start, end: range.end });
+  recentDays.length = Math.min(recentDays.length, 2);
   return day;
 }
-let lastDay: { second: number; zone: string; day: string } | undefined;
+const recentDays: { zone: string; day: string; start: number; end: number }[] = [];
 
 /** Adds whole days to a YYYY-MM-DD string. */
 export function shiftDay(day: string, delta: number): string {
