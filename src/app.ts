@@ -2,6 +2,8 @@
 import { html } from "@elysiajs/html";
 import { Elysia } from "elysia";
 import { createTileRenderer } from "../views/render.ts";
+import { connectRedis, type RedisLink } from "./cluster/redis.ts";
+import { createRelay } from "./cluster/relay.ts";
 import type { Config } from "./config.ts";
 import { createEventBus } from "./events.ts";
 import { apiRoutes } from "./http/api.ts";
@@ -188,6 +190,22 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     lan,
     devices: { count: hub.devicesOf, ask: hub.askDevice },
   });
+  // Several instances (redis_url): events cross through Redis. Without it no Redis
+  // code runs at all.
+  const redis: RedisLink | null = config.redis_url ? connectRedis(config.redis_url, log) : null;
+  const relay = redis
+    ? createRelay({
+        redis,
+        events,
+        log,
+        printerIds: () => printers.list().map((p) => p.info.id),
+        before: { printersChanged: ({ printerId, removed }) => printers.refresh(printerId, removed) },
+        catchUp: async () => {
+          await printers.refreshAll();
+          await Promise.all([telemetry.refresh(printers.list().map((p) => p.info.id)), intervals.refresh()]);
+        },
+      })
+    : null;
   const dbHealthy = store.healthy;
   const deps: HttpDeps = {
     storage: createStorageSummary({ jobs, timelapses }),
@@ -220,7 +238,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     .use(html({ contentType: "text/html; charset=utf-8" }))
     .use(securityHeaders(tools))
     .use(errorHandler(tools, log))
-    .use(healthRoutes({ startedAt, engine: store.engine, dbHealthy }))
+    .use(healthRoutes({ startedAt, engine: store.engine, dbHealthy, redisHealthy: redis ? redis.healthy : null }))
     .use(assetRoutes())
     .use(authRoutes(deps, tools))
     .use(printersApiRoutes(deps, tools))
@@ -278,6 +296,10 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     retention,
     log,
     shrinkMemory,
+    /** This instance's Redis link (redis_url), or null. */
+    redis,
+    /** This instance's id among those joined through Redis, or null. */
+    instance: relay?.instance ?? null,
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -287,6 +309,8 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
       rules.stop();
       notifier.stop();
       hub.stop();
+      relay?.stop();
+      await redis?.close();
       await app.stop(true);
       io.disconnectSockets(true);
       engine.close();
