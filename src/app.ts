@@ -37,7 +37,7 @@ import { createDeviceTokenService } from "./services/device-tokens.ts";
 import { createEventLog } from "./services/event-log.ts";
 import { createIntervalService } from "./services/intervals.ts";
 import { createJobService } from "./services/jobs.ts";
-import { createLoginLimiter } from "./services/login-limiter.ts";
+import { createLoginLimiter, createRedisLoginLimiter } from "./services/login-limiter.ts";
 import { createPrinterControl } from "./services/printer-control.ts";
 import { createPrinterService } from "./services/printers.ts";
 import { createRetention } from "./services/retention.ts";
@@ -190,7 +190,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     lan,
     devices: { count: hub.devicesOf, ask: hub.askDevice },
   });
-  // Several instances (redis_url): events cross through Redis. Without it no Redis
+  // Several instances (redis_url): events cross through Redis, login failures count on all. Without it no Redis
   // code runs at all.
   const redis: RedisLink | null = config.redis_url ? connectRedis(config.redis_url, log) : null;
   const relay = redis
@@ -218,7 +218,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     intervals,
     deviceTokens,
     eventLog,
-    loginLimiter: createLoginLimiter(),
+    loginLimiter: redis ? createRedisLoginLimiter(redis, log) : createLoginLimiter(),
     printers,
     control,
     jobs,

@@ -1,7 +1,7 @@
 // Two instances on one PostgreSQL and one Redis (redis_url): a device on A, a viewer on B seeing its reading,
-// status and frame live (the delay printed), B's held state following A's; a session made on A valid on B; a
-// Redis restart (events flow again, /healthz says down then ok, no app restart); and with redis_url empty no
-// Redis connection at all.
+// status and frame live (the delay printed), B's held state following A's; a session made on A valid on B; login
+// failures on A counting on B; a Redis restart (events flow again, /healthz says down then ok, no app restart);
+// and with redis_url empty no Redis connection at all.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { RedisClient } from "bun";
@@ -244,6 +244,25 @@ describe("two instances on one PostgreSQL and one Redis", () => {
     const ack = await emitWithAck<{ id: number }>(device, "image", fakeJpeg(5000, 3));
     expect((await frame).id).toBe(ack.id);
   }, 30_000);
+
+  test("login failures on A count on B: past the limit B refuses the right password too", async () => {
+    const user = "admin";
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${a.url}/login`, {
+        method: "POST",
+        body: new URLSearchParams({ username: user, password: `wrong-${i}` }),
+        redirect: "manual",
+      });
+      expect(res.status).toBe(401);
+    }
+    const res = await fetch(`${b.url}/login`, {
+      method: "POST",
+      body: new URLSearchParams({ username: user, password: "admin-password-1" }),
+      redirect: "manual",
+    });
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+  });
 });
 
 describe("one instance (redis_url empty)", () => {
