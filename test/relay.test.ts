@@ -1,12 +1,13 @@
 // Two instances on one PostgreSQL and one Redis (redis_url): a device on A, a viewer on B seeing its reading,
-// status and frame live (the delay printed), B's held state following A's; a session made on A valid on B; login
-// failures on A counting on B; a Redis restart (events flow again, /healthz says down then ok, no app restart);
-// and with redis_url empty no Redis connection at all.
+// status and frame live (the delay printed), a stalled viewer on B skipped to the newest frame, B's held state
+// following A's; a session made on A valid on B; login failures on A counting on B; a Redis restart (events flow
+// again, /healthz says down then ok, no app restart); and with redis_url empty no Redis connection at all.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { RedisClient } from "bun";
 import type { Socket } from "socket.io-client";
 import {
+  collect,
   connected,
   connectSocket,
   emitWithAck,
@@ -14,11 +15,13 @@ import {
   fakeJpeg,
   getPage,
   login,
+  settled,
   startApp,
   type TestApp,
   tempDir,
   until,
 } from "./helpers.ts";
+import { rawViewer } from "./raw-viewer.ts";
 import { type PostgresServer, type RedisServer, startPostgres, startRedis } from "./servers.ts";
 
 let pg: PostgresServer;
@@ -136,6 +139,37 @@ describe("two instances on one PostgreSQL and one Redis", () => {
           `viewer on A ${describeDelays(onA[kind])}`,
       );
   }, 30_000);
+
+  test("a viewer on B that stops reading is skipped, not queued, and gets the newest frame from A", async () => {
+    const cookieA = await login(a);
+    const cookieB = await login(b);
+    const slow = await rawViewer(b.port, cookieB);
+    await slow.joined;
+    const device = track(
+      await connected(connectSocket(a, { auth: { token: await deviceToken(a, cookieA, "burst") } })),
+    );
+    const fast = track(await connected(connectSocket(b, { cookie: cookieB })));
+    const fastFrames = collect<{ id: number }>(fast, "image2v");
+    slow.tcp.pause(); // stop reading: the kernel buffers fill, then B's
+    try {
+      for (let i = 0; i < 80; i++) await emitWithAck(device, "image", fakeJpeg(200 * 1024, i));
+      await until(
+        () => fastFrames.length,
+        (n) => n >= 80,
+      );
+      slow.tcp.resume();
+      // Bounded: it has read all it will get once nothing more comes for 300 ms (what was skipped never comes).
+      const beforeLast = await settled(() => slow.received().length, 300);
+      expect(beforeLast).toBeLessThan(60);
+      expect(beforeLast).toBeGreaterThan(0);
+      const last = (await emitWithAck<{ id: number }>(device, "image", fakeJpeg(200 * 1024, 99))).id;
+      await until(slow.received, (r) => r.includes(last), 2000);
+      expect(slow.received().at(-1)).toBe(last);
+      console.log(`stalled viewer on B got ${beforeLast} of 80 frames from A while not reading, then the newest`);
+    } finally {
+      slow.tcp.destroy();
+    }
+  }, 60_000);
 
   test("B's pages and API show what the device on A said: its held newest reading, status and frame", async () => {
     const cookieA = await login(a);
