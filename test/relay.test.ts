@@ -1,11 +1,13 @@
 // Two instances on one PostgreSQL and one Redis (redis_url): a device on A, a viewer on B seeing its reading,
 // status and frame live (the delay printed), a stalled viewer on B skipped to the newest frame, B's held state
-// following A's; a session made on A valid on B; login failures on A counting on B; a Redis restart (events flow
+// following A's; a print reported on A one job and one notification (B does not act on it); a session made on A
+// valid on B; login failures on A counting on B; a Redis restart (events flow
 // again, /healthz says down then ok, no app restart); and with redis_url empty no Redis connection at all.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { RedisClient } from "bun";
 import type { Socket } from "socket.io-client";
+import { startNotifyServices } from "./fakes/notify-services.ts";
 import {
   collect,
   connected,
@@ -15,6 +17,7 @@ import {
   fakeJpeg,
   getPage,
   login,
+  quietFor,
   settled,
   startApp,
   type TestApp,
@@ -278,6 +281,46 @@ describe("two instances on one PostgreSQL and one Redis", () => {
     const ack = await emitWithAck<{ id: number }>(device, "image", fakeJpeg(5000, 3));
     expect((await frame).id).toBe(ack.id);
   }, 30_000);
+
+  test("a print a device on A reports is one job and one notification; B shows its state but does not act", async () => {
+    const services = await startNotifyServices();
+    try {
+      await a.notifier.syncConfig([services.webhookUrl()]);
+      const cookieA = await login(a);
+      const cookieB = await login(b);
+      const device = track(
+        await connected(connectSocket(a, { auth: { token: await deviceToken(a, cookieA, "printing") } })),
+      );
+      const viewer = track(await connected(connectSocket(b, { cookie: cookieB })));
+      const stateOnB = eventMatching<{ state: { gcode_state: string } }>(
+        viewer,
+        "printer_state",
+        (p) => p.state.gcode_state === "RUNNING",
+      );
+      await emitWithAck(device, "status", { gcode_status: "RUNNING", file_name: "relay-benchy", total_layers: 10 });
+      await stateOnB;
+      expect(b.printers.get(1)?.state.file).toBe("relay-benchy");
+      await until(
+        () => services.of("webhook").filter((r) => r.json?.event === "print_started").length,
+        (n) => n >= 1,
+      );
+      // Bounded: B's rules and jobs service heard the same state within milliseconds (the viewer on B saw it
+      // already); a job or a notification of theirs would be queued well within 500 ms.
+      await quietFor(500);
+      type Job = { name: string };
+      const jobs = async (app: TestApp, cookie: string) =>
+        ((await (await fetch(`${app.url}/api/printers/1/jobs`, { headers: { cookie } })).json()) as Job[]).filter(
+          (j) => j.name === "relay-benchy",
+        );
+      expect(await jobs(a, cookieA)).toHaveLength(1);
+      expect(await jobs(b, cookieB)).toHaveLength(1);
+      const queued = (await a.notifier.targets()).flatMap((t) => t.log).filter((l) => l.event === "print_started");
+      expect(queued).toHaveLength(1);
+    } finally {
+      await a.notifier.syncConfig([]);
+      await services.close();
+    }
+  });
 
   test("login failures on A count on B: past the limit B refuses the right password too", async () => {
     const user = "admin";
