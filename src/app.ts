@@ -199,7 +199,10 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
         events,
         log,
         printerIds: () => printers.list().map((p) => p.info.id),
-        before: { printersChanged: ({ printerId, removed }) => printers.refresh(printerId, removed) },
+        before: {
+          printersChanged: ({ printerId, removed }) => printers.refresh(printerId, removed),
+          printerLimits: ({ printerId }) => printers.refresh(printerId),
+        },
         catchUp: async () => {
           await printers.refreshAll();
           await Promise.all([telemetry.refresh(printers.list().map((p) => p.info.id)), intervals.refresh()]);

@@ -6,7 +6,8 @@
 // listeners that show or hold what happened do so; one that acts (writes, sends, decides) hears its own
 // instance's events alone, so each thing is done once, where it happened.
 //   hear remote events: the hub (every broadcast and disconnect), the telemetry service (each printer's newest
-//     reading, status and frame), the printers service (held state, LAN health, setup rows), the interval
+//     reading, status and frame), the printers service (held state, LAN health, a device's last word; setup rows
+//     and limits are read again by the relay before printersChanged and printerLimits are re-emitted), the interval
 //     service (the intervals it hands out), printer control (a state confirming a command sent here).
 //   local only: the jobs service (opens, closes and archives jobs), the notify rules (raise notifications),
 //     timelapses (deletes a removed printer's videos: the instance that removed it does), the LAN links (until
@@ -30,6 +31,8 @@ export type DomainEvents = {
   deviceAnswer: { printerId: number; action: string; result: boolean };
   /** A print started or ended (kind: started, finished, failed, cancelled); stored before it is announced. */
   job: { kind: "started" | "finished" | "failed" | "cancelled"; job: JobRow };
+  /** A printer's room limits changed (notifications; nothing to show): other instances read its row again. */
+  printerLimits: { printerId: number };
   /** A printer was added, changed or removed. */
   printersChanged: { printerId: number; removed?: boolean };
   /** A user's sessions were ended (password change, deletion): their sockets must go too. */

@@ -1,7 +1,7 @@
 // Two instances on one PostgreSQL and one Redis (redis_url): a device on A, a viewer on B seeing its reading,
 // status and frame live (the delay printed), a stalled viewer on B skipped to the newest frame, B's held state
 // following A's; a print reported on A one job and one notification (B does not act on it); a session made on A
-// valid on B; login failures on A counting on B; a Redis restart (events flow
+// valid on B; room limits set on A holding on B; login failures on A counting on B; a Redis restart (events flow
 // again, /healthz says down then ok, no app restart); and with redis_url empty no Redis connection at all.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
@@ -12,11 +12,13 @@ import {
   collect,
   connected,
   connectSocket,
+  csrfFrom,
   emitWithAck,
   eventMatching,
   fakeJpeg,
   getPage,
   login,
+  postForm,
   quietFor,
   settled,
   startApp,
@@ -213,6 +215,22 @@ describe("two instances on one PostgreSQL and one Redis", () => {
     await told;
     // Told after B has read the row again: the page it reloads shows the new name at once.
     expect(b.printers.get(1)?.info.name).toBe("Renamed on A");
+  });
+
+  test("room limits set on A hold on B at once (a device moving to B is checked against them)", async () => {
+    const cookie = await login(a);
+    const csrf = csrfFrom((await getPage(a, "/settings", cookie)).text);
+    const limits = { temp_high: "33", temp_low: "", hum_high: "70", hum_low: "" };
+    const res = await postForm(a, "/settings/printers/1/limits", { _csrf: csrf, ...limits }, { cookie });
+    expect(res.status).toBeLessThan(400);
+    const want = { temp_high: 33, temp_low: null, hum_high: 70, hum_low: null };
+    expect(a.printers.limits(1)).toEqual(want);
+    await until(
+      () => b.printers.limits(1),
+      (l) => l.temp_high === 33,
+      3000,
+    );
+    expect(b.printers.limits(1)).toEqual(want);
   });
 
   test("a session made on A is valid on B (sessions live in the shared database)", async () => {

@@ -15,6 +15,7 @@ export const RELAYED = [
   "printerHealth",
   "job",
   "printersChanged",
+  "printerLimits",
   "intervals",
   "sessionsRevoked",
   "sessionEnded",

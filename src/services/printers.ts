@@ -234,6 +234,7 @@ export async function createPrinterService(deps: {
     async setLimits(id: number, limits: Parameters<AsyncStore["printers"]["setLimits"]>[1]) {
       await store.printers.setLimits(id, limits);
       await reload(id);
+      events.emit("printerLimits", { printerId: id });
     },
     limits(id: number) {
       const i = held.get(id)?.info;
