@@ -95,8 +95,14 @@ export function createRelay(deps: {
   };
   const receiveFrame = (message: string) => {
     const cut = message.indexOf("\n");
-    if (cut < 0) return;
-    const header = JSON.parse(message.slice(0, cut)) as FrameHeader;
+    if (cut < 0) return log.warn("relay: a frame message without its header ignored");
+    let header: FrameHeader;
+    try {
+      header = JSON.parse(message.slice(0, cut)) as FrameHeader;
+    } catch {
+      log.warn("relay: unreadable frame header ignored");
+      return;
+    }
     if (header.o === self || stopped) return;
     const { o: _, ...meta } = header;
     const bytes = new Uint8Array(Buffer.from(message.slice(cut + 1), "base64"));

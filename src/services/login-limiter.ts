@@ -94,6 +94,8 @@ export function createRedisLoginLimiter(redis: RedisLink, log: Logger): LoginLim
     log.warn("login limiter: Redis did not answer, counting in this process", { error: err as Error });
   return {
     async retryAfter(keys) {
+      // Down: the link has said so once; counting here meanwhile needs no warning per attempt.
+      if (!redis.healthy()) return local.retryAfter(keys);
       try {
         let wait = 0;
         for (const key of keys) {
@@ -107,6 +109,7 @@ export function createRedisLoginLimiter(redis: RedisLink, log: Logger): LoginLim
       }
     },
     async fail(keys) {
+      if (!redis.healthy()) return local.fail(keys);
       try {
         for (const key of keys) {
           const args = [LOGIN_WINDOW_MS, LOGIN_ATTEMPTS_PER_WINDOW, LOGIN_WINDOW_MS, MAX_LOCKOUT_MS, LOCKOUTS_KEPT_MS];
@@ -119,6 +122,7 @@ export function createRedisLoginLimiter(redis: RedisLink, log: Logger): LoginLim
     },
     async succeed(keys) {
       local.succeed(keys);
+      if (!redis.healthy()) return;
       try {
         await redis.send("DEL", keys.flatMap(keysOf));
       } catch (err) {
