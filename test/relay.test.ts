@@ -300,7 +300,7 @@ describe("two instances on one PostgreSQL and one Redis", () => {
     expect((await frame).id).toBe(ack.id);
   }, 30_000);
 
-  test("a print a device on A reports is one job and one notification; B shows its state but does not act", async () => {
+  test("a print reported on A is one job and one notification; B shows its state but does not act", async () => {
     const services = await startNotifyServices();
     try {
       await a.notifier.syncConfig([services.webhookUrl()]);
