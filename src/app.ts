@@ -59,6 +59,9 @@ import { VERSION } from "./version.ts";
 /** A device is stale once nothing came for 3x its longest interval (at least 30 s). */
 const staleAfter = (i: Intervals) => Math.max(30, 3 * Math.max(i.image_delay, i.temphum_delay, i.status_delay)) * 1000;
 
+/** How long start-up waits for Redis before it goes on without it. */
+const REDIS_START_WAIT_MS = 3000;
+
 export type AppHandle = Awaited<ReturnType<typeof createApp>>;
 export { MAX_HTTP_BODY_BYTES } from "./http/security.ts";
 
@@ -209,6 +212,10 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
         },
       })
     : null;
+  // Viewers that connect as soon as this instance listens should hear other instances' events from the first; a
+  // Redis that does not answer soon does not hold up start (this instance serves its own devices meanwhile).
+  if (redis && !(await redis.ready(REDIS_START_WAIT_MS)))
+    log.warn("starting without Redis: other instances' events arrive once it answers");
   const dbHealthy = store.healthy;
   const deps: HttpDeps = {
     storage: createStorageSummary({ jobs, timelapses }),

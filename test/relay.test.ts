@@ -2,7 +2,8 @@
 // status and frame live (the delay printed), a stalled viewer on B skipped to the newest frame, B's held state
 // following A's; a print reported on A one job and one notification (B does not act on it); a session made on A
 // valid on B; room limits set on A holding on B; login failures on A counting on B; a Redis restart (events flow
-// again, /healthz says down then ok, no app restart); and with redis_url empty no Redis connection at all.
+// again, /healthz says down then ok, no app restart); an instance starting while Redis does not answer; and with
+// redis_url empty no Redis connection at all.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { RedisClient } from "bun";
@@ -357,6 +358,34 @@ describe("two instances on one PostgreSQL and one Redis", () => {
     });
     expect(res.status).toBe(429);
     expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+  });
+});
+
+describe("Redis not answering at start", () => {
+  test("the instance starts anyway, says redis down, and serves its own device and viewer", async () => {
+    // A port nobody listens on: taken and let go at once.
+    const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const port = probe.port;
+    probe.stop(true);
+    const dir = tempDir();
+    dirs.push(dir);
+    const t0 = performance.now();
+    const alone = await startApp({ database_url: databaseUrl, redis_url: `redis://127.0.0.1:${port}` }, dir);
+    try {
+      expect(performance.now() - t0).toBeLessThan(10_000);
+      expect(await health(alone)).toMatchObject({ status: "degraded", database: "ok", redis: "down" });
+      const cookie = await login(alone);
+      const device = track(
+        await connected(connectSocket(alone, { auth: { token: await deviceToken(alone, cookie, "alone") } })),
+      );
+      const viewer = track(await connected(connectSocket(alone, { cookie })));
+      const seen = eventMatching<{ temperature: number }>(viewer, "temphum2v", (r) => r.temperature === 9.5);
+      expect(await emitWithAck(device, "temphum", { temperature: 9.5, humidity: 20 })).toMatchObject({ ok: true });
+      expect((await seen).temperature).toBe(9.5);
+      expect(alone.logs.filter((l) => l.msg === "Redis down")).toHaveLength(1);
+    } finally {
+      await alone.stop();
+    }
   });
 });
 

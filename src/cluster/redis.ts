@@ -23,6 +23,8 @@ export type RedisLink = {
   unsubscribe(channel: string): void;
   /** A command on the command connection; rejects while Redis is down. */
   send(command: string, args: string[]): Promise<unknown>;
+  /** Resolves once both connections are up and subscribed, or after `ms` (Redis down: start without it). */
+  ready(ms: number): Promise<boolean>;
   /** Runs after each reconnection that followed an outage (to catch up on what was missed). */
   onBack(fn: () => void): void;
   close(): Promise<void>;
@@ -42,6 +44,10 @@ export function connectRedis(url: string, log: Logger): RedisLink {
   let closed = false;
   let wake: (() => void) | null = null;
   let timer: Timer | undefined;
+  let firstUp: () => void = () => {};
+  const wasUp = new Promise<void>((resolve) => {
+    firstUp = resolve;
+  });
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -105,6 +111,7 @@ export function connectRedis(url: string, log: Logger): RedisLink {
           await open();
           if (closed) break;
           up = true;
+          firstUp();
           retryMs = RETRY_FIRST_MS;
           if (saidDown) {
             saidDown = false;
@@ -147,6 +154,12 @@ export function connectRedis(url: string, log: Logger): RedisLink {
     send(command, args) {
       if (!up || !cmd) return Promise.reject(new Error("Redis is down"));
       return cmd.send(command, args);
+    },
+    async ready(ms) {
+      let t: Timer | undefined;
+      await Promise.race([wasUp, new Promise<void>((resolve) => (t = setTimeout(resolve, ms)))]);
+      clearTimeout(t);
+      return up;
     },
     onBack(fn) {
       backHooks.push(fn);
