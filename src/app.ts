@@ -2,6 +2,8 @@
 import { html } from "@elysiajs/html";
 import { Elysia } from "elysia";
 import { createTileRenderer } from "../views/render.ts";
+import { connectRedis, type RedisLink } from "./cluster/redis.ts";
+import { createRelay } from "./cluster/relay.ts";
 import type { Config } from "./config.ts";
 import { createEventBus } from "./events.ts";
 import { apiRoutes } from "./http/api.ts";
@@ -35,7 +37,7 @@ import { createDeviceTokenService } from "./services/device-tokens.ts";
 import { createEventLog } from "./services/event-log.ts";
 import { createIntervalService } from "./services/intervals.ts";
 import { createJobService } from "./services/jobs.ts";
-import { createLoginLimiter } from "./services/login-limiter.ts";
+import { createLoginLimiter, createRedisLoginLimiter } from "./services/login-limiter.ts";
 import { createPrinterControl } from "./services/printer-control.ts";
 import { createPrinterService } from "./services/printers.ts";
 import { createRetention } from "./services/retention.ts";
@@ -56,6 +58,9 @@ import { VERSION } from "./version.ts";
 
 /** A device is stale once nothing came for 3x its longest interval (at least 30 s). */
 const staleAfter = (i: Intervals) => Math.max(30, 3 * Math.max(i.image_delay, i.temphum_delay, i.status_delay)) * 1000;
+
+/** How long start-up waits for Redis before it goes on without it. */
+const REDIS_START_WAIT_MS = 3000;
 
 export type AppHandle = Awaited<ReturnType<typeof createApp>>;
 export { MAX_HTTP_BODY_BYTES } from "./http/security.ts";
@@ -188,6 +193,29 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     lan,
     devices: { count: hub.devicesOf, ask: hub.askDevice },
   });
+  // Several instances (redis_url): events cross through Redis, login failures count on all. Without it no Redis
+  // code runs at all.
+  const redis: RedisLink | null = config.redis_url ? connectRedis(config.redis_url, log) : null;
+  const relay = redis
+    ? createRelay({
+        redis,
+        events,
+        log,
+        printerIds: () => printers.list().map((p) => p.info.id),
+        before: {
+          printersChanged: ({ printerId, removed }) => printers.refresh(printerId, removed),
+          printerLimits: ({ printerId }) => printers.refresh(printerId),
+        },
+        catchUp: async () => {
+          await printers.refreshAll();
+          await Promise.all([telemetry.refresh(printers.list().map((p) => p.info.id)), intervals.refresh()]);
+        },
+      })
+    : null;
+  // Viewers that connect as soon as this instance listens should hear other instances' events from the first; a
+  // Redis that does not answer soon does not hold up start (this instance serves its own devices meanwhile).
+  if (redis && !(await redis.ready(REDIS_START_WAIT_MS)))
+    log.warn("starting without Redis: other instances' events arrive once it answers");
   const dbHealthy = store.healthy;
   const deps: HttpDeps = {
     storage: createStorageSummary({ jobs, timelapses }),
@@ -200,7 +228,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     intervals,
     deviceTokens,
     eventLog,
-    loginLimiter: createLoginLimiter(),
+    loginLimiter: redis ? createRedisLoginLimiter(redis, log) : createLoginLimiter(),
     printers,
     control,
     jobs,
@@ -220,7 +248,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     .use(html({ contentType: "text/html; charset=utf-8" }))
     .use(securityHeaders(tools))
     .use(errorHandler(tools, log))
-    .use(healthRoutes({ startedAt, engine: store.engine, dbHealthy }))
+    .use(healthRoutes({ startedAt, engine: store.engine, dbHealthy, redisHealthy: redis ? redis.healthy : null }))
     .use(assetRoutes())
     .use(authRoutes(deps, tools))
     .use(printersApiRoutes(deps, tools))
@@ -278,6 +306,10 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     retention,
     log,
     shrinkMemory,
+    /** This instance's Redis link (redis_url), or null. */
+    redis,
+    /** This instance's id among those joined through Redis, or null. */
+    instance: relay?.instance ?? null,
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -287,6 +319,8 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
       rules.stop();
       notifier.stop();
       hub.stop();
+      relay?.stop();
+      await redis?.close();
       await app.stop(true);
       io.disconnectSockets(true);
       engine.close();

@@ -12,6 +12,8 @@ export type Config = {
   database_uri: string;
   /** A PostgreSQL URL (postgres:// or postgresql://) for several instances; empty = SQLite at database_uri. */
   database_url: string;
+  /** A Redis URL (redis://host:port[/db]) joining instances that share database_url; empty = one instance. */
+  redis_url: string;
   host: string;
   port: number;
   timezone: string;
@@ -92,6 +94,14 @@ const rules: { [K in keyof Config]: Rule<Config[K]> } = {
       v === "" || /^postgres(ql)?:\/\/\S+$/i.test(v)
         ? null
         : "must be empty (SQLite at database_uri) or a PostgreSQL URL starting with postgres:// or postgresql://",
+  },
+  redis_url: {
+    kind: "string",
+    fallback: () => "",
+    check: (v) =>
+      v === "" || /^rediss?:\/\/(?:[^\s@/]*@)?[^\s@/:]+(?::\d{1,5})?(?:\/\d{1,2})?\/?$/i.test(v)
+        ? null
+        : "must be empty (one instance) or a Redis URL such as redis://host:6379 or redis://host:6379/0",
   },
   host: { kind: "string", fallback: () => "127.0.0.1", check: (v) => (v.trim() ? null : "must not be empty") },
   port: { kind: "integer", fallback: () => 5555, check: (v) => (v >= 0 && v <= 65535 ? null : "must be 0..65535") },
@@ -300,6 +310,12 @@ export async function loadConfig(opts: {
     throw new ConfigError(
       'config: "secret_key" is the shipped placeholder, and with "database_url" set every instance must share ' +
         'one key: set secret_key (or LAYERWATCH_SECRET_KEY) to the same random value on each (see "layerwatch init")',
+    );
+  // Instances joined through Redis must see one another's rows: each on its own SQLite file would not.
+  if (config.redis_url && !config.database_url)
+    throw new ConfigError(
+      'config: "redis_url" is set but "database_url" is empty: instances joined through Redis must share one ' +
+        "PostgreSQL database; set database_url (or LAYERWATCH_DATABASE_URL) too, or leave redis_url empty",
     );
   if (config.secret_key === PLACEHOLDER_SECRET) {
     warnings.push(

@@ -188,7 +188,7 @@ describe("health", () => {
     const res = await getPage(app, "/healthz");
     expect(res.status).toBe(200);
     const body = JSON.parse(res.text);
-    expect(body).toMatchObject({ status: "ok", engine: "sqlite", database: "ok" });
+    expect(body).toMatchObject({ status: "ok", engine: "sqlite", database: "ok", redis: "off" });
     expect(res.text).not.toContain(ADMIN.username);
   });
 });

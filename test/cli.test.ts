@@ -48,6 +48,12 @@ describe("configuration errors end start-up with one clear line and exit code 2"
       { database_url: "postgres://db.example/layerwatch" },
       /"secret_key" is the shipped placeholder, and with "database_url" set every instance must share one key/,
     ],
+    ["a redis_url that is not Redis", { redis_url: "http://cache:6379" }, /"redis_url" must be empty .*redis:\/\//],
+    [
+      "a redis_url without database_url",
+      { redis_url: "redis://127.0.0.1:6379/0" },
+      /"redis_url" is set but "database_url" is empty: instances joined through Redis must share one PostgreSQL/,
+    ],
   ];
   for (const [what, config, message] of cases) {
     test(what, () => {
@@ -75,6 +81,12 @@ describe("configuration errors end start-up with one clear line and exit code 2"
     const r = run([], { env: { LAYERWATCH_DATABASE_URL: "sqlite:///app.db" } });
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/"database_url" must be empty/);
+  });
+
+  test("LAYERWATCH_REDIS_URL is checked as redis_url is", () => {
+    const r = run([], { env: { LAYERWATCH_REDIS_URL: "redis://host:port" } });
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/"redis_url" must be empty/);
   });
 
   test("an unknown flag and a bad --port", () => {

@@ -39,7 +39,7 @@ export function authRoutes(deps: HttpDeps, tools: RequestTools) {
           const username = body?.username ?? "";
           const address = tools.clientAddress(request, server);
           const keys = [`ip:${address}`, `user:${username.toLowerCase()}`];
-          const wait = deps.loginLimiter.retryAfter(keys);
+          const wait = await deps.loginLimiter.retryAfter(keys);
           if (wait > 0) {
             deps.log.warn("login throttled", { user: username.slice(0, 64), address, retry_after_s: wait });
             const message = tools.t.tooManyLogins.replace("{minutes}", String(Math.ceil(wait / 60)));
@@ -49,12 +49,12 @@ export function authRoutes(deps: HttpDeps, tools: RequestTools) {
           }
           const user = username && body?.password ? await deps.auth.checkCredentials(username, body.password) : null;
           if (!user) {
-            deps.loginLimiter.fail(keys);
+            await deps.loginLimiter.fail(keys);
             deps.log.warn("login failed", { user: username.slice(0, 64), address });
             set.status = 401;
             return LoginPage({ ctx: tools.view(null), next, error: tools.t.badLogin, username });
           }
-          deps.loginLimiter.succeed([`user:${username.toLowerCase()}`]);
+          await deps.loginLimiter.succeed([`user:${username.toLowerCase()}`]);
           const remember = body?.remember === "on";
           const { token } = await deps.auth.startSession(user.id, remember);
           deps.log.info("login", { user: user.username, remember });

@@ -84,6 +84,8 @@ export function attachHub(
   deps: { render: TileRenderer; intervals: () => Intervals; printers: PrinterService },
 ) {
   const { render } = deps;
+  // Viewers on this instance see what happened on every instance (the relay re-emits it marked remote).
+  const on: EventBus["on"] = (event, fn) => events.on(event, fn, { remote: true });
   const watched = (room: string) => (io.sockets.adapter.rooms.get(room)?.size ?? 0) > 0;
   const slowIn = (room: string) => {
     const slow: string[] = [];
@@ -150,7 +152,7 @@ export function attachHub(
     if (watched(page)) io.to(page).emit(event, payload());
   };
 
-  events.on("reading", (r) => {
+  on("reading", (r) => {
     toPage(r.printer_id, "temphum2v", () => ({
       id: r.id,
       printer_id: r.printer_id,
@@ -162,7 +164,7 @@ export function attachHub(
     scheduleCard(r.printer_id);
   });
   // recorded_at is when the device last said it (freshness); since is when it became this status.
-  events.on("status", (s) => {
+  on("status", (s) => {
     toPage(s.printer_id, "status2v", () => ({
       id: s.id,
       printer_id: s.printer_id,
@@ -175,7 +177,7 @@ export function attachHub(
   });
   // Binary, not base64: a third smaller on the wire and no decode in the browser.
   const overviewFrameAt = new Map<number, number>();
-  events.on("frame", (f) => {
+  on("frame", (f) => {
     const payload = {
       id: f.id,
       printer_id: f.printer_id,
@@ -198,9 +200,9 @@ export function attachHub(
     if (watched(viewersOf(printerId))) states.schedule(printerId);
     scheduleCard(printerId);
   };
-  events.on("printerState", printerChanged);
-  events.on("printerHealth", printerChanged);
-  events.on("printersChanged", ({ printerId, removed }) => {
+  on("printerState", printerChanged);
+  on("printerHealth", printerChanged);
+  on("printersChanged", ({ printerId, removed }) => {
     if (removed)
       for (const socket of io.sockets.sockets.values())
         if (socket.data.printerId === printerId) socket.disconnect(true);
@@ -208,14 +210,14 @@ export function attachHub(
   });
   events.on("deviceAction", ({ printerId, action }) => io.to(devicesOf(printerId)).emit("printerAction", { action }));
   // Sent to every connection: a cookie device that has not spoken yet is still a device waiting for it.
-  events.on("intervals", (i) => io.emit("timelapse_conf", i));
-  events.on("tokenRevoked", ({ tokenId }) => {
+  on("intervals", (i) => io.emit("timelapse_conf", i));
+  on("tokenRevoked", ({ tokenId }) => {
     for (const socket of io.sockets.sockets.values()) if (socket.data.tokenId === tokenId) socket.disconnect(true);
   });
-  events.on("sessionEnded", ({ tokenHash }) => {
+  on("sessionEnded", ({ tokenHash }) => {
     for (const socket of io.sockets.sockets.values()) if (socket.data.tokenHash === tokenHash) socket.disconnect(true);
   });
-  events.on("sessionsRevoked", ({ userId, exceptTokenHash }) => {
+  on("sessionsRevoked", ({ userId, exceptTokenHash }) => {
     for (const socket of io.sockets.sockets.values())
       if (socket.data.userId === userId && socket.data.tokenHash !== exceptTokenHash) socket.disconnect(true);
   });

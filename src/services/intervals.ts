@@ -29,10 +29,22 @@ export function parseIntervals(
 }
 
 export async function createIntervalService(deps: { store: AsyncStore; events: EventBus }) {
-  // Read on every tile render: held in memory (loaded at start), the database only written on change.
+  // Read on every tile render: held in memory (rebuilt from the database at start and when Redis is back, and
+  // taken from other instances' announcements), the database only written on change.
   let current = await deps.store.intervals.get();
+  deps.events.on(
+    "intervals",
+    (i, remote) => {
+      if (remote) current = { ...i };
+    },
+    { remote: true },
+  );
   return {
     get: (): Intervals => current,
+    /** Reads the intervals again (another instance may have changed them while Redis was down). */
+    async refresh() {
+      current = await deps.store.intervals.get();
+    },
     /** Stores new intervals and announces them (the hub pushes timelapse_conf to devices). */
     async set(value: Intervals): Promise<void> {
       await deps.store.intervals.set(value);

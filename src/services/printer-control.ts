@@ -123,7 +123,8 @@ export function createPrinterControl(deps: {
         events.off("printerState", listener);
         resolve(v);
       }
-      events.on("printerState", listener);
+      // Remote too: the printer's state may reach this instance through another one.
+      events.on("printerState", listener, { remote: true });
     });
   }
 

@@ -1,5 +1,8 @@
 // Owns the printers: their setup (config, Settings, API), their live state held in memory and merged
 // from each source, and the health of those sources. Pages and the API read this, never a table scan.
+// Held state: setup rows rebuilt from the database (again after a remote change, and when Redis is back); live
+// state and LAN health merged here from this instance's sources and taken as they are from other instances'
+// (remote printerState and printerHealth events); a device's last word also from remote readings and statuses.
 import type { EventBus } from "../events.ts";
 import type { Logger } from "../log.ts";
 import {
@@ -95,6 +98,32 @@ export async function createPrinterService(deps: {
   const timer = setInterval(snapshotAll, SNAPSHOT_EVERY_MS);
   timer.unref?.();
 
+  // Another instance's view of a printer, as it announced it: its state there is the one to show here. The
+  // instance that merged it saves the snapshot, so it is not marked dirty here.
+  events.on(
+    "printerState",
+    ({ printerId, state }, remote) => {
+      const p = held.get(printerId);
+      if (remote && p) p.state = state;
+    },
+    { remote: true },
+  );
+  events.on(
+    "printerHealth",
+    ({ printerId, lan }, remote) => {
+      const p = held.get(printerId);
+      if (remote && p) p.lan = lan;
+    },
+    { remote: true },
+  );
+  // A camera Pi connected to another instance is as present as one connected here.
+  const seenElsewhere = (printerId: number, at: number, remote: boolean) => {
+    const p = held.get(printerId);
+    if (remote && p && at > (p.deviceSeenAt ?? 0)) p.deviceSeenAt = at;
+  };
+  events.on("reading", (r, remote) => seenElsewhere(r.printer_id, r.recorded_at, remote), { remote: true });
+  events.on("status", (s, remote) => seenElsewhere(s.printer_id, s.last_seen_at, remote), { remote: true });
+
   /** Applies a source's fields to a printer's state; announces only what really changed. */
   function merge(id: number, patch: Partial<PrinterState>, source: "lan" | "device", now: number) {
     const p = held.get(id);
@@ -186,10 +215,26 @@ export async function createPrinterService(deps: {
       events.emit("printersChanged", { printerId: id, removed: true });
       return true;
     },
+    /**
+     * Takes up another instance's change to a printer (before the event is re-emitted here): its row again, or
+     * its removal.
+     */
+    async refresh(id: number, removed = false) {
+      if (removed) held.delete(id);
+      else await reload(id);
+    },
+    /** Every setup row again (added, changed, removed elsewhere), after Redis was down. */
+    async refreshAll() {
+      const rows = await store.printers.list();
+      const ids = new Set(rows.map((r) => r.id));
+      for (const id of held.keys()) if (!ids.has(id)) held.delete(id);
+      for (const row of rows) load(row);
+    },
     /** Room limits for notifications; null clears one. */
     async setLimits(id: number, limits: Parameters<AsyncStore["printers"]["setLimits"]>[1]) {
       await store.printers.setLimits(id, limits);
       await reload(id);
+      events.emit("printerLimits", { printerId: id });
     },
     limits(id: number) {
       const i = held.get(id)?.info;

@@ -1,5 +1,7 @@
 // Owns what devices report: readings, statuses and frames; stored first, then announced. Every read
-// is scoped to one printer.
+// is scoped to one printer. Each printer's newest reading, status and frame are held: rebuilt from the database
+// at start (and when Redis is back), kept up to date by this instance's reports and other instances' (remote
+// events).
 import type { EventBus } from "../events.ts";
 import type { ImageMime } from "../images.ts";
 import type { AsyncStore, StoreWriteQueue } from "../store/async-store.ts";
@@ -35,9 +37,37 @@ export function createTelemetryService(deps: {
     return n;
   };
   // A printer removed takes its data with it; one renamed keeps it (and a new one has none yet).
-  events.on("printersChanged", ({ printerId, removed }) => {
-    if (removed) newest.delete(printerId);
-  });
+  events.on(
+    "printersChanged",
+    ({ printerId, removed }) => {
+      if (removed) newest.delete(printerId);
+    },
+    { remote: true },
+  );
+  // What another instance stored: held here too, so this instance's pages and cards show it.
+  events.on(
+    "reading",
+    (r, remote) => {
+      if (remote) slot(r.printer_id).reading = r;
+    },
+    { remote: true },
+  );
+  events.on(
+    "status",
+    (s, remote) => {
+      if (remote) slot(s.printer_id).status = s;
+    },
+    { remote: true },
+  );
+  events.on(
+    "frame",
+    ({ bytes: _, ...meta }, remote) => {
+      if (remote) slot(meta.printer_id).frame = meta;
+    },
+    { remote: true },
+  );
+  const newer = <T extends { id: number }>(held: T | null, stored: T | null) =>
+    held && (!stored || held.id >= stored.id) ? held : stored;
   return {
     /** Reads each printer's newest reading, status and frame (at start, before anything is reported). */
     async load(printerIds: number[]) {
@@ -120,6 +150,25 @@ export function createTelemetryService(deps: {
       const to = dayRange(toDay, deps.zone);
       if (!from || !to || to.end <= from.start) return null;
       return await store.readings.summaries(printerId, bucket, from.start, to.end);
+    },
+    /**
+     * Reads each printer's newest rows again, keeping what is held when it is as new (a status's "last seen" is
+     * held ahead of the database): after Redis was down, other instances' reports were missed.
+     */
+    async refresh(printerIds: number[]) {
+      await Promise.all(
+        printerIds.map(async (id) => {
+          const [reading, status, frame] = await Promise.all([
+            store.readings.latest(id),
+            store.statuses.latest(id),
+            store.frames.latest(id),
+          ]);
+          const n = slot(id);
+          n.reading = newer(n.reading, reading);
+          n.status = newer(n.status, status);
+          n.frame = newer(n.frame, frame);
+        }),
+      );
     },
     latest(printerId: number): Newest {
       const n = newest.get(printerId);
