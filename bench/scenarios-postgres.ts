@@ -102,13 +102,12 @@ async function ingestOn(engine: "SQLite" | "PostgreSQL", pg: PostgresServer | nu
     "p99 ms": f1(pct(r.latencies, 99)),
     delivered: `${r.delivered}/${r.sent}`,
     "acked/rows stored": `${r.acked}/${rows}`,
-    "acked but missing": Math.max(0, r.acked - rows),
     "server CPU µs/event": f1((m.cpuMs * 1000) / Math.max(1, r.delivered)),
     "postgres processes CPU µs/event": pg ? f1((m.pgCpuMs * 1000) / Math.max(1, r.delivered)) : "n/a",
     "peak RSS (MB)": f1(m.peakRssMb),
   };
   console.log(`${engine} ingest: ${r.acked} acked, ${rows} rows`);
-  return { figures, eventsPerSec: r.eventsPerSec };
+  return { figures, eventsPerSec: r.eventsPerSec, missing: Math.max(0, r.acked - rows) };
 }
 
 /** `layerwatch copy-db` with the binary (or from source): seconds, and the rows the source had. */
@@ -156,14 +155,38 @@ async function pageLoads(server: Server, pg: PostgresServer | null, day: string)
 export async function postgresScenario() {
   const pg = await startPostgres({ durable: true });
   try {
-    // 1. Ingest, SQLite then PostgreSQL.
-    const lite = await ingestOn("SQLite", null);
-    const post = await ingestOn("PostgreSQL", pg);
-    const label = "ingest: 10 devices, 10 viewers, closed loop (8 in flight each)";
-    results.push({ scenario: `${label}, SQLite (same run as the PostgreSQL row)`, figures: lite.figures });
+    // 1. Ingest, SQLite and PostgreSQL alternately (S P S P): other work on a shared machine comes and goes, so
+    // each engine's best round is set against the other's, and every round's events/s is listed.
+    const rounds = quick ? 1 : 2;
+    const runs: { lite: Awaited<ReturnType<typeof ingestOn>>[]; post: Awaited<ReturnType<typeof ingestOn>>[] } = {
+      lite: [],
+      post: [],
+    };
+    for (let i = 0; i < rounds; i++) {
+      runs.lite.push(await ingestOn("SQLite", null));
+      runs.post.push(await ingestOn("PostgreSQL", pg));
+    }
+    const best = (rs: typeof runs.lite) => rs.reduce((a, b) => (b.eventsPerSec > a.eventsPerSec ? b : a));
+    const [lite, post] = [best(runs.lite), best(runs.post)];
+    const each = (rs: typeof runs.lite) => rs.map((r) => f0(r.eventsPerSec)).join(", ");
+    const missing = (rs: typeof runs.lite) => rs.reduce((s, r) => s + r.missing, 0);
+    const label = `ingest: 10 devices, 10 viewers, closed loop (8 in flight each), best of ${rounds} alternating`;
+    results.push({
+      scenario: `${label}, SQLite (same run as the PostgreSQL row)`,
+      figures: {
+        ...lite.figures,
+        "events/s each round": each(runs.lite),
+        "acked but missing (all rounds)": missing(runs.lite),
+      },
+    });
     results.push({
       scenario: `${label}, PostgreSQL (fsync and synchronous_commit on)`,
-      figures: { ...post.figures, "events/s ratio PostgreSQL/SQLite": f2(post.eventsPerSec / lite.eventsPerSec) },
+      figures: {
+        ...post.figures,
+        "events/s each round": each(runs.post),
+        "acked but missing (all rounds)": missing(runs.post),
+        "events/s ratio PostgreSQL/SQLite": f2(post.eventsPerSec / lite.eventsPerSec),
+      },
     });
 
     // 2. A fleet of 3 M readings seeded into SQLite, copied into PostgreSQL by copy-db; both served.
