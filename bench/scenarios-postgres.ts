@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { SQL } from "bun";
 import { dayOf, shiftDay } from "../src/time.ts";
-import { type PostgresServer, startPostgres } from "../test/servers.ts";
+import { type PostgresServer, postgresBinDir, startPostgres } from "../test/servers.ts";
 import {
   binary,
   f0,
@@ -150,6 +150,16 @@ async function pageLoads(server: Server, pg: PostgresServer | null, day: string)
     out[path] = { ...r, pgUsPerRequest: (pgMs * 1000) / Math.max(1, r.requests) };
   }
   return out;
+}
+
+/** Whether a PostgreSQL server can be started here (Debian's postgresql, or initdb on PATH). */
+export function postgresInstalled(): boolean {
+  try {
+    postgresBinDir();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export async function postgresScenario() {
