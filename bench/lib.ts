@@ -7,7 +7,7 @@ import { io as ioClient, type Socket } from "socket.io-client";
 
 export const root = join(import.meta.dir, "..");
 /** BENCH_BINARY=<path>: another build to measure (e.g. a copy kept from before a change). */
-const binary = process.env.BENCH_BINARY || join(root, "dist/layerwatch-linux-x64");
+export const binary = process.env.BENCH_BINARY || join(root, "dist/layerwatch-linux-x64");
 /** BENCH_PROFILE=<dir>: run from source with Bun's CPU profiler, a markdown profile per server in <dir>. */
 const profileDir = process.env.BENCH_PROFILE;
 export const useBinary = existsSync(binary) && !process.env.BENCH_SOURCE && !profileDir;

@@ -30,7 +30,7 @@ const readingKey = (t: number, h: number) => Math.round(t * 20) + Math.round(h) 
 const readingFor = (s: number) => ({ temperature: (s % 3000) / 20, humidity: Math.floor(s / 3000) % 100 });
 
 /** Closed loop: each device keeps `window` events in flight; latency is emit → the last viewer has it. */
-async function ingest(
+export async function ingest(
   url: string,
   cookie: string,
   devices: number,

@@ -15,6 +15,8 @@ export type PostgresServer = {
   restart(downMs?: number): Promise<void>;
   stop(): Promise<void>;
   startedMs: number;
+  /** The postmaster's pid (its backends are its children): for a benchmark's CPU accounting. */
+  readonly pid: number;
 };
 
 export type RedisServer = {
@@ -153,9 +155,10 @@ async function stopProcess(proc: Subprocess, signal: NodeJS.Signals, graceMs = 5
 
 /**
  * initdb into a temp dir (as `postgres` when root), then a server with trust auth on 127.0.0.1:<free port> and
- * its socket in the same dir. No fsync: a test cluster is thrown away.
+ * its socket in the same dir. No fsync: a test cluster is thrown away. `durable` (for a benchmark) keeps fsync,
+ * synchronous_commit and full_page_writes on, PostgreSQL's defaults, so commits cost what they do in production.
  */
-export async function startPostgres(): Promise<PostgresServer> {
+export async function startPostgres(opts: { durable?: boolean } = {}): Promise<PostgresServer> {
   const t0 = performance.now();
   const bin = postgresBinDir();
   const dir = serverDir("pg");
@@ -165,7 +168,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   }
   chmodSync(dir, 0o700);
   const data = join(dir, "data");
-  const fast = ["--no-sync", "--no-instructions"];
+  const fast = opts.durable ? ["--no-instructions"] : ["--no-sync", "--no-instructions"];
   const init = Bun.spawnSync(
     wrap(
       [join(bin, "initdb"), "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", ...fast],
@@ -177,7 +180,9 @@ export async function startPostgres(): Promise<PostgresServer> {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`initdb failed (${init.exitCode}): ${init.stderr.toString()}`);
   }
-  const settings = ["fsync=off", "synchronous_commit=off", "full_page_writes=off", "max_connections=200"];
+  const settings = opts.durable
+    ? ["max_connections=200"]
+    : ["fsync=off", "synchronous_commit=off", "full_page_writes=off", "max_connections=200"];
   const launch = async (port: number) =>
     (
       await spawnUntil(
@@ -208,6 +213,9 @@ export async function startPostgres(): Promise<PostgresServer> {
     url,
     port,
     startedMs: performance.now() - t0,
+    get pid() {
+      return entry.proc.pid;
+    },
     async createDatabase(name = `lw_${process.pid}_${++made}_${Date.now().toString(36)}`) {
       if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a plain database name: ${name}`);
       const admin = new SQL(url, { max: 1 });
