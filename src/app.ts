@@ -35,6 +35,7 @@ import { createDeviceTokenService } from "./services/device-tokens.ts";
 import { createEventLog } from "./services/event-log.ts";
 import { createIntervalService } from "./services/intervals.ts";
 import { createJobService } from "./services/jobs.ts";
+import { createLeases, instanceId, type LeaseTimings } from "./services/leases.ts";
 import { createLoginLimiter } from "./services/login-limiter.ts";
 import { createPrinterControl } from "./services/printer-control.ts";
 import { createPrinterService } from "./services/printers.ts";
@@ -67,6 +68,9 @@ export type AppOptions = {
   notifyTimings?: Partial<NotifyTimings>;
   ruleTimings?: Partial<RuleTimings>;
   deviceStaleMs?: number;
+  leaseTimings?: Partial<LeaseTimings>;
+  /** This instance's name among several (else LAYERWATCH_INSTANCE_NAME, else the host name). */
+  instanceName?: string;
 };
 
 /**
@@ -104,6 +108,11 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   const eventLog = createEventLog(store);
   const log = withSink(baseLog, eventLog.record);
   const events = createEventBus();
+  // Leases: what exactly one instance does (each printer's link, housekeeping); all held at once on SQLite.
+  const instance = instanceId(opts.instanceName ?? process.env.LAYERWATCH_INSTANCE_NAME);
+  log.info("instance", { id: instance, engine: store.engine });
+  const leases = createLeases({ store, log, instance, timings: opts.leaseTimings });
+  const printerLease = (id: number) => `printer:${id}`;
 
   // Services: the rules, free of HTTP and sockets.
   const auth = createAuthService({ store, events, log });
@@ -118,7 +127,9 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   const printers = await createPrinterService({ store, events, log, deviceStaleAfter });
   await printers.syncConfig(config.printers);
   await telemetry.load(printers.list().map((p) => p.info.id));
-  const jobs = await createJobService({ store, writes, events, log, printers });
+  /** A printer with a LAN address is this instance's when it holds the printer's lease; one without is anyone's. */
+  const ownsPrinter = (id: number) => !printers.get(id)?.info.host || leases.holds(printerLease(id));
+  const jobs = await createJobService({ store, writes, events, log, printers, owns: ownsPrinter });
   // Timelapse videos (tus uploads from camera Pis), on disk in media_dir.
   const mediaDir = resolveMediaDir(config.media_dir, config.database_uri);
   const timelapses = createTimelapseService({
@@ -178,7 +189,26 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     watched: hub.watched,
     cameraDevice: (id) => deviceTokens.loginDevice(id),
     imageDelayMs: () => intervals.get().image_delay * 1000,
+    owns: ownsPrinter,
     timings: opts.lanTimings,
+  });
+  /** Wants the lease of each printer with a LAN address: its holder runs the link and camera and keeps its jobs. */
+  function wantPrinter(id: number) {
+    if (!printers.get(id)?.info.host) return void leases.drop(printerLease(id));
+    leases.hold(printerLease(id), {
+      gained: async () => {
+        await jobs.adopt(id);
+        lan.own(id);
+      },
+      lost: () => {
+        lan.release(id);
+        jobs.release(id);
+      },
+    });
+  }
+  events.on("printersChanged", ({ printerId, removed }) => {
+    if (removed) void leases.drop(printerLease(printerId));
+    else wantPrinter(printerId);
   });
   const control = createPrinterControl({
     store,
@@ -207,6 +237,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     notifier,
     push,
     lan,
+    holderOf: (printerId: number) => leases.holder(printerLease(printerId)),
     devices: { connected: hub.deviceCount, ofPrinter: hub.devicesOf },
     startedAt,
     version: VERSION,
@@ -259,6 +290,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   pruneTimer.unref?.();
   retention.start();
   lan.start();
+  for (const p of printers.list()) wantPrinter(p.info.id);
 
   let stopped = false;
   return {
@@ -276,6 +308,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     notifier,
     io,
     retention,
+    leases,
     log,
     shrinkMemory,
     async stop() {
@@ -293,6 +326,8 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
       await jobs.settled();
       await printers.stop();
       await writes.flush();
+      // Let go once everything is written: another instance takes over at once, from what is stored.
+      await leases.stop();
       await store.close();
     },
   };
