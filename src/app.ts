@@ -112,6 +112,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   const instance = instanceId(opts.instanceName ?? process.env.LAYERWATCH_INSTANCE_NAME);
   log.info("instance", { id: instance, engine: store.engine });
   const leases = createLeases({ store, log, instance, timings: opts.leaseTimings });
+  const HOUSEKEEPING = "housekeeping";
   const printerLease = (id: number) => `printer:${id}`;
 
   // Services: the rules, free of HTTP and sockets.
@@ -122,7 +123,12 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   const telemetry = createTelemetryService({ store, writes, events, imageRetention, zone });
   const intervals = await createIntervalService({ store, events });
   const deviceTokens = createDeviceTokenService({ store, events, log });
-  const retention = createRetention({ store, log, rawRetentionDays: config.raw_retention_days });
+  const retention = createRetention({
+    store,
+    log,
+    rawRetentionDays: config.raw_retention_days,
+    mine: () => leases.holds(HOUSEKEEPING),
+  });
   const deviceStaleAfter = () => opts.deviceStaleMs ?? staleAfter(intervals.get());
   const printers = await createPrinterService({ store, events, log, deviceStaleAfter });
   await printers.syncConfig(config.printers);
@@ -149,6 +155,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     image: async (frameId) => (await telemetry.frame(frameId)) ?? null,
     webpush: push.send,
     hasPushSubscribers: async () => (await push.subscriptions()) > 0,
+    instance,
     timings: opts.notifyTimings,
   });
   await notifier.syncConfig(config.notify);
@@ -280,9 +287,11 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   const server = app.server!;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.port}`;
 
-  // Housekeeping: expired sessions hourly, raw readings past retention.
+  // Housekeeping: expired sessions hourly, raw readings past retention; by the housekeeping lease's holder only.
+  leases.hold(HOUSEKEEPING);
   const pruneTimer = setInterval(
     () => {
+      if (!leases.holds(HOUSEKEEPING)) return;
       auth.pruneExpired().catch((err) => log.error("pruning expired sessions failed", { error: err as Error }));
     },
     60 * 60 * 1000,

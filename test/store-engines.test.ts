@@ -746,6 +746,11 @@ for (const engine of ENGINES) {
           [d2, "a", NOW + 60_000],
         ]);
         expect(await s.notify.claimDue(NOW, 10, "b", NOW + 60_000)).toEqual([]);
+        // The holder claims its own again, for longer.
+        expect((await s.notify.claimDue(NOW, 10, "a", NOW + 90_000)).map((d) => d.claimed_until)).toEqual([
+          NOW + 90_000,
+          NOW + 90_000,
+        ]);
         await s.notify.settle({
           id: d1,
           status: "pending",
@@ -758,7 +763,7 @@ for (const engine of ENGINES) {
           [d1, "b"],
         ]);
         // d2's claim by "a" ran out (a died while sending): another holder may take it.
-        expect((await s.notify.claimDue(NOW + 60_000, 10, "b", NOW + 120_000)).map((d) => d.id)).toEqual([d1, d2]);
+        expect((await s.notify.claimDue(NOW + 90_000, 10, "b", NOW + 120_000)).map((d) => d.id)).toEqual([d1, d2]);
         await s.notify.settle({ id: d2, status: "sent", attempts: 1, next_at: NOW, done_at: NOW, last_error: null });
         expect(await s.notify.log(t, 1)).toEqual([
           expect.objectContaining({ id: d2, status: "sent", claimed_by: null, claimed_until: null }),

@@ -63,7 +63,8 @@ export function notifyStatements(db: Database) {
     claimDue: db.query<DeliveryRow, [number, number, string, number]>(
       `UPDATE notify_deliveries SET claimed_by = ?3, claimed_until = ?4
        WHERE id IN (SELECT id FROM notify_deliveries
-         WHERE status = 'pending' AND next_at <= ?1 AND (claimed_until IS NULL OR claimed_until <= ?1)
+         WHERE status = 'pending' AND next_at <= ?1
+           AND (claimed_until IS NULL OR claimed_until <= ?1 OR claimed_by = ?3)
          ORDER BY next_at, id LIMIT ?2)
        RETURNING *`,
     ),
@@ -107,7 +108,7 @@ export function notifyStatements(db: Database) {
       q.enqueue.get(targetId, event, message, Date.now())!.id,
     due: (now: number, limit: number) => q.due.all(now, limit),
     /**
-     * Claims the due deliveries no one else holds for `holder` until `until`, oldest first: only the claimer sends
+     * Claims the due deliveries no one else holds (its own again) for `holder` until `until`, oldest first: only the claimer sends
      * them (settle lets the claim go; a claim of an instance that died runs out and the delivery is due again).
      */
     claimDue: (now: number, limit: number, holder: string, until: number) =>

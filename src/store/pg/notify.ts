@@ -39,7 +39,8 @@ export function pgNotifyStatements({ sql }: Pg): Promisified<ReturnType<typeof n
       (
         await rows<DeliveryRow>(sql`UPDATE notify_deliveries SET claimed_by = ${holder}, claimed_until = ${until}
           WHERE id IN (SELECT id FROM notify_deliveries
-            WHERE status = 'pending' AND next_at <= ${now} AND (claimed_until IS NULL OR claimed_until <= ${now})
+            WHERE status = 'pending' AND next_at <= ${now}
+              AND (claimed_until IS NULL OR claimed_until <= ${now} OR claimed_by = ${holder})
             ORDER BY next_at, id LIMIT ${limit} FOR UPDATE SKIP LOCKED)
           RETURNING *`)
       ).sort((a, b) => a.next_at - b.next_at || a.id - b.id),
