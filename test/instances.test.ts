@@ -1,9 +1,11 @@
 // Several instances on one PostgreSQL: a printer's LAN link is held by exactly one of them (its lease), both say
 // which one; a clean stop hands it over at once; after kill -9 of the holder the other takes the printer over within
-// 30 s, and the print under way ends as one finished job with one print_finished delivery.
+// 30 s, and the print under way ends as one finished job with one print_finished delivery; the holder that loses
+// its database stops its link at once.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
+import type { Socket } from "bun";
 import { startFakePrinter } from "./fakes/bambu-printer.ts";
 import { startNotifyServices } from "./fakes/notify-services.ts";
 import { login, quietFor, startApp, type TestApp, tempDir, until } from "./helpers.ts";
@@ -115,6 +117,116 @@ describe("two instances in one process", () => {
     expect(ms).toBeLessThan(8_000);
     expect(other.leases.holds("printer:1")).toBe(true);
   });
+});
+
+/** A TCP proxy to PostgreSQL that a test can cut: every connection through it is closed, and new ones refused. */
+async function cuttableProxy(port: number) {
+  type Pair = { peer?: Socket<Pair>; pending: Uint8Array[] };
+  const open = new Set<Socket<Pair>>();
+  let cut = false;
+  const server = Bun.listen<Pair>({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      async open(client) {
+        if (cut) return void client.end();
+        client.data = { pending: [] };
+        open.add(client);
+        const upstream = await Bun.connect<Pair>({
+          hostname: "127.0.0.1",
+          port,
+          socket: {
+            data: (_s, bytes) => void client.write(bytes),
+            close: () => void client.end(),
+            error: () => void client.end(),
+          },
+          data: { peer: client, pending: [] },
+        });
+        open.add(upstream);
+        client.data.peer = upstream;
+        for (const bytes of client.data.pending.splice(0)) upstream.write(bytes);
+      },
+      data(client, bytes) {
+        if (client.data.peer) client.data.peer.write(bytes);
+        else client.data.pending.push(new Uint8Array(bytes));
+      },
+      close: (client) => void client.data?.peer?.end(),
+      error: (client) => void client.data?.peer?.end(),
+    },
+  });
+  return {
+    port: server.port,
+    cut() {
+      cut = true;
+      for (const s of open) s.end();
+      open.clear();
+    },
+    /** Lets connections through again. */
+    heal() {
+      cut = false;
+    },
+    stop: () => server.stop(true),
+  };
+}
+
+describe("the holder loses its database", () => {
+  test("it stops its link at once, and the other instance takes the printer over", async () => {
+    const fake = await fakeA1();
+    const printer = fake.printer;
+    const name = `lw_cut_${process.pid}`;
+    await pg.createDatabase(name);
+    const proxy = await cuttableProxy(pg.port);
+    cleanups.push(() => proxy.stop());
+    const printers = [fake.entry] as never;
+    const a = await startApp({ database_url: `postgres://postgres@127.0.0.1:${proxy.port}/${name}`, printers }, dir(), {
+      instanceName: "cut",
+    });
+    cleanups.push(() => a.stop());
+    await until(
+      () => a.leases.holds("printer:1") && printer.clientsConnected === 1,
+      (held) => held,
+    );
+    const b = await startApp({ database_url: `postgres://postgres@127.0.0.1:${pg.port}/${name}`, printers }, dir(), {
+      instanceName: "kept",
+    });
+    cleanups.push(() => b.stop());
+    const connects = printer.connectCount;
+    const t0 = performance.now();
+    proxy.cut();
+    // At its next renewal (every 2 s, a hung one fails after 2 s more) the holder stops its link.
+    await until(
+      () => printer.clientsConnected,
+      (n) => n === 0,
+      6_000,
+    );
+    const stoppedMs = performance.now() - t0;
+    expect(printer.clientsConnected).toBe(0);
+    expect(a.leases.holds("printer:1")).toBe(false);
+    await until(
+      () => printer.connectCount,
+      (n) => n > connects,
+      30_000,
+    );
+    const takeoverMs = performance.now() - t0;
+    console.log(
+      `database cut: link stopped after ${(stoppedMs / 1000).toFixed(1)} s, taken over after ${(takeoverMs / 1000).toFixed(1)} s`,
+    );
+    expect(printer.connectCount).toBe(connects + 1);
+    expect(b.leases.holds("printer:1")).toBe(true);
+    expect(a.leases.holds("printer:1")).toBe(false);
+
+    // The database is back for the first: it finds the printer held by the other and leaves it be.
+    proxy.heal();
+    await until(
+      () => a.asyncStore.healthy(),
+      (ok) => ok,
+    );
+    await quietFor(TWO_RENEWALS_MS);
+    expect(a.leases.holds("printer:1")).toBe(false);
+    expect(b.leases.holds("printer:1")).toBe(true);
+    expect(printer.clientsConnected).toBe(1);
+    expect(printer.connectCount).toBe(connects + 1);
+  }, 60_000);
 });
 
 describe("kill -9 of the instance holding the printer", () => {
