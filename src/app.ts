@@ -205,7 +205,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     leases.hold(printerLease(id), {
       gained: async () => {
         await jobs.adopt(id);
-        lan.own(id);
+        if (leases.holds(printerLease(id))) lan.own(id);
       },
       lost: () => {
         lan.release(id);
@@ -298,8 +298,9 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   );
   pruneTimer.unref?.();
   retention.start();
-  lan.start();
+  // The leases first: on SQLite they are held at once, so the links start now, as ever.
   for (const p of printers.list()) wantPrinter(p.info.id);
+  lan.start();
 
   let stopped = false;
   return {

@@ -11,7 +11,10 @@ export type LeaseTimings = { renewMs: number; ttlMs: number };
 /** Renewed every 2 s, lost 10 s after the last renewal: another instance takes over within about 12 s. */
 export const DEFAULT_LEASE_TIMINGS: LeaseTimings = { renewMs: 2_000, ttlMs: 10_000 };
 
-/** What a lease's holder starts on gaining it and stops on losing it (lost is called at once, without waiting). */
+/**
+ * What a lease's holder starts on gaining it and stops on losing it. `lost` is called at once; `gained` is not
+ * waited for, so it must check the lease is still held before it starts anything.
+ */
 export type LeaseHooks = { gained?: () => Promise<void> | void; lost?: () => void };
 
 /** This process's name among instances: the configured name or the host name, the pid, and a random tail. */
@@ -57,6 +60,13 @@ export function createLeases(deps: {
     ]);
   }
 
+  /** Lets a lease go in the database; a database that fails or hangs past a renewal period is given up on (the
+   *  lease then runs out by itself), so a stop never waits on it. */
+  async function release(name: string) {
+    const released = store.leases.release(name, instance).catch(() => {});
+    await Promise.race([released, Bun.sleep(renewMs)]);
+  }
+
   async function renew(name: string, w: Wanted) {
     const sentAt = performance.now();
     // Frozen past the lease's end (a paused process, a stalled machine): it is another's by now.
@@ -69,7 +79,7 @@ export function createLeases(deps: {
       return;
     }
     if (stopped || wanted.get(name) !== w) {
-      if (row.holder === instance) await store.leases.release(name, instance).catch(() => {});
+      if (row.holder === instance) await release(name);
       return;
     }
     if (row.holder !== instance) {
@@ -82,11 +92,11 @@ export function createLeases(deps: {
     if (w.epoch === null) {
       w.epoch = row.epoch;
       log.info("lease gained", { lease: name, epoch: row.epoch });
-      try {
-        await w.gained?.();
-      } catch (err) {
-        log.error("starting what a lease holds failed", { lease: name, error: err as Error });
-      }
+      // Not waited for: starting what the lease holds must not hold up the renewals (the hook checks it still holds
+      // the lease before it starts anything).
+      void (async () => w.gained?.())().catch((err) =>
+        log.error("starting what a lease holds failed", { lease: name, error: err as Error }),
+      );
     }
   }
 
@@ -121,9 +131,11 @@ export function createLeases(deps: {
       const w = wanted.get(name);
       if (!w) return;
       wanted.delete(name);
+      // One instance: nothing to hand over, and nothing another could take up.
+      if (single) return;
       const held = w.epoch !== null;
       lose(name, w, "no longer wanted");
-      if (held && !single) await store.leases.release(name, instance).catch(() => {});
+      if (held) await release(name);
     },
     holds: (name: string) => wanted.get(name)?.epoch != null,
     /** The instance holding a live lease (this one's own answer on SQLite), or null. */
@@ -146,7 +158,7 @@ export function createLeases(deps: {
       clearInterval(timer);
       const held = [...wanted].filter(([, w]) => w.epoch !== null);
       wanted.clear();
-      if (!single) await Promise.all(held.map(([name]) => store.leases.release(name, instance).catch(() => {})));
+      if (!single) await Promise.all(held.map(([name]) => release(name)));
     },
   };
 }
