@@ -37,6 +37,7 @@ import { createDeviceTokenService } from "./services/device-tokens.ts";
 import { createEventLog } from "./services/event-log.ts";
 import { createIntervalService } from "./services/intervals.ts";
 import { createJobService } from "./services/jobs.ts";
+import { createLeases, instanceId, type LeaseTimings } from "./services/leases.ts";
 import { createLoginLimiter, createRedisLoginLimiter } from "./services/login-limiter.ts";
 import { createPrinterControl } from "./services/printer-control.ts";
 import { createPrinterService } from "./services/printers.ts";
@@ -72,6 +73,9 @@ export type AppOptions = {
   notifyTimings?: Partial<NotifyTimings>;
   ruleTimings?: Partial<RuleTimings>;
   deviceStaleMs?: number;
+  leaseTimings?: Partial<LeaseTimings>;
+  /** This instance's name among several (else LAYERWATCH_INSTANCE_NAME, else the host name). */
+  instanceName?: string;
 };
 
 /**
@@ -109,6 +113,12 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   const eventLog = createEventLog(store);
   const log = withSink(baseLog, eventLog.record);
   const events = createEventBus();
+  // Leases: what exactly one instance does (each printer's link, housekeeping); all held at once on SQLite.
+  const instance = instanceId(opts.instanceName ?? process.env.LAYERWATCH_INSTANCE_NAME);
+  log.info("instance", { id: instance, engine: store.engine });
+  const leases = createLeases({ store, log, instance, timings: opts.leaseTimings });
+  const HOUSEKEEPING = "housekeeping";
+  const printerLease = (id: number) => `printer:${id}`;
 
   // Services: the rules, free of HTTP and sockets.
   const auth = createAuthService({ store, events, log });
@@ -118,12 +128,19 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   const telemetry = createTelemetryService({ store, writes, events, imageRetention, zone });
   const intervals = await createIntervalService({ store, events });
   const deviceTokens = createDeviceTokenService({ store, events, log });
-  const retention = createRetention({ store, log, rawRetentionDays: config.raw_retention_days });
+  const retention = createRetention({
+    store,
+    log,
+    rawRetentionDays: config.raw_retention_days,
+    mine: () => leases.holds(HOUSEKEEPING),
+  });
   const deviceStaleAfter = () => opts.deviceStaleMs ?? staleAfter(intervals.get());
   const printers = await createPrinterService({ store, events, log, deviceStaleAfter });
   await printers.syncConfig(config.printers);
   await telemetry.load(printers.list().map((p) => p.info.id));
-  const jobs = await createJobService({ store, writes, events, log, printers });
+  /** A printer with a LAN address is this instance's when it holds the printer's lease; one without is anyone's. */
+  const ownsPrinter = (id: number) => !printers.get(id)?.info.host || leases.holds(printerLease(id));
+  const jobs = await createJobService({ store, writes, events, log, printers, owns: ownsPrinter });
   // Timelapse videos (tus uploads from camera Pis), on disk in media_dir.
   const mediaDir = resolveMediaDir(config.media_dir, config.database_uri);
   const timelapses = createTimelapseService({
@@ -143,6 +160,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     image: async (frameId) => (await telemetry.frame(frameId)) ?? null,
     webpush: push.send,
     hasPushSubscribers: async () => (await push.subscriptions()) > 0,
+    instance,
     timings: opts.notifyTimings,
   });
   await notifier.syncConfig(config.notify);
@@ -183,7 +201,26 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     watched: hub.watched,
     cameraDevice: (id) => deviceTokens.loginDevice(id),
     imageDelayMs: () => intervals.get().image_delay * 1000,
+    owns: ownsPrinter,
     timings: opts.lanTimings,
+  });
+  /** Wants the lease of each printer with a LAN address: its holder runs the link and camera and keeps its jobs. */
+  function wantPrinter(id: number) {
+    if (!printers.get(id)?.info.host) return void leases.drop(printerLease(id));
+    leases.hold(printerLease(id), {
+      gained: async () => {
+        await jobs.adopt(id);
+        if (leases.holds(printerLease(id))) lan.own(id);
+      },
+      lost: () => {
+        lan.release(id);
+        jobs.release(id);
+      },
+    });
+  }
+  events.on("printersChanged", ({ printerId, removed }) => {
+    if (removed) void leases.drop(printerLease(printerId));
+    else wantPrinter(printerId);
   });
   const control = createPrinterControl({
     store,
@@ -201,6 +238,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
         redis,
         events,
         log,
+        instance,
         printerIds: () => printers.list().map((p) => p.info.id),
         before: {
           printersChanged: ({ printerId, removed }) => printers.refresh(printerId, removed),
@@ -235,6 +273,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     notifier,
     push,
     lan,
+    holderOf: (printerId: number) => leases.holder(printerLease(printerId)),
     devices: { connected: hub.deviceCount, ofPrinter: hub.devicesOf },
     startedAt,
     version: VERSION,
@@ -277,15 +316,19 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   const server = app.server!;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.port}`;
 
-  // Housekeeping: expired sessions hourly, raw readings past retention.
+  // Housekeeping: expired sessions hourly, raw readings past retention; by the housekeeping lease's holder only.
+  leases.hold(HOUSEKEEPING);
   const pruneTimer = setInterval(
     () => {
+      if (!leases.holds(HOUSEKEEPING)) return;
       auth.pruneExpired().catch((err) => log.error("pruning expired sessions failed", { error: err as Error }));
     },
     60 * 60 * 1000,
   );
   pruneTimer.unref?.();
   retention.start();
+  // The leases first: on SQLite they are held at once, so the links start now, as ever.
+  for (const p of printers.list()) wantPrinter(p.info.id);
   lan.start();
 
   let stopped = false;
@@ -304,12 +347,13 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     notifier,
     io,
     retention,
+    leases,
     log,
     shrinkMemory,
     /** This instance's Redis link (redis_url), or null. */
     redis,
-    /** This instance's id among those joined through Redis, or null. */
-    instance: relay?.instance ?? null,
+    /** This instance's id: its leases and the events it relays carry it. */
+    instance,
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -327,6 +371,8 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
       await jobs.settled();
       await printers.stop();
       await writes.flush();
+      // Let go once everything is written: another instance takes over at once, from what is stored.
+      await leases.stop();
       await store.close();
     },
   };

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { COPIED_TABLES, foreignKeyOrder, type TableSchema } from "../src/store/copy.ts";
-import { migrate, migrateTo } from "../src/store/migrations.ts";
+import { migrate, migrateTo, SCHEMA_VERSION } from "../src/store/migrations.ts";
 import { numbers, openPostgres } from "../src/store/pg.ts";
 import { pgMigrate } from "../src/store/pg-migrate.ts";
 import { startPasswordRefuser } from "./fakes/postgres-password.ts";
@@ -119,7 +119,14 @@ describe("the copy knows every table", () => {
       ).map((r) => r.tablename);
       const seeded: Record<string, unknown[]> = {};
       for (const t of tables) {
-        const key = t === "app_keys" ? "name" : t === "sessions" ? "token_hash" : t.endsWith("summaries") ? "1" : "id";
+        const key =
+          t === "app_keys" || t === "leases"
+            ? "name"
+            : t === "sessions"
+              ? "token_hash"
+              : t.endsWith("summaries")
+                ? "1"
+                : "id";
         seeded[t] = numbers<{ k: unknown }>(await sql.unsafe(`SELECT ${key} AS k FROM ${t} ORDER BY 1`)).map(
           (r) => r.k,
         );
@@ -173,7 +180,9 @@ describe("the old server's database → PostgreSQL → SQLite", () => {
 
   test("the old database is upgraded first, as starting layerwatch does, with its backup beside it", () => {
     expect(first.err).toContain("was written by the old server: upgrading it first");
-    expect(new Database(source, { readonly: true }).query("PRAGMA user_version").get()).toEqual({ user_version: 8 });
+    expect(new Database(source, { readonly: true }).query("PRAGMA user_version").get()).toEqual({
+      user_version: SCHEMA_VERSION,
+    });
   });
 
   test("progress lines name the table, rows done of the total and the rate", () => {
@@ -291,6 +300,8 @@ describe("a database the app filled (printers, jobs with archive frames, tokens,
     });
     const target = s.notify.addTarget("ntfy://ntfy.sh/layerwatch-secret-topic", false);
     s.notify.enqueue(target, "print_finished", "benchy finished");
+    s.notify.claimDue(Date.now(), 10, "host-a:1:abcd", Date.now() + 60_000);
+    s.leases.claim(`printer:${printer}`, "host-a:1:abcd", 10_000);
     s.notify.subscribe("https://push.example.com/abc", "p256dh-key", "auth-key", viewer);
     if (!s.notify.key("vapid")) s.notify.setKey("vapid", JSON.stringify({ publicKey: "pub", privateKey: "priv" }));
     s.printerActions.record({
@@ -328,7 +339,13 @@ describe("a database the app filled (printers, jobs with archive frames, tokens,
     expect(`${r.code} ${r.err}`).toStartWith("0 ");
     for (const t of TABLES) {
       const order =
-        t === "app_keys" ? "name" : t === "sessions" ? "token_hash" : t.endsWith("summaries") ? "1, 2, 3" : "id";
+        t === "app_keys" || t === "leases"
+          ? "name"
+          : t === "sessions"
+            ? "token_hash"
+            : t.endsWith("summaries")
+              ? "1, 2, 3"
+              : "id";
       const query = `SELECT * FROM ${t} ORDER BY ${order}`;
       expect({ t, rows: await pgRows(other, query) }).toEqual({ t, rows: await pgRows(url, query) });
     }

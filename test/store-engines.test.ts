@@ -703,6 +703,8 @@ for (const engine of ENGINES) {
           next_at: NOW,
           done_at: null,
           last_error: null,
+          claimed_by: null,
+          claimed_until: null,
         });
         expect(await s.notify.due(NOW - 1, 10)).toEqual([]);
         await s.notify.settle({
@@ -734,6 +736,41 @@ for (const engine of ENGINES) {
         expect((await s.notify.log(t)).length).toBe(200);
       });
 
+      test("due deliveries are claimed by one holder until the claim runs out or the delivery is settled", async () => {
+        const t = await s.notify.addTarget("https://hooks.example/x", false);
+        const d1 = await s.notify.enqueue(t, "print_finished", "one");
+        const d2 = await s.notify.enqueue(t, "print_failed", "two");
+        const mine = await s.notify.claimDue(NOW, 10, "a", NOW + 60_000);
+        expect(mine.map((d) => [d.id, d.claimed_by, d.claimed_until])).toEqual([
+          [d1, "a", NOW + 60_000],
+          [d2, "a", NOW + 60_000],
+        ]);
+        expect(await s.notify.claimDue(NOW, 10, "b", NOW + 60_000)).toEqual([]);
+        // The holder claims its own again, for longer.
+        expect((await s.notify.claimDue(NOW, 10, "a", NOW + 90_000)).map((d) => d.claimed_until)).toEqual([
+          NOW + 90_000,
+          NOW + 90_000,
+        ]);
+        await s.notify.settle({
+          id: d1,
+          status: "pending",
+          attempts: 1,
+          next_at: NOW,
+          done_at: null,
+          last_error: "503",
+        });
+        expect((await s.notify.claimDue(NOW, 10, "b", NOW + 60_000)).map((d) => [d.id, d.claimed_by])).toEqual([
+          [d1, "b"],
+        ]);
+        // d2's claim by "a" ran out (a died while sending): another holder may take it.
+        expect((await s.notify.claimDue(NOW + 90_000, 10, "b", NOW + 120_000)).map((d) => d.id)).toEqual([d1, d2]);
+        await s.notify.settle({ id: d2, status: "sent", attempts: 1, next_at: NOW, done_at: NOW, last_error: null });
+        expect(await s.notify.log(t, 1)).toEqual([
+          expect.objectContaining({ id: d2, status: "sent", claimed_by: null, claimed_until: null }),
+        ]);
+        expect(await s.notify.claimDue(NOW - 1, 10, "c", NOW)).toEqual([]);
+      });
+
       test("a second subscribe of an endpoint replaces the first, and a key set again replaces its value", async () => {
         const uid = await s.users.insert("ann", "h", "admin");
         await s.notify.subscribe("https://push.example/1", "p1", "a1", uid);
@@ -753,6 +790,39 @@ for (const engine of ENGINES) {
         expect(await s.notify.keepKey("vapid", "k3")).toBe("k2");
         expect(await s.notify.keepKey("other", "o1")).toBe("o1");
         expect(await s.notify.key("other")).toBe("o1");
+      });
+    });
+
+    describe("leases", () => {
+      test("a lease is taken when free, renewed by its holder, refused to another, and taken over when expired", async () => {
+        // Instants are the database's clock on PostgreSQL and the (frozen) process clock on SQLite: the rows are
+        // checked here on each engine, not compared between them.
+        uncompared = true;
+        const first = await s.leases.claim("printer:1", "a", 10_000);
+        expect(first).toMatchObject({ name: "printer:1", holder: "a", epoch: 1 });
+        const renewed = await s.leases.claim("printer:1", "a", 10_000);
+        expect(renewed).toMatchObject({ holder: "a", epoch: 1 });
+        expect(renewed.expires_at).toBeGreaterThanOrEqual(first.expires_at);
+        expect(await s.leases.claim("printer:1", "b", 10_000)).toMatchObject({ holder: "a", epoch: 1 });
+        expect((await s.leases.live("printer:")).map((l) => [l.name, l.holder])).toEqual([["printer:1", "a"]]);
+        // A lease given for no time has run out at once: another takes it over, and the epoch fences the old holder.
+        await s.leases.claim("printer:1", "a", 0);
+        expect(await s.leases.live("printer:")).toEqual([]);
+        expect(await s.leases.claim("printer:1", "b", 10_000)).toMatchObject({ holder: "b", epoch: 2 });
+        expect(await s.leases.claim("printer:1", "a", 10_000)).toMatchObject({ holder: "b", epoch: 2 });
+        await s.leases.claim("housekeeping", "a", 10_000);
+        expect((await s.leases.live("printer:")).map((l) => l.name)).toEqual(["printer:1"]);
+        expect((await s.leases.live("")).map((l) => l.name)).toEqual(["housekeeping", "printer:1"]);
+      });
+
+      test("a lease released by its holder is free at once; another's release changes nothing", async () => {
+        uncompared = true;
+        await s.leases.claim("housekeeping", "a", 10_000);
+        await s.leases.release("housekeeping", "b");
+        expect((await s.leases.live("house")).map((l) => l.holder)).toEqual(["a"]);
+        await s.leases.release("housekeeping", "a");
+        expect(await s.leases.live("house")).toEqual([]);
+        expect(await s.leases.claim("housekeeping", "b", 10_000)).toMatchObject({ holder: "b", epoch: 2 });
       });
     });
 

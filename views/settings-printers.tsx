@@ -16,7 +16,12 @@ const LIMITS = [
   ["hum_low", "humLow"],
 ] as const;
 
-export type PrinterSummary = { printer: HeldPrinter; device: "never" | "online" | "stale" };
+export type PrinterSummary = {
+  printer: HeldPrinter;
+  device: "never" | "online" | "stale";
+  /** The instance holding the printer's LAN link (its lease), or null when none does. */
+  holder?: string | null;
+};
 type Values = Partial<Record<keyof PrinterSetup, string | number>>;
 
 function Field(props: {
@@ -108,7 +113,8 @@ export function PrinterForm(props: {
 }
 
 /** One line of a printer's health: its LAN link (since, last message, reconnects, error) and its device. */
-function lanLine(printer: HeldPrinter, device: PrinterSummary["device"], ctx: ViewContext): string {
+function lanLine(summary: PrinterSummary, ctx: ViewContext): string {
+  const { printer, device } = summary;
   const lan = printer.lan;
   const parts = [printer.info.model];
   if (printer.info.host) {
@@ -117,6 +123,7 @@ function lanLine(printer: HeldPrinter, device: PrinterSummary["device"], ctx: Vi
     if (lan.reconnects) parts.push(`${lan.reconnects} ↻`);
     if (lan.last_error) parts.push(lan.last_error);
     if (lan.camera_error) parts.push(`${ctx.t.cameraPrinter}: ${lan.camera_error}`);
+    if (summary.holder !== undefined) parts.push(`${ctx.t.heldBy}: ${summary.holder ?? "–"}`);
   }
   parts.push(`${ctx.t.cameraDevice}: ${ctx.t[`device_${device}`]}`);
   return parts.join(" · ");
@@ -131,7 +138,7 @@ export function PrintersSection(props: { ctx: ViewContext; printers: PrinterSumm
       <h2 id="h-printers">{t.printers}</h2>
       <FlashMessage flash={props.flash} />
       <ul class="users printers">
-        {props.printers.map(({ printer, device }) => (
+        {props.printers.map(({ printer, device, holder }) => (
           <li>
             <a href={`/printers/${printer.info.id}`} class="name" safe>
               {printer.info.name}
@@ -149,7 +156,7 @@ export function PrintersSection(props: { ctx: ViewContext; printers: PrinterSumm
               ""
             )}{" "}
             <span class="muted health" safe>
-              {lanLine(printer, device, ctx)}
+              {lanLine({ printer, device, holder }, ctx)}
             </span>
             {admin && printer.lan.state === "tls_mismatch" ? (
               <form method="post" action={`/settings/printers/${printer.info.id}/repin`} class="inline">

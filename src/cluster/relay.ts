@@ -2,7 +2,6 @@
 // what other instances publish is re-emitted on this bus marked remote (src/events.ts says who listens to
 // remote events). Frames travel on a channel per printer, their bytes as base64 after a JSON header; the rest on
 // one channel as JSON. Holds no state of its own: caches catch up from the database when Redis is back.
-import { randomUUID } from "node:crypto";
 import type { DomainEvents, EventBus } from "../events.ts";
 import type { Logger } from "../log.ts";
 import type { RedisLink } from "./redis.ts";
@@ -39,10 +38,12 @@ export function createRelay(deps: {
   before?: { [K in Relayed]?: (payload: DomainEvents[K]) => Promise<void> };
   /** Reloads what is cached from the database, after an outage in which remote events were missed. */
   catchUp?: () => Promise<void>;
+  /** This instance's id (the one its leases carry), so it skips what it published itself. */
+  instance: string;
 }) {
   const { redis, events, log } = deps;
-  /** This instance, so it skips what it published itself (a subscriber hears its own messages). */
-  const self = randomUUID();
+  // A subscriber hears its own messages too: they carry this instance's id and are skipped.
+  const self = deps.instance;
   let stopped = false;
 
   const publishers: [keyof DomainEvents, (payload: never) => void][] = [];

@@ -37,6 +37,8 @@ export type HttpDeps = {
   notifier: Notifier;
   push: PushService;
   lan: { repin: (printerId: number) => Promise<void> };
+  /** The instance holding the printer's LAN link (its lease), or null when none does. */
+  holderOf: (printerId: number) => string | null;
   devices: { connected: () => number; ofPrinter: (printerId: number) => number };
   startedAt: number;
   version: string;

@@ -37,6 +37,7 @@ export function printersApiRoutes(deps: HttpDeps, tools: RequestTools) {
             reconnects: p.lan.reconnects,
             last_error: p.lan.last_error,
             camera_error: p.lan.camera_error ?? null,
+            holder: deps.holderOf(id),
           }
         : null,
       state: s.updated_at

@@ -16,7 +16,11 @@ const Csrf = { _csrf: t.Optional(t.String({ maxLength: 128 })) };
 
 /** Each printer with its camera Pi's state, as the printer and token sections list them. */
 export const summariesOf = (deps: HttpDeps) =>
-  deps.printers.list().map((printer) => ({ printer, device: deps.printers.deviceSource(printer) }));
+  deps.printers.list().map((printer) => ({
+    printer,
+    device: deps.printers.deviceSource(printer),
+    holder: deps.holderOf(printer.info.id),
+  }));
 
 /** The whole settings page; every form that is not answered in place answers with it. */
 export async function settingsPage(

@@ -235,6 +235,7 @@ export const en = {
   printerActions: "Printer actions",
   cameraSource: "Camera",
   cameraDevice: "Camera Pi",
+  heldBy: "Held by",
   cameraPrinter: "Printer camera",
   history: "History",
   printHistory: "Print history",

@@ -241,6 +241,7 @@ export const fi: Dictionary = {
   printerActions: "Tulostimen toiminnot",
   cameraSource: "Kamera",
   cameraDevice: "Kamera-Pi",
+  heldBy: "Yhteys instanssilla",
   cameraPrinter: "Tulostimen kamera",
   history: "Historia",
   printHistory: "Tulostushistoria",

@@ -1,6 +1,7 @@
 // Owns the LAN side of every printer: one MQTT link per printer with an address, and its built-in camera
 // while someone watches it or a print runs. Reports go to the printers service, frames to telemetry; it
-// knows nothing of pages, jobs or notifications.
+// knows nothing of pages, jobs or notifications. Held state (links, cameras) is owned under each printer's lease:
+// a printer's link and camera run only while `owns` says this instance holds it (always, on SQLite).
 import type { EventBus } from "../events.ts";
 import type { Logger } from "../log.ts";
 import { ACTIVE_STATES } from "../printer-state.ts";
@@ -25,8 +26,11 @@ export function createLan(deps: {
   /** The device row a printer's own camera frames are stored under. */
   cameraDevice: (printerId: number) => Promise<number>;
   imageDelayMs: () => number;
+  /** Does this instance hold the printer's link (its lease)? */
+  owns?: (printerId: number) => boolean;
   timings?: Partial<LanTimings>;
 }) {
+  const owns = deps.owns ?? (() => true);
   const { printers, log } = deps;
   const timings = { ...DEFAULT_TIMINGS, ...deps.timings };
   const links = new Map<number, PrinterLink>();
@@ -44,7 +48,7 @@ export function createLan(deps: {
     void printers
       .connectionOf(printerId)
       .then((row) => {
-        if (stopped || restarts.get(printerId) !== turn || !row?.host) return;
+        if (stopped || restarts.get(printerId) !== turn || !row?.host || !owns(printerId)) return;
         const link = createPrinterLink(printerId, { printers, log, timings });
         links.set(printerId, link);
         link.start();
@@ -115,7 +119,7 @@ export function createLan(deps: {
     for (const p of printers.list()) {
       const id = p.info.id;
       const can = p.info.host && p.info.camera && CHAMBER_CAMERA_MODELS.includes(p.info.model);
-      const wanted = can && (deps.watched(id) || ACTIVE_STATES.includes(p.state.gcode_state ?? ""));
+      const wanted = can && owns(id) && (deps.watched(id) || ACTIVE_STATES.includes(p.state.gcode_state ?? ""));
       const cam = cameras.get(id);
       if (!wanted) {
         if (cam) stopCamera(id);
@@ -135,10 +139,23 @@ export function createLan(deps: {
     } else restart(printerId);
   });
 
+  /** Stops the printer's link and camera at once (its lease is lost), and any start still reading its row. */
+  function release(printerId: number) {
+    restarts.set(printerId, (restarts.get(printerId) ?? 0) + 1);
+    links.get(printerId)?.stop();
+    links.delete(printerId);
+    stopCamera(printerId);
+  }
+
   return {
     start() {
       for (const p of printers.list()) if (p.info.host) restart(p.info.id);
     },
+    /** Starts the printer's link: this instance has just gained its lease. */
+    own: (printerId: number) => {
+      if (!stopped) restart(printerId);
+    },
+    release,
     /** Publishes a command to the printer; false when its link is not up. */
     send: (printerId: number, command: object) => links.get(printerId)?.send(command) ?? false,
     connected: (printerId: number) => links.get(printerId)?.connected() ?? false,

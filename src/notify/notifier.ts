@@ -1,6 +1,8 @@
 // Owns delivery: an event becomes one persisted delivery per target that wants it; a worker sends them with
 // a timeout, retries with backoff for a bounded time, records every result (the per-target log) and flags a
-// target that keeps failing. Raising an event only writes a row: sending never blocks ingest or pages.
+// target that keeps failing. Raising an event only writes a row: sending never blocks ingest or pages. Each
+// delivery is claimed in the database before it is sent (FOR UPDATE SKIP LOCKED on PostgreSQL), so with several
+// instances each is sent by one; a claim outlives a send's timeout, and one of a dead instance runs out.
 import type { Logger } from "../log.ts";
 import type { AsyncStore } from "../store/async-store.ts";
 import type { DeliveryRow } from "../store/store.ts";
@@ -25,8 +27,11 @@ export function createNotifier(deps: {
   image: (frameId: number) => Promise<Image | null>;
   webpush: (m: Message) => Promise<SendResult>;
   hasPushSubscribers: () => Promise<boolean>;
+  /** This instance's name: the claimer of what it sends. */
+  instance?: string;
   timings?: Partial<NotifyTimings>;
 }) {
+  const instance = deps.instance ?? "local";
   const { store, log } = deps;
   const timings = { ...DEFAULT_NOTIFY_TIMINGS, ...deps.timings };
   const parsed = new Map<number, Target>();
@@ -63,7 +68,12 @@ export function createNotifier(deps: {
     return { ok: true, id };
   }
 
+  /** How long a claim holds: several sends' timeouts, so it outlives the sends queued behind it for one target. */
+  const claimMs = () => Math.max(60_000, 6 * timings.timeoutMs);
+
   async function deliver(d: DeliveryRow) {
+    // A claim that may run out before this send could time out: left for the next look, which claims it again.
+    if (d.claimed_until !== null && Date.now() + timings.timeoutMs >= d.claimed_until) return;
     const target = await targetOf(d.target_id);
     const message = JSON.parse(d.message) as Message;
     const attempts = d.attempts + 1;
@@ -112,7 +122,8 @@ export function createNotifier(deps: {
     lookAgain = false;
     let due: DeliveryRow[];
     try {
-      due = await store.notify.due(Date.now(), 500);
+      const now = Date.now();
+      due = await store.notify.claimDue(now, 500, instance, now + claimMs());
     } catch (err) {
       log.error("reading due notifications failed", { error: err as Error });
       return;

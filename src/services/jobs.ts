@@ -1,7 +1,9 @@
 // Owns prints (jobs): opened and closed by the printer's state (LAN or device alike, PRINTERS.md §5), with
 // layers, paused time, errors and HMS seen, the room's weather while it ran, and an archive of frames
 // that outlives the rolling frame retention. Jobs open and close only on what it hears; others just read them.
-// Stores, then announces; the open jobs are held in memory and rebuilt from the store at start.
+// Stores, then announces; the open jobs are held in memory and rebuilt from the store at start. A LAN printer's
+// job is opened and closed only by the instance holding its link (`owns`: its state arrives only there); on
+// gaining the link an instance reads the printer's open job again (`adopt`), so a print stays one job.
 import type { DomainEvents, EventBus } from "../events.ts";
 import type { Logger } from "../log.ts";
 import {
@@ -35,8 +37,11 @@ export async function createJobService(deps: {
   events: EventBus;
   log: Logger;
   printers: PrinterService;
+  /** Does this instance open and close the printer's jobs (it holds its link)? Always, on one instance. */
+  owns?: (printerId: number) => boolean;
 }) {
   const { store, events, writes, log } = deps;
+  const owns = deps.owns ?? (() => true);
   const open = new Map<number, JobRow>();
   for (const job of await store.jobs.open()) open.set(job.printer_id, job);
   // The gcode state each printer was last seen in: a job opens on entering a print, not on every report.
@@ -169,9 +174,9 @@ export async function createJobService(deps: {
     return seen.length > before;
   }
 
-  events.on("printerState", ({ printerId, state, changed }) =>
-    inOrder(printerId, () => onState(printerId, state, changed)),
-  );
+  events.on("printerState", ({ printerId, state, changed }) => {
+    if (owns(printerId)) inOrder(printerId, () => onState(printerId, state, changed));
+  });
   async function onState(printerId: number, s: PrinterState, changed: StateChange) {
     const before = lastState.get(printerId) ?? null;
     const g = s.gcode_state;
@@ -218,7 +223,9 @@ export async function createJobService(deps: {
     if (dirty) saveSoon(`job:${job.id}`, job, "update");
   }
 
-  events.on("reading", (r) => inOrder(r.printer_id, () => onReading(r)));
+  events.on("reading", (r) => {
+    if (owns(r.printer_id)) inOrder(r.printer_id, () => onReading(r));
+  });
   function onReading(r: ReadingRow) {
     const job = open.get(r.printer_id);
     if (!job) return;
@@ -237,7 +244,9 @@ export async function createJobService(deps: {
   }
 
   // The archive write itself is not waited for: a frame's bytes must not hold up the printer's next report.
-  events.on("frame", (f) => inOrder(f.printer_id, () => onFrame(f)));
+  events.on("frame", (f) => {
+    if (owns(f.printer_id)) inOrder(f.printer_id, () => onFrame(f));
+  });
   function onFrame(f: FrameEvent) {
     const job = open.get(f.printer_id);
     if (!job) return;
@@ -252,8 +261,42 @@ export async function createJobService(deps: {
     await Promise.all([...tails.values()]);
   };
 
+  /**
+   * Takes the printer's jobs over (this instance has just gained its link): its open job as the store has it now
+   * (another instance may have opened or closed one meanwhile), and the state it was in, so the print under way
+   * continues as the same job and one that ended while no one watched is closed by the next report.
+   */
+  function adopt(printerId: number): Promise<void> {
+    return new Promise((resolve) =>
+      inOrder(printerId, async () => {
+        try {
+          const job = (await store.jobs.open()).find((j) => j.printer_id === printerId);
+          if (job) open.set(printerId, job);
+          else open.delete(printerId);
+          lastArchive.delete(printerId);
+          const state = deps.printers.get(printerId)?.state.gcode_state ?? null;
+          lastState.set(printerId, job ? (job.paused_since ? "PAUSE" : "RUNNING") : state);
+        } finally {
+          resolve();
+        }
+      }),
+    );
+  }
+
+  /** Lets the printer's jobs go (its link is another instance's now): nothing of them is saved from here. */
+  function release(printerId: number) {
+    const job = open.get(printerId);
+    if (job) {
+      writes.cancel(`job:${job.id}`);
+      writes.cancel(`weather:${job.id}`);
+    }
+    open.delete(printerId);
+  }
+
   return {
-    current: (printerId: number) => open.get(printerId) ?? null,
+    adopt,
+    release,
+    current: (printerId: number) => (owns(printerId) ? (open.get(printerId) ?? null) : null),
     settled,
     // Reads wait for the events heard so far: once a device's status is acknowledged, the print it closed
     // shows closed (on SQLite nothing is ever pending; on PostgreSQL the handlers await their writes).

@@ -1,5 +1,6 @@
 // Owns ageing data: raw readings older than raw_retention_days are pruned in small batches;
-// hourly and daily summaries are kept forever.
+// hourly and daily summaries are kept forever. With several instances only the holder of the housekeeping lease
+// prunes (`mine`); the others skip each turn.
 import type { Logger } from "../log.ts";
 import type { AsyncStore } from "../store/async-store.ts";
 
@@ -8,7 +9,13 @@ const BATCH = 500;
 const PAUSE_MS = 25;
 const EVERY_MS = 60 * 60 * 1000;
 
-export function createRetention(deps: { store: AsyncStore; log: Logger; rawRetentionDays: number }) {
+export function createRetention(deps: {
+  store: AsyncStore;
+  log: Logger;
+  rawRetentionDays: number;
+  /** Is housekeeping this instance's to do now? Always, on one instance. */
+  mine?: () => boolean;
+}) {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let running: Promise<number> | undefined;
   let stopped = false;
@@ -30,7 +37,7 @@ export function createRetention(deps: { store: AsyncStore; log: Logger; rawReten
   }
 
   const run = () => {
-    running = pruneOnce().catch((err) => {
+    running = (deps.mine?.() === false ? Promise.resolve(0) : pruneOnce()).catch((err) => {
       deps.log.error("pruning raw readings failed", { error: err as Error });
       return 0;
     });

@@ -36,6 +36,7 @@ export const COPIED_TABLES: Record<string, { seeded: readonly (number | string)[
   notify_deliveries: { seeded: [] },
   push_subscriptions: { seeded: [] },
   app_keys: { seeded: [] },
+  leases: { seeded: [] },
 };
 
 /** Tables an SQLite file may hold beside the schema: SQLite's own, and old-server rows the upgrade kept aside. */

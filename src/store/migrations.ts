@@ -9,6 +9,7 @@ import { printerActions } from "./migrations/005-printer-actions.ts";
 import { jobsAndTimelapses } from "./migrations/006-jobs-and-timelapses.ts";
 import { notifications } from "./migrations/007-notifications.ts";
 import { timelapseMetadata } from "./migrations/008-timelapse-metadata.ts";
+import { leasesAndClaims } from "./migrations/009-leases-and-claims.ts";
 
 export { DEFAULT_DEVICE_ID, DEFAULT_INTERVALS } from "./migrations/001-initial.ts";
 export { DEFAULT_PRINTER_ID } from "./migrations/004-printers.ts";
@@ -29,6 +30,7 @@ const migrations: Migration[] = [
   jobsAndTimelapses,
   notifications,
   timelapseMetadata,
+  leasesAndClaims,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

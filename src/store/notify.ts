@@ -22,6 +22,9 @@ export type DeliveryRow = {
   next_at: number;
   done_at: number | null;
   last_error: string | null;
+  /** The instance sending it now, and until when its claim holds (null when no one is). */
+  claimed_by: string | null;
+  claimed_until: number | null;
 };
 export type PushSubscriptionRow = {
   id: number;
@@ -57,11 +60,20 @@ export function notifyStatements(db: Database) {
     due: db.query<DeliveryRow, [number, number]>(
       "SELECT * FROM notify_deliveries WHERE status = 'pending' AND next_at <= ? ORDER BY next_at LIMIT ?",
     ),
+    claimDue: db.query<DeliveryRow, [number, number, string, number]>(
+      `UPDATE notify_deliveries SET claimed_by = ?3, claimed_until = ?4
+       WHERE id IN (SELECT id FROM notify_deliveries
+         WHERE status = 'pending' AND next_at <= ?1
+           AND (claimed_until IS NULL OR claimed_until <= ?1 OR claimed_by = ?3)
+         ORDER BY next_at, id LIMIT ?2)
+       RETURNING *`,
+    ),
     nextDue: db.query<{ at: number | null }, []>(
       "SELECT min(next_at) AS at FROM notify_deliveries WHERE status = 'pending'",
     ),
     settle: db.query<never, [string, number, number, number | null, string | null, number]>(
-      `UPDATE notify_deliveries SET status = ?, attempts = ?, next_at = ?, done_at = ?, last_error = ?
+      `UPDATE notify_deliveries SET status = ?, attempts = ?, next_at = ?, done_at = ?, last_error = ?,
+         claimed_by = NULL, claimed_until = NULL
        WHERE id = ?`,
     ),
     trim: db.query<never, [number, number]>(
@@ -95,6 +107,12 @@ export function notifyStatements(db: Database) {
     enqueue: (targetId: number, event: string, message: string) =>
       q.enqueue.get(targetId, event, message, Date.now())!.id,
     due: (now: number, limit: number) => q.due.all(now, limit),
+    /**
+     * Claims the due deliveries no one else holds (its own again) for `holder` until `until`, oldest first: only the claimer sends
+     * them (settle lets the claim go; a claim of an instance that died runs out and the delivery is due again).
+     */
+    claimDue: (now: number, limit: number, holder: string, until: number) =>
+      q.claimDue.all(now, limit, holder, until).sort((a, b) => a.next_at - b.next_at || a.id - b.id),
     nextDue: () => q.nextDue.get()?.at ?? null,
     settle: (d: Pick<DeliveryRow, "id" | "status" | "attempts" | "next_at" | "done_at" | "last_error">) => {
       q.settle.run(d.status, d.attempts, d.next_at, d.done_at, d.last_error, d.id);

@@ -9,6 +9,7 @@ import { printerActions } from "./migrations/005-printer-actions.pg.ts";
 import { jobsAndTimelapses } from "./migrations/006-jobs-and-timelapses.pg.ts";
 import { notifications } from "./migrations/007-notifications.pg.ts";
 import { timelapseMetadata } from "./migrations/008-timelapse-metadata.pg.ts";
+import { leasesAndClaims } from "./migrations/009-leases-and-claims.pg.ts";
 import type { MigrationContext } from "./migrations.ts";
 import { SCHEMA_VERSION } from "./migrations.ts";
 
@@ -24,6 +25,7 @@ export const PG_MIGRATIONS: PgMigration[] = [
   jobsAndTimelapses,
   notifications,
   timelapseMetadata,
+  leasesAndClaims,
 ];
 
 /** The advisory lock every instance takes to migrate (one database, one key: "lwmg"). */

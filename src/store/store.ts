@@ -5,6 +5,7 @@ import { eventLogStatements } from "./event-log.ts";
 import { frameStatements } from "./frames.ts";
 import { intervalStatements } from "./intervals.ts";
 import { jobStatements } from "./jobs.ts";
+import { leaseStatements } from "./leases.ts";
 import { notifyStatements } from "./notify.ts";
 import { printerActionStatements } from "./printer-actions.ts";
 import { printerStatements } from "./printers.ts";
@@ -18,6 +19,7 @@ export type { LogRow } from "./event-log.ts";
 export type { FrameMeta, FrameRow, FrameSource } from "./frames.ts";
 export type { Intervals } from "./intervals.ts";
 export type { JobFrameMeta, JobListRow, JobRow, Outcome } from "./jobs.ts";
+export type { LeaseRow } from "./leases.ts";
 export type { DeliveryRow, PushSubscriptionRow, TargetRow } from "./notify.ts";
 export type { PrinterActionRow } from "./printer-actions.ts";
 export type { PrinterData, PrinterRow, PrinterSetup, TlsMode } from "./printers.ts";
@@ -48,6 +50,7 @@ export function createStore(db: Database, opts: { zone: string }) {
     printerActions,
     jobs,
     notify: notifyStatements(db),
+    leases: leaseStatements(db),
     timelapses: timelapseStatements(db),
     printers: {
       ...printers,

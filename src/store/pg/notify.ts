@@ -34,12 +34,23 @@ export function pgNotifyStatements({ sql }: Pg): Promisified<ReturnType<typeof n
     due: (now: number, limit: number) =>
       rows<DeliveryRow>(sql`SELECT * FROM notify_deliveries WHERE status = 'pending' AND next_at <= ${now}
         ORDER BY next_at, id LIMIT ${limit}`),
+    // SKIP LOCKED: rows another instance is claiming this moment are left to it, not waited for.
+    claimDue: async (now: number, limit: number, holder: string, until: number) =>
+      (
+        await rows<DeliveryRow>(sql`UPDATE notify_deliveries SET claimed_by = ${holder}, claimed_until = ${until}
+          WHERE id IN (SELECT id FROM notify_deliveries
+            WHERE status = 'pending' AND next_at <= ${now}
+              AND (claimed_until IS NULL OR claimed_until <= ${now} OR claimed_by = ${holder})
+            ORDER BY next_at, id LIMIT ${limit} FOR UPDATE SKIP LOCKED)
+          RETURNING *`)
+      ).sort((a, b) => a.next_at - b.next_at || a.id - b.id),
     nextDue: async () =>
       (await one<{ at: number | null }>(sql`SELECT min(next_at) AS at FROM notify_deliveries WHERE status = 'pending'`))
         ?.at ?? null,
     settle: async (d: Pick<DeliveryRow, "id" | "status" | "attempts" | "next_at" | "done_at" | "last_error">) => {
       await sql`UPDATE notify_deliveries SET status = ${d.status}, attempts = ${d.attempts}, next_at = ${d.next_at},
-        done_at = ${d.done_at}::int8, last_error = ${d.last_error}::text WHERE id = ${d.id}`;
+        done_at = ${d.done_at}::int8, last_error = ${d.last_error}::text, claimed_by = NULL, claimed_until = NULL
+        WHERE id = ${d.id}`;
     },
     trimLog: async (targetId: number) => {
       await sql`DELETE FROM notify_deliveries WHERE target_id = ${targetId} AND status != 'pending' AND id <= (

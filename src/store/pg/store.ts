@@ -6,6 +6,7 @@ import { pgEventLogStatements } from "./event-log.ts";
 import { pgFrameStatements } from "./frames.ts";
 import { pgIntervalStatements } from "./intervals.ts";
 import { pgJobStatements } from "./jobs.ts";
+import { pgLeaseStatements } from "./leases.ts";
 import { pgNotifyStatements } from "./notify.ts";
 import { pgPrinterActionStatements } from "./printer-actions.ts";
 import { pgPrinterStatements } from "./printers.ts";
@@ -32,6 +33,7 @@ export function pgFamilies(pg: Pg, opts: { zone: string }): Promisified<StoreFam
     printerActions: pgPrinterActionStatements(pg),
     jobs: pgJobStatements(pg),
     notify: pgNotifyStatements(pg),
+    leases: pgLeaseStatements(pg),
     timelapses: pgTimelapseStatements(pg),
     printers: {
       ...printers,

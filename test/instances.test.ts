@@ -1,0 +1,324 @@
+// Several instances on one PostgreSQL: a printer's LAN link is held by exactly one of them (its lease), both say
+// which one; a clean stop hands it over at once; after kill -9 of the holder the other takes the printer over within
+// 30 s, and the print under way ends as one finished job with one print_finished delivery; the holder that loses
+// its database stops its link at once.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import type { Socket } from "bun";
+import { startFakePrinter } from "./fakes/bambu-printer.ts";
+import { startNotifyServices } from "./fakes/notify-services.ts";
+import { login, quietFor, startApp, type TestApp, tempDir, until } from "./helpers.ts";
+import { type Child, startChild, writeConfig } from "./process.ts";
+import { type PostgresServer, startPostgres } from "./servers.ts";
+
+const MAIN = join(import.meta.dir, "../src/main.ts");
+/** A lease is renewed every 2 s: two renewals are enough for a second instance to have tried to take it. */
+const TWO_RENEWALS_MS = 4_500;
+
+type PrinterJson = { lan: { holder: string | null; last_message_at: string | null }; sources: { lan: string } };
+type Job = { id: number; name: string; outcome: string; layer: number };
+
+let pg: PostgresServer;
+const dirs: string[] = [];
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+
+beforeAll(async () => {
+  pg = await startPostgres();
+}, 60_000);
+afterAll(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+  await pg?.stop();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+const dir = () => {
+  const d = tempDir();
+  dirs.push(d);
+  return d;
+};
+const getJson = async <T>(base: { url: string }, path: string, cookie: string) =>
+  (await (await fetch(`${base.url}${path}`, { headers: { cookie } })).json()) as T;
+
+async function fakeA1() {
+  const printer = await startFakePrinter({ commandDelayMs: 30, frameIntervalMs: 500 });
+  cleanups.push(() => printer.close());
+  const entry = {
+    name: "A1",
+    model: "A1",
+    host: "127.0.0.1",
+    serial: printer.serial,
+    access_code: printer.accessCode,
+    mqtt_port: printer.mqttPort,
+    camera_port: printer.cameraPort,
+  };
+  return { printer, entry };
+}
+
+describe("two instances in one process", () => {
+  let a: TestApp;
+  let b: TestApp;
+  let printer: Awaited<ReturnType<typeof fakeA1>>["printer"];
+
+  beforeAll(async () => {
+    const fake = await fakeA1();
+    printer = fake.printer;
+    const config = { database_url: await pg.createDatabase(), printers: [fake.entry] as never };
+    a = await startApp(config, dir(), { instanceName: "alpha" });
+    b = await startApp(config, dir(), { instanceName: "beta" });
+    cleanups.push(
+      () => a.stop(),
+      () => b.stop(),
+    );
+  }, 60_000);
+
+  test("only one instance connects to the printer, and both name the same holder", async () => {
+    await until(
+      () => printer.clientsConnected,
+      (n) => n === 1,
+    );
+    // Both have renewed twice: the second instance tried and was refused.
+    await quietFor(TWO_RENEWALS_MS);
+    expect(printer.clientsConnected).toBe(1);
+    expect(printer.connectCount).toBe(1);
+    const [ca, cb] = [await login(a), await login(b)];
+    const [pa, pb] = [
+      await getJson<PrinterJson>(a, "/api/printers/1", ca),
+      await getJson<PrinterJson>(b, "/api/printers/1", cb),
+    ];
+    expect(pa.lan.holder).not.toBeNull();
+    expect(pb.lan.holder).toBe(pa.lan.holder);
+    const holder = pa.lan.holder!.startsWith("alpha:") ? a : b;
+    expect(holder.leases.holds("printer:1")).toBe(true);
+    expect((holder === a ? b : a).leases.holds("printer:1")).toBe(false);
+    const settings = await fetch(`${b.url}/settings`, { headers: { cookie: cb } });
+    expect(await settings.text()).toContain(pa.lan.holder!);
+  });
+
+  test("the housekeeping lease is held by exactly one instance", () => {
+    expect([a.leases.holds("housekeeping"), b.leases.holds("housekeeping")].filter(Boolean)).toEqual([true]);
+  });
+
+  test("a clean stop of the holder hands the printer to the other at once", async () => {
+    const holder = a.leases.holds("printer:1") ? a : b;
+    const other = holder === a ? b : a;
+    const connects = printer.connectCount;
+    const t0 = performance.now();
+    await holder.stop();
+    await until(
+      () => printer.connectCount,
+      (n) => n > connects,
+      15_000,
+    );
+    const ms = performance.now() - t0;
+    console.log(`takeover after a clean stop: ${Math.round(ms)} ms`);
+    expect(printer.connectCount).toBe(connects + 1);
+    // Released at once: the other takes it at its next renewal (every 2 s), not after the 10 s expiry.
+    expect(ms).toBeLessThan(8_000);
+    expect(other.leases.holds("printer:1")).toBe(true);
+  });
+});
+
+/** A TCP proxy to PostgreSQL that a test can cut: every connection through it is closed, and new ones refused. */
+async function cuttableProxy(port: number) {
+  type Pair = { peer?: Socket<Pair>; pending: Uint8Array[] };
+  const open = new Set<Socket<Pair>>();
+  let cut = false;
+  const server = Bun.listen<Pair>({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      async open(client) {
+        if (cut) return void client.end();
+        client.data = { pending: [] };
+        open.add(client);
+        const upstream = await Bun.connect<Pair>({
+          hostname: "127.0.0.1",
+          port,
+          socket: {
+            data: (_s, bytes) => void client.write(bytes),
+            close: () => void client.end(),
+            error: () => void client.end(),
+          },
+          data: { peer: client, pending: [] },
+        });
+        open.add(upstream);
+        client.data.peer = upstream;
+        for (const bytes of client.data.pending.splice(0)) upstream.write(bytes);
+      },
+      data(client, bytes) {
+        if (client.data.peer) client.data.peer.write(bytes);
+        else client.data.pending.push(new Uint8Array(bytes));
+      },
+      close: (client) => void client.data?.peer?.end(),
+      error: (client) => void client.data?.peer?.end(),
+    },
+  });
+  return {
+    port: server.port,
+    cut() {
+      cut = true;
+      for (const s of open) s.end();
+      open.clear();
+    },
+    /** Lets connections through again. */
+    heal() {
+      cut = false;
+    },
+    stop: () => server.stop(true),
+  };
+}
+
+describe("the holder loses its database", () => {
+  test("it stops its link at once, and the other instance takes the printer over", async () => {
+    const fake = await fakeA1();
+    const printer = fake.printer;
+    const name = `lw_cut_${process.pid}`;
+    await pg.createDatabase(name);
+    const proxy = await cuttableProxy(pg.port);
+    cleanups.push(() => proxy.stop());
+    const printers = [fake.entry] as never;
+    const a = await startApp({ database_url: `postgres://postgres@127.0.0.1:${proxy.port}/${name}`, printers }, dir(), {
+      instanceName: "cut",
+    });
+    cleanups.push(() => a.stop());
+    await until(
+      () => a.leases.holds("printer:1") && printer.clientsConnected === 1,
+      (held) => held,
+    );
+    const b = await startApp({ database_url: `postgres://postgres@127.0.0.1:${pg.port}/${name}`, printers }, dir(), {
+      instanceName: "kept",
+    });
+    cleanups.push(() => b.stop());
+    const connects = printer.connectCount;
+    const t0 = performance.now();
+    proxy.cut();
+    // At its next renewal (every 2 s, a hung one fails after 2 s more) the holder stops its link.
+    await until(
+      () => printer.clientsConnected,
+      (n) => n === 0,
+      6_000,
+    );
+    const stoppedMs = performance.now() - t0;
+    expect(printer.clientsConnected).toBe(0);
+    expect(a.leases.holds("printer:1")).toBe(false);
+    await until(
+      () => printer.connectCount,
+      (n) => n > connects,
+      30_000,
+    );
+    const takeoverMs = performance.now() - t0;
+    console.log(
+      `database cut: link stopped after ${(stoppedMs / 1000).toFixed(1)} s, taken over after ${(takeoverMs / 1000).toFixed(1)} s`,
+    );
+    expect(printer.connectCount).toBe(connects + 1);
+    expect(b.leases.holds("printer:1")).toBe(true);
+    expect(a.leases.holds("printer:1")).toBe(false);
+
+    // The database is back for the first: it finds the printer held by the other and leaves it be.
+    proxy.heal();
+    await until(
+      () => a.asyncStore.healthy(),
+      (ok) => ok,
+    );
+    await quietFor(TWO_RENEWALS_MS);
+    expect(a.leases.holds("printer:1")).toBe(false);
+    expect(b.leases.holds("printer:1")).toBe(true);
+    expect(printer.clientsConnected).toBe(1);
+    expect(printer.connectCount).toBe(connects + 1);
+  }, 60_000);
+});
+
+describe("kill -9 of the instance holding the printer", () => {
+  const children: Child[] = [];
+  let printer: Awaited<ReturnType<typeof fakeA1>>["printer"];
+  let services: Awaited<ReturnType<typeof startNotifyServices>>;
+
+  beforeAll(async () => {
+    const fake = await fakeA1();
+    printer = fake.printer;
+    services = await startNotifyServices();
+    cleanups.push(() => services.close());
+    const databaseUrl = await pg.createDatabase();
+    const config = { database_url: databaseUrl, printers: [fake.entry], notify: [services.webhookUrl()] };
+    for (let i = 0; i < 2; i++) {
+      const d = dir();
+      writeConfig(d, config);
+      const child = await startChild([process.execPath, MAIN], d);
+      children.push(child);
+      cleanups.push(() => {
+        if (child.proc.exitCode === null && !child.proc.killed) child.proc.kill("SIGTERM");
+        return child.proc.exited;
+      });
+    }
+  }, 120_000);
+
+  test("the other instance takes the print over within 30 s: one finished job, one print_finished", async () => {
+    const cookies = await Promise.all(children.map((c) => login(c, "admin", "binary-pass-1")));
+    await until(
+      () => printer.clientsConnected,
+      (n) => n === 1,
+      15_000,
+    );
+    const holders = await until(
+      () => Promise.all(children.map((c, i) => getJson<PrinterJson>(c, "/api/printers/1", cookies[i]!))),
+      (ps) => ps.every((p) => p.lan.holder !== null && p.lan.holder === ps[0]!.lan.holder),
+    );
+    const holderId = holders[0]!.lan.holder!;
+    expect(holders.map((p) => p.lan.holder)).toEqual([holderId, holderId]);
+    const victim = children.findIndex((c) => c.log().includes(holderId));
+    expect(victim).toBeGreaterThanOrEqual(0);
+    const survivor = 1 - victim;
+    const [dead, alive] = [children[victim]!, children[survivor]!];
+    const cookie = cookies[survivor]!;
+
+    // A print long enough to outlast the takeover (about 40 s).
+    const run = printer.runPrint({ name: "benchy", layers: 40, stepMs: 1000 });
+    await until(
+      () => getJson<{ job: unknown }>(dead, "/api/printers/1", cookies[victim]!),
+      (p) => p.job !== null,
+      15_000,
+    );
+    // Its print_started is sent before the kill (a claimed delivery of a dead instance waits for its claim to run
+    // out, a minute, which is past this test).
+    await until(
+      () => services.of("webhook").filter((r) => r.json?.event === "print_started").length,
+      (n) => n === 1,
+      15_000,
+    );
+    const connects = printer.connectCount;
+    const t0 = performance.now();
+    dead.proc.kill("SIGKILL");
+    await dead.proc.exited;
+    await until(
+      () => printer.connectCount,
+      (n) => n > connects,
+      30_000,
+    );
+    const takeoverMs = performance.now() - t0;
+    console.log(`takeover after kill -9: ${(takeoverMs / 1000).toFixed(1)} s`);
+    expect(printer.connectCount).toBe(connects + 1);
+    expect(takeoverMs).toBeLessThan(30_000);
+    const after = await getJson<PrinterJson>(alive, "/api/printers/1", cookie);
+    expect(after.lan.holder).not.toBe(holderId);
+    expect(alive.log()).toContain(after.lan.holder!);
+
+    await run;
+    const jobs = await until(
+      () => getJson<Job[]>(alive, "/api/printers/1/jobs", cookie),
+      (j) => j[0]?.outcome === "finished",
+      15_000,
+    );
+    expect(jobs.map((j) => [j.name, j.outcome, j.layer])).toEqual([["benchy", "finished", 40]]);
+    const finished = () => services.of("webhook").filter((r) => r.json?.event === "print_finished");
+    await until(
+      () => finished().length,
+      (n) => n >= 1,
+      15_000,
+    );
+    // Every instance still running looks for due deliveries every second: three looks would find a second one.
+    await quietFor(3_000);
+    expect(finished().length).toBe(1);
+    expect(services.of("webhook").filter((r) => r.json?.event === "print_started").length).toBe(1);
+  }, 120_000);
+});
