@@ -169,6 +169,37 @@ describe("inside the compiled binaries, PostgreSQL and Redis", () => {
       });
     }, 60000);
 
+  test("the arm64 binary serves on PostgreSQL with Redis: health, login, a device's reading to a viewer", async () => {
+    const dir = tempDir("layerwatch-bin-pg-");
+    dirs.push(dir);
+    const database = await pg.createDatabase();
+    writeConfig(dir, { database_url: database, redis_url: redis.url });
+    const binary = join(dist, "layerwatch-linux-arm64");
+    const child = await startChild([...QEMU, binary, "--config", join(dir, "config.json")], dir);
+    try {
+      const health = await fetch(`${child.url}/healthz`);
+      expect(await health.json()).toMatchObject({ status: "ok", database: "ok", engine: "postgres", redis: "ok" });
+      const cookie = await login(child, "admin", "binary-pass-1");
+      const viewer = await connected(connectSocket(child, { cookie }));
+      const device = await connected(connectSocket(child, { cookie }));
+      const got = nextEvent<{ temperature: number }>(viewer, "temphum2v", 10000);
+      const ack = await emitWithAck<{ ok: boolean }>(device, "temphum", { temperature: 22.5, humidity: 41 });
+      expect(ack.ok).toBe(true);
+      expect((await got).temperature).toBe(22.5);
+      viewer.disconnect();
+      device.disconnect();
+      const sql = openPostgres(database, { max: 1 });
+      try {
+        expect(numbers(await sql`SELECT temperature FROM readings`)).toEqual([{ temperature: 22.5 }]);
+      } finally {
+        await sql.close();
+      }
+    } finally {
+      child.proc.kill();
+      await child.proc.exited;
+    }
+  }, 120000);
+
   test("the arm64 binary copies an SQLite database to PostgreSQL (copy-db), counts checked", async () => {
     const dir = tempDir();
     dirs.push(dir);
