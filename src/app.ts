@@ -137,7 +137,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   const deviceStaleAfter = () => opts.deviceStaleMs ?? staleAfter(intervals.get());
   const printers = await createPrinterService({ store, events, log, deviceStaleAfter });
   await printers.syncConfig(config.printers);
-  await telemetry.load(printers.list().map((p) => p.info.id));
+  await telemetry.refresh(printers.list().map((p) => p.info.id));
   /** A printer with a LAN address is this instance's when it holds the printer's lease; one without is anyone's. */
   const ownsPrinter = (id: number) => !printers.get(id)?.info.host || leases.holds(printerLease(id));
   const jobs = await createJobService({ store, writes, events, log, printers, owns: ownsPrinter });

@@ -69,19 +69,6 @@ export function createTelemetryService(deps: {
   const newer = <T extends { id: number }>(held: T | null, stored: T | null) =>
     held && (!stored || held.id >= stored.id) ? held : stored;
   return {
-    /** Reads each printer's newest reading, status and frame (at start, before anything is reported). */
-    async load(printerIds: number[]) {
-      await Promise.all(
-        printerIds.map(async (id) => {
-          const [reading, status, frame] = await Promise.all([
-            store.readings.latest(id),
-            store.statuses.latest(id),
-            store.frames.latest(id),
-          ]);
-          newest.set(id, { reading, status, frame });
-        }),
-      );
-    },
     async recordReading(by: Reporter, temperature: number, humidity: number): Promise<number> {
       const row = {
         id: 0,
@@ -152,8 +139,8 @@ export function createTelemetryService(deps: {
       return await store.readings.summaries(printerId, bucket, from.start, to.end);
     },
     /**
-     * Reads each printer's newest rows again, keeping what is held when it is as new (a status's "last seen" is
-     * held ahead of the database): after Redis was down, other instances' reports were missed.
+     * Reads each printer's newest rows, keeping what is held when it is as new (a status's "last seen" is held
+     * ahead of the database): at start, and after Redis was down (other instances' reports were missed).
      */
     async refresh(printerIds: number[]) {
       await Promise.all(
