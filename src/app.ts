@@ -33,6 +33,7 @@ import { createPushService } from "./notify/push.ts";
 import { createNotifyRules, type RuleTimings } from "./notify/rules.ts";
 import { createSocketServer, MAX_SOCKET_MESSAGE_BYTES } from "./realtime/socket.ts";
 import { createAuthService } from "./services/auth.ts";
+import { createDatabaseHealth } from "./services/database-health.ts";
 import { createDeviceTokenService } from "./services/device-tokens.ts";
 import { createEventLog } from "./services/event-log.ts";
 import { createIntervalService } from "./services/intervals.ts";
@@ -255,6 +256,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   if (redis && !(await redis.ready(REDIS_START_WAIT_MS)))
     log.warn("starting without Redis: other instances' events arrive once it answers");
   const dbHealthy = store.healthy;
+  const databaseHealth = createDatabaseHealth({ store, log });
   const deps: HttpDeps = {
     storage: createStorageSummary({ jobs, timelapses }),
     removeTimelapse: timelapses.remove,
@@ -274,6 +276,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     push,
     lan,
     holderOf: (printerId: number) => leases.holder(printerLease(printerId)),
+    cluster: { instance, database: databaseHealth.probe, redis: redis ? redis.status : null },
     devices: { connected: hub.deviceCount, ofPrinter: hub.devicesOf },
     startedAt,
     version: VERSION,
@@ -358,6 +361,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
       if (stopped) return;
       stopped = true;
       clearInterval(pruneTimer);
+      databaseHealth.stop();
       await retention.stop();
       lan.stop();
       rules.stop();

@@ -93,6 +93,17 @@ describe("two instances in one process", () => {
     expect((holder === a ? b : a).leases.holds("printer:1")).toBe(false);
     const settings = await fetch(`${b.url}/settings`, { headers: { cookie: cb } });
     expect(await settings.text()).toContain(pa.lan.holder!);
+    // Settings' instances section on each: the printer, its holder, and on the holder "(This instance)".
+    for (const [app, cookie] of [
+      [a, ca],
+      [b, cb],
+    ] as const) {
+      const section = await (await fetch(`${app.url}/settings/instances`, { headers: { cookie } })).text();
+      const mine = app === holder ? " (This instance)" : "";
+      expect(section).toMatch(
+        new RegExp(`<td[^>]*>A1</td>\\s*<td[^>]*>${pa.lan.holder!}${mine.replace(/[()]/g, "\\$&")}</td>`),
+      );
+    }
   });
 
   test("the housekeeping lease is held by exactly one instance", () => {
@@ -214,6 +225,12 @@ describe("the holder loses its database", () => {
     expect(printer.connectCount).toBe(connects + 1);
     expect(b.leases.holds("printer:1")).toBe(true);
     expect(a.leases.holds("printer:1")).toBe(false);
+    // Its log says so (the probe runs every 5 s), once.
+    await until(
+      () => a.logs.filter((l) => l.msg === "database down").length,
+      (n) => n === 1,
+      10_000,
+    );
 
     // The database is back for the first: it finds the printer held by the other and leaves it be.
     proxy.heal();
@@ -226,6 +243,12 @@ describe("the holder loses its database", () => {
     expect(b.leases.holds("printer:1")).toBe(true);
     expect(printer.clientsConnected).toBe(1);
     expect(printer.connectCount).toBe(connects + 1);
+    await until(
+      () => a.logs.filter((l) => l.msg === "database back").length,
+      (n) => n === 1,
+      10_000,
+    );
+    expect(a.logs.filter((l) => l.msg === "database down")).toHaveLength(1);
   }, 60_000);
 });
 

@@ -236,6 +236,17 @@ export const en = {
   cameraSource: "Camera",
   cameraDevice: "Camera Pi",
   heldBy: "Held by",
+  instances: "Instances",
+  thisInstance: "This instance",
+  database: "Database",
+  redis: "Redis",
+  redisOff: "not used (one instance)",
+  healthUpSince: "up since {time}",
+  healthDownSince: "down since {time}, reconnecting",
+  holderNone: "no instance",
+  instancesHelp:
+    "Refreshed every 5 s. Each printer's LAN link and camera are run by the instance holding it; when that one " +
+    "stops, another takes the printer over within about 12 s.",
   cameraPrinter: "Printer camera",
   history: "History",
   printHistory: "Print history",

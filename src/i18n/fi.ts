@@ -242,6 +242,17 @@ export const fi: Dictionary = {
   cameraSource: "Kamera",
   cameraDevice: "Kamera-Pi",
   heldBy: "Yhteys instanssilla",
+  instances: "Instanssit",
+  thisInstance: "Tämä instanssi",
+  database: "Tietokanta",
+  redis: "Redis",
+  redisOff: "ei käytössä (yksi instanssi)",
+  healthUpSince: "toiminnassa {time} alkaen",
+  healthDownSince: "poissa {time} alkaen, yhdistetään uudelleen",
+  holderNone: "ei millään instanssilla",
+  instancesHelp:
+    "Päivittyy 5 s välein. Tulostimen lähiverkkoyhteyttä ja kameraa hoitaa sen haltija-instanssi; jos se " +
+    "pysähtyy, toinen ottaa tulostimen noin 12 s kuluessa.",
   cameraPrinter: "Tulostimen kamera",
   history: "Historia",
   printHistory: "Tulostushistoria",
