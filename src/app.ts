@@ -2,8 +2,10 @@
 import { html } from "@elysiajs/html";
 import { Elysia } from "elysia";
 import { createTileRenderer } from "../views/render.ts";
+import { createForwarding } from "./cluster/forwarding.ts";
 import { connectRedis, type RedisLink } from "./cluster/redis.ts";
 import { createRelay } from "./cluster/relay.ts";
+import { createRpc } from "./cluster/rpc.ts";
 import type { Config } from "./config.ts";
 import { createEventBus } from "./events.ts";
 import { apiRoutes } from "./http/api.ts";
@@ -251,6 +253,18 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
         },
       })
     : null;
+  // Printer actions go to the instance that can carry them (the link's holder, the camera Pi's instance).
+  const rpc = redis ? createRpc({ redis, instance, log }) : null;
+  const actions = rpc
+    ? createForwarding({
+        rpc,
+        control,
+        log,
+        holderOf: (id) => leases.holder(printerLease(id)),
+        onLan: (id) => !!printers.get(id)?.info.host,
+        localDevices: hub.devicesOf,
+      })
+    : control;
   // Viewers that connect as soon as this instance listens should hear other instances' events from the first; a
   // Redis that does not answer soon does not hold up start (this instance serves its own devices meanwhile).
   if (redis && !(await redis.ready(REDIS_START_WAIT_MS)))
@@ -270,7 +284,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     eventLog,
     loginLimiter: redis ? createRedisLoginLimiter(redis, log) : createLoginLimiter(),
     printers,
-    control,
+    control: actions,
     jobs,
     notifier,
     push,
@@ -368,6 +382,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
       notifier.stop();
       hub.stop();
       relay?.stop();
+      rpc?.stop();
       await redis?.close();
       await app.stop(true);
       io.disconnectSockets(true);

@@ -8,9 +8,9 @@ import { join } from "node:path";
 import type { Socket } from "bun";
 import { startFakePrinter } from "./fakes/bambu-printer.ts";
 import { startNotifyServices } from "./fakes/notify-services.ts";
-import { login, quietFor, startApp, type TestApp, tempDir, until } from "./helpers.ts";
+import { connected, connectSocket, login, quietFor, startApp, type TestApp, tempDir, until } from "./helpers.ts";
 import { type Child, startChild, writeConfig } from "./process.ts";
-import { type PostgresServer, startPostgres } from "./servers.ts";
+import { type PostgresServer, type RedisServer, startPostgres, startRedis } from "./servers.ts";
 
 const MAIN = join(import.meta.dir, "../src/main.ts");
 /** A lease is renewed every 2 s: two renewals are enough for a second instance to have tried to take it. */
@@ -128,6 +128,119 @@ describe("two instances in one process", () => {
     expect(ms).toBeLessThan(8_000);
     expect(other.leases.holds("printer:1")).toBe(true);
   });
+});
+
+describe("two instances with Redis: the one not holding the printer", () => {
+  let redis: RedisServer;
+  let printer: Awaited<ReturnType<typeof fakeA1>>["printer"];
+  let holder: TestApp;
+  let other: TestApp;
+  let cookie: string;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    cleanups.push(() => redis.stop());
+    const fake = await fakeA1();
+    printer = fake.printer;
+    const config = { database_url: await pg.createDatabase(), redis_url: redis.url, printers: [fake.entry] as never };
+    const a = await startApp(config, dir(), { instanceName: "left" });
+    const b = await startApp(config, dir(), { instanceName: "right" });
+    cleanups.push(
+      () => a.stop(),
+      () => b.stop(),
+    );
+    await until(
+      () => a.leases.holds("printer:1") || b.leases.holds("printer:1"),
+      (held) => held,
+    );
+    [holder, other] = a.leases.holds("printer:1") ? [a, b] : [b, a];
+    // The other has read the lease's holder (it does at each renewal, every 2 s).
+    await until(
+      () => other.leases.holder("printer:1"),
+      (h) => h === holder.instance,
+    );
+    cookie = await login(other);
+    void printer.runPrint({ name: "tower", layers: 200, stepMs: 300 });
+  }, 60_000);
+
+  const post = (path: string, body: unknown) =>
+    fetch(`${other.url}${path}`, {
+      method: "POST",
+      headers: { cookie, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+
+  test("its printer API gives the open job (from the store) and the state (relayed from the holder)", async () => {
+    const holderJob = await until(
+      () => holder.jobs.current(1),
+      (j) => j !== null,
+      15_000,
+    );
+    const p = await until(
+      () =>
+        getJson<{ job: { id: number; name: string } | null; state: { gcode_state: string } | null }>(
+          other,
+          "/api/printers/1",
+          cookie,
+        ),
+      (x) => x.job !== null && x.state?.gcode_state === "RUNNING",
+      15_000,
+    );
+    expect(p.job).toMatchObject({ id: holderJob!.id, name: "tower" });
+    expect(p.state!.gcode_state).toBe("RUNNING");
+    expect(other.jobs.current(1)).toBeNull(); // it does not hold the job itself
+  });
+
+  test("a pause sent to it is run by the holder through its control, audited once, and answered", async () => {
+    await until(
+      () => printer.state.gcode_state,
+      (g) => g === "RUNNING",
+      15_000,
+    );
+    const commands = printer.commands.length;
+    const res = await post("/api/printers/1/actions", { action: "pause" });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { state: { gcode_state: string } }).state.gcode_state).toBe("PAUSE");
+    expect(printer.commands.slice(commands)).toContainEqual({ print: expect.objectContaining({ command: "pause" }) });
+    const audit = (await holder.asyncStore.printerActions.recent(10)).filter((r) => r.action === "pause");
+    expect(audit.map((r) => [r.username, r.via, r.result])).toEqual([["admin", "lan", "ok"]]);
+    expect(holder.logs.some((l) => l.msg === "printer action" && l.fields?.action === "pause")).toBe(true);
+    expect(other.logs.some((l) => l.msg === "printer action")).toBe(false);
+
+    // A refusal comes back as the holder worded it: resume while paused is fine, a second resume is not.
+    expect((await post("/api/printers/1/actions", { action: "resume" })).status).toBe(200);
+    const again = await post("/api/printers/1/actions", { action: "resume" });
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { reason: string }).reason).toBe("not_paused");
+  }, 40_000);
+
+  test("a camera Pi action asked of it reaches the Pi connected to the holder, and its answer comes back", async () => {
+    const holderCookie = await login(holder);
+    const made = await fetch(`${holder.url}/api/printers/1/tokens`, {
+      method: "POST",
+      headers: { cookie: holderCookie, "content-type": "application/json" },
+      body: '{"name":"pi"}',
+    });
+    const token = ((await made.json()) as { token: string }).token;
+    const device = await connected(connectSocket(holder, { auth: { token } }));
+    cleanups.push(() => device.disconnect());
+    const asked: string[] = [];
+    device.on("printerAction", ({ action }: { action: string }) => {
+      asked.push(action);
+      device.emit("printerAction", { action, result: action === "timelapse_start" });
+    });
+    const started = await post("/api/printers/1/actions", { action: "timelapse_start" });
+    expect(started.status).toBe(200);
+    const refused = await post("/api/printers/1/actions", { action: "timelapse_stop" });
+    expect(refused.status).toBe(502);
+    expect(((await refused.json()) as { reason: string }).reason).toBe("device_refused");
+    expect(asked).toEqual(["timelapse_start", "timelapse_stop"]);
+    const audit = (await holder.asyncStore.printerActions.recent(10)).filter((r) => r.action.startsWith("timelapse"));
+    expect(audit.map((r) => [r.action, r.via, r.result]).sort()).toEqual([
+      ["timelapse_start", "device", "ok"],
+      ["timelapse_stop", "device", "device_refused"],
+    ]);
+  }, 30_000);
 });
 
 /** A TCP proxy to PostgreSQL that a test can cut: every connection through it is closed, and new ones refused. */

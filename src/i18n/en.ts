@@ -218,6 +218,8 @@ export const en = {
   action_offline: "no LAN connection and no camera Pi connected for this printer",
   action_device_silent: "the camera Pi did not answer within {seconds} s",
   action_device_refused: "the camera Pi answered that it could not do it",
+  action_instance_silent:
+    "the instance connected to this printer did not answer in time; the action may still have been done",
   // What the printer's print_error means, by kind (the code is shown beside it).
   printErrorCancelled: "cancelled by the user",
   printErrorSeeScreen: "see the printer's screen for what to do",

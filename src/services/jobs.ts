@@ -297,6 +297,21 @@ export async function createJobService(deps: {
     adopt,
     release,
     current: (printerId: number) => (owns(printerId) ? (open.get(printerId) ?? null) : null),
+    /**
+     * The printers' open jobs: held here for those whose link this instance holds, else as the store has them
+     * (another instance opens and closes them); one read of the store at most.
+     */
+    openOf: async (printerIds: number[]): Promise<Map<number, JobRow>> => {
+      const out = new Map<number, JobRow>();
+      const elsewhere = printerIds.filter((id) => !owns(id));
+      if (elsewhere.length)
+        for (const j of await store.jobs.open()) if (elsewhere.includes(j.printer_id)) out.set(j.printer_id, j);
+      for (const id of printerIds) {
+        const job = owns(id) ? open.get(id) : undefined;
+        if (job) out.set(id, job);
+      }
+      return out;
+    },
     settled,
     // Reads wait for the events heard so far: once a device's status is acknowledged, the print it closed
     // shows closed (on SQLite nothing is ever pending; on PostgreSQL the handlers await their writes).
