@@ -143,7 +143,16 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   await telemetry.refresh(printers.list().map((p) => p.info.id));
   /** A printer with a LAN address is this instance's when it holds the printer's lease; one without is anyone's. */
   const ownsPrinter = (id: number) => !printers.get(id)?.info.host || leases.holds(printerLease(id));
-  const jobs = await createJobService({ store, writes, events, log, printers, owns: ownsPrinter });
+  const jobs = await createJobService({
+    store,
+    writes,
+    events,
+    log,
+    printers,
+    owns: ownsPrinter,
+    // A LAN printer's job writes carry its lease: a holder that lost it while frozen writes nothing.
+    fence: (id) => (printers.get(id)?.info.host ? leases.fence(printerLease(id)) : null),
+  });
   // Timelapse videos (tus uploads from camera Pis), on disk in media_dir.
   const mediaDir = resolveMediaDir(config.media_dir, config.database_uri);
   const timelapses = createTimelapseService({

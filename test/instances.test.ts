@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Socket } from "bun";
+import { numbers, openPostgres } from "../src/store/pg.ts";
 import { startFakePrinter } from "./fakes/bambu-printer.ts";
 import { startNotifyServices } from "./fakes/notify-services.ts";
 import { connected, connectSocket, login, quietFor, startApp, type TestApp, tempDir, until } from "./helpers.ts";
@@ -457,4 +458,80 @@ describe("kill -9 of the instance holding the printer", () => {
     expect(finished().length).toBe(1);
     expect(services.of("webhook").filter((r) => r.json?.event === "print_started").length).toBe(1);
   }, 120_000);
+});
+
+describe("a holder frozen past its lease (SIGSTOP, then SIGCONT)", () => {
+  test("the other takes the printer; the woken one drops its link and writes nothing for the print", async () => {
+    const fake = await fakeA1();
+    const printer = fake.printer;
+    const databaseUrl = await pg.createDatabase();
+    const children: Child[] = [];
+    for (let i = 0; i < 2; i++) {
+      const d = dir();
+      writeConfig(d, { database_url: databaseUrl, printers: [fake.entry] });
+      const child = await startChild([process.execPath, MAIN], d);
+      children.push(child);
+      cleanups.push(() => {
+        if (child.proc.exitCode === null) {
+          child.proc.kill("SIGCONT");
+          child.proc.kill("SIGTERM");
+        }
+        return child.proc.exited;
+      });
+    }
+    const db = openPostgres(databaseUrl, { max: 1 });
+    cleanups.push(() => db.close());
+    const cookies = await Promise.all(children.map((c) => login(c, "admin", "binary-pass-1")));
+    const holders = await until(
+      () => Promise.all(children.map((c, i) => getJson<PrinterJson>(c, "/api/printers/1", cookies[i]!))),
+      (ps) => ps.every((p) => p.lan.holder !== null && p.lan.holder === ps[0]!.lan.holder),
+      15_000,
+    );
+    const frozen = children.find((c) => c.log().includes(holders[0]!.lan.holder!))!;
+    const run = printer.runPrint({ name: "spire", layers: 60, stepMs: 1000 });
+    const layerInDb = async () =>
+      numbers<{ layer: number | null }>(await db`SELECT layer FROM jobs WHERE outcome = 'running'`)[0]?.layer ?? null;
+    // Past a few layers: the holder has written some and has the next ones queued (progress rides every 5 s).
+    await until(layerInDb, (l) => l !== null && l >= 3, 20_000);
+    const connects = printer.connectCount;
+    frozen.proc.kill("SIGSTOP");
+    const frozenAt = printer.state.layer_num as number;
+    // The lease runs out 10 s after the frozen holder's last renewal; the other takes it at its next one.
+    await until(
+      () => printer.connectCount,
+      (n) => n > connects,
+      30_000,
+    );
+    // The new holder has written layers past where the frozen one stood: a stale write would now go backwards.
+    const beforeWake = await until(layerInDb, (l) => l !== null && l > frozenAt + 1, 20_000);
+    expect(printer.clientsConnected).toBe(2); // the frozen one's connection is still open
+    frozen.proc.kill("SIGCONT");
+    // Woken: it finds its lease gone and drops the link.
+    await until(
+      () => printer.clientsConnected,
+      (n) => n === 1,
+      10_000,
+    );
+    await until(
+      () => frozen.log(),
+      (log) => /lease let go.*printer:1/.test(log),
+      10_000,
+    );
+    // Its progress queued before the freeze comes due now (within 5 s): refused, so the layer never goes back.
+    const seen: number[] = [];
+    const watchUntil = performance.now() + 6_000;
+    while (performance.now() < watchUntil) {
+      seen.push((await layerInDb()) ?? -1);
+      await Bun.sleep(50);
+    }
+    expect(seen.every((l, i) => l >= (i ? seen[i - 1]! : beforeWake!))).toBe(true);
+    await run;
+    // One print, finished, every layer: the woken instance opened no second job and closed none.
+    const jobs = async () =>
+      numbers<{ name: string; outcome: string; layer: number }>(
+        await db`SELECT name, outcome, layer FROM jobs ORDER BY id`,
+      );
+    await until(jobs, (js) => js.some((j) => j.outcome === "finished"), 15_000);
+    expect(await jobs()).toEqual([{ name: "spire", outcome: "finished", layer: 60 }]);
+  }, 150_000);
 });
