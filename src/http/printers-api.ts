@@ -178,7 +178,8 @@ export function printersApiRoutes(deps: HttpDeps, tools: RequestTools) {
               last_used_at: iso(t.last_used_at),
             })),
           ),
-        { ...api, printer: true },
+        // Which camera Pis a printer has, and when they were last used: for whoever manages them.
+        { ...admin, printer: true },
       )
       .post(
         "/:id/tokens",
