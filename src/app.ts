@@ -353,6 +353,13 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   );
   pruneTimer.unref?.();
   retention.start();
+  // A printer whose certificate is not checked is one anyone on its network can pose as: said at every start.
+  for (const p of printers.list())
+    if (p.info.host && p.info.tls === "insecure")
+      log.warn("printer TLS certificate not checked (tls: insecure): anyone on its network could pose as it", {
+        printer: p.info.name,
+        id: p.info.id,
+      });
   // The leases first: on SQLite they are held at once, so the links start now, as ever.
   for (const p of printers.list()) wantPrinter(p.info.id);
   lan.start();
