@@ -41,12 +41,13 @@ export function createRpc(deps: { redis: RedisLink; instance: string; log: Logge
 
   async function answer(q: Request) {
     const fn = handlers.get(q.m);
-    if (!fn) return; // an instance of another version: the asker times out
     let reply: Reply;
     try {
+      // A method this instance does not know (another version's): said at once, so the asker need not wait.
+      if (!fn) throw new Error(`no method ${q.m} here`);
       reply = { t: "r", id: q.id, from: instance, ok: true, v: await fn(q.a) };
     } catch (err) {
-      log.error("a request from another instance failed", { method: q.m, from: q.from, error: err as Error });
+      if (fn) log.error("a request from another instance failed", { method: q.m, from: q.from, error: err as Error });
       reply = { t: "r", id: q.id, from: instance, ok: false, e: (err as Error).message };
     }
     if (stopped) return;
