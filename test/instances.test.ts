@@ -1,7 +1,9 @@
 // Several instances on one PostgreSQL: a printer's LAN link is held by exactly one of them (its lease), both say
-// which one; a clean stop hands it over at once; after kill -9 of the holder the other takes the printer over within
-// 30 s, and the print under way ends as one finished job with one print_finished delivery; the holder that loses
-// its database stops its link at once.
+// which one (API and Settings); a clean stop hands it over at once; with Redis, the instance not holding it gives
+// the open job and state, and carries printer and camera Pi actions over to where they can run; after kill -9 of
+// the holder the other takes the printer over within 30 s, and the print under way ends as one finished job with
+// one print_finished delivery; the holder that loses its database stops its link at once; a holder frozen
+// (SIGSTOP) past its lease drops the link when woken and writes nothing for the print.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
