@@ -15,7 +15,7 @@ ARM64_RUNTIME := $(CURDIR)/.tools/arm64/node_modules/@oven/bun-linux-aarch64/bin
 # What the tests drive: the real device library (Python), a real browser, the Pi binary under qemu, and the
 # PostgreSQL and Redis servers the tests start themselves (test/servers.ts; never the system's own instances).
 SYSTEM_PACKAGES := python3-socketio python3-websocket python3-requests python3-werkzeug python3-cryptography chromium ffmpeg dbus-daemon \
-                   qemu-user-static libc6-arm64-cross libgcc-s1-arm64-cross postgresql redis-server
+                   qemu-user-static libc6-arm64-cross libgcc-s1-arm64-cross postgresql redis-server prometheus
 
 .PHONY: run dev test check fmt typecheck install system-deps build release measure screenshots bench clean
 .DEFAULT_GOAL := run

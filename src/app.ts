@@ -14,6 +14,7 @@ import { errorHandler } from "./http/errors.ts";
 import { healthRoutes } from "./http/health.ts";
 import { historyRoutes } from "./http/history.ts";
 import { jobsApiRoutes } from "./http/jobs-api.ts";
+import { metricsRoutes } from "./http/metrics.ts";
 import { pageRoutes } from "./http/pages.ts";
 import { printerActionRoutes } from "./http/printer-actions.ts";
 import { printersApiRoutes } from "./http/printers-api.ts";
@@ -39,6 +40,7 @@ import { createIntervalService } from "./services/intervals.ts";
 import { createJobService } from "./services/jobs.ts";
 import { createLeases, instanceId, type LeaseTimings } from "./services/leases.ts";
 import { createLoginLimiter, createRedisLoginLimiter } from "./services/login-limiter.ts";
+import { createMetrics } from "./services/metrics.ts";
 import { createPrinterControl } from "./services/printer-control.ts";
 import { createPrinterService } from "./services/printers.ts";
 import { createRetention } from "./services/retention.ts";
@@ -55,7 +57,7 @@ import { openPostgres } from "./store/pg.ts";
 import { pgMigrate } from "./store/pg-migrate.ts";
 import { sqliteStoreWriteQueue } from "./store/sqlite-write-queue.ts";
 import { createStore, type Intervals, type Store } from "./store/store.ts";
-import { VERSION } from "./version.ts";
+import { COMMIT, VERSION } from "./version.ts";
 
 /** A device is stale once nothing came for 3x its longest interval (at least 30 s). */
 const staleAfter = (i: Intervals) => Math.max(30, 3 * Math.max(i.image_delay, i.temphum_delay, i.status_delay)) * 1000;
@@ -280,6 +282,15 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     dbHealthy,
   };
   const tools = createRequestTools(deps);
+  const metrics = createMetrics({
+    store,
+    printers,
+    telemetry,
+    sockets: { all: () => io.sockets.sockets.size, devices: hub.deviceCount, ofPrinter: hub.devicesOf },
+    storage: deps.storage,
+    info: { version: VERSION, commit: COMMIT, instance },
+    startedAt,
+  });
 
   const app = new Elysia()
     // First, so no page hook runs for socket traffic.
@@ -289,6 +300,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     .use(errorHandler(tools, log))
     .use(healthRoutes({ startedAt, engine: store.engine, dbHealthy, redisHealthy: redis ? redis.healthy : null }))
     .use(assetRoutes())
+    .use(metricsRoutes({ config, log, metrics }, tools))
     .use(authRoutes(deps, tools))
     .use(printersApiRoutes(deps, tools))
     .use(tusRoutes({ ...deps, timelapses }, tools))

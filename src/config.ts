@@ -37,7 +37,15 @@ export type Config = {
   telegram_api_root: string;
   /** This server as users reach it (https://printers.example.com): links in notifications. */
   public_url: string;
+  /** Prometheus's GET /metrics: off by default; a scraper sends the token as a bearer token (or an admin logs in). */
+  metrics: MetricsConfig;
+  /** Where the daily backup goes (a relative path is taken next to the database file); empty = no daily backup. */
+  backup_dir: string;
+  /** How many daily backups are kept; older ones are deleted. */
+  backup_keep: number;
 };
+
+export type MetricsConfig = { enabled: boolean; token: string };
 
 export type ConfigSource = "default" | "file" | "env" | "embedded";
 
@@ -56,7 +64,11 @@ export const PLACEHOLDER_PASSWORD = "change-me";
 export const PLACEHOLDER_SECRET = "change-me-to-a-long-random-string";
 export const LOCALES = ["en", "fi"] as const;
 
-type Rule<V> = { kind: "string" | "integer" | "boolean" | "list"; fallback: () => V; check?: (v: V) => string | null };
+type Rule<V> = {
+  kind: "string" | "integer" | "boolean" | "list" | "object";
+  fallback: () => V;
+  check?: (v: V) => string | null;
+};
 
 const systemZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 
@@ -161,6 +173,13 @@ const rules: { [K in keyof Config]: Rule<Config[K]> } = {
     fallback: () => "",
     check: (v) => (v === "" || /^https?:\/\/[^/\s]+(\/[^\s]*)?$/.test(v) ? null : "must be empty or an http(s) URL"),
   },
+  metrics: { kind: "object", fallback: () => ({ enabled: false, token: "" }) },
+  backup_dir: { kind: "string", fallback: () => "" },
+  backup_keep: {
+    kind: "integer",
+    fallback: () => 7,
+    check: (v) => (v >= 1 && v <= 3650 ? null : "must be 1..3650 backups"),
+  },
   locale: {
     kind: "string",
     fallback: () => "en",
@@ -207,7 +226,35 @@ function parseTargets(raw: unknown): string[] {
   });
 }
 
+/** The metrics object: known keys only, each of its type; a token short enough to guess is refused. */
+function parseMetrics(key: string, raw: unknown): MetricsConfig {
+  if (!raw || typeof raw !== "object" || Array.isArray(raw))
+    throw new ConfigError(`config: "${key}" must be an object such as {"enabled": true, "token": "..."}`);
+  const out: MetricsConfig = { enabled: false, token: "" };
+  for (const [k, v] of Object.entries(raw)) {
+    if (k === "enabled" && typeof v === "boolean") out.enabled = v;
+    else if (k === "token" && typeof v === "string") out.token = v;
+    else if (k === "enabled" || k === "token")
+      throw new ConfigError(`config: "${key}.${k}" must be ${k === "enabled" ? "true or false" : "a string"}`);
+    else throw new ConfigError(`config: unknown key "${key}.${k}" (known: enabled, token)`);
+  }
+  if (out.token && (out.token.length < 16 || /\s/.test(out.token)))
+    throw new ConfigError(`config: "${key}.token" must be empty or at least 16 characters without spaces`);
+  return out;
+}
+
 function coerce(key: string, kind: Rule<unknown>["kind"], raw: unknown, fromEnv: boolean): unknown {
+  if (kind === "object") {
+    let value = raw;
+    // From the environment an object comes as JSON: LAYERWATCH_METRICS='{"enabled": true, "token": "..."}'.
+    if (fromEnv && typeof raw === "string")
+      try {
+        value = JSON.parse(raw);
+      } catch {
+        throw new ConfigError(`config: "${key}" must be a JSON object`);
+      }
+    return parseMetrics(key, value);
+  }
   if (kind === "list") {
     if (fromEnv) throw new ConfigError(`config: "${key}" can only be set in the config file`);
     return key === "printers" ? parsePrinters(raw) : parseTargets(raw);
@@ -282,7 +329,10 @@ export async function loadConfig(opts: {
     const envName = `LAYERWATCH_${key.toUpperCase()}`;
     let value: unknown;
     if (opts.overrides && opts.overrides[key] !== undefined) {
-      value = rule.kind === "list" ? coerce(key, "list", opts.overrides[key], false) : opts.overrides[key];
+      value =
+        rule.kind === "list" || rule.kind === "object"
+          ? coerce(key, rule.kind, opts.overrides[key], false)
+          : opts.overrides[key];
       sources[key] = "env";
     } else if (env[envName] !== undefined) {
       value = coerce(envName, rule.kind, env[envName], true);

@@ -826,6 +826,42 @@ for (const engine of ENGINES) {
       });
     });
 
+    describe("figures", () => {
+      test("jobs are counted per printer and outcome, deliveries per target and status, devices per printer", async () => {
+        const p = await s.printers.insert(A1);
+        const a = await s.jobs.insert(1, "cube", "cube.3mf", NOW);
+        await s.jobs.close(a, NOW + 1, "finished");
+        await s.jobs.insert(1, "vase", "vase.3mf", NOW + 2);
+        const b = await s.jobs.insert(p, "benchy", "benchy.3mf", NOW);
+        await s.jobs.close(b, NOW + 1, "failed");
+        expect(await s.figures.jobCounts()).toEqual([
+          { printer_id: 1, outcome: "finished", n: 1 },
+          { printer_id: 1, outcome: "running", n: 1 },
+          { printer_id: p, outcome: "failed", n: 1 },
+        ]);
+        const target = await s.notify.addTarget("ntfy://ntfy.example/topic", false);
+        const d1 = await s.notify.enqueue(target, "job_finished", "{}");
+        await s.notify.enqueue(target, "job_failed", "{}");
+        await s.notify.settle({ id: d1, status: "sent", attempts: 1, next_at: NOW, done_at: NOW, last_error: null });
+        expect(await s.figures.deliveryCounts()).toEqual([
+          { target_id: target, status: "pending", n: 1 },
+          { target_id: target, status: "sent", n: 1 },
+        ]);
+        await s.devices.loginDevice(p);
+        expect(await s.figures.deviceCounts()).toEqual([
+          { printer_id: 1, n: 1 },
+          { printer_id: p, n: 1 },
+        ]);
+      });
+
+      test("the database's size is a positive number of bytes", async () => {
+        // SQLite counts the file's pages, PostgreSQL the whole database: the numbers differ by engine.
+        uncompared = true;
+        const bytes = await s.figures.databaseBytes();
+        expect(Number.isInteger(bytes) && bytes > 0).toBe(true);
+      });
+    });
+
     describe("write queue", () => {
       test("a waiting write rides with the next batch; one of the same key replaces it, and cancel drops it", async () => {
         const row = await s.readings.insert(1, 1, NOW, 20, 40);
