@@ -11,6 +11,7 @@ import { assetRoutes } from "./http/assets.ts";
 import { authRoutes } from "./http/auth.ts";
 import { createRequestTools, type HttpDeps } from "./http/context.ts";
 import { errorHandler } from "./http/errors.ts";
+import { exportRoutes } from "./http/exports.ts";
 import { healthRoutes } from "./http/health.ts";
 import { historyRoutes } from "./http/history.ts";
 import { jobsApiRoutes } from "./http/jobs-api.ts";
@@ -36,6 +37,7 @@ import { createSocketServer, MAX_SOCKET_MESSAGE_BYTES } from "./realtime/socket.
 import { createAuthService } from "./services/auth.ts";
 import { createDeviceTokenService } from "./services/device-tokens.ts";
 import { createEventLog } from "./services/event-log.ts";
+import { createExports } from "./services/exports.ts";
 import { createIntervalService } from "./services/intervals.ts";
 import { createJobService } from "./services/jobs.ts";
 import { createLeases, instanceId, type LeaseTimings } from "./services/leases.ts";
@@ -291,6 +293,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     info: { version: VERSION, commit: COMMIT, instance },
     startedAt,
   });
+  const exports = createExports({ store, log, zone, printerName: (id) => printers.get(id)?.info.name ?? "" });
 
   const app = new Elysia()
     // First, so no page hook runs for socket traffic.
@@ -312,6 +315,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     .use(printerActionRoutes(deps, tools))
     .use(settingsNotifyRoutes(deps, tools))
     .use(pushRoutes(deps, tools))
+    .use(exportRoutes({ ...deps, exports }, tools))
     .use(historyRoutes(deps, tools))
     .use(pageRoutes(deps, tools));
 

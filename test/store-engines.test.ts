@@ -862,6 +862,69 @@ for (const engine of ENGINES) {
       });
     });
 
+    describe("export pages", () => {
+      test("readings page by (time, id): rows sharing an instant are split across pages without loss or repeat", async () => {
+        const dev = await s.devices.loginDevice(2);
+        const p = await s.printers.insert(A1);
+        expect(p).toBe(2);
+        for (const [at, t] of [
+          [NOW, 1],
+          [NOW, 2],
+          [NOW, 3],
+          [NOW + 1, 4],
+          [NOW + 2, 5],
+        ] as const)
+          await s.readings.insert(p, dev, at, t, 40);
+        await s.readings.insert(p, 1, NOW + 1, 99, 40);
+        await s.readings.insert(1, 1, NOW, 50, 40);
+        const seen: number[] = [];
+        let after: { at: number; id: number } | null = null;
+        for (let i = 0; i < 10; i++) {
+          const page = await s.exports.readingPage({
+            printerId: p,
+            deviceId: dev,
+            from: NOW,
+            to: NOW + 3,
+            after,
+            limit: 2,
+          });
+          seen.push(...page.map((r) => r.temperature));
+          if (page.length < 2) break;
+          const last = page.at(-1)!;
+          after = { at: last.recorded_at, id: last.id };
+        }
+        expect(seen).toEqual([1, 2, 3, 4, 5]);
+        const all = await s.exports.readingPage({
+          printerId: p,
+          deviceId: 0,
+          from: NOW + 1,
+          to: NOW + 2,
+          after: null,
+          limit: 10,
+        });
+        expect(all.map((r) => [r.temperature, r.device])).toEqual([
+          [4, "login device of printer 2"],
+          [99, "printer"],
+        ]);
+      });
+
+      test("prints page by id, oldest first, in a range of start times, of one printer or all", async () => {
+        const p = await s.printers.insert(A1);
+        const ids = [
+          await s.jobs.insert(1, "a", "a.3mf", NOW),
+          await s.jobs.insert(p, "b", "b.3mf", NOW + 1),
+          await s.jobs.insert(1, "c", "c.3mf", NOW + 2),
+          await s.jobs.insert(1, "d", "d.3mf", NOW + 10),
+        ];
+        const first = await s.exports.jobPage({ printerId: 0, from: NOW, to: NOW + 5, afterId: 0, limit: 2 });
+        expect(first.map((j) => j.name)).toEqual(["a", "b"]);
+        const next = await s.exports.jobPage({ printerId: 0, from: NOW, to: NOW + 5, afterId: ids[1]!, limit: 2 });
+        expect(next.map((j) => j.name)).toEqual(["c"]);
+        const one = await s.exports.jobPage({ printerId: 1, from: 0, to: NOW + 100, afterId: 0, limit: 10 });
+        expect(one.map((j) => j.name)).toEqual(["a", "c", "d"]);
+      });
+    });
+
     describe("write queue", () => {
       test("a waiting write rides with the next batch; one of the same key replaces it, and cancel drops it", async () => {
         const row = await s.readings.insert(1, 1, NOW, 20, 40);

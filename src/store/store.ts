@@ -2,6 +2,7 @@
 import type { Database } from "bun:sqlite";
 import { deviceStatements } from "./devices.ts";
 import { eventLogStatements } from "./event-log.ts";
+import { exportStatements } from "./exports.ts";
 import { figureStatements } from "./figures.ts";
 import { frameStatements } from "./frames.ts";
 import { intervalStatements } from "./intervals.ts";
@@ -17,6 +18,7 @@ import { sessionStatements, userStatements } from "./users.ts";
 
 export type { DeviceTokenRow } from "./devices.ts";
 export type { LogRow } from "./event-log.ts";
+export type { ExportReading, JobPage, ReadingPage } from "./exports.ts";
 export type { DeliveryCount, DeviceCount, JobCount } from "./figures.ts";
 export type { FrameMeta, FrameRow, FrameSource } from "./frames.ts";
 export type { Intervals } from "./intervals.ts";
@@ -55,6 +57,7 @@ export function createStore(db: Database, opts: { zone: string }) {
     leases: leaseStatements(db),
     timelapses: timelapseStatements(db),
     figures: figureStatements(db),
+    exports: exportStatements(db),
     printers: {
       ...printers,
       /** Removes a printer and everything it holds, in one transaction. */
