@@ -35,6 +35,7 @@ import { createPushService } from "./notify/push.ts";
 import { createNotifyRules, type RuleTimings } from "./notify/rules.ts";
 import { createSocketServer, MAX_SOCKET_MESSAGE_BYTES } from "./realtime/socket.ts";
 import { createAuthService } from "./services/auth.ts";
+import { createBackups } from "./services/backups.ts";
 import { createDeviceTokenService } from "./services/device-tokens.ts";
 import { createEventLog } from "./services/event-log.ts";
 import { createExports } from "./services/exports.ts";
@@ -51,6 +52,7 @@ import { createTelemetryService } from "./services/telemetry.ts";
 import { createTimelapseService, resolveMediaDir } from "./services/timelapses.ts";
 import { createUserService } from "./services/users.ts";
 import { type AsyncStore, asyncSqliteStore, type StoreWriteQueue } from "./store/async-store.ts";
+import { backupPostgres, backupSqliteInWorker } from "./store/backup.ts";
 import { explainPostgres } from "./store/copy.ts";
 import { openDatabase, StoreOpenError } from "./store/db.ts";
 import { createPgStore } from "./store/pg/store.ts";
@@ -138,6 +140,19 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     rawRetentionDays: config.raw_retention_days,
     mine: () => leases.holds(HOUSEKEEPING),
   });
+  // The daily backup (backup_dir): SQLite copied in a worker thread, PostgreSQL into an SQLite file.
+  const backups = config.backup_dir
+    ? createBackups({
+        dir: resolveMediaDir(config.backup_dir, config.database_uri),
+        keep: config.backup_keep,
+        log,
+        mine: () => leases.holds(HOUSEKEEPING),
+        backup: (path) =>
+          config.database_url
+            ? backupPostgres(config.database_url, path, { zone, log: baseLog })
+            : backupSqliteInWorker(config.database_uri, path),
+      })
+    : null;
   const deviceStaleAfter = () => opts.deviceStaleMs ?? staleAfter(intervals.get());
   const printers = await createPrinterService({ store, events, log, deviceStaleAfter });
   await printers.syncConfig(config.printers);
@@ -343,6 +358,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   );
   pruneTimer.unref?.();
   retention.start();
+  backups?.start();
   // The leases first: on SQLite they are held at once, so the links start now, as ever.
   for (const p of printers.list()) wantPrinter(p.info.id);
   lan.start();
@@ -363,6 +379,8 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     notifier,
     io,
     retention,
+    /** The daily backup, or null without backup_dir. */
+    backups,
     leases,
     log,
     shrinkMemory,
@@ -375,6 +393,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
       stopped = true;
       clearInterval(pruneTimer);
       await retention.stop();
+      await backups?.stop();
       lan.stop();
       rules.stop();
       notifier.stop();
