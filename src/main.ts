@@ -64,6 +64,14 @@ async function main(): Promise<number> {
     console.log(JSON.stringify(result));
     return result.ok ? 0 : 1;
   }
+  // Hidden, for the binary test: the backup worker thread (its own entry point) is in the binary and runs.
+  if (process.argv[2] === "probe-backup") {
+    const { backupSqliteInWorker } = await import("./store/backup.ts");
+    console.log(
+      JSON.stringify({ ok: true, ...(await backupSqliteInWorker(process.argv[3] ?? "", process.argv[4] ?? "")) }),
+    );
+    return 0;
+  }
   if (process.argv[2] === "backup" || process.argv[2] === "restore") {
     const { backupCommand } = await import("./backup-command.ts");
     return backupCommand(process.argv[2], process.argv.slice(3));

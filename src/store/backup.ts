@@ -91,10 +91,19 @@ export function backupSqliteFile(from: string, to: string): BackupResult {
   return { bytes: statSync(to).size, seconds: (performance.now() - started) / 1000 };
 }
 
+/**
+ * Where the worker's module is. In the compiled binary it is an entry point of its own (deploy/build.ts), named from
+ * the entry points' common folder (src/); a URL next to this module resolves to nothing there.
+ */
+function workerPath(): string {
+  if (import.meta.url.startsWith("file:///$bunfs/")) return "./store/backup-worker.ts";
+  return new URL("./backup-worker.ts", import.meta.url).href;
+}
+
 /** The same in a worker thread: a big file takes seconds, during which the server's event loop must keep serving. */
 export function backupSqliteInWorker(from: string, to: string): Promise<BackupResult> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL("./backup-worker.ts", import.meta.url).href);
+    const worker = new Worker(workerPath());
     worker.onmessage = (e: MessageEvent<{ ok: true; result: BackupResult } | { ok: false; error: string }>) => {
       void worker.terminate();
       if (e.data.ok) resolve(e.data.result);
