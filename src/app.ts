@@ -354,13 +354,16 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   // The leases first: on SQLite they are held at once, so the links start now, as ever.
   for (const p of printers.list()) wantPrinter(p.info.id);
   lan.start();
-  if (homeAssistant)
+  if (homeAssistant) {
     leases.hold(HOME_ASSISTANT, {
       gained: () => {
         if (leases.holds(HOME_ASSISTANT)) homeAssistant.start();
       },
       lost: () => void homeAssistant.stop(),
     });
+    // On SQLite the lease is held at once, with no `gained`.
+    if (leases.holds(HOME_ASSISTANT)) homeAssistant.start();
+  }
 
   let stopped = false;
   return {
