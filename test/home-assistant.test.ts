@@ -310,6 +310,23 @@ describe("Home Assistant availability and the broker", () => {
     expect(m!.retain).toBe(true);
   });
 
+  test("a late last will of an instance that held the bridge before is answered with online", async () => {
+    const b = await broker();
+    const a = await app({ url: b.url });
+    const sub = await subscribe(b.url, ["layerwatch/status"]);
+    await until(
+      () => sub.text("layerwatch/status"),
+      (s) => s === "online",
+    );
+    expect(a.homeAssistant?.connected).toBe(true);
+    await sub.client.publishAsync("layerwatch/status", "offline", { retain: true, qos: 1 });
+    const after = await until(
+      () => sub.on("layerwatch/status").map((m) => m.payload.toString()),
+      (list) => list.at(-1) === "online" && list.includes("offline"),
+    );
+    expect(after.at(-1)).toBe("online");
+  });
+
   test("kill -9 of the app: the broker's retained last will says offline", async () => {
     const b = await broker();
     const dir = tempDir("layerwatch-ha-");

@@ -268,6 +268,8 @@ export function createHomeAssistantBridge(deps: {
   const sentFrameAt = new Map<number, number>();
   const pendingFrames = new Map<number, Uint8Array>();
   const frameTimers = new Map<number, ReturnType<typeof setTimeout>>();
+  /** Printers with a command from Home Assistant awaiting its outcome. */
+  const acting = new Set<number>();
 
   const up = () => running && !!link?.connected;
   const retained = { retain: true, qos: 1 } as const;
@@ -367,8 +369,16 @@ export function createHomeAssistantBridge(deps: {
     if (!HA_COMMANDS.includes(action))
       return log.warn("home assistant: unknown command ignored", { printer: id, command: payload.slice(0, 40) });
     if (!printers.get(id)) return log.warn("home assistant: a command for an unknown printer", { printer: id });
-    const result = await deps.act(id, action, HA_USER);
-    if (!result.ok) log.warn("home assistant: command not done", { printer: id, action, reason: result.reason });
+    // One at a time per printer: a button pressed again while the last press awaits its confirmation is dropped.
+    if (acting.has(id))
+      return log.warn("home assistant: a command is still under way; ignored", { printer: id, action });
+    acting.add(id);
+    try {
+      const result = await deps.act(id, action, HA_USER);
+      if (!result.ok) log.warn("home assistant: command not done", { printer: id, action, reason: result.reason });
+    } finally {
+      acting.delete(id);
+    }
   }
 
   function connect() {
@@ -393,6 +403,9 @@ export function createHomeAssistantBridge(deps: {
           downLogged = false;
           log.info("home assistant: connected to the MQTT broker", { broker: where });
           c.subscribe(t.haStatus);
+          // Our own availability too: the last will of an instance that held the bridge before (a power cut ends
+          // its connection only after the keepalive runs out) may say offline after this one said online.
+          c.subscribe(t.availability);
           if (config.commands) c.subscribe(t.commands);
           c.publish(t.availability, "online", retained);
           announceAll();
@@ -401,6 +414,10 @@ export function createHomeAssistantBridge(deps: {
         message(topic, payload) {
           if (topic === t.haStatus) {
             if (payload === "online") announceAll();
+            return;
+          }
+          if (topic === t.availability) {
+            if (payload !== "online" && up()) c.publish(t.availability, "online", retained);
             return;
           }
           const id = t.printerOfCommand(topic);
