@@ -19,7 +19,7 @@ import {
   until,
 } from "./helpers.ts";
 import { startChild, writeConfig } from "./process.ts";
-import { freePort, type MosquittoServer, startMosquitto } from "./servers.ts";
+import { freePort, type MosquittoServer, startMosquitto, startPostgres } from "./servers.ts";
 
 const MAIN = join(import.meta.dir, "../src/main.ts");
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
@@ -411,4 +411,39 @@ describe("Home Assistant availability and the broker", () => {
     await quietFor(1000);
     expect(sub.seen).toEqual([]);
   });
+});
+
+describe("Home Assistant with several instances", () => {
+  test("one instance on PostgreSQL runs the bridge, and a clean stop hands it to the other", async () => {
+    const pg = await startPostgres();
+    cleanup.push(() => pg.stop());
+    const b = await broker();
+    const config = { database_url: await pg.createDatabase(), mqtt: { url: b.url } as MqttConfig };
+    const timings = { homeAssistantTimings: { backoffMinMs: 100, backoffMaxMs: 300 } };
+    const [dirA, dirB] = [tempDir(), tempDir()];
+    const alpha = await startApp(config, dirA, { ...timings, instanceName: "alpha" });
+    cleanup.push(() => alpha.close());
+    const beta = await startApp(config, dirB, { ...timings, instanceName: "beta" });
+    cleanup.push(() => beta.close());
+    const sub = await subscribe(b.url, ["layerwatch/status"]);
+    const bridges = () => [alpha, beta].filter((x) => x.homeAssistant?.connected);
+    await until(bridges, (list) => list.length === 1);
+    // A lease is renewed every 2 s: two renewals give the other instance time to have tried and been refused.
+    await quietFor(4500);
+    expect(bridges().length).toBe(1);
+    const holder = bridges()[0]!;
+    expect(holder.leases.holds("home-assistant")).toBe(true);
+    expect(sub.text("layerwatch/status")).toBe("online");
+    const other = holder === alpha ? beta : alpha;
+    await holder.stop();
+    await until(
+      () => other.homeAssistant?.connected,
+      (up) => !!up,
+    );
+    const said = await until(
+      () => sub.on("layerwatch/status").map((m) => m.payload.toString()),
+      (list) => list.includes("offline") && list.at(-1) === "online",
+    );
+    expect(said.at(-1)).toBe("online");
+  }, 60_000);
 });

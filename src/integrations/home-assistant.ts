@@ -118,7 +118,8 @@ export function haState(
     bed_target: s.bed_target,
     room_temperature: room?.temperature ?? null,
     room_humidity: room?.humidity ?? null,
-    job: job?.name || (active ? s.file : null),
+    // Home Assistant refuses a state longer than 255 characters.
+    job: (job?.name || (active ? s.file : null))?.slice(0, 255) ?? null,
     light: s.light,
   };
 }

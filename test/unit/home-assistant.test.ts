@@ -147,5 +147,6 @@ describe("topics and discovery configs", () => {
     const running = { ...s, gcode_state: "RUNNING", stage: 2, file: "cube.3mf" };
     expect(haState(running, null, null)).toMatchObject({ stage: "heatbed_preheating", job: "cube.3mf" });
     expect(stageName(99)).toBe("stage 99");
+    expect(haState({ ...running, file: "x".repeat(300) }, null, null).job).toHaveLength(255);
   });
 });
