@@ -7,6 +7,7 @@ import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
 import type { MqttConfig } from "../src/config.ts";
 import { type FakePrinter, startFakePrinter } from "./fakes/bambu-printer.ts";
+import { makeLocalhostCert } from "./fakes/certs.ts";
 import {
   connected,
   connectSocket,
@@ -30,8 +31,8 @@ afterEach(async () => {
 type Seen = { topic: string; payload: Buffer; retain: boolean; at: number };
 
 /** A test subscriber: every message on `topics`, retained ones (sent at subscribe) marked. */
-async function subscribe(url: string, topics: string[]) {
-  const client: MqttClient = await mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0 });
+async function subscribe(url: string, topics: string[], ca?: string) {
+  const client: MqttClient = await mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0, ca });
   cleanup.push(() => client.endAsync(true));
   const seen: Seen[] = [];
   client.on("message", (topic, payload, packet) =>
@@ -372,6 +373,36 @@ describe("Home Assistant availability and the broker", () => {
       (s) => s === "online",
     );
     expect(JSON.stringify(right.logs)).not.toContain("right-pass-1");
+  });
+
+  test("mqtts: a broker whose certificate is not trusted is refused, with the reason logged", async () => {
+    const b = await broker({ tls: makeLocalhostCert() });
+    const a = await app({ url: b.url });
+    const warned = await until(
+      () => a.logs.find((l) => l.msg.startsWith("home assistant: the MQTT broker is not reachable")),
+      (l) => !!l,
+    );
+    expect(String(warned!.fields?.reason)).toMatch(/certificate/i);
+    expect(a.homeAssistant?.connected).toBe(false);
+  });
+
+  test("mqtts: with the broker's certificate trusted, the bridge connects over TLS", async () => {
+    const cert = makeLocalhostCert();
+    const b = await broker({ tls: cert });
+    const dir = tempDir("layerwatch-ha-tls-");
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    await Bun.write(join(dir, "broker-ca.pem"), cert.cert);
+    writeConfig(dir, { mqtt: { url: b.url, topic_prefix: "lw-tls" } });
+    // The system's CAs plus this one, as an admin would add a private CA for the whole process.
+    const env = { NODE_EXTRA_CA_CERTS: join(dir, "broker-ca.pem") };
+    const child = await startChild([process.execPath, MAIN], dir, 60_000, env);
+    cleanup.push(() => child.proc.kill("SIGKILL"));
+    const sub = await subscribe(b.url, ["lw-tls/status"], cert.cert);
+    await until(
+      () => sub.text("lw-tls/status"),
+      (s) => s === "online",
+    );
+    expect(child.log()).toContain("home assistant: connected to the MQTT broker");
   });
 
   test("the broker down at start: the app serves, and the bridge connects once the broker is up", async () => {

@@ -299,7 +299,7 @@ export async function startRedis(): Promise<RedisServer> {
 }
 
 export type MosquittoServer = {
-  /** `mqtt://127.0.0.1:<port>`, or with `user:password@` when started with a password file. */
+  /** `mqtt://127.0.0.1:<port>` (`mqtts://localhost:<port>` with TLS), with `user:password@` given a password file. */
   url: string;
   port: number;
   /** Stops the broker and starts it again on the same port after `downMs` (retained messages are gone). */
@@ -309,10 +309,11 @@ export type MosquittoServer = {
 
 /**
  * Debian's mosquitto on 127.0.0.1:<free port>, no persistence, from a config file written here. `user` makes a
- * password file with that one user (anonymous clients refused); without it anyone may connect.
+ * password file with that one user (anonymous clients refused); without it anyone may connect. `tls`: the
+ * listener speaks TLS only, with that certificate.
  */
 export async function startMosquitto(
-  opts: { user?: { name: string; password: string }; port?: number } = {},
+  opts: { user?: { name: string; password: string }; port?: number; tls?: { cert: string; key: string } } = {},
 ): Promise<MosquittoServer> {
   const bin = Bun.which("mosquitto") ?? "/usr/sbin/mosquitto";
   if (!existsSync(bin)) throw new Error("mosquitto is not installed: make test installs it (make system-deps)");
@@ -338,6 +339,11 @@ export async function startMosquitto(
     chmodSync(passwords, 0o600);
     lines.push("allow_anonymous false", `password_file ${passwords}`);
   } else lines.push("allow_anonymous true");
+  if (opts.tls) {
+    await Bun.write(join(dir, "cert.pem"), opts.tls.cert);
+    await Bun.write(join(dir, "key.pem"), opts.tls.key);
+    lines.push(`certfile ${join(dir, "cert.pem")}`, `keyfile ${join(dir, "key.pem")}`);
+  }
   const launch = async (port: number) => {
     const conf = join(dir, "mosquitto.conf");
     await Bun.write(conf, [`listener ${port} 127.0.0.1`, ...lines, ""].join("\n"));
@@ -358,7 +364,7 @@ export async function startMosquitto(
   }
   const auth = opts.user ? `${encodeURIComponent(opts.user.name)}:${encodeURIComponent(opts.user.password)}@` : "";
   return {
-    url: `mqtt://${auth}127.0.0.1:${port}`,
+    url: opts.tls ? `mqtts://${auth}localhost:${port}` : `mqtt://${auth}127.0.0.1:${port}`,
     port,
     async restart(downMs = 0) {
       await stopProcess(entry.proc, "SIGTERM");
