@@ -13,9 +13,10 @@ endif
 
 ARM64_RUNTIME := $(CURDIR)/.tools/arm64/node_modules/@oven/bun-linux-aarch64/bin/bun
 # What the tests drive: the real device library (Python), a real browser, the Pi binary under qemu, and the
-# PostgreSQL and Redis servers the tests start themselves (test/servers.ts; never the system's own instances).
+# PostgreSQL, Redis and MQTT (mosquitto) servers the tests start themselves (test/servers.ts; never the system's
+# own instances).
 SYSTEM_PACKAGES := python3-socketio python3-websocket python3-requests python3-werkzeug python3-cryptography chromium ffmpeg dbus-daemon \
-                   qemu-user-static libc6-arm64-cross libgcc-s1-arm64-cross postgresql redis-server prometheus
+                   qemu-user-static libc6-arm64-cross libgcc-s1-arm64-cross postgresql redis-server mosquitto prometheus
 
 .PHONY: run dev test check fmt typecheck install system-deps build release measure screenshots bench clean
 .DEFAULT_GOAL := run
@@ -68,7 +69,8 @@ release: build
 system-deps:
 	@if ! /usr/bin/python3 -c "import socketio, websocket, requests, werkzeug, cryptography" 2>/dev/null \
 	   || ! command -v chromium >/dev/null || ! command -v ffmpeg >/dev/null || ! command -v dbus-daemon >/dev/null || ! command -v qemu-aarch64-static >/dev/null || [ ! -d /usr/aarch64-linux-gnu ] \
-	   || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v redis-server >/dev/null; then \
+	   || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v redis-server >/dev/null \
+	   || [ ! -x /usr/sbin/mosquitto ]; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO=sudo; \
 	  else echo "make test needs these Debian packages: apt-get install $(SYSTEM_PACKAGES)"; exit 1; fi; \
 	  echo "installing $(SYSTEM_PACKAGES)"; \

@@ -27,6 +27,11 @@ import { settingsPrinterRoutes } from "./http/settings-printers.ts";
 import { timelapseFileRoutes } from "./http/timelapse-files.ts";
 import { tusRoutes } from "./http/tus.ts";
 import { dictionary } from "./i18n.ts";
+import {
+  createHomeAssistantBridge,
+  type HomeAssistantBridge,
+  type HomeAssistantTimings,
+} from "./integrations/home-assistant.ts";
 import { createLan } from "./lan/lan.ts";
 import type { LanTimings } from "./lan/printer-link.ts";
 import { createLogger, type Logger, withSink } from "./log.ts";
@@ -80,6 +85,7 @@ export type AppOptions = {
   ruleTimings?: Partial<RuleTimings>;
   deviceStaleMs?: number;
   leaseTimings?: Partial<LeaseTimings>;
+  homeAssistantTimings?: Partial<HomeAssistantTimings>;
   /** This instance's name among several (else LAYERWATCH_INSTANCE_NAME, else the host name). */
   instanceName?: string;
 };
@@ -124,6 +130,8 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   log.info("instance", { id: instance, engine: store.engine });
   const leases = createLeases({ store, log, instance, timings: opts.leaseTimings });
   const HOUSEKEEPING = "housekeeping";
+  /** One instance talks to Home Assistant's broker (one availability, one last will, each command done once). */
+  const HOME_ASSISTANT = "home-assistant";
   const printerLease = (id: number) => `printer:${id}`;
 
   // Services: the rules, free of HTTP and sockets.
@@ -249,6 +257,22 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     lan,
     devices: { count: hub.devicesOf, ask: hub.askDevice },
   });
+  // Home Assistant over MQTT (mqtt.url): nothing of it exists while the url is empty.
+  const homeAssistant: HomeAssistantBridge | null = config.mqtt.url
+    ? createHomeAssistantBridge({
+        config: config.mqtt,
+        events,
+        log,
+        printers,
+        telemetry,
+        currentJob: jobs.current,
+        act: control.act,
+        version: VERSION,
+        publicUrl: config.public_url,
+        instance,
+        timings: opts.homeAssistantTimings,
+      })
+    : null;
   // Several instances (redis_url): events cross through Redis, login failures count on all. Without it no Redis
   // code runs at all.
   const redis: RedisLink | null = config.redis_url ? connectRedis(config.redis_url, log) : null;
@@ -362,6 +386,16 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   // The leases first: on SQLite they are held at once, so the links start now, as ever.
   for (const p of printers.list()) wantPrinter(p.info.id);
   lan.start();
+  if (homeAssistant) {
+    leases.hold(HOME_ASSISTANT, {
+      gained: () => {
+        if (leases.holds(HOME_ASSISTANT)) homeAssistant.start();
+      },
+      lost: () => void homeAssistant.stop(),
+    });
+    // On SQLite the lease is held at once, with no `gained`.
+    if (leases.holds(HOME_ASSISTANT)) homeAssistant.start();
+  }
 
   let stopped = false;
   return {
@@ -388,10 +422,13 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     redis,
     /** This instance's id: its leases and the events it relays carry it. */
     instance,
+    /** The Home Assistant bridge (mqtt.url), or null. */
+    homeAssistant,
     async stop() {
       if (stopped) return;
       stopped = true;
       clearInterval(pruneTimer);
+      await homeAssistant?.close();
       await retention.stop();
       await backups?.stop();
       lan.stop();

@@ -43,9 +43,86 @@ export type Config = {
   backup_dir: string;
   /** How many daily backups are kept; older ones are deleted. */
   backup_keep: number;
+  /** Home Assistant over MQTT (PRINTERS.md §9); an empty url turns it off. */
+  mqtt: MqttConfig;
 };
 
 export type MetricsConfig = { enabled: boolean; token: string };
+
+export type MqttConfig = {
+  /** mqtt://[user:pass@]host[:port] or mqtts://… (TLS); empty = off. */
+  url: string;
+  /** Where Home Assistant listens for discovery configs (its default: homeassistant). */
+  discovery_prefix: string;
+  /** The root of this server's state, image, availability and command topics. */
+  topic_prefix: string;
+  /** Whether Home Assistant gets pause/resume/stop buttons and the light (its commands act on printers). */
+  commands: boolean;
+};
+
+/** A broker URL's parts; the password stays out of every message. */
+export type BrokerUrl = { tls: boolean; host: string; port: number; username: string; password: string };
+
+/** Parses mqtt(s)://[user[:pass]@]host[:port]; an error message never repeats the password. */
+export function parseBrokerUrl(url: string): { ok: true; value: BrokerUrl } | { ok: false; error: string } {
+  const bad = (why: string) => ({ ok: false as const, error: `${why} (got ${redactBrokerUrl(url)})` });
+  if (!/^mqtts?:\/\//i.test(url)) return bad("must start with mqtt:// or mqtts://");
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return bad("is not a valid URL");
+  }
+  if (!u.hostname) return bad("needs a host name");
+  if (u.pathname && u.pathname !== "/") return bad("must not have a path");
+  if (u.search || u.hash) return bad("must not have a query or fragment");
+  const tls = u.protocol.toLowerCase() === "mqtts:";
+  const port = u.port ? Number(u.port) : tls ? 8883 : 1883;
+  if (!(port >= 1 && port <= 65535)) return bad("has a port outside 1..65535");
+  const host = u.hostname.replace(/^\[(.*)\]$/, "$1");
+  return {
+    ok: true,
+    value: { tls, host, port, username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) },
+  };
+}
+
+/** The URL with its password replaced, for messages and logs. */
+export function redactBrokerUrl(url: string): string {
+  return url.replace(/^([a-z]+:\/\/[^:@/\s]*):[^@/\s]*@/i, "$1:***@");
+}
+
+const MQTT_DEFAULTS: MqttConfig = {
+  url: "",
+  discovery_prefix: "homeassistant",
+  topic_prefix: "layerwatch",
+  commands: false,
+};
+const TOPIC_PREFIX = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
+
+/** The `mqtt` object: defaults for what it leaves out, each key checked, messages naming `mqtt.<key>`. */
+function parseMqtt(raw: unknown): MqttConfig {
+  if (!raw || typeof raw !== "object" || Array.isArray(raw))
+    throw new ConfigError('config: "mqtt" must be an object such as { "url": "mqtt://user:pass@host:1883" }');
+  const known = Object.keys(MQTT_DEFAULTS);
+  for (const key of Object.keys(raw))
+    if (!known.includes(key)) throw new ConfigError(`config: unknown key "mqtt.${key}" (known: ${known.join(", ")})`);
+  const out = { ...MQTT_DEFAULTS, ...(raw as Partial<MqttConfig>) };
+  for (const key of ["url", "discovery_prefix", "topic_prefix"] as const)
+    if (typeof out[key] !== "string") throw new ConfigError(`config: "mqtt.${key}" must be a string`);
+  if (typeof out.commands !== "boolean") throw new ConfigError('config: "mqtt.commands" must be true or false');
+  out.url = out.url.trim();
+  if (out.url) {
+    const parsed = parseBrokerUrl(out.url);
+    if (!parsed.ok) throw new ConfigError(`config: "mqtt.url" ${parsed.error}`);
+  }
+  for (const key of ["discovery_prefix", "topic_prefix"] as const)
+    if (!TOPIC_PREFIX.test(out[key]))
+      throw new ConfigError(
+        `config: "mqtt.${key}" must be topic levels of letters, digits, _ and - joined by / (no wildcards, no ` +
+          "leading or trailing /)",
+      );
+  return out;
+}
 
 export type ConfigSource = "default" | "file" | "env" | "embedded";
 
@@ -180,6 +257,7 @@ const rules: { [K in keyof Config]: Rule<Config[K]> } = {
     fallback: () => 7,
     check: (v) => (v >= 1 && v <= 3650 ? null : "must be 1..3650 backups"),
   },
+  mqtt: { kind: "object", fallback: () => ({ ...MQTT_DEFAULTS }) },
   locale: {
     kind: "string",
     fallback: () => "en",
@@ -246,14 +324,17 @@ function parseMetrics(key: string, raw: unknown): MetricsConfig {
 function coerce(key: string, kind: Rule<unknown>["kind"], raw: unknown, fromEnv: boolean): unknown {
   if (kind === "object") {
     let value = raw;
-    // From the environment an object comes as JSON: LAYERWATCH_METRICS='{"enabled": true, "token": "..."}'.
+    // From the environment an object comes as JSON text: LAYERWATCH_MQTT='{"url":"mqtt://..."}',
+    // LAYERWATCH_METRICS='{"enabled":true,"token":"..."}'.
     if (fromEnv && typeof raw === "string")
       try {
         value = JSON.parse(raw);
       } catch {
         throw new ConfigError(`config: "${key}" must be a JSON object`);
       }
-    return parseMetrics(key, value);
+    return key.replace(/^LAYERWATCH_/, "").toLowerCase() === "metrics"
+      ? parseMetrics("metrics", value)
+      : parseMqtt(value);
   }
   if (kind === "list") {
     if (fromEnv) throw new ConfigError(`config: "${key}" can only be set in the config file`);
@@ -329,10 +410,9 @@ export async function loadConfig(opts: {
     const envName = `LAYERWATCH_${key.toUpperCase()}`;
     let value: unknown;
     if (opts.overrides && opts.overrides[key] !== undefined) {
+      const kind = rule.kind;
       value =
-        rule.kind === "list" || rule.kind === "object"
-          ? coerce(key, rule.kind, opts.overrides[key], false)
-          : opts.overrides[key];
+        kind === "list" || kind === "object" ? coerce(key, kind, opts.overrides[key], false) : opts.overrides[key];
       sources[key] = "env";
     } else if (env[envName] !== undefined) {
       value = coerce(envName, rule.kind, env[envName], true);
