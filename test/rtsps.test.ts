@@ -9,7 +9,7 @@ import { CERTIFICATE_CHANGED, LIVEVIEW_OFF } from "../src/lan/rtsps-camera.ts";
 import { type FakePrinter, startFakePrinter } from "./fakes/bambu-printer.ts";
 import { startFakeRtspsCamera } from "./fakes/bambu-rtsps.ts";
 import { makeCert } from "./fakes/certs.ts";
-import { connected, connectSocket, getPage, login, startApp, type TestApp, until } from "./helpers.ts";
+import { connected, connectSocket, getPage, login, quietFor, startApp, type TestApp, until } from "./helpers.ts";
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 const tidy = async () => {
@@ -22,21 +22,22 @@ type Api = { lan: { camera_error: string | null; pinned: boolean }; frame: { id:
 type Frame = { source: string; printer_id: number; image: ArrayBuffer };
 
 /** ffmpeg processes this test process started (through the app) that read `port`. Zombies do not count. */
-function decoders(port: number): number {
-  let n = 0;
+function decoderPids(port: number): number[] {
+  const pids: number[] = [];
   for (const pid of readdirSync("/proc")) {
     if (!/^\d+$/.test(pid)) continue;
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
       const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       if (Number(ppid) !== process.pid || state === "Z") continue;
-      if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(`:${port}/streaming/live/1`)) n++;
+      if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(`:${port}/streaming/live/1`)) pids.push(Number(pid));
     } catch {
       // gone between the listing and the read
     }
   }
-  return n;
+  return pids;
 }
+const decoders = (port: number) => decoderPids(port).length;
 
 /** Width and height from a JPEG's start-of-frame segment. */
 function jpegSize(jpeg: Uint8Array): { width: number; height: number } | null {
@@ -164,6 +165,40 @@ describe("an RTSPS printer camera", () => {
       ),
     ).toBe(0);
     expect(await until(clients, (n) => n === 0, 10_000)).toBe(0);
+  }, 40_000);
+
+  test("with nobody watching no decoder runs until a print starts", async () => {
+    const { printer, api, port } = await setup();
+    await until(api, (p) => p.lan.pinned, 20_000);
+    // The cameras are looked at every 100 ms here: fifteen looks with nobody watching and the printer idle.
+    await quietFor(1500);
+    expect(decoders(port)).toBe(0);
+    printer.set({ gcode_state: "RUNNING", mc_percent: 1, layer_num: 1, total_layer_num: 50 });
+    expect(
+      await until(
+        () => decoders(port),
+        (n) => n === 1,
+        20_000,
+      ),
+    ).toBe(1);
+    expect((await until(api, (p) => p.frame !== null, 20_000)).frame).not.toBeNull();
+  }, 40_000);
+
+  test("a decoder that dies is started again, and frames come back", async () => {
+    const { viewer, port, api } = await setup();
+    const socket = await viewer();
+    await nextFrame(socket);
+    const [first] = decoderPids(port);
+    // The decoder this test's app started, ended as a crash would end it.
+    process.kill(first!, "SIGKILL");
+    const next = await until(
+      () => decoderPids(port),
+      (pids) => pids.length === 1 && pids[0] !== first,
+      20_000,
+    );
+    expect(next).toHaveLength(1);
+    await nextFrame(socket);
+    expect((await until(api, (p) => p.lan.camera_error === null)).lan.camera_error).toBeNull();
   }, 40_000);
 
   test("a wrong access code is reported as the Liveview switch or the code, never with the code", async () => {
