@@ -168,11 +168,6 @@ export function createCameras(deps: {
   return {
     /** Stops a printer's camera at once (its setup changed, it was removed, or its lease was lost). */
     stop,
-    /** Is a camera stream open (or opening) for this printer? */
-    running: (printerId: number) => {
-      const cam = cameras.get(printerId);
-      return !!cam && cam.retryAt === 0;
-    },
     stopAll() {
       clearInterval(timer);
       for (const id of [...cameras.keys()]) stop(id);

@@ -110,17 +110,19 @@ export function startRtspsStream(opts: {
   }
 
   let mismatch = false;
+  const given = opts.pin;
   const pin: PinCheck =
-    opts.pin.mode === "pinned"
+    given.mode === "pinned"
       ? {
-          ...opts.pin,
+          ...given,
           onMismatch: (seen) => {
             mismatch = true;
-            opts.pin.mode === "pinned" && opts.pin.onMismatch(seen);
+            given.onMismatch(seen);
           },
         }
-      : opts.pin;
-  const check = pinnedTls(opts.host, opts.port, pin);
+      : given;
+  // Not held to TLS 1.2 as MQTT is: ffmpeg takes whatever the camera offers, so this check must too.
+  const check = pinnedTls(opts.host, opts.port, pin, { minVersion: "TLSv1.2" });
   check.setTimeout(ANSWER_MS, () => check.destroy(new Error("timed out")));
   check.once("secureConnect", () => {
     if (check.destroyed) return;
