@@ -14,6 +14,8 @@ import { connected, connectSocket, getPage, login, quietFor, startApp, type Test
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 const tidy = async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
+  // A stopped app's ffmpeg gets SIGTERM, then SIGKILL within 3 s.
+  await until(decoders, (n) => n === 0, 10_000);
 };
 afterEach(tidy);
 afterAll(tidy);
@@ -21,23 +23,26 @@ afterAll(tidy);
 type Api = { lan: { camera_error: string | null; pinned: boolean }; frame: { id: number; url: string } | null };
 type Frame = { source: string; printer_id: number; image: ArrayBuffer };
 
-/** ffmpeg processes this test process started (through the app) that read `port`. Zombies do not count. */
-function decoderPids(port: number): number[] {
+/**
+ * ffmpeg processes this test process started (through its app). Zombies do not count. Each test waits for none
+ * to be left before the next starts, so all of them belong to the running test's app.
+ */
+function decoderPids(): number[] {
   const pids: number[] = [];
   for (const pid of readdirSync("/proc")) {
     if (!/^\d+$/.test(pid)) continue;
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
       const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(ppid) !== process.pid || state === "Z") continue;
-      if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(`:${port}/streaming/live/1`)) pids.push(Number(pid));
+      if (Number(ppid) === process.pid && state !== "Z" && comm === "ffmpeg") pids.push(Number(pid));
     } catch {
       // gone between the listing and the read
     }
   }
   return pids;
 }
-const decoders = (port: number) => decoderPids(port).length;
+const decoders = () => decoderPids().length;
 
 /** Width and height from a JPEG's start-of-frame segment. */
 function jpegSize(jpeg: Uint8Array): { width: number; height: number } | null {
@@ -150,16 +155,20 @@ describe("an RTSPS printer camera", () => {
   }, 40_000);
 
   test("three viewers share one decoder, and none runs once the last has left", async () => {
-    const { viewer, port, clients } = await setup();
+    const { viewer, clients, printer } = await setup();
     const sockets = [await viewer(), await viewer(), await viewer()];
     await Promise.all(sockets.map((s) => nextFrame(s)));
-    expect(decoders(port)).toBe(1);
+    expect(decoders()).toBe(1);
+    // The URL with the code went in on stdin: the command line, which `ps` shows anyone, does not carry it.
+    const cmdline = readFileSync(`/proc/${decoderPids()[0]}/cmdline`, "utf8");
+    expect(cmdline).not.toContain(printer.accessCode);
+    expect(cmdline).not.toContain("rtsps://");
     expect(clients()).toBe(1);
     for (const s of sockets) s.disconnect();
     // The grace is 500 ms here; the decoder and its RTSP session both end.
     expect(
       await until(
-        () => decoders(port),
+        () => decoders(),
         (n) => n === 0,
         10_000,
       ),
@@ -168,15 +177,15 @@ describe("an RTSPS printer camera", () => {
   }, 40_000);
 
   test("with nobody watching no decoder runs until a print starts", async () => {
-    const { printer, api, port } = await setup();
+    const { printer, api } = await setup();
     await until(api, (p) => p.lan.pinned, 20_000);
     // The cameras are looked at every 100 ms here: fifteen looks with nobody watching and the printer idle.
     await quietFor(1500);
-    expect(decoders(port)).toBe(0);
+    expect(decoders()).toBe(0);
     printer.set({ gcode_state: "RUNNING", mc_percent: 1, layer_num: 1, total_layer_num: 50 });
     expect(
       await until(
-        () => decoders(port),
+        () => decoders(),
         (n) => n === 1,
         20_000,
       ),
@@ -185,14 +194,14 @@ describe("an RTSPS printer camera", () => {
   }, 40_000);
 
   test("a decoder that dies is started again, and frames come back", async () => {
-    const { viewer, port, api } = await setup();
+    const { viewer, api } = await setup();
     const socket = await viewer();
     await nextFrame(socket);
-    const [first] = decoderPids(port);
+    const [first] = decoderPids();
     // The decoder this test's app started, ended as a crash would end it.
     process.kill(first!, "SIGKILL");
     const next = await until(
-      () => decoderPids(port),
+      () => decoderPids(),
       (pids) => pids.length === 1 && pids[0] !== first,
       20_000,
     );

@@ -2,7 +2,9 @@
 // rtsps://bblp:<access code>@<host>:<rtsp_port>/streaming/live/1 (H.264) and writes JPEG frames to its stdout,
 // at most FPS a second and MAX_WIDTH wide. ffmpeg cannot pin a certificate, so a TLS handshake of our own
 // checks the printer's pinned one on the same port before ffmpeg is started (and before it sends the code).
-// What ffmpeg says on stderr carries the URL, hence the access code: it is scrubbed before anyone sees it.
+// The URL (with the access code) reaches ffmpeg on its stdin, as a one-entry concat list, never on its command
+// line (which every local user can read in `ps`). What ffmpeg says on stderr carries the URL, hence the code: it is
+// scrubbed before anyone sees it.
 import type { Subprocess } from "bun";
 import { jpegFrames } from "./jpeg-frames.ts";
 import { type PinCheck, pinnedTls } from "./tls-pin.ts";
@@ -18,9 +20,12 @@ export const CERTIFICATE_CHANGED = "the camera's certificate is not the printer'
 const FPS = 1;
 /** Wider pictures are scaled down (an X1 sends 1920×1080), as large as the A1/P1 camera's. */
 const MAX_WIDTH = 1280;
-/** The handshake before ffmpeg, and ffmpeg's own socket timeout. */
+/** The handshake before ffmpeg. */
 const ANSWER_MS = 10_000;
-/** A running ffmpeg that writes no frame for this long is stopped (and started again by the caller's backoff). */
+/**
+ * A running ffmpeg that writes no frame for this long is stopped (and started again by the caller's backoff): a
+ * stalled stream, or a camera that accepted the connection and never answered.
+ */
 const STALL_MS = 30_000;
 /** How much of ffmpeg's stderr is kept to explain its end. */
 const STDERR_TAIL = 4096;
@@ -30,14 +35,22 @@ export function rtspsUrl(host: string, port: number, accessCode: string): string
   return `rtsps://bblp:${encodeURIComponent(accessCode)}@${h}:${port}/streaming/live/1`;
 }
 
-export function ffmpegArgs(url: string): string[] {
+/**
+ * ffmpeg's command line: the input is a concat list read from stdin (`inputList`), so the URL is not in it. Over
+ * rtsps ffmpeg takes RTP interleaved on the TLS connection (TCP), the only way the printers offer.
+ */
+export function ffmpegArgs(): string[] {
   return [
     ...["-hide_banner", "-nostdin", "-loglevel", "error"],
-    // TCP: RTP interleaved on the TLS connection (the printers offer nothing else over rtsps).
-    ...["-rtsp_transport", "tcp", "-timeout", String(ANSWER_MS * 1000), "-i", url],
+    ...["-f", "concat", "-safe", "0", "-protocol_whitelist", "pipe,rtsp,rtsps,tls,tcp,udp,rtp", "-i", "pipe:0"],
     ...["-an", "-sn", "-dn", "-vf", `fps=${FPS},scale='min(${MAX_WIDTH},iw)':-2`],
     ...["-c:v", "mjpeg", "-q:v", "6", "-f", "image2pipe", "pipe:1"],
   ];
+}
+
+/** The one-entry concat list ffmpeg reads on stdin (ffconcat quoting: ' becomes '\''). */
+export function inputList(url: string): string {
+  return `ffconcat version 1.0\nfile '${url.replaceAll("'", "'\\''")}'\n`;
 }
 
 /** Takes the access code out of ffmpeg's words: the URL's credentials, and the code wherever else it appears. */
@@ -89,7 +102,7 @@ export function startRtspsStream(opts: {
   let stopped = false;
   let gotFrames = false;
   let ended = false;
-  let proc: Subprocess<"ignore", "pipe", "pipe"> | null = null;
+  let proc: Subprocess<"pipe", "pipe", "pipe"> | null = null;
   let watchdog: ReturnType<typeof setInterval> | undefined;
   const end = (reason: string) => {
     clearInterval(watchdog);
@@ -138,11 +151,9 @@ export function startRtspsStream(opts: {
 
   function spawn(bin: string) {
     try {
-      proc = Bun.spawn([bin, ...ffmpegArgs(rtspsUrl(opts.host, opts.port, opts.accessCode))], {
-        stdin: "ignore",
-        stdout: "pipe",
-        stderr: "pipe",
-      });
+      proc = Bun.spawn([bin, ...ffmpegArgs()], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+      proc.stdin.write(inputList(rtspsUrl(opts.host, opts.port, opts.accessCode)));
+      void proc.stdin.end();
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       return end(

@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { cameraKind } from "../../src/camera-kind.ts";
 import { ConfigError, loadConfig } from "../../src/config.ts";
 import { jpegFrames } from "../../src/lan/jpeg-frames.ts";
-import { explain, ffmpegArgs, LIVEVIEW_OFF, rtspsUrl, scrub } from "../../src/lan/rtsps-camera.ts";
+import { explain, ffmpegArgs, inputList, LIVEVIEW_OFF, rtspsUrl, scrub } from "../../src/lan/rtsps-camera.ts";
 
 describe("camera kind", () => {
   test("A1, A1 mini, P1P and P1S stream JPEG on port 6000", () => {
@@ -63,18 +63,27 @@ describe("ffmpeg's words", () => {
   const code = "12345678";
   const url = rtspsUrl("192.168.1.60", 322, code);
 
-  test("the URL is the printers' own, and ffmpeg writes capped JPEG frames to stdout", () => {
+  test("the URL is the printers' own, and reaches ffmpeg on stdin, not its command line", () => {
     expect(url).toBe("rtsps://bblp:12345678@192.168.1.60:322/streaming/live/1");
     expect(rtspsUrl("fe80::1", 322, code)).toBe("rtsps://bblp:12345678@[fe80::1]:322/streaming/live/1");
-    const args = ffmpegArgs(url);
+    const args = ffmpegArgs();
+    expect(args.join(" ")).not.toContain("rtsps://");
+    expect(args.slice(args.indexOf("-i"), args.indexOf("-i") + 2)).toEqual(["-i", "pipe:0"]);
+    expect(inputList(url)).toBe(`ffconcat version 1.0\nfile '${url}'\n`);
+    expect(inputList("rtsps://h/it's")).toBe("ffconcat version 1.0\nfile 'rtsps://h/it'\\''s'\n");
+  });
+
+  test("ffmpeg writes JPEG frames to stdout, one a second, at most 1280 wide", () => {
+    const args = ffmpegArgs();
     expect(args.slice(args.indexOf("-vf"), args.indexOf("-vf") + 2)).toEqual(["-vf", "fps=1,scale='min(1280,iw)':-2"]);
-    expect(args.slice(-3)).toEqual(["-f", "image2pipe", "pipe:1"]);
+    expect(args.slice(-7)).toEqual(["-c:v", "mjpeg", "-q:v", "6", "-f", "image2pipe", "pipe:1"]);
   });
 
   test("the access code is taken out of what ffmpeg says", () => {
     const said = [
       `[rtsp @ 0x559cd67a3980] method DESCRIBE failed: 401 Unauthorized`,
-      `${url}: Server returned 401 Unauthorized (authorization failed)`,
+      `[concat @ 0x5589cd677a00] Impossible to open '${url}'`,
+      `pipe:0: Server returned 401 Unauthorized (authorization failed)`,
       `[tcp @ 0x55bf255cecc0] Connection to tcp://192.168.1.60:322?timeout=0 failed: code ${code} refused`,
     ].join("\n");
     const clean = scrub(said, code);
