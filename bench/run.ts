@@ -18,6 +18,7 @@ import {
   useBinary,
   workspace,
 } from "./lib.ts";
+import { cameraScenario } from "./scenarios-camera.ts";
 import { exportYear } from "./scenarios-exports.ts";
 import { memoryAfterLoad, yearOfData } from "./scenarios-history.ts";
 import { lanScenario } from "./scenarios-lan.ts";
@@ -35,8 +36,8 @@ console.log(
     `${navigator.hardwareConcurrency} cores${quick ? ", quick mode" : ""}`,
 );
 
-// BENCH_ONLY=<group> (printer1, printers, lan, upload, notify, postgres, exports) runs one group; `make bench` runs
-// them all.
+// BENCH_ONLY=<group> (printer1, printers, lan, camera, upload, notify, postgres, exports) runs one group; `make bench`
+// runs them all.
 // BENCH_ONLY=fleet runs the printers group's fleet row alone, on 20 printers with few readings.
 // BENCH_QUICK=1 shortens every loop; BENCH_PROFILE=<dir> runs the server from source under Bun's CPU profiler.
 const only = process.env.BENCH_ONLY;
@@ -96,6 +97,8 @@ if (only === "fleet") {
 
 // Fifty fake Bambu printers over MQTT: memory per printer, CPU per delta.
 if (!only || only === "lan") await lanScenario();
+// One RTSPS camera (ffmpeg decoding H.264 over TLS): nobody watching, then 10 viewers on one decoder.
+if (!only || only === "camera") await cameraScenario();
 // A 200 MiB timelapse over tus in 5 MiB chunks: throughput, CPU per MiB, RSS bounded.
 if (!only || only === "upload") await uploadScenario();
 // Notification targets that are down or hang: ingest with them against none.

@@ -1,6 +1,6 @@
 // Owns the configuration: config.json, LAYERWATCH_<KEY> environment overrides, defaults, validation.
 import embeddedConfig from "../config.json" with { type: "json" };
-import { dictionary, translate } from "./i18n.ts";
+import { dictionary, msg, translate } from "./i18n.ts";
 import { parseTarget, redactTarget } from "./notify/targets.ts";
 import { parsePrinterSetup } from "./services/printer-setup.ts";
 import type { PrinterSetup } from "./store/store.ts";
@@ -30,7 +30,9 @@ export type Config = {
   /** The largest single video upload. */
   max_upload_bytes: number;
   /** Printers created or updated by name at start (PRINTERS.md §2); the file only, no env override. */
-  printers: PrinterSetup[];
+  printers: PrinterEntry[];
+  /** The ffmpeg program that decodes RTSPS printer cameras (X1, P2S, H2, X2D): a path, or a name on PATH. */
+  ffmpeg_path: string;
   /** Notification target URLs (PRINTERS.md §7); file only. */
   notify: string[];
   /** Telegram Bot API root, for self-hosted Bot API servers. */
@@ -123,6 +125,12 @@ function parseMqtt(raw: unknown): MqttConfig {
       );
   return out;
 }
+
+/**
+ * A config file's printer: its setup, and `rtsp_port` (the RTSPS camera's port, default 322), which lives in
+ * the file only: printers added in Settings use the printers' own 322.
+ */
+export type PrinterEntry = PrinterSetup & { rtsp_port?: number };
 
 export type ConfigSource = "default" | "file" | "env" | "embedded";
 
@@ -239,6 +247,7 @@ const rules: { [K in keyof Config]: Rule<Config[K]> } = {
     check: (v) => (v >= 1 && v <= 2 ** 50 ? null : "must be 1..2^50 bytes"),
   },
   printers: { kind: "list", fallback: () => [] },
+  ffmpeg_path: { kind: "string", fallback: () => "ffmpeg", check: (v) => (v.trim() ? null : "must not be empty") },
   notify: { kind: "list", fallback: () => [] },
   telegram_api_root: {
     kind: "string",
@@ -267,10 +276,21 @@ const rules: { [K in keyof Config]: Rule<Config[K]> } = {
 
 export const CONFIG_KEYS = Object.keys(rules) as (keyof Config)[];
 
-const PRINTER_KEYS = ["name", "model", "host", "serial", "access_code", "mqtt_port", "camera", "camera_port", "tls"];
+const PRINTER_KEYS = [
+  "name",
+  "model",
+  "host",
+  "serial",
+  "access_code",
+  "mqtt_port",
+  "camera",
+  "camera_port",
+  "rtsp_port",
+  "tls",
+];
 
 /** Each entry checked by the same rules as Settings, the message naming the entry and its key. */
-function parsePrinters(raw: unknown): PrinterSetup[] {
+function parsePrinters(raw: unknown): PrinterEntry[] {
   if (!Array.isArray(raw)) throw new ConfigError('config: "printers" must be a list of printer objects');
   const en = dictionary("en");
   const seen = new Set<string>();
@@ -289,7 +309,11 @@ function parsePrinters(raw: unknown): PrinterSetup[] {
     const name = parsed.value.name.toLowerCase();
     if (seen.has(name)) throw new ConfigError(`config: "${at}.name" "${parsed.value.name}" is used twice`);
     seen.add(name);
-    return parsed.value;
+    const rtsp = (entry as Record<string, unknown>).rtsp_port;
+    if (rtsp === undefined) return parsed.value;
+    if (typeof rtsp !== "number" || !Number.isInteger(rtsp) || rtsp < 1 || rtsp > 65535)
+      throw new ConfigError(`config: "${at}.rtsp_port" ${translate(en, msg("printerPortRule"))}`);
+    return { ...parsed.value, rtsp_port: rtsp };
   });
 }
 
