@@ -18,7 +18,7 @@ ARM64_RUNTIME := $(CURDIR)/.tools/arm64/node_modules/@oven/bun-linux-aarch64/bin
 SYSTEM_PACKAGES := python3-socketio python3-websocket python3-requests python3-werkzeug python3-cryptography chromium ffmpeg dbus-daemon \
                    qemu-user-static libc6-arm64-cross libgcc-s1-arm64-cross postgresql redis-server mosquitto \
                    python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
-                   gstreamer1.0-plugins-ugly glib-networking
+                   gstreamer1.0-plugins-ugly glib-networking prometheus
 # The fake RTSPS printer camera (test/fakes/rtsps_server.py): GStreamer's RTSP server, x264enc and rtph264pay, TLS.
 RTSPS_PROBE := import gi; gi.require_version('Gst', '1.0'); gi.require_version('GstRtspServer', '1.0'); \
   from gi.repository import Gio, Gst, GstRtspServer; Gst.init(None); \

@@ -11,9 +11,11 @@ import { assetRoutes } from "./http/assets.ts";
 import { authRoutes } from "./http/auth.ts";
 import { createRequestTools, type HttpDeps } from "./http/context.ts";
 import { errorHandler } from "./http/errors.ts";
+import { exportRoutes } from "./http/exports.ts";
 import { healthRoutes } from "./http/health.ts";
 import { historyRoutes } from "./http/history.ts";
 import { jobsApiRoutes } from "./http/jobs-api.ts";
+import { metricsRoutes } from "./http/metrics.ts";
 import { pageRoutes } from "./http/pages.ts";
 import { printerActionRoutes } from "./http/printer-actions.ts";
 import { printersApiRoutes } from "./http/printers-api.ts";
@@ -39,12 +41,15 @@ import { createPushService } from "./notify/push.ts";
 import { createNotifyRules, type RuleTimings } from "./notify/rules.ts";
 import { createSocketServer, MAX_SOCKET_MESSAGE_BYTES } from "./realtime/socket.ts";
 import { createAuthService } from "./services/auth.ts";
+import { createBackups } from "./services/backups.ts";
 import { createDeviceTokenService } from "./services/device-tokens.ts";
 import { createEventLog } from "./services/event-log.ts";
+import { createExports } from "./services/exports.ts";
 import { createIntervalService } from "./services/intervals.ts";
 import { createJobService } from "./services/jobs.ts";
 import { createLeases, instanceId, type LeaseTimings } from "./services/leases.ts";
 import { createLoginLimiter, createRedisLoginLimiter } from "./services/login-limiter.ts";
+import { createMetrics } from "./services/metrics.ts";
 import { createPrinterControl } from "./services/printer-control.ts";
 import { createPrinterService } from "./services/printers.ts";
 import { createRetention } from "./services/retention.ts";
@@ -53,6 +58,7 @@ import { createTelemetryService } from "./services/telemetry.ts";
 import { createTimelapseService, resolveMediaDir } from "./services/timelapses.ts";
 import { createUserService } from "./services/users.ts";
 import { type AsyncStore, asyncSqliteStore, type StoreWriteQueue } from "./store/async-store.ts";
+import { backupPostgres, backupSqliteInWorker } from "./store/backup.ts";
 import { explainPostgres } from "./store/copy.ts";
 import { openDatabase, StoreOpenError } from "./store/db.ts";
 import { createPgStore } from "./store/pg/store.ts";
@@ -61,7 +67,7 @@ import { openPostgres } from "./store/pg.ts";
 import { pgMigrate } from "./store/pg-migrate.ts";
 import { sqliteStoreWriteQueue } from "./store/sqlite-write-queue.ts";
 import { createStore, type Intervals, type Store } from "./store/store.ts";
-import { VERSION } from "./version.ts";
+import { COMMIT, VERSION } from "./version.ts";
 
 /** A device is stale once nothing came for 3x its longest interval (at least 30 s). */
 const staleAfter = (i: Intervals) => Math.max(30, 3 * Math.max(i.image_delay, i.temphum_delay, i.status_delay)) * 1000;
@@ -144,6 +150,19 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     rawRetentionDays: config.raw_retention_days,
     mine: () => leases.holds(HOUSEKEEPING),
   });
+  // The daily backup (backup_dir): SQLite copied in a worker thread, PostgreSQL into an SQLite file.
+  const backups = config.backup_dir
+    ? createBackups({
+        dir: resolveMediaDir(config.backup_dir, config.database_uri),
+        keep: config.backup_keep,
+        log,
+        mine: () => leases.holds(HOUSEKEEPING),
+        backup: (path) =>
+          config.database_url
+            ? backupPostgres(config.database_url, path, { zone, log: baseLog })
+            : backupSqliteInWorker(config.database_uri, path),
+      })
+    : null;
   const deviceStaleAfter = () => opts.deviceStaleMs ?? staleAfter(intervals.get());
   const printers = await createPrinterService({ store, events, log, deviceStaleAfter });
   // rtsp_port is not part of a printer's stored setup: it is read from the file's entry by name (rtspPort below).
@@ -313,6 +332,16 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     dbHealthy,
   };
   const tools = createRequestTools(deps);
+  const metrics = createMetrics({
+    store,
+    printers,
+    telemetry,
+    sockets: { all: () => io.sockets.sockets.size, devices: hub.deviceCount, ofPrinter: hub.devicesOf },
+    storage: deps.storage,
+    info: { version: VERSION, commit: COMMIT, instance },
+    startedAt,
+  });
+  const exports = createExports({ store, log, zone, printerName: (id) => printers.get(id)?.info.name ?? "" });
 
   const app = new Elysia()
     // First, so no page hook runs for socket traffic.
@@ -322,6 +351,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     .use(errorHandler(tools, log))
     .use(healthRoutes({ startedAt, engine: store.engine, dbHealthy, redisHealthy: redis ? redis.healthy : null }))
     .use(assetRoutes())
+    .use(metricsRoutes({ config, log, metrics }, tools))
     .use(authRoutes(deps, tools))
     .use(printersApiRoutes(deps, tools))
     .use(tusRoutes({ ...deps, timelapses }, tools))
@@ -333,6 +363,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     .use(printerActionRoutes(deps, tools))
     .use(settingsNotifyRoutes(deps, tools))
     .use(pushRoutes(deps, tools))
+    .use(exportRoutes({ ...deps, exports }, tools))
     .use(historyRoutes(deps, tools))
     .use(pageRoutes(deps, tools));
 
@@ -360,6 +391,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   );
   pruneTimer.unref?.();
   retention.start();
+  backups?.start();
   // The leases first: on SQLite they are held at once, so the links start now, as ever.
   for (const p of printers.list()) wantPrinter(p.info.id);
   lan.start();
@@ -390,6 +422,8 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     notifier,
     io,
     retention,
+    /** The daily backup, or null without backup_dir. */
+    backups,
     leases,
     log,
     shrinkMemory,
@@ -405,6 +439,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
       clearInterval(pruneTimer);
       await homeAssistant?.close();
       await retention.stop();
+      await backups?.stop();
       lan.stop();
       rules.stop();
       notifier.stop();

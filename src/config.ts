@@ -39,9 +39,17 @@ export type Config = {
   telegram_api_root: string;
   /** This server as users reach it (https://printers.example.com): links in notifications. */
   public_url: string;
+  /** Prometheus's GET /metrics: off by default; a scraper sends the token as a bearer token (or an admin logs in). */
+  metrics: MetricsConfig;
+  /** Where the daily backup goes (a relative path is taken next to the database file); empty = no daily backup. */
+  backup_dir: string;
+  /** How many daily backups are kept; older ones are deleted. */
+  backup_keep: number;
   /** Home Assistant over MQTT (PRINTERS.md §9); an empty url turns it off. */
   mqtt: MqttConfig;
 };
+
+export type MetricsConfig = { enabled: boolean; token: string };
 
 export type MqttConfig = {
   /** mqtt://[user:pass@]host[:port] or mqtts://… (TLS); empty = off. */
@@ -251,6 +259,13 @@ const rules: { [K in keyof Config]: Rule<Config[K]> } = {
     fallback: () => "",
     check: (v) => (v === "" || /^https?:\/\/[^/\s]+(\/[^\s]*)?$/.test(v) ? null : "must be empty or an http(s) URL"),
   },
+  metrics: { kind: "object", fallback: () => ({ enabled: false, token: "" }) },
+  backup_dir: { kind: "string", fallback: () => "" },
+  backup_keep: {
+    kind: "integer",
+    fallback: () => 7,
+    check: (v) => (v >= 1 && v <= 3650 ? null : "must be 1..3650 backups"),
+  },
   mqtt: { kind: "object", fallback: () => ({ ...MQTT_DEFAULTS }) },
   locale: {
     kind: "string",
@@ -313,18 +328,37 @@ function parseTargets(raw: unknown): string[] {
   });
 }
 
+/** The metrics object: known keys only, each of its type; a token short enough to guess is refused. */
+function parseMetrics(key: string, raw: unknown): MetricsConfig {
+  if (!raw || typeof raw !== "object" || Array.isArray(raw))
+    throw new ConfigError(`config: "${key}" must be an object such as {"enabled": true, "token": "..."}`);
+  const out: MetricsConfig = { enabled: false, token: "" };
+  for (const [k, v] of Object.entries(raw)) {
+    if (k === "enabled" && typeof v === "boolean") out.enabled = v;
+    else if (k === "token" && typeof v === "string") out.token = v;
+    else if (k === "enabled" || k === "token")
+      throw new ConfigError(`config: "${key}.${k}" must be ${k === "enabled" ? "true or false" : "a string"}`);
+    else throw new ConfigError(`config: unknown key "${key}.${k}" (known: enabled, token)`);
+  }
+  if (out.token && (out.token.length < 16 || /\s/.test(out.token)))
+    throw new ConfigError(`config: "${key}.token" must be empty or at least 16 characters without spaces`);
+  return out;
+}
+
 function coerce(key: string, kind: Rule<unknown>["kind"], raw: unknown, fromEnv: boolean): unknown {
   if (kind === "object") {
-    // From the environment: the object as JSON text (LAYERWATCH_MQTT='{"url":"mqtt://..."}').
-    if (fromEnv && typeof raw === "string") {
+    let value = raw;
+    // From the environment an object comes as JSON text: LAYERWATCH_MQTT='{"url":"mqtt://..."}',
+    // LAYERWATCH_METRICS='{"enabled":true,"token":"..."}'.
+    if (fromEnv && typeof raw === "string")
       try {
-        return parseMqtt(JSON.parse(raw));
-      } catch (err) {
-        if (err instanceof ConfigError) throw err;
+        value = JSON.parse(raw);
+      } catch {
         throw new ConfigError(`config: "${key}" must be a JSON object`);
       }
-    }
-    return parseMqtt(raw);
+    return key.replace(/^LAYERWATCH_/, "").toLowerCase() === "metrics"
+      ? parseMetrics("metrics", value)
+      : parseMqtt(value);
   }
   if (kind === "list") {
     if (fromEnv) throw new ConfigError(`config: "${key}" can only be set in the config file`);
