@@ -257,6 +257,9 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     if (!printers.get(id)?.info.host) return void leases.drop(printerLease(id));
     leases.hold(printerLease(id), {
       gained: async () => {
+        // Several instances: what is held of the printer came from another's link or a snapshot. One instance
+        // (SQLite) keeps its last snapshot on show until the printer reports.
+        if (store.engine === "postgres") printers.stateUnknown(id);
         await jobs.adopt(id);
         if (leases.holds(printerLease(id))) lan.own(id);
       },

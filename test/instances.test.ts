@@ -133,6 +133,60 @@ describe("two instances in one process", () => {
   });
 });
 
+describe("a takeover where the printer's progress comes before its full report", () => {
+  test("the new holder does not read its stale held state as the print's end: the print stays one job", async () => {
+    // The full report (pushall) answered 2 s late, progress every 300 ms: the new holder hears layers first.
+    const printer = await startFakePrinter({ commandDelayMs: 30, frameIntervalMs: 500, pushallDelayMs: 2_000 });
+    cleanups.push(() => printer.close());
+    const entry = {
+      name: "A1",
+      model: "A1",
+      host: "127.0.0.1",
+      serial: printer.serial,
+      access_code: printer.accessCode,
+      mqtt_port: printer.mqttPort,
+      camera_port: printer.cameraPort,
+    };
+    const config = { database_url: await pg.createDatabase(), printers: [entry] as never };
+    const first = await startApp(config, dir(), { instanceName: "first" });
+    cleanups.push(() => first.stop());
+    await until(
+      () => first.leases.holds("printer:1") && printer.clientsConnected === 1,
+      (ok) => ok,
+    );
+    // The holder's snapshot of the idle printer is saved (every 10 s); the second, started now without Redis, holds
+    // that IDLE from then on.
+    await until(
+      async () => (await first.asyncStore.printers.byId(1))?.state_json ?? "",
+      (json) => json.includes('"gcode_state":"IDLE"'),
+      15_000,
+    );
+    const second = await startApp(config, dir(), { instanceName: "second" });
+    expect(second.printers.get(1)!.state.gcode_state).toBe("IDLE");
+    cleanups.push(() => second.stop());
+    const run = printer.runPrint({ name: "arch", layers: 40, stepMs: 300 });
+    await until(
+      () => first.jobs.current(1)?.layer ?? 0,
+      (layer) => layer >= 2,
+      15_000,
+    );
+    const connects = printer.connectCount;
+    await first.stop();
+    await until(
+      () => printer.connectCount,
+      (n) => n > connects,
+      15_000,
+    );
+    await run;
+    const jobs = await until(
+      () => second.asyncStore.jobs.list({ limit: 10 }),
+      (js) => js.some((j) => j.outcome !== "running"),
+      15_000,
+    );
+    expect(jobs.map((j) => [j.name, j.outcome, j.layer])).toEqual([["arch", "finished", 40]]);
+  }, 60_000);
+});
+
 describe("two instances with Redis: the one not holding the printer", () => {
   let redis: RedisServer;
   let printer: Awaited<ReturnType<typeof fakeA1>>["printer"];

@@ -194,6 +194,8 @@ export async function createJobService(deps: {
   async function onState(printerId: number, s: PrinterState, changed: StateChange) {
     const before = lastState.get(printerId) ?? null;
     const g = s.gcode_state;
+    // Not known (yet): nothing opens, closes or pauses on it, and the state before stays the last one known.
+    if (g === null) return;
     lastState.set(printerId, g);
     const job = open.get(printerId);
     const entered = printing(g) && !ACTIVE_STATES.includes(before ?? "");
