@@ -298,6 +298,17 @@ describe("two instances with Redis: the one not holding the printer", () => {
       ["timelapse_stop", "device", "device_refused"],
     ]);
   }, 30_000);
+
+  // Last in this group: the holder stays cut off from Redis.
+  test("with the holder out of reach, an action is refused as instance_silent (504) and kept in the audit", async () => {
+    await holder.redis!.close();
+    const res = await post("/api/printers/1/actions", { action: "light_on" });
+    expect(res.status).toBe(504);
+    expect(((await res.json()) as { reason: string }).reason).toBe("instance_silent");
+    const audit = (await other.asyncStore.printerActions.recent(10)).filter((r) => r.action === "light_on");
+    expect(audit.map((r) => [r.username, r.result])).toEqual([["admin", "instance_silent"]]);
+    expect(printer.commands.some((c) => JSON.stringify(c).includes("ledctrl"))).toBe(false);
+  });
 });
 
 /** A TCP proxy to PostgreSQL that a test can cut: every connection through it is closed, and new ones refused. */
