@@ -24,7 +24,7 @@ import { memoryAfterLoad, yearOfData } from "./scenarios-history.ts";
 import { lanScenario } from "./scenarios-lan.ts";
 import { fanoutScenarios, ingestScenarios } from "./scenarios-live.ts";
 import { notifyScenario } from "./scenarios-notify.ts";
-import { postgresInstalled, postgresScenario } from "./scenarios-postgres.ts";
+import { crossInstance, postgresInstalled, postgresScenario } from "./scenarios-postgres.ts";
 import { fleet, printerPages } from "./scenarios-printers.ts";
 import { uploadScenario } from "./scenarios-upload.ts";
 import { seedFleet, seedYear } from "./seed.ts";
@@ -39,6 +39,7 @@ console.log(
 // BENCH_ONLY=<group> (printer1, printers, lan, camera, upload, notify, postgres, exports) runs one group; `make bench`
 // runs them all.
 // BENCH_ONLY=fleet runs the printers group's fleet row alone, on 20 printers with few readings.
+// BENCH_ONLY=cross-instance runs the postgres group's cross-instance row alone (PostgreSQL and Redis).
 // BENCH_QUICK=1 shortens every loop; BENCH_PROFILE=<dir> runs the server from source under Bun's CPU profiler.
 const only = process.env.BENCH_ONLY;
 
@@ -106,6 +107,7 @@ if (!only || only === "notify") await notifyScenario();
 // SQLite against PostgreSQL (a throwaway cluster, fsync on): ingest, copy-db, pages with 3 M readings.
 // A full run without PostgreSQL installed says so and leaves the rows out; BENCH_ONLY=postgres fails instead.
 if (only === "postgres") await postgresScenario();
+else if (only === "cross-instance") await crossInstance();
 else if (!only) {
   if (postgresInstalled()) await postgresScenario();
   else console.log("postgres group skipped: PostgreSQL is not installed (make system-deps installs it)");

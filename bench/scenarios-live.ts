@@ -2,12 +2,15 @@
 // and 200 KB frames fanned out to 10, 50 and 100 viewers.
 import { connect, f0, f1, measured, pct, quick, results, type Server, sleep } from "./lib.ts";
 
+/** Where the viewers connect when not to the devices' server: another instance, with its own login. */
+export type ViewersAt = { url: string; cookie: string };
+
 /**
  * Devices and viewers for the reading scenarios. Each reading's values encode its sequence number,
  * so a viewer can tell which one arrived; latency is emit → the last viewer has it.
  */
-async function readingRig(url: string, cookie: string, devices: number, viewers: number) {
-  const vs = await Promise.all(Array.from({ length: viewers }, () => connect(url, cookie)));
+async function readingRig(url: string, cookie: string, devices: number, viewers: number, at?: ViewersAt) {
+  const vs = await Promise.all(Array.from({ length: viewers }, () => connect(at?.url ?? url, at?.cookie ?? cookie)));
   const ds = await Promise.all(Array.from({ length: devices }, () => connect(url, cookie)));
   for (const d of ds) await d.timeout(5000).emitWithAck("status", { status: "bench" }); // become devices
   const sentAt = new Map<number, number>();
@@ -75,15 +78,16 @@ export async function ingest(
 }
 
 /** Open loop: `devices` each send at a fixed rate; latency is emit → the last viewer has it. */
-async function paced(
+export async function paced(
   url: string,
   cookie: string,
   devices: number,
   viewers: number,
   perSecondTotal: number,
   seconds: number,
+  viewersAt?: ViewersAt,
 ) {
-  const { vs, ds, sentAt, latencies } = await readingRig(url, cookie, devices, viewers);
+  const { vs, ds, sentAt, latencies } = await readingRig(url, cookie, devices, viewers, viewersAt);
   const total = perSecondTotal * seconds;
   const gap = 1000 / perSecondTotal;
   const t0 = performance.now();

@@ -2,13 +2,14 @@
 // rows), copy-db of a 3 M-reading fleet database into PostgreSQL, and the printer page and a day's readings
 // served from PostgreSQL against the same data on SQLite. The cluster is a throwaway one with fsync and
 // synchronous_commit on (PostgreSQL's defaults), as SQLite runs with synchronous=FULL. The postgres processes'
-// CPU (work the SQLite engine does inside the server) is a figure of its own, from /proc.
+// CPU (work the SQLite engine does inside the server) is a figure of its own, from /proc. Then two instances on
+// one database and a throwaway Redis: readings from a device on one reach viewers on the other.
 import { Database } from "bun:sqlite";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { SQL } from "bun";
 import { dayOf, shiftDay } from "../src/time.ts";
-import { type PostgresServer, postgresBinDir, startPostgres } from "../test/servers.ts";
+import { type PostgresServer, postgresBinDir, startPostgres, startRedis } from "../test/servers.ts";
 import {
   binary,
   f0,
@@ -30,7 +31,7 @@ import {
   workspace,
   ZONE,
 } from "./lib.ts";
-import { ingest } from "./scenarios-live.ts";
+import { ingest, paced } from "./scenarios-live.ts";
 import { FLEET, seedFleet } from "./seed.ts";
 
 const CLK_TCK = 100;
@@ -152,6 +153,53 @@ async function pageLoads(server: Server, pg: PostgresServer | null, day: string)
   return out;
 }
 
+/**
+ * Two instances on one PostgreSQL database joined by Redis: one device on A sends readings at 100/s, paced;
+ * latency is its emit → the last of 10 viewers on B has it (stored on A, relayed through Redis, sent by B).
+ */
+export async function crossInstance(given?: PostgresServer) {
+  const pg = given ?? (await startPostgres({ durable: true }));
+  const redis = await startRedis().catch(async (err) => {
+    if (!given) await pg.stop();
+    throw err;
+  });
+  try {
+    const extra = { database_url: await pg.createDatabase(), redis_url: redis.url };
+    const [wa, wb] = [workspace(extra), workspace(extra)];
+    // One after the other: the first migrates the new database, the second finds it done.
+    const a = await startServer(wa);
+    const b = await startServer(wb);
+    try {
+      const [cookieA, cookieB] = [await loginCookie(a.url), await loginCookie(b.url)];
+      await Bun.sleep(2000); // past start-up's one-off work
+      const seconds = quick ? 3 : 10;
+      const ma = await measured(a.proc.pid, async () =>
+        measured(b.proc.pid, () => paced(a.url, cookieA, 1, 10, 100, seconds, { url: b.url, cookie: cookieB })),
+      );
+      const mb = ma.result;
+      const r = mb.result;
+      results.push({
+        scenario: "cross-instance: 1 device on A at 100 readings/s, 10 viewers on B (PostgreSQL + Redis)",
+        figures: {
+          "p50 ms": f1(pct(r.latencies, 50)),
+          "p95 ms": f1(pct(r.latencies, 95)),
+          "p99 ms": f1(pct(r.latencies, 99)),
+          "target p99 ms": "< 20",
+          delivered: `${r.delivered}/${r.sent}`,
+          "A CPU µs/event": f1((ma.cpuMs * 1000) / Math.max(1, r.sent)),
+          "B CPU µs/event": f1((mb.cpuMs * 1000) / Math.max(1, r.sent)),
+        },
+      });
+    } finally {
+      await stopServer(a);
+      await stopServer(b);
+    }
+  } finally {
+    await redis.stop();
+    if (!given) await pg.stop();
+  }
+}
+
 /** Whether a PostgreSQL server can be started here (Debian's postgresql, or initdb on PATH). */
 export function postgresInstalled(): boolean {
   try {
@@ -199,7 +247,10 @@ export async function postgresScenario() {
       },
     });
 
-    // 2. A fleet of 3 M readings seeded into SQLite, copied into PostgreSQL by copy-db; both served.
+    // 2. Cross-instance delivery: a device on one instance, viewers on another.
+    await crossInstance(pg);
+
+    // 3. A fleet of 3 M readings seeded into SQLite, copied into PostgreSQL by copy-db; both served.
     const size = quick ? 300_000 : 3_000_000;
     const ws = workspace();
     await stopServer(await startServer(ws)); // the schema and printer 1

@@ -2,8 +2,10 @@
 import { html } from "@elysiajs/html";
 import { Elysia } from "elysia";
 import { createTileRenderer } from "../views/render.ts";
+import { createForwarding } from "./cluster/forwarding.ts";
 import { connectRedis, type RedisLink } from "./cluster/redis.ts";
 import { createRelay } from "./cluster/relay.ts";
+import { createRpc } from "./cluster/rpc.ts";
 import type { Config } from "./config.ts";
 import { createEventBus } from "./events.ts";
 import { apiRoutes } from "./http/api.ts";
@@ -42,6 +44,7 @@ import { createNotifyRules, type RuleTimings } from "./notify/rules.ts";
 import { createSocketServer, MAX_SOCKET_MESSAGE_BYTES } from "./realtime/socket.ts";
 import { createAuthService } from "./services/auth.ts";
 import { createBackups } from "./services/backups.ts";
+import { createDatabaseHealth } from "./services/database-health.ts";
 import { createDeviceTokenService } from "./services/device-tokens.ts";
 import { createEventLog } from "./services/event-log.ts";
 import { createExports } from "./services/exports.ts";
@@ -170,7 +173,16 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   await telemetry.refresh(printers.list().map((p) => p.info.id));
   /** A printer with a LAN address is this instance's when it holds the printer's lease; one without is anyone's. */
   const ownsPrinter = (id: number) => !printers.get(id)?.info.host || leases.holds(printerLease(id));
-  const jobs = await createJobService({ store, writes, events, log, printers, owns: ownsPrinter });
+  const jobs = await createJobService({
+    store,
+    writes,
+    events,
+    log,
+    printers,
+    owns: ownsPrinter,
+    // A LAN printer's job writes carry its lease: a holder that lost it while frozen writes nothing.
+    fence: (id) => (printers.get(id)?.info.host ? leases.fence(printerLease(id)) : null),
+  });
   // Timelapse videos (tus uploads from camera Pis), on disk in media_dir.
   const mediaDir = resolveMediaDir(config.media_dir, config.database_uri);
   const timelapses = createTimelapseService({
@@ -245,6 +257,9 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     if (!printers.get(id)?.info.host) return void leases.drop(printerLease(id));
     leases.hold(printerLease(id), {
       gained: async () => {
+        // Several instances: what is held of the printer came from another's link or a snapshot. One instance
+        // (SQLite) keeps its last snapshot on show until the printer reports.
+        if (store.engine === "postgres") printers.stateUnknown(id);
         await jobs.adopt(id);
         if (leases.holds(printerLease(id))) lan.own(id);
       },
@@ -275,7 +290,8 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
         printers,
         telemetry,
         currentJob: jobs.current,
-        act: control.act,
+        // Where the printer's link or camera Pi is (another instance, with Redis); `actions` is made below.
+        act: (id, action, user) => actions.act(id, action, user),
         version: VERSION,
         publicUrl: config.public_url,
         instance,
@@ -302,11 +318,24 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
         },
       })
     : null;
+  // Printer actions go to the instance that can carry them (the link's holder, the camera Pi's instance).
+  const rpc = redis ? createRpc({ redis, instance, log }) : null;
+  const actions = rpc
+    ? createForwarding({
+        rpc,
+        control,
+        log,
+        holderOf: (id) => leases.holder(printerLease(id)),
+        onLan: (id) => !!printers.get(id)?.info.host,
+        localDevices: hub.devicesOf,
+      })
+    : control;
   // Viewers that connect as soon as this instance listens should hear other instances' events from the first; a
   // Redis that does not answer soon does not hold up start (this instance serves its own devices meanwhile).
   if (redis && !(await redis.ready(REDIS_START_WAIT_MS)))
     log.warn("starting without Redis: other instances' events arrive once it answers");
   const dbHealthy = store.healthy;
+  const databaseHealth = createDatabaseHealth({ store, log });
   const deps: HttpDeps = {
     storage: createStorageSummary({ jobs, timelapses }),
     removeTimelapse: timelapses.remove,
@@ -320,12 +349,13 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     eventLog,
     loginLimiter: redis ? createRedisLoginLimiter(redis, log) : createLoginLimiter(),
     printers,
-    control,
+    control: actions,
     jobs,
     notifier,
     push,
     lan,
     holderOf: (printerId: number) => leases.holder(printerLease(printerId)),
+    cluster: { instance, database: databaseHealth.probe, redis: redis ? redis.status : null },
     devices: { connected: hub.deviceCount, ofPrinter: hub.devicesOf },
     startedAt,
     version: VERSION,
@@ -391,6 +421,13 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   );
   pruneTimer.unref?.();
   retention.start();
+  // A printer whose certificate is not checked is one anyone on its network can pose as: said at every start.
+  for (const p of printers.list())
+    if (p.info.host && p.info.tls === "insecure")
+      log.warn("printer TLS certificate not checked (tls: insecure): anyone on its network could pose as it", {
+        printer: p.info.name,
+        id: p.info.id,
+      });
   backups?.start();
   // The leases first: on SQLite they are held at once, so the links start now, as ever.
   for (const p of printers.list()) wantPrinter(p.info.id);
@@ -437,6 +474,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
       if (stopped) return;
       stopped = true;
       clearInterval(pruneTimer);
+      databaseHealth.stop();
       await homeAssistant?.close();
       await retention.stop();
       await backups?.stop();
@@ -445,6 +483,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
       notifier.stop();
       hub.stop();
       relay?.stop();
+      rpc?.stop();
       await redis?.close();
       await app.stop(true);
       io.disconnectSockets(true);

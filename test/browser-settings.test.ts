@@ -42,6 +42,19 @@ describe("settings in a browser", () => {
     await context.close();
   });
 
+  test("the instances section asks for itself again (htmx, every 5 s) and is replaced in place", async () => {
+    const { page, context } = await newPage();
+    await logIn(page, ADMIN.username, ADMIN.password, "/settings");
+    expect(await page.textContent("#instances")).toContain(app.instance);
+    await page.evaluate(() => document.querySelector("#instances")!.setAttribute("data-old", "1"));
+    const refreshed = await page.waitForResponse((r) => r.url().endsWith("/settings/instances"), { timeout: 15000 });
+    expect(refreshed.status()).toBe(200);
+    await page.waitForSelector("#instances:not([data-old])");
+    expect(await page.locator("#instances").count()).toBe(1);
+    expect(await page.textContent("#instances")).toContain("SQLite");
+    await context.close();
+  });
+
   test("a form whose CSRF token went stale reloads the page instead of failing silently", async () => {
     const { page, context } = await newPage();
     await logIn(page, ADMIN.username, ADMIN.password, "/settings");

@@ -62,6 +62,21 @@ async function setup(
 }
 
 describe("the LAN connection", () => {
+  test("a printer with tls insecure is warned about in the log at start; one with a pin is not", async () => {
+    // Nothing listens on port 1: the links fail and retry, which this test does not look at.
+    const entry = { model: "A1", host: "127.0.0.1", serial: "01P00A000000001", access_code: "12345678", mqtt_port: 1 };
+    const app = await startApp({
+      printers: [
+        { ...entry, name: "Open A1", tls: "insecure" },
+        { ...entry, name: "Pinned A1", tls: "pin" },
+      ] as never,
+    });
+    cleanup.push(() => app.close());
+    const warned = app.logs.filter((l) => l.level === "warn" && l.msg.includes("tls: insecure"));
+    expect(warned.map((l) => l.fields?.printer)).toEqual(["Open A1"]);
+    expect(JSON.stringify(app.logs)).not.toContain("12345678");
+  });
+
   test("pushall gives the full state; a delta without temperatures keeps them; no request subscription", async () => {
     const { printer, api } = await setup({ state: { nozzle_temper: 218.5, bed_temper: 60 } });
     const first = await until(api, (p) => p.sources.lan === "connected" && p.state?.nozzle_temp === 218.5);

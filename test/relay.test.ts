@@ -301,6 +301,21 @@ describe("two instances on one PostgreSQL and one Redis", () => {
     expect((await frame).id).toBe(ack.id);
   }, 30_000);
 
+  test("Settings names PostgreSQL and Redis up; while Redis restarts it says since when it is down", async () => {
+    const cookieB = await login(b);
+    const section = async () => (await getPage(b, "/settings/instances", cookieB)).text;
+    const first = await section();
+    expect(first).toMatch(/PostgreSQL · up since \d\d:\d\d:\d\d/);
+    expect(first).toContain(b.instance);
+    expect(first).toMatch(/Redis<\/dt>\s*<dd[^>]*>up since /);
+    const restarted = redis.restart(1500);
+    const down = await until(section, (html) => html.includes("reconnecting"), 5000);
+    expect(down).toMatch(/Redis<\/dt>\s*<dd class="error"[^>]*>down since \d\d:\d\d:\d\d, reconnecting/);
+    await restarted;
+    const back = await until(section, (html) => !html.includes("reconnecting"), 15_000);
+    expect(back).toMatch(/Redis<\/dt>\s*<dd[^>]*>up since \d\d:\d\d:\d\d/);
+  }, 30_000);
+
   test("a print reported on A is one job and one notification; B shows its state but does not act", async () => {
     const services = await startNotifyServices();
     try {

@@ -137,6 +137,23 @@ describe("device tokens", () => {
     ).toBe(403);
     expect(fx.app.store.deviceTokens.list().length).toBe(before);
   });
+
+  test("a printer's token list is for admins: a viewer gets 403 and no names, an admin the list", async () => {
+    await postForm(
+      fx.app,
+      "/settings/users",
+      { _csrf: fx.csrf, username: "listviewer", password: "listviewer-pass", role: "viewer" },
+      { cookie: fx.cookie },
+    );
+    await createToken("listed-pi");
+    const viewer = await login(fx.app, "listviewer", "listviewer-pass");
+    const refused = await fetch(`${fx.app.url}/api/printers/1/tokens`, { headers: { cookie: viewer } });
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).not.toContain("listed-pi");
+    const listed = await fetch(`${fx.app.url}/api/printers/1/tokens`, { headers: { cookie: fx.cookie } });
+    expect(listed.status).toBe(200);
+    expect(((await listed.json()) as { name: string }[]).map((t) => t.name)).toContain("listed-pi");
+  });
 });
 
 describe("socket origin", () => {

@@ -176,6 +176,29 @@ describe("roles", () => {
   });
 });
 
+describe("instances", () => {
+  test("admins see this instance, SQLite up, Redis not used, in a section that asks for itself again", async () => {
+    // The first admin was deleted above; the second one is left.
+    const admin = await login(app, "second-admin", "second-password");
+    const page = await getPage(app, "/settings", admin);
+    expect(page.text).toContain('id="instances"');
+    expect(page.text).toContain('hx-get="/settings/instances"');
+    expect(page.text).toContain('hx-trigger="every 5s"');
+    const fragment = await getPage(app, "/settings/instances", admin);
+    expect(fragment.status).toBe(200);
+    expect(fragment.text).toStartWith('<section id="instances"');
+    expect(fragment.text).toContain(app.instance);
+    expect(fragment.text).toMatch(/SQLite · up since \d\d:\d\d:\d\d/);
+    expect(fragment.text).toContain("not used (one instance)");
+  });
+
+  test("a viewer gets neither the section nor its fragment", async () => {
+    const viewer = await login(app, "maija", "maija-password");
+    expect((await getPage(app, "/settings", viewer)).text).not.toContain('id="instances"');
+    expect((await getPage(app, "/settings/instances", viewer)).status).toBe(403);
+  });
+});
+
 describe("own password", () => {
   test("changing it needs the current password and logs out the other sessions", async () => {
     const first = await login(app, "maija", "maija-password");

@@ -9,6 +9,7 @@ import { SQL } from "bun";
 import { createLogger } from "../src/log.ts";
 import { type AsyncStore, asyncSqliteStore, type StoreWriteQueue } from "../src/store/async-store.ts";
 import { openDatabase } from "../src/store/db.ts";
+import { FencedOut } from "../src/store/jobs.ts";
 import { createPgStore } from "../src/store/pg/store.ts";
 import { createPgWriteQueue } from "../src/store/pg/write-queue.ts";
 import { openPostgres } from "../src/store/pg.ts";
@@ -595,6 +596,76 @@ for (const engine of ENGINES) {
         expect(await s.jobs.archiveBytes()).toBe(0);
         await s.jobs.deleteOfPrinter(1);
         expect(await s.jobs.byId(a)).toBeNull();
+      });
+    });
+
+    describe("job writes under a lease (fencing)", () => {
+      test("a write carrying the lease as its holder has it is done; one carrying a lost lease is not", async () => {
+        // PostgreSQL checks the fence, SQLite (one instance, no leases kept) does not: each engine checked here.
+        uncompared = true;
+        await s.leases.claim("printer:1", "a", 10_000);
+        const mine = { lease: "printer:1", holder: "a", epoch: 1 };
+        const job = await s.jobs.insert(1, "cube", "cube.3mf", NOW, mine);
+        const row = (await s.jobs.byId(job))!;
+        await s.jobs.update({ ...row, layer: 5 }, mine);
+        await s.jobs.saveWeather({ ...row, temp_min: 20, temp_max: 21, temp_sum: 41, readings: 2 }, mine);
+        const frame = await s.jobs.addFrame(job, NOW, 5, "image/jpeg", jpeg(1), mine);
+        expect(await s.jobs.byId(job)).toMatchObject({ layer: 5, readings: 2 });
+        expect((await s.jobs.frames(job)).map((f) => f.id)).toEqual([frame]);
+
+        // "b" takes the lease over (it ran out): "a"'s writes with its old epoch are refused from now on.
+        await s.leases.release("printer:1", "a");
+        expect(await s.leases.claim("printer:1", "b", 10_000)).toMatchObject({ holder: "b", epoch: 2 });
+        const fenced = engine === "postgres";
+        await s.jobs.update({ ...row, layer: 3 }, mine);
+        await s.jobs.saveWeather({ ...row, readings: 1 }, mine);
+        await s.jobs.close(job, NOW + 1, "cancelled", mine);
+        const late = s.jobs.addFrame(job, NOW + 1, 3, "image/jpeg", jpeg(2), mine);
+        const opened = s.jobs.insert(1, "ghost", "", NOW + 1, mine);
+        const [lateResult, openedResult] = await Promise.allSettled([late, opened]);
+        // The same calls on both engines (the last test compares which were made), then each engine's answer.
+        const [after, frames, open] = [await s.jobs.byId(job), await s.jobs.frames(job), await s.jobs.open()];
+        if (fenced) {
+          expect([lateResult.status, openedResult.status]).toEqual(["rejected", "rejected"]);
+          expect((lateResult as PromiseRejectedResult).reason).toBeInstanceOf(FencedOut);
+          expect((openedResult as PromiseRejectedResult).reason).toBeInstanceOf(FencedOut);
+          expect(after).toMatchObject({ layer: 5, readings: 2, outcome: "running" });
+          expect(frames).toHaveLength(1);
+          expect(open.map((j) => j.name)).toEqual(["cube"]);
+        } else {
+          expect([lateResult.status, openedResult.status]).toEqual(["fulfilled", "fulfilled"]);
+          expect(after).toMatchObject({ layer: 3, readings: 1, outcome: "cancelled" });
+          expect(frames).toHaveLength(2);
+        }
+        // The new holder's writes are done, and so are writes with no fence (a printer no lease guards).
+        const theirs = { lease: "printer:1", holder: "b", epoch: 2 };
+        await s.jobs.update({ ...row, layer: 7 }, theirs);
+        expect((await s.jobs.byId(job))!.layer).toBe(7);
+        await s.jobs.update({ ...row, layer: 8 });
+        expect((await s.jobs.byId(job))!.layer).toBe(8);
+      });
+
+      test("fenced writes go through the write queue too, one refused without failing its batch", async () => {
+        uncompared = true;
+        await s.leases.claim("printer:1", "a", 10_000);
+        const job = await s.jobs.insert(1, "cube", "", NOW);
+        const row = (await s.jobs.byId(job))!;
+        const stale = { lease: "printer:1", holder: "a", epoch: 0 };
+        const [frame, refused] = await Promise.allSettled([
+          writes.run("jobs", "addFrame", job, NOW, 1, "image/jpeg", jpeg(1)),
+          writes.run("jobs", "addFrame", job, NOW, 2, "image/jpeg", jpeg(2), stale),
+          writes.run("jobs", "update", { ...row, layer: 9 }, stale),
+        ]);
+        expect(frame.status).toBe("fulfilled");
+        const [frames, after] = [await s.jobs.frames(job), await s.jobs.byId(job)];
+        if (engine === "postgres") {
+          expect(refused.status).toBe("rejected");
+          expect(frames.map((f) => f.layer)).toEqual([1]);
+          expect(after!.layer).toBeNull();
+        } else {
+          expect(frames.map((f) => f.layer)).toEqual([1, 2]);
+          expect(after!.layer).toBe(9);
+        }
       });
     });
 

@@ -7,6 +7,7 @@ import type { DeviceTokenRow, Intervals, LogRow, PrinterActionRow, UserRow } fro
 import { formatStamp, type ViewContext } from "./context.ts";
 import { Csrf, type Flash, FlashMessage } from "./forms.tsx";
 import { Layout } from "./layout.tsx";
+import { InstancesSection, type InstancesView } from "./settings-instances.tsx";
 import { NotifySection, type TargetView } from "./settings-notify.tsx";
 import { type PrinterSummary, PrintersSection } from "./settings-printers.tsx";
 import { StorageSection } from "./settings-storage.tsx";
@@ -247,6 +248,7 @@ export function SettingsPage(props: {
   actions?: PrinterActionRow[];
   targets?: TargetView[];
   storage?: { archive: number; archiveQuota: number; media: number; mediaQuota: number };
+  instances?: InstancesView;
 }) {
   const { ctx } = props;
   return (
@@ -265,6 +267,7 @@ export function SettingsPage(props: {
         )}
         {ctx.user?.role === "admin" && props.targets ? <NotifySection ctx={ctx} targets={props.targets} /> : ""}
         {props.storage ? <StorageSection ctx={ctx} storage={props.storage} /> : ""}
+        {ctx.user?.role === "admin" && props.instances ? <InstancesSection ctx={ctx} view={props.instances} /> : ""}
         {ctx.user?.role === "admin" && props.actions ? (
           <ActionsSection
             ctx={ctx}

@@ -13,9 +13,14 @@ const PING_EVERY_MS = 2000;
 const PING_TIMEOUT_MS = 2000;
 const CONNECT_TIMEOUT_MS = 3000;
 
+/** Up or down (then reconnecting with backoff) since when, and the last reason it went down. */
+export type RedisStatus = { up: boolean; since: number; error: string | null };
+
 export type RedisLink = {
   /** True while both connections are up (the last ping answered). */
   healthy(): boolean;
+  /** For Settings: up or reconnecting, since when. */
+  status(): RedisStatus;
   /** Publishes; dropped while Redis is down (live events are not queued: the database keeps what matters). */
   publish(channel: string, message: string): void;
   /** Listens to a channel from now on, over every reconnection; one listener per channel. */
@@ -39,6 +44,9 @@ export function connectRedis(url: string, log: Logger): RedisLink {
   let cmd: RedisClient | null = null;
   let sub: RedisClient | null = null;
   let up = false;
+  /** When `up` last changed (or the link was made), and why it last went down. */
+  let since = Date.now();
+  let lastError: string | null = null;
   /** Whether "Redis down" was logged for the outage under way (so it is said once, and "back" only after it). */
   let saidDown = false;
   let closed = false;
@@ -66,6 +74,8 @@ export function connectRedis(url: string, log: Logger): RedisLink {
     if (closed) return;
     const was = up;
     up = false;
+    if (was) since = Date.now();
+    lastError = why;
     drop();
     if (!saidDown) {
       saidDown = true;
@@ -111,6 +121,7 @@ export function connectRedis(url: string, log: Logger): RedisLink {
           await open();
           if (closed) break;
           up = true;
+          since = Date.now();
           firstUp();
           retryMs = RETRY_FIRST_MS;
           if (saidDown) {
@@ -133,6 +144,7 @@ export function connectRedis(url: string, log: Logger): RedisLink {
 
   return {
     healthy: () => up,
+    status: () => ({ up, since, error: lastError }),
     publish(channel, message) {
       if (!up || !cmd) return;
       cmd.publish(channel, message).catch(() => {});

@@ -1,12 +1,14 @@
 // Owns per-request helpers shared by the route groups: session lookup, CSRF tokens, cookies, JSON, view context.
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { ViewContext } from "../../views/context.ts";
+import type { RedisStatus } from "../cluster/redis.ts";
 import type { Config } from "../config.ts";
 import { dictionary } from "../i18n.ts";
 import type { Logger } from "../log.ts";
 import type { Notifier } from "../notify/notifier.ts";
 import type { PushService } from "../notify/push.ts";
 import { type AuthService, REMEMBER_TTL_MS, type Session } from "../services/auth.ts";
+import type { DatabaseHealth } from "../services/database-health.ts";
 import type { DeviceTokenService } from "../services/device-tokens.ts";
 import type { EventLog } from "../services/event-log.ts";
 import type { IntervalService } from "../services/intervals.ts";
@@ -39,6 +41,8 @@ export type HttpDeps = {
   lan: { repin: (printerId: number) => Promise<void> };
   /** The instance holding the printer's LAN link (its lease), or null when none does. */
   holderOf: (printerId: number) => string | null;
+  /** This instance among several: its id, its database's health (probed now) and Redis's (null without it). */
+  cluster: { instance: string; database: () => Promise<DatabaseHealth>; redis: (() => RedisStatus) | null };
   devices: { connected: () => number; ofPrinter: (printerId: number) => number };
   startedAt: number;
   version: string;

@@ -35,6 +35,7 @@ export const REFUSAL_STATUS: Record<ActionRefusal, number> = {
   offline: 503,
   device_silent: 504,
   device_refused: 502,
+  instance_silent: 504,
 };
 
 /** Why an action was not done, in `t`'s language; `action` is how that language names the action. */

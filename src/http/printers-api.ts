@@ -4,6 +4,7 @@ import { Elysia, t } from "elysia";
 import { dictionary, translate } from "../i18n.ts";
 import { ACTIONS, type Action } from "../services/printer-control.ts";
 import type { HeldPrinter } from "../services/printers.ts";
+import type { JobRow } from "../store/store.ts";
 import { isoInZone } from "../time.ts";
 import { type HttpDeps, jsonFor, jsonResponse, type RequestTools } from "./context.ts";
 import { edge, IdParams } from "./edge.ts";
@@ -14,8 +15,11 @@ export function printersApiRoutes(deps: HttpDeps, tools: RequestTools) {
   const en = dictionary("en");
   const iso = (ms: number | null | undefined) => (ms ? isoInZone(ms, config.timezone) : null);
 
-  /** A printer as the API shows it: live state from memory, newest reading and frame by index. */
-  function printerJson(p: HeldPrinter) {
+  /**
+   * A printer as the API shows it: live state from memory (relayed from the link's holder), newest reading and
+   * frame by index, the open job (from the store when another instance holds the link).
+   */
+  function printerJson(p: HeldPrinter, openJob: JobRow | undefined) {
     const id = p.info.id;
     const latest = telemetry.latest(id);
     const device = printers.deviceSource(p);
@@ -73,12 +77,16 @@ export function printersApiRoutes(deps: HttpDeps, tools: RequestTools) {
       frame: latest.frame
         ? { id: latest.frame.id, recorded_at: iso(latest.frame.recorded_at), url: `/frames/${latest.frame.id}.jpg` }
         : null,
-      job: (() => {
-        const job = deps.jobs.current(id);
-        return job ? { id: job.id, name: job.name, started_at: iso(job.started_at) } : null;
-      })(),
+      job: openJob ? { id: openJob.id, name: openJob.name, started_at: iso(openJob.started_at) } : null,
     };
   }
+
+  /** Printers as the API shows them, their open jobs read together. */
+  async function printersJson(ps: HeldPrinter[]) {
+    const jobs = await deps.jobs.openOf(ps.map((p) => p.info.id));
+    return ps.map((p) => printerJson(p, jobs.get(p.info.id)));
+  }
+  const onePrinterJson = async (p: HeldPrinter) => (await printersJson([p]))[0]!;
 
   const noPrinter = () => jsonResponse({ error: "no such printer" }, 404);
   const invalid = (errors: Record<string, { key: keyof typeof en; vars?: Record<string, string | number> }>) =>
@@ -96,14 +104,16 @@ export function printersApiRoutes(deps: HttpDeps, tools: RequestTools) {
   return (
     new Elysia({ name: "printers-api", prefix: "/api/printers" })
       .use(edge(deps, tools))
-      .get("/", ({ request }) => jsonFor(request, printers.list().map(printerJson)), { ...api })
-      .get("/:id", ({ printer }) => jsonResponse(printerJson(printer)), { ...api, printer: true })
+      .get("/", async ({ request }) => jsonFor(request, await printersJson(printers.list())), {
+        ...api,
+      })
+      .get("/:id", async ({ printer }) => jsonResponse(await onePrinterJson(printer)), { ...api, printer: true })
       .post(
         "/",
         async ({ body }) => {
           const made = await printers.create((body ?? {}) as Record<string, unknown>);
           if (!made.ok) return invalid(made.errors);
-          return jsonResponse(printerJson(printers.get(made.id!)!), 201);
+          return jsonResponse(await onePrinterJson(printers.get(made.id!)!), 201);
         },
         { ...admin },
       )
@@ -114,7 +124,7 @@ export function printersApiRoutes(deps: HttpDeps, tools: RequestTools) {
           const changed = await printers.update(id, (body ?? {}) as Record<string, unknown>);
           if (!changed) return noPrinter();
           if (!changed.ok) return invalid(changed.errors);
-          return jsonResponse(printerJson(printers.get(id)!));
+          return jsonResponse(await onePrinterJson(printers.get(id)!));
         },
         { ...admin, printer: true },
       )
@@ -168,7 +178,8 @@ export function printersApiRoutes(deps: HttpDeps, tools: RequestTools) {
               last_used_at: iso(t.last_used_at),
             })),
           ),
-        { ...api, printer: true },
+        // Which camera Pis a printer has, and when they were last used: for whoever manages them.
+        { ...admin, printer: true },
       )
       .post(
         "/:id/tokens",

@@ -4,6 +4,7 @@
 import { Elysia, t } from "elysia";
 import { count } from "../../views/context.ts";
 import { type Flash, IntervalsForm, PasswordForm, SettingsPage, UsersSection } from "../../views/settings.tsx";
+import { InstancesSection, type InstancesView } from "../../views/settings-instances.tsx";
 import { TokensSection } from "../../views/settings-tokens.tsx";
 import { translate } from "../i18n.ts";
 import type { Session } from "../services/auth.ts";
@@ -22,6 +23,17 @@ export const summariesOf = (deps: HttpDeps) =>
     holder: deps.holderOf(printer.info.id),
   }));
 
+/** Settings' instances section: this instance, its database and Redis, and each LAN printer's holder. */
+export const instancesView = async (deps: HttpDeps): Promise<InstancesView> => ({
+  instance: deps.cluster.instance,
+  database: await deps.cluster.database(),
+  redis: deps.cluster.redis?.() ?? null,
+  holders: deps.printers
+    .list()
+    .filter((p) => p.info.host)
+    .map((p) => ({ id: p.info.id, name: p.info.name, holder: deps.holderOf(p.info.id) })),
+});
+
 /** The whole settings page; every form that is not answered in place answers with it. */
 export async function settingsPage(
   deps: HttpDeps,
@@ -29,13 +41,14 @@ export async function settingsPage(
   session: Session,
   extra: { flash?: Flash; created?: { name: string; token: string } } = {},
 ) {
-  const [users, tokens, log, actions, targets, storage] = await Promise.all([
+  const [users, tokens, log, actions, targets, storage, instances] = await Promise.all([
     deps.users.list(),
     deps.deviceTokens.list(),
     deps.eventLog.recent(100),
     deps.control.recent(50),
     deps.notifier.targets(),
     deps.storage(),
+    instancesView(deps),
   ]);
   return SettingsPage({
     ctx: tools.view(session),
@@ -46,6 +59,7 @@ export async function settingsPage(
     actions,
     targets,
     storage,
+    instances,
     devices: deps.devices.connected(),
     printers: summariesOf(deps),
     ...extra,
@@ -72,148 +86,166 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
   /** Spread into each route: Elysia rewrites the hook object it is given, so none may be shared. */
   const admin = { auth: "form", role: "admin" } as const;
 
-  return new Elysia({ name: "settings-routes" })
-    .use(edge(deps, tools))
-    .get("/settings", ({ session }) => page(session), { auth: "form" })
+  return (
+    new Elysia({ name: "settings-routes" })
+      .use(edge(deps, tools))
+      .get("/settings", ({ session }) => page(session), { auth: "form" })
+      // The instances section asks for itself again every few seconds.
+      .get(
+        "/settings/instances",
+        async ({ session }) => InstancesSection({ ctx: tools.view(session), view: await instancesView(deps) }),
+        { ...admin },
+      )
 
-    .post(
-      "/settings/intervals",
-      async (c) => {
-        const { session, body } = c;
-        const ctx = tools.view(session);
-        const parsed = parseIntervals(body);
-        if (!parsed.ok) {
+      .post(
+        "/settings/intervals",
+        async (c) => {
+          const { session, body } = c;
+          const ctx = tools.view(session);
+          const parsed = parseIntervals(body);
+          if (!parsed.ok) {
+            const flash: Flash = {
+              kind: "error",
+              text: Object.values(parsed.errors)
+                .map((m) => translate(tools.t, m))
+                .join(" "),
+            };
+            const devices = deps.devices.connected();
+            return respond(
+              c,
+              IntervalsForm({ ctx, values: body as never, errors: parsed.errors, devices }),
+              flash,
+              400,
+            );
+          }
+          await intervals.set(parsed.value);
+          deps.log.info("capture intervals changed", { by: session.user.username, ...parsed.value });
+          const n = deps.devices.connected();
           const flash: Flash = {
-            kind: "error",
-            text: Object.values(parsed.errors)
-              .map((m) => translate(tools.t, m))
-              .join(" "),
+            kind: "ok",
+            text: `${tools.t.saved} ${n ? count(ctx, "sentToDevices", n) : tools.t.noDeviceConnected}`,
           };
-          const devices = deps.devices.connected();
-          return respond(c, IntervalsForm({ ctx, values: body as never, errors: parsed.errors, devices }), flash, 400);
-        }
-        await intervals.set(parsed.value);
-        deps.log.info("capture intervals changed", { by: session.user.username, ...parsed.value });
-        const n = deps.devices.connected();
-        const flash: Flash = {
-          kind: "ok",
-          text: `${tools.t.saved} ${n ? count(ctx, "sentToDevices", n) : tools.t.noDeviceConnected}`,
-        };
-        return respond(c, IntervalsForm({ ctx, values: parsed.value, flash, devices: n }), flash);
-      },
-      {
-        ...admin,
-        body: t.Object({
-          ...Csrf,
-          image_delay: t.Optional(t.String({ maxLength: 16 })),
-          temphum_delay: t.Optional(t.String({ maxLength: 16 })),
-          status_delay: t.Optional(t.String({ maxLength: 16 })),
-        }),
-      },
-    )
+          return respond(c, IntervalsForm({ ctx, values: parsed.value, flash, devices: n }), flash);
+        },
+        {
+          ...admin,
+          body: t.Object({
+            ...Csrf,
+            image_delay: t.Optional(t.String({ maxLength: 16 })),
+            temphum_delay: t.Optional(t.String({ maxLength: 16 })),
+            status_delay: t.Optional(t.String({ maxLength: 16 })),
+          }),
+        },
+      )
 
-    .post(
-      "/settings/users",
-      async (c) => {
-        const { session, body } = c;
-        const role = body.role === "admin" ? "admin" : "viewer";
-        const result = await users.add({ username: body.username ?? "", password: body.password ?? "", role });
-        const flash: Flash = result.ok
-          ? { kind: "ok", text: tools.t.userAdded }
-          : { kind: "error", text: translate(tools.t, result.error) };
-        const draft = result.ok ? undefined : { username: body.username ?? "", role };
-        const fragment = UsersSection({ ctx: tools.view(session), users: await users.list(), flash, draft });
-        return respond(c, fragment, flash, result.ok ? 200 : 400);
-      },
-      {
-        ...admin,
-        body: t.Object({
-          ...Csrf,
-          username: t.Optional(t.String({ maxLength: 256 })),
-          password: t.Optional(t.String({ maxLength: 1024 })),
-          role: t.Optional(t.String({ maxLength: 16 })),
-        }),
-      },
-    )
+      .post(
+        "/settings/users",
+        async (c) => {
+          const { session, body } = c;
+          const role = body.role === "admin" ? "admin" : "viewer";
+          const result = await users.add({ username: body.username ?? "", password: body.password ?? "", role });
+          const flash: Flash = result.ok
+            ? { kind: "ok", text: tools.t.userAdded }
+            : { kind: "error", text: translate(tools.t, result.error) };
+          const draft = result.ok ? undefined : { username: body.username ?? "", role };
+          const fragment = UsersSection({ ctx: tools.view(session), users: await users.list(), flash, draft });
+          return respond(c, fragment, flash, result.ok ? 200 : 400);
+        },
+        {
+          ...admin,
+          body: t.Object({
+            ...Csrf,
+            username: t.Optional(t.String({ maxLength: 256 })),
+            password: t.Optional(t.String({ maxLength: 1024 })),
+            role: t.Optional(t.String({ maxLength: 16 })),
+          }),
+        },
+      )
 
-    .post(
-      "/settings/users/:id/delete",
-      async (c) => {
-        const result = await users.delete(c.session.user, c.params.id);
-        const flash: Flash = result.ok
-          ? { kind: "ok", text: tools.t.userDeleted }
-          : { kind: "error", text: translate(tools.t, result.error) };
-        const fragment = UsersSection({ ctx: tools.view(c.session), users: await users.list(), flash });
-        return respond(c, fragment, flash, result.ok ? 200 : 400);
-      },
-      { ...admin, params: IdParams, body: t.Optional(t.Object(Csrf)) },
-    )
+      .post(
+        "/settings/users/:id/delete",
+        async (c) => {
+          const result = await users.delete(c.session.user, c.params.id);
+          const flash: Flash = result.ok
+            ? { kind: "ok", text: tools.t.userDeleted }
+            : { kind: "error", text: translate(tools.t, result.error) };
+          const fragment = UsersSection({ ctx: tools.view(c.session), users: await users.list(), flash });
+          return respond(c, fragment, flash, result.ok ? 200 : 400);
+        },
+        { ...admin, params: IdParams, body: t.Optional(t.Object(Csrf)) },
+      )
 
-    .post(
-      "/settings/tokens",
-      async (c) => {
-        const { session, body, request, set } = c;
-        const printerId = Number(body.printer_id ?? DEFAULT_PRINTER_ID);
-        if (!deps.printers.exists(printerId)) {
-          set.headers["content-type"] = "text/html; charset=utf-8";
-          return respond(c, "", { kind: "error", text: tools.t.noSuchPrinter }, 400);
-        }
-        const made = await deviceTokens.create(printerId, body.name ?? "");
-        const ctx = tools.view(session);
-        if (!made.ok) {
-          const flash: Flash = { kind: "error", text: translate(tools.t, made.error) };
+      .post(
+        "/settings/tokens",
+        async (c) => {
+          const { session, body, request, set } = c;
+          const printerId = Number(body.printer_id ?? DEFAULT_PRINTER_ID);
+          if (!deps.printers.exists(printerId)) {
+            set.headers["content-type"] = "text/html; charset=utf-8";
+            return respond(c, "", { kind: "error", text: tools.t.noSuchPrinter }, 400);
+          }
+          const made = await deviceTokens.create(printerId, body.name ?? "");
+          const ctx = tools.view(session);
+          if (!made.ok) {
+            const flash: Flash = { kind: "error", text: translate(tools.t, made.error) };
+            const tokens = await deviceTokens.list();
+            const fragment = TokensSection({ ctx, tokens, flash, printers: printerSummaries() });
+            return respond(c, fragment, flash, 400);
+          }
+          // Shown once, in this response only; never logged.
+          const created = { name: (body.name ?? "").trim(), token: made.token };
+          set.headers["cache-control"] = "no-store";
+          if (!isHtmx(request)) return page(session, undefined, created);
+          return TokensSection({ ctx, tokens: await deviceTokens.list(), created, printers: printerSummaries() });
+        },
+        {
+          ...admin,
+          body: t.Object({
+            ...Csrf,
+            name: t.Optional(t.String({ maxLength: 256 })),
+            printer_id: t.Optional(t.String({ maxLength: 12 })),
+          }),
+        },
+      )
+
+      .post(
+        "/settings/tokens/:id/revoke",
+        async (c) => {
+          const done = await deviceTokens.revoke(c.params.id);
+          const flash: Flash = done
+            ? { kind: "ok", text: tools.t.tokenRevoked }
+            : { kind: "error", text: tools.t.noSuchToken };
+          const printers = printerSummaries();
           const tokens = await deviceTokens.list();
-          const fragment = TokensSection({ ctx, tokens, flash, printers: printerSummaries() });
-          return respond(c, fragment, flash, 400);
-        }
-        // Shown once, in this response only; never logged.
-        const created = { name: (body.name ?? "").trim(), token: made.token };
-        set.headers["cache-control"] = "no-store";
-        if (!isHtmx(request)) return page(session, undefined, created);
-        return TokensSection({ ctx, tokens: await deviceTokens.list(), created, printers: printerSummaries() });
-      },
-      {
-        ...admin,
-        body: t.Object({
-          ...Csrf,
-          name: t.Optional(t.String({ maxLength: 256 })),
-          printer_id: t.Optional(t.String({ maxLength: 12 })),
-        }),
-      },
-    )
+          const fragment = TokensSection({ ctx: tools.view(c.session), tokens, flash, printers });
+          return respond(c, fragment, flash, done ? 200 : 400);
+        },
+        { ...admin, params: IdParams, body: t.Optional(t.Object(Csrf)) },
+      )
 
-    .post(
-      "/settings/tokens/:id/revoke",
-      async (c) => {
-        const done = await deviceTokens.revoke(c.params.id);
-        const flash: Flash = done
-          ? { kind: "ok", text: tools.t.tokenRevoked }
-          : { kind: "error", text: tools.t.noSuchToken };
-        const printers = printerSummaries();
-        const tokens = await deviceTokens.list();
-        const fragment = TokensSection({ ctx: tools.view(c.session), tokens, flash, printers });
-        return respond(c, fragment, flash, done ? 200 : 400);
-      },
-      { ...admin, params: IdParams, body: t.Optional(t.Object(Csrf)) },
-    )
-
-    .post(
-      "/settings/password",
-      async (c) => {
-        const { session, body } = c;
-        const result = await users.changePassword(session.user, body.current ?? "", body.next ?? "", session.tokenHash);
-        const flash: Flash = result.ok
-          ? { kind: "ok", text: tools.t.passwordChanged }
-          : { kind: "error", text: translate(tools.t, result.error) };
-        return respond(c, PasswordForm({ ctx: tools.view(session), flash }), flash, result.ok ? 200 : 400);
-      },
-      {
-        auth: "form",
-        body: t.Object({
-          ...Csrf,
-          current: t.Optional(t.String({ maxLength: 1024 })),
-          next: t.Optional(t.String({ maxLength: 1024 })),
-        }),
-      },
-    );
+      .post(
+        "/settings/password",
+        async (c) => {
+          const { session, body } = c;
+          const result = await users.changePassword(
+            session.user,
+            body.current ?? "",
+            body.next ?? "",
+            session.tokenHash,
+          );
+          const flash: Flash = result.ok
+            ? { kind: "ok", text: tools.t.passwordChanged }
+            : { kind: "error", text: translate(tools.t, result.error) };
+          return respond(c, PasswordForm({ ctx: tools.view(session), flash }), flash, result.ok ? 200 : 400);
+        },
+        {
+          auth: "form",
+          body: t.Object({
+            ...Csrf,
+            current: t.Optional(t.String({ maxLength: 1024 })),
+            next: t.Optional(t.String({ maxLength: 1024 })),
+          }),
+        },
+      )
+  );
 }

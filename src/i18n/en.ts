@@ -218,6 +218,8 @@ export const en = {
   action_offline: "no LAN connection and no camera Pi connected for this printer",
   action_device_silent: "the camera Pi did not answer within {seconds} s",
   action_device_refused: "the camera Pi answered that it could not do it",
+  action_instance_silent:
+    "the instance connected to this printer did not answer in time; the action may still have been done",
   // What the printer's print_error means, by kind (the code is shown beside it).
   printErrorCancelled: "cancelled by the user",
   printErrorSeeScreen: "see the printer's screen for what to do",
@@ -236,6 +238,17 @@ export const en = {
   cameraSource: "Camera",
   cameraDevice: "Camera Pi",
   heldBy: "Held by",
+  instances: "Instances",
+  thisInstance: "This instance",
+  database: "Database",
+  redis: "Redis",
+  redisOff: "not used (one instance)",
+  healthUpSince: "up since {time}",
+  healthDownSince: "down since {time}, reconnecting",
+  holderNone: "no instance",
+  instancesHelp:
+    "Refreshed every 5 s. Each printer's LAN link and camera are run by the instance holding it; when that one " +
+    "stops, another takes the printer over within about 12 s.",
   cameraPrinter: "Printer camera",
   history: "History",
   printHistory: "Print history",

@@ -224,6 +224,8 @@ export const fi: Dictionary = {
   action_offline: "tulostimella ei ole lähiverkkoyhteyttä eikä yhdistettyä kamera-Pi:tä",
   action_device_silent: "kamera-Pi ei vastannut {seconds} sekunnissa",
   action_device_refused: "kamera-Pi vastasi, ettei se pystynyt siihen",
+  action_instance_silent:
+    "tulostimeen yhteydessä oleva instanssi ei vastannut ajoissa; toiminto on voinut silti tapahtua",
   // Mitä tulostimen print_error tarkoittaa (koodi näkyy vieressä).
   printErrorCancelled: "käyttäjä perui tulostuksen",
   printErrorSeeScreen: "katso tulostimen näytöltä, mitä tehdä",
@@ -242,6 +244,17 @@ export const fi: Dictionary = {
   cameraSource: "Kamera",
   cameraDevice: "Kamera-Pi",
   heldBy: "Yhteys instanssilla",
+  instances: "Instanssit",
+  thisInstance: "Tämä instanssi",
+  database: "Tietokanta",
+  redis: "Redis-yhteys",
+  redisOff: "ei käytössä (yksi instanssi)",
+  healthUpSince: "toiminnassa {time} alkaen",
+  healthDownSince: "poissa {time} alkaen, yhdistetään uudelleen",
+  holderNone: "ei millään instanssilla",
+  instancesHelp:
+    "Päivittyy 5 s välein. Tulostimen lähiverkkoyhteyttä ja kameraa hoitaa sen haltija-instanssi; jos se " +
+    "pysähtyy, toinen ottaa tulostimen noin 12 s kuluessa.",
   cameraPrinter: "Tulostimen kamera",
   history: "Historia",
   printHistory: "Tulostushistoria",

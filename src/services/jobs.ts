@@ -14,6 +14,7 @@ import {
   type StateChange,
 } from "../printer-state.ts";
 import type { AsyncStore, StoreWriteQueue } from "../store/async-store.ts";
+import { type Fence, FencedOut } from "../store/jobs.ts";
 import type { JobRow, Outcome, ReadingRow } from "../store/store.ts";
 import type { PrinterService } from "./printers.ts";
 
@@ -39,9 +40,16 @@ export async function createJobService(deps: {
   printers: PrinterService;
   /** Does this instance open and close the printer's jobs (it holds its link)? Always, on one instance. */
   owns?: (printerId: number) => boolean;
+  /**
+   * The printer's lease as this instance holds it, carried by every write of its jobs: on PostgreSQL such a write
+   * is done only while the lease is still this instance's (a holder frozen past its lease writes nothing). null
+   * for a printer no lease guards.
+   */
+  fence?: (printerId: number) => Fence;
 }) {
   const { store, events, writes, log } = deps;
   const owns = deps.owns ?? (() => true);
+  const fenceOf = deps.fence ?? (() => null);
   const open = new Map<number, JobRow>();
   for (const job of await store.jobs.open()) open.set(job.printer_id, job);
   // The gcode state each printer was last seen in: a job opens on entering a print, not on every report.
@@ -51,7 +59,8 @@ export async function createJobService(deps: {
   let archiveBytes = await store.jobs.archiveBytes();
 
   const logFailure = (err: unknown) => {
-    log.error("saving a job failed", { error: err as Error });
+    if (err instanceof FencedOut) log.warn("a print's write was not done: the printer is another instance's now");
+    else log.error("saving a job failed", { error: err as Error });
     return undefined;
   };
   /**
@@ -59,7 +68,7 @@ export async function createJobService(deps: {
    * closing the job drops what still waits (`finish` writes it with the close).
    */
   const saveSoon = (key: string, job: JobRow, method: "update" | "saveWeather") =>
-    void writes.later(key, SAVE_PROGRESS_MS, "jobs", method, job).catch(logFailure);
+    void writes.later(key, SAVE_PROGRESS_MS, "jobs", method, job, fenceOf(job.printer_id)).catch(logFailure);
 
   // The store is async: a printer's events are handled one after another (each waits for the one before), so a
   // job is opened before the next report looks for it. Printers do not wait for each other.
@@ -94,9 +103,10 @@ export async function createJobService(deps: {
     const name = s.file ?? "print";
     let job: JobRow;
     try {
-      job = (await store.jobs.byId(await store.jobs.insert(printerId, name, s.file ?? "", now)))!;
+      job = (await store.jobs.byId(await store.jobs.insert(printerId, name, s.file ?? "", now, fenceOf(printerId))))!;
     } catch (err) {
-      log.error("saving a new job failed", { printer: printerId, error: err as Error });
+      if (err instanceof FencedOut) log.warn("a print was not opened: the printer is another instance's now");
+      else log.error("saving a new job failed", { printer: printerId, error: err as Error });
       return;
     }
     const id = job.id;
@@ -120,9 +130,10 @@ export async function createJobService(deps: {
     void archiveLatest(job).catch(logFailure);
     try {
       // Progress and weather may still be waiting for a group commit: written now, with the close.
-      await store.jobs.update(job);
-      if (job.readings) await store.jobs.saveWeather(job);
-      await store.jobs.close(job.id, now, outcome);
+      const fence = fenceOf(printerId);
+      await store.jobs.update(job, fence);
+      if (job.readings) await store.jobs.saveWeather(job, fence);
+      await store.jobs.close(job.id, now, outcome, fence);
     } catch (err) {
       log.error("closing a job failed", { job: job.id, error: err as Error });
     }
@@ -142,7 +153,10 @@ export async function createJobService(deps: {
 
   async function archive(job: JobRow, at: number, layer: number | null, mime: string, bytes: Uint8Array) {
     lastArchive.set(job.printer_id, { at, layer });
-    if ((await writes.run("jobs", "addFrame", job.id, at, layer, mime, bytes).catch(logFailure)) === undefined) return;
+    const added = await writes
+      .run("jobs", "addFrame", job.id, at, layer, mime, bytes, fenceOf(job.printer_id))
+      .catch(logFailure);
+    if (added === undefined) return;
     archiveBytes += bytes.length;
     const frames = await store.jobs.frames(job.id);
     // Thin evenly: drop every second frame between the first and the newest (queued together: one commit).
@@ -180,6 +194,8 @@ export async function createJobService(deps: {
   async function onState(printerId: number, s: PrinterState, changed: StateChange) {
     const before = lastState.get(printerId) ?? null;
     const g = s.gcode_state;
+    // Not known (yet): nothing opens, closes or pauses on it, and the state before stays the last one known.
+    if (g === null) return;
     lastState.set(printerId, g);
     const job = open.get(printerId);
     const entered = printing(g) && !ACTIVE_STATES.includes(before ?? "");
@@ -297,6 +313,21 @@ export async function createJobService(deps: {
     adopt,
     release,
     current: (printerId: number) => (owns(printerId) ? (open.get(printerId) ?? null) : null),
+    /**
+     * The printers' open jobs: held here for those whose link this instance holds, else as the store has them
+     * (another instance opens and closes them); one read of the store at most.
+     */
+    openOf: async (printerIds: number[]): Promise<Map<number, JobRow>> => {
+      const out = new Map<number, JobRow>();
+      const elsewhere = printerIds.filter((id) => !owns(id));
+      if (elsewhere.length)
+        for (const j of await store.jobs.open()) if (elsewhere.includes(j.printer_id)) out.set(j.printer_id, j);
+      for (const id of printerIds) {
+        const job = owns(id) ? open.get(id) : undefined;
+        if (job) out.set(id, job);
+      }
+      return out;
+    },
     settled,
     // Reads wait for the events heard so far: once a device's status is acknowledged, the print it closed
     // shows closed (on SQLite nothing is ever pending; on PostgreSQL the handlers await their writes).

@@ -6,6 +6,7 @@
 import { hostname } from "node:os";
 import type { Logger } from "../log.ts";
 import type { AsyncStore } from "../store/async-store.ts";
+import type { Fence } from "../store/jobs.ts";
 
 export type LeaseTimings = { renewMs: number; ttlMs: number };
 /** Renewed every 2 s, lost 10 s after the last renewal: another instance takes over within about 12 s. */
@@ -137,7 +138,24 @@ export function createLeases(deps: {
       lose(name, w, "no longer wanted");
       if (held) await release(name);
     },
-    holds: (name: string) => wanted.get(name)?.epoch != null,
+    /**
+     * Held, and renewed within its time to live as this process's monotonic clock tells: a process frozen (SIGSTOP,
+     * a stalled machine) past its lease stops acting on it the moment it wakes, before the next renewal says so.
+     */
+    holds: (name: string) => {
+      const w = wanted.get(name);
+      return w?.epoch != null && performance.now() <= w.until;
+    },
+    /**
+     * The fencing token a write under the lease carries (PostgreSQL refuses it once another holds the lease); one
+     * that cannot pass when the lease is not held now; null on SQLite (one instance).
+     */
+    fence: (name: string): Fence => {
+      if (single) return null;
+      const w = wanted.get(name);
+      const held = w?.epoch != null && performance.now() <= w.until;
+      return { lease: name, holder: instance, epoch: held ? w.epoch! : -1 };
+    },
     /** The instance holding a live lease (this one's own answer on SQLite), or null. */
     holder: (name: string): string | null =>
       single

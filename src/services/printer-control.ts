@@ -39,7 +39,9 @@ export type ActionRefusal =
   /** the camera Pi did not answer within CONFIRM_WITHIN_MS */
   | "device_silent"
   /** the camera Pi answered that it could not do it */
-  | "device_refused";
+  | "device_refused"
+  /** the instance that holds the printer's link or camera Pi did not answer in time (several instances) */
+  | "instance_silent";
 
 /** How an action ended: done (with the state that shows it), or refused with a reason. */
 export type ActionResult =
@@ -176,6 +178,9 @@ export function createPrinterControl(deps: {
       return audit(printerId, user, action, { ok: true, via: "device", state: printers.get(printerId)?.state });
     },
     recent: (limit = 50) => deps.store.printerActions.recent(limit),
+    /** Audits and returns a refusal decided outside this service (another instance did not answer). */
+    refuse: (printerId: number, user: string, action: Action, reason: ActionRefusal) =>
+      audit(printerId, user, action, refuse(reason)),
   };
 }
 

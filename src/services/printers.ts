@@ -167,6 +167,15 @@ export async function createPrinterService(deps: {
       if (p) p.lan.last_message_at = now;
       merge(id, patch, "lan", now);
     },
+    /**
+     * Forgets what the printer is doing (its gcode state), as held from a snapshot or another instance: the link
+     * this instance has just gained says it afresh, and a progress report that comes before that full one must not
+     * read as the old state (a stale IDLE would end the print under way). Announces nothing.
+     */
+    stateUnknown(id: number) {
+      const p = held.get(id);
+      if (p) p.state = { ...p.state, gcode_state: null };
+    },
     setLanHealth(id: number, change: Partial<LanHealth>) {
       const p = held.get(id);
       if (!p) return;

@@ -550,9 +550,10 @@ class PostgresTarget implements Target {
         },
       });
     });
-    // The planner's statistics for the tables just filled: without them the first pages planned for a few
-    // rows where a day has thousands (measured: a day's stamp query 27 ms before, 5.6 ms after).
-    await this.sql`ANALYZE`;
+    // The planner's statistics for the tables just filled (without them the first pages planned for a few rows
+    // where a day has thousands), and the visibility map, without which an index-only scan still visits every
+    // row's page. Measured with 3 M readings, a day's stamp: 21 ms analysed only, 1.3 ms after VACUUM (0.5 s).
+    await this.sql`VACUUM (ANALYZE)`;
   }
   async close() {
     await this.sql.close();

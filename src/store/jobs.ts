@@ -26,6 +26,20 @@ export type JobRow = {
   /** JSON: [[ms, temperature, humidity], ...], thinned to a few hundred points. */
   weather_points: string;
 };
+/**
+ * A job write's fencing token: the printer's lease as the writing instance holds it. On PostgreSQL a write carrying
+ * one is done only while the lease still has that holder and epoch (a holder that was frozen past its lease and
+ * wakes writes nothing); on SQLite there is one instance and nothing to fence, so it is not looked at.
+ */
+export type Fence = { lease: string; holder: string; epoch: number } | null;
+
+/** A fenced insert that was not done: the lease it carried is another instance's now (PostgreSQL only). */
+export class FencedOut extends Error {
+  constructor(readonly lease: string) {
+    super(`not written: lease ${lease} is held by another instance`);
+  }
+}
+
 export type JobFrameMeta = { id: number; job_id: number; recorded_at: number; layer: number | null; size: number };
 export type JobListRow = JobRow & { frames: number; thumb: number | null };
 
@@ -75,12 +89,16 @@ export function jobStatements(db: Database) {
       "DELETE FROM job_frames WHERE job_id IN (SELECT id FROM jobs WHERE printer_id = ?)",
     ),
   };
+  // The writes take a Fence (see its type) that only PostgreSQL reads (there a fenced-out insert throws FencedOut,
+  // a fenced-out update changes nothing).
   return {
-    insert: (printerId: number, name: string, file: string, at: number) => q.insert.get(printerId, name, file, at)!.id,
+    insert: (printerId: number, name: string, file: string, at: number, _fence: Fence = null) =>
+      q.insert.get(printerId, name, file, at)!.id,
     byId: (id: number) => q.byId.get(id),
     open: () => q.open.all(),
-    update: (j: JobRow) => void q.update.run(j.layer, j.total_layers, j.paused_ms, j.paused_since, j.errors, j.id),
-    saveWeather: (j: JobRow) =>
+    update: (j: JobRow, _fence: Fence = null) =>
+      void q.update.run(j.layer, j.total_layers, j.paused_ms, j.paused_since, j.errors, j.id),
+    saveWeather: (j: JobRow, _fence: Fence = null) =>
       void q.weather.run(
         j.temp_min!,
         j.temp_max!,
@@ -92,12 +110,18 @@ export function jobStatements(db: Database) {
         j.weather_points,
         j.id,
       ),
-    close: (id: number, at: number, outcome: Outcome) => void q.close.run(at, outcome, id),
+    close: (id: number, at: number, outcome: Outcome, _fence: Fence = null) => void q.close.run(at, outcome, id),
     /** Newest first; printerId 0 = every printer; `before` a job id (exclusive). */
     list: (opts: { printerId?: number; outcome?: string; before?: number; limit: number }) =>
       q.list.all(opts.printerId ?? 0, opts.outcome ?? "", opts.before ?? Number.MAX_SAFE_INTEGER, opts.limit),
-    addFrame: (jobId: number, at: number, layer: number | null, mime: string, bytes: Uint8Array) =>
-      q.insertFrame.get(jobId, at, layer, mime, bytes)!.id,
+    addFrame: (
+      jobId: number,
+      at: number,
+      layer: number | null,
+      mime: string,
+      bytes: Uint8Array,
+      _fence: Fence = null,
+    ) => q.insertFrame.get(jobId, at, layer, mime, bytes)!.id,
     frames: (jobId: number) => q.frames.all(jobId),
     frame: (id: number) => q.frame.get(id),
     deleteFrame: (id: number) => void q.deleteFrame.run(id),

@@ -50,6 +50,7 @@ export type FakePrinterOptions = {
   frameBytes?: number; // pad camera JPEGs to about this size (default: ~0.7 kB)
   authorizationControl?: boolean; // control commands dropped, DEV_MODE_HMS raised; status still works
   dropCommands?: boolean; // commands swallowed with no state change and no HMS
+  pushallDelayMs?: number; // answer a pushall this late (default 0): progress deltas may come first
   state?: Partial<PrinterState>; // initial state on top of an idle A1
 };
 export type RunPrintOptions = {
@@ -93,7 +94,12 @@ export class FakePrinter {
   startCount = 0; // {"pushing":{"command":"start"}} received
   connectCount = 0; // successful MQTT connections
   authFailures = 0; // CONNACKs refused
-  readonly modes: { authorizationControl: boolean; dropCommands: boolean; commandDelayMs: number };
+  readonly modes: {
+    authorizationControl: boolean;
+    dropCommands: boolean;
+    commandDelayMs: number;
+    pushallDelayMs: number;
+  };
   camera: Readonly<CameraStats> = { connections: 0, rejected: 0, frames: 0, active: 0 };
 
   private cert: Cert;
@@ -115,6 +121,7 @@ export class FakePrinter {
       authorizationControl: opts.authorizationControl ?? false,
       dropCommands: opts.dropCommands ?? false,
       commandDelayMs: opts.commandDelayMs ?? 100,
+      pushallDelayMs: opts.pushallDelayMs ?? 0,
     };
     this.state = { ...structuredClone(IDLE_A1), ...structuredClone(opts.state ?? {}) };
     this.cert = makeCert(this.serial);
@@ -224,7 +231,12 @@ export class FakePrinter {
     }
     if (message.pushing?.command === "pushall") {
       this.pushallTimes.push(Date.now());
-      this.publish({ ...this.state }, 0);
+      const answer = () => this.publish({ ...this.state }, 0);
+      if (!this.modes.pushallDelayMs) answer();
+      else {
+        const timer = setTimeout(() => this.timers.delete(timer) && answer(), this.modes.pushallDelayMs);
+        this.timers.add(timer);
+      }
       return;
     }
     if (message.pushing?.command === "start") {

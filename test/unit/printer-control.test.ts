@@ -148,6 +148,7 @@ describe("the HTTP edge's answer for each refusal", () => {
     "offline",
     "device_silent",
     "device_refused",
+    "instance_silent",
   ];
 
   test("every reason has exactly one status, a client or server error", () => {
@@ -171,6 +172,7 @@ describe("the HTTP edge's answer for each refusal", () => {
       offline: 503,
       device_silent: 504,
       device_refused: 502,
+      instance_silent: 504,
     });
   });
 

@@ -1,28 +1,84 @@
 // Owns the jobs and job_frames tables on PostgreSQL: the same methods and results as ../jobs.ts.
 import type { Promisified } from "../async-store.ts";
-import type { JobFrameMeta, JobListRow, JobRow, jobStatements, Outcome } from "../jobs.ts";
+import {
+  type Fence,
+  FencedOut,
+  type JobFrameMeta,
+  type JobListRow,
+  type JobRow,
+  type jobStatements,
+  type Outcome,
+} from "../jobs.ts";
 import { atomic, one, type Pg, rows } from "./run.ts";
+
+/**
+ * The fence's condition as three parameters of a statement (all null without one). FOR SHARE: a takeover's claim
+ * (an UPDATE of the lease row) waits for the fenced write's transaction, so the new holder reads what it wrote.
+ */
+const HELD = `(? ::text IS NULL OR EXISTS (SELECT 1 FROM leases
+  WHERE name = ? ::text AND holder = ? ::text AND epoch = ? ::int8 FOR SHARE))`;
+const fenceArgs = (f: Fence) => [f?.lease ?? null, f?.lease ?? null, f?.holder ?? null, f?.epoch ?? null];
 
 export function pgJobStatements(pg: Pg): Promisified<ReturnType<typeof jobStatements>> {
   const { sql } = pg;
+  /** Numbers `?` placeholders from $1 on (the fenced statements are plain text with parameters). */
+  const numbered = (text: string) => {
+    let n = 0;
+    return text.replace(/\?/g, () => `$${++n}`);
+  };
+  const fenced = (text: string, args: unknown[]) => sql.unsafe(numbered(text), args);
+  /** The id a fenced insert returned; none means the fence held it back. */
+  const inserted = (row: { id: number } | null, fence: Fence) => {
+    if (row) return row.id;
+    throw new FencedOut(fence?.lease ?? "?");
+  };
   return {
-    insert: async (printerId: number, name: string, file: string, at: number) =>
-      (await one<{ id: number }>(sql`INSERT INTO jobs (printer_id, name, file, started_at)
-        VALUES (${printerId}, ${name}, ${file}, ${at}) RETURNING id`))!.id,
+    insert: async (printerId: number, name: string, file: string, at: number, fence: Fence = null) =>
+      inserted(
+        await one<{ id: number }>(
+          fenced(
+            `INSERT INTO jobs (printer_id, name, file, started_at) SELECT ?::int8, ?::text, ?::text, ?::int8
+              WHERE ${HELD} RETURNING id`,
+            [printerId, name, file, at, ...fenceArgs(fence)],
+          ),
+        ),
+        fence,
+      ),
     byId: (id: number) => one<JobRow>(sql`SELECT * FROM jobs WHERE id = ${id}`),
     open: () => rows<JobRow>(sql`SELECT * FROM jobs WHERE outcome = 'running' ORDER BY id`),
-    update: async (j: JobRow) => {
-      await sql`UPDATE jobs SET layer = ${j.layer}::int8, total_layers = ${j.total_layers}::int8,
-        paused_ms = ${j.paused_ms}, paused_since = ${j.paused_since}::int8, errors = ${j.errors} WHERE id = ${j.id}`;
+    update: async (j: JobRow, fence: Fence = null) => {
+      await fenced(
+        `UPDATE jobs SET layer = ?::int8, total_layers = ?::int8, paused_ms = ?::int8, paused_since = ?::int8,
+          errors = ?::text WHERE id = ?::int8 AND ${HELD}`,
+        [j.layer, j.total_layers, j.paused_ms, j.paused_since, j.errors, j.id, ...fenceArgs(fence)],
+      );
     },
-    saveWeather: async (j: JobRow) => {
-      await sql`UPDATE jobs SET temp_min = ${j.temp_min}::float8, temp_max = ${j.temp_max}::float8,
-        temp_sum = ${j.temp_sum}::float8, hum_min = ${j.hum_min}::float8, hum_max = ${j.hum_max}::float8,
-        hum_sum = ${j.hum_sum}::float8, readings = ${j.readings}, weather_points = ${j.weather_points}
-        WHERE id = ${j.id}`;
+    saveWeather: async (j: JobRow, fence: Fence = null) => {
+      await fenced(
+        `UPDATE jobs SET temp_min = ?::float8, temp_max = ?::float8, temp_sum = ?::float8, hum_min = ?::float8,
+          hum_max = ?::float8, hum_sum = ?::float8, readings = ?::int8, weather_points = ?::text
+          WHERE id = ?::int8 AND ${HELD}`,
+        [
+          j.temp_min,
+          j.temp_max,
+          j.temp_sum,
+          j.hum_min,
+          j.hum_max,
+          j.hum_sum,
+          j.readings,
+          j.weather_points,
+          j.id,
+          ...fenceArgs(fence),
+        ],
+      );
     },
-    close: async (id: number, at: number, outcome: Outcome) => {
-      await sql`UPDATE jobs SET ended_at = ${at}, outcome = ${outcome} WHERE id = ${id}`;
+    close: async (id: number, at: number, outcome: Outcome, fence: Fence = null) => {
+      await fenced(`UPDATE jobs SET ended_at = ?::int8, outcome = ?::text WHERE id = ?::int8 AND ${HELD}`, [
+        at,
+        outcome,
+        id,
+        ...fenceArgs(fence),
+      ]);
     },
     list: (opts: { printerId?: number; outcome?: string; before?: number; limit: number }) => {
       const printerId = opts.printerId ?? 0;
@@ -36,9 +92,24 @@ export function pgJobStatements(pg: Pg): Promisified<ReturnType<typeof jobStatem
           AND j.id < ${opts.before ?? Number.MAX_SAFE_INTEGER}::int8
         ORDER BY j.id DESC LIMIT ${opts.limit}`);
     },
-    addFrame: async (jobId: number, at: number, layer: number | null, mime: string, bytes: Uint8Array) =>
-      (await one<{ id: number }>(sql`INSERT INTO job_frames (job_id, recorded_at, layer, mime, bytes)
-        VALUES (${jobId}, ${at}, ${layer}::int8, ${mime}, ${bytes}) RETURNING id`))!.id,
+    addFrame: async (
+      jobId: number,
+      at: number,
+      layer: number | null,
+      mime: string,
+      bytes: Uint8Array,
+      fence: Fence = null,
+    ) =>
+      inserted(
+        await one<{ id: number }>(
+          fenced(
+            `INSERT INTO job_frames (job_id, recorded_at, layer, mime, bytes)
+              SELECT ?::int8, ?::int8, ?::int8, ?::text, ?::bytea WHERE ${HELD} RETURNING id`,
+            [jobId, at, layer, mime, bytes, ...fenceArgs(fence)],
+          ),
+        ),
+        fence,
+      ),
     frames: (jobId: number) =>
       rows<JobFrameMeta>(sql`SELECT id, job_id, recorded_at, layer, length(bytes) AS size FROM job_frames
         WHERE job_id = ${jobId} ORDER BY id`),
