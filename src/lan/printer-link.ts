@@ -1,10 +1,18 @@
 // Owns one printer's LAN link (Bambu LAN mode, MQTT via mqtt-client.ts over pinned TLS 1.2): pushall on connect
-// (at most every 5 minutes), each report read by the printer-state model into the printers service, a watchdog
+// (at most every 5 minutes), get_version once per connection (the printer names its model and firmware), each
+// report read by the printer-state model into the printers service, a watchdog
 // for silent links (it drives the MQTT keepalive too), reconnect with backoff, and clear states for a wrong
 // access code or a changed certificate instead of a retry storm.
 import { randomUUID } from "node:crypto";
+import { effectiveModel } from "../bambu-models.ts";
 import type { Logger } from "../log.ts";
-import { type BambuPrint, emptyReportMemo, type LanHealth, stateFromReport } from "../printer-state.ts";
+import {
+  type BambuPrint,
+  emptyReportMemo,
+  type LanHealth,
+  stateFromReport,
+  stateFromVersion,
+} from "../printer-state.ts";
 import type { PrinterService } from "../services/printers.ts";
 import { type MqttLink, mqttOverTls } from "./mqtt-client.ts";
 import { type PinCheck, pinnedTls } from "./tls-pin.ts";
@@ -29,6 +37,7 @@ export const DEFAULT_TIMINGS: LanTimings = {
 
 const PUSHALL = { pushing: { sequence_id: "0", command: "pushall", version: 1, push_target: 1 } };
 const START = { pushing: { sequence_id: "0", command: "start" } };
+const GET_VERSION = { info: { sequence_id: "0", command: "get_version" } };
 
 export function createPrinterLink(
   printerId: number,
@@ -86,6 +95,8 @@ export function createPrinterLink(
     const row = await printers.connectionOf(printerId);
     if (stopped || !row?.host || !row.serial || !row.access_code) return;
     serial = row.serial;
+    // What is real in a report (a chamber thermometer, fans) depends on the model: the best guess until it answers.
+    memo.model = effectiveModel(printers.get(printerId)?.state.model ?? null, row.serial, row.model).model;
     let refused: { state: LanHealth["state"]; error: string } | null = null;
     const pin: PinCheck =
       row.tls === "insecure" || !row.tls_fingerprint
@@ -120,6 +131,8 @@ export function createPrinterLink(
         log.info("printer connected over LAN", { printer: printerId });
         // Only the report topic: P1/A1 firmware drops clients that subscribe to the request topic.
         c.subscribe(`device/${serial}/report`);
+        // Once per connection: the answer names the model (the config's is only a hint) and the firmware.
+        c.publish(`device/${serial}/request`, JSON.stringify(GET_VERSION));
         if (Date.now() - lastPushallAt >= timings.pushallEveryMs) {
           lastPushallAt = Date.now();
           c.publish(`device/${serial}/request`, JSON.stringify(PUSHALL));
@@ -129,15 +142,21 @@ export function createPrinterLink(
         const now = Date.now();
         lastMessageAt = now;
         nudgedAt = 0;
-        let message: { print?: BambuPrint } | null;
+        let message: { print?: BambuPrint; info?: Record<string, unknown> } | null;
         try {
           message = JSON.parse(text);
         } catch {
           return;
         }
+        const info = message?.info;
+        if (info && typeof info === "object" && info.command === "get_version" && Array.isArray(info.module)) {
+          printers.applyLan(printerId, stateFromVersion(info, memo), now);
+          return;
+        }
         const print = message?.print;
         if (!print || typeof print !== "object" || Array.isArray(print)) return;
-        printers.applyLan(printerId, stateFromReport(print, memo), now);
+        const current = printers.get(printerId)?.state;
+        printers.applyLan(printerId, stateFromReport(print, memo, current), now);
       },
       error(err) {
         if (err.code === 4 || err.code === 5)

@@ -51,7 +51,16 @@ export type FakePrinterOptions = {
   authorizationControl?: boolean; // control commands dropped, DEV_MODE_HMS raised; status still works
   dropCommands?: boolean; // commands swallowed with no state change and no HMS
   state?: Partial<PrinterState>; // initial state on top of an idle A1
+  report?: Record<string, unknown>; // the whole initial state instead (a real model's pushall, replayed as is)
+  /** get_version's module list (default: an A1's); null = firmware that never answers it. */
+  modules?: Record<string, unknown>[] | null;
 };
+/** An A1's get_version modules, shaped as ha-bambulab's MOCK-A1 answer. */
+export const A1_MODULES = [
+  { name: "ota", product_name: "Bambu Lab A1", sw_ver: "01.04.00.00", hw_ver: "OTA", sn: "", visible: true, flag: 3 },
+  { name: "ap", project_name: "N2S", sw_ver: "00.00.32.14", hw_ver: "AP05", sn: "", visible: false, flag: 0 },
+  { name: "ams_f1/0", product_name: "AMS lite", sw_ver: "00.00.07.89", hw_ver: "AMS_F102", sn: "", flag: 0 },
+];
 export type RunPrintOptions = {
   name: string;
   layers: number;
@@ -91,9 +100,11 @@ export class FakePrinter {
   readonly violations: Violation[] = [];
   readonly pushallTimes: number[] = []; // Date.now() of each pushall
   startCount = 0; // {"pushing":{"command":"start"}} received
+  versionRequests = 0; // {"info":{"command":"get_version"}} received
   connectCount = 0; // successful MQTT connections
   authFailures = 0; // CONNACKs refused
   readonly modes: { authorizationControl: boolean; dropCommands: boolean; commandDelayMs: number };
+  modules: Record<string, unknown>[] | null;
   camera: Readonly<CameraStats> = { connections: 0, rejected: 0, frames: 0, active: 0 };
 
   private cert: Cert;
@@ -116,7 +127,10 @@ export class FakePrinter {
       dropCommands: opts.dropCommands ?? false,
       commandDelayMs: opts.commandDelayMs ?? 100,
     };
-    this.state = { ...structuredClone(IDLE_A1), ...structuredClone(opts.state ?? {}) };
+    this.state = opts.report
+      ? (structuredClone(opts.report) as PrinterState)
+      : { ...structuredClone(IDLE_A1), ...structuredClone(opts.state ?? {}) };
+    this.modules = opts.modules === undefined ? A1_MODULES : opts.modules;
     this.cert = makeCert(this.serial);
   }
 
@@ -181,6 +195,18 @@ export class FakePrinter {
     this.broker.publish({ ...packet, qos: 0, retain: false, dup: false }, () => {});
   }
 
+  /** Sends a report exactly as given (a real model's delta, replayed); its top-level keys join the state. */
+  report(print: Record<string, unknown>): void {
+    if (this.closed) return;
+    Object.assign(this.state, structuredClone(print));
+    const packet = {
+      cmd: "publish",
+      topic: this.reportTopic,
+      payload: Buffer.from(JSON.stringify({ print })),
+    } as const;
+    this.broker.publish({ ...packet, qos: 0, retain: false, dup: false }, () => {});
+  }
+
   /** Merge into the state and send only what changed, as A1/P1 firmware does. */
   set(partial: Partial<PrinterState>): void {
     if (this.closed) return;
@@ -229,6 +255,17 @@ export class FakePrinter {
     }
     if (message.pushing?.command === "start") {
       this.startCount++;
+      return;
+    }
+    if (message.info?.command === "get_version") {
+      this.versionRequests++;
+      if (!this.modules) return;
+      const info = { command: "get_version", sequence_id: message.info.sequence_id, module: this.modules };
+      const packet = { cmd: "publish", topic: this.reportTopic, payload: Buffer.from(JSON.stringify({ info })) };
+      this.broker.publish(
+        { ...(packet as { cmd: "publish"; topic: string; payload: Buffer }), qos: 0, retain: false, dup: false },
+        () => {},
+      );
       return;
     }
     this.commands.push(message);
