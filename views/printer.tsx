@@ -6,6 +6,7 @@ import type { Dictionary } from "../src/i18n.ts";
 import { CANCELLED_ERROR, hmsWikiUrl, type PrinterState, printErrorCode } from "../src/printer-state.ts";
 import type { HeldPrinter } from "../src/services/printers.ts";
 import type { FrameMeta, ReadingRow, StatusRow } from "../src/store/store.ts";
+import { AmsPanel, AmsStrip } from "./ams.tsx";
 import type { ViewContext } from "./context.ts";
 import { Stamp } from "./tiles.tsx";
 
@@ -223,6 +224,7 @@ export function StatePanel(props: {
       </dl>
       {s.timelapse ? <p class="muted">{t.timelapseOn}</p> : ""}
       <ErrorLine s={s} ctx={ctx} model={model.model} />
+      <AmsPanel ams={s.ams} ctx={ctx} />
     </section>
   );
 }
@@ -246,6 +248,7 @@ export function CardInfo(props: { printer: HeldPrinter; latest: PrinterLatest; c
       </p>
       <Progress s={s} ctx={ctx} />
       <ErrorLine s={s} ctx={ctx} model={effectiveModel(s.model, printer.info.serial, printer.info.model).model} />
+      <AmsStrip ams={s.ams} ctx={ctx} />
       <p class="card-room">
         {latest.reading
           ? `${latest.reading.temperature.toFixed(1)} °C · ${latest.reading.humidity.toFixed(0)} %`
