@@ -51,6 +51,9 @@ type ApiPrinter = {
 let app: TestApp;
 let cookie: string;
 const printers: FakePrinter[] = [];
+/** One more printer, an A1 with an AMS lite, for the print that records its filaments. */
+let a1: FakePrinter;
+const A1_ID = MODELS.length + 1;
 const api = async (id: number) =>
   (await (await fetch(`${app.url}/api/printers/${id}`, { headers: { cookie } })).json()) as ApiPrinter;
 const page = async (id: number) => await (await fetch(`${app.url}/printers/${id}`, { headers: { cookie } })).text();
@@ -62,15 +65,17 @@ beforeAll(async () => {
     // The pushall answer is the report as the printer sent it (the fake adds command, msg 0, sequence_id).
     printers.push(await startFakePrinter({ serial: m.serial, report: read(`${m.base}.json`).print, modules }));
   }
+  a1 = await startFakePrinter({ commandDelayMs: 20 });
+  const all = [...printers, a1];
   app = await startApp({
-    printers: MODELS.map((m, i) => ({
-      name: m.base,
+    printers: [...MODELS.map((m) => m.base), "a1-jobs"].map((name, i) => ({
+      name,
       // Every one configured as an A1: the printer (or its serial) corrects it.
       model: "A1",
       host: "127.0.0.1",
-      serial: printers[i]!.serial,
-      access_code: printers[i]!.accessCode,
-      mqtt_port: printers[i]!.mqttPort,
+      serial: all[i]!.serial,
+      access_code: all[i]!.accessCode,
+      mqtt_port: all[i]!.mqttPort,
       camera: false,
       tls: "pin",
     })) as never,
@@ -79,7 +84,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await app?.close();
-  await Promise.all(printers.map((p) => p.close()));
+  await Promise.all([...printers, a1].map((p) => p?.close()));
 });
 
 /** What the state should show for a report's own values (those every model sends at the top level). */
@@ -168,5 +173,41 @@ describe("every model through the fake printer into the app", () => {
     );
     expect(await page(id)).toContain("Cancelled");
     expect(((await api(id)).state.error as { code: number }).code).toBe(50348044);
+  });
+});
+
+describe("a print's filaments", () => {
+  const tray = (id: string, tray_type: string, tray_color: string) => ({ id, tray_type, tray_color, remain: 80 });
+  const ams = (now: string) => ({
+    ams: [{ id: "0", humidity: "4", temp: "0.0", tray: [tray("0", "PLA", "FFFFFFFF"), tray("1", "PETG", "0A2989FF")] }],
+    tray_now: now,
+  });
+
+  test("a job records each tray it drew from; its page, the history and the API show them", async () => {
+    a1.set({ ams: ams("0") });
+    await until(
+      () => api(A1_ID),
+      (p) => p.sources.lan === "connected" && p.state?.ams?.units.length === 1,
+    );
+    a1.set({ gcode_state: "RUNNING", subtask_name: "two colours", total_layer_num: 4, layer_num: 1 });
+    a1.set({ ams: ams("1"), layer_num: 2 });
+    a1.set({ gcode_state: "FINISH", layer_num: 4 });
+    type Job = { id: number; outcome: string; filaments: { tray: number; type: string; color: string }[] };
+    const [job] = await until(
+      async () =>
+        (await (await fetch(`${app.url}/api/printers/${A1_ID}/jobs`, { headers: { cookie } })).json()) as Job[],
+      (jobs) => jobs[0]?.outcome === "finished",
+    );
+    expect(job!.filaments).toEqual([
+      { tray: 0, type: "PLA", color: "FFFFFFFF", brand: null },
+      { tray: 1, type: "PETG", color: "0A2989FF", brand: null },
+    ] as never);
+    const one = (await (await fetch(`${app.url}/api/jobs/${job!.id}`, { headers: { cookie } })).json()) as Job;
+    expect(one.filaments.map((f) => f.type)).toEqual(["PLA", "PETG"]);
+    for (const path of [`/jobs/${job!.id}`, `/printers/${A1_ID}/history`]) {
+      const html = await (await fetch(`${app.url}${path}`, { headers: { cookie } })).text();
+      expect(html).toContain('fill="#0A2989"');
+      expect(html).toContain("PETG");
+    }
   });
 });

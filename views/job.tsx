@@ -3,6 +3,7 @@
 // ran, the errors it met, and its timelapse video when the camera Pi uploaded one.
 import { hmsWikiUrl } from "../src/printer-state.ts";
 import type { JobFrameMeta, JobRow } from "../src/store/store.ts";
+import { JobFilaments } from "./ams.tsx";
 import { formatStamp, jsonForHtml, type ViewContext } from "./context.ts";
 import { Csrf } from "./forms.tsx";
 import { OutcomeBadge } from "./history.tsx";
@@ -59,6 +60,7 @@ export function JobPage(props: {
   facts: Facts;
   frames: JobFrameMeta[];
   timelapseId: number | null;
+  filaments: { type: string; color: string | null }[];
 }) {
   const { ctx, job, facts } = props;
   const { t } = ctx;
@@ -103,6 +105,16 @@ export function JobPage(props: {
               <dt>{t.file}</dt>
               <dd safe>{job.file || "–"}</dd>
             </div>
+            {props.filaments.length ? (
+              <div>
+                <dt>{t.amsTrays}</dt>
+                <dd>
+                  <JobFilaments filaments={props.filaments} ctx={ctx} />
+                </dd>
+              </div>
+            ) : (
+              ""
+            )}
           </dl>
           {facts.errors.length ? (
             <div class="printer-errors">

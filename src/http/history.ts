@@ -7,7 +7,7 @@ import { ErrorPage } from "../../views/pages.tsx";
 import type { Session } from "../services/auth.ts";
 import type { HttpDeps, RequestTools } from "./context.ts";
 import { edge, IdParams, idOfFile, wholeNumber } from "./edge.ts";
-import { jobFacts } from "./jobs-api.ts";
+import { filamentsByJob, jobFacts } from "./jobs-api.ts";
 
 const PAGE = 50;
 const Query = t.Object({
@@ -26,6 +26,7 @@ export function historyRoutes(deps: HttpDeps, tools: RequestTools) {
     const next =
       rows.length === PAGE && last ? `${base}?${new URLSearchParams({ outcome, before: String(last.id) })}` : undefined;
     const name = printerId ? printers.get(printerId)!.info.name : "";
+    const filaments = filamentsByJob(await jobs.filaments(rows.map((j) => j.id)));
     return HistoryPage({
       ctx: tools.view(session),
       title: printerId ? tools.t.historyOf.replace("{name}", name) : tools.t.printHistory,
@@ -33,7 +34,12 @@ export function historyRoutes(deps: HttpDeps, tools: RequestTools) {
       outcome,
       showPrinter: !printerId,
       next,
-      jobs: rows.map((j) => ({ ...j, printer: printers.get(j.printer_id)?.info.name ?? "", facts: jobFacts(j) })),
+      jobs: rows.map((j) => ({
+        ...j,
+        printer: printers.get(j.printer_id)?.info.name ?? "",
+        facts: jobFacts(j),
+        filaments: filaments.get(j.id) ?? [],
+      })),
     });
   }
 
@@ -71,6 +77,7 @@ export function historyRoutes(deps: HttpDeps, tools: RequestTools) {
             facts: jobFacts(job),
             frames: await jobs.frames(job.id),
             timelapseId: await jobs.timelapseOf(job.id),
+            filaments: filamentsByJob(await jobs.filaments([job.id])).get(job.id) ?? [],
           });
         },
         { ...page, params: IdParams },
