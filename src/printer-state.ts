@@ -70,7 +70,8 @@ export type PrinterField = Exclude<keyof PrinterState, "updated_at" | "eta">;
 /** What applying a report changed: the new value of each field that really changed, nothing else. */
 export type StateChange = Partial<PrinterState>;
 
-export type LanState = "off" | "connecting" | "connected" | "auth_failed" | "tls_mismatch" | "error";
+/** `refused`: the printer is there but no longer takes LAN connections on 8883 (bound to farm software, LAN off). */
+export type LanState = "off" | "connecting" | "connected" | "auth_failed" | "tls_mismatch" | "refused" | "error";
 export type LanHealth = {
   state: LanState;
   since: number;

@@ -246,6 +246,13 @@ export function CardInfo(props: { printer: HeldPrinter; latest: PrinterLatest; c
       <p class={`state-badge state-${stateKind(s)}`} safe>
         {stateLabel(t, s, latest.status)}
       </p>
+      {s.signing_required ? (
+        <p class="badge lockdown" title={t.lockdownOn}>
+          {t.lockdown}
+        </p>
+      ) : (
+        ""
+      )}
       <Progress s={s} ctx={ctx} />
       <ErrorLine s={s} ctx={ctx} model={effectiveModel(s.model, printer.info.serial, printer.info.model).model} />
       <AmsStrip ams={s.ams} ctx={ctx} />

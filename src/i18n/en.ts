@@ -334,7 +334,7 @@ export const en = {
   lockdownOff: "Developer Mode (LAN commands allowed)",
   controlsLockdown:
     "The printer has Authorization Control on: it ignores commands from layerwatch. Turn on Developer Mode (LAN Only mode, then Developer Mode) on the printer's screen.",
-  lan_bound: "no answer on port 8883 (bound to farm software?)",
+  lan_refused: "refuses LAN connections on port 8883 (bound to farm software?)",
   stage_0: "Printing",
   stage_1: "Auto bed levelling",
   stage_2: "Heatbed preheating",

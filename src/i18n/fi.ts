@@ -341,7 +341,7 @@ export const fi: Dictionary = {
   lockdownOff: "Kehittäjätila (LAN-komennot sallittu)",
   controlsLockdown:
     "Tulostimessa on valtuutusvalvonta päällä: se ei tottele layerwatchin komentoja. Kytke tulostimen näytöltä LAN-tila ja sitten kehittäjätila päälle.",
-  lan_bound: "ei vastaa portissa 8883 (sidottu tilanhallintaohjelmaan?)",
+  lan_refused: "ei ota LAN-yhteyksiä portissa 8883 (sidottu tilanhallintaohjelmaan?)",
   stage_0: "Tulostaa",
   stage_1: "Automaattinen petitasaus",
   stage_2: "Pedin esilämmitys",

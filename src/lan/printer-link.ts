@@ -26,13 +26,22 @@ export type LanTimings = {
   backoffMaxMs: number;
   /** After a refused access code: try again this much later, not in a loop. */
   authRetryMs: number;
+  /** While the printer refuses connections outright (bound to farm software): try again this often. */
+  refusedRetryMs: number;
 };
+/** Attempts in a row the printer refuses before the link says so (one refusal is a reboot, not a binding). */
+const REFUSALS_TO_TELL = 3;
+const REFUSED_TEXT =
+  "the printer refuses LAN connections on port 8883 (it is on the network but takes no MQTT client): this is " +
+  "what a printer bound to farm software (Bambu Farm Manager) or with LAN mode off does. Check LAN Only mode " +
+  "and Developer Mode on its screen; layerwatch keeps trying every few minutes";
 export const DEFAULT_TIMINGS: LanTimings = {
   watchdogMs: 60_000,
   pushallEveryMs: 5 * 60_000,
   backoffMinMs: 1000,
   backoffMaxMs: 30_000,
   authRetryMs: 5 * 60_000,
+  refusedRetryMs: 2 * 60_000,
 };
 
 const PUSHALL = { pushing: { sequence_id: "0", command: "pushall", version: 1, push_target: 1 } };
@@ -48,6 +57,8 @@ export function createPrinterLink(
   let retry: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
   let attempt = 0;
+  /** Attempts in a row the printer refused outright (connection refused or closed before any MQTT answer). */
+  let refusals = 0;
   const memo = emptyReportMemo();
   let lastPushallAt = 0;
   let lastMessageAt = 0;
@@ -97,7 +108,8 @@ export function createPrinterLink(
     serial = row.serial;
     // What is real in a report (a chamber thermometer, fans) depends on the model: the best guess until it answers.
     memo.model = effectiveModel(printers.get(printerId)?.state.model ?? null, row.serial, row.model).model;
-    let refused: { state: LanHealth["state"]; error: string } | null = null;
+    let refused: { state: LanHealth["state"]; error: string; code?: string } | null = null;
+    let answered = false;
     const pin: PinCheck =
       row.tls === "insecure" || !row.tls_fingerprint
         ? { mode: "learn", onSeen: (fp) => void (row.tls === "pin" && pinSeen(fp)) }
@@ -124,6 +136,8 @@ export function createPrinterLink(
     };
     const c: MqttLink = mqttOverTls(socket, options, {
       connect() {
+        answered = true;
+        refusals = 0;
         attempt = 0;
         lastMessageAt = Date.now();
         nudgedAt = 0;
@@ -166,13 +180,23 @@ export function createPrinterLink(
               "the printer refused the access code: check the LAN access code on its screen " +
               "(it changes when LAN-only or Developer Mode is switched) and the serial number",
           };
-        else if (!refused) refused = { state: "error", error: err.message };
+        else if (!refused)
+          refused = { state: "error", error: err.message, code: (err as { code?: unknown }).code as string };
       },
       close() {
         if (client !== c || stopped) return;
         client = null;
-        const why = refused as { state: LanHealth["state"]; error: string } | null;
+        const why = refused as { state: LanHealth["state"]; error: string; code?: string } | null;
         const prior = printers.get(printerId)?.lan;
+        // Refused outright (not a timeout: a printer switched off answers nothing at all) before any MQTT answer.
+        const outright = !answered && (!why || why.code === "ECONNREFUSED" || why.code === "ECONNRESET");
+        refusals = outright ? refusals + 1 : 0;
+        if (refusals >= REFUSALS_TO_TELL) {
+          if (prior?.state !== "refused") log.warn("printer refuses LAN connections", { printer: printerId });
+          health({ state: "refused", last_error: REFUSED_TEXT });
+          schedule(timings.refusedRetryMs);
+          return;
+        }
         if (why?.state === "tls_mismatch") {
           log.warn("printer refused: certificate changed", { printer: printerId });
           health({ state: "tls_mismatch", last_error: why.error });

@@ -318,6 +318,17 @@ export class FakePrinter {
     this.server = await this.listen(this.mqttPort);
   }
 
+  /** Takes no MQTT connections any more (connection refused), as a printer bound to farm software does. */
+  async refuseConnections(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+
+  /** Takes connections again on the same port, after refuseConnections. */
+  async acceptConnections(): Promise<void> {
+    this.server = await this.listen(this.mqttPort);
+  }
+
   /** New connections (MQTT and camera) get another certificate; open ones keep theirs. */
   changeCertificate(): void {
     this.cert = makeCert(this.serial, ++this.certVariant);
