@@ -21,6 +21,7 @@ import {
 import { memoryAfterLoad, yearOfData } from "./scenarios-history.ts";
 import { lanScenario } from "./scenarios-lan.ts";
 import { fanoutScenarios, ingestScenarios } from "./scenarios-live.ts";
+import { modelsScenario } from "./scenarios-models.ts";
 import { notifyScenario } from "./scenarios-notify.ts";
 import { postgresInstalled, postgresScenario } from "./scenarios-postgres.ts";
 import { fleet, printerPages } from "./scenarios-printers.ts";
@@ -34,7 +35,7 @@ console.log(
     `${navigator.hardwareConcurrency} cores${quick ? ", quick mode" : ""}`,
 );
 
-// BENCH_ONLY=<group> (printer1, printers, lan, upload, notify, postgres) runs one group; `make bench` runs them all.
+// BENCH_ONLY=<group> (printer1, printers, lan, models, upload, notify, postgres) runs one group; `make bench` runs them all.
 // BENCH_ONLY=fleet runs the printers group's fleet row alone, on 20 printers with few readings.
 // BENCH_QUICK=1 shortens every loop; BENCH_PROFILE=<dir> runs the server from source under Bun's CPU profiler.
 const only = process.env.BENCH_ONLY;
@@ -81,6 +82,8 @@ if (only === "fleet") {
 
 // Fifty fake Bambu printers over MQTT: memory per printer, CPU per delta.
 if (!only || only === "lan") await lanScenario();
+// Every Bambu model's real report, full and as a delta: CPU per report in process, and on the server per delta.
+if (!only || only === "models") await modelsScenario();
 // A 200 MiB timelapse over tus in 5 MiB chunks: throughput, CPU per MiB, RSS bounded.
 if (!only || only === "upload") await uploadScenario();
 // Notification targets that are down or hang: ingest with them against none.
