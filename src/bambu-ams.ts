@@ -85,7 +85,12 @@ function trayNowOf(ams: Obj | undefined, device: Obj | undefined): number | null
 }
 
 /** The filament part of the held report: null when the printer has reported none. */
-export function amsFromReport(held: Obj, known: Record<string, AmsKind> = {}): AmsState | null {
+export function amsFromReport(
+  held: Obj,
+  known: Record<string, AmsKind> = {},
+  /** The kind when nothing else tells it: an A1's unit is an AMS lite, the only one it takes. */
+  fallback: AmsKind | null = null,
+): AmsState | null {
   const ams = isObj(held.ams) ? held.ams : undefined;
   const device = isObj(held.device) ? held.device : undefined;
   const vt = isObj(held.vt_tray) ? [held.vt_tray] : [];
@@ -108,7 +113,7 @@ export function amsFromReport(held: Obj, known: Record<string, AmsKind> = {}): A
     const temp = num(raw.temp);
     units.push({
       id,
-      kind: kindOf(raw, id, known),
+      kind: kindOf(raw, id, known) ?? fallback,
       // An AMS powering up sends nonsense (0, 0.0): out-of-range values are unknown, as pybambu treats them.
       humidity: humidity !== null && humidity >= 1 && humidity <= 100 ? humidity : null,
       humidity_level: level !== null && level >= 1 && level <= 5 ? level : null,

@@ -319,7 +319,7 @@ export function stateFromReport(
     out.signing_required = (Number.parseInt(print.fun.slice(-8), 16) & 0x20000000) !== 0;
   }
   if (nestedChanged && ("ams" in print || "vt_tray" in print || "vir_slot" in print || extruders))
-    out.ams = amsFromReport(memo.nested, memo.amsKinds);
+    out.ams = amsFromReport(memo.nested, memo.amsKinds, familyOf(memo.model) === "A1" ? "AMS lite" : null);
   if ("gcode_state" in print) {
     const g = str(print.gcode_state);
     if (g !== undefined) out.gcode_state = g?.toUpperCase() ?? null;
@@ -369,7 +369,7 @@ export function stateFromVersion(info: Record<string, unknown>, memo: ReportMemo
   const kinds = amsKindsFromVersion(info.module);
   if (Object.keys(kinds).length) {
     memo.amsKinds = kinds;
-    if (memo.nested.ams) out.ams = amsFromReport(memo.nested, kinds);
+    if (memo.nested.ams) out.ams = amsFromReport(memo.nested, kinds, familyOf(memo.model) === "A1" ? "AMS lite" : null);
   }
   return out;
 }

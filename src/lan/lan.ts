@@ -2,6 +2,8 @@
 // while someone watches it or a print runs. Reports go to the printers service, frames to telemetry; it
 // knows nothing of pages, jobs or notifications. Held state (links, cameras) is owned under each printer's lease:
 // a printer's link and camera run only while `owns` says this instance holds it (always, on SQLite).
+
+import { effectiveModel } from "../bambu-models.ts";
 import type { EventBus } from "../events.ts";
 import type { Logger } from "../log.ts";
 import { ACTIVE_STATES } from "../printer-state.ts";
@@ -118,7 +120,9 @@ export function createLan(deps: {
   const cameraTimer = setInterval(() => {
     for (const p of printers.list()) {
       const id = p.info.id;
-      const can = p.info.host && p.info.camera && CHAMBER_CAMERA_MODELS.includes(p.info.model);
+      // The model the printer named (or its serial): a config saying "A1" must not open port 6000 on an H2D.
+      const model = effectiveModel(p.state.model, p.info.serial, p.info.model).model;
+      const can = p.info.host && p.info.camera && CHAMBER_CAMERA_MODELS.includes(model);
       const wanted = can && owns(id) && (deps.watched(id) || ACTIVE_STATES.includes(p.state.gcode_state ?? ""));
       const cam = cameras.get(id);
       if (!wanted) {

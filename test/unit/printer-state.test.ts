@@ -439,6 +439,10 @@ describe("AMS", () => {
     expect(ams?.units.map((u) => u.kind)).toEqual(["AMS", "AMS", "AMS 2 Pro", "AMS HT"]);
     const lite = replay([report("a1mini-idle.json")]).state.ams;
     expect(lite?.units[0]?.kind).toBe("AMS lite");
+    // An A1's report names no kind (no `info`): the A1 family takes only the AMS lite.
+    expect(replay([report("a1-idle.json")]).state.ams?.units[0]?.kind).toBeNull();
+    const a1 = replay([report("a1-idle.json")], emptyState(), emptyReportMemo("A1")).state.ams;
+    expect(a1?.units[0]?.kind).toBe("AMS lite");
   });
 
   test("the tray printing now: tray_now, or the active extruder's on a dual-nozzle printer", () => {
