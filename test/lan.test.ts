@@ -98,11 +98,13 @@ describe("the LAN connection", () => {
   });
 
   test("a printer that refuses connections on 8883 is reported as such, retried slowly, and taken back", async () => {
-    const { printer, api } = await setup();
+    const { printer, api, app, cookie } = await setup();
     await until(api, (p) => p.sources.lan === "connected");
     await printer.refuseConnections();
     const refused = await until(api, (p) => p.sources.lan === "refused", 10_000);
     expect(refused.lan.last_error).toContain("farm software");
+    const html = await (await fetch(`${app.url}/printers/1`, { headers: { cookie } })).text();
+    expect(html).toContain("The printer refuses LAN connections (bound to farm software");
     // Bounded: at the 100–500 ms backoff of a flapping link several attempts would be counted within this.
     const reconnects = refused.lan.reconnects;
     await quietFor(1000);

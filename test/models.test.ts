@@ -152,6 +152,11 @@ describe("every model through the fake printer into the app", () => {
     ]);
     expect(p.state).toMatchObject({ nozzle_temp: 40, bed_temp: 100, chamber_temp: 48, signing_required: true });
     const html = await page(id);
+    // stg_cur 14 in words; the firmware the printer named; both in Settings too.
+    expect(html).toContain("Cleaning the nozzle tip");
+    expect(html).toContain("01.01.02.07");
+    const settings = await (await fetch(`${app.url}/settings`, { headers: { cookie } })).text();
+    expect(settings).toContain("H2D (as the printer says) · Firmware 01.01.02.07");
     expect(html).toContain('data-extruder="0"');
     expect(html).toContain('data-extruder="1"');
   });

@@ -28,6 +28,7 @@ function offlineReason(p: HeldPrinter, t: Dictionary): string {
   if (!p.info.host) return t.controlsNoCameraPi;
   if (p.lan.state === "auth_failed") return t.controlsAccessCode;
   if (p.lan.state === "tls_mismatch") return t.controlsCertificate;
+  if (p.lan.state === "refused") return t.controlsRefused;
   return t.controlsOffline;
 }
 

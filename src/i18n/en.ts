@@ -334,6 +334,8 @@ export const en = {
   lockdownOff: "Developer Mode (LAN commands allowed)",
   controlsLockdown:
     "The printer has Authorization Control on: it ignores commands from layerwatch. Turn on Developer Mode (LAN Only mode, then Developer Mode) on the printer's screen.",
+  controlsRefused:
+    "The printer refuses LAN connections (bound to farm software, or LAN mode off): controls are off until it takes them again.",
   lan_refused: "refuses LAN connections on port 8883 (bound to farm software?)",
   stage_0: "Printing",
   stage_1: "Auto bed levelling",

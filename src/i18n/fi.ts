@@ -341,6 +341,8 @@ export const fi: Dictionary = {
   lockdownOff: "Kehittäjätila (LAN-komennot sallittu)",
   controlsLockdown:
     "Tulostimessa on valtuutusvalvonta päällä: se ei tottele layerwatchin komentoja. Kytke tulostimen näytöltä LAN-tila ja sitten kehittäjätila päälle.",
+  controlsRefused:
+    "Tulostin ei ota LAN-yhteyksiä (sidottu tilanhallintaohjelmaan tai LAN-tila pois päältä): ohjaus on pois, kunnes se ottaa niitä taas.",
   lan_refused: "ei ota LAN-yhteyksiä portissa 8883 (sidottu tilanhallintaohjelmaan?)",
   stage_0: "Tulostaa",
   stage_1: "Automaattinen petitasaus",
