@@ -220,6 +220,8 @@ export const emptyReportMemo = (model: string | null = null): ReportMemo => ({
 });
 /** Report keys holding nested objects that deltas update piecewise. */
 const NESTED_KEYS = ["device", "ams", "vt_tray", "vir_slot"];
+/** The Wi-Fi signal is shown again once it moved this far from the shown value. */
+const WIFI_STEP_DBM = 3;
 
 /** A number, or a numeric string (Bambu sends some as text); undefined for anything else. */
 const num = (v: unknown): number | undefined => {
@@ -310,7 +312,10 @@ export function stateFromReport(
   if (typeof print.sdcard === "boolean") out.sd_card = print.sdcard;
   if ("wifi_signal" in print) {
     const m = typeof print.wifi_signal === "string" ? /^\s*(-?\d+)\s*dBm/i.exec(print.wifi_signal) : null;
-    if (m) out.wifi_dbm = Number(m[1]);
+    // A1/P1 send the signal with every delta and it wanders by a dBm or two: only a real move is a change
+    // (each change re-renders the printer for every viewer).
+    if (m && (current.wifi_dbm === null || Math.abs(Number(m[1]) - current.wifi_dbm) >= WIFI_STEP_DBM))
+      out.wifi_dbm = Number(m[1]);
   }
   const fans = fansOf(print, memo.model, current.fans);
   if (fans) out.fans = fans;

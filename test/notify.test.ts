@@ -168,7 +168,7 @@ describe("rules: once per real change", () => {
     const { services, printer, app } = await setup({ lan: true, notify: (s) => [s.webhookUrl(`?secret=${SECRET}`)] });
     await lanConnected(app);
     await printer.runPrint({ name: "fail", layers: 4, stepMs: 60, outcome: "fail" });
-    printer.set({ wifi_signal: "-50dBm" }); // another report with the same HMS still listed
+    printer.set({ wifi_signal: "-60dBm" }); // another report with the same HMS still listed
     await until(
       () => services.of("webhook").length,
       (n) => n >= 3,
