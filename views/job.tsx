@@ -57,6 +57,8 @@ export function JobPage(props: {
   ctx: ViewContext;
   job: JobRow;
   printer: string;
+  /** The printer's model: its HMS codes link to that model family's wiki pages. */
+  model?: string | null;
   facts: Facts;
   frames: JobFrameMeta[];
   timelapseId: number | null;
@@ -123,7 +125,11 @@ export function JobPage(props: {
                 {facts.errors.map((e) =>
                   e.kind === "hms" ? (
                     <li>
-                      <a href={hmsWikiUrl(e.code)} target="_blank" rel="noopener noreferrer">{`HMS ${e.code}`}</a>{" "}
+                      <a
+                        href={hmsWikiUrl(e.code, props.model)}
+                        target="_blank"
+                        rel="noopener noreferrer"
+                      >{`HMS ${e.code}`}</a>{" "}
                       <span class="muted">({e.severity})</span>
                     </li>
                   ) : (

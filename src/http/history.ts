@@ -4,6 +4,7 @@ import { Elysia, t } from "elysia";
 import { HistoryPage, OUTCOMES } from "../../views/history.tsx";
 import { JobPage } from "../../views/job.tsx";
 import { ErrorPage } from "../../views/pages.tsx";
+import { effectiveModel } from "../bambu-models.ts";
 import type { Session } from "../services/auth.ts";
 import type { HttpDeps, RequestTools } from "./context.ts";
 import { edge, IdParams, idOfFile, wholeNumber } from "./edge.ts";
@@ -74,6 +75,10 @@ export function historyRoutes(deps: HttpDeps, tools: RequestTools) {
             ctx: tools.view(session),
             job,
             printer: printers.get(job.printer_id)?.info.name ?? "",
+            model: (() => {
+              const p = printers.get(job.printer_id);
+              return p ? effectiveModel(p.state.model, p.info.serial, p.info.model).model : null;
+            })(),
             facts: jobFacts(job),
             frames: await jobs.frames(job.id),
             timelapseId: await jobs.timelapseOf(job.id),
