@@ -7,6 +7,7 @@ import { CANCELLED_ERROR, hmsWikiUrl, type PrinterState, printErrorCode } from "
 import type { HeldPrinter } from "../src/services/printers.ts";
 import type { FrameMeta, ReadingRow, StatusRow } from "../src/store/store.ts";
 import { AmsPanel, AmsStrip } from "./ams.tsx";
+import { CameraNotice } from "./camera.tsx";
 import type { ViewContext } from "./context.ts";
 import { Stamp } from "./tiles.tsx";
 
@@ -225,6 +226,7 @@ export function StatePanel(props: {
       {s.timelapse ? <p class="muted">{t.timelapseOn}</p> : ""}
       <ErrorLine s={s} ctx={ctx} model={model.model} />
       <AmsPanel ams={s.ams} ctx={ctx} />
+      <CameraNotice printer={props.printer} ctx={ctx} />
     </section>
   );
 }
