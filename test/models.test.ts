@@ -117,6 +117,8 @@ describe("every model through the fake printer into the app", () => {
         configured: "A1",
       });
       if (answered) expect(p.firmware[0]?.module).toBe("ota");
+      // get_version once per connection (one connection here).
+      expect(printers[i]!.versionRequests).toBe(1);
       expect(p.state).toMatchObject(expected(full));
       expect(JSON.stringify(p.state)).not.toContain("NaN");
       expect(first.state.updated_at).toBeTruthy();

@@ -43,7 +43,7 @@ const IDLE_A1 = { ...PROGRESS, ...JOB, ...TEMPS, ...FANS, ...MISC, sequence_id: 
 export type PrinterState = typeof IDLE_A1 & { [extra: string]: unknown };
 
 export type FakePrinterOptions = {
-  serial?: string; // default: a unique A1-like serial per printer in this process
+  serial?: string; // default: a unique serial per printer in this process, of no model's prefix
   accessCode?: string; // default "12345678"
   commandDelayMs?: number; // delay before a command's effect goes out as a delta (default 100)
   frameIntervalMs?: number; // camera frame interval (default 1000)
@@ -52,13 +52,15 @@ export type FakePrinterOptions = {
   dropCommands?: boolean; // commands swallowed with no state change and no HMS
   state?: Partial<PrinterState>; // initial state on top of an idle A1
   report?: Record<string, unknown>; // the whole initial state instead (a real model's pushall, replayed as is)
-  /** get_version's module list (default: an A1's); null = firmware that never answers it. */
+  /**
+   * get_version's module list; null = firmware that never answers it. The default names no model (firmware
+   * only), so the model configured for the fake is the one shown, as with the default serial.
+   */
   modules?: Record<string, unknown>[] | null;
 };
-/** An A1's get_version modules, shaped as ha-bambulab's MOCK-A1 answer. */
-export const A1_MODULES = [
-  { name: "ota", product_name: "Bambu Lab A1", sw_ver: "01.04.00.00", hw_ver: "OTA", sn: "", visible: true, flag: 3 },
-  { name: "ap", project_name: "N2S", sw_ver: "00.00.32.14", hw_ver: "AP05", sn: "", visible: false, flag: 0 },
+/** A get_version answer that names no model: the firmware of the printer and of an AMS lite. */
+export const FIRMWARE_ONLY = [
+  { name: "ota", product_name: "", sw_ver: "01.04.00.00", hw_ver: "OTA", sn: "", visible: true, flag: 3 },
   { name: "ams_f1/0", product_name: "AMS lite", sw_ver: "00.00.07.89", hw_ver: "AMS_F102", sn: "", flag: 0 },
 ];
 export type RunPrintOptions = {
@@ -118,7 +120,8 @@ export class FakePrinter {
   private cameraServer!: FakeCamera;
 
   constructor(opts: FakePrinterOptions) {
-    this.serial = opts.serial ?? `03919A3B01${String(++serialCounter).padStart(5, "0")}`;
+    // "LWF" is no model's prefix (bambu-models.ts): the fake is the model its test configures.
+    this.serial = opts.serial ?? `LWF0000000${String(++serialCounter).padStart(5, "0")}`;
     this.accessCode = opts.accessCode ?? "12345678";
     this.reportTopic = `device/${this.serial}/report`;
     this.requestTopic = `device/${this.serial}/request`;
@@ -130,7 +133,7 @@ export class FakePrinter {
     this.state = opts.report
       ? (structuredClone(opts.report) as PrinterState)
       : { ...structuredClone(IDLE_A1), ...structuredClone(opts.state ?? {}) };
-    this.modules = opts.modules === undefined ? A1_MODULES : opts.modules;
+    this.modules = opts.modules === undefined ? FIRMWARE_ONLY : opts.modules;
     this.cert = makeCert(this.serial);
   }
 
