@@ -1,7 +1,7 @@
 // Owns what /metrics reports: each printer's state, progress, temperatures and room, its LAN link and devices, jobs by
 // outcome, notification deliveries, store, socket and process figures, gathered at each scrape as metric families.
 // Nothing is held: printers and rooms are read from the services' held state, counts from the database.
-
+import { effectiveModel } from "../bambu-models.ts";
 import { parseTarget } from "../notify/targets.ts";
 import type { LanState } from "../printer-state.ts";
 import type { MetricFamily, Sample } from "../prometheus.ts";
@@ -94,7 +94,10 @@ export function createMetrics(deps: MetricsDeps) {
       g(
         "layerwatch_printer_info",
         "Each printer: its id, name and model (always 1).",
-        list.map((p) => ({ labels: { ...who(p.info.id), model: p.info.model }, value: 1 })),
+        list.map((p) => ({
+          labels: { ...who(p.info.id), model: effectiveModel(p.state.model, p.info.serial, p.info.model).model },
+          value: 1,
+        })),
       ),
       g(
         "layerwatch_printer_state",
