@@ -23,6 +23,7 @@ import { exportYear } from "./scenarios-exports.ts";
 import { memoryAfterLoad, yearOfData } from "./scenarios-history.ts";
 import { lanScenario } from "./scenarios-lan.ts";
 import { fanoutScenarios, ingestScenarios } from "./scenarios-live.ts";
+import { modelsScenario } from "./scenarios-models.ts";
 import { notifyScenario } from "./scenarios-notify.ts";
 import { crossInstance, postgresInstalled, postgresScenario } from "./scenarios-postgres.ts";
 import { fleet, printerPages } from "./scenarios-printers.ts";
@@ -36,8 +37,8 @@ console.log(
     `${navigator.hardwareConcurrency} cores${quick ? ", quick mode" : ""}`,
 );
 
-// BENCH_ONLY=<group> (printer1, printers, lan, camera, upload, notify, postgres, exports) runs one group; `make bench`
-// runs them all.
+// BENCH_ONLY=<group> (printer1, printers, lan, models, camera, upload, notify, postgres, exports) runs one group;
+// `make bench` runs them all.
 // BENCH_ONLY=fleet runs the printers group's fleet row alone, on 20 printers with few readings.
 // BENCH_ONLY=cross-instance runs the postgres group's cross-instance row alone (PostgreSQL and Redis).
 // BENCH_QUICK=1 shortens every loop; BENCH_PROFILE=<dir> runs the server from source under Bun's CPU profiler.
@@ -98,6 +99,8 @@ if (only === "fleet") {
 
 // Fifty fake Bambu printers over MQTT: memory per printer, CPU per delta.
 if (!only || only === "lan") await lanScenario();
+// Every Bambu model's real report, full and as a delta: CPU per report in process, and on the server per delta.
+if (!only || only === "models") await modelsScenario();
 // One RTSPS camera (ffmpeg decoding H.264 over TLS): nobody watching, then 10 viewers on one decoder.
 if (!only || only === "camera") await cameraScenario();
 // A 200 MiB timelapse over tus in 5 MiB chunks: throughput, CPU per MiB, RSS bounded.

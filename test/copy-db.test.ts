@@ -124,9 +124,11 @@ describe("the copy knows every table", () => {
             ? "name"
             : t === "sessions"
               ? "token_hash"
-              : t.endsWith("summaries")
-                ? "1"
-                : "id";
+              : t === "job_filaments"
+                ? "job_id"
+                : t.endsWith("summaries")
+                  ? "1"
+                  : "id";
         seeded[t] = numbers<{ k: unknown }>(await sql.unsafe(`SELECT ${key} AS k FROM ${t} ORDER BY 1`)).map(
           (r) => r.k,
         );
@@ -286,6 +288,11 @@ describe("a database the app filled (printers, jobs with archive frames, tokens,
         "image/jpeg",
         frame.map((b) => b ^ i),
       );
+    for (const [tray, type, color] of [
+      [0, "PLA", "FFFFFFFF"],
+      [254, "PETG", null],
+    ] as const)
+      s.jobs.addFilament({ job_id: job, tray, type, color, brand: "Ä brand", first_used_at: 1_760_000_000_000 + tray });
     s.jobs.close(job, 1_760_000_100_000, "finished");
     s.timelapses.insert({
       printer_id: printer,
@@ -345,7 +352,9 @@ describe("a database the app filled (printers, jobs with archive frames, tokens,
             ? "token_hash"
             : t.endsWith("summaries")
               ? "1, 2, 3"
-              : "id";
+              : t === "job_filaments"
+                ? "job_id, tray"
+                : "id";
       const query = `SELECT * FROM ${t} ORDER BY ${order}`;
       expect({ t, rows: await pgRows(other, query) }).toEqual({ t, rows: await pgRows(url, query) });
     }

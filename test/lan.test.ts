@@ -45,7 +45,7 @@ async function setup(
       ] as never,
     },
     undefined,
-    { lanTimings: { backoffMinMs: 100, backoffMaxMs: 500, authRetryMs: 60_000 } },
+    { lanTimings: { backoffMinMs: 100, backoffMaxMs: 500, authRetryMs: 60_000, refusedRetryMs: 1500 } },
   );
   cleanup.push(() => app.close());
   const cookie = await login(app);
@@ -110,6 +110,24 @@ describe("the LAN connection", () => {
     // Bounded: a retry loop (its shortest backoff is 1 s) would have tried again within this.
     await quietFor(1500);
     expect(printer.authFailures).toBe(1);
+  });
+
+  test("a printer that refuses connections on 8883 is reported as such, retried slowly, and taken back", async () => {
+    const { printer, api, app, cookie } = await setup();
+    await until(api, (p) => p.sources.lan === "connected");
+    await printer.refuseConnections();
+    const refused = await until(api, (p) => p.sources.lan === "refused", 10_000);
+    expect(refused.lan.last_error).toContain("farm software");
+    const html = await (await fetch(`${app.url}/printers/1`, { headers: { cookie } })).text();
+    expect(html).toContain("The printer refuses LAN connections (bound to farm software");
+    // Bounded: at the 100–500 ms backoff of a flapping link several attempts would be counted within this.
+    const reconnects = refused.lan.reconnects;
+    await quietFor(1000);
+    expect((await api()).lan.reconnects).toBeLessThanOrEqual(reconnects + 1);
+    expect((await api()).sources.lan).toBe("refused");
+    await printer.acceptConnections();
+    const back = await until(api, (p) => p.sources.lan === "connected", 10_000);
+    expect(back.lan.last_error).toBeNull();
   });
 
   test("a changed certificate under pin is refused before the access code is sent", async () => {
@@ -197,6 +215,21 @@ describe("control", () => {
     expect(res.status).toBe(403);
     expect(res.body.error).toContain("Developer Mode");
     expect((await api()).state.hms.map((h) => h.code)).toContain("0500_0500_0001_0007");
+  });
+
+  test("a printer whose `fun` says commands must be signed: badge, controls off with the reason, 403 unsent", async () => {
+    const { printer, api, act, app, cookie } = await setup({ state: { fun: "3EC1AFFF9CFF", gcode_state: "RUNNING" } });
+    await until(api, (p) => p.sources.lan === "connected" && p.state?.signing_required === true);
+    const res = await act({ action: "pause" });
+    expect(res.status).toBe(403);
+    expect(printer.commands).toEqual([]);
+    const html = await (await fetch(`${app.url}/printers/1`, { headers: { cookie } })).text();
+    expect(html).toContain('class="badge lockdown"');
+    expect(html).toContain("Turn on Developer Mode");
+    // Developer Mode switched on at the printer: the next report says so and control works again.
+    printer.set({ fun: "3EC18FFF9CFF" });
+    await until(api, (p) => p.state.signing_required === false);
+    expect((await act({ action: "pause" })).status).toBe(200);
   });
 
   test("a command the printer drops gives 504 and no false success", async () => {

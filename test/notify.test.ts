@@ -168,7 +168,7 @@ describe("rules: once per real change", () => {
     const { services, printer, app } = await setup({ lan: true, notify: (s) => [s.webhookUrl(`?secret=${SECRET}`)] });
     await lanConnected(app);
     await printer.runPrint({ name: "fail", layers: 4, stepMs: 60, outcome: "fail" });
-    printer.set({ wifi_signal: "-50dBm" }); // another report with the same HMS still listed
+    printer.set({ wifi_signal: "-60dBm" }); // another report with the same HMS still listed
     await until(
       () => services.of("webhook").length,
       (n) => n >= 3,
@@ -194,5 +194,43 @@ describe("rules: once per real change", () => {
     // Bounded: a repeated camera_stale or camera_ok would come within a few 50 ms checks.
     await quietFor(200);
     expect(services.of("webhook").map((r) => r.json!.event)).toEqual(["camera_stale", "camera_ok"]);
+  });
+});
+
+describe("rules for every model's extras", () => {
+  const ams = (remain: number) => ({
+    ams: [
+      { id: "0", humidity: "3", temp: "25.0", tray: [{ id: "0", tray_type: "PLA", tray_color: "FF0000FF", remain }] },
+    ],
+    tray_now: "0",
+  });
+
+  test("the tray printing now running out gives filament_runout once; Authorization Control on gives its own", async () => {
+    const { services, printer, app } = await setup({ lan: true, notify: (s) => [s.webhookUrl(`?secret=${SECRET}`)] });
+    printer.set({ ams: ams(5), fun: "3EC18FFF9CFF" });
+    await lanConnected(app);
+    await until(
+      () => app.printers.get(1)?.state.ams?.tray_now,
+      (n) => n === 0,
+    );
+    printer.set({ gcode_state: "RUNNING", subtask_name: "vase", stg_cur: 0 });
+    await until(
+      () => services.of("webhook").length,
+      (n) => n >= 1,
+    );
+    printer.set({ ams: ams(0) });
+    // The printer then pauses for filament: the same run-out, not a second one.
+    printer.set({ gcode_state: "PAUSE", stg_cur: 6 });
+    printer.set({ fun: "3EC1AFFF9CFF" });
+    await until(
+      () => services.of("webhook").length,
+      (n) => n >= 4,
+    );
+    // Bounded: a second filament_runout from the pause would be raised by the same report, within this.
+    await quietFor(300);
+    const events = services.of("webhook").map((r) => r.json!.event);
+    expect(events).toEqual(["print_started", "filament_runout", "print_paused", "authorization_control"]);
+    const runout = services.of("webhook").find((r) => r.json!.event === "filament_runout")!.json!;
+    expect(JSON.stringify(runout)).toContain("PLA #FF0000FF (tray 0) is empty");
   });
 });

@@ -582,6 +582,28 @@ for (const engine of ENGINES) {
         expect(await s.jobs.frame(999)).toBeNull();
       });
 
+      test("a job's filaments: one row per tray, the first filament seen stays, listed per job", async () => {
+        const a = await s.jobs.insert(1, "a", "", NOW);
+        const b = await s.jobs.insert(1, "b", "", NOW + 1);
+        const pla = { job_id: a, tray: 0, type: "PLA", color: "FFFFFFFF", brand: "PLA Basic", first_used_at: NOW };
+        await s.jobs.addFilament(pla);
+        await s.jobs.addFilament({ ...pla, type: "PETG", first_used_at: NOW + 5 });
+        await s.jobs.addFilament({ ...pla, tray: 254, type: "TPU", color: null, brand: null, first_used_at: NOW + 2 });
+        await s.jobs.addFilament({ ...pla, job_id: b, tray: 128, type: "PA-CF", color: "000000FF" });
+        expect(await s.jobs.filaments([a])).toEqual([
+          pla,
+          { job_id: a, tray: 254, type: "TPU", color: null, brand: null, first_used_at: NOW + 2 },
+        ]);
+        expect((await s.jobs.filaments([b, a])).map((f) => [f.job_id, f.tray])).toEqual([
+          [a, 0],
+          [a, 254],
+          [b, 128],
+        ]);
+        expect(await s.jobs.filaments([])).toEqual([]);
+        await s.jobs.deleteOfPrinter(1);
+        expect(await s.jobs.filaments([a, b])).toEqual([]);
+      });
+
       test("the archive is measured, pruned oldest job first, and frames deleted one by one", async () => {
         const a = await s.jobs.insert(1, "a", "", NOW);
         const b = await s.jobs.insert(1, "b", "", NOW + 1);

@@ -53,7 +53,7 @@ describe("stylesheets by page area", () => {
       "/login": [base, "/static/login.css"],
       "/": [base, "/static/printer-state.css", "/static/overview.css"],
       "/printers/1": [base, "/static/printer-state.css", "/static/printer.css"],
-      "/history": [base, "/static/history.css"],
+      "/history": [base, "/static/printer-state.css", "/static/history.css"],
       "/settings": [base, "/static/settings.css"],
     });
   });

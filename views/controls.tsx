@@ -28,6 +28,7 @@ function offlineReason(p: HeldPrinter, t: Dictionary): string {
   if (!p.info.host) return t.controlsNoCameraPi;
   if (p.lan.state === "auth_failed") return t.controlsAccessCode;
   if (p.lan.state === "tls_mismatch") return t.controlsCertificate;
+  if (p.lan.state === "refused") return t.controlsRefused;
   return t.controlsOffline;
 }
 
@@ -35,13 +36,14 @@ export function controlView(p: HeldPrinter, device: boolean, t: Dictionary): Con
   const s = p.state;
   const g = s.gcode_state;
   const lanUp = p.lan.state === "connected";
-  // Under Authorization Control the printer drops every LAN command; only its HMS says so.
-  const authControl = lanUp && s.hms.some((h) => h.code === AUTH_CONTROL_HMS);
+  // Under Authorization Control the printer drops every LAN command: its `fun` field says so, or else its HMS.
+  const signed = lanUp && s.signing_required === true;
+  const authControl = signed || (lanUp && s.hms.some((h) => h.code === AUTH_CONTROL_HMS));
   const lanOk = lanUp && !authControl;
   // Pause, resume and stop go over the LAN link, or through the camera Pi when there is no link.
   const printOk = lanOk || (!lanUp && device);
   const offline = !lanUp && !device;
-  const reason = offline ? offlineReason(p, t) : authControl ? t.controlsAuthControl : "";
+  const reason = offline ? offlineReason(p, t) : signed ? t.controlsLockdown : authControl ? t.controlsAuthControl : "";
   const known = g !== null;
   const active = !known || ACTIVE_STATES.includes(g);
   const running = !known || g === "RUNNING" || g === "PREPARE";

@@ -2,12 +2,17 @@
 // Owns the print history: every job newest first (one printer's or all), filterable by outcome, each row
 // with its thumbnail, name, outcome, duration, layers and weather.
 import type { JobListRow } from "../src/store/store.ts";
+import { JobFilaments } from "./ams.tsx";
 import { formatStamp, type ViewContext } from "./context.ts";
 import { Layout } from "./layout.tsx";
 import { duration } from "./printer.tsx";
 
 export const OUTCOMES = ["running", "finished", "failed", "cancelled"] as const;
-export type JobSummary = JobListRow & { printer: string; facts: { duration_s: number; weather: Weather | null } };
+export type JobSummary = JobListRow & {
+  printer: string;
+  facts: { duration_s: number; weather: Weather | null };
+  filaments: { type: string; color: string | null }[];
+};
 type Weather = { temp_min: number | null; temp_avg: number; temp_max: number | null; hum_avg: number };
 
 /** "22.8 °C (21.5–24) · 44 %": the room during a print, in one line. */
@@ -63,6 +68,7 @@ export function HistoryPage(props: {
                 <p class="muted" safe>
                   {`${props.showPrinter ? `${j.printer} · ` : ""}${formatStamp(j.started_at, ctx)}`}
                 </p>
+                <JobFilaments filaments={j.filaments} ctx={ctx} />
               </div>
               <OutcomeBadge outcome={j.outcome} ctx={ctx} />
               <span class="job-fact">{duration(j.facts.duration_s / 60, t)}</span>

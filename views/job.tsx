@@ -3,6 +3,7 @@
 // ran, the errors it met, and its timelapse video when the camera Pi uploaded one.
 import { hmsWikiUrl } from "../src/printer-state.ts";
 import type { JobFrameMeta, JobRow } from "../src/store/store.ts";
+import { JobFilaments } from "./ams.tsx";
 import { formatStamp, jsonForHtml, type ViewContext } from "./context.ts";
 import { Csrf } from "./forms.tsx";
 import { OutcomeBadge } from "./history.tsx";
@@ -56,9 +57,12 @@ export function JobPage(props: {
   ctx: ViewContext;
   job: JobRow;
   printer: string;
+  /** The printer's model: its HMS codes link to that model family's wiki pages. */
+  model?: string | null;
   facts: Facts;
   frames: JobFrameMeta[];
   timelapseId: number | null;
+  filaments: { type: string; color: string | null }[];
 }) {
   const { ctx, job, facts } = props;
   const { t } = ctx;
@@ -107,6 +111,16 @@ export function JobPage(props: {
               <dt>{t.file}</dt>
               <dd safe>{job.file || "–"}</dd>
             </div>
+            {props.filaments.length ? (
+              <div>
+                <dt>{t.amsTrays}</dt>
+                <dd>
+                  <JobFilaments filaments={props.filaments} ctx={ctx} />
+                </dd>
+              </div>
+            ) : (
+              ""
+            )}
           </dl>
           {facts.errors.length ? (
             <div class="printer-errors">
@@ -115,7 +129,11 @@ export function JobPage(props: {
                 {facts.errors.map((e) =>
                   e.kind === "hms" ? (
                     <li>
-                      <a href={hmsWikiUrl(e.code)} target="_blank" rel="noopener noreferrer">{`HMS ${e.code}`}</a>{" "}
+                      <a
+                        href={hmsWikiUrl(e.code, props.model)}
+                        target="_blank"
+                        rel="noopener noreferrer"
+                      >{`HMS ${e.code}`}</a>{" "}
                       <span class="muted">({e.severity})</span>
                     </li>
                   ) : (

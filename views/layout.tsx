@@ -40,7 +40,7 @@ const PAGE_STYLES: Record<string, string[]> = {
   login: ["login.css"],
   overview: ["printer-state.css", "overview.css"],
   dashboard: ["printer-state.css", "printer.css"],
-  history: ["history.css"],
+  history: ["printer-state.css", "history.css"],
   job: ["printer-state.css", "history.css"],
   settings: ["settings.css"],
 };

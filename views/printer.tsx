@@ -1,10 +1,12 @@
 /** @jsxImportSource @kitajs/html */
 // Owns how a printer's state reads: the state panel of its page and the card on the overview. The same
 // components render the page and the live updates (printer_state, printer_card); the controls are in controls.tsx.
+import { effectiveModel } from "../src/bambu-models.ts";
 import type { Dictionary } from "../src/i18n.ts";
 import { CANCELLED_ERROR, hmsWikiUrl, type PrinterState, printErrorCode } from "../src/printer-state.ts";
 import type { HeldPrinter } from "../src/services/printers.ts";
 import type { FrameMeta, ReadingRow, StatusRow } from "../src/store/store.ts";
+import { AmsPanel, AmsStrip } from "./ams.tsx";
 import { CameraNotice } from "./camera.tsx";
 import type { ViewContext } from "./context.ts";
 import { Stamp } from "./tiles.tsx";
@@ -83,7 +85,7 @@ function Progress(props: { s: PrinterState; ctx: ViewContext }) {
   );
 }
 
-function ErrorLine(props: { s: PrinterState; ctx: ViewContext }) {
+function ErrorLine(props: { s: PrinterState; ctx: ViewContext; model: string }) {
   const { s, ctx } = props;
   if (!s.error && !s.hms.length) return "";
   return (
@@ -101,7 +103,7 @@ function ErrorLine(props: { s: PrinterState; ctx: ViewContext }) {
         <ul class="hms">
           {s.hms.map((h) => (
             <li class={`hms-${h.severity}`}>
-              <a href={hmsWikiUrl(h.code)} rel="noopener noreferrer" target="_blank">
+              <a href={hmsWikiUrl(h.code, props.model)} rel="noopener noreferrer" target="_blank">
                 HMS {h.code}
               </a>{" "}
               <span class="muted">({h.severity})</span>
@@ -112,6 +114,50 @@ function ErrorLine(props: { s: PrinterState; ctx: ViewContext }) {
         ""
       )}
     </div>
+  );
+}
+
+const dict = (t: Dictionary) => t as Record<string, string>;
+
+/** The stage in words (stg_cur), while a print is under way; null when there is none to tell. */
+export function stageText(t: Dictionary, s: PrinterState): string | null {
+  if (s.stage === null || !["printing", "paused"].includes(stateKind(s))) return null;
+  return dict(t)[`stage_${s.stage}`] ?? t.stageOther.replace("{n}", String(s.stage));
+}
+
+const nozzleKind = (t: Dictionary, type: string | null, diameter: number | null) =>
+  [diameter ? `${diameter} mm` : "", type ? (dict(t)[`nozzle_${type}`] ?? type.replaceAll("_", " ")) : ""]
+    .filter(Boolean)
+    .join(" ") || null;
+
+function fansText(t: Dictionary, f: PrinterState["fans"]): string | null {
+  if (!f) return null;
+  const parts = (["part", "aux", "chamber", "heatbreak"] as const)
+    .filter((k) => f[k] !== null)
+    .map((k) => `${dict(t)[`fan_${k}`]} ${f[k]} %`);
+  return parts.length ? parts.join(" · ") : null;
+}
+
+/** Dual-nozzle printers (H2D): each nozzle with its temperature and kind; the active one marked. */
+function Extruders(props: { s: PrinterState; ctx: ViewContext }) {
+  const { t } = props.ctx;
+  if (props.s.extruders.length < 2) return "";
+  return (
+    <ul class="extruders" aria-label={t.nozzle}>
+      {props.s.extruders.map((e) => (
+        <li class={e.active ? "active" : ""} data-extruder={e.id}>
+          <span class="extruder-name">
+            {e.id === 0 ? t.extruderRight : t.extruderLeft}
+            {e.active ? ` (${t.extruderActive})` : ""}
+          </span>
+          : {temp(e.temp, e.target)}
+          {(() => {
+            const kind = nozzleKind(t, e.nozzle_type, e.nozzle_diameter);
+            return kind ? <span class="muted" safe>{` · ${kind}`}</span> : "";
+          })()}
+        </li>
+      ))}
+    </ul>
   );
 }
 
@@ -126,11 +172,23 @@ export function StatePanel(props: {
   const { t } = ctx;
   const s = props.printer.state;
   const speed = s.speed_level ? (t as Record<string, string>)[`speed_${s.speed_level}`] : null;
+  const info = props.printer.info;
+  const model = effectiveModel(s.model, info.serial, info.model);
+  const firmware = s.firmware.find((f) => f.module === "ota") ?? s.firmware[0];
+  const dual = s.extruders.length > 1;
   const facts: [string, string | null][] = [
-    [t.nozzle, s.nozzle_temp === null ? null : temp(s.nozzle_temp, s.nozzle_target)],
+    [t.stage, stageText(t, s)],
+    [t.nozzle, s.nozzle_temp === null || dual ? null : temp(s.nozzle_temp, s.nozzle_target)],
+    [t.nozzleKind, dual ? null : nozzleKind(t, s.nozzle_type, s.nozzle_diameter)],
     [t.bed, s.bed_temp === null ? null : temp(s.bed_temp, s.bed_target)],
+    [t.chamber, s.chamber_temp === null ? null : temp(s.chamber_temp, null)],
     [t.speed, speed ?? null],
+    [t.fans, fansText(t, s.fans)],
     [t.file, s.file],
+    [t.model, `${model.model} (${dict(t)[`modelFrom_${model.source}`]})`],
+    [t.firmware, firmware?.version ?? null],
+    [t.wifi, s.wifi_dbm === null ? null : `${s.wifi_dbm} dBm`],
+    [t.sdCard, s.sd_card === null ? null : s.sd_card ? t.sdCardIn : t.sdCardOut],
   ];
   return (
     <section
@@ -144,7 +202,15 @@ export function StatePanel(props: {
       <p class="state-badge" safe>
         {stateLabel(t, s, status)}
       </p>
+      {s.signing_required ? (
+        <p class="badge lockdown" title={t.lockdownOn}>
+          {t.lockdown}
+        </p>
+      ) : (
+        ""
+      )}
       <Progress s={s} ctx={ctx} />
+      <Extruders s={s} ctx={ctx} />
       <dl class="facts">
         {facts.map(([label, value]) =>
           value === null ? (
@@ -158,7 +224,8 @@ export function StatePanel(props: {
         )}
       </dl>
       {s.timelapse ? <p class="muted">{t.timelapseOn}</p> : ""}
-      <ErrorLine s={s} ctx={ctx} />
+      <ErrorLine s={s} ctx={ctx} model={model.model} />
+      <AmsPanel ams={s.ams} ctx={ctx} />
       <CameraNotice printer={props.printer} ctx={ctx} />
     </section>
   );
@@ -181,8 +248,16 @@ export function CardInfo(props: { printer: HeldPrinter; latest: PrinterLatest; c
       <p class={`state-badge state-${stateKind(s)}`} safe>
         {stateLabel(t, s, latest.status)}
       </p>
+      {s.signing_required ? (
+        <p class="badge lockdown" title={t.lockdownOn}>
+          {t.lockdown}
+        </p>
+      ) : (
+        ""
+      )}
       <Progress s={s} ctx={ctx} />
-      <ErrorLine s={s} ctx={ctx} />
+      <ErrorLine s={s} ctx={ctx} model={effectiveModel(s.model, printer.info.serial, printer.info.model).model} />
+      <AmsStrip ams={s.ams} ctx={ctx} />
       <p class="card-room">
         {latest.reading
           ? `${latest.reading.temperature.toFixed(1)} °C · ${latest.reading.humidity.toFixed(0)} %`

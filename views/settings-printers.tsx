@@ -1,6 +1,7 @@
 /** @jsxImportSource @kitajs/html */
 // Owns the admin's printer settings: the list with each source's health, adding, editing (the access
 // code is never shown back), deleting with a confirmation that says what goes, and per-printer tokens.
+import { effectiveModel } from "../src/bambu-models.ts";
 import { type Message, translate } from "../src/i18n.ts";
 import type { SetupErrors } from "../src/services/printer-setup.ts";
 import type { HeldPrinter } from "../src/services/printers.ts";
@@ -116,7 +117,10 @@ export function PrinterForm(props: {
 function lanLine(summary: PrinterSummary, ctx: ViewContext): string {
   const { printer, device } = summary;
   const lan = printer.lan;
-  const parts = [printer.info.model];
+  const model = effectiveModel(printer.state.model, printer.info.serial, printer.info.model);
+  const parts = [`${model.model} (${ctx.t[`modelFrom_${model.source}`]})`];
+  const firmware = printer.state.firmware.find((f) => f.module === "ota") ?? printer.state.firmware[0];
+  if (firmware) parts.push(`${ctx.t.firmware} ${firmware.version}`);
   if (printer.info.host) {
     parts.push(`${ctx.t.lan}: ${ctx.t[`lan_${lan.state}`]} (${formatStamp(lan.since, ctx)})`);
     if (lan.last_message_at) parts.push(`↓ ${formatStamp(lan.last_message_at, ctx)}`);

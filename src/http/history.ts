@@ -4,10 +4,11 @@ import { Elysia, t } from "elysia";
 import { HistoryPage, OUTCOMES } from "../../views/history.tsx";
 import { JobPage } from "../../views/job.tsx";
 import { ErrorPage } from "../../views/pages.tsx";
+import { effectiveModel } from "../bambu-models.ts";
 import type { Session } from "../services/auth.ts";
 import type { HttpDeps, RequestTools } from "./context.ts";
 import { edge, IdParams, idOfFile, wholeNumber } from "./edge.ts";
-import { jobFacts } from "./jobs-api.ts";
+import { filamentsByJob, jobFacts } from "./jobs-api.ts";
 
 const PAGE = 50;
 const Query = t.Object({
@@ -26,6 +27,7 @@ export function historyRoutes(deps: HttpDeps, tools: RequestTools) {
     const next =
       rows.length === PAGE && last ? `${base}?${new URLSearchParams({ outcome, before: String(last.id) })}` : undefined;
     const name = printerId ? printers.get(printerId)!.info.name : "";
+    const filaments = filamentsByJob(await jobs.filaments(rows.map((j) => j.id)));
     return HistoryPage({
       ctx: tools.view(session),
       title: printerId ? tools.t.historyOf.replace("{name}", name) : tools.t.printHistory,
@@ -33,7 +35,12 @@ export function historyRoutes(deps: HttpDeps, tools: RequestTools) {
       outcome,
       showPrinter: !printerId,
       next,
-      jobs: rows.map((j) => ({ ...j, printer: printers.get(j.printer_id)?.info.name ?? "", facts: jobFacts(j) })),
+      jobs: rows.map((j) => ({
+        ...j,
+        printer: printers.get(j.printer_id)?.info.name ?? "",
+        facts: jobFacts(j),
+        filaments: filaments.get(j.id) ?? [],
+      })),
     });
   }
 
@@ -68,9 +75,14 @@ export function historyRoutes(deps: HttpDeps, tools: RequestTools) {
             ctx: tools.view(session),
             job,
             printer: printers.get(job.printer_id)?.info.name ?? "",
+            model: (() => {
+              const p = printers.get(job.printer_id);
+              return p ? effectiveModel(p.state.model, p.info.serial, p.info.model).model : null;
+            })(),
             facts: jobFacts(job),
             frames: await jobs.frames(job.id),
             timelapseId: await jobs.timelapseOf(job.id),
+            filaments: filamentsByJob(await jobs.filaments([job.id])).get(job.id) ?? [],
           });
         },
         { ...page, params: IdParams },

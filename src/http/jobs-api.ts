@@ -1,7 +1,7 @@
 // Owns the jobs JSON API (PRINTERS.md §6): a printer's prints newest first, and one print with its
 // archived frames and errors.
 import { Elysia, t } from "elysia";
-import type { JobListRow, JobRow } from "../store/store.ts";
+import type { JobFilament, JobListRow, JobRow } from "../store/store.ts";
 import { isoInZone } from "../time.ts";
 import { type HttpDeps, jsonFor, jsonResponse, type RequestTools } from "./context.ts";
 import { edge, IdParams } from "./edge.ts";
@@ -28,10 +28,21 @@ export function jobFacts(job: JobRow, now = Date.now()) {
   };
 }
 
+/** Each job's filaments (type, colour, brand, tray), by job id. */
+export function filamentsByJob(rows: JobFilament[]) {
+  const out = new Map<number, { tray: number; type: string; color: string | null; brand: string | null }[]>();
+  for (const f of rows) {
+    const list = out.get(f.job_id) ?? [];
+    list.push({ tray: f.tray, type: f.type, color: f.color, brand: f.brand });
+    out.set(f.job_id, list);
+  }
+  return out;
+}
+
 export function jobsApiRoutes(deps: HttpDeps, tools: RequestTools) {
   const iso = (ms: number | null) => (ms === null ? null : isoInZone(ms, deps.config.timezone));
   const { jobs } = deps;
-  const row = async (j: JobListRow | (JobRow & { frames: number })) => {
+  const row = async (j: JobListRow | (JobRow & { frames: number }), filaments: ReturnType<typeof filamentsByJob>) => {
     const facts = jobFacts(j);
     return {
       id: j.id,
@@ -48,6 +59,7 @@ export function jobsApiRoutes(deps: HttpDeps, tools: RequestTools) {
       weather: facts.weather,
       frames: j.frames,
       timelapse_id: await jobs.timelapseOf(j.id),
+      filaments: filaments.get(j.id) ?? [],
     };
   };
 
@@ -60,7 +72,8 @@ export function jobsApiRoutes(deps: HttpDeps, tools: RequestTools) {
         const before = query.before ? Number(query.before) : undefined;
         const outcome = query.outcome ?? "";
         const list = await jobs.list({ printerId: printer.info.id, limit, before, outcome });
-        return jsonFor(request, await Promise.all(list.map(row)));
+        const filaments = filamentsByJob(await jobs.filaments(list.map((j) => j.id)));
+        return jsonFor(request, await Promise.all(list.map((j) => row(j, filaments))));
       },
       {
         auth: "api",
@@ -79,7 +92,7 @@ export function jobsApiRoutes(deps: HttpDeps, tools: RequestTools) {
         if (!job) return jsonResponse({ error: "no such job" }, 404);
         const frames = await jobs.frames(job.id);
         return jsonFor(request, {
-          ...(await row({ ...job, frames: frames.length })),
+          ...(await row({ ...job, frames: frames.length }, filamentsByJob(await jobs.filaments([job.id])))),
           errors: jobFacts(job).errors,
           frames: frames.map((f) => ({
             id: f.id,

@@ -1,6 +1,7 @@
 // Owns the printers JSON API of PRINTERS.md §6: list and one printer with live state, and (admin, JSON
 // only) create, change, delete, control actions, re-pin, device tokens.
 import { Elysia, t } from "elysia";
+import { effectiveModel } from "../bambu-models.ts";
 import { dictionary, translate } from "../i18n.ts";
 import { ACTIONS, type Action } from "../services/printer-control.ts";
 import type { HeldPrinter } from "../services/printers.ts";
@@ -24,10 +25,14 @@ export function printersApiRoutes(deps: HttpDeps, tools: RequestTools) {
     const latest = telemetry.latest(id);
     const device = printers.deviceSource(p);
     const s = p.state;
+    const model = effectiveModel(s.model, p.info.serial, p.info.model);
     return {
       id,
       name: p.info.name,
-      model: p.info.model,
+      model: model.model,
+      model_source: model.source,
+      model_configured: p.info.model,
+      firmware: s.firmware,
       online: p.lan.state === "connected" || device === "online",
       sources: { lan: p.lan.state, device },
       lan: p.info.host
@@ -63,6 +68,15 @@ export function printersApiRoutes(deps: HttpDeps, tools: RequestTools) {
             error: s.error,
             hms: s.hms,
             timelapse: s.timelapse,
+            chamber_temp: s.chamber_temp,
+            sd_card: s.sd_card,
+            wifi_dbm: s.wifi_dbm,
+            fans: s.fans,
+            nozzle_type: s.nozzle_type,
+            nozzle_diameter: s.nozzle_diameter,
+            extruders: s.extruders,
+            ams: s.ams,
+            signing_required: s.signing_required,
             updated_at: iso(s.updated_at),
           }
         : null,

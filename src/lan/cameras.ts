@@ -3,6 +3,7 @@
 // short grace after the last viewer leaves (a page reload is not a restart), started again with backoff when
 // it fails. Frames become the printer's own frames (`source: "printer"`); why a camera stopped goes to the
 // printer's LAN health (camera_error), never with the access code in it.
+import { effectiveModel } from "../bambu-models.ts";
 import { type CameraKind, cameraKind } from "../camera-kind.ts";
 import type { Logger } from "../log.ts";
 import { ACTIVE_STATES } from "../printer-state.ts";
@@ -35,8 +36,8 @@ type Camera = {
 /** While someone watches, a camera frame is kept at most this often (the SD card's sake). */
 const WATCHED_FRAME_MS = 2000;
 
-/** The model that decides the camera: the configured one (a detected model can take its place here). */
-const modelOf = (p: HeldPrinter) => p.info.model;
+/** The model that decides the camera: the one the printer named, else its serial's, else the configured one. */
+const modelOf = (p: HeldPrinter) => effectiveModel(p.state.model, p.info.serial, p.info.model).model;
 
 export function createCameras(deps: {
   printers: PrinterService;

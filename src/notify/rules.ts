@@ -1,7 +1,10 @@
 // Owns when to notify: once per real change. Jobs starting and ending, a pause, each HMS code once per print,
 // a printer's LAN link lost past a grace period (then back), a camera Pi gone quiet (then back), and room
-// readings crossing the printer's limits, with hysteresis so a value hovering at the limit stays quiet.
+// readings crossing the printer's limits, with hysteresis so a value hovering at the limit stays quiet; a tray
+// running out during a print (once per tray per print), and Authorization Control switched on or off.
+import { activeTray } from "../bambu-ams.ts";
 import type { EventBus } from "../events.ts";
+import { ACTIVE_STATES } from "../printer-state.ts";
 import type { JobRow } from "../store/store.ts";
 import type { Message } from "./senders.ts";
 import type { NotifyEvent } from "./targets.ts";
@@ -42,7 +45,11 @@ const TEXT: Record<NotifyEvent, { title: string; priority: number; tags: string[
   camera_ok: { title: "camera Pi back", priority: 2, tags: ["camera"] },
   reading_high: { title: "room reading too high", priority: 4, tags: ["thermometer"] },
   reading_low: { title: "room reading too low", priority: 4, tags: ["thermometer"] },
+  filament_runout: { title: "filament ran out", priority: 5, tags: ["warning"] },
+  authorization_control: { title: "Authorization Control changed", priority: 4, tags: ["lock"] },
 };
+/** stg_cur while the printer waits for filament it ran out of. */
+const STAGE_RUNOUT = 6;
 
 export function createNotifyRules<P extends RulePrinter>(deps: {
   events: EventBus;
@@ -61,6 +68,10 @@ export function createNotifyRules<P extends RulePrinter>(deps: {
   const lanAnnounced = new Set<number>();
   const cameraAnnounced = new Set<number>();
   const beyond = new Map<string, boolean>();
+  /** Trays already announced as run out during each printer's current print. */
+  const ranOut = new Map<number, Set<number | "stage">>();
+  /** Each printer's Authorization Control as last seen (undefined: not yet reported). */
+  const signing = new Map<number, boolean>();
 
   function raise(event: NotifyEvent, printerId: number, body: string, job?: JobRow | null, picture = true) {
     const p = printers.get(printerId);
@@ -83,7 +94,10 @@ export function createNotifyRules<P extends RulePrinter>(deps: {
   }
 
   events.on("job", ({ kind, job }) => {
-    if (kind === "started") hmsSeen.set(job.printer_id, new Set());
+    if (kind === "started") {
+      hmsSeen.set(job.printer_id, new Set());
+      ranOut.delete(job.printer_id);
+    }
     const event = `print_${kind}` as NotifyEvent;
     const layers = job.total_layers ? ` (layer ${job.layer ?? 0}/${job.total_layers})` : "";
     raise(event, job.printer_id, `${job.name}${layers}`, job);
@@ -100,6 +114,39 @@ export function createNotifyRules<P extends RulePrinter>(deps: {
       if (seen.has(h.code)) continue;
       seen.add(h.code);
       raise("hms_error", printerId, `HMS ${h.code} (${h.severity})`);
+    }
+  });
+
+  // A tray running out while a print is under way: the tray printing now reaching 0 %, or the printer pausing for
+  // filament (stage 6, also for spools without RFID, whose remain is unknown). Once per tray per print.
+  events.on("printerState", ({ printerId, state, changed, source }) => {
+    if (changed.signing_required !== undefined && changed.signing_required !== null && source === "lan") {
+      const before = signing.get(printerId);
+      signing.set(printerId, changed.signing_required);
+      // The first report only tells the state as it is; a change after that is news.
+      if (before !== undefined)
+        raise(
+          "authorization_control",
+          printerId,
+          changed.signing_required
+            ? "Authorization Control is on: the printer ignores layerwatch's commands until Developer Mode is on"
+            : "Developer Mode is on: layerwatch's commands work again",
+          null,
+          false,
+        );
+    }
+    if (!ACTIVE_STATES.includes(state.gcode_state ?? "")) return;
+    const tray = activeTray(state.ams);
+    const seen = ranOut.get(printerId) ?? new Set<number | "stage">();
+    ranOut.set(printerId, seen);
+    const what = tray?.type ? `${tray.type}${tray.color ? ` #${tray.color}` : ""} (tray ${tray.id})` : "";
+    if (changed.ams !== undefined && tray && tray.remain === 0 && !seen.has(tray.id)) {
+      seen.add(tray.id);
+      seen.add("stage");
+      raise("filament_runout", printerId, `${what} is empty`);
+    } else if (changed.stage === STAGE_RUNOUT && !seen.has("stage")) {
+      seen.add("stage");
+      raise("filament_runout", printerId, what ? `${what}: the printer paused for filament` : "paused for filament");
     }
   });
 

@@ -14,6 +14,8 @@ export const NOTIFY_EVENTS = [
   "camera_ok",
   "reading_high",
   "reading_low",
+  "filament_runout",
+  "authorization_control",
 ] as const;
 export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
 

@@ -4,6 +4,8 @@
 // Stores, then announces; the open jobs are held in memory and rebuilt from the store at start. A LAN printer's
 // job is opened and closed only by the instance holding its link (`owns`: its state arrives only there); on
 // gaining the link an instance reads the printer's open job again (`adopt`), so a print stays one job.
+// A job also records the AMS trays it drew from (the tray printing now, whenever it changes during the print).
+import { activeTray } from "../bambu-ams.ts";
 import type { DomainEvents, EventBus } from "../events.ts";
 import type { Logger } from "../log.ts";
 import {
@@ -56,6 +58,8 @@ export async function createJobService(deps: {
   const lastState = new Map<number, string | null>();
   for (const p of deps.printers.list()) lastState.set(p.info.id, p.state.gcode_state);
   const lastArchive = new Map<number, { at: number; layer: number | null }>();
+  /** The trays each open job is known to have used (by job id), so each is written once. */
+  const traysUsed = new Map<number, Set<number>>();
   let archiveBytes = await store.jobs.archiveBytes();
 
   const logFailure = (err: unknown) => {
@@ -120,6 +124,7 @@ export async function createJobService(deps: {
     const job = open.get(printerId);
     if (!job) return;
     open.delete(printerId);
+    traysUsed.delete(job.id);
     writes.cancel(`job:${job.id}`);
     writes.cancel(`weather:${job.id}`);
     const now = Date.now();
@@ -205,13 +210,14 @@ export async function createJobService(deps: {
       // A different print began (or one ended while we were away): close the old one first.
       await finish(printerId, "cancelled");
       await start(printerId, s);
-      return;
+      return noteTray(printerId, s);
     }
     if (!job) {
       // A print under way that no job covers (first sight of the printer): it starts now.
       if (printing(g) || (g === "PAUSE" && before === null)) await start(printerId, s);
-      return;
+      return noteTray(printerId, s);
     }
+    if (changed.ams !== undefined) await noteTray(printerId, s);
     const now = Date.now();
     let dirty = noteErrors(job, s);
     if (s.layer !== null && s.layer !== job.layer) {
@@ -237,6 +243,24 @@ export async function createJobService(deps: {
     // Progress is kept in memory and rides with the next group commit, within a few seconds (and always at
     // the end): no commit of its own.
     if (dirty) saveSoon(`job:${job.id}`, job, "update");
+  }
+
+  /** Records the tray printing now as one the open job used (written at once: a few per print). */
+  async function noteTray(printerId: number, s: PrinterState) {
+    const job = open.get(printerId);
+    const tray = activeTray(s.ams);
+    if (!job || !tray?.type || !ACTIVE_STATES.includes(s.gcode_state ?? "")) return;
+    const used = traysUsed.get(job.id) ?? new Set<number>();
+    traysUsed.set(job.id, used);
+    if (used.has(tray.id)) return;
+    used.add(tray.id);
+    const row = { job_id: job.id, tray: tray.id, type: tray.type, color: tray.color, brand: tray.brand };
+    try {
+      await store.jobs.addFilament({ ...row, first_used_at: Date.now() });
+    } catch (err) {
+      used.delete(tray.id);
+      log.error("saving a print's filament failed", { job: job.id, error: err as Error });
+    }
   }
 
   events.on("reading", (r) => {
@@ -340,6 +364,11 @@ export async function createJobService(deps: {
       return store.jobs.list(...args);
     },
     frames: store.jobs.frames,
+    /** The filaments (trays) these jobs used, each job's in the order first used. */
+    filaments: async (jobIds: number[]) => {
+      await settled();
+      return store.jobs.filaments(jobIds);
+    },
     frame: store.jobs.frame,
     timelapseOf: store.jobs.timelapseOf,
     /** Bytes the print archive holds, against its budget. */

@@ -1,7 +1,7 @@
 // Owns what /metrics reports: each printer's state, progress, temperatures and room, its LAN link and devices, jobs by
 // outcome, notification deliveries, store, socket and process figures, gathered at each scrape as metric families.
 // Nothing is held: printers and rooms are read from the services' held state, counts from the database.
-
+import { effectiveModel } from "../bambu-models.ts";
 import { parseTarget } from "../notify/targets.ts";
 import type { LanState } from "../printer-state.ts";
 import type { MetricFamily, Sample } from "../prometheus.ts";
@@ -25,7 +25,7 @@ export const PRINTER_STATES = [
 const OUTCOMES = ["running", "finished", "failed", "cancelled"] as const;
 const DELIVERY_STATUSES = ["pending", "sent", "failed"] as const;
 const DEVICE_SOURCES: readonly DeviceSource[] = ["never", "online", "stale"];
-const LAN_STATES = ["off", "connecting", "connected", "auth_failed", "tls_mismatch", "error"] as const;
+const LAN_STATES = ["off", "connecting", "connected", "auth_failed", "tls_mismatch", "refused", "error"] as const;
 // A LAN state added to printer-state.ts and missing here fails the type check.
 const everyLanState: Exclude<LanState, (typeof LAN_STATES)[number]> extends never ? true : never = true;
 void everyLanState;
@@ -94,7 +94,10 @@ export function createMetrics(deps: MetricsDeps) {
       g(
         "layerwatch_printer_info",
         "Each printer: its id, name and model (always 1).",
-        list.map((p) => ({ labels: { ...who(p.info.id), model: p.info.model }, value: 1 })),
+        list.map((p) => ({
+          labels: { ...who(p.info.id), model: effectiveModel(p.state.model, p.info.serial, p.info.model).model },
+          value: 1,
+        })),
       ),
       g(
         "layerwatch_printer_state",

@@ -160,6 +160,9 @@ export function createPrinterControl(deps: {
       const wrong = misfit(action, p.state);
       if (wrong) return audit(printerId, user, action, { ...refuse(wrong), gcodeState: p.state.gcode_state ?? "" });
       const command = lanCommand(action, level);
+      // The printer says it obeys only signed commands (`fun` bit 0x20000000): sending would be dropped silently.
+      if (command && deps.lan.connected(printerId) && p.state.signing_required === true)
+        return audit(printerId, user, action, refuse("authorization_control", "lan"));
       if (command && deps.lan.connected(printerId)) {
         const waiting = awaitState(printerId, action, level);
         if (!deps.lan.send(printerId, command)) return audit(printerId, user, action, refuse("link_dropped", "lan"));

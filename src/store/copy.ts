@@ -31,6 +31,7 @@ export const COPIED_TABLES: Record<string, { seeded: readonly (number | string)[
   printer_actions: { seeded: [] },
   jobs: { seeded: [] },
   job_frames: { seeded: [] },
+  job_filaments: { seeded: [] },
   timelapses: { seeded: [] },
   notify_targets: { seeded: [] },
   notify_deliveries: { seeded: [] },

@@ -42,6 +42,15 @@ export class FencedOut extends Error {
 
 export type JobFrameMeta = { id: number; job_id: number; recorded_at: number; layer: number | null; size: number };
 export type JobListRow = JobRow & { frames: number; thumb: number | null };
+/** A tray a print drew from: its filament as the AMS described it when the print first used it. */
+export type JobFilament = {
+  job_id: number;
+  tray: number;
+  type: string;
+  color: string | null;
+  brand: string | null;
+  first_used_at: number;
+};
 
 const LIST = `SELECT j.*, (SELECT count(*) FROM job_frames f WHERE f.job_id = j.id) AS frames,
   (SELECT max(f.id) FROM job_frames f WHERE f.job_id = j.id) AS thumb FROM jobs j`;
@@ -84,6 +93,17 @@ export function jobStatements(db: Database) {
     deleteOfPrinter: db.query<never, [number]>("DELETE FROM jobs WHERE printer_id = ?"),
     timelapseOf: db.query<{ id: number }, [number]>(
       "SELECT id FROM timelapses WHERE job_id = ? AND completed_at IS NOT NULL ORDER BY id DESC LIMIT 1",
+    ),
+    addFilament: db.query<never, [number, number, string, string | null, string | null, number]>(
+      `INSERT INTO job_filaments (job_id, tray, type, color, brand, first_used_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (job_id, tray) DO NOTHING`,
+    ),
+    filaments: db.query<JobFilament, [string]>(
+      `SELECT * FROM job_filaments WHERE job_id IN (SELECT value FROM json_each(?))
+       ORDER BY job_id, first_used_at, tray`,
+    ),
+    deleteFilamentsOfPrinter: db.query<never, [number]>(
+      "DELETE FROM job_filaments WHERE job_id IN (SELECT id FROM jobs WHERE printer_id = ?)",
     ),
     deleteFramesOfPrinter: db.query<never, [number]>(
       "DELETE FROM job_frames WHERE job_id IN (SELECT id FROM jobs WHERE printer_id = ?)",
@@ -135,8 +155,14 @@ export function jobStatements(db: Database) {
       q.deleteFramesOf.run(oldest.job_id);
       return oldest.n;
     },
+    /** Records that a print drew from a tray; the first filament seen in it stays. */
+    addFilament: (f: JobFilament) =>
+      void q.addFilament.run(f.job_id, f.tray, f.type, f.color, f.brand, f.first_used_at),
+    /** The filaments of these jobs, each job's in the order first used. */
+    filaments: (jobIds: number[]) => (jobIds.length ? q.filaments.all(JSON.stringify(jobIds)) : []),
     deleteOfPrinter: (printerId: number) => {
       q.deleteFramesOfPrinter.run(printerId);
+      q.deleteFilamentsOfPrinter.run(printerId);
       q.deleteOfPrinter.run(printerId);
     },
   };

@@ -11,6 +11,7 @@ import { notifications } from "./migrations/007-notifications.ts";
 import { timelapseMetadata } from "./migrations/008-timelapse-metadata.ts";
 import { leasesAndClaims } from "./migrations/009-leases-and-claims.ts";
 import { readingsIndexWithId } from "./migrations/010-readings-index-with-id.ts";
+import { jobFilaments } from "./migrations/011-job-filaments.ts";
 
 export { DEFAULT_DEVICE_ID, DEFAULT_INTERVALS } from "./migrations/001-initial.ts";
 export { DEFAULT_PRINTER_ID } from "./migrations/004-printers.ts";
@@ -33,6 +34,7 @@ const migrations: Migration[] = [
   timelapseMetadata,
   leasesAndClaims,
   readingsIndexWithId,
+  jobFilaments,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

@@ -22,7 +22,7 @@ export type { ExportReading, JobPage, ReadingPage } from "./exports.ts";
 export type { DeliveryCount, DeviceCount, JobCount } from "./figures.ts";
 export type { FrameMeta, FrameRow, FrameSource } from "./frames.ts";
 export type { Intervals } from "./intervals.ts";
-export type { JobFrameMeta, JobListRow, JobRow, Outcome } from "./jobs.ts";
+export type { JobFilament, JobFrameMeta, JobListRow, JobRow, Outcome } from "./jobs.ts";
 export type { LeaseRow } from "./leases.ts";
 export type { DeliveryRow, PushSubscriptionRow, TargetRow } from "./notify.ts";
 export type { PrinterActionRow } from "./printer-actions.ts";

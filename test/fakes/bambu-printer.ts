@@ -43,7 +43,7 @@ const IDLE_A1 = { ...PROGRESS, ...JOB, ...TEMPS, ...FANS, ...MISC, sequence_id: 
 export type PrinterState = typeof IDLE_A1 & { [extra: string]: unknown };
 
 export type FakePrinterOptions = {
-  serial?: string; // default: a unique A1-like serial per printer in this process
+  serial?: string; // default: a unique serial per printer in this process, of no model's prefix
   accessCode?: string; // default "12345678"
   commandDelayMs?: number; // delay before a command's effect goes out as a delta (default 100)
   frameIntervalMs?: number; // camera frame interval (default 1000)
@@ -52,7 +52,18 @@ export type FakePrinterOptions = {
   dropCommands?: boolean; // commands swallowed with no state change and no HMS
   pushallDelayMs?: number; // answer a pushall this late (default 0): progress deltas may come first
   state?: Partial<PrinterState>; // initial state on top of an idle A1
+  report?: Record<string, unknown>; // the whole initial state instead (a real model's pushall, replayed as is)
+  /**
+   * get_version's module list; null = firmware that never answers it. The default names no model (firmware
+   * only), so the model configured for the fake is the one shown, as with the default serial.
+   */
+  modules?: Record<string, unknown>[] | null;
 };
+/** A get_version answer that names no model: the firmware of the printer and of an AMS lite. */
+export const FIRMWARE_ONLY = [
+  { name: "ota", product_name: "", sw_ver: "01.04.00.00", hw_ver: "OTA", sn: "", visible: true, flag: 3 },
+  { name: "ams_f1/0", product_name: "AMS lite", sw_ver: "00.00.07.89", hw_ver: "AMS_F102", sn: "", flag: 0 },
+];
 export type RunPrintOptions = {
   name: string;
   layers: number;
@@ -92,6 +103,7 @@ export class FakePrinter {
   readonly violations: Violation[] = [];
   readonly pushallTimes: number[] = []; // Date.now() of each pushall
   startCount = 0; // {"pushing":{"command":"start"}} received
+  versionRequests = 0; // {"info":{"command":"get_version"}} received
   connectCount = 0; // successful MQTT connections
   authFailures = 0; // CONNACKs refused
   readonly modes: {
@@ -100,6 +112,7 @@ export class FakePrinter {
     commandDelayMs: number;
     pushallDelayMs: number;
   };
+  modules: Record<string, unknown>[] | null;
   camera: Readonly<CameraStats> = { connections: 0, rejected: 0, frames: 0, active: 0 };
 
   private cert: Cert;
@@ -113,7 +126,8 @@ export class FakePrinter {
   private cameraServer!: FakeCamera;
 
   constructor(opts: FakePrinterOptions) {
-    this.serial = opts.serial ?? `03919A3B01${String(++serialCounter).padStart(5, "0")}`;
+    // "LWF" is no model's prefix (bambu-models.ts): the fake is the model its test configures.
+    this.serial = opts.serial ?? `LWF0000000${String(++serialCounter).padStart(5, "0")}`;
     this.accessCode = opts.accessCode ?? "12345678";
     this.reportTopic = `device/${this.serial}/report`;
     this.requestTopic = `device/${this.serial}/request`;
@@ -123,7 +137,10 @@ export class FakePrinter {
       commandDelayMs: opts.commandDelayMs ?? 100,
       pushallDelayMs: opts.pushallDelayMs ?? 0,
     };
-    this.state = { ...structuredClone(IDLE_A1), ...structuredClone(opts.state ?? {}) };
+    this.state = opts.report
+      ? (structuredClone(opts.report) as PrinterState)
+      : { ...structuredClone(IDLE_A1), ...structuredClone(opts.state ?? {}) };
+    this.modules = opts.modules === undefined ? FIRMWARE_ONLY : opts.modules;
     this.cert = makeCert(this.serial);
   }
 
@@ -188,6 +205,18 @@ export class FakePrinter {
     this.broker.publish({ ...packet, qos: 0, retain: false, dup: false }, () => {});
   }
 
+  /** Sends a report exactly as given (a real model's delta, replayed); its top-level keys join the state. */
+  report(print: Record<string, unknown>): void {
+    if (this.closed) return;
+    Object.assign(this.state, structuredClone(print));
+    const packet = {
+      cmd: "publish",
+      topic: this.reportTopic,
+      payload: Buffer.from(JSON.stringify({ print })),
+    } as const;
+    this.broker.publish({ ...packet, qos: 0, retain: false, dup: false }, () => {});
+  }
+
   /** Merge into the state and send only what changed, as A1/P1 firmware does. */
   set(partial: Partial<PrinterState>): void {
     if (this.closed) return;
@@ -243,6 +272,17 @@ export class FakePrinter {
       this.startCount++;
       return;
     }
+    if (message.info?.command === "get_version") {
+      this.versionRequests++;
+      if (!this.modules) return;
+      const info = { command: "get_version", sequence_id: message.info.sequence_id, module: this.modules };
+      const packet = { cmd: "publish", topic: this.reportTopic, payload: Buffer.from(JSON.stringify({ info })) };
+      this.broker.publish(
+        { ...(packet as { cmd: "publish"; topic: string; payload: Buffer }), qos: 0, retain: false, dup: false },
+        () => {},
+      );
+      return;
+    }
     this.commands.push(message);
     const effect = this.effectOf(message);
     if (!effect || this.modes.dropCommands) return;
@@ -290,6 +330,17 @@ export class FakePrinter {
     for (const socket of this.sockets) socket.destroy();
     await new Promise((resolve) => this.server.close(resolve));
     if (downMs > 0) await Bun.sleep(downMs);
+    this.server = await this.listen(this.mqttPort);
+  }
+
+  /** Takes no MQTT connections any more (connection refused), as a printer bound to farm software does. */
+  async refuseConnections(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+
+  /** Takes connections again on the same port, after refuseConnections. */
+  async acceptConnections(): Promise<void> {
     this.server = await this.listen(this.mqttPort);
   }
 

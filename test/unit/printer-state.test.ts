@@ -1,7 +1,7 @@
 // The printer-state model on its own: report and status translation, merging and the state diff, as pure
 // functions (no server). Real printers' reports are replayed from test/fixtures/bambu (sources in its README).
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   applyChange,
@@ -10,11 +10,13 @@ import {
   deviceFieldsOnly,
   emptyReportMemo,
   emptyState,
+  mergeDeep,
   type PrinterState,
   type ReportMemo,
   stateChange,
   stateFromDevice,
   stateFromReport,
+  stateFromVersion,
 } from "../../src/printer-state.ts";
 
 const NOW = Date.UTC(2026, 11, 4, 12);
@@ -26,7 +28,7 @@ function replay(prints: BambuPrint[], start = emptyState(), memo: ReportMemo = e
   let state = start;
   const changes: (Partial<PrinterState> | null)[] = [];
   for (const print of prints) {
-    const change = stateChange(state, stateFromReport(print, memo), NOW);
+    const change = stateChange(state, stateFromReport(print, memo, state), NOW);
     changes.push(change);
     if (change) state = applyChange(state, change, NOW);
   }
@@ -57,11 +59,19 @@ const A1_IDLE = {
   light: "off",
   error: null,
   hms: [],
+  sd_card: true,
+  wifi_dbm: -48,
+  fans: { part: 0, aux: null, chamber: null, heatbreak: 0 },
+  nozzle_type: "stainless_steel",
+  nozzle_diameter: 0.4,
 };
 
 describe("a Bambu report as printer state", () => {
   test("an A1's full pushall gives every LAN field", () => {
-    expect(stateFromReport(report("a1-idle.json"), emptyReportMemo())).toEqual(A1_IDLE as Partial<PrinterState>);
+    const out = stateFromReport(report("a1-idle.json"), emptyReportMemo("A1"));
+    expect(out).toMatchObject(A1_IDLE as Partial<PrinterState>);
+    // The A1 sends chamber_temper 5 (it has no chamber thermometer) and no `fun`: neither is a field.
+    expect(Object.keys(out).sort()).toEqual([...Object.keys(A1_IDLE), "ams"].sort());
   });
 
   const replays = [
@@ -70,7 +80,13 @@ describe("a Bambu report as printer state", () => {
     ["p1p-failed.json"],
     ["p1s-finish.json", "p1s-finish.delta1.json", "p1s-finish.delta2.json"],
     ["x1c-finish.json"],
-    ["h2d-running.json", "h2d-running.delta1.json"],
+    ["x1c-4ams-finish.json"],
+    ["h2d-running.json", "h2d-running.delta1.json", "h2d-running.delta2.json", "h2d-running.delta3.json"],
+    ["h2s-running.json"],
+    ["h2c-failed.json"],
+    ["p2s-running.json"],
+    ["x2d-running.json"],
+    ["a2l-idle.json"],
   ];
   for (const files of replays)
     test(`${files.join(" then ")} gives a state with no undefined or NaN`, () => {
@@ -91,7 +107,7 @@ describe("a Bambu report as printer state", () => {
     });
     expect(replay([report("x1c-finish.json")]).state).toMatchObject({
       gcode_state: "FINISH",
-      stage: -1,
+      stage: null,
       percent: 100,
       layer: 480,
       total_layers: 480,
@@ -112,12 +128,13 @@ describe("a Bambu report as printer state", () => {
     const { state, changes } = replay(
       ["p1s-finish.json", "p1s-finish.delta1.json", "p1s-finish.delta2.json"].map(report),
     );
+    // Their Wi-Fi signal (-67, -68 dBm against the full report's -68) is the usual jitter, not a change.
     expect(changes.slice(1)).toEqual([{ bed_temp: 11.96875 }, { bed_temp: 12 }]);
     expect(state).toMatchObject({ gcode_state: "FINISH", layer: 260, total_layers: 260, percent: 100, bed_temp: 12 });
   });
 
   test("a delta of three keys gives three fields and keeps the rest", () => {
-    const memo = emptyReportMemo();
+    const memo = emptyReportMemo("A1");
     const { state } = replay([report("a1-idle.json")], emptyState(), memo);
     const delta = { layer_num: 5, mc_percent: 10, nozzle_temper: 220, sequence_id: "7" };
     expect(stateFromReport(delta, memo)).toEqual({ layer: 5, percent: 10, nozzle_temp: 220 });
@@ -130,18 +147,23 @@ describe("a Bambu report as printer state", () => {
     expect(changes[1]).toBeNull();
   });
 
-  test("nested objects (AMS, device, upgrade state) give no field and break nothing", () => {
+  test("nested objects the state has no field for (upgrade state) give none; malformed ones break nothing", () => {
     const delta = {
       ams: { ams: [{ id: "0", humidity: "4", tray: [{ id: "0", remain: 80 }] }], tray_now: "255" },
       device: { extruder: { info: [{ id: 0, temp: 14745864 }] } },
       upgrade_state: { status: "IDLE", new_ver_list: [] },
       layer_num: { value: 3 },
     };
-    expect(stateFromReport(delta, emptyReportMemo())).toEqual({});
+    const out = stateFromReport(delta, emptyReportMemo());
+    expect(out.ams?.units[0]?.trays[0]).toMatchObject({ id: 0, type: null, remain: null, color: null });
+    expect(out.extruders).toEqual([]);
+    expect(Object.keys(out).sort()).toEqual(["ams", "extruders"]);
+    const junk = { device: "x", ams: 5, vt_tray: null, vir_slot: [1, "a", null], upgrade_state: {} };
+    expect(holes(stateFromReport(junk, emptyReportMemo()))).toEqual([]);
   });
 
   test("unknown keys are ignored", () => {
-    const delta = { wifi_signal: "-48dBm", command: "push_status", msg: 1, fan_gear: 0, not_a_key: "x" };
+    const delta = { command: "push_status", msg: 1, fan_gear: 0, not_a_key: "x", sequence_id: "9" };
     expect(stateFromReport(delta, emptyReportMemo())).toEqual({});
   });
 
@@ -257,5 +279,198 @@ describe("the state diff", () => {
     expect(next).toMatchObject({ layer: 9, gcode_state: "RUNNING", updated_at: NOW });
     expect(base.layer).toBe(4);
     expect(Object.keys(next)).toEqual(Object.keys(emptyState()));
+  });
+});
+
+/** A model's reports replayed as its link reads them: its get_version answer first when the fixture has one. */
+function replayModel(base: string, deltas: string[] = []) {
+  const memo = emptyReportMemo();
+  let state = emptyState();
+  const version = join(import.meta.dir, "../fixtures/bambu", `${base}.version.json`);
+  if (existsSync(version)) {
+    const info = (JSON.parse(readFileSync(version, "utf8")) as { info: Record<string, unknown> }).info;
+    state = applyChange(state, stateFromVersion(info, memo), NOW);
+  }
+  const changes: (Partial<PrinterState> | null)[] = [];
+  for (const file of [`${base}.json`, ...deltas]) {
+    const change = stateChange(state, stateFromReport(report(file), memo, state), NOW);
+    changes.push(change);
+    if (change) state = applyChange(state, change, NOW);
+  }
+  return { state, changes, memo };
+}
+
+describe("every model's reports", () => {
+  test("the H2D: two extruders with packed temperatures; the active one is the nozzle", () => {
+    const { state } = replayModel("h2d-running");
+    expect(state.extruders).toEqual([
+      { id: 0, temp: 264, target: 225, nozzle_type: "hardened_steel", nozzle_diameter: 0.4, active: true },
+      { id: 1, temp: 40, target: 0, nozzle_type: "high_flow_hardened_steel", nozzle_diameter: 0.4, active: false },
+    ]);
+    // The top-level nozzle_temper (40) is the idle left nozzle's.
+    expect(state).toMatchObject({ nozzle_temp: 264, nozzle_target: 225, chamber_temp: 48, model: "H2D" });
+  });
+
+  test("nested deltas merge deeply: the active extruder changes, temperatures and nozzles stay", () => {
+    const { state, changes } = replayModel("h2d-running", [
+      "h2d-running.delta1.json",
+      "h2d-running.delta2.json",
+      "h2d-running.delta3.json",
+    ]);
+    expect(changes[1]).toBeNull();
+    expect(changes[2]).toMatchObject({ nozzle_temp: 40, nozzle_target: 0, nozzle_type: "high_flow_hardened_steel" });
+    expect(state.extruders.map((e) => [e.id, e.temp, e.target, e.nozzle_type, e.nozzle_diameter, e.active])).toEqual([
+      [0, 264, 225, "stainless_steel", 0.2, false],
+      [1, 40, 0, "tungsten_carbide", 0.6, true],
+    ]);
+    expect(state).toMatchObject({ nozzle_type: "tungsten_carbide", nozzle_diameter: 0.6, bed_temp: 100 });
+    expect(state.ams?.units.map((u) => u.id)).toEqual([0, 128]);
+  });
+
+  test("a one-entry delta of a list of ids changes that entry only", () => {
+    const held = {
+      info: [
+        { id: 0, temp: 1, snow: 3 },
+        { id: 1, temp: 2 },
+      ],
+      state: 2,
+    };
+    expect(mergeDeep(held, { info: [{ id: 1, temp: 9 }] })).toEqual({
+      info: [
+        { id: 0, temp: 1, snow: 3 },
+        { id: 1, temp: 9 },
+      ],
+      state: 2,
+    });
+    expect(held.info[1]).toEqual({ id: 1, temp: 2 });
+    expect(mergeDeep({ list: [1, 2] }, { list: [3] })).toEqual({ list: [3] });
+  });
+
+  test("the chamber temperature only where the printer has a thermometer", () => {
+    expect(replayModel("x1c-4ams-finish").state.chamber_temp).toBe(25);
+    expect(replayModel("p2s-running").state.chamber_temp).toBe(47);
+    expect(replayModel("h2s-running").state.chamber_temp).toBe(60);
+    expect(replayModel("a2l-idle").state.chamber_temp).toBeNull();
+    const a1 = stateFromReport(report("a1-idle.json"), emptyReportMemo("A1"));
+    expect(a1.chamber_temp).toBeUndefined();
+    // An X1 on firmware without device.ctc: chamber_temper is real there.
+    expect(stateFromReport({ chamber_temper: 31 }, emptyReportMemo("X1C")).chamber_temp).toBe(31);
+    expect(stateFromReport({ chamber_temper: 5 }, emptyReportMemo("P1S")).chamber_temp).toBeUndefined();
+  });
+
+  test("stage, SD card, Wi-Fi, fans and nozzle as each model sent them", () => {
+    expect(replayModel("x2d-running").state).toMatchObject({
+      stage: 0,
+      sd_card: false,
+      wifi_dbm: -72,
+      fans: { part: 70, aux: 10, chamber: 70, heatbreak: 50 },
+      nozzle_temp: 250,
+      nozzle_type: "hardened_steel",
+      nozzle_diameter: 0.4,
+    });
+    expect(replayModel("h2d-running").state.stage).toBe(14);
+    expect(replayModel("x1c-4ams-finish").state.stage).toBeNull();
+    expect(stateFromReport({ wifi_signal: "<redacted>" }, emptyReportMemo())).toEqual({});
+    const at = (dbm: number) => ({ ...emptyState(), wifi_dbm: dbm });
+    expect(stateFromReport({ wifi_signal: "-50dBm" }, emptyReportMemo(), at(-48))).toEqual({});
+    expect(stateFromReport({ wifi_signal: "-51dBm" }, emptyReportMemo(), at(-48))).toEqual({ wifi_dbm: -51 });
+  });
+
+  test("Authorization Control from bit 0x20000000 of `fun`; no `fun`, no answer", () => {
+    expect(stateFromReport({ fun: "3EC1AFFF9CFF" }, emptyReportMemo()).signing_required).toBe(true);
+    expect(stateFromReport({ fun: "3EC18FFF9CFF" }, emptyReportMemo()).signing_required).toBe(false);
+    expect(stateFromReport({ fun: "zz" }, emptyReportMemo())).toEqual({});
+    expect(replayModel("a1mini-idle").state.signing_required).toBeNull();
+  });
+});
+
+describe("a cancelled print stays cancelled", () => {
+  test("a cancel told only in fail_reason (the H2C) reads as cancelled", () => {
+    expect(replayModel("h2c-failed").state).toMatchObject({ gcode_state: "FAILED", error: { code: CANCELLED_ERROR } });
+  });
+
+  test("print_error back to 0, and a pushall repeating FAILED, leave it cancelled", () => {
+    const memo = emptyReportMemo("P1S");
+    let state = applyChange(emptyState(), { gcode_state: "RUNNING" }, NOW);
+    for (const print of [
+      { gcode_state: "FAILED", print_error: CANCELLED_ERROR },
+      { print_error: 0 },
+      { ...report("p1p-failed.json"), msg: 0 },
+    ]) {
+      const change = stateChange(state, stateFromReport(print, memo, state), NOW);
+      if (change) state = applyChange(state, change, NOW);
+      expect(state.error?.code).toBe(CANCELLED_ERROR);
+    }
+    // A new print clears it as usual.
+    const next = stateFromReport({ gcode_state: "PREPARE", print_error: 0 }, memo, state);
+    expect(next).toMatchObject({ gcode_state: "PREPARE", error: null });
+  });
+
+  test("a real failure is not taken for a cancel", () => {
+    expect(replayModel("p1p-failed").state.error).toBeNull();
+    expect(stateFromReport({ gcode_state: "FAILED", fail_reason: "0" }, emptyReportMemo()).error).toBeUndefined();
+  });
+});
+
+describe("AMS", () => {
+  test("every unit kind, with trays numbered as the printer numbers them", () => {
+    const { ams } = replayModel("x1c-4ams-finish").state;
+    expect(ams?.units.map((u) => [u.id, u.kind, u.trays.map((t) => t.id)])).toEqual([
+      [0, "AMS", [0, 1, 2, 3]],
+      [1, "AMS", [4, 5, 6, 7]],
+      [2, "AMS 2 Pro", [8, 9, 10, 11]],
+      [128, "AMS HT", [128]],
+    ]);
+    expect(ams?.units[0]).toMatchObject({ humidity: 8, humidity_level: 5, temp: 26.2 });
+    expect(ams?.units[0]?.trays[0]).toEqual({
+      id: 0,
+      slot: 0,
+      type: "PLA",
+      color: "000000FF",
+      brand: "PLA Matte",
+      preset: "GFA01",
+      remain: 93,
+      active: false,
+    });
+    expect(ams?.units[2]?.trays[0]).toMatchObject({ type: null, color: null, remain: null });
+  });
+
+  test("the kind from the unit's own info bits when get_version has not answered", () => {
+    const { ams } = replay([report("x1c-4ams-finish.json")]).state;
+    expect(ams?.units.map((u) => u.kind)).toEqual(["AMS", "AMS", "AMS 2 Pro", "AMS HT"]);
+    const lite = replay([report("a1mini-idle.json")]).state.ams;
+    expect(lite?.units[0]?.kind).toBe("AMS lite");
+    // An A1's report names no kind (no `info`): the A1 family takes only the AMS lite.
+    expect(replay([report("a1-idle.json")]).state.ams?.units[0]?.kind).toBeNull();
+    const a1 = replay([report("a1-idle.json")], emptyState(), emptyReportMemo("A1")).state.ams;
+    expect(a1?.units[0]?.kind).toBe("AMS lite");
+  });
+
+  test("the tray printing now: tray_now, or the active extruder's on a dual-nozzle printer", () => {
+    expect(replayModel("p2s-running").state.ams?.tray_now).toBe(3);
+    expect(replayModel("p2s-running").state.ams?.units[0]?.trays[3]).toMatchObject({ type: "PETG", active: true });
+    const h2d = replayModel("h2d-running").state.ams;
+    expect(h2d?.tray_now).toBe(128);
+    expect(h2d?.units[1]?.trays[0]).toMatchObject({ id: 128, type: "PA-GF", active: true });
+    // The left extruder (nothing loaded) becomes active.
+    expect(replayModel("h2d-running", ["h2d-running.delta2.json"]).state.ams?.tray_now).toBeNull();
+  });
+
+  test("the external spool: vt_tray, or vir_slot's two on newer models", () => {
+    const a1 = replay([report("a1-idle.json")]).state.ams;
+    expect(a1?.external).toEqual([
+      { id: 254, slot: 0, type: "PLA", color: "FFFFFFFF", brand: null, preset: "GFA00", remain: null, active: false },
+    ]);
+    expect(replayModel("h2d-running").state.ams?.external.map((t) => t.id)).toEqual([254, 255]);
+  });
+
+  test("an AMS delta of one tray keeps the other trays and units", () => {
+    const memo = emptyReportMemo();
+    let { state } = replay([report("x1c-4ams-finish.json")], emptyState(), memo);
+    const delta = { ams: { ams: [{ id: "1", tray: [{ id: "2", remain: 12 }] }], tray_now: "6" } };
+    state = applyChange(state, stateFromReport(delta, memo, state), NOW);
+    expect(state.ams?.units.length).toBe(4);
+    expect(state.ams?.units[1]?.trays[2]).toMatchObject({ id: 6, type: "ABS", remain: 12, active: true });
+    expect(state.ams?.units[0]?.trays[0]?.remain).toBe(93);
   });
 });

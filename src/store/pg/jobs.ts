@@ -3,6 +3,7 @@ import type { Promisified } from "../async-store.ts";
 import {
   type Fence,
   FencedOut,
+  type JobFilament,
   type JobFrameMeta,
   type JobListRow,
   type JobRow,
@@ -137,10 +138,21 @@ export function pgJobStatements(pg: Pg): Promisified<ReturnType<typeof jobStatem
           ), d AS (DELETE FROM job_frames WHERE job_id IN (SELECT job_id FROM o))
           SELECT n FROM o`)
       )?.n ?? 0,
+    addFilament: async (f: JobFilament) => {
+      await sql`INSERT INTO job_filaments (job_id, tray, type, color, brand, first_used_at)
+        VALUES (${f.job_id}, ${f.tray}, ${f.type}, ${f.color}::text, ${f.brand}::text, ${f.first_used_at})
+        ON CONFLICT (job_id, tray) DO NOTHING`;
+    },
+    filaments: async (jobIds: number[]) =>
+      jobIds.length
+        ? rows<JobFilament>(sql`SELECT * FROM job_filaments WHERE job_id = ANY(${jobIds}::int8[])
+            ORDER BY job_id, first_used_at, tray`)
+        : [],
     deleteOfPrinter: (printerId: number) =>
       atomic(pg, async ({ sql: tx }) => {
         await Promise.all([
           tx`DELETE FROM job_frames WHERE job_id IN (SELECT id FROM jobs WHERE printer_id = ${printerId})`,
+          tx`DELETE FROM job_filaments WHERE job_id IN (SELECT id FROM jobs WHERE printer_id = ${printerId})`,
           tx`DELETE FROM jobs WHERE printer_id = ${printerId}`,
         ]);
       }),
