@@ -39,6 +39,7 @@ export const en = {
   addUser: "Add user",
   role: "Role",
   admin: "Admin",
+  operator: "Operator",
   viewer: "Viewer",
   delete: "Delete",
   you: "you",

@@ -41,6 +41,7 @@ export const fi: Dictionary = {
   addUser: "Lisää käyttäjä",
   role: "Rooli",
   admin: "Ylläpitäjä",
+  operator: "Operaattori",
   viewer: "Katselija",
   delete: "Poista",
   you: "sinä",
