@@ -14,6 +14,7 @@ import { errorHandler } from "./http/errors.ts";
 import { healthRoutes } from "./http/health.ts";
 import { historyRoutes } from "./http/history.ts";
 import { jobsApiRoutes } from "./http/jobs-api.ts";
+import { libraryApiRoutes } from "./http/library-api.ts";
 import { pageRoutes } from "./http/pages.ts";
 import { printerActionRoutes } from "./http/printer-actions.ts";
 import { printersApiRoutes } from "./http/printers-api.ts";
@@ -38,6 +39,7 @@ import { createEventLog } from "./services/event-log.ts";
 import { createIntervalService } from "./services/intervals.ts";
 import { createJobService } from "./services/jobs.ts";
 import { createLeases, instanceId, type LeaseTimings } from "./services/leases.ts";
+import { createLibrary } from "./services/library.ts";
 import { createLoginLimiter, createRedisLoginLimiter } from "./services/login-limiter.ts";
 import { createPrinterControl } from "./services/printer-control.ts";
 import { createPrinterService } from "./services/printers.ts";
@@ -255,6 +257,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   if (redis && !(await redis.ready(REDIS_START_WAIT_MS)))
     log.warn("starting without Redis: other instances' events arrive once it answers");
   const dbHealthy = store.healthy;
+  const library = createLibrary({ store, log, mediaDir, maxBytes: config.library_max_mb * 1024 * 1024 });
   const deps: HttpDeps = {
     storage: createStorageSummary({ jobs, timelapses }),
     removeTimelapse: timelapses.remove,
@@ -270,6 +273,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     printers,
     control,
     jobs,
+    library,
     notifier,
     push,
     lan,
@@ -294,6 +298,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     .use(tusRoutes({ ...deps, timelapses }, tools))
     .use(timelapseFileRoutes({ ...deps, timelapses }, tools))
     .use(jobsApiRoutes(deps, tools))
+    .use(libraryApiRoutes(deps, tools))
     .use(apiRoutes(deps, tools))
     .use(settingsRoutes(deps, tools))
     .use(settingsPrinterRoutes(deps, tools))
@@ -310,8 +315,9 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     reusePort: false,
     idleTimeout,
     websocket,
-    // Socket.IO polling posts carry whole frames; the engine enforces the per-message limit itself.
-    maxRequestBodySize: MAX_SOCKET_MESSAGE_BYTES + 64 * 1024,
+    // Socket.IO polling posts carry whole frames; the engine enforces the per-message limit itself. Library
+    // uploads may be larger (security.ts keeps other bodies small; library-api.ts checks library_max_mb).
+    maxRequestBodySize: Math.max(MAX_SOCKET_MESSAGE_BYTES, config.library_max_mb * 1024 * 1024) + 64 * 1024,
   } as Parameters<typeof app.listen>[0]);
   const server = app.server!;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.port}`;

@@ -29,6 +29,8 @@ export type Config = {
   media_quota_bytes: number;
   /** The largest single video upload. */
   max_upload_bytes: number;
+  /** The largest sliced file the library takes, in MB (PRINTERS.md §9). */
+  library_max_mb: number;
   /** Printers created or updated by name at start (PRINTERS.md §2); the file only, no env override. */
   printers: PrinterSetup[];
   /** Notification target URLs (PRINTERS.md §7); file only. */
@@ -149,6 +151,11 @@ const rules: { [K in keyof Config]: Rule<Config[K]> } = {
     fallback: () => 4 * 1024 ** 3,
     check: (v) => (v >= 1 && v <= 2 ** 50 ? null : "must be 1..2^50 bytes"),
   },
+  library_max_mb: {
+    kind: "integer",
+    fallback: () => 500,
+    check: (v) => (v >= 1 && v <= 4096 ? null : "must be 1..4096 (MB)"),
+  },
   printers: { kind: "list", fallback: () => [] },
   notify: { kind: "list", fallback: () => [] },
   telegram_api_root: {
@@ -170,7 +177,18 @@ const rules: { [K in keyof Config]: Rule<Config[K]> } = {
 
 export const CONFIG_KEYS = Object.keys(rules) as (keyof Config)[];
 
-const PRINTER_KEYS = ["name", "model", "host", "serial", "access_code", "mqtt_port", "camera", "camera_port", "tls"];
+const PRINTER_KEYS = [
+  "name",
+  "model",
+  "host",
+  "serial",
+  "access_code",
+  "mqtt_port",
+  "camera",
+  "camera_port",
+  "ftps_port",
+  "tls",
+];
 
 /** Each entry checked by the same rules as Settings, the message naming the entry and its key. */
 function parsePrinters(raw: unknown): PrinterSetup[] {

@@ -126,7 +126,9 @@ describe("the copy knows every table", () => {
               ? "token_hash"
               : t.endsWith("summaries")
                 ? "1"
-                : "id";
+                : t === "library_plates"
+                  ? "file_id"
+                  : "id";
         seeded[t] = numbers<{ k: unknown }>(await sql.unsafe(`SELECT ${key} AS k FROM ${t} ORDER BY 1`)).map(
           (r) => r.k,
         );
@@ -269,6 +271,7 @@ describe("a database the app filled (printers, jobs with archive frames, tokens,
       mqtt_port: 8883,
       camera: 1,
       camera_port: 6000,
+      ftps_port: 990,
       tls: "pin",
     });
     s.printers.setFingerprint(printer, "sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0");

@@ -11,6 +11,7 @@ import type { DeviceTokenService } from "../services/device-tokens.ts";
 import type { EventLog } from "../services/event-log.ts";
 import type { IntervalService } from "../services/intervals.ts";
 import type { JobService } from "../services/jobs.ts";
+import type { Library } from "../services/library.ts";
 import type { LoginLimiter } from "../services/login-limiter.ts";
 import type { PrinterControl } from "../services/printer-control.ts";
 import type { PrinterService } from "../services/printers.ts";
@@ -34,6 +35,7 @@ export type HttpDeps = {
   printers: PrinterService;
   control: PrinterControl;
   jobs: JobService;
+  library: Library;
   notifier: Notifier;
   push: PushService;
   lan: { repin: (printerId: number) => Promise<void> };

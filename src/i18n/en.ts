@@ -125,6 +125,7 @@ export const en = {
   accessCodeKeep: "Leave empty to keep the stored code.",
   mqttPort: "MQTT port",
   cameraPort: "Camera port",
+  ftpsPort: "File transfer (FTPS) port",
   useCamera: "Use the printer's built-in camera",
   tlsMode: "Certificate check",
   tlsPin: "Pin the certificate seen first (recommended)",

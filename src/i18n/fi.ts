@@ -128,6 +128,7 @@ export const fi: Dictionary = {
   accessCodeKeep: "Jätä tyhjäksi säilyttääksesi tallennetun koodin.",
   mqttPort: "MQTT-portti",
   cameraPort: "Kameran portti",
+  ftpsPort: "Tiedostonsiirron (FTPS) portti",
   useCamera: "Käytä tulostimen omaa kameraa",
   tlsMode: "Varmenteen tarkistus",
   tlsPin: "Kiinnitä ensimmäisenä nähty varmenne (suositus)",

@@ -60,6 +60,8 @@ export function parsePrinterSetup(raw: Record<string, unknown>, base?: PrinterSe
   if (mqttPort === null) errors.mqtt_port = msg("printerPortRule");
   const cameraPort = has("camera_port") ? port(raw.camera_port) : (base?.camera_port ?? 6000);
   if (cameraPort === null) errors.camera_port = msg("printerPortRule");
+  const ftpsPort = has("ftps_port") ? port(raw.ftps_port) : (base?.ftps_port ?? 990);
+  if (ftpsPort === null) errors.ftps_port = msg("printerPortRule");
   const defaultCamera = CHAMBER_CAMERA_MODELS.includes(model ?? "");
   const camera = has("camera") ? bool(raw.camera) : base ? base.camera === 1 : defaultCamera;
   if (camera === null) errors.camera = msg("printerBoolRule");
@@ -82,6 +84,7 @@ export function parsePrinterSetup(raw: Record<string, unknown>, base?: PrinterSe
       mqtt_port: mqttPort!,
       camera: camera ? 1 : 0,
       camera_port: cameraPort!,
+      ftps_port: ftpsPort!,
       tls: tls as TlsMode,
     },
   };

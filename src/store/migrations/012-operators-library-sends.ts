@@ -25,4 +25,50 @@ export function operatorsLibrarySends(db: Database): void {
   db.run("INSERT INTO push_subscriptions SELECT * FROM keep_push");
   db.run("DROP TABLE keep_sessions");
   db.run("DROP TABLE keep_push");
+
+  db.run("ALTER TABLE printers ADD COLUMN ftps_port INTEGER NOT NULL DEFAULT 990");
+  // The file's bytes live in media_dir/library/<id>.gcode.3mf, each plate's thumbnail beside it; tags are
+  // stored as ",a,b," so one LIKE finds a whole tag.
+  db.run(`CREATE TABLE library_files (
+      id INTEGER PRIMARY KEY,
+      name TEXT NOT NULL,
+      size INTEGER NOT NULL,
+      sha256 TEXT NOT NULL,
+      tags TEXT NOT NULL DEFAULT ',',
+      uploaded_by TEXT NOT NULL,
+      created_at INTEGER NOT NULL
+    )`);
+  db.run("CREATE INDEX library_files_by_name ON library_files(name)");
+  db.run(`CREATE TABLE library_plates (
+      file_id INTEGER NOT NULL REFERENCES library_files(id) ON DELETE CASCADE,
+      plate INTEGER NOT NULL,
+      name TEXT NOT NULL,
+      estimate_s INTEGER,
+      model TEXT,
+      nozzle_mm REAL,
+      filaments_json TEXT NOT NULL,
+      objects_json TEXT NOT NULL,
+      thumbnail INTEGER NOT NULL,
+      PRIMARY KEY (file_id, plate)
+    )`);
+  // A send: one file's plate going to one printer, and whether the print it asked for started.
+  db.run(`CREATE TABLE sends (
+      id INTEGER PRIMARY KEY,
+      printer_id INTEGER NOT NULL REFERENCES printers(id) ON DELETE CASCADE,
+      file_id INTEGER REFERENCES library_files(id) ON DELETE SET NULL,
+      plate INTEGER NOT NULL,
+      options_json TEXT NOT NULL,
+      task_id INTEGER NOT NULL,
+      remote_name TEXT NOT NULL,
+      status TEXT NOT NULL,
+      progress REAL NOT NULL,
+      reason TEXT,
+      error TEXT,
+      job_id INTEGER REFERENCES jobs(id) ON DELETE SET NULL,
+      username TEXT NOT NULL,
+      created_at INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL
+    )`);
+  db.run("CREATE INDEX sends_by_job ON sends(job_id)");
+  db.run("CREATE INDEX sends_by_printer ON sends(printer_id, id)");
 }
