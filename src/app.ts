@@ -20,6 +20,7 @@ import { printerActionRoutes } from "./http/printer-actions.ts";
 import { printersApiRoutes } from "./http/printers-api.ts";
 import { pushRoutes } from "./http/push.ts";
 import { securityHeaders } from "./http/security.ts";
+import { sendsApiRoutes } from "./http/sends-api.ts";
 import { settingsRoutes } from "./http/settings.ts";
 import { settingsNotifyRoutes } from "./http/settings-notify.ts";
 import { settingsPrinterRoutes } from "./http/settings-printers.ts";
@@ -44,6 +45,7 @@ import { createLoginLimiter, createRedisLoginLimiter } from "./services/login-li
 import { createPrinterControl } from "./services/printer-control.ts";
 import { createPrinterService } from "./services/printers.ts";
 import { createRetention } from "./services/retention.ts";
+import { createSendService, type SendTimings } from "./services/sends.ts";
 import { createStorageSummary } from "./services/storage.ts";
 import { createTelemetryService } from "./services/telemetry.ts";
 import { createTimelapseService, resolveMediaDir } from "./services/timelapses.ts";
@@ -76,6 +78,7 @@ export type AppOptions = {
   ruleTimings?: Partial<RuleTimings>;
   deviceStaleMs?: number;
   leaseTimings?: Partial<LeaseTimings>;
+  sendTimings?: Partial<SendTimings>;
   /** This instance's name among several (else LAYERWATCH_INSTANCE_NAME, else the host name). */
   instanceName?: string;
 };
@@ -205,6 +208,8 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     imageDelayMs: () => intervals.get().image_delay * 1000,
     owns: ownsPrinter,
     timings: opts.lanTimings,
+    // Reports arrive only once the links start, after the send service below exists.
+    onReport: (printerId, print) => sends.report(printerId, print),
   });
   /** Wants the lease of each printer with a LAN address: its holder runs the link and camera and keeps its jobs. */
   function wantPrinter(id: number) {
@@ -258,6 +263,17 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     log.warn("starting without Redis: other instances' events arrive once it answers");
   const dbHealthy = store.healthy;
   const library = createLibrary({ store, log, mediaDir, maxBytes: config.library_max_mb * 1024 * 1024 });
+  const sends = createSendService({
+    store,
+    events,
+    log,
+    printers,
+    library,
+    lan,
+    currentJob: jobs.current,
+    timings: opts.sendTimings,
+  });
+  await sends.settleInterrupted();
   const deps: HttpDeps = {
     storage: createStorageSummary({ jobs, timelapses }),
     removeTimelapse: timelapses.remove,
@@ -274,6 +290,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     control,
     jobs,
     library,
+    sends,
     notifier,
     push,
     lan,
@@ -299,6 +316,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     .use(timelapseFileRoutes({ ...deps, timelapses }, tools))
     .use(jobsApiRoutes(deps, tools))
     .use(libraryApiRoutes(deps, tools))
+    .use(sendsApiRoutes(deps, tools))
     .use(apiRoutes(deps, tools))
     .use(settingsRoutes(deps, tools))
     .use(settingsPrinterRoutes(deps, tools))
@@ -366,6 +384,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
       clearInterval(pruneTimer);
       await retention.stop();
       lan.stop();
+      sends.stop();
       rules.stop();
       notifier.stop();
       hub.stop();

@@ -967,8 +967,8 @@ for (const engine of ENGINES) {
         username: "op",
         created_at: NOW,
       };
-      const one = await s.sends.insert({ ...base, task_id: 2 ** 31 - 1 });
-      const two = await s.sends.insert({ ...base, task_id: 7 });
+      const one = await s.sends.insert(base);
+      const two = await s.sends.insert(base);
       expect((await s.sends.unfinished()).map((r) => r.id)).toEqual([one, two]);
       await s.sends.update(one, { status: "started", progress: 1, reason: null, error: null, job_id: job });
       await s.sends.update(two, {
@@ -982,7 +982,7 @@ for (const engine of ENGINES) {
         status: "started",
         progress: 1,
         job_id: job,
-        task_id: 2 ** 31 - 1,
+        task_id: one,
       });
       expect((await s.sends.ofJob(job))?.id).toBe(one);
       expect(await s.sends.unfinished()).toEqual([]);

@@ -15,6 +15,7 @@ import type { Library } from "../services/library.ts";
 import type { LoginLimiter } from "../services/login-limiter.ts";
 import type { PrinterControl } from "../services/printer-control.ts";
 import type { PrinterService } from "../services/printers.ts";
+import type { SendService } from "../services/sends.ts";
 import type { TelemetryService } from "../services/telemetry.ts";
 import type { UserService } from "../services/users.ts";
 import { readSessionToken, SESSION_COOKIE } from "../session-cookie.ts";
@@ -36,6 +37,7 @@ export type HttpDeps = {
   control: PrinterControl;
   jobs: JobService;
   library: Library;
+  sends: SendService;
   notifier: Notifier;
   push: PushService;
   lan: { repin: (printerId: number) => Promise<void> };

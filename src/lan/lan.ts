@@ -4,7 +4,7 @@
 // a printer's link and camera run only while `owns` says this instance holds it (always, on SQLite).
 import type { EventBus } from "../events.ts";
 import type { Logger } from "../log.ts";
-import { ACTIVE_STATES } from "../printer-state.ts";
+import { ACTIVE_STATES, type BambuPrint } from "../printer-state.ts";
 import { CHAMBER_CAMERA_MODELS } from "../services/printer-setup.ts";
 import type { PrinterService } from "../services/printers.ts";
 import type { TelemetryService } from "../services/telemetry.ts";
@@ -29,6 +29,8 @@ export function createLan(deps: {
   /** Does this instance hold the printer's link (its lease)? */
   owns?: (printerId: number) => boolean;
   timings?: Partial<LanTimings>;
+  /** Each report's `print` object (printer-link.ts). */
+  onReport?: (printerId: number, print: BambuPrint) => void;
 }) {
   const owns = deps.owns ?? (() => true);
   const { printers, log } = deps;
@@ -49,7 +51,7 @@ export function createLan(deps: {
       .connectionOf(printerId)
       .then((row) => {
         if (stopped || restarts.get(printerId) !== turn || !row?.host || !owns(printerId)) return;
-        const link = createPrinterLink(printerId, { printers, log, timings });
+        const link = createPrinterLink(printerId, { printers, log, timings, onReport: deps.onReport });
         links.set(printerId, link);
         link.start();
       })

@@ -32,7 +32,13 @@ const START = { pushing: { sequence_id: "0", command: "start" } };
 
 export function createPrinterLink(
   printerId: number,
-  deps: { printers: PrinterService; log: Logger; timings: LanTimings },
+  deps: {
+    printers: PrinterService;
+    log: Logger;
+    timings: LanTimings;
+    /** Each report's `print` object as it came, for what the state model does not keep (send and skip facts). */
+    onReport?: (printerId: number, print: BambuPrint) => void;
+  },
 ) {
   const { printers, log, timings } = deps;
   let client: MqttLink | null = null;
@@ -138,6 +144,7 @@ export function createPrinterLink(
         const print = message?.print;
         if (!print || typeof print !== "object" || Array.isArray(print)) return;
         printers.applyLan(printerId, stateFromReport(print, memo), now);
+        deps.onReport?.(printerId, print);
       },
       error(err) {
         if (err.code === 4 || err.code === 5)

@@ -9,6 +9,7 @@ export type SendRow = {
   plate: number;
   /** The print options asked for (use_ams, ams_mapping, bed_leveling, flow_cali, timelapse). */
   options_json: string;
+  /** The print's task id for the printer: the send's id (unique, far below the firmware's 2^31-1). */
   task_id: number;
   /** The file's name on the printer's SD card. */
   remote_name: string;
@@ -21,16 +22,20 @@ export type SendRow = {
   created_at: number;
   updated_at: number;
 };
-export type NewSend = Omit<SendRow, "id" | "status" | "progress" | "reason" | "error" | "job_id" | "updated_at">;
+export type NewSend = Omit<
+  SendRow,
+  "id" | "task_id" | "status" | "progress" | "reason" | "error" | "job_id" | "updated_at"
+>;
 export type SendChange = Pick<SendRow, "status" | "progress" | "reason" | "error" | "job_id">;
 
 export function sendStatements(db: Database) {
   const q = {
-    insert: db.query<{ id: number }, [number, number | null, number, string, number, string, string, number, number]>(
+    insert: db.query<{ id: number }, [number, number | null, number, string, string, string, number, number]>(
       `INSERT INTO sends (printer_id, file_id, plate, options_json, task_id, remote_name, status, progress, username,
          created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, 'uploading', 0, ?, ?, ?) RETURNING id`,
+       VALUES (?, ?, ?, ?, 0, ?, 'uploading', 0, ?, ?, ?) RETURNING id`,
     ),
+    setTask: db.query<never, [number]>("UPDATE sends SET task_id = id WHERE id = ?"),
     update: db.query<never, [string, number, string | null, string | null, number | null, number, number]>(
       "UPDATE sends SET status = ?, progress = ?, reason = ?, error = ?, job_id = ?, updated_at = ? WHERE id = ?",
     ),
@@ -39,18 +44,21 @@ export function sendStatements(db: Database) {
     unfinished: db.query<SendRow, []>("SELECT * FROM sends WHERE status IN ('uploading', 'starting') ORDER BY id"),
   };
   return {
-    insert: (s: NewSend) =>
-      q.insert.get(
+    /** A new send, its task id its own id; the id. */
+    insert: db.transaction((s: NewSend) => {
+      const id = q.insert.get(
         s.printer_id,
         s.file_id,
         s.plate,
         s.options_json,
-        s.task_id,
         s.remote_name,
         s.username,
         s.created_at,
         s.created_at,
-      )!.id,
+      )!.id;
+      q.setTask.run(id);
+      return id;
+    }),
     update: (id: number, c: SendChange) =>
       void q.update.run(c.status, c.progress, c.reason, c.error, c.job_id, Date.now(), id),
     byId: (id: number) => q.byId.get(id),

@@ -5,11 +5,13 @@ import { one, type Pg, rows } from "./run.ts";
 
 export function pgSendStatements({ sql }: Pg): Promisified<ReturnType<typeof sendStatements>> {
   return {
+    // The id from the identity's sequence, taken first, so the task id can be the same number in one statement.
     insert: async (s: NewSend) =>
-      (await one<{ id: number }>(sql`INSERT INTO sends (printer_id, file_id, plate, options_json, task_id,
+      (await one<{ id: number }>(sql`INSERT INTO sends (id, printer_id, file_id, plate, options_json, task_id,
           remote_name, status, progress, username, created_at, updated_at)
-        VALUES (${s.printer_id}, ${s.file_id}, ${s.plate}, ${s.options_json}, ${s.task_id}, ${s.remote_name},
-          'uploading', 0, ${s.username}, ${s.created_at}, ${s.created_at}) RETURNING id`))!.id,
+        SELECT n, ${s.printer_id}, ${s.file_id}, ${s.plate}, ${s.options_json}, n, ${s.remote_name},
+          'uploading', 0, ${s.username}, ${s.created_at}, ${s.created_at}
+        FROM (SELECT nextval(pg_get_serial_sequence('sends', 'id')) AS n) AS next RETURNING id`))!.id,
     update: async (id: number, c: SendChange) => {
       await sql`UPDATE sends SET status = ${c.status}, progress = ${c.progress}, reason = ${c.reason},
         error = ${c.error}, job_id = ${c.job_id}, updated_at = ${Date.now()} WHERE id = ${id}`;
