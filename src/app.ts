@@ -15,6 +15,7 @@ import { healthRoutes } from "./http/health.ts";
 import { historyRoutes } from "./http/history.ts";
 import { jobsApiRoutes } from "./http/jobs-api.ts";
 import { libraryApiRoutes } from "./http/library-api.ts";
+import { libraryPageRoutes } from "./http/library-pages.ts";
 import { pageRoutes } from "./http/pages.ts";
 import { printerActionRoutes } from "./http/printer-actions.ts";
 import { printersApiRoutes } from "./http/printers-api.ts";
@@ -317,6 +318,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     .use(jobsApiRoutes(deps, tools))
     .use(libraryApiRoutes(deps, tools))
     .use(sendsApiRoutes(deps, tools))
+    .use(libraryPageRoutes(deps, tools))
     .use(apiRoutes(deps, tools))
     .use(settingsRoutes(deps, tools))
     .use(settingsPrinterRoutes(deps, tools))

@@ -218,6 +218,49 @@ describe("sending a print", () => {
   });
 });
 
+describe("the library pages", () => {
+  test("a plate sent from the library page goes to its progress page, which ends showing the print", async () => {
+    const { app, cookie, file, finished } = await setup();
+    const f = await file();
+    const page = await getPage(app, "/library", cookie);
+    expect(page.text).toContain("Three cubes");
+    expect(page.text).toContain(`action="/library/${f.id}/send"`);
+    const csrf = csrfFrom(page.text);
+    const res = await fetch(`${app.url}/library/${f.id}/send`, {
+      method: "POST",
+      headers: { cookie },
+      body: new URLSearchParams({ _csrf: csrf, printer: "1", plate: "1", bed_leveling: "on" }),
+      redirect: "manual",
+    });
+    expect(res.status).toBe(303);
+    const location = res.headers.get("location")!;
+    expect(location).toMatch(/^\/sends\/\d+$/);
+    const done = await finished(Number(location.split("/").pop()));
+    const status = await getPage(app, `${location}/status`, cookie);
+    expect(status.text).toContain(`/jobs/${done.job_id}`);
+    // The print's page offers it again once it has ended.
+    await until(
+      () => getPage(app, `/jobs/${done.job_id}`, cookie),
+      (p) => p.text.includes(`action="/jobs/${done.job_id}/reprint"`),
+      15_000,
+    );
+  });
+
+  test("a refused send from the page says why, in a page", async () => {
+    const { app, cookie, file } = await setup();
+    const f = await file("two-plates-a1mini.gcode.3mf");
+    const csrf = csrfFrom((await getPage(app, "/library", cookie)).text);
+    const res = await fetch(`${app.url}/library/${f.id}/send`, {
+      method: "POST",
+      headers: { cookie },
+      body: new URLSearchParams({ _csrf: csrf, printer: "1", plate: "1" }),
+      redirect: "manual",
+    });
+    expect(res.status).toBe(422);
+    expect(await res.text()).toContain("sliced for A1 mini");
+  });
+});
+
 describe("the fake printer's FTPS", () => {
   test("refuses a data connection that does not resume the control connection's TLS session", async () => {
     const printer = await startFakePrinter();

@@ -71,6 +71,7 @@ export function historyRoutes(deps: HttpDeps, tools: RequestTools) {
             facts: jobFacts(job),
             frames: await jobs.frames(job.id),
             timelapseId: await jobs.timelapseOf(job.id),
+            reprintable: job.outcome !== "running" && (await deps.sends.canReprint(job.id)),
           });
         },
         { ...page, params: IdParams },

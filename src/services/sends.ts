@@ -400,6 +400,8 @@ export function createSendService(deps: {
         };
       return begin(prior.printer_id, prior.file_id, prior.plate, JSON.parse(prior.options_json), user);
     },
+    /** Whether a job was started by a send whose file is still in the library. */
+    canReprint: async (jobId: number) => !!(await store.sends.ofJob(jobId))?.file_id,
     async get(id: number): Promise<SendView | null> {
       const row = await store.sends.byId(id);
       return row ? view(row) : null;
