@@ -20,6 +20,7 @@ import { pageRoutes } from "./http/pages.ts";
 import { printerActionRoutes } from "./http/printer-actions.ts";
 import { printersApiRoutes } from "./http/printers-api.ts";
 import { pushRoutes } from "./http/push.ts";
+import { queueApiRoutes } from "./http/queue-api.ts";
 import { securityHeaders } from "./http/security.ts";
 import { sendsApiRoutes } from "./http/sends-api.ts";
 import { settingsRoutes } from "./http/settings.ts";
@@ -45,6 +46,7 @@ import { createLibrary } from "./services/library.ts";
 import { createLoginLimiter, createRedisLoginLimiter } from "./services/login-limiter.ts";
 import { createPrinterControl } from "./services/printer-control.ts";
 import { createPrinterService } from "./services/printers.ts";
+import { createQueueService } from "./services/queue.ts";
 import { createRetention } from "./services/retention.ts";
 import { createSendService, type SendTimings } from "./services/sends.ts";
 import { createStorageSummary } from "./services/storage.ts";
@@ -80,6 +82,7 @@ export type AppOptions = {
   deviceStaleMs?: number;
   leaseTimings?: Partial<LeaseTimings>;
   sendTimings?: Partial<SendTimings>;
+  queueTickMs?: number;
   /** This instance's name among several (else LAYERWATCH_INSTANCE_NAME, else the host name). */
   instanceName?: string;
 };
@@ -275,6 +278,15 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     timings: opts.sendTimings,
   });
   await sends.settleInterrupted();
+  const queue = createQueueService({
+    store,
+    events,
+    log,
+    printers,
+    sends,
+    owns: ownsPrinter,
+    tickMs: opts.queueTickMs,
+  });
   const deps: HttpDeps = {
     storage: createStorageSummary({ jobs, timelapses }),
     removeTimelapse: timelapses.remove,
@@ -292,6 +304,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     jobs,
     library,
     sends,
+    queue,
     notifier,
     push,
     lan,
@@ -318,6 +331,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     .use(jobsApiRoutes(deps, tools))
     .use(libraryApiRoutes(deps, tools))
     .use(sendsApiRoutes(deps, tools))
+    .use(queueApiRoutes(deps, tools))
     .use(libraryPageRoutes(deps, tools))
     .use(apiRoutes(deps, tools))
     .use(settingsRoutes(deps, tools))
@@ -386,6 +400,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
       clearInterval(pruneTimer);
       await retention.stop();
       lan.stop();
+      queue.stop();
       sends.stop();
       rules.stop();
       notifier.stop();

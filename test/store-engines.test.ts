@@ -991,6 +991,37 @@ for (const engine of ENGINES) {
       expect((await s.sends.byId(two))?.file_id).toBeNull();
     });
 
+    test("queue items keep their order, move, are claimed once, and plates wait until cleared", async () => {
+      const fileId = await s.library.insert(
+        { name: "Q.gcode.3mf", size: 1, sha256: "q", tags: ",", uploaded_by: "op", created_at: NOW },
+        [],
+      );
+      const item = { file_id: fileId, plate: 1, options_json: "{}", username: "op", created_at: NOW };
+      const a = await s.queue.insert({ ...item, printer_id: 1, rule_json: null });
+      const b = await s.queue.insert({ ...item, printer_id: null, rule_json: '{"model":"A1"}' });
+      const c = await s.queue.insert({ ...item, printer_id: 1, rule_json: null });
+      expect((await s.queue.list()).map((r) => [r.id, r.position])).toEqual([
+        [a, 1],
+        [b, 2],
+        [c, 3],
+      ]);
+      await s.queue.move(c, 0);
+      expect((await s.queue.list()).map((r) => r.id)).toEqual([c, a, b]);
+      expect(await s.queue.claim(a, 1)).toBe(true);
+      expect(await s.queue.claim(a, 1)).toBe(false);
+      await s.queue.setSend(a, 9);
+      await s.queue.setStatus(b, "failed", "no printer");
+      expect(await s.queue.byId(a)).toMatchObject({ status: "sending", assigned_printer: 1, send_id: 9 });
+      expect(await s.queue.byId(b)).toMatchObject({ status: "failed", error: "no printer" });
+      await s.queue.plateDirty(1, NOW);
+      await s.queue.plateDirty(1, NOW + 1);
+      expect(await s.queue.dirtyPlates()).toEqual([{ printer_id: 1, since: NOW }]);
+      await s.queue.plateCleared(1);
+      expect(await s.queue.dirtyPlates()).toEqual([]);
+      await s.queue.delete(c);
+      expect(await s.queue.byId(c)).toBeNull();
+    });
+
     test("the store answers while open, and says so", async () => {
       expect(await s.healthy()).toBe(true);
       expect(s.engine).toBe(engine);

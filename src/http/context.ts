@@ -15,6 +15,7 @@ import type { Library } from "../services/library.ts";
 import type { LoginLimiter } from "../services/login-limiter.ts";
 import type { PrinterControl } from "../services/printer-control.ts";
 import type { PrinterService } from "../services/printers.ts";
+import type { QueueService } from "../services/queue.ts";
 import type { SendService } from "../services/sends.ts";
 import type { TelemetryService } from "../services/telemetry.ts";
 import type { UserService } from "../services/users.ts";
@@ -38,6 +39,7 @@ export type HttpDeps = {
   jobs: JobService;
   library: Library;
   sends: SendService;
+  queue: QueueService;
   notifier: Notifier;
   push: PushService;
   lan: { repin: (printerId: number) => Promise<void> };

@@ -103,7 +103,16 @@ export function remoteName(name: string): string {
 const subtaskOf = (name: string) => name.replace(/\.gcode\.3mf$|\.3mf$/i, "").slice(0, 100) || "print";
 
 /** What the reports say that the state model does not keep: `fun`, the nozzle, the SD card, skipped objects. */
-type Facts = { fun?: string; nozzle_diameter?: number; sdcard?: boolean; s_obj?: number[] };
+type Facts = { fun?: string; nozzle_diameter?: number; sdcard?: boolean; s_obj?: number[]; filaments?: string[] };
+
+/** The filament types loaded: each AMS tray's and the external spool's (`ams.ams[].tray[]`, `vt_tray`). */
+function loadedFilaments(print: BambuPrint): string[] | undefined {
+  const ams = print.ams as { ams?: { tray?: { tray_type?: unknown }[] }[] } | undefined;
+  const trays = [...(ams?.ams ?? []).flatMap((unit) => unit?.tray ?? []), print.vt_tray as { tray_type?: unknown }];
+  if (!ams?.ams && !print.vt_tray) return undefined;
+  const types = trays.map((t) => t?.tray_type).filter((t): t is string => typeof t === "string" && t !== "");
+  return [...new Set(types.map((t) => t.toUpperCase()))];
+}
 
 export function createSendService(deps: {
   store: AsyncStore;
@@ -136,6 +145,9 @@ export function createSendService(deps: {
     if ("nozzle_diameter" in print && Number.isFinite(nozzle) && nozzle > 0) f.nozzle_diameter = nozzle;
     if (typeof print.sdcard === "boolean") f.sdcard = print.sdcard;
     if (Array.isArray(print.s_obj)) f.s_obj = print.s_obj.filter((n): n is number => Number.isInteger(n));
+    // A1/P1 deltas may carry trays without their type: an empty answer keeps what was known.
+    const loaded = loadedFilaments(print);
+    if (loaded?.length || (loaded && !f.filaments)) f.filaments = loaded;
     facts.set(printerId, f);
     for (const wake of [...factWaiters]) wake();
   }
@@ -387,6 +399,9 @@ export function createSendService(deps: {
 
   return {
     report,
+    /** What the printer's reports say beyond its state (nozzle, loaded filaments...), for the queue's rules. */
+    factsOf: (printerId: number): Readonly<Facts> => facts.get(printerId) ?? {},
+    libraryFile: (id: number) => deps.library.get(id),
     /** Sends a file's plate to a printer: refused at once, or under way (follow it with `get`). */
     send: begin,
     /** The same file, plate and options as the send that started `jobId`. */

@@ -40,6 +40,8 @@ export const COPIED_TABLES: Record<string, { seeded: readonly (number | string)[
   library_files: { seeded: [] },
   library_plates: { seeded: [] },
   sends: { seeded: [] },
+  queue_items: { seeded: [] },
+  queue_plates: { seeded: [] },
 };
 
 /** Tables an SQLite file may hold beside the schema: SQLite's own, and old-server rows the upgrade kept aside. */

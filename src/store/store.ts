@@ -10,6 +10,7 @@ import { libraryStatements } from "./library.ts";
 import { notifyStatements } from "./notify.ts";
 import { printerActionStatements } from "./printer-actions.ts";
 import { printerStatements } from "./printers.ts";
+import { queueStatements } from "./queue.ts";
 import { readingStatements } from "./readings.ts";
 import { sendStatements } from "./sends.ts";
 import { statusStatements } from "./statuses.ts";
@@ -26,6 +27,7 @@ export type { LibraryFileRow, LibraryPlateRow, LibraryQuery, NewLibraryFile } fr
 export type { DeliveryRow, PushSubscriptionRow, TargetRow } from "./notify.ts";
 export type { PrinterActionRow } from "./printer-actions.ts";
 export type { PrinterData, PrinterRow, PrinterSetup, TlsMode } from "./printers.ts";
+export type { NewQueueItem, QueueItemRow, QueueStatus } from "./queue.ts";
 export type { Bucket, ReadingRow, SummaryRow } from "./readings.ts";
 export type { NewSend, SendChange, SendRow, SendStatus } from "./sends.ts";
 export type { StatusRow } from "./statuses.ts";
@@ -58,6 +60,7 @@ export function createStore(db: Database, opts: { zone: string }) {
     timelapses: timelapseStatements(db),
     library: libraryStatements(db),
     sends: sendStatements(db),
+    queue: queueStatements(db),
     printers: {
       ...printers,
       /** Removes a printer and everything it holds, in one transaction. */

@@ -11,6 +11,7 @@ import { pgLibraryStatements } from "./library.ts";
 import { pgNotifyStatements } from "./notify.ts";
 import { pgPrinterActionStatements } from "./printer-actions.ts";
 import { pgPrinterStatements } from "./printers.ts";
+import { pgQueueStatements } from "./queue.ts";
 import { pgReadingStatements } from "./readings.ts";
 import { atomic, type Pg } from "./run.ts";
 import { pgSendStatements } from "./sends.ts";
@@ -39,6 +40,7 @@ export function pgFamilies(pg: Pg, opts: { zone: string }): Promisified<StoreFam
     timelapses: pgTimelapseStatements(pg),
     library: pgLibraryStatements(pg),
     sends: pgSendStatements(pg),
+    queue: pgQueueStatements(pg),
     printers: {
       ...printers,
       /** Removes a printer and everything it holds, in one transaction (its statements pipelined, in order). */
