@@ -20,6 +20,7 @@ import {
 } from "./lib.ts";
 import { memoryAfterLoad, yearOfData } from "./scenarios-history.ts";
 import { lanScenario } from "./scenarios-lan.ts";
+import { libraryScenario } from "./scenarios-library.ts";
 import { fanoutScenarios, ingestScenarios } from "./scenarios-live.ts";
 import { notifyScenario } from "./scenarios-notify.ts";
 import { postgresInstalled, postgresScenario } from "./scenarios-postgres.ts";
@@ -34,7 +35,7 @@ console.log(
     `${navigator.hardwareConcurrency} cores${quick ? ", quick mode" : ""}`,
 );
 
-// BENCH_ONLY=<group> (printer1, printers, lan, upload, notify, postgres) runs one group; `make bench` runs them all.
+// BENCH_ONLY=<group> (printer1, printers, lan, upload, library, notify, postgres) runs one group; `make bench` runs them all.
 // BENCH_ONLY=fleet runs the printers group's fleet row alone, on 20 printers with few readings.
 // BENCH_QUICK=1 shortens every loop; BENCH_PROFILE=<dir> runs the server from source under Bun's CPU profiler.
 const only = process.env.BENCH_ONLY;
@@ -83,6 +84,8 @@ if (only === "fleet") {
 if (!only || only === "lan") await lanScenario();
 // A 200 MiB timelapse over tus in 5 MiB chunks: throughput, CPU per MiB, RSS bounded.
 if (!only || only === "upload") await uploadScenario();
+// A 50 MB sliced 3MF into the library, then over FTPS to a fake A1: throughput, RSS against idle.
+if (!only || only === "library") await libraryScenario();
 // Notification targets that are down or hang: ingest with them against none.
 if (!only || only === "notify") await notifyScenario();
 // SQLite against PostgreSQL (a throwaway cluster, fsync on): ingest, copy-db, pages with 3 M readings.

@@ -2,10 +2,11 @@
 // connection must resume the control connection's session, then MQTT project_file, confirmed by the state. Also
 // what is refused before any upload, a missing SD card, a print that never starts, reprint and skipping objects.
 import { afterEach, describe, expect, test } from "bun:test";
+import { join } from "node:path";
 import { connect } from "node:tls";
 import { ftps } from "../src/lan/ftps-client.ts";
 import { startFakePrinter } from "./fakes/bambu-printer.ts";
-import { csrfFrom, getPage, login, startApp, type TestApp, until } from "./helpers.ts";
+import { csrfFrom, getPage, login, startApp, type TestApp, tempDir, until } from "./helpers.ts";
 import { upload } from "./library-helpers.ts";
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
@@ -267,7 +268,9 @@ describe("the fake printer's FTPS", () => {
     cleanup.push(() => printer.close());
     const target = { host: "127.0.0.1", port: printer.ftpsPort, accessCode: printer.accessCode };
     // Our client resumes it: stored.
-    await ftps.upload(target, "ok.gcode.3mf", new Blob(["G28\n"]), () => {});
+    const path = join(tempDir(), "ok.gcode.3mf");
+    await Bun.write(path, "G28\n");
+    await ftps.upload(target, "ok.gcode.3mf", path, () => {});
     expect(printer.ftps.files.has("ok.gcode.3mf")).toBe(true);
     // A client that opens the data connection afresh is refused (522), as the printers' vsftpd does.
     const control = connect({ host: "127.0.0.1", port: printer.ftpsPort, rejectUnauthorized: false });

@@ -1,6 +1,7 @@
 // Owns FTPS to a Bambu printer (PRINTERS.md §9): implicit TLS 1.2 on the control connection, user bblp with the
 // access code, binary passive transfers whose data connection resumes the control connection's TLS session (the
 // printer refuses a data connection that does not), a file stored to the SD card's root with progress, and delete.
+import { open } from "node:fs/promises";
 import { connect, type TLSSocket } from "node:tls";
 import { TLS12 } from "./tls-pin.ts";
 
@@ -142,25 +143,40 @@ async function openData(c: Control, host: string, timeoutMs: number): Promise<TL
   return withTimeout(tls(host, port, c.socket.getSession()), timeoutMs, "the FTPS data connection");
 }
 
-/** Writes the file's chunks to the data socket, waiting for it to drain; `progress(sent)` after each chunk. */
-async function pour(data: TLSSocket, source: Blob, progress: (sent: number) => void): Promise<void> {
-  let sent = 0;
+/**
+ * Writes the file to the data socket through one reused buffer, each piece handed on once the last one was
+ * written out: memory stays flat however large the file (chunks read afresh are freed only by a later GC).
+ */
+async function pour(data: TLSSocket, path: string, progress: (sent: number) => void): Promise<void> {
   const closed = new Promise<never>((_, reject) =>
     data.once("close", () => reject(new FtpsError("the printer closed the data connection", null))),
   );
   closed.catch(() => {});
-  const reader = source.stream().getReader();
-  for (let r = await reader.read(); !r.done; r = await reader.read()) {
-    if (!data.write(r.value)) await Promise.race([new Promise((resolve) => data.once("drain", resolve)), closed]);
-    sent += r.value.length;
-    progress(sent);
+  const file = await open(path, "r");
+  const buffer = Buffer.alloc(256 * 1024);
+  try {
+    let sent = 0;
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, sent);
+      if (!bytesRead) break;
+      await Promise.race([
+        new Promise<void>((resolve, reject) =>
+          data.write(buffer.subarray(0, bytesRead), (err) => (err ? reject(err) : resolve())),
+        ),
+        closed,
+      ]);
+      sent += bytesRead;
+      progress(sent);
+    }
+  } finally {
+    await file.close();
   }
   await new Promise<void>((resolve) => data.end(resolve));
 }
 
 export const ftps = {
-  /** Stores `source` as `name` in the SD card's root; progress(sent bytes). Throws FtpsError on a refusal. */
-  async upload(target: FtpsTarget, name: string, source: Blob, progress: (sent: number) => void): Promise<void> {
+  /** Stores the file at `path` as `name` in the SD card's root; progress(sent bytes). Throws FtpsError on a refusal. */
+  async upload(target: FtpsTarget, name: string, path: string, progress: (sent: number) => void): Promise<void> {
     const timeoutMs = target.timeoutMs ?? 15_000;
     const c = await login(target);
     try {
@@ -169,7 +185,7 @@ export const ftps = {
         c.socket.write(`STOR /${name}\r\n`);
         const start = await c.read();
         if (start.code !== 150 && start.code !== 125) throw new FtpsError(`STOR: ${start.text}`, start.code);
-        await pour(data, source, progress);
+        await pour(data, path, progress);
       } finally {
         data.destroy();
       }

@@ -290,7 +290,7 @@ export function createSendService(deps: {
     };
     let savedAt = 0;
     try {
-      await ftps.upload(target, row.remote_name, blob, (sent) => {
+      await ftps.upload(target, row.remote_name, blob.name!, (sent) => {
         state.progress = sent / Math.max(1, blob.size);
         // The store hears of progress about once a second: another instance answers GET /api/sends/:id from it.
         if (Date.now() - savedAt > 1000) {
