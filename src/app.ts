@@ -21,6 +21,7 @@ import { printerActionRoutes } from "./http/printer-actions.ts";
 import { printersApiRoutes } from "./http/printers-api.ts";
 import { pushRoutes } from "./http/push.ts";
 import { queueApiRoutes } from "./http/queue-api.ts";
+import { queuePageRoutes } from "./http/queue-pages.ts";
 import { securityHeaders } from "./http/security.ts";
 import { sendsApiRoutes } from "./http/sends-api.ts";
 import { settingsRoutes } from "./http/settings.ts";
@@ -333,6 +334,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     .use(sendsApiRoutes(deps, tools))
     .use(queueApiRoutes(deps, tools))
     .use(libraryPageRoutes(deps, tools))
+    .use(queuePageRoutes(deps, tools))
     .use(apiRoutes(deps, tools))
     .use(settingsRoutes(deps, tools))
     .use(settingsPrinterRoutes(deps, tools))

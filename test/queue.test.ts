@@ -133,6 +133,34 @@ describe("the queue", () => {
     expect(a!.projectFiles.length).toBe(2);
   }, 60_000);
 
+  test("from the pages: a plate queued from the library, then the plate-cleared button starts the next", async () => {
+    const [a] = await printers(1);
+    const { app, cookie, items, itemIs } = await open([a!]);
+    cleanup.push(() => app.close());
+    const file = await libraryFile(app, cookie);
+    const library = await getPage(app, "/library", cookie);
+    const csrf = csrfFrom(library.text);
+    expect(library.text).toContain('value="any:A1"');
+    const post = (path: string, fields: Record<string, string>) =>
+      fetch(`${app.url}${path}`, {
+        method: "POST",
+        headers: { cookie },
+        body: new URLSearchParams({ _csrf: csrf, ...fields }),
+        redirect: "manual",
+      });
+    expect((await post(`/library/${file}/queue`, { plate: "1", target: "any:A1" })).status).toBe(303);
+    expect((await post(`/library/${file}/queue`, { plate: "1", target: "1" })).status).toBe(303);
+    const [one, two] = await items();
+    await itemIs(one!.id, (i) => i.status === "done");
+    const page = await getPage(app, "/queue", cookie);
+    expect(page.text).toContain("the plate waits to be cleared");
+    expect(page.text).toContain('action="/printers/1/plate-cleared"');
+    const farm = await getPage(app, "/printers/1/farm", cookie);
+    expect(farm.text).toContain('hx-post="/printers/1/plate-cleared"');
+    expect((await post("/printers/1/plate-cleared", {})).status).toBe(303);
+    await itemIs(two!.id, (i) => i.status === "printing");
+  }, 30_000);
+
   test("a viewer may look at the queue but not change it", async () => {
     const [a] = await printers(1);
     const { app, json } = await open([a!]);

@@ -219,6 +219,30 @@ describe("sending a print", () => {
   });
 });
 
+describe("the printer page's skip picker", () => {
+  test("shows the plate's objects while it prints and skips the chosen one", async () => {
+    const { app, cookie, json, file, finished, printer } = await setup({ sentPrint: { layers: 40, stepMs: 150 } });
+    const f = await file();
+    const s = await json("POST", "/api/printers/1/print", { file_id: f.id, plate: 1 });
+    await finished(s.body.send_id as unknown as number);
+    const panel = await getPage(app, "/printers/1/farm", cookie);
+    expect(panel.text).toContain('name="objects" value="215"');
+    expect(panel.text).toContain("Cube &lt;C&gt; &amp; co");
+    const csrf = csrfFrom((await getPage(app, "/library", cookie)).text);
+    await until(
+      () => json("GET", "/api/printers/1"),
+      (r) => (r.body as unknown as { state: { gcode_state: string } }).state.gcode_state === "RUNNING",
+    );
+    const res = await fetch(`${app.url}/printers/1/skip`, {
+      method: "POST",
+      headers: { cookie, "x-csrf-token": csrf, "hx-request": "true" },
+      body: new URLSearchParams({ objects: "215" }),
+    });
+    expect(await res.text()).toContain("Skipped.");
+    expect(printer.state.s_obj).toEqual([215]);
+  });
+});
+
 describe("the library pages", () => {
   test("a plate sent from the library page goes to its progress page, which ends showing the print", async () => {
     const { app, cookie, file, finished } = await setup();

@@ -97,6 +97,7 @@ export function Layout(props: {
                 <a href="/">{ctx.t.overview}</a>
                 <a href="/history">{ctx.t.history}</a>
                 <a href="/library">{ctx.t.library}</a>
+                <a href="/queue">{ctx.t.queue}</a>
                 <a href="/settings">{ctx.t.settings}</a>
               </nav>
               <span id="conn" class="conn" role="status" aria-live="polite" data-state="offline"></span>

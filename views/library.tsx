@@ -108,6 +108,30 @@ export function LibraryPage(props: {
                   ) : (
                     ""
                   )}
+                  {props.operator && props.printers.length ? (
+                    <form method="post" action={`/library/${f.id}/queue`} class="send-form">
+                      <Csrf ctx={ctx} />
+                      <input type="hidden" name="plate" value={String(p.index)} />
+                      <label for={`queue-${f.id}-${p.index}`}>{t.queueAdd}</label>
+                      <select id={`queue-${f.id}-${p.index}`} name="target">
+                        {p.model ? (
+                          <option value={`any:${p.model}`} safe>
+                            {t.queueAnyPrinter.replace("{model}", p.model)}
+                          </option>
+                        ) : (
+                          ""
+                        )}
+                        {props.printers.map((pr) => (
+                          <option value={String(pr.id)} safe>
+                            {pr.name}
+                          </option>
+                        ))}
+                      </select>
+                      <button type="submit">{t.queueAdd}</button>
+                    </form>
+                  ) : (
+                    ""
+                  )}
                 </div>
               </div>
             ))}

@@ -209,6 +209,8 @@ export function createQueueService(deps: {
       return view(await store.queue.list());
     },
     paused: async () => (await store.notify.key(PAUSED_KEY)) === "1",
+    /** The printers whose plate waits to be cleared. */
+    dirtyPrinters: async () => (await store.queue.dirtyPlates()).map((d) => d.printer_id),
     async add(
       input: { file_id: unknown; plate: unknown; printer_id?: unknown; rule?: unknown; options?: unknown },
       user: string,
