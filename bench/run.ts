@@ -35,7 +35,8 @@ console.log(
     `${navigator.hardwareConcurrency} cores${quick ? ", quick mode" : ""}`,
 );
 
-// BENCH_ONLY=<group> (printer1, printers, lan, upload, library, notify, postgres) runs one group; `make bench` runs them all.
+// BENCH_ONLY=<group> (printer1, printers, lan, upload, library, notify, postgres) runs one group; `make bench` runs
+// them all.
 // BENCH_ONLY=fleet runs the printers group's fleet row alone, on 20 printers with few readings.
 // BENCH_QUICK=1 shortens every loop; BENCH_PROFILE=<dir> runs the server from source under Bun's CPU profiler.
 const only = process.env.BENCH_ONLY;

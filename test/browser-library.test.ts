@@ -1,6 +1,6 @@
 // The library, send, skip and queue pages in a real browser (desktop and phone, axe clean): a file dropped on the
-// page and one chosen with the file input, both uploaded (XMLHttpRequest, with a progress bar); a plate sent to a fake A1 from
-// its form; the skip picker on the printer page; the queue reordered with its buttons.
+// page and one chosen with the file input, both uploaded (XMLHttpRequest, with a progress bar); a plate sent to a
+// fake A1 from its form; the skip picker on the printer page; the queue reordered with its buttons.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { axeSerious, browserKit, layoutProblems, relevantErrors } from "./browser-helpers.ts";
