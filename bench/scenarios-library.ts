@@ -109,8 +109,12 @@ export async function libraryScenario() {
       "send → started (s)": f1(startS),
       "CPU ms/MB (upload + send)": f2((afterSend.cpuMs - idle.cpuMs) / mb / 2),
       "RSS idle (MB)": f1(idle.rssMb),
-      "RSS peak over idle, upload/send (MB)": `${f1(peakOf(samples.slice(0, uploadSamples)))}/${f1(peakOf(samples.slice(uploadSamples)))}`,
-      "RSS after upload / after send / 2 s later (MB)": `${f1(afterUpload.rssMb)}/${f1(afterSend.rssMb)}/${f1(after.rssMb)}`,
+      "RSS peak over idle, upload/send (MB)": [samples.slice(0, uploadSamples), samples.slice(uploadSamples)]
+        .map((xs) => f1(peakOf(xs)))
+        .join("/"),
+      "RSS after upload / after send / 2 s later (MB)": [afterUpload, afterSend, after]
+        .map((p) => f1(p.rssMb))
+        .join("/"),
       "on the printer": status === "started" && stored?.size === fileSize ? "whole file, print started" : status,
     },
   });

@@ -101,7 +101,8 @@ for (const [arch, prefix] of [
   ["arm64", QEMU],
   ["x64", []],
 ] as const) {
-  test(`the ${arch} binary reads a sliced 3MF (fflate), sends it over FTPS with TLS session reuse, and it starts`, async () => {
+  const name = `the ${arch} binary reads a sliced 3MF (fflate), sends it over FTPS with TLS session reuse, it starts`;
+  test(name, async () => {
     const binary = join(dist, `layerwatch-linux-${arch}`);
     if (!existsSync(binary)) throw new Error(`${binary} is missing: run make build (make test does)`);
     const dir = tempDir("layerwatch-bin-library-");

@@ -54,7 +54,7 @@ const api = async (method: string, path: string, body?: unknown) =>
   }).then((r) => r.json())) as Record<string, unknown>;
 
 describe("the library in a browser", () => {
-  test("a dropped file and a chosen one upload and are listed with their plates; a refused one says why in place", async () => {
+  test("a dropped file and a chosen one upload and are listed with their plates; a refused one says why", async () => {
     const { page, context } = await kit.newPage({ bypassCSP: true });
     await kit.logIn(page, undefined, undefined, "/library");
     // Drop: a File made in the page from the fixture's bytes, as a drag from the desktop gives.

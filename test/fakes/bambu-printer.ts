@@ -1,6 +1,7 @@
-// A fake Bambu Lab A1 in LAN mode, over real sockets: an MQTT 3.1.1 broker behind TLS 1.2 (aedes) and the
-// port-6000 camera, and FTPS on its own port (ftps-server.ts) for sent files. It behaves as PRINTERS.md §4 describes the real firmware, so integration tests and the
-// benchmark exercise the same code paths a real printer would. One scripted print at a time.
+// A fake Bambu Lab A1 in LAN mode, over real sockets: an MQTT 3.1.1 broker behind TLS 1.2 (aedes), the
+// port-6000 camera, and FTPS on its own port (ftps-server.ts) for sent files. It behaves as PRINTERS.md §4 and §9
+// describe the real firmware, so integration tests and the benchmark exercise the same code paths a real printer
+// would. One scripted print at a time.
 
 import { once } from "node:events";
 import { createServer, type Server, type TLSSocket } from "node:tls";

@@ -34,7 +34,8 @@ export function pgQueueStatements(pg: Pg): Promisified<ReturnType<typeof queueSt
         );
       }),
     setStatus: async (id: number, status: QueueStatus, error: string | null = null) => {
-      await sql`UPDATE queue_items SET status = ${status}, error = ${error}, updated_at = ${Date.now()} WHERE id = ${id}`;
+      await sql`UPDATE queue_items SET status = ${status}, error = ${error}, updated_at = ${Date.now()}
+        WHERE id = ${id}`;
     },
     claim: async (id: number, printerId: number) =>
       !!(await one(sql`UPDATE queue_items SET status = 'sending', assigned_printer = ${printerId}, error = NULL,
