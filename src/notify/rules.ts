@@ -42,6 +42,7 @@ const TEXT: Record<NotifyEvent, { title: string; priority: number; tags: string[
   camera_ok: { title: "camera Pi back", priority: 2, tags: ["camera"] },
   reading_high: { title: "room reading too high", priority: 4, tags: ["thermometer"] },
   reading_low: { title: "room reading too low", priority: 4, tags: ["thermometer"] },
+  plate_waiting: { title: "clear the plate for the next queued print", priority: 4, tags: ["broom"] },
 };
 
 export function createNotifyRules<P extends RulePrinter>(deps: {
@@ -62,11 +63,18 @@ export function createNotifyRules<P extends RulePrinter>(deps: {
   const cameraAnnounced = new Set<number>();
   const beyond = new Map<string, boolean>();
 
-  function raise(event: NotifyEvent, printerId: number, body: string, job?: JobRow | null, picture = true) {
+  function raise(
+    event: NotifyEvent,
+    printerId: number,
+    body: string,
+    job?: JobRow | null,
+    picture = true,
+    where?: string,
+  ) {
     const p = printers.get(printerId);
     if (!p) return;
     const j = job ?? deps.currentJob(printerId);
-    const path = j ? `/jobs/${j.id}` : `/printers/${printerId}`;
+    const path = where ?? (j ? `/jobs/${j.id}` : `/printers/${printerId}`);
     const text = TEXT[event];
     deps.raise({
       event,
@@ -124,6 +132,18 @@ export function createNotifyRules<P extends RulePrinter>(deps: {
     check("temp", r.temperature, "°C");
     check("hum", r.humidity, "%");
   });
+
+  // The queue page has the button that lets the printer's next item start.
+  events.on("plateWaiting", ({ printerId }) =>
+    raise(
+      "plate_waiting",
+      printerId,
+      "the next queued print starts once the plate is confirmed clear",
+      null,
+      true,
+      "/queue",
+    ),
+  );
 
   // Links and cameras are looked at on a timer: a flapping link inside the grace period says nothing.
   const timer = setInterval(() => {

@@ -14,6 +14,7 @@ export const NOTIFY_EVENTS = [
   "camera_ok",
   "reading_high",
   "reading_low",
+  "plate_waiting",
 ] as const;
 export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
 

@@ -65,6 +65,8 @@ export function createQueueService(deps: {
   const { store, log, printers, sends } = deps;
   let stepping = false;
   let again = false;
+  /** When sends left half-way by a stopped instance were last looked for (their items would wait forever). */
+  let settledAt = 0;
 
   async function audit(printerId: number, user: string, action: string, detail: string, result = "ok") {
     await store.printerActions.record({
@@ -111,6 +113,10 @@ export function createQueueService(deps: {
   }
 
   async function stepOnce() {
+    if (Date.now() - settledAt > 30_000) {
+      settledAt = Date.now();
+      await sends.settleInterrupted();
+    }
     const items = await store.queue.list();
     const dirty = new Set((await store.queue.dirtyPlates()).map((d) => d.printer_id));
     const busy = new Set<number>();
@@ -136,6 +142,8 @@ export function createQueueService(deps: {
           // The next print must wait for a person to clear the plate.
           await store.queue.plateDirty(at, Date.now());
           dirty.add(at);
+          if (items.some((i) => i.status === "queued"))
+            deps.events.emit("plateWaiting", { printerId: at, itemId: item.id });
           busy.delete(at);
           log.info("queued print ended; its printer waits for the plate to be cleared", { item: item.id, printer: at });
         }
