@@ -308,6 +308,9 @@ export function createSendService(deps: {
         );
       if (err instanceof FtpsError && err.code === 530)
         return fail("upload_refused", "the printer refused the access code over FTPS (530): check it in Settings");
+      // A transfer cut half-way may have left part of the file on the card: remove it, as for a print that
+      // did not start.
+      await ftps.remove(target, row.remote_name).catch(() => {});
       return fail("upload_refused", `the upload failed: ${(err as Error).message}`);
     }
     await change({ status: "starting", progress: 1 });
