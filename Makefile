@@ -13,9 +13,17 @@ endif
 
 ARM64_RUNTIME := $(CURDIR)/.tools/arm64/node_modules/@oven/bun-linux-aarch64/bin/bun
 # What the tests drive: the real device library (Python), a real browser, the Pi binary under qemu, and the
-# PostgreSQL and Redis servers the tests start themselves (test/servers.ts; never the system's own instances).
+# PostgreSQL, Redis and MQTT (mosquitto) servers the tests start themselves (test/servers.ts; never the system's
+# own instances).
 SYSTEM_PACKAGES := python3-socketio python3-websocket python3-requests python3-werkzeug python3-cryptography chromium ffmpeg dbus-daemon \
-                   qemu-user-static libc6-arm64-cross libgcc-s1-arm64-cross postgresql redis-server
+                   qemu-user-static libc6-arm64-cross libgcc-s1-arm64-cross postgresql redis-server mosquitto \
+                   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
+                   gstreamer1.0-plugins-ugly glib-networking prometheus
+# The fake RTSPS printer camera (test/fakes/rtsps_server.py): GStreamer's RTSP server, x264enc and rtph264pay, TLS.
+RTSPS_PROBE := import gi; gi.require_version('Gst', '1.0'); gi.require_version('GstRtspServer', '1.0'); \
+  from gi.repository import Gio, Gst, GstRtspServer; Gst.init(None); \
+  assert Gst.ElementFactory.find('x264enc') and Gst.ElementFactory.find('rtph264pay'); \
+  assert Gio.TlsBackend.get_default().supports_tls()
 
 .PHONY: run dev test check fmt typecheck install system-deps build release measure screenshots bench clean
 .DEFAULT_GOAL := run
@@ -67,8 +75,10 @@ release: build
 # Installs the Debian packages above when one is missing (as root, or through sudo).
 system-deps:
 	@if ! /usr/bin/python3 -c "import socketio, websocket, requests, werkzeug, cryptography" 2>/dev/null \
+	   || ! /usr/bin/python3 -c "$(RTSPS_PROBE)" 2>/dev/null \
 	   || ! command -v chromium >/dev/null || ! command -v ffmpeg >/dev/null || ! command -v dbus-daemon >/dev/null || ! command -v qemu-aarch64-static >/dev/null || [ ! -d /usr/aarch64-linux-gnu ] \
-	   || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v redis-server >/dev/null; then \
+	   || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v redis-server >/dev/null \
+	   || [ ! -x /usr/sbin/mosquitto ]; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO=sudo; \
 	  else echo "make test needs these Debian packages: apt-get install $(SYSTEM_PACKAGES)"; exit 1; fi; \
 	  echo "installing $(SYSTEM_PACKAGES)"; \

@@ -18,6 +18,8 @@ import {
   useBinary,
   workspace,
 } from "./lib.ts";
+import { cameraScenario } from "./scenarios-camera.ts";
+import { exportYear } from "./scenarios-exports.ts";
 import { memoryAfterLoad, yearOfData } from "./scenarios-history.ts";
 import { lanScenario } from "./scenarios-lan.ts";
 import { libraryScenario } from "./scenarios-library.ts";
@@ -26,7 +28,7 @@ import { notifyScenario } from "./scenarios-notify.ts";
 import { postgresInstalled, postgresScenario } from "./scenarios-postgres.ts";
 import { fleet, printerPages } from "./scenarios-printers.ts";
 import { uploadScenario } from "./scenarios-upload.ts";
-import { seedFleet } from "./seed.ts";
+import { seedFleet, seedYear } from "./seed.ts";
 
 const began = performance.now();
 const others = otherLoad();
@@ -35,8 +37,8 @@ console.log(
     `${navigator.hardwareConcurrency} cores${quick ? ", quick mode" : ""}`,
 );
 
-// BENCH_ONLY=<group> (printer1, printers, lan, upload, library, notify, postgres) runs one group; `make bench` runs
-// them all.
+// BENCH_ONLY=<group> (printer1, printers, lan, camera, upload, library, notify, postgres, exports) runs one group;
+// `make bench` runs them all.
 // BENCH_ONLY=fleet runs the printers group's fleet row alone, on 20 printers with few readings.
 // BENCH_QUICK=1 shortens every loop; BENCH_PROFILE=<dir> runs the server from source under Bun's CPU profiler.
 const only = process.env.BENCH_ONLY;
@@ -57,6 +59,19 @@ if (!only || only === "printer1") {
   // A year of printer 1's readings: its page and the readings API, then memory after a quiet spell.
   server = await yearOfData(ws, server);
   await memoryAfterLoad(server, idle.rssMb);
+  // After the memory figure: the export's own peak is its row.
+  await exportYear(server, await loginCookie(server.url));
+  await stopServer(server);
+  rmSync(ws.dir, { recursive: true, force: true });
+}
+
+if (only === "exports") {
+  // The printer1 group's year of readings (seeded without its page loads) and its CSV export alone.
+  const ws = workspace();
+  await stopServer(await startServer(ws)); // the schema and printer 1
+  seedYear(ws.dbPath);
+  const server = await startServer(ws);
+  await exportYear(server, await loginCookie(server.url));
   await stopServer(server);
   rmSync(ws.dir, { recursive: true, force: true });
 }
@@ -83,6 +98,8 @@ if (only === "fleet") {
 
 // Fifty fake Bambu printers over MQTT: memory per printer, CPU per delta.
 if (!only || only === "lan") await lanScenario();
+// One RTSPS camera (ffmpeg decoding H.264 over TLS): nobody watching, then 10 viewers on one decoder.
+if (!only || only === "camera") await cameraScenario();
 // A 200 MiB timelapse over tus in 5 MiB chunks: throughput, CPU per MiB, RSS bounded.
 if (!only || only === "upload") await uploadScenario();
 // A 50 MB sliced 3MF into the library, then over FTPS to a fake A1: throughput, RSS against idle.

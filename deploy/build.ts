@@ -83,6 +83,8 @@ for (const t of chosen) {
       "--outfile",
       outfile,
       join(root, "src/main.ts"),
+      // A worker is its own entry point: without it here the binary cannot start the backup thread.
+      join(root, "src/store/backup-worker.ts"),
     ],
     { cwd: root, stdout: "pipe", stderr: "pipe" },
   );

@@ -11,11 +11,13 @@ import { assetRoutes } from "./http/assets.ts";
 import { authRoutes } from "./http/auth.ts";
 import { createRequestTools, type HttpDeps } from "./http/context.ts";
 import { errorHandler } from "./http/errors.ts";
+import { exportRoutes } from "./http/exports.ts";
 import { healthRoutes } from "./http/health.ts";
 import { historyRoutes } from "./http/history.ts";
 import { jobsApiRoutes } from "./http/jobs-api.ts";
 import { libraryApiRoutes } from "./http/library-api.ts";
 import { libraryPageRoutes } from "./http/library-pages.ts";
+import { metricsRoutes } from "./http/metrics.ts";
 import { pageRoutes } from "./http/pages.ts";
 import { printerActionRoutes } from "./http/printer-actions.ts";
 import { printersApiRoutes } from "./http/printers-api.ts";
@@ -30,6 +32,12 @@ import { settingsPrinterRoutes } from "./http/settings-printers.ts";
 import { timelapseFileRoutes } from "./http/timelapse-files.ts";
 import { tusRoutes } from "./http/tus.ts";
 import { dictionary } from "./i18n.ts";
+import {
+  createHomeAssistantBridge,
+  type HomeAssistantBridge,
+  type HomeAssistantTimings,
+} from "./integrations/home-assistant.ts";
+import { type CameraTimings, DEFAULT_RTSP_PORT } from "./lan/cameras.ts";
 import { createLan } from "./lan/lan.ts";
 import type { LanTimings } from "./lan/printer-link.ts";
 import { createLogger, type Logger, withSink } from "./log.ts";
@@ -38,13 +46,16 @@ import { createPushService } from "./notify/push.ts";
 import { createNotifyRules, type RuleTimings } from "./notify/rules.ts";
 import { createSocketServer, MAX_SOCKET_MESSAGE_BYTES } from "./realtime/socket.ts";
 import { createAuthService } from "./services/auth.ts";
+import { createBackups } from "./services/backups.ts";
 import { createDeviceTokenService } from "./services/device-tokens.ts";
 import { createEventLog } from "./services/event-log.ts";
+import { createExports } from "./services/exports.ts";
 import { createIntervalService } from "./services/intervals.ts";
 import { createJobService } from "./services/jobs.ts";
 import { createLeases, instanceId, type LeaseTimings } from "./services/leases.ts";
 import { createLibrary } from "./services/library.ts";
 import { createLoginLimiter, createRedisLoginLimiter } from "./services/login-limiter.ts";
+import { createMetrics } from "./services/metrics.ts";
 import { createPrinterControl } from "./services/printer-control.ts";
 import { createPrinterService } from "./services/printers.ts";
 import { createQueueService } from "./services/queue.ts";
@@ -55,6 +66,7 @@ import { createTelemetryService } from "./services/telemetry.ts";
 import { createTimelapseService, resolveMediaDir } from "./services/timelapses.ts";
 import { createUserService } from "./services/users.ts";
 import { type AsyncStore, asyncSqliteStore, type StoreWriteQueue } from "./store/async-store.ts";
+import { backupPostgres, backupSqliteInWorker } from "./store/backup.ts";
 import { explainPostgres } from "./store/copy.ts";
 import { openDatabase, StoreOpenError } from "./store/db.ts";
 import { createPgStore } from "./store/pg/store.ts";
@@ -63,7 +75,7 @@ import { openPostgres } from "./store/pg.ts";
 import { pgMigrate } from "./store/pg-migrate.ts";
 import { sqliteStoreWriteQueue } from "./store/sqlite-write-queue.ts";
 import { createStore, type Intervals, type Store } from "./store/store.ts";
-import { VERSION } from "./version.ts";
+import { COMMIT, VERSION } from "./version.ts";
 
 /** A device is stale once nothing came for 3x its longest interval (at least 30 s). */
 const staleAfter = (i: Intervals) => Math.max(30, 3 * Math.max(i.image_delay, i.temphum_delay, i.status_delay)) * 1000;
@@ -78,12 +90,14 @@ export { MAX_HTTP_BODY_BYTES } from "./http/security.ts";
 export type AppOptions = {
   log?: Logger;
   lanTimings?: Partial<LanTimings>;
+  cameraTimings?: Partial<CameraTimings>;
   notifyTimings?: Partial<NotifyTimings>;
   ruleTimings?: Partial<RuleTimings>;
   deviceStaleMs?: number;
   leaseTimings?: Partial<LeaseTimings>;
   sendTimings?: Partial<SendTimings>;
   queueTickMs?: number;
+  homeAssistantTimings?: Partial<HomeAssistantTimings>;
   /** This instance's name among several (else LAYERWATCH_INSTANCE_NAME, else the host name). */
   instanceName?: string;
 };
@@ -128,6 +142,8 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   log.info("instance", { id: instance, engine: store.engine });
   const leases = createLeases({ store, log, instance, timings: opts.leaseTimings });
   const HOUSEKEEPING = "housekeeping";
+  /** One instance talks to Home Assistant's broker (one availability, one last will, each command done once). */
+  const HOME_ASSISTANT = "home-assistant";
   const printerLease = (id: number) => `printer:${id}`;
 
   // Services: the rules, free of HTTP and sockets.
@@ -144,9 +160,23 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     rawRetentionDays: config.raw_retention_days,
     mine: () => leases.holds(HOUSEKEEPING),
   });
+  // The daily backup (backup_dir): SQLite copied in a worker thread, PostgreSQL into an SQLite file.
+  const backups = config.backup_dir
+    ? createBackups({
+        dir: resolveMediaDir(config.backup_dir, config.database_uri),
+        keep: config.backup_keep,
+        log,
+        mine: () => leases.holds(HOUSEKEEPING),
+        backup: (path) =>
+          config.database_url
+            ? backupPostgres(config.database_url, path, { zone, log: baseLog })
+            : backupSqliteInWorker(config.database_uri, path),
+      })
+    : null;
   const deviceStaleAfter = () => opts.deviceStaleMs ?? staleAfter(intervals.get());
   const printers = await createPrinterService({ store, events, log, deviceStaleAfter });
-  await printers.syncConfig(config.printers);
+  // rtsp_port is not part of a printer's stored setup: it is read from the file's entry by name (rtspPort below).
+  await printers.syncConfig(config.printers.map(({ rtsp_port: _, ...setup }) => setup));
   await telemetry.refresh(printers.list().map((p) => p.info.id));
   /** A printer with a LAN address is this instance's when it holds the printer's lease; one without is anyone's. */
   const ownsPrinter = (id: number) => !printers.get(id)?.info.host || leases.holds(printerLease(id));
@@ -215,6 +245,12 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     timings: opts.lanTimings,
     // Reports arrive only once the links start, after the send service below exists.
     onReport: (printerId, print) => sends.report(printerId, print),
+    ffmpegPath: config.ffmpeg_path,
+    rtspPort: (id) => {
+      const name = printers.get(id)?.info.name.toLowerCase();
+      return config.printers.find((e) => e.name.toLowerCase() === name)?.rtsp_port ?? DEFAULT_RTSP_PORT;
+    },
+    cameraTimings: opts.cameraTimings,
   });
   /** Wants the lease of each printer with a LAN address: its holder runs the link and camera and keeps its jobs. */
   function wantPrinter(id: number) {
@@ -242,6 +278,22 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     lan,
     devices: { count: hub.devicesOf, ask: hub.askDevice },
   });
+  // Home Assistant over MQTT (mqtt.url): nothing of it exists while the url is empty.
+  const homeAssistant: HomeAssistantBridge | null = config.mqtt.url
+    ? createHomeAssistantBridge({
+        config: config.mqtt,
+        events,
+        log,
+        printers,
+        telemetry,
+        currentJob: jobs.current,
+        act: control.act,
+        version: VERSION,
+        publicUrl: config.public_url,
+        instance,
+        timings: opts.homeAssistantTimings,
+      })
+    : null;
   // Several instances (redis_url): events cross through Redis, login failures count on all. Without it no Redis
   // code runs at all.
   const redis: RedisLink | null = config.redis_url ? connectRedis(config.redis_url, log) : null;
@@ -316,6 +368,16 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     dbHealthy,
   };
   const tools = createRequestTools(deps);
+  const metrics = createMetrics({
+    store,
+    printers,
+    telemetry,
+    sockets: { all: () => io.sockets.sockets.size, devices: hub.deviceCount, ofPrinter: hub.devicesOf },
+    storage: deps.storage,
+    info: { version: VERSION, commit: COMMIT, instance },
+    startedAt,
+  });
+  const exports = createExports({ store, log, zone, printerName: (id) => printers.get(id)?.info.name ?? "" });
 
   const app = new Elysia()
     // First, so no page hook runs for socket traffic.
@@ -325,6 +387,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     .use(errorHandler(tools, log))
     .use(healthRoutes({ startedAt, engine: store.engine, dbHealthy, redisHealthy: redis ? redis.healthy : null }))
     .use(assetRoutes())
+    .use(metricsRoutes({ config, log, metrics }, tools))
     .use(authRoutes(deps, tools))
     .use(printersApiRoutes(deps, tools))
     .use(tusRoutes({ ...deps, timelapses }, tools))
@@ -341,6 +404,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     .use(printerActionRoutes(deps, tools))
     .use(settingsNotifyRoutes(deps, tools))
     .use(pushRoutes(deps, tools))
+    .use(exportRoutes({ ...deps, exports }, tools))
     .use(historyRoutes(deps, tools))
     .use(pageRoutes(deps, tools));
 
@@ -369,9 +433,20 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   );
   pruneTimer.unref?.();
   retention.start();
+  backups?.start();
   // The leases first: on SQLite they are held at once, so the links start now, as ever.
   for (const p of printers.list()) wantPrinter(p.info.id);
   lan.start();
+  if (homeAssistant) {
+    leases.hold(HOME_ASSISTANT, {
+      gained: () => {
+        if (leases.holds(HOME_ASSISTANT)) homeAssistant.start();
+      },
+      lost: () => void homeAssistant.stop(),
+    });
+    // On SQLite the lease is held at once, with no `gained`.
+    if (leases.holds(HOME_ASSISTANT)) homeAssistant.start();
+  }
 
   let stopped = false;
   return {
@@ -389,6 +464,8 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     notifier,
     io,
     retention,
+    /** The daily backup, or null without backup_dir. */
+    backups,
     leases,
     log,
     shrinkMemory,
@@ -396,11 +473,15 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     redis,
     /** This instance's id: its leases and the events it relays carry it. */
     instance,
+    /** The Home Assistant bridge (mqtt.url), or null. */
+    homeAssistant,
     async stop() {
       if (stopped) return;
       stopped = true;
       clearInterval(pruneTimer);
+      await homeAssistant?.close();
       await retention.stop();
+      await backups?.stop();
       lan.stop();
       queue.stop();
       sends.stop();

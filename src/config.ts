@@ -1,6 +1,6 @@
 // Owns the configuration: config.json, LAYERWATCH_<KEY> environment overrides, defaults, validation.
 import embeddedConfig from "../config.json" with { type: "json" };
-import { dictionary, translate } from "./i18n.ts";
+import { dictionary, msg, translate } from "./i18n.ts";
 import { parseTarget, redactTarget } from "./notify/targets.ts";
 import { parsePrinterSetup } from "./services/printer-setup.ts";
 import type { PrinterSetup } from "./store/store.ts";
@@ -32,14 +32,107 @@ export type Config = {
   /** The largest sliced file the library takes, in MB (PRINTERS.md §9). */
   library_max_mb: number;
   /** Printers created or updated by name at start (PRINTERS.md §2); the file only, no env override. */
-  printers: PrinterSetup[];
+  printers: PrinterEntry[];
+  /** The ffmpeg program that decodes RTSPS printer cameras (X1, P2S, H2, X2D): a path, or a name on PATH. */
+  ffmpeg_path: string;
   /** Notification target URLs (PRINTERS.md §7); file only. */
   notify: string[];
   /** Telegram Bot API root, for self-hosted Bot API servers. */
   telegram_api_root: string;
   /** This server as users reach it (https://printers.example.com): links in notifications. */
   public_url: string;
+  /** Prometheus's GET /metrics: off by default; a scraper sends the token as a bearer token (or an admin logs in). */
+  metrics: MetricsConfig;
+  /** Where the daily backup goes (a relative path is taken next to the database file); empty = no daily backup. */
+  backup_dir: string;
+  /** How many daily backups are kept; older ones are deleted. */
+  backup_keep: number;
+  /** Home Assistant over MQTT (PRINTERS.md §9); an empty url turns it off. */
+  mqtt: MqttConfig;
 };
+
+export type MetricsConfig = { enabled: boolean; token: string };
+
+export type MqttConfig = {
+  /** mqtt://[user:pass@]host[:port] or mqtts://… (TLS); empty = off. */
+  url: string;
+  /** Where Home Assistant listens for discovery configs (its default: homeassistant). */
+  discovery_prefix: string;
+  /** The root of this server's state, image, availability and command topics. */
+  topic_prefix: string;
+  /** Whether Home Assistant gets pause/resume/stop buttons and the light (its commands act on printers). */
+  commands: boolean;
+};
+
+/** A broker URL's parts; the password stays out of every message. */
+export type BrokerUrl = { tls: boolean; host: string; port: number; username: string; password: string };
+
+/** Parses mqtt(s)://[user[:pass]@]host[:port]; an error message never repeats the password. */
+export function parseBrokerUrl(url: string): { ok: true; value: BrokerUrl } | { ok: false; error: string } {
+  const bad = (why: string) => ({ ok: false as const, error: `${why} (got ${redactBrokerUrl(url)})` });
+  if (!/^mqtts?:\/\//i.test(url)) return bad("must start with mqtt:// or mqtts://");
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return bad("is not a valid URL");
+  }
+  if (!u.hostname) return bad("needs a host name");
+  if (u.pathname && u.pathname !== "/") return bad("must not have a path");
+  if (u.search || u.hash) return bad("must not have a query or fragment");
+  const tls = u.protocol.toLowerCase() === "mqtts:";
+  const port = u.port ? Number(u.port) : tls ? 8883 : 1883;
+  if (!(port >= 1 && port <= 65535)) return bad("has a port outside 1..65535");
+  const host = u.hostname.replace(/^\[(.*)\]$/, "$1");
+  return {
+    ok: true,
+    value: { tls, host, port, username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) },
+  };
+}
+
+/** The URL with its password replaced, for messages and logs. */
+export function redactBrokerUrl(url: string): string {
+  return url.replace(/^([a-z]+:\/\/[^:@/\s]*):[^@/\s]*@/i, "$1:***@");
+}
+
+const MQTT_DEFAULTS: MqttConfig = {
+  url: "",
+  discovery_prefix: "homeassistant",
+  topic_prefix: "layerwatch",
+  commands: false,
+};
+const TOPIC_PREFIX = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
+
+/** The `mqtt` object: defaults for what it leaves out, each key checked, messages naming `mqtt.<key>`. */
+function parseMqtt(raw: unknown): MqttConfig {
+  if (!raw || typeof raw !== "object" || Array.isArray(raw))
+    throw new ConfigError('config: "mqtt" must be an object such as { "url": "mqtt://user:pass@host:1883" }');
+  const known = Object.keys(MQTT_DEFAULTS);
+  for (const key of Object.keys(raw))
+    if (!known.includes(key)) throw new ConfigError(`config: unknown key "mqtt.${key}" (known: ${known.join(", ")})`);
+  const out = { ...MQTT_DEFAULTS, ...(raw as Partial<MqttConfig>) };
+  for (const key of ["url", "discovery_prefix", "topic_prefix"] as const)
+    if (typeof out[key] !== "string") throw new ConfigError(`config: "mqtt.${key}" must be a string`);
+  if (typeof out.commands !== "boolean") throw new ConfigError('config: "mqtt.commands" must be true or false');
+  out.url = out.url.trim();
+  if (out.url) {
+    const parsed = parseBrokerUrl(out.url);
+    if (!parsed.ok) throw new ConfigError(`config: "mqtt.url" ${parsed.error}`);
+  }
+  for (const key of ["discovery_prefix", "topic_prefix"] as const)
+    if (!TOPIC_PREFIX.test(out[key]))
+      throw new ConfigError(
+        `config: "mqtt.${key}" must be topic levels of letters, digits, _ and - joined by / (no wildcards, no ` +
+          "leading or trailing /)",
+      );
+  return out;
+}
+
+/**
+ * A config file's printer: its setup, and `rtsp_port` (the RTSPS camera's port, default 322), which lives in
+ * the file only: printers added in Settings use the printers' own 322.
+ */
+export type PrinterEntry = PrinterSetup & { rtsp_port?: number };
 
 export type ConfigSource = "default" | "file" | "env" | "embedded";
 
@@ -58,7 +151,11 @@ export const PLACEHOLDER_PASSWORD = "change-me";
 export const PLACEHOLDER_SECRET = "change-me-to-a-long-random-string";
 export const LOCALES = ["en", "fi"] as const;
 
-type Rule<V> = { kind: "string" | "integer" | "boolean" | "list"; fallback: () => V; check?: (v: V) => string | null };
+type Rule<V> = {
+  kind: "string" | "integer" | "boolean" | "list" | "object";
+  fallback: () => V;
+  check?: (v: V) => string | null;
+};
 
 const systemZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 
@@ -157,6 +254,7 @@ const rules: { [K in keyof Config]: Rule<Config[K]> } = {
     check: (v) => (v >= 1 && v <= 4096 ? null : "must be 1..4096 (MB)"),
   },
   printers: { kind: "list", fallback: () => [] },
+  ffmpeg_path: { kind: "string", fallback: () => "ffmpeg", check: (v) => (v.trim() ? null : "must not be empty") },
   notify: { kind: "list", fallback: () => [] },
   telegram_api_root: {
     kind: "string",
@@ -168,6 +266,14 @@ const rules: { [K in keyof Config]: Rule<Config[K]> } = {
     fallback: () => "",
     check: (v) => (v === "" || /^https?:\/\/[^/\s]+(\/[^\s]*)?$/.test(v) ? null : "must be empty or an http(s) URL"),
   },
+  metrics: { kind: "object", fallback: () => ({ enabled: false, token: "" }) },
+  backup_dir: { kind: "string", fallback: () => "" },
+  backup_keep: {
+    kind: "integer",
+    fallback: () => 7,
+    check: (v) => (v >= 1 && v <= 3650 ? null : "must be 1..3650 backups"),
+  },
+  mqtt: { kind: "object", fallback: () => ({ ...MQTT_DEFAULTS }) },
   locale: {
     kind: "string",
     fallback: () => "en",
@@ -187,11 +293,12 @@ const PRINTER_KEYS = [
   "camera",
   "camera_port",
   "ftps_port",
+  "rtsp_port",
   "tls",
 ];
 
 /** Each entry checked by the same rules as Settings, the message naming the entry and its key. */
-function parsePrinters(raw: unknown): PrinterSetup[] {
+function parsePrinters(raw: unknown): PrinterEntry[] {
   if (!Array.isArray(raw)) throw new ConfigError('config: "printers" must be a list of printer objects');
   const en = dictionary("en");
   const seen = new Set<string>();
@@ -210,7 +317,11 @@ function parsePrinters(raw: unknown): PrinterSetup[] {
     const name = parsed.value.name.toLowerCase();
     if (seen.has(name)) throw new ConfigError(`config: "${at}.name" "${parsed.value.name}" is used twice`);
     seen.add(name);
-    return parsed.value;
+    const rtsp = (entry as Record<string, unknown>).rtsp_port;
+    if (rtsp === undefined) return parsed.value;
+    if (typeof rtsp !== "number" || !Number.isInteger(rtsp) || rtsp < 1 || rtsp > 65535)
+      throw new ConfigError(`config: "${at}.rtsp_port" ${translate(en, msg("printerPortRule"))}`);
+    return { ...parsed.value, rtsp_port: rtsp };
   });
 }
 
@@ -225,7 +336,38 @@ function parseTargets(raw: unknown): string[] {
   });
 }
 
+/** The metrics object: known keys only, each of its type; a token short enough to guess is refused. */
+function parseMetrics(key: string, raw: unknown): MetricsConfig {
+  if (!raw || typeof raw !== "object" || Array.isArray(raw))
+    throw new ConfigError(`config: "${key}" must be an object such as {"enabled": true, "token": "..."}`);
+  const out: MetricsConfig = { enabled: false, token: "" };
+  for (const [k, v] of Object.entries(raw)) {
+    if (k === "enabled" && typeof v === "boolean") out.enabled = v;
+    else if (k === "token" && typeof v === "string") out.token = v;
+    else if (k === "enabled" || k === "token")
+      throw new ConfigError(`config: "${key}.${k}" must be ${k === "enabled" ? "true or false" : "a string"}`);
+    else throw new ConfigError(`config: unknown key "${key}.${k}" (known: enabled, token)`);
+  }
+  if (out.token && (out.token.length < 16 || /\s/.test(out.token)))
+    throw new ConfigError(`config: "${key}.token" must be empty or at least 16 characters without spaces`);
+  return out;
+}
+
 function coerce(key: string, kind: Rule<unknown>["kind"], raw: unknown, fromEnv: boolean): unknown {
+  if (kind === "object") {
+    let value = raw;
+    // From the environment an object comes as JSON text: LAYERWATCH_MQTT='{"url":"mqtt://..."}',
+    // LAYERWATCH_METRICS='{"enabled":true,"token":"..."}'.
+    if (fromEnv && typeof raw === "string")
+      try {
+        value = JSON.parse(raw);
+      } catch {
+        throw new ConfigError(`config: "${key}" must be a JSON object`);
+      }
+    return key.replace(/^LAYERWATCH_/, "").toLowerCase() === "metrics"
+      ? parseMetrics("metrics", value)
+      : parseMqtt(value);
+  }
   if (kind === "list") {
     if (fromEnv) throw new ConfigError(`config: "${key}" can only be set in the config file`);
     return key === "printers" ? parsePrinters(raw) : parseTargets(raw);
@@ -300,7 +442,9 @@ export async function loadConfig(opts: {
     const envName = `LAYERWATCH_${key.toUpperCase()}`;
     let value: unknown;
     if (opts.overrides && opts.overrides[key] !== undefined) {
-      value = rule.kind === "list" ? coerce(key, "list", opts.overrides[key], false) : opts.overrides[key];
+      const kind = rule.kind;
+      value =
+        kind === "list" || kind === "object" ? coerce(key, kind, opts.overrides[key], false) : opts.overrides[key];
       sources[key] = "env";
     } else if (env[envName] !== undefined) {
       value = coerce(envName, rule.kind, env[envName], true);

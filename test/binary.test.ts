@@ -151,6 +151,60 @@ for (const [arch, prefix] of [
 }
 type State = { state: { gcode_state: string } | null };
 
+test("the arm64 binary backs up a running server's database (the command and the worker thread), restores it stopped", async () => {
+  const dir = tempDir("layerwatch-bin-backup-");
+  dirs.push(dir);
+  writeConfig(dir);
+  const config = join(dir, "config.json");
+  const binary = [...QEMU, join(dist, "layerwatch-linux-arm64")];
+  const run = async (args: string[]) => {
+    const p = Bun.spawn([...binary, ...args], { cwd: dir, stdout: "pipe", stderr: "pipe" });
+    const [out, err, code] = await Promise.all([
+      new Response(p.stdout).text(),
+      new Response(p.stderr).text(),
+      p.exited,
+    ]);
+    return { out, err, code };
+  };
+  const readings = (path: string) => {
+    const db = new Database(path, { readonly: true });
+    try {
+      const ok = (db.query("PRAGMA integrity_check").values() as [string][])[0]![0];
+      return {
+        ok,
+        temperatures: (db.query("SELECT temperature FROM readings").values() as [number][]).map((r) => r[0]),
+      };
+    } finally {
+      db.close();
+    }
+  };
+  const child = await startChild([...binary, "--config", config], dir);
+  let stopped = false;
+  try {
+    const cookie = await login(child, "admin", "binary-pass-1");
+    const device = await connected(connectSocket(child, { cookie }));
+    expect((await emitWithAck<{ ok: boolean }>(device, "temphum", { temperature: 23.5, humidity: 40 })).ok).toBe(true);
+    device.disconnect();
+    const backup = await run(["backup", join(dir, "backup.db"), "--config", config]);
+    expect(`${backup.code} ${backup.err}`).toBe("0 ");
+    expect(readings(join(dir, "backup.db"))).toEqual({ ok: "ok", temperatures: [23.5] });
+    const worker = await run(["probe-backup", join(dir, "app.db"), join(dir, "worker.db")]);
+    expect(`${worker.code} ${worker.err}`).toBe("0 ");
+    expect(JSON.parse(worker.out)).toMatchObject({ ok: true });
+    expect(readings(join(dir, "worker.db"))).toEqual({ ok: "ok", temperatures: [23.5] });
+    const refused = await run(["restore", join(dir, "backup.db"), "--config", config]);
+    expect(refused.code).toBe(4);
+    child.proc.kill("SIGTERM");
+    expect(await child.proc.exited).toBe(0);
+    stopped = true;
+    const restored = await run(["restore", join(dir, "backup.db"), "--config", config]);
+    expect(`${restored.code} ${restored.err}`).toBe("0 ");
+    expect(restored.out).toContain("before-restore-");
+  } finally {
+    if (!stopped) child.proc.kill();
+  }
+}, 120000);
+
 test("an unusable TMPDIR (where the addon is unpacked) stops start-up with one clear line, exit code 5", () => {
   const dir = tempDir("layerwatch-tmpdir-");
   dirs.push(dir);

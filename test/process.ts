@@ -18,14 +18,19 @@ export function writeConfig(dir: string, extra: Record<string, unknown> = {}) {
   );
 }
 
-/** Starts `cmd` in `cwd` and resolves once it logs its listening URL. */
-export async function startChild(cmd: string[], cwd: string, timeoutMs = 60000): Promise<Child> {
+/** Starts `cmd` in `cwd` (with `env` added to this process's) and resolves once it logs its listening URL. */
+export async function startChild(
+  cmd: string[],
+  cwd: string,
+  timeoutMs = 60000,
+  env: Record<string, string> = {},
+): Promise<Child> {
   const t0 = performance.now();
   const proc = Bun.spawn(cmd, {
     cwd,
     stdout: "pipe",
     stderr: "pipe",
-    env: { ...process.env, LAYERWATCH_LOG_LEVEL: "info" },
+    env: { ...process.env, LAYERWATCH_LOG_LEVEL: "info", ...env },
   });
   let text = "";
   const reader = proc.stderr.pipeThrough(new TextDecoderStream()).getReader();

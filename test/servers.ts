@@ -1,4 +1,4 @@
-// Throwaway PostgreSQL and Redis servers for tests: each started on a free 127.0.0.1 port in a temp dir, stopped
+// Throwaway PostgreSQL, Redis and MQTT (mosquitto) servers for tests: each started on a free 127.0.0.1 port in a temp dir, stopped
 // after, and killed with this process however it ends (exit handler, and the kernel's parent-death signal).
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -40,10 +40,10 @@ process.on("exit", () => {
 });
 
 /** A temp dir named for this process, after removing those of test processes that died without cleaning up. */
-function serverDir(kind: "pg" | "redis"): string {
+function serverDir(kind: "pg" | "redis" | "mosquitto"): string {
   const prefix = `layerwatch-${kind}-`;
   for (const name of readdirSync(tmpdir())) {
-    const owner = Number(/^layerwatch-(?:pg|redis)-(\d+)-/.exec(name)?.[1]);
+    const owner = Number(/^layerwatch-(?:pg|redis|mosquitto)-(\d+)-/.exec(name)?.[1]);
     if (!owner || owner === process.pid) continue;
     try {
       process.kill(owner, 0);
@@ -92,7 +92,7 @@ function postgresUser(): { uid: number; gid: number } {
 }
 
 /** A port nobody listens on right now (another process may take it first: callers retry). */
-function freePort(): number {
+export function freePort(): number {
   const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
   const port = server.port;
   server.stop(true);
@@ -285,6 +285,87 @@ export async function startRedis(): Promise<RedisServer> {
     url: `redis://127.0.0.1:${port}`,
     port,
     startedMs: performance.now() - t0,
+    async restart(downMs = 0) {
+      await stopProcess(entry.proc, "SIGTERM");
+      if (downMs) await Bun.sleep(downMs);
+      entry.proc = await launch(port);
+    },
+    async stop() {
+      await stopProcess(entry.proc, "SIGTERM");
+      running.delete(entry);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type MosquittoServer = {
+  /** `mqtt://127.0.0.1:<port>` (`mqtts://localhost:<port>` with TLS), with `user:password@` given a password file. */
+  url: string;
+  port: number;
+  /** Stops the broker and starts it again on the same port after `downMs` (retained messages are gone). */
+  restart(downMs?: number): Promise<void>;
+  stop(): Promise<void>;
+};
+
+/**
+ * Debian's mosquitto on 127.0.0.1:<free port>, no persistence, from a config file written here. `user` makes a
+ * password file with that one user (anonymous clients refused); without it anyone may connect. `tls`: the
+ * listener speaks TLS only, with that certificate.
+ */
+export async function startMosquitto(
+  opts: { user?: { name: string; password: string }; port?: number; tls?: { cert: string; key: string } } = {},
+): Promise<MosquittoServer> {
+  const bin = Bun.which("mosquitto") ?? "/usr/sbin/mosquitto";
+  if (!existsSync(bin)) throw new Error("mosquitto is not installed: make test installs it (make system-deps)");
+  const dir = serverDir("mosquitto");
+  const lines = [
+    "persistence false",
+    "log_dest stderr",
+    "log_type error",
+    "log_type warning",
+    "log_type notice",
+    "log_type information",
+  ];
+  // As root it would switch to the `mosquitto` user, who cannot read this temp dir.
+  if (isRoot) lines.push("user root");
+  if (opts.user) {
+    const passwords = join(dir, "passwords");
+    await Bun.write(passwords, "");
+    const made = Bun.spawnSync(["mosquitto_passwd", "-b", passwords, opts.user.name, opts.user.password], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    if (made.exitCode !== 0) throw new Error(`mosquitto_passwd failed: ${made.stderr.toString()}`);
+    chmodSync(passwords, 0o600);
+    lines.push("allow_anonymous false", `password_file ${passwords}`);
+  } else lines.push("allow_anonymous true");
+  if (opts.tls) {
+    await Bun.write(join(dir, "cert.pem"), opts.tls.cert);
+    await Bun.write(join(dir, "key.pem"), opts.tls.key);
+    lines.push(`certfile ${join(dir, "cert.pem")}`, `keyfile ${join(dir, "key.pem")}`);
+  }
+  const launch = async (port: number) => {
+    const conf = join(dir, "mosquitto.conf");
+    await Bun.write(conf, [`listener ${port} 127.0.0.1`, ...lines, ""].join("\n"));
+    const cmd = [...(Bun.which("setpriv") ? [Bun.which("setpriv")!, "--pdeathsig=SIGKILL"] : []), bin, "-c", conf];
+    // A taken port: mosquitto logs "Address already in use" and exits, and onFreePort tries another.
+    return (await spawnUntil(cmd, /mosquitto version \S+ running/)).proc;
+  };
+  let entry: Running;
+  let port: number;
+  try {
+    const started = opts.port ? { proc: await launch(opts.port), port: opts.port } : await onFreePort(launch);
+    port = started.port;
+    entry = { proc: started.proc, dir, exitSignal: "SIGKILL" };
+    running.add(entry);
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const auth = opts.user ? `${encodeURIComponent(opts.user.name)}:${encodeURIComponent(opts.user.password)}@` : "";
+  return {
+    url: opts.tls ? `mqtts://${auth}localhost:${port}` : `mqtt://${auth}127.0.0.1:${port}`,
+    port,
     async restart(downMs = 0) {
       await stopProcess(entry.proc, "SIGTERM");
       if (downMs) await Bun.sleep(downMs);

@@ -827,6 +827,105 @@ for (const engine of ENGINES) {
       });
     });
 
+    describe("figures", () => {
+      test("jobs are counted per printer and outcome, deliveries per target and status, devices per printer", async () => {
+        const p = await s.printers.insert(A1);
+        const a = await s.jobs.insert(1, "cube", "cube.3mf", NOW);
+        await s.jobs.close(a, NOW + 1, "finished");
+        await s.jobs.insert(1, "vase", "vase.3mf", NOW + 2);
+        const b = await s.jobs.insert(p, "benchy", "benchy.3mf", NOW);
+        await s.jobs.close(b, NOW + 1, "failed");
+        expect(await s.figures.jobCounts()).toEqual([
+          { printer_id: 1, outcome: "finished", n: 1 },
+          { printer_id: 1, outcome: "running", n: 1 },
+          { printer_id: p, outcome: "failed", n: 1 },
+        ]);
+        const target = await s.notify.addTarget("ntfy://ntfy.example/topic", false);
+        const d1 = await s.notify.enqueue(target, "job_finished", "{}");
+        await s.notify.enqueue(target, "job_failed", "{}");
+        await s.notify.settle({ id: d1, status: "sent", attempts: 1, next_at: NOW, done_at: NOW, last_error: null });
+        expect(await s.figures.deliveryCounts()).toEqual([
+          { target_id: target, status: "pending", n: 1 },
+          { target_id: target, status: "sent", n: 1 },
+        ]);
+        await s.devices.loginDevice(p);
+        expect(await s.figures.deviceCounts()).toEqual([
+          { printer_id: 1, n: 1 },
+          { printer_id: p, n: 1 },
+        ]);
+      });
+
+      test("the database's size is a positive number of bytes", async () => {
+        // SQLite counts the file's pages, PostgreSQL the whole database: the numbers differ by engine.
+        uncompared = true;
+        const bytes = await s.figures.databaseBytes();
+        expect(Number.isInteger(bytes) && bytes > 0).toBe(true);
+      });
+    });
+
+    describe("export pages", () => {
+      test("readings page by (time, id): rows sharing an instant are split across pages without loss or repeat", async () => {
+        const dev = await s.devices.loginDevice(2);
+        const p = await s.printers.insert(A1);
+        expect(p).toBe(2);
+        for (const [at, t] of [
+          [NOW, 1],
+          [NOW, 2],
+          [NOW, 3],
+          [NOW + 1, 4],
+          [NOW + 2, 5],
+        ] as const)
+          await s.readings.insert(p, dev, at, t, 40);
+        await s.readings.insert(p, 1, NOW + 1, 99, 40);
+        await s.readings.insert(1, 1, NOW, 50, 40);
+        const seen: number[] = [];
+        let after: { at: number; id: number } | null = null;
+        for (let i = 0; i < 10; i++) {
+          const page = await s.exports.readingPage({
+            printerId: p,
+            deviceId: dev,
+            from: NOW,
+            to: NOW + 3,
+            after,
+            limit: 2,
+          });
+          seen.push(...page.map((r) => r.temperature));
+          if (page.length < 2) break;
+          const last = page.at(-1)!;
+          after = { at: last.recorded_at, id: last.id };
+        }
+        expect(seen).toEqual([1, 2, 3, 4, 5]);
+        const all = await s.exports.readingPage({
+          printerId: p,
+          deviceId: 0,
+          from: NOW + 1,
+          to: NOW + 2,
+          after: null,
+          limit: 10,
+        });
+        expect(all.map((r) => [r.temperature, r.device])).toEqual([
+          [4, "login device of printer 2"],
+          [99, "printer"],
+        ]);
+      });
+
+      test("prints page by id, oldest first, in a range of start times, of one printer or all", async () => {
+        const p = await s.printers.insert(A1);
+        const ids = [
+          await s.jobs.insert(1, "a", "a.3mf", NOW),
+          await s.jobs.insert(p, "b", "b.3mf", NOW + 1),
+          await s.jobs.insert(1, "c", "c.3mf", NOW + 2),
+          await s.jobs.insert(1, "d", "d.3mf", NOW + 10),
+        ];
+        const first = await s.exports.jobPage({ printerId: 0, from: NOW, to: NOW + 5, afterId: 0, limit: 2 });
+        expect(first.map((j) => j.name)).toEqual(["a", "b"]);
+        const next = await s.exports.jobPage({ printerId: 0, from: NOW, to: NOW + 5, afterId: ids[1]!, limit: 2 });
+        expect(next.map((j) => j.name)).toEqual(["c"]);
+        const one = await s.exports.jobPage({ printerId: 1, from: 0, to: NOW + 100, afterId: 0, limit: 10 });
+        expect(one.map((j) => j.name)).toEqual(["a", "c", "d"]);
+      });
+    });
+
     describe("write queue", () => {
       test("a waiting write rides with the next batch; one of the same key replaces it, and cancel drops it", async () => {
         const row = await s.readings.insert(1, 1, NOW, 20, 40);

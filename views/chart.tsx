@@ -101,6 +101,8 @@ export function ChartPanel(props: {
   summaries: SummaryRow[];
   /** Where the panel's controls fetch the next panel from. */
   source: string;
+  /** The printer's readings CSV (a link for the panel's days), when there is one. */
+  csv?: string;
   ctx: ViewContext;
 }) {
   const { view, day, ctx } = props;
@@ -184,6 +186,13 @@ export function ChartPanel(props: {
             ›
           </button>
         </div>
+        {props.csv ? (
+          <a class="csv-link" href={`${props.csv}?from=${shiftDay(day, 1 - step)}&to=${day}`} download="">
+            {t.downloadCsv}
+          </a>
+        ) : (
+          ""
+        )}
       </header>
       {empty ? (
         <p class="empty-day">{view === "day" ? t.emptyDay : t.emptyRange}</p>

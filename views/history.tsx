@@ -36,6 +36,9 @@ export function HistoryPage(props: {
     <Layout ctx={ctx} title={props.title} page="history">
       <div class="dash-head">
         <h1 safe>{props.title}</h1>
+        <a class="csv-link" href={`${props.base}.csv`} download="">
+          {t.downloadCsv}
+        </a>
       </div>
       <nav class="views history-filter" aria-label={t.filterOutcome}>
         {["", ...OUTCOMES].map((o) => (

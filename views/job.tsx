@@ -83,6 +83,10 @@ export function JobPage(props: {
       </div>
       <p>
         <a href={`/printers/${job.printer_id}/history`} safe>{`← ${props.printer}`}</a>
+        {" · "}
+        <a class="csv-link" href={`/jobs/${job.id}/readings.csv`} download="">
+          {t.readingsCsv}
+        </a>
       </p>
       <div class="job-page">
         <div class="tile">

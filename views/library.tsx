@@ -44,7 +44,7 @@ export function LibraryPage(props: {
       ) : (
         ""
       )}
-      <form class="card library-search" method="get" action="/library" role="search">
+      <form class="card library-search" method="get" action="/library">
         <label for="library-q">{t.librarySearch}</label>
         <input id="library-q" name="q" type="search" value={props.q} maxlength="100" />
         <label for="library-tag">{t.libraryTag}</label>

@@ -5,6 +5,7 @@ import type { Dictionary } from "../src/i18n.ts";
 import { CANCELLED_ERROR, hmsWikiUrl, type PrinterState, printErrorCode } from "../src/printer-state.ts";
 import type { HeldPrinter } from "../src/services/printers.ts";
 import type { FrameMeta, ReadingRow, StatusRow } from "../src/store/store.ts";
+import { CameraNotice } from "./camera.tsx";
 import type { ViewContext } from "./context.ts";
 import { Stamp } from "./tiles.tsx";
 
@@ -158,6 +159,7 @@ export function StatePanel(props: {
       </dl>
       {s.timelapse ? <p class="muted">{t.timelapseOn}</p> : ""}
       <ErrorLine s={s} ctx={ctx} />
+      <CameraNotice printer={props.printer} ctx={ctx} />
     </section>
   );
 }

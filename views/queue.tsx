@@ -50,14 +50,14 @@ export function QueuePage(props: {
       </div>
       <FlashMessage flash={props.flash} />
       {props.paused ? <p class="card">{t.queuePaused}</p> : ""}
-      <>
-        {props.waiting.map((p) => (
+      {props.waiting
+        .map((p) => (
           <p class="card plate-wait">
             <span safe>{t.plateWaits.replace("{printer}", p.name)}</span>{" "}
             {operator ? <Button ctx={ctx} action={`/printers/${p.id}/plate-cleared`} label={t.plateCleared} /> : ""}
           </p>
-        ))}
-      </>
+        ))
+        .join("")}
       {props.items.length === 0 ? <p class="card muted">{t.queueEmpty}</p> : ""}
       <ol class="queue-items">
         {props.items.map((i) => (

@@ -68,7 +68,16 @@ export function pageRoutes(deps: HttpDeps, tools: RequestTools) {
     const hit = panels.get(key);
     if (hit) return hit;
     const points = view === "day" ? await dayLine(id, day, count) : undefined;
-    const html = ChartPanel({ ctx: tools.view(null), view, day, today: now, summaries, points, source }) as string;
+    const html = ChartPanel({
+      ctx: tools.view(null),
+      view,
+      day,
+      today: now,
+      summaries,
+      points,
+      source,
+      csv: `/printers/${id}/readings.csv`,
+    }) as string;
     panels.set(key, html);
     if (panels.size > DAY_CACHE_SIZE) panels.delete(panels.keys().next().value!);
     return html;

@@ -266,6 +266,8 @@ export const en = {
   errorsSeen: "Errors and printer messages",
   timelapse: "Timelapse",
   download: "Download",
+  downloadCsv: "Download CSV",
+  readingsCsv: "Room readings (CSV)",
   deleteVideo: "Delete video",
   noFrames: "No frames were archived for this print.",
   notifications: "Notifications",

@@ -272,6 +272,8 @@ export const fi: Dictionary = {
   errorsSeen: "Virheet ja tulostimen ilmoitukset",
   timelapse: "Aikavälivideo",
   download: "Lataa",
+  downloadCsv: "Lataa CSV",
+  readingsCsv: "Huoneen lukemat (CSV)",
   deleteVideo: "Poista video",
   noFrames: "Tästä tulosteesta ei tallennettu kuvia.",
   notifications: "Ilmoitukset",

@@ -1,12 +1,20 @@
-// Owns the MQTT 3.1.1 client side a Bambu printer needs, straight on its TLS socket: CONNECT with the access
-// code, one QoS 0 subscription, QoS 0 publishes, keepalive pings. A report costs one header parse and a
-// text decode, not a stream pipeline: fifty printers send a delta a second each.
+// Owns the MQTT 3.1.1 client side, straight on a socket: CONNECT (user name and password optional, a last will),
+// QoS 0 subscriptions, publishes at QoS 0 or 1 (retained or not), keepalive pings. A Bambu printer's link speaks
+// it over TLS; the Home Assistant bridge over TLS or plain TCP. A report costs one header parse and a text
+// decode, not a stream pipeline: fifty printers send a delta a second each.
+import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 
+/** A message the broker publishes for us when the link ends without a DISCONNECT (a crash, a lost network). */
+export type MqttWill = { topic: string; payload: string; retain?: boolean; qos?: 0 | 1 };
+export type PublishOptions = { retain?: boolean; qos?: 0 | 1 };
+
 export type MqttOptions = {
-  username: string;
-  password: string;
+  /** Left out (or empty): an anonymous CONNECT. */
+  username?: string;
+  password?: string;
   clientId: string;
+  will?: MqttWill;
   /**
    * Seconds between pings while nothing else is sent; no answer within as long closes the link. The
    * owner calls `keepalive()` every few seconds (one timer of its own rather than one per link).
@@ -28,6 +36,7 @@ export type MqttHandlers = {
 const MAX_PACKET_BYTES = 4 * 1024 * 1024;
 const CONNACK = 2;
 const PUBLISH = 3;
+const PUBACK = 4;
 const PINGRESP = 13;
 /** The CONNECT's protocol name ("MQTT") and level (4: 3.1.1). */
 const PROTOCOL_311 = [0, 4, 0x4d, 0x51, 0x54, 0x54, 4];
@@ -61,12 +70,35 @@ function packet(first: number, body: Buffer[]): Buffer {
  * runs first and destroys a refused socket before the access code is written).
  */
 export function mqttOverTls(socket: TLSSocket, opts: MqttOptions, on: MqttHandlers) {
+  return mqttOverSocket(socket, opts, on, "secureConnect");
+}
+
+/** Speaks MQTT on `socket` once it emits `startOn`: "connect" for plain TCP, "secureConnect" for TLS. */
+export function mqttOverSocket(
+  socket: Socket | TLSSocket,
+  opts: MqttOptions,
+  on: MqttHandlers,
+  startOn: "connect" | "secureConnect",
+) {
   let connected = false;
   let closed = false;
   let pending: Buffer | null = null;
   let pingSentAt = 0;
   let sentAt = Date.now();
   let nextPacketId = 1;
+  /** QoS 1 publishes sent and not yet acknowledged, by packet id. */
+  const unacked = new Set<number>();
+  let ackWaiters: ((ok: boolean) => void)[] = [];
+  const settleAcks = (ok: boolean) => {
+    const waiters = ackWaiters;
+    ackWaiters = [];
+    for (const w of waiters) w(ok);
+  };
+  const packetId = () => {
+    const id = nextPacketId;
+    nextPacketId = (nextPacketId % 0xffff) + 1;
+    return id;
+  };
   const connectTimer = setTimeout(() => fail(new Error("connack timeout")), opts.connectTimeoutMs);
   function write(b: Buffer) {
     if (closed || socket.destroyed) return;
@@ -80,12 +112,27 @@ export function mqttOverTls(socket: TLSSocket, opts: MqttOptions, on: MqttHandle
   }
 
   socket.setNoDelay?.(true);
-  socket.once("secureConnect", () => {
+  socket.once(startOn, () => {
     if (socket.destroyed) return;
-    const flags = 0x80 | 0x40 | 0x02; // user name, password, clean session
+    const { username, password, will } = opts;
+    let flags = 0x02; // clean session
+    const payload = [utf8(opts.clientId)];
+    if (will) {
+      flags |= 0x04 | ((will.qos ?? 0) << 3) | (will.retain ? 0x20 : 0);
+      payload.push(utf8(will.topic), utf8(will.payload));
+    }
+    // 3.1.1 allows a password only with a user name.
+    if (username) {
+      flags |= 0x80;
+      payload.push(utf8(username));
+      if (password !== undefined) {
+        flags |= 0x40;
+        payload.push(utf8(password));
+      }
+    }
     const keepalive = [opts.keepaliveS >> 8, opts.keepaliveS & 0xff];
     const variable = Buffer.from([...PROTOCOL_311, flags, ...keepalive]);
-    write(packet(0x10, [variable, utf8(opts.clientId), utf8(opts.username), utf8(opts.password)]));
+    write(packet(0x10, [variable, ...payload]));
   });
   socket.on("data", (chunk: Buffer) => {
     const buf = pending ? Buffer.concat([pending, chunk]) : chunk;
@@ -123,6 +170,8 @@ export function mqttOverTls(socket: TLSSocket, opts: MqttOptions, on: MqttHandle
     closed = true;
     connected = false;
     clearTimeout(connectTimer);
+    unacked.clear();
+    settleAcks(false);
     on.close();
   });
 
@@ -144,6 +193,9 @@ export function mqttOverTls(socket: TLSSocket, opts: MqttOptions, on: MqttHandle
       if (code !== 0) return fail(Object.assign(new Error(`Connection refused: code ${code}`), { code }));
       connected = true;
       on.connect();
+    } else if (type === PUBACK) {
+      unacked.delete(buf.readUInt16BE(start));
+      if (!unacked.size) settleAcks(true);
     } else if (type === PINGRESP) pingSentAt = 0;
   }
 
@@ -151,12 +203,32 @@ export function mqttOverTls(socket: TLSSocket, opts: MqttOptions, on: MqttHandle
     get connected() {
       return connected && !socket.destroyed;
     },
-    publish(topic: string, payload: string) {
-      write(packet(0x30, [utf8(topic), Buffer.from(payload, "utf8")]));
+    /** Bytes written and not yet taken by the network (a slow broker): owners skip what can wait. */
+    get unsentBytes(): number {
+      return socket.writableLength ?? 0;
+    },
+    /**
+     * Publishes (text as UTF-8, bytes as they are); false when the link is not up. At QoS 1 the broker's PUBACK
+     * is awaited by `acked()`; nothing is resent: the owner publishes its state again on the next connect.
+     */
+    publish(topic: string, payload: string | Uint8Array, o: PublishOptions = {}): boolean {
+      if (!connected || closed || socket.destroyed) return false;
+      const body = typeof payload === "string" ? Buffer.from(payload, "utf8") : Buffer.from(payload);
+      const first = 0x30 | ((o.qos ?? 0) << 1) | (o.retain ? 1 : 0);
+      if (o.qos === 1) {
+        const id = packetId();
+        unacked.add(id);
+        write(packet(first, [utf8(topic), Buffer.from([id >> 8, id & 0xff]), body]));
+      } else write(packet(first, [utf8(topic), body]));
+      return true;
+    },
+    /** Resolves true once every QoS 1 publish sent so far is acknowledged, false if the link closes first. */
+    acked(): Promise<boolean> {
+      if (!unacked.size) return Promise.resolve(connected);
+      return new Promise((resolve) => ackWaiters.push(resolve));
     },
     subscribe(topic: string) {
-      const id = nextPacketId;
-      nextPacketId = (nextPacketId % 0xffff) + 1;
+      const id = packetId();
       write(packet(0x82, [Buffer.from([id >> 8, id & 0xff]), utf8(topic), Buffer.from([0])]));
     },
     /** Pings when nothing was sent for keepaliveS; closes the link when the last ping went unanswered. */
@@ -177,4 +249,4 @@ export function mqttOverTls(socket: TLSSocket, opts: MqttOptions, on: MqttHandle
   };
 }
 
-export type MqttLink = ReturnType<typeof mqttOverTls>;
+export type MqttLink = ReturnType<typeof mqttOverSocket>;

@@ -14,8 +14,13 @@ export type PinCheck =
  * A TLS socket that checks the pin on `secureConnect`, before the MQTT CONNECT (which carries the access
  * code) or the camera's auth packet can be written: a changed certificate never sees the secret.
  */
-export function pinnedTls(host: string, port: number, pin: PinCheck): TLSSocket {
-  const socket = connect({ host, port, rejectUnauthorized: false, ...TLS12 });
+export function pinnedTls(
+  host: string,
+  port: number,
+  pin: PinCheck,
+  versions: { minVersion: "TLSv1.2"; maxVersion?: "TLSv1.2" | "TLSv1.3" } = TLS12,
+): TLSSocket {
+  const socket = connect({ host, port, rejectUnauthorized: false, ...versions });
   socket.once("secureConnect", () => {
     const seen = socket.getPeerCertificate()?.fingerprint256 ?? "";
     if (pin.mode === "learn") pin.onSeen(seen);

@@ -1,10 +1,9 @@
 // Owns the rules for what a printer may be set up as (config, Settings and the API share them).
+import { cameraKind } from "../camera-kind.ts";
 import { type Message, msg } from "../i18n.ts";
 import type { PrinterSetup, TlsMode } from "../store/store.ts";
 
 export const MAX_PRINTER_NAME = 64;
-/** Bambu models whose built-in camera speaks the port-6000 protocol (X1/H2 use RTSP instead). */
-export const CHAMBER_CAMERA_MODELS = ["A1", "A1 mini", "P1P", "P1S"];
 export const TLS_MODES: TlsMode[] = ["pin", "insecure"];
 
 export type SetupErrors = Partial<Record<keyof PrinterSetup, Message>>;
@@ -62,7 +61,8 @@ export function parsePrinterSetup(raw: Record<string, unknown>, base?: PrinterSe
   if (cameraPort === null) errors.camera_port = msg("printerPortRule");
   const ftpsPort = has("ftps_port") ? port(raw.ftps_port) : (base?.ftps_port ?? 990);
   if (ftpsPort === null) errors.ftps_port = msg("printerPortRule");
-  const defaultCamera = CHAMBER_CAMERA_MODELS.includes(model ?? "");
+  // Every model with a built-in camera uses it unless told not to (port 6000 on A1/P1, RTSPS on X1/P2S/H2/X2D).
+  const defaultCamera = cameraKind(model ?? "") !== null;
   const camera = has("camera") ? bool(raw.camera) : base ? base.camera === 1 : defaultCamera;
   if (camera === null) errors.camera = msg("printerBoolRule");
   const tls = has("tls") ? text(raw.tls) : (base?.tls ?? "pin");

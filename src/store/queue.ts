@@ -77,7 +77,7 @@ export function queueStatements(db: Database) {
       if (!item) return;
       order.splice(Math.max(0, Math.min(index, order.length)), 0, item);
       const now = Date.now();
-      order.forEach((r, i) => q.setPosition.run(i + 1, now, r.id));
+      for (const [i, r] of order.entries()) q.setPosition.run(i + 1, now, r.id);
     }),
     setStatus: (id: number, status: QueueStatus, error: string | null = null) =>
       void q.setStatus.run(status, error, Date.now(), id),

@@ -2,6 +2,8 @@
 import type { Database } from "bun:sqlite";
 import { deviceStatements } from "./devices.ts";
 import { eventLogStatements } from "./event-log.ts";
+import { exportStatements } from "./exports.ts";
+import { figureStatements } from "./figures.ts";
 import { frameStatements } from "./frames.ts";
 import { intervalStatements } from "./intervals.ts";
 import { jobStatements } from "./jobs.ts";
@@ -19,6 +21,8 @@ import { sessionStatements, userStatements } from "./users.ts";
 
 export type { DeviceTokenRow } from "./devices.ts";
 export type { LogRow } from "./event-log.ts";
+export type { ExportReading, JobPage, ReadingPage } from "./exports.ts";
+export type { DeliveryCount, DeviceCount, JobCount } from "./figures.ts";
 export type { FrameMeta, FrameRow, FrameSource } from "./frames.ts";
 export type { Intervals } from "./intervals.ts";
 export type { JobFrameMeta, JobListRow, JobRow, Outcome } from "./jobs.ts";
@@ -61,6 +65,8 @@ export function createStore(db: Database, opts: { zone: string }) {
     library: libraryStatements(db),
     sends: sendStatements(db),
     queue: queueStatements(db),
+    figures: figureStatements(db),
+    exports: exportStatements(db),
     printers: {
       ...printers,
       /** Removes a printer and everything it holds, in one transaction. */

@@ -33,6 +33,25 @@ export function makeCert(cn: string, variant = 0): Cert {
   }
 }
 
+/** A certificate + key for a server reached as `localhost` or 127.0.0.1 (both in its subjectAltName), so a client
+ *  that trusts it (e.g. NODE_EXTRA_CA_CERTS) passes the host name check too. */
+export function makeLocalhostCert(): Cert {
+  const dir = mkdtempSync(join(tmpdir(), "fake-server-cert-"));
+  try {
+    const keyPath = join(dir, "key.pem");
+    const certPath = join(dir, "cert.pem");
+    const args = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    args.push("-keyout", keyPath, "-out", certPath, "-days", "30", "-subj", "/CN=localhost");
+    args.push("-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1");
+    const run = Bun.spawnSync(["openssl", ...args], { stdout: "pipe", stderr: "pipe" });
+    if (run.exitCode !== 0) throw new Error(`openssl failed: ${run.stderr.toString()}`);
+    const cert = readFileSync(certPath, "utf8");
+    return { cert, key: readFileSync(keyPath, "utf8"), fingerprint256: fingerprint256(cert) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** SHA-256 of the DER certificate, formatted as node:tls `getPeerCertificate().fingerprint256` does. */
 export function fingerprint256(pem: string): string {
   const b64 = pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, "").replace(/\s+/g, "");

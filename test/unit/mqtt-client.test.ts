@@ -2,8 +2,9 @@
 // byte or sent several to a chunk arrive whole. test/lan.test.ts drives it against a real broker.
 import { describe, expect, test } from "bun:test";
 import { EventEmitter } from "node:events";
+import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
-import { type MqttHandlers, mqttOverTls } from "../../src/lan/mqtt-client.ts";
+import { type MqttHandlers, type MqttOptions, mqttOverSocket, mqttOverTls } from "../../src/lan/mqtt-client.ts";
 
 class StandInSocket extends EventEmitter {
   written: Buffer[] = [];
@@ -36,7 +37,7 @@ const publish = (topic: string, text: string) => {
 };
 const CONNACK_OK = Buffer.from([0x20, 2, 0, 0]);
 
-function open() {
+function open(extra: Partial<MqttOptions> = {}, startOn?: "connect") {
   const socket = new StandInSocket();
   const seen = { messages: [] as string[], errors: [] as (Error & { code?: number })[], connects: 0, closes: 0 };
   const handlers: MqttHandlers = {
@@ -46,7 +47,10 @@ function open() {
     close: () => seen.closes++,
   };
   const options = { username: "bblp", password: "12345678", clientId: "layerwatch-t", keepaliveS: 30 };
-  const link = mqttOverTls(socket as unknown as TLSSocket, { ...options, connectTimeoutMs: 60_000 }, handlers);
+  const all = { ...options, connectTimeoutMs: 60_000, ...extra };
+  const link = startOn
+    ? mqttOverSocket(socket as unknown as Socket, all, handlers, startOn)
+    : mqttOverTls(socket as unknown as TLSSocket, all, handlers);
   return { socket, seen, link };
 }
 
@@ -125,5 +129,60 @@ describe("the LAN links' MQTT client", () => {
     await Promise.resolve();
     expect(seen.errors.map((e) => e.message)).toEqual(["Keepalive timeout"]);
     expect(seen.closes).toBe(1);
+  });
+
+  test("on plain TCP, CONNECT goes out on connect; no user name means no credentials at all", () => {
+    const { socket, link } = open({ username: undefined, password: undefined }, "connect");
+    socket.emit("secureConnect");
+    expect(socket.written).toEqual([]);
+    socket.emit("connect");
+    const connect = socket.written[0]!;
+    // Fixed header, then 2+4 "MQTT", level 4, then the flags: clean session only.
+    expect(connect[2 + 7]).toBe(0x02);
+    expect(connect.includes(Buffer.from("12345678"))).toBe(false);
+    link.end();
+  });
+
+  test("a last will is in CONNECT, retained at QoS 1, before the user name and password", () => {
+    const will = { topic: "lw/status", payload: "offline", retain: true, qos: 1 as const };
+    const { socket, link } = open({ will }, "connect");
+    socket.emit("connect");
+    const connect = socket.written[0]!;
+    expect(connect[2 + 7]).toBe(0x80 | 0x40 | 0x20 | 0x08 | 0x04 | 0x02);
+    const at = (s: string) => connect.indexOf(Buffer.from(s));
+    expect(at("lw/status")).toBeGreaterThan(at("layerwatch-t"));
+    expect(at("offline")).toBeGreaterThan(at("lw/status"));
+    expect(at("bblp")).toBeGreaterThan(at("offline"));
+    link.end();
+  });
+
+  test("a retained QoS 1 publish carries a packet id, and acked() waits for its PUBACK", async () => {
+    const { socket, link } = open({}, "connect");
+    expect(link.publish("a/b", "x")).toBe(false); // not connected yet: nothing written
+    socket.emit("connect");
+    socket.emit("data", CONNACK_OK);
+    expect(link.publish("a/b", new Uint8Array([0xff, 0xd8]), { retain: true, qos: 1 })).toBe(true);
+    const pub = socket.written[1]!;
+    expect([...pub]).toEqual([0x33, 2 + 3 + 2 + 2, 0, 3, ...Buffer.from("a/b"), 0, 1, 0xff, 0xd8]);
+    let acked = null as boolean | null;
+    void link.acked().then((ok) => {
+      acked = ok;
+    });
+    await Promise.resolve();
+    expect(acked).toBeNull();
+    socket.emit("data", Buffer.from([0x40, 2, 0, 1]));
+    await Promise.resolve();
+    expect(acked).toBe(true);
+    link.end();
+  });
+
+  test("acked() answers false when the link closes before the PUBACK", async () => {
+    const { socket, link } = open({}, "connect");
+    socket.emit("connect");
+    socket.emit("data", CONNACK_OK);
+    link.publish("a/b", "x", { qos: 1 });
+    const acked = link.acked();
+    socket.destroy();
+    expect(await acked).toBe(false);
   });
 });

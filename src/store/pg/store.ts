@@ -3,6 +3,8 @@ import type { SQL } from "bun";
 import type { AsyncStore, Promisified, StoreFamilies } from "../async-store.ts";
 import { pgDeviceStatements } from "./devices.ts";
 import { pgEventLogStatements } from "./event-log.ts";
+import { pgExportStatements } from "./exports.ts";
+import { pgFigureStatements } from "./figures.ts";
 import { pgFrameStatements } from "./frames.ts";
 import { pgIntervalStatements } from "./intervals.ts";
 import { pgJobStatements } from "./jobs.ts";
@@ -41,6 +43,8 @@ export function pgFamilies(pg: Pg, opts: { zone: string }): Promisified<StoreFam
     library: pgLibraryStatements(pg),
     sends: pgSendStatements(pg),
     queue: pgQueueStatements(pg),
+    figures: pgFigureStatements(pg),
+    exports: pgExportStatements(pg),
     printers: {
       ...printers,
       /** Removes a printer and everything it holds, in one transaction (its statements pipelined, in order). */

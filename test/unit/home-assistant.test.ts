@@ -1,0 +1,152 @@
+// The Home Assistant bridge's pure parts: the `mqtt` config key, its topics, the state it publishes and the
+// discovery configs, held to Home Assistant's discovery rules. test/home-assistant.test.ts runs it on a real broker.
+import { describe, expect, test } from "bun:test";
+import { rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigError, loadConfig, type MqttConfig, parseBrokerUrl, redactBrokerUrl } from "../../src/config.ts";
+import { discoveryConfigs, haState, haTopics, stageName } from "../../src/integrations/home-assistant.ts";
+import { emptyState } from "../../src/printer-state.ts";
+import type { HeldPrinter } from "../../src/services/printers.ts";
+
+/** The config from a file holding `mqtt` (when given) and the environment `env`: the key's value, or the error. */
+async function mqttFrom(mqtt: unknown, env: Record<string, string> = {}): Promise<MqttConfig | Error> {
+  const path = join(tmpdir(), `layerwatch-mqtt-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(path, JSON.stringify(mqtt === undefined ? {} : { mqtt }));
+  try {
+    return (await loadConfig({ path, env })).config.mqtt;
+  } catch (err) {
+    return err as Error;
+  } finally {
+    rmSync(path, { force: true });
+  }
+}
+
+describe("the mqtt config key", () => {
+  test("defaults: off, Home Assistant's discovery prefix, layerwatch topics, no commands", async () => {
+    expect(await mqttFrom(undefined)).toEqual({
+      url: "",
+      discovery_prefix: "homeassistant",
+      topic_prefix: "layerwatch",
+      commands: false,
+    });
+  });
+
+  test("a partial object keeps the defaults for what it leaves out; the environment takes JSON", async () => {
+    const env = { LAYERWATCH_MQTT: JSON.stringify({ url: "mqtts://ha:pw@broker.lan", commands: true }) };
+    expect(await mqttFrom(undefined, env)).toEqual({
+      url: "mqtts://ha:pw@broker.lan",
+      discovery_prefix: "homeassistant",
+      topic_prefix: "layerwatch",
+      commands: true,
+    });
+    const bad = await mqttFrom(undefined, { LAYERWATCH_MQTT: "mqtt://broker" });
+    expect(bad).toBeInstanceOf(ConfigError);
+    expect((bad as Error).message).toContain("LAYERWATCH_MQTT");
+  });
+
+  test("bad values are refused with a message naming the key and never the password", async () => {
+    const cases: [unknown, string][] = [
+      [{ url: "http://u:hunter22@broker" }, '"mqtt.url" must start with mqtt:// or mqtts://'],
+      [{ url: "mqtt://u:hunter22@broker/path" }, '"mqtt.url" must not have a path'],
+      [{ url: "mqtt://u:hunter22@broker:99999" }, '"mqtt.url"'],
+      [{ topic_prefix: "layer/#" }, '"mqtt.topic_prefix" must be topic levels'],
+      [{ discovery_prefix: "/homeassistant" }, '"mqtt.discovery_prefix"'],
+      [{ commands: "yes" }, '"mqtt.commands" must be true or false'],
+      [{ broker: "x" }, 'unknown key "mqtt.broker"'],
+      ["mqtt://broker", '"mqtt" must be an object'],
+    ];
+    for (const [value, message] of cases) {
+      const err = await mqttFrom(value);
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).toContain(message);
+      expect((err as Error).message).not.toContain("hunter22");
+    }
+  });
+
+  test("broker URLs: ports by scheme, credentials decoded, the password redacted for messages", () => {
+    expect(parseBrokerUrl("mqtt://broker.lan")).toEqual({
+      ok: true,
+      value: { tls: false, host: "broker.lan", port: 1883, username: "", password: "" },
+    });
+    expect(parseBrokerUrl("mqtts://h%40me:p%3Aw%2F@[::1]:8884")).toEqual({
+      ok: true,
+      value: { tls: true, host: "::1", port: 8884, username: "h@me", password: "p:w/" },
+    });
+    expect(redactBrokerUrl("mqtt://ha:secret@broker:1883")).toBe("mqtt://ha:***@broker:1883");
+  });
+});
+
+const printer = (over: Partial<HeldPrinter["info"]> = {}): HeldPrinter =>
+  ({
+    info: { id: 3, name: "Garage A1", model: "A1", serial: "03919A3B0100001", ...over },
+    state: emptyState(),
+    deviceSeenAt: null,
+    lan: { state: "off", since: 0, last_message_at: null, reconnects: 0, last_error: null },
+  }) as unknown as HeldPrinter;
+
+describe("topics and discovery configs", () => {
+  const t = haTopics({ discovery_prefix: "homeassistant", topic_prefix: "home/layerwatch" });
+
+  test("ids are made of [a-zA-Z0-9_-] even when the topic prefix has levels", () => {
+    expect(t.node(3)).toBe("home_layerwatch_printer_3");
+    expect(t.config("sensor", 3, "progress")).toBe("homeassistant/sensor/home_layerwatch_printer_3/progress/config");
+    expect(t.command(3)).toBe("home/layerwatch/printers/3/command");
+    expect(t.printerOfCommand("home/layerwatch/printers/3/command")).toBe(3);
+    expect(t.printerOfCommand("other/printers/3/command")).toBeNull();
+    expect(t.printerOfCommand("home/layerwatch/printers/x/command")).toBeNull();
+  });
+
+  test("every config has a unique id, the device and the availability; temperatures in °C", () => {
+    const configs = discoveryConfigs(printer(), t, {
+      commands: true,
+      version: "1.2.3",
+      publicUrl: "https://p.example",
+    });
+    const ids = configs.map((c) => c.config.unique_id);
+    expect(new Set(ids).size).toBe(configs.length);
+    for (const c of configs) {
+      expect(String(c.config.unique_id)).toMatch(/^[a-zA-Z0-9_-]+$/);
+      expect(c.config.device).toEqual({
+        identifiers: ["home_layerwatch_printer_3"],
+        name: "Garage A1",
+        model: "A1",
+        serial_number: "03919A3B0100001",
+        configuration_url: "https://p.example/printers/3",
+      });
+      expect(c.config.availability_topic).toBe("home/layerwatch/status");
+      if (c.config.device_class === "temperature") expect(c.config.unit_of_measurement).toBe("°C");
+    }
+    expect(configs.filter((c) => c.component === "button").map((c) => c.config.payload_press)).toEqual([
+      "pause",
+      "resume",
+      "stop",
+    ]);
+    expect(configs.find((c) => c.component === "light")?.config).toMatchObject({
+      payload_on: "light_on",
+      payload_off: "light_off",
+    });
+  });
+
+  test("without commands: sensors and the camera only", () => {
+    const configs = discoveryConfigs(printer(), t, { commands: false, version: "1", publicUrl: "" });
+    expect([...new Set(configs.map((c) => c.component))]).toEqual(["sensor", "camera"]);
+  });
+
+  test("the state: numbers stay numbers, unknown is null, stage and job only while a print is under way", () => {
+    const s = { ...emptyState(), gcode_state: "IDLE", stage: 0, file: "old.3mf", nozzle_temp: 27.8, percent: 0 };
+    expect(haState(s, { temperature: 21.5, humidity: 40 }, null)).toMatchObject({
+      state: "IDLE",
+      stage: null,
+      job: null,
+      nozzle_temp: 27.8,
+      progress: 0,
+      room_temperature: 21.5,
+      bed_temp: null,
+    });
+    const running = { ...s, gcode_state: "RUNNING", stage: 2, file: "cube.3mf" };
+    expect(haState(running, null, null)).toMatchObject({ stage: "heatbed_preheating", job: "cube.3mf" });
+    expect(stageName(99)).toBe("stage 99");
+    expect(haState({ ...running, file: "x".repeat(300) }, null, null).job).toHaveLength(255);
+  });
+});
