@@ -22,6 +22,7 @@ import { cameraScenario } from "./scenarios-camera.ts";
 import { exportYear } from "./scenarios-exports.ts";
 import { memoryAfterLoad, yearOfData } from "./scenarios-history.ts";
 import { lanScenario } from "./scenarios-lan.ts";
+import { libraryScenario } from "./scenarios-library.ts";
 import { fanoutScenarios, ingestScenarios } from "./scenarios-live.ts";
 import { modelsScenario } from "./scenarios-models.ts";
 import { notifyScenario } from "./scenarios-notify.ts";
@@ -37,7 +38,7 @@ console.log(
     `${navigator.hardwareConcurrency} cores${quick ? ", quick mode" : ""}`,
 );
 
-// BENCH_ONLY=<group> (printer1, printers, lan, models, camera, upload, notify, postgres, exports) runs one group;
+// BENCH_ONLY=<group> (printer1, printers, lan, models, camera, upload, library, notify, postgres, exports) runs one group;
 // `make bench` runs them all.
 // BENCH_ONLY=fleet runs the printers group's fleet row alone, on 20 printers with few readings.
 // BENCH_ONLY=cross-instance runs the postgres group's cross-instance row alone (PostgreSQL and Redis).
@@ -105,6 +106,8 @@ if (!only || only === "models") await modelsScenario();
 if (!only || only === "camera") await cameraScenario();
 // A 200 MiB timelapse over tus in 5 MiB chunks: throughput, CPU per MiB, RSS bounded.
 if (!only || only === "upload") await uploadScenario();
+// A 50 MB sliced 3MF into the library, then over FTPS to a fake A1: throughput, RSS against idle.
+if (!only || only === "library") await libraryScenario();
 // Notification targets that are down or hang: ingest with them against none.
 if (!only || only === "notify") await notifyScenario();
 // SQLite against PostgreSQL (a throwaway cluster, fsync on): ingest, copy-db, pages with 3 M readings.

@@ -17,12 +17,17 @@ import { exportRoutes } from "./http/exports.ts";
 import { healthRoutes } from "./http/health.ts";
 import { historyRoutes } from "./http/history.ts";
 import { jobsApiRoutes } from "./http/jobs-api.ts";
+import { libraryApiRoutes } from "./http/library-api.ts";
+import { libraryPageRoutes } from "./http/library-pages.ts";
 import { metricsRoutes } from "./http/metrics.ts";
 import { pageRoutes } from "./http/pages.ts";
 import { printerActionRoutes } from "./http/printer-actions.ts";
 import { printersApiRoutes } from "./http/printers-api.ts";
 import { pushRoutes } from "./http/push.ts";
+import { queueApiRoutes } from "./http/queue-api.ts";
+import { queuePageRoutes } from "./http/queue-pages.ts";
 import { securityHeaders } from "./http/security.ts";
+import { sendsApiRoutes } from "./http/sends-api.ts";
 import { settingsRoutes } from "./http/settings.ts";
 import { settingsNotifyRoutes } from "./http/settings-notify.ts";
 import { settingsPrinterRoutes } from "./http/settings-printers.ts";
@@ -51,11 +56,14 @@ import { createExports } from "./services/exports.ts";
 import { createIntervalService } from "./services/intervals.ts";
 import { createJobService } from "./services/jobs.ts";
 import { createLeases, instanceId, type LeaseTimings } from "./services/leases.ts";
+import { createLibrary } from "./services/library.ts";
 import { createLoginLimiter, createRedisLoginLimiter } from "./services/login-limiter.ts";
 import { createMetrics } from "./services/metrics.ts";
 import { createPrinterControl } from "./services/printer-control.ts";
 import { createPrinterService } from "./services/printers.ts";
+import { createQueueService } from "./services/queue.ts";
 import { createRetention } from "./services/retention.ts";
+import { createSendService, type SendTimings } from "./services/sends.ts";
 import { createStorageSummary } from "./services/storage.ts";
 import { createTelemetryService } from "./services/telemetry.ts";
 import { createTimelapseService, resolveMediaDir } from "./services/timelapses.ts";
@@ -90,6 +98,8 @@ export type AppOptions = {
   ruleTimings?: Partial<RuleTimings>;
   deviceStaleMs?: number;
   leaseTimings?: Partial<LeaseTimings>;
+  sendTimings?: Partial<SendTimings>;
+  queueTickMs?: number;
   homeAssistantTimings?: Partial<HomeAssistantTimings>;
   /** This instance's name among several (else LAYERWATCH_INSTANCE_NAME, else the host name). */
   instanceName?: string;
@@ -245,6 +255,8 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     imageDelayMs: () => intervals.get().image_delay * 1000,
     owns: ownsPrinter,
     timings: opts.lanTimings,
+    // Reports arrive only once the links start, after the send service below exists.
+    onReport: (printerId, print) => sends.report(printerId, print),
     ffmpegPath: config.ffmpeg_path,
     rtspPort: (id) => {
       const name = printers.get(id)?.info.name.toLowerCase();
@@ -336,6 +348,27 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     log.warn("starting without Redis: other instances' events arrive once it answers");
   const dbHealthy = store.healthy;
   const databaseHealth = createDatabaseHealth({ store, log });
+  const library = createLibrary({ store, log, mediaDir, maxBytes: config.library_max_mb * 1024 * 1024 });
+  const sends = createSendService({
+    store,
+    events,
+    log,
+    printers,
+    library,
+    lan,
+    currentJob: jobs.current,
+    timings: opts.sendTimings,
+  });
+  await sends.settleInterrupted();
+  const queue = createQueueService({
+    store,
+    events,
+    log,
+    printers,
+    sends,
+    owns: ownsPrinter,
+    tickMs: opts.queueTickMs,
+  });
   const deps: HttpDeps = {
     storage: createStorageSummary({ jobs, timelapses }),
     removeTimelapse: timelapses.remove,
@@ -351,6 +384,9 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     printers,
     control: actions,
     jobs,
+    library,
+    sends,
+    queue,
     notifier,
     push,
     lan,
@@ -387,6 +423,11 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     .use(tusRoutes({ ...deps, timelapses }, tools))
     .use(timelapseFileRoutes({ ...deps, timelapses }, tools))
     .use(jobsApiRoutes(deps, tools))
+    .use(libraryApiRoutes(deps, tools))
+    .use(sendsApiRoutes(deps, tools))
+    .use(queueApiRoutes(deps, tools))
+    .use(libraryPageRoutes(deps, tools))
+    .use(queuePageRoutes(deps, tools))
     .use(apiRoutes(deps, tools))
     .use(settingsRoutes(deps, tools))
     .use(settingsPrinterRoutes(deps, tools))
@@ -404,8 +445,9 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     reusePort: false,
     idleTimeout,
     websocket,
-    // Socket.IO polling posts carry whole frames; the engine enforces the per-message limit itself.
-    maxRequestBodySize: MAX_SOCKET_MESSAGE_BYTES + 64 * 1024,
+    // Socket.IO polling posts carry whole frames; the engine enforces the per-message limit itself. Library
+    // uploads may be larger (security.ts keeps other bodies small; library-api.ts checks library_max_mb).
+    maxRequestBodySize: Math.max(MAX_SOCKET_MESSAGE_BYTES, config.library_max_mb * 1024 * 1024) + 64 * 1024,
   } as Parameters<typeof app.listen>[0]);
   const server = app.server!;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.port}`;
@@ -479,6 +521,8 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
       await retention.stop();
       await backups?.stop();
       lan.stop();
+      queue.stop();
+      sends.stop();
       rules.stop();
       notifier.stop();
       hub.stop();

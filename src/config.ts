@@ -29,6 +29,8 @@ export type Config = {
   media_quota_bytes: number;
   /** The largest single video upload. */
   max_upload_bytes: number;
+  /** The largest sliced file the library takes, in MB (PRINTERS.md §9). */
+  library_max_mb: number;
   /** Printers created or updated by name at start (PRINTERS.md §2); the file only, no env override. */
   printers: PrinterEntry[];
   /** The ffmpeg program that decodes RTSPS printer cameras (X1, P2S, H2, X2D): a path, or a name on PATH. */
@@ -246,6 +248,11 @@ const rules: { [K in keyof Config]: Rule<Config[K]> } = {
     fallback: () => 4 * 1024 ** 3,
     check: (v) => (v >= 1 && v <= 2 ** 50 ? null : "must be 1..2^50 bytes"),
   },
+  library_max_mb: {
+    kind: "integer",
+    fallback: () => 500,
+    check: (v) => (v >= 1 && v <= 4096 ? null : "must be 1..4096 (MB)"),
+  },
   printers: { kind: "list", fallback: () => [] },
   ffmpeg_path: { kind: "string", fallback: () => "ffmpeg", check: (v) => (v.trim() ? null : "must not be empty") },
   notify: { kind: "list", fallback: () => [] },
@@ -285,6 +292,7 @@ const PRINTER_KEYS = [
   "mqtt_port",
   "camera",
   "camera_port",
+  "ftps_port",
   "rtsp_port",
   "tls",
 ];

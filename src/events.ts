@@ -31,6 +31,8 @@ export type DomainEvents = {
   deviceAnswer: { printerId: number; action: string; result: boolean };
   /** A print started or ended (kind: started, finished, failed, cancelled); stored before it is announced. */
   job: { kind: "started" | "finished" | "failed" | "cancelled"; job: JobRow };
+  /** A queued print ended: the printer's next item waits until a person confirms its plate is clear. */
+  plateWaiting: { printerId: number; itemId: number };
   /** A printer's room limits changed (notifications; nothing to show): other instances read its row again. */
   printerLimits: { printerId: number };
   /** A printer was added, changed or removed. */

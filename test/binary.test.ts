@@ -1,5 +1,6 @@
-// The compiled binaries run for real: health, login, live events, a fake A1 on the LAN, init, a bad TMPDIR;
-// and inside them Bun.SQL, PostgreSQL migrations, Redis and copy-db against real servers.
+// The compiled binaries run for real: health, login, live events, a fake A1 on the LAN, a library file sent to
+// it over FTPS, init, a bad TMPDIR; and inside them Bun.SQL, PostgreSQL migrations, Redis and copy-db against
+// real servers.
 import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, rmSync } from "node:fs";
@@ -19,6 +20,7 @@ import {
   tempDir,
   until,
 } from "./helpers.ts";
+import { upload } from "./library-helpers.ts";
 import { startChild, writeConfig } from "./process.ts";
 import { type PostgresServer, type RedisServer, startPostgres, startRedis } from "./servers.ts";
 
@@ -94,6 +96,60 @@ for (const [arch, prefix] of [
     }, 120000);
   });
 }
+
+for (const [arch, prefix] of [
+  ["arm64", QEMU],
+  ["x64", []],
+] as const) {
+  const name = `the ${arch} binary reads a sliced 3MF (fflate), sends it over FTPS with TLS session reuse, it starts`;
+  test(name, async () => {
+    const binary = join(dist, `layerwatch-linux-${arch}`);
+    if (!existsSync(binary)) throw new Error(`${binary} is missing: run make build (make test does)`);
+    const dir = tempDir("layerwatch-bin-library-");
+    dirs.push(dir);
+    const printer = await startFakePrinter({ sentPrint: { layers: 3, stepMs: 200 } });
+    const lan = { host: "127.0.0.1", serial: printer.serial, access_code: printer.accessCode, camera: false };
+    const ports = { mqtt_port: printer.mqttPort, ftps_port: printer.ftpsPort };
+    writeConfig(dir, { printers: [{ name: "A1", model: "A1", ...lan, ...ports }] });
+    const child = await startChild([...prefix, binary, "--config", join(dir, "config.json")], dir);
+    try {
+      const cookie = await login(child, "admin", "binary-pass-1");
+      const settings = await (await fetch(`${child.url}/settings`, { headers: { cookie } })).text();
+      const csrf = /name="_csrf" value="([^"]+)"/.exec(settings)![1]!;
+      const res = await upload(child, cookie, csrf, "cubes-a1.gcode.3mf");
+      expect(res.status).toBe(201);
+      const file = (await res.json()) as { id: number; plates: { objects: unknown[] }[] };
+      expect(file.plates[0]!.objects.length).toBe(3);
+      await until(
+        async () => (await (await fetch(`${child.url}/api/printers/1`, { headers: { cookie } })).json()) as State,
+        (s) => s.state?.gcode_state === "IDLE",
+        30000,
+      );
+      const sent = await fetch(`${child.url}/api/printers/1/print`, {
+        method: "POST",
+        headers: { cookie, "content-type": "application/json" },
+        body: JSON.stringify({ file_id: file.id, plate: 1 }),
+      });
+      expect(sent.status).toBe(202);
+      const { send_id } = (await sent.json()) as { send_id: number };
+      const done = await until(
+        async () =>
+          (await (await fetch(`${child.url}/api/sends/${send_id}`, { headers: { cookie } })).json()) as {
+            status: string;
+          },
+        (s) => s.status === "started" || s.status === "failed",
+        60000,
+      );
+      expect(done.status).toBe("started");
+      expect(printer.ftps.stats).toMatchObject({ stores: 1, notReused: 0 });
+    } finally {
+      child.proc.kill("SIGTERM");
+      await printer.close();
+    }
+    expect(await child.proc.exited).toBe(0);
+  }, 180000);
+}
+type State = { state: { gcode_state: string } | null };
 
 test("the arm64 binary backs up a running server's database (the command and the worker thread), restores it stopped", async () => {
   const dir = tempDir("layerwatch-bin-backup-");

@@ -128,7 +128,11 @@ describe("the copy knows every table", () => {
                 ? "job_id"
                 : t.endsWith("summaries")
                   ? "1"
-                  : "id";
+                  : t === "library_plates"
+                    ? "file_id"
+                    : t === "queue_plates"
+                      ? "printer_id"
+                      : "id";
         seeded[t] = numbers<{ k: unknown }>(await sql.unsafe(`SELECT ${key} AS k FROM ${t} ORDER BY 1`)).map(
           (r) => r.k,
         );
@@ -271,6 +275,7 @@ describe("a database the app filled (printers, jobs with archive frames, tokens,
       mqtt_port: 8883,
       camera: 1,
       camera_port: 6000,
+      ftps_port: 990,
       tls: "pin",
     });
     s.printers.setFingerprint(printer, "sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0");
@@ -321,6 +326,41 @@ describe("a database the app filled (printers, jobs with archive frames, tokens,
       detail: "",
     });
     s.eventLog.append("info", "a test event", "{}", 100);
+    const plate = {
+      plate: 1,
+      name: "Plate 1",
+      estimate_s: 2712,
+      model: "A1",
+      nozzle_mm: 0.4,
+      filaments_json: '[{"type":"PLA","color":"#FFFFFF","grams":10.49}]',
+      objects_json: '[{"id":159,"name":"Cube"}]',
+      thumbnail: 1,
+    };
+    const file = s.library.insert(
+      { name: "cube.gcode.3mf", size: 2749, sha256: "ab", tags: ",spares,", uploaded_by: "admin", created_at: 1 },
+      [plate],
+    );
+    const sent = s.sends.insert({
+      printer_id: printer,
+      file_id: file,
+      plate: 1,
+      options_json: '{"timelapse":true}',
+      remote_name: "cube.gcode.3mf",
+      username: "admin",
+      created_at: 1_760_000_000_000,
+    });
+    s.sends.update(sent, { status: "started", progress: 1, reason: null, error: null, job_id: job });
+    const item = s.queue.insert({
+      file_id: file,
+      plate: 1,
+      printer_id: printer,
+      rule_json: null,
+      options_json: "{}",
+      username: "admin",
+      created_at: 1_760_000_000_000,
+    });
+    s.queue.setSend(item, sent);
+    s.queue.plateDirty(printer, 1_760_000_100_000);
     await app.stop();
     original = join(d, "app.db");
     url = await pg.createDatabase();
@@ -354,7 +394,11 @@ describe("a database the app filled (printers, jobs with archive frames, tokens,
               ? "1, 2, 3"
               : t === "job_filaments"
                 ? "job_id, tray"
-                : "id";
+                : t === "library_plates"
+                  ? "file_id, plate"
+                  : t === "queue_plates"
+                    ? "printer_id"
+                    : "id";
       const query = `SELECT * FROM ${t} ORDER BY ${order}`;
       expect({ t, rows: await pgRows(other, query) }).toEqual({ t, rows: await pgRows(url, query) });
     }

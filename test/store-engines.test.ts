@@ -110,6 +110,7 @@ const A1: PrinterSetup = {
   mqtt_port: 8883,
   camera: 1,
   camera_port: 6000,
+  ftps_port: 990,
   tls: "pin",
 };
 const jpeg = (n: number) => new Uint8Array([0xff, 0xd8, n & 255, 0, 1, 2, 0xff, 0xd9]);
@@ -1102,6 +1103,115 @@ for (const engine of ENGINES) {
         expect(await s.printers.byId(p)).toBeNull();
         expect((await s.printers.data(1)).readings).toBe(2);
       });
+    });
+
+    test("library files keep their plates, are found by name and whole tag, and take their plates when deleted", async () => {
+      const plate = {
+        plate: 1,
+        name: "Plate 1",
+        estimate_s: 2712,
+        model: "A1",
+        nozzle_mm: 0.4,
+        filaments_json: '[{"type":"PLA","color":"#FFFFFF","grams":10.49}]',
+        objects_json: '[{"id":159,"name":"Cube A"}]',
+        thumbnail: 1,
+      };
+      const file = {
+        name: "Cube_100%.gcode.3mf",
+        size: 2749,
+        sha256: "ab",
+        tags: ",",
+        uploaded_by: "admin",
+        created_at: NOW,
+      };
+      const a = await s.library.insert(file, [
+        plate,
+        { ...plate, plate: 2, estimate_s: null, model: null, nozzle_mm: null },
+      ]);
+      const b = await s.library.insert({ ...file, name: "Hook.gcode.3mf" }, []);
+      await s.library.setTags(b, ",spares,hooks,");
+      expect((await s.library.plates(a)).map((p) => [p.plate, p.estimate_s, p.nozzle_mm])).toEqual([
+        [1, 2712, 0.4],
+        [2, null, null],
+      ]);
+      expect((await s.library.search({ text: "cube", tag: "", limit: 10 })).map((r) => r.id)).toEqual([a]);
+      // LIKE's own characters are taken literally.
+      expect((await s.library.search({ text: "_100%", tag: "", limit: 10 })).map((r) => r.id)).toEqual([a]);
+      expect((await s.library.search({ text: "x%", tag: "", limit: 10 })).map((r) => r.id)).toEqual([]);
+      expect((await s.library.search({ text: "", tag: "hooks", limit: 10 })).map((r) => r.id)).toEqual([b]);
+      expect((await s.library.search({ text: "", tag: "hook", limit: 10 })).map((r) => r.id)).toEqual([]);
+      expect((await s.library.search({ text: "", tag: "", limit: 10 })).map((r) => r.id)).toEqual([b, a]);
+      await s.library.delete(a);
+      expect(await s.library.byId(a)).toBeNull();
+      expect(await s.library.plates(a)).toEqual([]);
+    });
+
+    test("a send records its progress and outcome, is found by its job, and unfinished ones are listed", async () => {
+      const file = { name: "A.gcode.3mf", size: 1, sha256: "x", tags: ",", uploaded_by: "admin", created_at: NOW };
+      const fileId = await s.library.insert(file, []);
+      const job = await s.jobs.insert(1, "A", "A.gcode.3mf", NOW);
+      const base = {
+        printer_id: 1,
+        file_id: fileId,
+        plate: 1,
+        options_json: "{}",
+        remote_name: "A.gcode.3mf",
+        username: "op",
+        created_at: NOW,
+      };
+      const one = await s.sends.insert(base);
+      const two = await s.sends.insert(base);
+      expect((await s.sends.unfinished()).map((r) => r.id)).toEqual([one, two]);
+      await s.sends.update(one, { status: "started", progress: 1, reason: null, error: null, job_id: job });
+      await s.sends.update(two, {
+        status: "failed",
+        progress: 0.5,
+        reason: "upload_refused",
+        error: "553",
+        job_id: null,
+      });
+      expect(await s.sends.byId(one)).toMatchObject({
+        status: "started",
+        progress: 1,
+        job_id: job,
+        task_id: one,
+      });
+      expect((await s.sends.ofJob(job))?.id).toBe(one);
+      expect(await s.sends.unfinished()).toEqual([]);
+      // The file may go; the send's record stays.
+      await s.library.delete(fileId);
+      expect((await s.sends.byId(two))?.file_id).toBeNull();
+    });
+
+    test("queue items keep their order, move, are claimed once, and plates wait until cleared", async () => {
+      const fileId = await s.library.insert(
+        { name: "Q.gcode.3mf", size: 1, sha256: "q", tags: ",", uploaded_by: "op", created_at: NOW },
+        [],
+      );
+      const item = { file_id: fileId, plate: 1, options_json: "{}", username: "op", created_at: NOW };
+      const a = await s.queue.insert({ ...item, printer_id: 1, rule_json: null });
+      const b = await s.queue.insert({ ...item, printer_id: null, rule_json: '{"model":"A1"}' });
+      const c = await s.queue.insert({ ...item, printer_id: 1, rule_json: null });
+      expect((await s.queue.list()).map((r) => [r.id, r.position])).toEqual([
+        [a, 1],
+        [b, 2],
+        [c, 3],
+      ]);
+      await s.queue.move(c, 0);
+      expect((await s.queue.list()).map((r) => r.id)).toEqual([c, a, b]);
+      expect(await s.queue.claim(a, 1)).toBe(true);
+      expect(await s.queue.claim(a, 1)).toBe(false);
+      await s.queue.setSend(a, 9);
+      await s.queue.setStatus(b, "failed", "no printer");
+      expect(await s.queue.byId(a)).toMatchObject({ status: "sending", assigned_printer: 1, send_id: 9 });
+      expect(await s.queue.byId(b)).toMatchObject({ status: "failed", error: "no printer" });
+      await s.queue.plateDirty(1, NOW);
+      await s.queue.plateDirty(1, NOW + 1);
+      expect(await s.queue.dirtyPlates()).toEqual([{ printer_id: 1, since: NOW }]);
+      await s.queue.plateCleared(1);
+      expect(await s.queue.dirtyPlates()).toEqual([]);
+      await s.queue.delete(c);
+      expect(await s.queue.byId(c)).toBeNull();
     });
 
     test("the store answers while open, and says so", async () => {

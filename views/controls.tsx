@@ -5,6 +5,7 @@ import type { Dictionary } from "../src/i18n.ts";
 import { ACTIVE_STATES } from "../src/printer-state.ts";
 import { AUTH_CONTROL_HMS } from "../src/services/printer-control.ts";
 import type { HeldPrinter } from "../src/services/printers.ts";
+import { roleAtLeast } from "../src/services/users.ts";
 import type { ViewContext } from "./context.ts";
 import { stateLabel } from "./printer.tsx";
 
@@ -103,11 +104,12 @@ function Switch(props: {
   );
 }
 
-/** Pause or resume, stop (confirmed with the print's name), light and speed, the Pi's timelapse: admins only. */
+/** Pause or resume, stop (confirmed with the print's name): operators; light and speed, the Pi's timelapse: admins. */
 export function Controls(props: { printer: HeldPrinter; view: ControlView; ctx: ViewContext }) {
   const { printer, view, ctx } = props;
   const { t } = ctx;
-  if (ctx.user?.role !== "admin") return "";
+  if (!roleAtLeast(ctx.user?.role, "operator")) return "";
+  const admin = ctx.user?.role === "admin";
   const id = printer.info.id;
   const post = (action: string, extra: Record<string, unknown> = {}) => ({
     "hx-post": `/printers/${id}/actions`,
@@ -167,7 +169,7 @@ export function Controls(props: { printer: HeldPrinter; view: ControlView; ctx: 
           {note("print")}
         </fieldset>
         {/* Light and speed go over the LAN link only: a printer without one (a camera Pi alone) has neither. */}
-        {printer.info.host ? (
+        {admin && printer.info.host ? (
           <>
             <fieldset class="control-group">
               <legend>{t.chamberLight}</legend>
@@ -206,20 +208,24 @@ export function Controls(props: { printer: HeldPrinter; view: ControlView; ctx: 
         ) : (
           ""
         )}
-        <fieldset class="control-group">
-          <legend>{t.piTimelapse}</legend>
-          <div class="control-row">
-            <Switch
-              name="timelapse"
-              label={t.piTimelapse}
-              on={view.timelapse}
-              enabled={view.enabled.timelapse}
-              attrs={post(view.timelapse ? "timelapse_stop" : "timelapse_start")}
-              t={t}
-            />
-          </div>
-          {note("timelapse")}
-        </fieldset>
+        {admin ? (
+          <fieldset class="control-group">
+            <legend>{t.piTimelapse}</legend>
+            <div class="control-row">
+              <Switch
+                name="timelapse"
+                label={t.piTimelapse}
+                on={view.timelapse}
+                enabled={view.enabled.timelapse}
+                attrs={post(view.timelapse ? "timelapse_stop" : "timelapse_start")}
+                t={t}
+              />
+            </div>
+            {note("timelapse")}
+          </fieldset>
+        ) : (
+          ""
+        )}
       </div>
       <p id="control-result" class="control-result" role="status" aria-live="polite"></p>
     </section>

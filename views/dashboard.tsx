@@ -1,6 +1,7 @@
 /** @jsxImportSource @kitajs/html */
 // Owns a printer's page: its state panel, controls, live tiles and history (/printers/:id; /3d is printer 1).
 import type { HeldPrinter } from "../src/services/printers.ts";
+import { roleAtLeast } from "../src/services/users.ts";
 import type { FrameMeta, Intervals } from "../src/store/store.ts";
 import type { ViewContext } from "./context.ts";
 import { Controls, controlView } from "./controls.tsx";
@@ -33,7 +34,7 @@ export function DashboardPage(props: {
         "/static/chart.umd.min.js",
         "/static/dashboard.js",
         "/static/history.js",
-      ].concat(ctx.user?.role === "admin" ? ["/static/controls.js"] : [])}
+      ].concat(roleAtLeast(ctx.user?.role, "operator") ? ["/static/controls.js"] : [])}
     >
       <div class="dash-head">
         <h1 safe>{props.printer.info.name}</h1>
@@ -42,6 +43,8 @@ export function DashboardPage(props: {
       <div class="dashboard" data-printer-id={props.printer.info.id}>
         <StatePanel printer={printer} status={props.latest.status} ctx={ctx} controls={controls} />
         <Controls printer={printer} view={controls} ctx={ctx} />
+        {/* The queue's plate-cleared button and the skip picker, when there is something to show. */}
+        <div id="farm-panel" hx-get={`/printers/${printer.info.id}/farm`} hx-trigger="load, every 5s"></div>
         <LiveTiles ctx={ctx} latest={props.latest} intervals={props.intervals} frames={props.frames} />
         {props.chart}
       </div>

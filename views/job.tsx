@@ -2,6 +2,7 @@
 // Owns a print's page: what it was and how it ended, its frames as a flip-book, the room's weather while it
 // ran, the errors it met, and its timelapse video when the camera Pi uploaded one.
 import { hmsWikiUrl } from "../src/printer-state.ts";
+import { roleAtLeast } from "../src/services/users.ts";
 import type { JobFrameMeta, JobRow } from "../src/store/store.ts";
 import { JobFilaments } from "./ams.tsx";
 import { formatStamp, jsonForHtml, type ViewContext } from "./context.ts";
@@ -63,6 +64,8 @@ export function JobPage(props: {
   frames: JobFrameMeta[];
   timelapseId: number | null;
   filaments: { type: string; color: string | null }[];
+  /** Sent from the library and ended: operators may print it again (same file, plate and options). */
+  reprintable?: boolean;
 }) {
   const { ctx, job, facts } = props;
   const { t } = ctx;
@@ -73,6 +76,14 @@ export function JobPage(props: {
       <div class="dash-head">
         <h1 safe>{job.name}</h1>
         <OutcomeBadge outcome={job.outcome} ctx={ctx} />
+        {props.reprintable && roleAtLeast(ctx.user?.role, "operator") ? (
+          <form method="post" action={`/jobs/${job.id}/reprint`} class="inline">
+            <Csrf ctx={ctx} />
+            <button type="submit">{t.reprint}</button>
+          </form>
+        ) : (
+          ""
+        )}
       </div>
       <p>
         <a href={`/printers/${job.printer_id}/history`} safe>{`← ${props.printer}`}</a>

@@ -43,6 +43,7 @@ const PAGE_STYLES: Record<string, string[]> = {
   history: ["printer-state.css", "history.css"],
   job: ["printer-state.css", "history.css"],
   settings: ["settings.css"],
+  library: ["library.css"],
 };
 const stylesheets = (page = "") => ["app.css", ...(PAGE_STYLES[page] ?? [])];
 
@@ -95,6 +96,8 @@ export function Layout(props: {
               <nav aria-label="Main">
                 <a href="/">{ctx.t.overview}</a>
                 <a href="/history">{ctx.t.history}</a>
+                <a href="/library">{ctx.t.library}</a>
+                <a href="/queue">{ctx.t.queue}</a>
                 <a href="/settings">{ctx.t.settings}</a>
               </nav>
               <span id="conn" class="conn" role="status" aria-live="polite" data-state="offline"></span>

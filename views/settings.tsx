@@ -3,6 +3,7 @@
 // audit; printers, tokens, notifications and storage come from settings-printers/-tokens/-notify/-storage.tsx.
 import { translate } from "../src/i18n.ts";
 import type { IntervalErrors } from "../src/services/intervals.ts";
+import { ROLES } from "../src/services/users.ts";
 import type { DeviceTokenRow, Intervals, LogRow, PrinterActionRow, UserRow } from "../src/store/store.ts";
 import { formatStamp, type ViewContext } from "./context.ts";
 import { Csrf, type Flash, FlashMessage } from "./forms.tsx";
@@ -95,7 +96,7 @@ export function UsersSection(props: {
             <span class="name" safe>
               {u.username}
             </span>{" "}
-            <span class="role">{u.role === "admin" ? t.admin : t.viewer}</span>
+            <span class="role">{t[u.role]}</span>
             {u.id === ctx.user?.id ? <span class="muted"> ({t.you})</span> : ""}
             {admin && u.id !== ctx.user?.id ? (
               <form
@@ -141,12 +142,11 @@ export function UsersSection(props: {
           <input id="new-password" name="password" type="password" required minlength="8" autocomplete="new-password" />
           <label for="new-role">{t.role}</label>
           <select id="new-role" name="role">
-            <option value="viewer" selected={props.draft?.role !== "admin"}>
-              {t.viewer}
-            </option>
-            <option value="admin" selected={props.draft?.role === "admin"}>
-              {t.admin}
-            </option>
+            {ROLES.map((role) => (
+              <option value={role} selected={(props.draft?.role ?? "viewer") === role}>
+                {t[role]}
+              </option>
+            ))}
           </select>
           <button type="submit">{t.addUser}</button>
         </form>

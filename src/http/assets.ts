@@ -22,6 +22,9 @@ import icon192 from "../../static/icon-192.png" with { type: "file" };
 import icon512 from "../../static/icon-512.png" with { type: "file" };
 // @ts-expect-error file import of a script
 import jobJs from "../../static/job.js" with { type: "file" };
+import libraryCss from "../../static/library.css" with { type: "file" };
+// @ts-expect-error file import of a script
+import libraryJs from "../../static/library.js" with { type: "file" };
 import loginCss from "../../static/login.css" with { type: "file" };
 import overviewCss from "../../static/overview.css" with { type: "file" };
 import printerCss from "../../static/printer.css" with { type: "file" };
@@ -40,10 +43,12 @@ export const ASSETS: Record<string, Asset> = {
   "printer.css": { path: printerCss, type: "text/css; charset=utf-8" },
   "history.css": { path: historyCss, type: "text/css; charset=utf-8" },
   "settings.css": { path: settingsCss, type: "text/css; charset=utf-8" },
+  "library.css": { path: libraryCss, type: "text/css; charset=utf-8" },
   "dashboard.js": { path: dashboardJs, type: "text/javascript; charset=utf-8" },
   "controls.js": { path: controlsJs, type: "text/javascript; charset=utf-8" },
   "history.js": { path: historyJs, type: "text/javascript; charset=utf-8" },
   "job.js": { path: jobJs, type: "text/javascript; charset=utf-8" },
+  "library.js": { path: libraryJs, type: "text/javascript; charset=utf-8" },
   "push.js": { path: pushJs, type: "text/javascript; charset=utf-8" },
   "icon-192.png": { path: icon192, type: "image/png" },
   "icon-512.png": { path: icon512, type: "image/png" },

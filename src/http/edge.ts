@@ -4,6 +4,7 @@ import { Elysia, t } from "elysia";
 import { ErrorPage } from "../../views/pages.tsx";
 import type { Session } from "../services/auth.ts";
 import type { HeldPrinter } from "../services/printers.ts";
+import { roleAtLeast } from "../services/users.ts";
 import { type HttpDeps, htmlResponse, jsonResponse, loginRedirect, type RequestTools } from "./context.ts";
 
 /**
@@ -86,12 +87,16 @@ export function edge(deps: Pick<HttpDeps, "log" | "printers">, tools: RequestToo
         return { session };
       },
     }),
-    /** Only users of this role; after auth. */
+    /** Only users of this role or a higher one (operator: operators and admins); after auth. */
     role: (role: Session["user"]["role"]) => ({
       resolve(ctx) {
         const session = sessionIn(ctx);
-        if (session?.user.role === role) return {};
-        const text = isApi(ctx.request) ? "forbidden: admins only" : tools.t.forbidden;
+        if (roleAtLeast(session?.user.role, role)) return {};
+        const text = isApi(ctx.request)
+          ? role === "admin"
+            ? "forbidden: admins only"
+            : "forbidden: operators and admins only"
+          : tools.t.forbidden;
         return ctx.status(403, refusal(tools, ctx.request, session, 403, text));
       },
     }),

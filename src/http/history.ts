@@ -83,6 +83,7 @@ export function historyRoutes(deps: HttpDeps, tools: RequestTools) {
             frames: await jobs.frames(job.id),
             timelapseId: await jobs.timelapseOf(job.id),
             filaments: filamentsByJob(await jobs.filaments([job.id])).get(job.id) ?? [],
+            reprintable: job.outcome !== "running" && (await deps.sends.canReprint(job.id)),
           });
         },
         { ...page, params: IdParams },

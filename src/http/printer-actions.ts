@@ -1,5 +1,6 @@
-// Owns the admin buttons on printer and print pages (CSRF-checked): printer control through the same
-// service as the API, its answer shown in place, and deleting a print's timelapse video.
+// Owns the control buttons on printer and print pages (CSRF-checked; pause, resume, stop for operators, the rest
+// for admins): printer control through the same service as the API, its answer shown in place, and deleting a
+// print's timelapse video.
 import { Elysia } from "elysia";
 import { Answer } from "../../views/forms.tsx";
 import { type Dictionary, translate } from "../i18n.ts";
@@ -9,12 +10,15 @@ import {
   type ActionRefusal,
   type ActionRefused,
   CONFIRM_WITHIN_MS,
+  roleFor,
 } from "../services/printer-control.ts";
+import { roleAtLeast } from "../services/users.ts";
 import { type HttpDeps, type RequestTools, redirectTo } from "./context.ts";
 import { edge, IdParams, wholeNumber } from "./edge.ts";
 
 /** Spread into each route: Elysia rewrites the hook object it is given, so none may be shared. */
 const admin = { auth: "form", role: "admin" } as const;
+const operator = { auth: "form", role: "operator" } as const;
 
 /** Where the delete button sends the browser back to: the print's page it was on, else the history. */
 const backTo = (back: unknown) =>
@@ -83,6 +87,10 @@ export function printerActionRoutes(deps: HttpDeps, tools: RequestTools) {
           set.status = 400;
           return Answer({ kind: "error", text: tools.t.badRequest });
         }
+        if (!roleAtLeast(session.user.role, roleFor(action as Action))) {
+          set.status = 403;
+          return Answer({ kind: "error", text: tools.t.forbidden });
+        }
         const result = await deps.control.act(id, action as Action, session.user.username, Number(level));
         // htmx shows the answer in place (200, so it swaps); a plain form goes back to the page.
         if (request.headers.get("hx-request") !== "true") return redirectTo(`/printers/${id}`);
@@ -91,6 +99,6 @@ export function printerActionRoutes(deps: HttpDeps, tools: RequestTools) {
         const state = result.gcodeState ? (tools.t[stateKey(result.gcodeState)] ?? result.gcodeState) : "";
         return Answer({ kind: "error", text: refusalText(tools.t, result, word, state) });
       },
-      { ...admin, printer: true },
+      { ...operator, printer: true },
     );
 }

@@ -1,11 +1,12 @@
 // Owns the printers JSON API of PRINTERS.md §6: list and one printer with live state, and (admin, JSON
-// only) create, change, delete, control actions, re-pin, device tokens.
+// only) create, change, delete, control actions (pause, resume, stop: operators too), re-pin, device tokens.
 import { Elysia, t } from "elysia";
 import { effectiveModel } from "../bambu-models.ts";
 import { dictionary, translate } from "../i18n.ts";
-import { ACTIONS, type Action } from "../services/printer-control.ts";
+import { ACTIONS, type Action, roleFor } from "../services/printer-control.ts";
 import type { HeldPrinter } from "../services/printers.ts";
 import type { JobRow } from "../store/store.ts";
+import { roleAtLeast } from "../services/users.ts";
 import { isoInZone } from "../time.ts";
 import { type HttpDeps, jsonFor, jsonResponse, type RequestTools } from "./context.ts";
 import { edge, IdParams } from "./edge.ts";
@@ -115,6 +116,7 @@ export function printersApiRoutes(deps: HttpDeps, tools: RequestTools) {
   // Writes are JSON only (the api auth refuses other bodies): a cross-site form cannot send them.
   const api = { auth: "api" } as const;
   const admin = { auth: "api", role: "admin" } as const;
+  const operator = { auth: "api", role: "operator" } as const;
   return (
     new Elysia({ name: "printers-api", prefix: "/api/printers" })
       .use(edge(deps, tools))
@@ -160,6 +162,8 @@ export function printersApiRoutes(deps: HttpDeps, tools: RequestTools) {
           const { action, level } = (body ?? {}) as { action?: unknown; level?: unknown };
           if (typeof action !== "string" || !(ACTIONS as readonly string[]).includes(action))
             return jsonResponse({ error: `action must be one of ${ACTIONS.join(", ")}` }, 400);
+          if (!roleAtLeast(session.user.role, roleFor(action as Action)))
+            return jsonResponse({ error: "forbidden: admins only" }, 403);
           const result = await deps.control.act(
             printer.info.id,
             action as Action,
@@ -171,7 +175,7 @@ export function printersApiRoutes(deps: HttpDeps, tools: RequestTools) {
           const hms = result.hms ? { hms: result.hms } : {};
           return jsonResponse({ error, reason: result.reason, ...hms }, REFUSAL_STATUS[result.reason]);
         },
-        { ...admin, printer: true },
+        { ...operator, printer: true },
       )
       .post(
         "/:id/repin",

@@ -3,6 +3,7 @@
 import { Elysia } from "elysia";
 import type { RequestTools } from "./context.ts";
 import { errorAnswer } from "./errors.ts";
+import { LIBRARY_UPLOAD_PATH } from "./library-api.ts";
 import { UPLOADS_PATH } from "./tus.ts";
 
 /** Bodies of ordinary HTTP requests (forms, JSON) are small; only Socket.IO polling carries frames. */
@@ -28,8 +29,12 @@ function contentSecurityPolicy(request: Request): string {
   return `${CSP_FIXED}; connect-src 'self'${own}`;
 }
 
-/** Paths whose requests carry more than a form: Socket.IO polling (frames), tus video chunks (see tus.ts). */
-const bulkPath = (path: string) => path.startsWith("/socket.io/") || path.startsWith(UPLOADS_PATH);
+/**
+ * Paths whose requests carry more than a form: Socket.IO polling (frames), tus video chunks (see tus.ts), library
+ * uploads (library-api.ts checks their size against library_max_mb).
+ */
+const bulkPath = (path: string) =>
+  path.startsWith("/socket.io/") || path.startsWith(UPLOADS_PATH) || path === LIBRARY_UPLOAD_PATH;
 
 export function securityHeaders(tools: RequestTools) {
   return new Elysia({ name: "security-headers" }).onRequest(({ request, set }) => {

@@ -9,6 +9,7 @@ import { TokensSection } from "../../views/settings-tokens.tsx";
 import { translate } from "../i18n.ts";
 import type { Session } from "../services/auth.ts";
 import { parseIntervals } from "../services/intervals.ts";
+import { roleNamed } from "../services/users.ts";
 import { DEFAULT_PRINTER_ID } from "../store/migrations.ts";
 import type { HttpDeps, RequestTools } from "./context.ts";
 import { edge, IdParams } from "./edge.ts";
@@ -142,7 +143,7 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
         "/settings/users",
         async (c) => {
           const { session, body } = c;
-          const role = body.role === "admin" ? "admin" : "viewer";
+          const role = roleNamed(body.role) ?? "viewer";
           const result = await users.add({ username: body.username ?? "", password: body.password ?? "", role });
           const flash: Flash = result.ok
             ? { kind: "ok", text: tools.t.userAdded }

@@ -50,7 +50,13 @@ const GET_VERSION = { info: { sequence_id: "0", command: "get_version" } };
 
 export function createPrinterLink(
   printerId: number,
-  deps: { printers: PrinterService; log: Logger; timings: LanTimings },
+  deps: {
+    printers: PrinterService;
+    log: Logger;
+    timings: LanTimings;
+    /** Each report's `print` object as it came, for what the state model does not keep (send and skip facts). */
+    onReport?: (printerId: number, print: BambuPrint) => void;
+  },
 ) {
   const { printers, log, timings } = deps;
   let client: MqttLink | null = null;
@@ -171,6 +177,7 @@ export function createPrinterLink(
         if (!print || typeof print !== "object" || Array.isArray(print)) return;
         const current = printers.get(printerId)?.state;
         printers.applyLan(printerId, stateFromReport(print, memo, current), now);
+        deps.onReport?.(printerId, print);
       },
       error(err) {
         if (err.code === 4 || err.code === 5)

@@ -47,6 +47,7 @@ const TEXT: Record<NotifyEvent, { title: string; priority: number; tags: string[
   reading_low: { title: "room reading too low", priority: 4, tags: ["thermometer"] },
   filament_runout: { title: "filament ran out", priority: 5, tags: ["warning"] },
   authorization_control: { title: "Authorization Control changed", priority: 4, tags: ["lock"] },
+  plate_waiting: { title: "clear the plate for the next queued print", priority: 4, tags: ["broom"] },
 };
 /** stg_cur while the printer waits for filament it ran out of. */
 const STAGE_RUNOUT = 6;
@@ -73,11 +74,18 @@ export function createNotifyRules<P extends RulePrinter>(deps: {
   /** Each printer's Authorization Control as last seen (undefined: not yet reported). */
   const signing = new Map<number, boolean>();
 
-  function raise(event: NotifyEvent, printerId: number, body: string, job?: JobRow | null, picture = true) {
+  function raise(
+    event: NotifyEvent,
+    printerId: number,
+    body: string,
+    job?: JobRow | null,
+    picture = true,
+    where?: string,
+  ) {
     const p = printers.get(printerId);
     if (!p) return;
     const j = job ?? deps.currentJob(printerId);
-    const path = j ? `/jobs/${j.id}` : `/printers/${printerId}`;
+    const path = where ?? (j ? `/jobs/${j.id}` : `/printers/${printerId}`);
     const text = TEXT[event];
     deps.raise({
       event,
@@ -171,6 +179,18 @@ export function createNotifyRules<P extends RulePrinter>(deps: {
     check("temp", r.temperature, "°C");
     check("hum", r.humidity, "%");
   });
+
+  // The queue page has the button that lets the printer's next item start.
+  events.on("plateWaiting", ({ printerId }) =>
+    raise(
+      "plate_waiting",
+      printerId,
+      "the next queued print starts once the plate is confirmed clear",
+      null,
+      true,
+      "/queue",
+    ),
+  );
 
   // Links and cameras are looked at on a timer: a flapping link inside the grace period says nothing.
   const timer = setInterval(() => {

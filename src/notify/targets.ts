@@ -16,6 +16,7 @@ export const NOTIFY_EVENTS = [
   "reading_low",
   "filament_runout",
   "authorization_control",
+  "plate_waiting",
 ] as const;
 export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
 

@@ -4,6 +4,7 @@ import type { EventBus } from "../events.ts";
 import type { Logger } from "../log.ts";
 import { ACTIVE_STATES, type PrinterState } from "../printer-state.ts";
 import type { AsyncStore } from "../store/async-store.ts";
+import type { Role } from "../store/users.ts";
 import type { PrinterService } from "./printers.ts";
 
 export const ACTIONS = [
@@ -17,6 +18,10 @@ export const ACTIONS = [
   "timelapse_stop",
 ] as const;
 export type Action = (typeof ACTIONS)[number];
+/** What an operator may do to a running print; the light, speed and the Pi's timelapse stay with admins. */
+export const OPERATOR_ACTIONS: readonly Action[] = ["pause", "resume", "stop"];
+/** The least role that may ask for an action. */
+export const roleFor = (action: Action): Role => (OPERATOR_ACTIONS.includes(action) ? "operator" : "admin");
 
 /** Why an action was not done; the edge words it for the user and picks the HTTP status. */
 export type ActionRefusal =

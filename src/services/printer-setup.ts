@@ -59,6 +59,8 @@ export function parsePrinterSetup(raw: Record<string, unknown>, base?: PrinterSe
   if (mqttPort === null) errors.mqtt_port = msg("printerPortRule");
   const cameraPort = has("camera_port") ? port(raw.camera_port) : (base?.camera_port ?? 6000);
   if (cameraPort === null) errors.camera_port = msg("printerPortRule");
+  const ftpsPort = has("ftps_port") ? port(raw.ftps_port) : (base?.ftps_port ?? 990);
+  if (ftpsPort === null) errors.ftps_port = msg("printerPortRule");
   // Every model with a built-in camera uses it unless told not to (port 6000 on A1/P1, RTSPS on X1/P2S/H2/X2D).
   const defaultCamera = cameraKind(model ?? "") !== null;
   const camera = has("camera") ? bool(raw.camera) : base ? base.camera === 1 : defaultCamera;
@@ -82,6 +84,7 @@ export function parsePrinterSetup(raw: Record<string, unknown>, base?: PrinterSe
       mqtt_port: mqttPort!,
       camera: camera ? 1 : 0,
       camera_port: cameraPort!,
+      ftps_port: ftpsPort!,
       tls: tls as TlsMode,
     },
   };

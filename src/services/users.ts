@@ -9,6 +9,14 @@ import { hashPassword, passwordProblem, verifyPassword } from "./passwords.ts";
 export type Result<T = void> = { ok: true; value: T } | { ok: false; error: Message };
 const fail = (error: Message): Result<never> => ({ ok: false, error });
 
+const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+export const ROLES = ["viewer", "operator", "admin"] as const satisfies readonly Role[];
+/** Whether a user of `role` may do what `needs` may: each role can do all that the ones below it can. */
+export const roleAtLeast = (role: Role | undefined, needs: Role) => !!role && RANK[role] >= RANK[needs];
+/** A role named in a form or on the command line, or null when it names none. */
+export const roleNamed = (text: unknown): Role | null =>
+  typeof text === "string" && (ROLES as readonly string[]).includes(text) ? (text as Role) : null;
+
 export const USERNAME_RE = /^[\p{L}\p{N}._@-]{1,64}$/u;
 
 export function createUserService(deps: { store: AsyncStore; events: EventBus; log: Logger }) {

@@ -38,6 +38,11 @@ export const COPIED_TABLES: Record<string, { seeded: readonly (number | string)[
   push_subscriptions: { seeded: [] },
   app_keys: { seeded: [] },
   leases: { seeded: [] },
+  library_files: { seeded: [] },
+  library_plates: { seeded: [] },
+  sends: { seeded: [] },
+  queue_items: { seeded: [] },
+  queue_plates: { seeded: [] },
 };
 
 /** Tables an SQLite file may hold beside the schema: SQLite's own, and old-server rows the upgrade kept aside. */

@@ -12,6 +12,8 @@ import { timelapseMetadata } from "./migrations/008-timelapse-metadata.ts";
 import { leasesAndClaims } from "./migrations/009-leases-and-claims.ts";
 import { readingsIndexWithId } from "./migrations/010-readings-index-with-id.ts";
 import { jobFilaments } from "./migrations/011-job-filaments.ts";
+import { operatorsLibrarySends } from "./migrations/012-operators-library-sends.ts";
+import { queue } from "./migrations/013-queue.ts";
 
 export { DEFAULT_DEVICE_ID, DEFAULT_INTERVALS } from "./migrations/001-initial.ts";
 export { DEFAULT_PRINTER_ID } from "./migrations/004-printers.ts";
@@ -35,6 +37,8 @@ const migrations: Migration[] = [
   leasesAndClaims,
   readingsIndexWithId,
   jobFilaments,
+  operatorsLibrarySends,
+  queue,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

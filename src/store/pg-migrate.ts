@@ -12,6 +12,8 @@ import { timelapseMetadata } from "./migrations/008-timelapse-metadata.pg.ts";
 import { leasesAndClaims } from "./migrations/009-leases-and-claims.pg.ts";
 import { readingsIndexWithId } from "./migrations/010-readings-index-with-id.pg.ts";
 import { jobFilaments } from "./migrations/011-job-filaments.pg.ts";
+import { operatorsLibrarySends } from "./migrations/012-operators-library-sends.pg.ts";
+import { queue } from "./migrations/013-queue.pg.ts";
 import type { MigrationContext } from "./migrations.ts";
 import { SCHEMA_VERSION } from "./migrations.ts";
 
@@ -30,6 +32,8 @@ export const PG_MIGRATIONS: PgMigration[] = [
   leasesAndClaims,
   readingsIndexWithId,
   jobFilaments,
+  operatorsLibrarySends,
+  queue,
 ];
 
 /** The advisory lock every instance takes to migrate (one database, one key: "lwmg"). */

@@ -13,6 +13,8 @@ export type PrinterRow = {
   mqtt_port: number;
   camera: number;
   camera_port: number;
+  /** Where the printer takes files: FTPS with implicit TLS (PRINTERS.md §9). */
+  ftps_port: number;
   tls: TlsMode;
   tls_fingerprint: string | null;
   from_config: number;
@@ -27,7 +29,7 @@ export type PrinterRow = {
 /** What a printer is set up as: everything but its id, state and pinned certificate. */
 export type PrinterSetup = Pick<
   PrinterRow,
-  "name" | "model" | "host" | "serial" | "access_code" | "mqtt_port" | "camera" | "camera_port" | "tls"
+  "name" | "model" | "host" | "serial" | "access_code" | "mqtt_port" | "camera" | "camera_port" | "ftps_port" | "tls"
 >;
 export type PrinterData = { readings: number; frames: number; statuses: number; tokens: number };
 
@@ -38,15 +40,16 @@ export function printerStatements(db: Database) {
     byName: db.query<PrinterRow, [string]>("SELECT * FROM printers WHERE name = ?"),
     insert: db.query<
       { id: number },
-      [string, string, string, string, string, number, number, number, string, number, number]
+      [string, string, string, string, string, number, number, number, number, string, number, number]
     >(
       `INSERT INTO printers
-        (name, model, host, serial, access_code, mqtt_port, camera, camera_port, tls, from_config, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+        (name, model, host, serial, access_code, mqtt_port, camera, camera_port, ftps_port, tls, from_config,
+         created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
     ),
-    update: db.query<never, [string, string, string, string, string, number, number, number, string, number]>(
+    update: db.query<never, [string, string, string, string, string, number, number, number, number, string, number]>(
       `UPDATE printers SET name = ?, model = ?, host = ?, serial = ?, access_code = ?, mqtt_port = ?, camera = ?,
-        camera_port = ?, tls = ? WHERE id = ?`,
+        camera_port = ?, ftps_port = ?, tls = ? WHERE id = ?`,
     ),
     markFromConfig: db.query<never, [number]>("UPDATE printers SET from_config = 1 WHERE id = ?"),
     setLimits: db.query<never, [number | null, number | null, number | null, number | null, number]>(
@@ -63,7 +66,18 @@ export function printerStatements(db: Database) {
           WHERE d.printer_id = ?1 AND t.revoked_at IS NULL) AS tokens`),
   };
   const args = (p: PrinterSetup) =>
-    [p.name, p.model, p.host, p.serial, p.access_code, p.mqtt_port, p.camera, p.camera_port, p.tls] as const;
+    [
+      p.name,
+      p.model,
+      p.host,
+      p.serial,
+      p.access_code,
+      p.mqtt_port,
+      p.camera,
+      p.camera_port,
+      p.ftps_port,
+      p.tls,
+    ] as const;
   return {
     list: () => q.list.all(),
     byId: (id: number) => q.byId.get(id),

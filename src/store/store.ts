@@ -8,10 +8,13 @@ import { frameStatements } from "./frames.ts";
 import { intervalStatements } from "./intervals.ts";
 import { jobStatements } from "./jobs.ts";
 import { leaseStatements } from "./leases.ts";
+import { libraryStatements } from "./library.ts";
 import { notifyStatements } from "./notify.ts";
 import { printerActionStatements } from "./printer-actions.ts";
 import { printerStatements } from "./printers.ts";
+import { queueStatements } from "./queue.ts";
 import { readingStatements } from "./readings.ts";
+import { sendStatements } from "./sends.ts";
 import { statusStatements } from "./statuses.ts";
 import { timelapseStatements } from "./timelapses.ts";
 import { sessionStatements, userStatements } from "./users.ts";
@@ -24,10 +27,13 @@ export type { FrameMeta, FrameRow, FrameSource } from "./frames.ts";
 export type { Intervals } from "./intervals.ts";
 export type { JobFilament, JobFrameMeta, JobListRow, JobRow, Outcome } from "./jobs.ts";
 export type { LeaseRow } from "./leases.ts";
+export type { LibraryFileRow, LibraryPlateRow, LibraryQuery, NewLibraryFile } from "./library.ts";
 export type { DeliveryRow, PushSubscriptionRow, TargetRow } from "./notify.ts";
 export type { PrinterActionRow } from "./printer-actions.ts";
 export type { PrinterData, PrinterRow, PrinterSetup, TlsMode } from "./printers.ts";
+export type { NewQueueItem, QueueItemRow, QueueStatus } from "./queue.ts";
 export type { Bucket, ReadingRow, SummaryRow } from "./readings.ts";
+export type { NewSend, SendChange, SendRow, SendStatus } from "./sends.ts";
 export type { StatusRow } from "./statuses.ts";
 export type { NewTimelapse, TimelapseRow } from "./timelapses.ts";
 export type { Role, SessionRow, UserRow } from "./users.ts";
@@ -56,6 +62,9 @@ export function createStore(db: Database, opts: { zone: string }) {
     notify: notifyStatements(db),
     leases: leaseStatements(db),
     timelapses: timelapseStatements(db),
+    library: libraryStatements(db),
+    sends: sendStatements(db),
+    queue: queueStatements(db),
     figures: figureStatements(db),
     exports: exportStatements(db),
     printers: {

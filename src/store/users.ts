@@ -1,7 +1,8 @@
 // Owns the users and sessions tables: accounts, roles, and hashed session tokens.
 import type { Database } from "bun:sqlite";
 
-export type Role = "admin" | "viewer";
+/** viewer watches; operator also runs prints (send, queue, skip, pause, resume, stop); admin also configures. */
+export type Role = "admin" | "operator" | "viewer";
 export type UserRow = { id: number; username: string; password_hash: string; role: Role; created_at: number };
 export type SessionRow = {
   token_hash: string;

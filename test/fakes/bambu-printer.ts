@@ -1,12 +1,14 @@
-// A fake Bambu Lab A1 in LAN mode, over real sockets: an MQTT 3.1.1 broker behind TLS 1.2 (aedes) and the
-// port-6000 camera. It behaves as PRINTERS.md §4 describes the real firmware, so integration tests and the
-// benchmark exercise the same code paths a real printer would. One scripted print at a time.
+// A fake Bambu Lab A1 in LAN mode, over real sockets: an MQTT 3.1.1 broker behind TLS 1.2 (aedes), the
+// port-6000 camera, and FTPS on its own port (ftps-server.ts) for sent files. It behaves as PRINTERS.md §4 and §9
+// describe the real firmware, so integration tests and the benchmark exercise the same code paths a real printer
+// would. One scripted print at a time.
 
 import { once } from "node:events";
 import { createServer, type Server, type TLSSocket } from "node:tls";
 import { Aedes, type AuthenticateError } from "aedes";
 import { type CameraStats, type FakeCamera, startFakeCamera, TLS12 } from "./bambu-camera.ts";
 import { type Cert, makeCert } from "./certs.ts";
+import { type FakeFtps, startFakeFtps } from "./ftps-server.ts";
 
 export type Hms = { attr: number; code: number };
 export type GcodeState = "IDLE" | "PREPARE" | "RUNNING" | "PAUSE" | "FINISH" | "FAILED" | (string & {});
@@ -58,6 +60,9 @@ export type FakePrinterOptions = {
    * only), so the model configured for the fake is the one shown, as with the default serial.
    */
   modules?: Record<string, unknown>[] | null;
+  sdCard?: boolean; // default true; without a card FTPS STOR is answered 553
+  ignoreProjectFile?: boolean; // project_file is swallowed: the print never starts
+  sentPrint?: { layers: number; stepMs: number }; // how a print started by project_file runs (default 4 layers, 150 ms)
 };
 /** A get_version answer that names no model: the firmware of the printer and of an AMS lite. */
 export const FIRMWARE_ONLY = [
@@ -114,6 +119,11 @@ export class FakePrinter {
   };
   modules: Record<string, unknown>[] | null;
   camera: Readonly<CameraStats> = { connections: 0, rejected: 0, frames: 0, active: 0 };
+  ftpsPort = 0;
+  ftps!: FakeFtps;
+  /** The project_file commands received, in order. */
+  readonly projectFiles: Record<string, unknown>[] = [];
+  private readonly sent: { ignore: boolean; layers: number; stepMs: number };
 
   private cert: Cert;
   private certVariant = 0;
@@ -137,10 +147,18 @@ export class FakePrinter {
       commandDelayMs: opts.commandDelayMs ?? 100,
       pushallDelayMs: opts.pushallDelayMs ?? 0,
     };
+    // fun bit 0x20000000: Developer Mode is off, so control commands (and starting prints) need signing.
+    const fun = (0x3ec18fff9cffn | (opts.authorizationControl ? 0x20000000n : 0n)).toString(16).toUpperCase();
+    const lan = { fun, nozzle_diameter: "0.4", sdcard: opts.sdCard ?? true, s_obj: [] as number[] };
     this.state = opts.report
       ? (structuredClone(opts.report) as PrinterState)
-      : { ...structuredClone(IDLE_A1), ...structuredClone(opts.state ?? {}) };
+      : { ...structuredClone(IDLE_A1), ...lan, ...structuredClone(opts.state ?? {}) };
     this.modules = opts.modules === undefined ? FIRMWARE_ONLY : opts.modules;
+    this.sent = {
+      ignore: opts.ignoreProjectFile ?? false,
+      layers: opts.sentPrint?.layers ?? 4,
+      stepMs: opts.sentPrint?.stepMs ?? 150,
+    };
     this.cert = makeCert(this.serial);
   }
 
@@ -184,6 +202,8 @@ export class FakePrinter {
     this.cameraServer = await startFakeCamera({ accessCode: this.accessCode, cert: this.cert, intervalMs, frameBytes });
     this.cameraPort = this.cameraServer.port;
     this.camera = this.cameraServer.stats;
+    this.ftps = await startFakeFtps({ accessCode: this.accessCode, cert: this.cert, sdCard: opts.sdCard ?? true });
+    this.ftpsPort = this.ftps.port;
     return this;
   }
 
@@ -284,12 +304,47 @@ export class FakePrinter {
       return;
     }
     this.commands.push(message);
+    if (message.print?.command === "project_file") return void this.onProjectFile(message.print);
+    if (message.print?.command === "skip_objects") return void this.onSkip(message.print);
     const effect = this.effectOf(message);
     if (!effect || this.modes.dropCommands) return;
     // Under Authorization Control the command is dropped and only the HMS tells the user why.
     const raised = this.state.hms.some((h) => hmsToString(h) === hmsToString(DEV_MODE_HMS));
     const refused = raised ? {} : { hms: [...this.state.hms, DEV_MODE_HMS] };
     this.later(() => this.set(this.modes.authorizationControl ? refused : effect));
+  }
+
+  /** Authorization Control drops it (HMS raised once); otherwise the effect after the command delay. */
+  private obey(effect: () => void): void {
+    if (this.modes.dropCommands) return;
+    if (this.modes.authorizationControl) {
+      const raised = this.state.hms.some((h) => hmsToString(h) === hmsToString(DEV_MODE_HMS));
+      if (!raised) this.later(() => this.set({ hms: [...this.state.hms, DEV_MODE_HMS] }));
+      return;
+    }
+    this.later(effect);
+  }
+
+  /** Starts the named file's print, as the firmware does, when it is on the SD card (`ftp://name`). */
+  private onProjectFile(print: Record<string, unknown>): void {
+    this.projectFiles.push(print);
+    if (this.sent.ignore) return;
+    const url = String(print.url ?? "");
+    const name = url.replace(/^(ftp:\/\/\/?|file:\/\/\/sdcard\/)/, "");
+    if (!this.ftps.files.has(name)) return;
+    const subtask = String(print.subtask_name ?? name);
+    this.obey(() => {
+      this.set({ s_obj: [] });
+      void this.runPrint({ name: subtask, file: name, layers: this.sent.layers, stepMs: this.sent.stepMs });
+    });
+  }
+
+  /** Adds the objects to the skipped list (`s_obj`) while a print runs. */
+  private onSkip(print: Record<string, unknown>): void {
+    const list = Array.isArray(print.obj_list) ? print.obj_list.filter((n) => Number.isInteger(n)) : [];
+    if (!["RUNNING", "PAUSE"].includes(this.state.gcode_state)) return;
+    const skipped = this.state.s_obj as number[];
+    this.obey(() => this.set({ s_obj: [...new Set([...skipped, ...list])] }));
   }
 
   /** IDLE → PREPARE → RUNNING → layer deltas → FINISH, or FAILED with an HMS, or FAILED as cancelled.
@@ -357,7 +412,11 @@ export class FakePrinter {
     this.closed = true;
     for (const timer of this.timers) clearTimeout(timer);
     for (const socket of this.sockets) socket.destroy();
-    await Promise.all([new Promise((resolve) => this.server.close(resolve)), this.cameraServer.close()]);
+    await Promise.all([
+      new Promise((resolve) => this.server.close(resolve)),
+      this.cameraServer.close(),
+      this.ftps.close(),
+    ]);
     await new Promise<void>((resolve) => this.broker.close(() => resolve()));
   }
 }

@@ -46,7 +46,7 @@ async function rulesWith(limits: Partial<Limits>) {
     for (const [temperature, humidity] of readings)
       events.emit("reading", { id: ++id, printer_id: 1, device_id: 1, recorded_at: Date.now(), temperature, humidity });
   };
-  return { raised, feed, bodies: () => raised.map((m) => `${m.event} ${m.body}`), printers };
+  return { raised, feed, bodies: () => raised.map((m) => `${m.event} ${m.body}`), printers, events };
 }
 
 describe("a high temperature limit", () => {
@@ -123,5 +123,13 @@ describe("changing the limits", () => {
       link: "/printers/1",
       frameId: null,
     });
+  });
+});
+
+describe("the queue's plate", () => {
+  test("a printer waiting for its plate to be cleared is told once, with a link to the queue page", async () => {
+    const { raised, events } = await rulesWith({});
+    events.emit("plateWaiting", { printerId: 1, itemId: 7 });
+    expect(raised.map((m) => [m.event, m.link])).toEqual([["plate_waiting", "/queue"]]);
   });
 });

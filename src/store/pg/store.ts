@@ -9,11 +9,14 @@ import { pgFrameStatements } from "./frames.ts";
 import { pgIntervalStatements } from "./intervals.ts";
 import { pgJobStatements } from "./jobs.ts";
 import { pgLeaseStatements } from "./leases.ts";
+import { pgLibraryStatements } from "./library.ts";
 import { pgNotifyStatements } from "./notify.ts";
 import { pgPrinterActionStatements } from "./printer-actions.ts";
 import { pgPrinterStatements } from "./printers.ts";
+import { pgQueueStatements } from "./queue.ts";
 import { pgReadingStatements } from "./readings.ts";
 import { atomic, type Pg } from "./run.ts";
+import { pgSendStatements } from "./sends.ts";
 import { pgStatusStatements } from "./statuses.ts";
 import { pgTimelapseStatements } from "./timelapses.ts";
 import { pgSessionStatements, pgUserStatements } from "./users.ts";
@@ -37,6 +40,9 @@ export function pgFamilies(pg: Pg, opts: { zone: string }): Promisified<StoreFam
     notify: pgNotifyStatements(pg),
     leases: pgLeaseStatements(pg),
     timelapses: pgTimelapseStatements(pg),
+    library: pgLibraryStatements(pg),
+    sends: pgSendStatements(pg),
+    queue: pgQueueStatements(pg),
     figures: pgFigureStatements(pg),
     exports: pgExportStatements(pg),
     printers: {
