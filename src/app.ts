@@ -22,6 +22,7 @@ import { securityHeaders } from "./http/security.ts";
 import { settingsRoutes } from "./http/settings.ts";
 import { settingsNotifyRoutes } from "./http/settings-notify.ts";
 import { settingsPrinterRoutes } from "./http/settings-printers.ts";
+import { shareRoutes } from "./http/shares.ts";
 import { timelapseFileRoutes } from "./http/timelapse-files.ts";
 import { tusRoutes } from "./http/tus.ts";
 import { dictionary } from "./i18n.ts";
@@ -42,6 +43,7 @@ import { createLoginLimiter, createRedisLoginLimiter } from "./services/login-li
 import { createPrinterControl } from "./services/printer-control.ts";
 import { createPrinterService } from "./services/printers.ts";
 import { createRetention } from "./services/retention.ts";
+import { createShareService } from "./services/shares.ts";
 import { createStorageSummary } from "./services/storage.ts";
 import { createTelemetryService } from "./services/telemetry.ts";
 import { createTimelapseService, resolveMediaDir } from "./services/timelapses.ts";
@@ -270,6 +272,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     printers,
     control,
     jobs,
+    shares: createShareService({ store, log }),
     notifier,
     push,
     lan,
@@ -294,6 +297,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     .use(tusRoutes({ ...deps, timelapses }, tools))
     .use(timelapseFileRoutes({ ...deps, timelapses }, tools))
     .use(jobsApiRoutes(deps, tools))
+    .use(shareRoutes({ ...deps, timelapses }, tools))
     .use(apiRoutes(deps, tools))
     .use(settingsRoutes(deps, tools))
     .use(settingsPrinterRoutes(deps, tools))

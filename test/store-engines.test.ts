@@ -793,6 +793,52 @@ for (const engine of ENGINES) {
       });
     });
 
+    describe("share links", () => {
+      test("a link is found by its hash, listed with its print's name, opened, and revoked once", async () => {
+        const job = await s.jobs.insert(1, "benchy", "benchy.3mf", NOW);
+        const base = { job_id: job, printer_id: null, created_by: "ann", created_at: NOW, expires_at: NOW + HOUR };
+        const a = await s.shares.insert({ ...base, token_hash: "hash-a" });
+        const b = await s.shares.insert({ ...base, token_hash: "hash-b", job_id: 999 });
+        expect(await s.shares.byHash("hash-a")).toEqual({
+          id: a,
+          token_hash: "hash-a",
+          ...base,
+          revoked_at: null,
+          opened: 0,
+          last_opened_at: null,
+        });
+        expect(await s.shares.byHash("nope")).toBeNull();
+        await s.shares.recordOpen(a, NOW + 1, "10.0.0.1");
+        await s.shares.recordOpen(a, NOW + 2, "10.0.0.2");
+        const list = await s.shares.list(10);
+        expect(list.map((r) => [r.id, r.job_name, r.opened, r.last_opened_at])).toEqual([
+          [b, null, 0, null],
+          [a, "benchy", 2, NOW + 2],
+        ]);
+        expect((await s.shares.opens(a, 10)).map((o) => o.address)).toEqual(["10.0.0.2", "10.0.0.1"]);
+        expect(await s.shares.revoke(a, NOW + 3)).toBe(true);
+        expect(await s.shares.revoke(a, NOW + 4)).toBe(false);
+        expect((await s.shares.byHash("hash-a"))?.revoked_at).toBe(NOW + 3);
+      });
+
+      test("a link keeps only its newest opens, and the count keeps them all", async () => {
+        const job = await s.jobs.insert(1, "benchy", "benchy.3mf", NOW);
+        const id = await s.shares.insert({
+          token_hash: "h",
+          job_id: job,
+          printer_id: null,
+          created_by: "ann",
+          created_at: NOW,
+          expires_at: NOW + HOUR,
+        });
+        for (let i = 0; i < 55; i++) await s.shares.recordOpen(id, NOW + i, `a${i}`);
+        const opens = await s.shares.opens(id, 100);
+        expect(opens.length).toBe(50);
+        expect(opens[0]?.address).toBe("a54");
+        expect((await s.shares.byHash("h"))?.opened).toBe(55);
+      });
+    });
+
     describe("leases", () => {
       test("a lease is taken when free, renewed by its holder, refused to another, and taken over when expired", async () => {
         // Instants are the database's clock on PostgreSQL and the (frozen) process clock on SQLite: the rows are

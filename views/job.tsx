@@ -8,6 +8,7 @@ import { Csrf } from "./forms.tsx";
 import { OutcomeBadge } from "./history.tsx";
 import { Layout } from "./layout.tsx";
 import { duration } from "./printer.tsx";
+import { ShareBox } from "./shares.tsx";
 
 type Facts = {
   duration_s: number;
@@ -16,11 +17,11 @@ type Facts = {
   errors: { code: string; kind: string; severity?: string }[];
 };
 
-function FlipBook(props: { job: JobRow; frames: JobFrameMeta[]; ctx: ViewContext }) {
-  const { job, frames, ctx } = props;
+function FlipBook(props: { base: string; frames: JobFrameMeta[]; ctx: ViewContext }) {
+  const { base, frames, ctx } = props;
   const { t } = ctx;
   if (!frames.length) return <p class="muted">{t.noFrames}</p>;
-  const urls = frames.map((f) => ({ url: `/jobs/${job.id}/frames/${f.id}.jpg`, at: f.recorded_at, layer: f.layer }));
+  const urls = frames.map((f) => ({ url: `${base}/frames/${f.id}.jpg`, at: f.recorded_at, layer: f.layer }));
   const last = urls[urls.length - 1]!;
   return (
     <section class="flipbook" id="flipbook" tabindex="0" aria-label={t.frames}>
@@ -59,8 +60,14 @@ export function JobPage(props: {
   facts: Facts;
   frames: JobFrameMeta[];
   timelapseId: number | null;
+  /** Seen through a share link: its path (`/s/<token>`) serves the frames and video; nothing else is linked. */
+  shared?: { base: string };
+  /** A share link just made on this page (its full URL, shown once). */
+  shareCreated?: string;
 }) {
-  const { ctx, job, facts } = props;
+  const { ctx, job, facts, shared } = props;
+  const base = shared?.base ?? `/jobs/${job.id}`;
+  const video = shared ? `${base}/timelapse.mp4` : `/timelapses/${props.timelapseId}.mp4`;
   const { t } = ctx;
   const w = facts.weather;
   const points = JSON.parse(job.weather_points) as [number, number, number][];
@@ -70,12 +77,18 @@ export function JobPage(props: {
         <h1 safe>{job.name}</h1>
         <OutcomeBadge outcome={job.outcome} ctx={ctx} />
       </div>
-      <p>
-        <a href={`/printers/${job.printer_id}/history`} safe>{`← ${props.printer}`}</a>
-      </p>
+      {shared ? (
+        <p class="muted" safe>
+          {`${props.printer} · ${ctx.t.sharedReadOnly}`}
+        </p>
+      ) : (
+        <p>
+          <a href={`/printers/${job.printer_id}/history`} safe>{`← ${props.printer}`}</a>
+        </p>
+      )}
       <div class="job-page">
         <div class="tile">
-          <FlipBook job={job} frames={props.frames} ctx={ctx} />
+          <FlipBook base={base} frames={props.frames} ctx={ctx} />
         </div>
         <section class="tile job-facts" aria-label={t.printHistory}>
           <dl class="facts">
@@ -150,11 +163,11 @@ export function JobPage(props: {
         {props.timelapseId ? (
           <section class="tile" aria-labelledby="h-video">
             <h2 id="h-video">{t.timelapse}</h2>
-            <video id="timelapse" controls muted src={`/timelapses/${props.timelapseId}.mp4`}></video>
+            <video id="timelapse" controls muted src={video}></video>
             <p>
-              <a href={`/timelapses/${props.timelapseId}.mp4?download=1`}>{t.download}</a>
+              <a href={`${video}?download=1`}>{t.download}</a>
             </p>
-            {ctx.user?.role === "admin" ? (
+            {!shared && ctx.user?.role === "admin" ? (
               <form method="post" action={`/timelapses/${props.timelapseId}/delete`} class="inline">
                 <Csrf ctx={ctx} />
                 <input type="hidden" name="back" value={`/jobs/${job.id}`} />
@@ -166,6 +179,11 @@ export function JobPage(props: {
               ""
             )}
           </section>
+        ) : (
+          ""
+        )}
+        {!shared && ctx.user?.role === "admin" ? (
+          <ShareBox ctx={ctx} jobId={job.id} created={props.shareCreated} />
         ) : (
           ""
         )}

@@ -14,6 +14,7 @@ import type { JobService } from "../services/jobs.ts";
 import type { LoginLimiter } from "../services/login-limiter.ts";
 import type { PrinterControl } from "../services/printer-control.ts";
 import type { PrinterService } from "../services/printers.ts";
+import type { ShareService } from "../services/shares.ts";
 import type { TelemetryService } from "../services/telemetry.ts";
 import type { UserService } from "../services/users.ts";
 import { readSessionToken, SESSION_COOKIE } from "../session-cookie.ts";
@@ -34,6 +35,7 @@ export type HttpDeps = {
   printers: PrinterService;
   control: PrinterControl;
   jobs: JobService;
+  shares: ShareService;
   notifier: Notifier;
   push: PushService;
   lan: { repin: (printerId: number) => Promise<void> };

@@ -29,13 +29,14 @@ export async function settingsPage(
   session: Session,
   extra: { flash?: Flash; created?: { name: string; token: string } } = {},
 ) {
-  const [users, tokens, log, actions, targets, storage] = await Promise.all([
+  const [users, tokens, log, actions, targets, storage, shares] = await Promise.all([
     deps.users.list(),
     deps.deviceTokens.list(),
     deps.eventLog.recent(100),
     deps.control.recent(50),
     deps.notifier.targets(),
     deps.storage(),
+    deps.shares.list(),
   ]);
   return SettingsPage({
     ctx: tools.view(session),
@@ -46,6 +47,7 @@ export async function settingsPage(
     actions,
     targets,
     storage,
+    shares,
     devices: deps.devices.connected(),
     printers: summariesOf(deps),
     ...extra,

@@ -293,6 +293,23 @@ export const en = {
   printArchive: "Print archive (frames)",
   timelapseVideos: "Timelapse videos",
   storageHelp: "Past its budget the oldest print's frames (or video) go first; each removal is in the log below.",
+  sharedReadOnly: "shared read-only",
+  shareLinks: "Share links",
+  shareLinksHelp: "Read-only links to one print for people without an account. Revoking one closes it at once.",
+  shareExpires: "expires",
+  shareRevokedState: "revoked",
+  shareExpiredState: "expired",
+  shareOpened: "opened {n} times",
+  noShares: "No share links yet.",
+  shareRevoked: "Share link revoked.",
+  noSuchShare: "No such live share link.",
+  sharePrint: "Share this print",
+  shareFor: "Link valid for",
+  shareDays: "{n} days",
+  createShare: "Create link",
+  shareCreated: "Anyone with this link can see this print (and nothing else) until it expires:",
+  shareRefused: "This link is not valid: it may have expired or been revoked.",
+  shareTooMany: "Too many tries. Try again in {s} s.",
 };
 
 export type Dictionary = typeof en;

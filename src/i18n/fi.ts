@@ -300,4 +300,22 @@ export const fi: Dictionary = {
   timelapseVideos: "Aikavälivideot",
   storageHelp:
     "Kun raja täyttyy, vanhimman tulosteen kuvat (tai video) poistetaan ensin; jokainen poisto näkyy lokissa.",
+  sharedReadOnly: "jaettu vain katseltavaksi",
+  shareLinks: "Jakolinkit",
+  shareLinksHelp:
+    "Vain luku -linkit yhteen tulosteeseen niille, joilla ei ole tunnusta. Peruttu linkki lakkaa toimimasta heti.",
+  shareExpires: "vanhenee",
+  shareRevokedState: "peruttu",
+  shareExpiredState: "vanhentunut",
+  shareOpened: "avattu {n} kertaa",
+  noShares: "Ei vielä jakolinkkejä.",
+  shareRevoked: "Jakolinkki peruttu.",
+  noSuchShare: "Voimassa olevaa jakolinkkiä ei löydy.",
+  sharePrint: "Jaa tämä tuloste",
+  shareFor: "Linkki voimassa",
+  shareDays: "{n} päivää",
+  createShare: "Luo linkki",
+  shareCreated: "Kuka tahansa linkin saanut näkee tämän tulosteen (eikä muuta), kunnes linkki vanhenee:",
+  shareRefused: "Linkki ei ole voimassa: se on voinut vanhentua tai se on peruttu.",
+  shareTooMany: "Liian monta yritystä. Yritä uudelleen {s} s kuluttua.",
 };

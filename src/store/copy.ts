@@ -37,6 +37,8 @@ export const COPIED_TABLES: Record<string, { seeded: readonly (number | string)[
   push_subscriptions: { seeded: [] },
   app_keys: { seeded: [] },
   leases: { seeded: [] },
+  share_links: { seeded: [] },
+  share_opens: { seeded: [] },
 };
 
 /** Tables an SQLite file may hold beside the schema: SQLite's own, and old-server rows the upgrade kept aside. */

@@ -10,6 +10,7 @@ import { jobsAndTimelapses } from "./migrations/006-jobs-and-timelapses.ts";
 import { notifications } from "./migrations/007-notifications.ts";
 import { timelapseMetadata } from "./migrations/008-timelapse-metadata.ts";
 import { leasesAndClaims } from "./migrations/009-leases-and-claims.ts";
+import { shareLinks } from "./migrations/014-share-links.ts";
 
 export { DEFAULT_DEVICE_ID, DEFAULT_INTERVALS } from "./migrations/001-initial.ts";
 export { DEFAULT_PRINTER_ID } from "./migrations/004-printers.ts";
@@ -31,6 +32,7 @@ const migrations: Migration[] = [
   notifications,
   timelapseMetadata,
   leasesAndClaims,
+  shareLinks,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

@@ -10,6 +10,7 @@ import { jobsAndTimelapses } from "./migrations/006-jobs-and-timelapses.pg.ts";
 import { notifications } from "./migrations/007-notifications.pg.ts";
 import { timelapseMetadata } from "./migrations/008-timelapse-metadata.pg.ts";
 import { leasesAndClaims } from "./migrations/009-leases-and-claims.pg.ts";
+import { shareLinks } from "./migrations/014-share-links.pg.ts";
 import type { MigrationContext } from "./migrations.ts";
 import { SCHEMA_VERSION } from "./migrations.ts";
 
@@ -26,6 +27,7 @@ export const PG_MIGRATIONS: PgMigration[] = [
   notifications,
   timelapseMetadata,
   leasesAndClaims,
+  shareLinks,
 ];
 
 /** The advisory lock every instance takes to migrate (one database, one key: "lwmg"). */

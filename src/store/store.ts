@@ -10,6 +10,7 @@ import { notifyStatements } from "./notify.ts";
 import { printerActionStatements } from "./printer-actions.ts";
 import { printerStatements } from "./printers.ts";
 import { readingStatements } from "./readings.ts";
+import { shareStatements } from "./shares.ts";
 import { statusStatements } from "./statuses.ts";
 import { timelapseStatements } from "./timelapses.ts";
 import { sessionStatements, userStatements } from "./users.ts";
@@ -24,6 +25,7 @@ export type { DeliveryRow, PushSubscriptionRow, TargetRow } from "./notify.ts";
 export type { PrinterActionRow } from "./printer-actions.ts";
 export type { PrinterData, PrinterRow, PrinterSetup, TlsMode } from "./printers.ts";
 export type { Bucket, ReadingRow, SummaryRow } from "./readings.ts";
+export type { NewShare, ShareListRow, ShareOpenRow, ShareRow } from "./shares.ts";
 export type { StatusRow } from "./statuses.ts";
 export type { NewTimelapse, TimelapseRow } from "./timelapses.ts";
 export type { Role, SessionRow, UserRow } from "./users.ts";
@@ -52,6 +54,7 @@ export function createStore(db: Database, opts: { zone: string }) {
     notify: notifyStatements(db),
     leases: leaseStatements(db),
     timelapses: timelapseStatements(db),
+    shares: shareStatements(db),
     printers: {
       ...printers,
       /** Removes a printer and everything it holds, in one transaction. */

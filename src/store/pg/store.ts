@@ -12,6 +12,7 @@ import { pgPrinterActionStatements } from "./printer-actions.ts";
 import { pgPrinterStatements } from "./printers.ts";
 import { pgReadingStatements } from "./readings.ts";
 import { atomic, type Pg } from "./run.ts";
+import { pgShareStatements } from "./shares.ts";
 import { pgStatusStatements } from "./statuses.ts";
 import { pgTimelapseStatements } from "./timelapses.ts";
 import { pgSessionStatements, pgUserStatements } from "./users.ts";
@@ -35,6 +36,7 @@ export function pgFamilies(pg: Pg, opts: { zone: string }): Promisified<StoreFam
     notify: pgNotifyStatements(pg),
     leases: pgLeaseStatements(pg),
     timelapses: pgTimelapseStatements(pg),
+    shares: pgShareStatements(pg),
     printers: {
       ...printers,
       /** Removes a printer and everything it holds, in one transaction (its statements pipelined, in order). */
