@@ -19,6 +19,7 @@ import {
   workspace,
 } from "./lib.ts";
 import { memoryAfterLoad, yearOfData } from "./scenarios-history.ts";
+import { insightScenario } from "./scenarios-insight.ts";
 import { lanScenario } from "./scenarios-lan.ts";
 import { fanoutScenarios, ingestScenarios } from "./scenarios-live.ts";
 import { notifyScenario } from "./scenarios-notify.ts";
@@ -34,7 +35,7 @@ console.log(
     `${navigator.hardwareConcurrency} cores${quick ? ", quick mode" : ""}`,
 );
 
-// BENCH_ONLY=<group> (printer1, printers, lan, upload, notify, postgres) runs one group; `make bench` runs them all.
+// BENCH_ONLY=<group> (printer1, printers, insight, lan, upload, notify, postgres) runs one group; `make bench` runs them all.
 // BENCH_ONLY=fleet runs the printers group's fleet row alone, on 20 printers with few readings.
 // BENCH_QUICK=1 shortens every loop; BENCH_PROFILE=<dir> runs the server from source under Bun's CPU profiler.
 const only = process.env.BENCH_ONLY;
@@ -79,6 +80,8 @@ if (only === "fleet") {
   rmSync(ws.dir, { recursive: true, force: true });
 }
 
+// Statistics with 3 M readings and 10,000 prints: the page (target ≥ 500 req/s), its JSON and the room analysis.
+if (!only || only === "insight") await insightScenario();
 // Fifty fake Bambu printers over MQTT: memory per printer, CPU per delta.
 if (!only || only === "lan") await lanScenario();
 // A 200 MiB timelapse over tus in 5 MiB chunks: throughput, CPU per MiB, RSS bounded.

@@ -23,6 +23,7 @@ import { settingsRoutes } from "./http/settings.ts";
 import { settingsNotifyRoutes } from "./http/settings-notify.ts";
 import { settingsPrinterRoutes } from "./http/settings-printers.ts";
 import { shareRoutes } from "./http/shares.ts";
+import { statsRoutes } from "./http/stats.ts";
 import { timelapseFileRoutes } from "./http/timelapse-files.ts";
 import { tusRoutes } from "./http/tus.ts";
 import { dictionary } from "./i18n.ts";
@@ -44,6 +45,7 @@ import { createPrinterControl } from "./services/printer-control.ts";
 import { createPrinterService } from "./services/printers.ts";
 import { createRetention } from "./services/retention.ts";
 import { createShareService } from "./services/shares.ts";
+import { createStatsService, describeWarning, ROOM_NOW_MS } from "./services/stats.ts";
 import { createStorageSummary } from "./services/storage.ts";
 import { createTelemetryService } from "./services/telemetry.ts";
 import { createTimelapseService, resolveMediaDir } from "./services/timelapses.ts";
@@ -143,6 +145,8 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   /** A printer with a LAN address is this instance's when it holds the printer's lease; one without is anyone's. */
   const ownsPrinter = (id: number) => !printers.get(id)?.info.host || leases.holds(printerLease(id));
   const jobs = await createJobService({ store, writes, events, log, printers, owns: ownsPrinter });
+  const stats = createStatsService({ store, events, log, zone, printerName: (id) => printers.get(id)?.info.name });
+  await stats.load(printers.list().map((p) => p.info.id));
   // Timelapse videos (tus uploads from camera Pis), on disk in media_dir.
   const mediaDir = resolveMediaDir(config.media_dir, config.database_uri);
   const timelapses = createTimelapseService({
@@ -173,6 +177,12 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     latestFrame: (id) => telemetry.latest(id).frame?.id ?? null,
     currentJob: jobs.current,
     limits: printers.limits,
+    // Notifications are written in English, as their other text is.
+    roomWarning: (id) => {
+      const r = telemetry.latest(id).reading;
+      const w = r && Date.now() - r.recorded_at < ROOM_NOW_MS ? stats.roomWarningNow(id, r) : null;
+      return w ? describeWarning(w, dictionary("en").roomWarningText) : null;
+    },
     publicUrl: config.public_url,
     timings: opts.ruleTimings,
   });
@@ -273,6 +283,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     control,
     jobs,
     shares: createShareService({ store, log }),
+    stats,
     notifier,
     push,
     lan,
@@ -298,6 +309,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     .use(timelapseFileRoutes({ ...deps, timelapses }, tools))
     .use(jobsApiRoutes(deps, tools))
     .use(shareRoutes({ ...deps, timelapses }, tools))
+    .use(statsRoutes(deps, tools))
     .use(apiRoutes(deps, tools))
     .use(settingsRoutes(deps, tools))
     .use(settingsPrinterRoutes(deps, tools))

@@ -124,7 +124,7 @@ describe("the copy knows every table", () => {
             ? "name"
             : t === "sessions"
               ? "token_hash"
-              : t.endsWith("summaries")
+              : t.endsWith("summaries") || t.endsWith("_stats")
                 ? "1"
                 : "id";
         seeded[t] = numbers<{ k: unknown }>(await sql.unsafe(`SELECT ${key} AS k FROM ${t} ORDER BY 1`)).map(
@@ -286,7 +286,22 @@ describe("a database the app filled (printers, jobs with archive frames, tokens,
         "image/jpeg",
         frame.map((b) => b ^ i),
       );
+    s.jobEvents.add(job, 1_760_000_050_000, "pause", JSON.stringify({ layer: 5 }));
+    // Errors and weather, so the statistics tables get rows when it closes.
+    const row = { ...s.jobs.byId(job)!, errors: '[{"code":"0300_4000","kind":"print_error"}]' };
+    s.jobs.update(row);
+    const weather = { temp_min: 21, temp_max: 23, temp_sum: 44, hum_min: 40, hum_max: 44, hum_sum: 84, readings: 2 };
+    s.jobs.saveWeather({ ...row, ...weather });
     s.jobs.close(job, 1_760_000_100_000, "finished");
+    const share = s.shares.insert({
+      token_hash: "share-hash-1",
+      job_id: job,
+      printer_id: null,
+      created_by: "admin",
+      created_at: 1_760_000_100_000,
+      expires_at: 1_760_600_000_000,
+    });
+    s.shares.recordOpen(share, 1_760_000_200_000, "192.0.2.7");
     s.timelapses.insert({
       printer_id: printer,
       job_id: job,
@@ -345,7 +360,9 @@ describe("a database the app filled (printers, jobs with archive frames, tokens,
             ? "token_hash"
             : t.endsWith("summaries")
               ? "1, 2, 3"
-              : "id";
+              : t.endsWith("_stats")
+                ? "1, 2, 3, 4"
+                : "id";
       const query = `SELECT * FROM ${t} ORDER BY ${order}`;
       expect({ t, rows: await pgRows(other, query) }).toEqual({ t, rows: await pgRows(url, query) });
     }

@@ -793,6 +793,52 @@ for (const engine of ENGINES) {
       });
     });
 
+    describe("statistics and print timelines", () => {
+      test("closing a print adds it once to its month, errors and room band; deleting the printer removes them", async () => {
+        const start = Date.UTC(2026, 2, 15, 12);
+        const a = await s.jobs.insert(1, "a", "a.3mf", start);
+        const job = (await s.jobs.byId(a))!;
+        job.errors = JSON.stringify([{ code: "0300_4000", kind: "print_error" }]);
+        job.paused_ms = 600_000;
+        await s.jobs.update(job);
+        Object.assign(job, { temp_min: 23, temp_max: 25, temp_sum: 48, hum_min: 70, hum_max: 76, hum_sum: 146 });
+        Object.assign(job, { readings: 2, weather_points: "[]" });
+        await s.jobs.saveWeather(job);
+        await s.jobs.close(a, start + HOUR, "failed");
+        await s.jobs.close(a, start + 2 * HOUR, "failed");
+        const b = await s.jobs.insert(2, "b", "b.3mf", start + HOUR);
+        await s.jobs.close(b, start + 3 * HOUR, "finished");
+        const range = { from: "2026-01", to: "2026-12", printerId: 0 };
+        expect(await s.stats.months(range)).toEqual([
+          { printer_id: 1, month: "2026-03", prints: 1, finished: 0, failed: 1, cancelled: 0, print_ms: 3_000_000 },
+          { printer_id: 2, month: "2026-03", prints: 1, finished: 1, failed: 0, cancelled: 0, print_ms: 2 * HOUR },
+        ]);
+        expect(await s.stats.months({ ...range, to: "2026-02" })).toEqual([]);
+        expect(await s.stats.errors(range, 10)).toEqual([{ kind: "print_error", code: "0300_4000", count: 1 }]);
+        expect(await s.stats.room("humidity", 0, "")).toEqual([{ band: 70, prints: 1, failed: 1 }]);
+        expect(await s.stats.room("temperature", 1, "")).toEqual([{ band: 24, prints: 1, failed: 1 }]);
+        expect(await s.stats.room("humidity", 2, "")).toEqual([]);
+        await s.stats.addJob((await s.jobs.byId(b))!);
+        expect((await s.stats.months({ ...range, printerId: 2 }))[0]?.prints).toBe(2);
+        await s.stats.deleteOfPrinter(1);
+        expect((await s.stats.months(range)).map((m) => m.printer_id)).toEqual([2]);
+        expect(await s.stats.errors(range, 10)).toEqual([]);
+        expect(await s.stats.room("humidity", 0, "")).toEqual([]);
+      });
+
+      test("a print's events come back in time order", async () => {
+        const job = await s.jobs.insert(1, "a", "a.3mf", NOW);
+        await s.jobEvents.add(job, NOW + 20, "resume", "{}");
+        await s.jobEvents.add(job, NOW + 10, "pause", '{"layer":3}');
+        const other = await s.jobs.insert(1, "b", "b.3mf", NOW);
+        await s.jobEvents.add(other, NOW, "state", "{}");
+        expect((await s.jobEvents.of(job)).map((e) => [e.at, e.kind, e.detail])).toEqual([
+          [NOW + 10, "pause", '{"layer":3}'],
+          [NOW + 20, "resume", "{}"],
+        ]);
+      });
+    });
+
     describe("share links", () => {
       test("a link is found by its hash, listed with its print's name, opened, and revoked once", async () => {
         const job = await s.jobs.insert(1, "benchy", "benchy.3mf", NOW);

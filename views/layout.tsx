@@ -43,6 +43,7 @@ const PAGE_STYLES: Record<string, string[]> = {
   history: ["history.css"],
   job: ["printer-state.css", "history.css"],
   settings: ["settings.css"],
+  stats: ["stats.css"],
 };
 const stylesheets = (page = "") => ["app.css", ...(PAGE_STYLES[page] ?? [])];
 
@@ -95,6 +96,7 @@ export function Layout(props: {
               <nav aria-label="Main">
                 <a href="/">{ctx.t.overview}</a>
                 <a href="/history">{ctx.t.history}</a>
+                <a href="/stats">{ctx.t.statistics}</a>
                 <a href="/settings">{ctx.t.settings}</a>
               </nav>
               <span id="conn" class="conn" role="status" aria-live="polite" data-state="offline"></span>

@@ -15,6 +15,7 @@ import type { LoginLimiter } from "../services/login-limiter.ts";
 import type { PrinterControl } from "../services/printer-control.ts";
 import type { PrinterService } from "../services/printers.ts";
 import type { ShareService } from "../services/shares.ts";
+import type { StatsService } from "../services/stats.ts";
 import type { TelemetryService } from "../services/telemetry.ts";
 import type { UserService } from "../services/users.ts";
 import { readSessionToken, SESSION_COOKIE } from "../session-cookie.ts";
@@ -36,6 +37,7 @@ export type HttpDeps = {
   control: PrinterControl;
   jobs: JobService;
   shares: ShareService;
+  stats: StatsService;
   notifier: Notifier;
   push: PushService;
   lan: { repin: (printerId: number) => Promise<void> };

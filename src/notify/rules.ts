@@ -51,6 +51,8 @@ export function createNotifyRules<P extends RulePrinter>(deps: {
   latestFrame: (printerId: number) => number | null;
   currentJob: (printerId: number) => JobRow | null;
   limits: (printerId: number) => Limits;
+  /** The room is in a band where this printer's prints failed markedly more often: that, in words (else null). */
+  roomWarning?: (printerId: number) => string | null;
   publicUrl: string;
   timings?: Partial<RuleTimings>;
 }) {
@@ -86,7 +88,8 @@ export function createNotifyRules<P extends RulePrinter>(deps: {
     if (kind === "started") hmsSeen.set(job.printer_id, new Set());
     const event = `print_${kind}` as NotifyEvent;
     const layers = job.total_layers ? ` (layer ${job.layer ?? 0}/${job.total_layers})` : "";
-    raise(event, job.printer_id, `${job.name}${layers}`, job);
+    const warning = kind === "started" ? deps.roomWarning?.(job.printer_id) : null;
+    raise(event, job.printer_id, `${job.name}${layers}${warning ? `\n${warning}` : ""}`, job);
   });
 
   // First: a report that fails a print with an HMS code tells of the code before the job service, hearing the

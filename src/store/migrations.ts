@@ -11,6 +11,7 @@ import { notifications } from "./migrations/007-notifications.ts";
 import { timelapseMetadata } from "./migrations/008-timelapse-metadata.ts";
 import { leasesAndClaims } from "./migrations/009-leases-and-claims.ts";
 import { shareLinks } from "./migrations/014-share-links.ts";
+import { printStatsAndJobEvents } from "./migrations/015-print-stats-and-job-events.ts";
 
 export { DEFAULT_DEVICE_ID, DEFAULT_INTERVALS } from "./migrations/001-initial.ts";
 export { DEFAULT_PRINTER_ID } from "./migrations/004-printers.ts";
@@ -33,6 +34,7 @@ const migrations: Migration[] = [
   timelapseMetadata,
   leasesAndClaims,
   shareLinks,
+  printStatsAndJobEvents,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

@@ -11,6 +11,7 @@ import { notifications } from "./migrations/007-notifications.pg.ts";
 import { timelapseMetadata } from "./migrations/008-timelapse-metadata.pg.ts";
 import { leasesAndClaims } from "./migrations/009-leases-and-claims.pg.ts";
 import { shareLinks } from "./migrations/014-share-links.pg.ts";
+import { printStatsAndJobEvents } from "./migrations/015-print-stats-and-job-events.pg.ts";
 import type { MigrationContext } from "./migrations.ts";
 import { SCHEMA_VERSION } from "./migrations.ts";
 
@@ -28,6 +29,7 @@ export const PG_MIGRATIONS: PgMigration[] = [
   timelapseMetadata,
   leasesAndClaims,
   shareLinks,
+  printStatsAndJobEvents,
 ];
 
 /** The advisory lock every instance takes to migrate (one database, one key: "lwmg"). */

@@ -4,6 +4,8 @@ import { deviceStatements } from "./devices.ts";
 import { eventLogStatements } from "./event-log.ts";
 import { frameStatements } from "./frames.ts";
 import { intervalStatements } from "./intervals.ts";
+import { jobEventStatements } from "./job-events.ts";
+import type { Outcome } from "./jobs.ts";
 import { jobStatements } from "./jobs.ts";
 import { leaseStatements } from "./leases.ts";
 import { notifyStatements } from "./notify.ts";
@@ -11,6 +13,7 @@ import { printerActionStatements } from "./printer-actions.ts";
 import { printerStatements } from "./printers.ts";
 import { readingStatements } from "./readings.ts";
 import { shareStatements } from "./shares.ts";
+import { statStatements } from "./stats.ts";
 import { statusStatements } from "./statuses.ts";
 import { timelapseStatements } from "./timelapses.ts";
 import { sessionStatements, userStatements } from "./users.ts";
@@ -19,6 +22,7 @@ export type { DeviceTokenRow } from "./devices.ts";
 export type { LogRow } from "./event-log.ts";
 export type { FrameMeta, FrameRow, FrameSource } from "./frames.ts";
 export type { Intervals } from "./intervals.ts";
+export type { JobEventRow } from "./job-events.ts";
 export type { JobFrameMeta, JobListRow, JobRow, Outcome } from "./jobs.ts";
 export type { LeaseRow } from "./leases.ts";
 export type { DeliveryRow, PushSubscriptionRow, TargetRow } from "./notify.ts";
@@ -26,6 +30,7 @@ export type { PrinterActionRow } from "./printer-actions.ts";
 export type { PrinterData, PrinterRow, PrinterSetup, TlsMode } from "./printers.ts";
 export type { Bucket, ReadingRow, SummaryRow } from "./readings.ts";
 export type { NewShare, ShareListRow, ShareOpenRow, ShareRow } from "./shares.ts";
+export type { ErrorStatsRow, MonthStatsRow, RoomStatsRow, StatsRange } from "./stats.ts";
 export type { StatusRow } from "./statuses.ts";
 export type { NewTimelapse, TimelapseRow } from "./timelapses.ts";
 export type { Role, SessionRow, UserRow } from "./users.ts";
@@ -38,6 +43,7 @@ export function createStore(db: Database, opts: { zone: string }) {
   const printers = printerStatements(db);
   const printerActions = printerActionStatements(db);
   const jobs = jobStatements(db);
+  const stats = statStatements(db, opts);
   return {
     db,
     users: userStatements(db),
@@ -50,7 +56,17 @@ export function createStore(db: Database, opts: { zone: string }) {
     eventLog: eventLogStatements(db),
     intervals: intervalStatements(db),
     printerActions,
-    jobs,
+    jobs: {
+      ...jobs,
+      /** Closes a print and adds it to the statistics, in one transaction: once, however often it is closed. */
+      close: db.transaction((id: number, at: number, outcome: Outcome) => {
+        const wasOpen = jobs.byId(id)?.outcome === "running";
+        jobs.close(id, at, outcome);
+        if (wasOpen) stats.addJob(jobs.byId(id)!);
+      }),
+    },
+    jobEvents: jobEventStatements(db),
+    stats,
     notify: notifyStatements(db),
     leases: leaseStatements(db),
     timelapses: timelapseStatements(db),
@@ -65,6 +81,7 @@ export function createStore(db: Database, opts: { zone: string }) {
         devices.deleteOfPrinter(id);
         printerActions.deleteOfPrinter(id);
         jobs.deleteOfPrinter(id);
+        stats.deleteOfPrinter(id);
         printers.deleteRow(id);
       }),
     },

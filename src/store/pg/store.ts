@@ -1,10 +1,13 @@
 // Composes the PostgreSQL store: one module per table family, as ../store.ts, behind the AsyncStore interface.
 import type { SQL } from "bun";
 import type { AsyncStore, Promisified, StoreFamilies } from "../async-store.ts";
+import type { JobRow, Outcome } from "../jobs.ts";
+import { numbers } from "../pg.ts";
 import { pgDeviceStatements } from "./devices.ts";
 import { pgEventLogStatements } from "./event-log.ts";
 import { pgFrameStatements } from "./frames.ts";
 import { pgIntervalStatements } from "./intervals.ts";
+import { pgJobEventStatements } from "./job-events.ts";
 import { pgJobStatements } from "./jobs.ts";
 import { pgLeaseStatements } from "./leases.ts";
 import { pgNotifyStatements } from "./notify.ts";
@@ -13,6 +16,7 @@ import { pgPrinterStatements } from "./printers.ts";
 import { pgReadingStatements } from "./readings.ts";
 import { atomic, type Pg } from "./run.ts";
 import { pgShareStatements } from "./shares.ts";
+import { pgStatStatements } from "./stats.ts";
 import { pgStatusStatements } from "./statuses.ts";
 import { pgTimelapseStatements } from "./timelapses.ts";
 import { pgSessionStatements, pgUserStatements } from "./users.ts";
@@ -32,7 +36,23 @@ export function pgFamilies(pg: Pg, opts: { zone: string }): Promisified<StoreFam
     eventLog: pgEventLogStatements(pg),
     intervals: pgIntervalStatements(pg),
     printerActions: pgPrinterActionStatements(pg),
-    jobs: pgJobStatements(pg),
+    jobs: {
+      ...pgJobStatements(pg),
+      /**
+       * Closes a print and adds it to the statistics, in one transaction: once, however often (or by however many
+       * instances at once) it is closed; the row lock makes a second close wait and then see it closed.
+       */
+      close: (id: number, at: number, outcome: Outcome) =>
+        atomic(pg, async (tx) => {
+          const [before] = numbers<JobRow>(await tx.sql`SELECT outcome FROM jobs WHERE id = ${id} FOR UPDATE`);
+          const jobs = pgJobStatements(tx);
+          await jobs.close(id, at, outcome);
+          const closed = before?.outcome === "running" ? await jobs.byId(id) : null;
+          if (closed) await pgStatStatements(tx, opts).addJob(closed);
+        }),
+    },
+    jobEvents: pgJobEventStatements(pg),
+    stats: pgStatStatements(pg, opts),
     notify: pgNotifyStatements(pg),
     leases: pgLeaseStatements(pg),
     timelapses: pgTimelapseStatements(pg),
@@ -50,6 +70,7 @@ export function pgFamilies(pg: Pg, opts: { zone: string }): Promisified<StoreFam
             f.devices.deleteOfPrinter(id),
             f.printerActions.deleteOfPrinter(id),
             f.jobs.deleteOfPrinter(id),
+            f.stats.deleteOfPrinter(id),
             f.printers.deleteRow(id),
           ]);
         }),
