@@ -43,6 +43,7 @@ import { createLeases, instanceId, type LeaseTimings } from "./services/leases.t
 import { createLoginLimiter, createRedisLoginLimiter } from "./services/login-limiter.ts";
 import { createPrinterControl } from "./services/printer-control.ts";
 import { createPrinterService } from "./services/printers.ts";
+import { createFlightRecorder } from "./services/recorder.ts";
 import { createRetention } from "./services/retention.ts";
 import { createShareService } from "./services/shares.ts";
 import { createStatsService, describeWarning, ROOM_NOW_MS } from "./services/stats.ts";
@@ -284,6 +285,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     jobs,
     shares: createShareService({ store, log }),
     stats,
+    recorder: createFlightRecorder({ store, jobs }),
     notifier,
     push,
     lan,

@@ -481,6 +481,10 @@ for (const engine of ENGINES) {
         const recent = await s.printerActions.recent(10);
         expect(recent.map((a) => a.action)).toEqual(["pause 5", "pause 4", "pause 3", "pause 2"]);
         expect(recent[1]).toEqual({ id: recent[1]!.id, ...action(4) });
+        expect((await s.printerActions.between(1, NOW + 3, NOW + 4)).map((a) => a.action)).toEqual([
+          "pause 3",
+          "pause 4",
+        ]);
         await s.printerActions.deleteOfPrinter(1);
         expect((await s.printerActions.recent(2)).map((a) => a.printer_id)).toEqual([2]);
       });

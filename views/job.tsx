@@ -2,12 +2,14 @@
 // Owns a print's page: what it was and how it ended, its frames as a flip-book, the room's weather while it
 // ran, the errors it met, and its timelapse video when the camera Pi uploaded one.
 import { hmsWikiUrl } from "../src/printer-state.ts";
+import type { RecordingEvent } from "../src/services/recorder.ts";
 import type { JobFrameMeta, JobRow } from "../src/store/store.ts";
 import { formatStamp, jsonForHtml, type ViewContext } from "./context.ts";
 import { Csrf } from "./forms.tsx";
 import { OutcomeBadge } from "./history.tsx";
 import { Layout } from "./layout.tsx";
 import { duration } from "./printer.tsx";
+import { Timeline } from "./recording.tsx";
 import { ShareBox } from "./shares.tsx";
 
 type Facts = {
@@ -64,6 +66,8 @@ export function JobPage(props: {
   shared?: { base: string };
   /** A share link just made on this page (its full URL, shown once). */
   shareCreated?: string;
+  /** The flight recorder's timeline (a share leaves the operators' actions out). */
+  recording?: RecordingEvent[];
 }) {
   const { ctx, job, facts, shared } = props;
   const base = shared?.base ?? `/jobs/${job.id}`;
@@ -179,6 +183,16 @@ export function JobPage(props: {
               ""
             )}
           </section>
+        ) : (
+          ""
+        )}
+        {props.recording ? (
+          <Timeline
+            ctx={ctx}
+            job={job}
+            events={props.recording}
+            exportUrl={shared ? undefined : `/jobs/${job.id}/export`}
+          />
         ) : (
           ""
         )}

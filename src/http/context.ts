@@ -14,6 +14,7 @@ import type { JobService } from "../services/jobs.ts";
 import type { LoginLimiter } from "../services/login-limiter.ts";
 import type { PrinterControl } from "../services/printer-control.ts";
 import type { PrinterService } from "../services/printers.ts";
+import type { FlightRecorder } from "../services/recorder.ts";
 import type { ShareService } from "../services/shares.ts";
 import type { StatsService } from "../services/stats.ts";
 import type { TelemetryService } from "../services/telemetry.ts";
@@ -38,6 +39,7 @@ export type HttpDeps = {
   jobs: JobService;
   shares: ShareService;
   stats: StatsService;
+  recorder: FlightRecorder;
   notifier: Notifier;
   push: PushService;
   lan: { repin: (printerId: number) => Promise<void> };

@@ -143,7 +143,8 @@ export function shareRoutes(deps: HttpDeps & Pick<TimelapseDeps, "timelapses">, 
           const made = await shares.create(job.id, days * 86400, session.user.username);
           const url = `${origin(request)}/s/${made.token}`;
           if (request.headers.get("hx-request") === "true") return ShareBox({ ctx, jobId: job.id, created: url });
-          return jobPage(session, job, { shareCreated: url });
+          const recording = (await deps.recorder.recording(job.id))?.events ?? [];
+          return jobPage(session, job, { shareCreated: url, recording });
         },
         { ...admin, params: IdParams, body: t.Object({ ...Csrf, days: t.String({ maxLength: 4 }) }) },
       )
@@ -167,7 +168,9 @@ export function shareRoutes(deps: HttpDeps & Pick<TimelapseDeps, "timelapses">, 
           const found = await sharedJob(params.token, request, server);
           if (found instanceof Response) return found;
           await shares.opened(found.lookup.share, found.address);
-          const page = await jobPage(null, found.job, { shared: { base: `/s/${params.token}` } });
+          // Who did what on the printer stays with the operators: the shared timeline leaves actions out.
+          const events = (await deps.recorder.recording(found.job.id))?.events.filter((e) => e.kind !== "action");
+          const page = await jobPage(null, found.job, { shared: { base: `/s/${params.token}` }, recording: events });
           return htmlResponse(page as string, 200, SHARED_HEADERS);
         },
         { params: TokenParams },

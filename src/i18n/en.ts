@@ -338,6 +338,22 @@ export const en = {
   noRoomStats: "No prints with room readings yet.",
   roomWarningText:
     "Room warning: the room is at {value} {unit}, in the {band} band, where {failed} of {prints} prints failed ({low}–{high} %, 95 % interval), against {others} % in the other bands.",
+  flightRecorder: "Flight recorder",
+  flightRecorderHelp: "Everything the print met, in time order. Scrubbing the frames marks how far it had got.",
+  exportRecording: "Export (one HTML file that opens offline)",
+  ev_frame: "Frame",
+  ev_reading: "Room",
+  ev_state: "State",
+  ev_hms: "HMS",
+  ev_error: "Error",
+  ev_action: "Action",
+  ev_pause: "Paused",
+  ev_resume: "Resumed",
+  speedLevel: "speed",
+  timelineTime: "Time",
+  timelineWhat: "What",
+  noTimeline: "Nothing was recorded for this print.",
+  outcome: "Outcome",
 };
 
 export type Dictionary = typeof en;

@@ -346,4 +346,21 @@ export const fi: Dictionary = {
   noRoomStats: "Ei vielä tulosteita, joilla on huonelukemia.",
   roomWarningText:
     "Huonevaroitus: huoneessa on {value} {unit}, luokassa {band}, jossa {failed}/{prints} tulostetta epäonnistui ({low}–{high} %, 95 %:n väli), muissa luokissa {others} %.",
+  flightRecorder: "Lentotallennin",
+  flightRecorderHelp:
+    "Kaikki, mitä tulosteen aikana tapahtui, aikajärjestyksessä. Kuvien selaus merkitsee, mihin asti oli edetty.",
+  exportRecording: "Vie (yksi HTML-tiedosto, joka aukeaa ilman verkkoa)",
+  ev_frame: "Kuva",
+  ev_reading: "Huone",
+  ev_state: "Tila",
+  ev_hms: "HMS",
+  ev_error: "Virhe",
+  ev_action: "Toiminto",
+  ev_pause: "Tauko",
+  ev_resume: "Jatkettu",
+  speedLevel: "nopeus",
+  timelineTime: "Aika",
+  timelineWhat: "Mitä",
+  noTimeline: "Tästä tulosteesta ei tallentunut mitään.",
+  outcome: "Lopputulos",
 };

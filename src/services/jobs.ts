@@ -4,6 +4,8 @@
 // Stores, then announces; the open jobs are held in memory and rebuilt from the store at start. A LAN printer's
 // job is opened and closed only by the instance holding its link (`owns`: its state arrives only there); on
 // gaining the link an instance reads the printer's open job again (`adopt`), so a print stays one job.
+// Each print also gets its timeline (the flight recorder's): state changes, each layer with the temperatures and
+// speed, errors and HMS codes when first seen, pauses and resumes.
 import type { DomainEvents, EventBus } from "../events.ts";
 import type { Logger } from "../log.ts";
 import {
@@ -26,6 +28,8 @@ const ARCHIVE_EVERY_MS = 60_000;
 const MAX_WEATHER_POINTS = 240;
 const SAVE_PROGRESS_MS = 5_000;
 type JobError = { code: string; kind: "print_error" | "hms"; severity?: string };
+/** What a print's timeline records (job_events.kind); the flight recorder adds frames, readings and actions. */
+export type TimelineKind = "state" | "hms" | "error" | "pause" | "resume";
 
 type FrameEvent = DomainEvents["frame"];
 
@@ -60,6 +64,10 @@ export async function createJobService(deps: {
    */
   const saveSoon = (key: string, job: JobRow, method: "update" | "saveWeather") =>
     void writes.later(key, SAVE_PROGRESS_MS, "jobs", method, job).catch(logFailure);
+
+  /** A timeline entry, riding with the next group commit (never waited for: the report goes on). */
+  const note = (job: JobRow, at: number, kind: TimelineKind, detail: Record<string, unknown>) =>
+    void writes.run("jobEvents", "add", job.id, at, kind, JSON.stringify(detail)).catch(logFailure);
 
   // The store is async: a printer's events are handled one after another (each waits for the one before), so a
   // job is opened before the next report looks for it. Printers do not wait for each other.
@@ -102,6 +110,7 @@ export async function createJobService(deps: {
     const id = job.id;
     open.set(printerId, job);
     lastArchive.delete(printerId);
+    note(job, now, "state", { gcode_state: s.gcode_state, file: s.file, layer: s.layer, total_layers: s.total_layers });
     log.info("print started", { printer: printerId, job: id });
     events.emit("job", { kind: "started", job });
   }
@@ -116,7 +125,9 @@ export async function createJobService(deps: {
     if (job.paused_since) {
       job.paused_ms += now - job.paused_since;
       job.paused_since = null;
+      note(job, now, "resume", {});
     }
+    note(job, now, "state", { outcome, gcode_state: lastState.get(printerId) ?? null });
     void archiveLatest(job).catch(logFailure);
     try {
       // Progress and weather may still be waiting for a group commit: written now, with the close.
@@ -161,12 +172,19 @@ export async function createJobService(deps: {
     }
   }
 
-  function noteErrors(job: JobRow, s: PrinterState): boolean {
+  function noteErrors(job: JobRow, s: PrinterState, at: number): boolean {
     if (!s.error && !s.hms.length) return false;
     const seen = JSON.parse(job.errors) as JobError[];
     const before = seen.length;
     const add = (e: JobError) => {
-      if (!seen.some((x) => x.code === e.code && x.kind === e.kind)) seen.push(e);
+      if (seen.some((x) => x.code === e.code && x.kind === e.kind)) return;
+      seen.push(e);
+      note(
+        job,
+        at,
+        e.kind === "hms" ? "hms" : "error",
+        e.kind === "hms" ? { code: e.code, severity: e.severity } : { code: e.code },
+      );
     };
     if (s.error && s.error.code !== CANCELLED_ERROR) add({ code: printErrorCode(s.error.code), kind: "print_error" });
     for (const h of s.hms) add({ code: h.code, kind: "hms", severity: h.severity });
@@ -197,7 +215,22 @@ export async function createJobService(deps: {
       return;
     }
     const now = Date.now();
-    let dirty = noteErrors(job, s);
+    let dirty = noteErrors(job, s, now);
+    // One timeline entry per report that changed what it shows: the state, a new layer (with the temperatures and
+    // speed then), or the speed.
+    const shown: Record<string, unknown> = {};
+    if (changed.gcode_state !== undefined) shown.gcode_state = g;
+    if (s.layer !== null && s.layer !== job.layer)
+      Object.assign(shown, {
+        layer: s.layer,
+        total_layers: s.total_layers,
+        nozzle_temp: s.nozzle_temp,
+        nozzle_target: s.nozzle_target,
+        bed_temp: s.bed_temp,
+        bed_target: s.bed_target,
+      });
+    if (changed.speed_level !== undefined || "layer" in shown) shown.speed_level = s.speed_level;
+    if (Object.keys(shown).length && g !== "FINISH" && g !== "FAILED") note(job, now, "state", shown);
     if (s.layer !== null && s.layer !== job.layer) {
       job.layer = s.layer;
       dirty = true;
@@ -211,11 +244,13 @@ export async function createJobService(deps: {
     if (g === "IDLE" && ACTIVE_STATES.includes(before ?? "")) return finish(printerId, "cancelled");
     if (g === "PAUSE" && !job.paused_since) {
       job.paused_since = now;
+      note(job, now, "pause", { layer: job.layer });
       dirty = true;
     }
     if (g !== "PAUSE" && job.paused_since) {
       job.paused_ms += now - job.paused_since;
       job.paused_since = null;
+      note(job, now, "resume", { layer: job.layer });
       dirty = true;
     }
     // Progress is kept in memory and rides with the next group commit, within a few seconds (and always at
