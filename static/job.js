@@ -45,7 +45,7 @@
       const video = $("#timelapse");
       const start = Number(timeline.dataset.start);
       const end = Number(timeline.dataset.end);
-      if (video && video.duration && end > start) video.currentTime = (video.duration * (at - start)) / (end - start);
+      if (video?.duration && end > start) video.currentTime = (video.duration * (at - start)) / (end - start);
     }
     for (const li of items)
       if (li.dataset.frame !== undefined)
