@@ -9,13 +9,20 @@ import { Layout } from "./layout.tsx";
 type Summary = Awaited<ReturnType<StatsService["summary"]>>;
 type Room = Awaited<ReturnType<StatsService["room"]>>;
 
+/** A table that scrolls sideways on a narrow screen: focusable, so a keyboard can scroll it too. */
+const Scroll = (props: { label: string; children: JSX.Element }) => (
+  <section class="table-wrap" tabindex="0" aria-label={props.label}>
+    {props.children}
+  </section>
+);
+
 const pct = (x: number | null) => (x === null ? "–" : `${(x * 100).toFixed(1)} %`);
 
 function RoomTable(props: { ctx: ViewContext; room: Room; unit: string; caption: string; id: string }) {
   const { ctx, room } = props;
   const { t } = ctx;
   return (
-    <div class="table-wrap">
+    <Scroll label={props.caption}>
       <table class="stats-table" id={props.id}>
         <caption safe>{props.caption}</caption>
         <thead>
@@ -47,7 +54,7 @@ function RoomTable(props: { ctx: ViewContext; room: Room; unit: string; caption:
           )}
         </tbody>
       </table>
-    </div>
+    </Scroll>
   );
 }
 
@@ -100,9 +107,9 @@ export function StatsPage(props: {
         </a>
       </form>
       <div class="stats-grid">
-        <section class="tile" aria-labelledby="h-per-printer">
+        <section class="tile wide" aria-labelledby="h-per-printer">
           <h2 id="h-per-printer">{t.perPrinter}</h2>
-          <div class="table-wrap">
+          <Scroll label={t.perPrinter}>
             <table class="stats-table" id="stats-printers">
               <thead>
                 <tr>
@@ -139,7 +146,7 @@ export function StatsPage(props: {
                 )}
               </tbody>
             </table>
-          </div>
+          </Scroll>
         </section>
         <section class="tile" aria-labelledby="h-per-month">
           <h2 id="h-per-month">{t.perMonth}</h2>
@@ -153,7 +160,7 @@ export function StatsPage(props: {
           <script type="application/json" id="stats-data">
             {jsonForHtml(chart)}
           </script>
-          <div class="table-wrap">
+          <Scroll label={t.perMonth}>
             <table class="stats-table" id="stats-months">
               <thead>
                 <tr>
@@ -176,7 +183,7 @@ export function StatsPage(props: {
                 ))}
               </tbody>
             </table>
-          </div>
+          </Scroll>
         </section>
         <section class="tile" aria-labelledby="h-errors">
           <h2 id="h-errors">{t.frequentErrors}</h2>
