@@ -91,7 +91,8 @@ export function pageRoutes(deps: HttpDeps, tools: RequestTools) {
     const printer = printers.get(id)!;
     const latest = telemetry.latest(id);
     const room = latest.reading && Date.now() - latest.reading.recorded_at < ROOM_NOW_MS ? latest.reading : null;
-    const warning = await deps.stats.roomWarning(id, room);
+    // From the bands read when a print last ended: the printer page stays free of statistics queries.
+    const warning = deps.stats.roomWarningNow(id, room);
     return DashboardPage({
       ctx: tools.view(session),
       printer,

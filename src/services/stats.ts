@@ -140,6 +140,10 @@ export function createStatsService(deps: {
       temperature: roomBands(temperature, "temperature", minPrints),
     });
   }
+  deps.events.on("printersChanged", ({ printerId, removed }) => {
+    if (removed) roomCache.delete(printerId);
+    else if (!roomCache.has(printerId)) loadRoom(printerId).catch(() => undefined);
+  });
   deps.events.on("job", ({ kind, job }) => {
     if (kind === "started") return;
     loadRoom(job.printer_id).catch((err) =>
@@ -187,13 +191,11 @@ export function createStatsService(deps: {
       return { min_prints: minPrints, measure, bands: roomBands(rows, measure, minPrints) };
     },
 
-    /** Whether the room now (these values) is in a band where this printer's prints failed markedly more often. */
-    async roomWarning(printerId: number, now: { temperature: number; humidity: number } | null) {
-      if (!now) return null;
-      await loadRoom(printerId);
-      return this.roomWarningNow(printerId, now);
-    },
-    /** The same from what is already read (the notify rules cannot wait); null until the printer's bands are read. */
+    /**
+     * Whether the room now (these values) is in a band where this printer's prints failed markedly more often, from
+     * the bands read at start and whenever one of its prints ends (the notify rules cannot wait for a query); null
+     * until the printer's bands are read.
+     */
     roomWarningNow(printerId: number, now: { temperature: number; humidity: number } | null): RoomWarning | null {
       const bands = roomCache.get(printerId);
       if (!bands) {
