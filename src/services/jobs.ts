@@ -34,6 +34,11 @@ export type TimelineKind = "state" | "hms" | "error" | "pause" | "resume";
 type FrameEvent = DomainEvents["frame"];
 
 const printing = (g: string | null) => g === "PREPARE" || g === "RUNNING";
+/**
+ * When the report behind `s` arrived: the timeline is stamped with it, so it sorts right against readings that came
+ * while the report waited its turn. A state older than a minute (read back at start) is stamped now.
+ */
+const arrived = (s: PrinterState, now: number) => (s.updated_at && now - s.updated_at < 60_000 ? s.updated_at : now);
 
 export async function createJobService(deps: {
   store: AsyncStore;
@@ -110,7 +115,12 @@ export async function createJobService(deps: {
     const id = job.id;
     open.set(printerId, job);
     lastArchive.delete(printerId);
-    note(job, now, "state", { gcode_state: s.gcode_state, file: s.file, layer: s.layer, total_layers: s.total_layers });
+    note(job, arrived(s, now), "state", {
+      gcode_state: s.gcode_state,
+      file: s.file,
+      layer: s.layer,
+      total_layers: s.total_layers,
+    });
     log.info("print started", { printer: printerId, job: id });
     events.emit("job", { kind: "started", job });
   }
@@ -215,7 +225,8 @@ export async function createJobService(deps: {
       return;
     }
     const now = Date.now();
-    let dirty = noteErrors(job, s, now);
+    const at = arrived(s, now);
+    let dirty = noteErrors(job, s, at);
     // One timeline entry per report that changed what it shows: the state, a new layer (with the temperatures and
     // speed then), or the speed.
     const shown: Record<string, unknown> = {};
@@ -230,7 +241,7 @@ export async function createJobService(deps: {
         bed_target: s.bed_target,
       });
     if (changed.speed_level !== undefined || "layer" in shown) shown.speed_level = s.speed_level;
-    if (Object.keys(shown).length && g !== "FINISH" && g !== "FAILED") note(job, now, "state", shown);
+    if (Object.keys(shown).length && g !== "FINISH" && g !== "FAILED") note(job, at, "state", shown);
     if (s.layer !== null && s.layer !== job.layer) {
       job.layer = s.layer;
       dirty = true;
@@ -244,13 +255,13 @@ export async function createJobService(deps: {
     if (g === "IDLE" && ACTIVE_STATES.includes(before ?? "")) return finish(printerId, "cancelled");
     if (g === "PAUSE" && !job.paused_since) {
       job.paused_since = now;
-      note(job, now, "pause", { layer: job.layer });
+      note(job, at, "pause", { layer: job.layer });
       dirty = true;
     }
     if (g !== "PAUSE" && job.paused_since) {
       job.paused_ms += now - job.paused_since;
       job.paused_since = null;
-      note(job, now, "resume", { layer: job.layer });
+      note(job, at, "resume", { layer: job.layer });
       dirty = true;
     }
     // Progress is kept in memory and rides with the next group commit, within a few seconds (and always at

@@ -9,18 +9,19 @@ export type RecordingKind = "frame" | "reading" | "state" | "hms" | "error" | "a
 export type RecordingEvent = { at: number; kind: RecordingKind } & Record<string, unknown>;
 
 /**
- * Kinds at the same instant: the cause first (an action before the pause it caused, an HMS code before the failure
- * it came with, a state before its frame).
+ * At the same instant the cause comes first: an operator's action, then what the print's timeline recorded (in the
+ * order it was recorded: an HMS code before the failure it came with, a state before the pause it means), then the
+ * room's reading and the frame.
  */
-const ORDER: Record<RecordingKind, number> = {
+const RANK: Record<RecordingKind, number> = {
   action: 0,
+  state: 1,
   hms: 1,
-  error: 2,
-  state: 3,
-  pause: 4,
-  resume: 5,
-  reading: 6,
-  frame: 7,
+  error: 1,
+  pause: 1,
+  resume: 1,
+  reading: 2,
+  frame: 3,
 };
 
 export function createFlightRecorder(deps: { store: AsyncStore; jobs: JobService }) {
@@ -62,7 +63,8 @@ export function createFlightRecorder(deps: { store: AsyncStore; jobs: JobService
           result: a.result,
           detail: a.detail,
         });
-      events.sort((a, b) => a.at - b.at || ORDER[a.kind] - ORDER[b.kind]);
+      // A stable sort: the timeline, pushed first in the order it was recorded, keeps that order within its rank.
+      events.sort((a, b) => a.at - b.at || RANK[a.kind] - RANK[b.kind]);
       return { job, events };
     },
   };
