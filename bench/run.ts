@@ -21,6 +21,7 @@ import {
 import { cameraScenario } from "./scenarios-camera.ts";
 import { exportYear } from "./scenarios-exports.ts";
 import { memoryAfterLoad, yearOfData } from "./scenarios-history.ts";
+import { insightScenario } from "./scenarios-insight.ts";
 import { lanScenario } from "./scenarios-lan.ts";
 import { libraryScenario } from "./scenarios-library.ts";
 import { fanoutScenarios, ingestScenarios } from "./scenarios-live.ts";
@@ -38,8 +39,8 @@ console.log(
     `${navigator.hardwareConcurrency} cores${quick ? ", quick mode" : ""}`,
 );
 
-// BENCH_ONLY=<group> (printer1, printers, lan, models, camera, upload, library, notify, postgres, exports) runs one group;
-// `make bench` runs them all.
+// BENCH_ONLY=<group> (printer1, printers, insight, lan, models, camera, upload, library, notify, postgres, exports)
+// runs one group; `make bench` runs them all.
 // BENCH_ONLY=fleet runs the printers group's fleet row alone, on 20 printers with few readings.
 // BENCH_ONLY=cross-instance runs the postgres group's cross-instance row alone (PostgreSQL and Redis).
 // BENCH_QUICK=1 shortens every loop; BENCH_PROFILE=<dir> runs the server from source under Bun's CPU profiler.
@@ -98,6 +99,8 @@ if (only === "fleet") {
   rmSync(ws.dir, { recursive: true, force: true });
 }
 
+// Statistics with 3 M readings and 10,000 prints: the page (target ≥ 500 req/s), its JSON and the room analysis.
+if (!only || only === "insight") await insightScenario();
 // Fifty fake Bambu printers over MQTT: memory per printer, CPU per delta.
 if (!only || only === "lan") await lanScenario();
 // Every Bambu model's real report, full and as a delta: CPU per report in process, and on the server per delta.

@@ -1,6 +1,7 @@
 // Data written straight into the SQLite file while the server is stopped: a year of printer 1's readings,
 // and 20 printers with millions of readings over past days plus today's for half of them.
 import { Database } from "bun:sqlite";
+import { statStatements } from "../src/store/stats.ts";
 import { dayOf, dayRange, shiftDay } from "../src/time.ts";
 import { ZONE } from "./lib.ts";
 
@@ -101,4 +102,59 @@ export function seedFleet(path: string, from: number, to: number) {
   const n = count(db);
   close(db);
   return { rows: n, insertSeconds, days: Math.round((todayStart - oldest) / 86400_000) };
+}
+
+const ERROR_CODES = ["0300_0100_0003_0008", "0700_2000_0002_0001", "0C00_0100_0001_0004", "0500_0500_0001_0007"];
+
+/**
+ * `n` ended prints over the past two years, spread over the fleet's printers, each with an outcome, printing time,
+ * an error now and then and the room's weather; then the statistics the server keeps as prints end, built from
+ * them by the store's own code (as if each had been closed by the server).
+ */
+export function seedJobs(path: string, n: number) {
+  const db = open(path);
+  const now = Date.now();
+  const span = 2 * 365 * 86400_000;
+  const firstNew = (db.query("SELECT coalesce(max(id), 0) AS m FROM jobs").get() as { m: number }).m;
+  const insert = db.query(
+    `INSERT INTO jobs (printer_id, name, file, started_at, ended_at, outcome, layer, total_layers, paused_ms, errors,
+      temp_min, temp_max, temp_sum, hum_min, hum_max, hum_sum, readings)
+     VALUES (?, ?, ?, ?, ?, ?, 100, 100, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  db.transaction(() => {
+    for (let i = 0; i < n; i++) {
+      const printer = 1 + (i % FLEET);
+      const start = now - span + Math.floor((i / n) * span);
+      const minutes = 20 + ((i * 37) % 400);
+      const humidity = 30 + ((i * 13) % 50);
+      const temperature = 18 + ((i * 7) % 12);
+      // Humid rooms fail more often, so the room analysis has something to find.
+      const outcome = i % 23 === 0 ? "cancelled" : (i * 17) % 100 < (humidity > 65 ? 30 : 8) ? "failed" : "finished";
+      const errors = outcome === "failed" ? [{ code: ERROR_CODES[i % ERROR_CODES.length], kind: "hms" }] : [];
+      const readings = Math.max(1, Math.floor(minutes / 5));
+      insert.run(
+        printer,
+        `part-${i}`,
+        `part-${i}.3mf`,
+        start,
+        start + minutes * 60_000,
+        outcome,
+        (i % 5) * 60_000,
+        JSON.stringify(errors),
+        temperature - 1,
+        temperature + 1,
+        temperature * readings,
+        humidity - 2,
+        humidity + 2,
+        humidity * readings,
+        readings,
+      );
+    }
+    const stats = statStatements(db, { zone: ZONE });
+    for (const job of db.query("SELECT * FROM jobs WHERE id > ? ORDER BY id").iterate(firstNew))
+      stats.addJob(job as Parameters<typeof stats.addJob>[0]);
+  })();
+  const jobs = (db.query("SELECT count(*) AS n FROM jobs").get() as { n: number }).n;
+  close(db);
+  return { jobs };
 }

@@ -31,6 +31,8 @@ import { sendsApiRoutes } from "./http/sends-api.ts";
 import { settingsRoutes } from "./http/settings.ts";
 import { settingsNotifyRoutes } from "./http/settings-notify.ts";
 import { settingsPrinterRoutes } from "./http/settings-printers.ts";
+import { shareRoutes } from "./http/shares.ts";
+import { statsRoutes } from "./http/stats.ts";
 import { timelapseFileRoutes } from "./http/timelapse-files.ts";
 import { tusRoutes } from "./http/tus.ts";
 import { dictionary } from "./i18n.ts";
@@ -62,8 +64,11 @@ import { createMetrics } from "./services/metrics.ts";
 import { createPrinterControl } from "./services/printer-control.ts";
 import { createPrinterService } from "./services/printers.ts";
 import { createQueueService } from "./services/queue.ts";
+import { createFlightRecorder } from "./services/recorder.ts";
 import { createRetention } from "./services/retention.ts";
 import { createSendService, type SendTimings } from "./services/sends.ts";
+import { createShareService } from "./services/shares.ts";
+import { createStatsService, describeWarning, ROOM_NOW_MS } from "./services/stats.ts";
 import { createStorageSummary } from "./services/storage.ts";
 import { createTelemetryService } from "./services/telemetry.ts";
 import { createTimelapseService, resolveMediaDir } from "./services/timelapses.ts";
@@ -193,6 +198,8 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     // A LAN printer's job writes carry its lease: a holder that lost it while frozen writes nothing.
     fence: (id) => (printers.get(id)?.info.host ? leases.fence(printerLease(id)) : null),
   });
+  const stats = createStatsService({ store, events, log, zone, printerName: (id) => printers.get(id)?.info.name });
+  await stats.load(printers.list().map((p) => p.info.id));
   // Timelapse videos (tus uploads from camera Pis), on disk in media_dir.
   const mediaDir = resolveMediaDir(config.media_dir, config.database_uri);
   const timelapses = createTimelapseService({
@@ -223,6 +230,12 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     latestFrame: (id) => telemetry.latest(id).frame?.id ?? null,
     currentJob: jobs.current,
     limits: printers.limits,
+    // Notifications are written in English, as their other text is.
+    roomWarning: (id) => {
+      const r = telemetry.latest(id).reading;
+      const w = r && Date.now() - r.recorded_at < ROOM_NOW_MS ? stats.roomWarningNow(id, r) : null;
+      return w ? describeWarning(w, dictionary("en").roomWarningText) : null;
+    },
     publicUrl: config.public_url,
     timings: opts.ruleTimings,
   });
@@ -387,6 +400,9 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     library,
     sends,
     queue,
+    shares: createShareService({ store, log }),
+    stats,
+    recorder: createFlightRecorder({ store, jobs }),
     notifier,
     push,
     lan,
@@ -428,6 +444,8 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     .use(queueApiRoutes(deps, tools))
     .use(libraryPageRoutes(deps, tools))
     .use(queuePageRoutes(deps, tools))
+    .use(shareRoutes({ ...deps, timelapses }, tools))
+    .use(statsRoutes(deps, tools))
     .use(apiRoutes(deps, tools))
     .use(settingsRoutes(deps, tools))
     .use(settingsPrinterRoutes(deps, tools))

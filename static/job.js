@@ -24,7 +24,35 @@
       img.alt = `${index + 1}/${urls.length}`;
       scrub.value = String(index);
       position.textContent = `${index + 1}/${urls.length}`;
+      recorder(index);
     }
+    // The flight recorder follows the flip-book: events up to this frame are marked, the newest of them current,
+    // and the timelapse video (if any) is put at the same point of the print. A frame's event shows that frame.
+    const timeline = $("#timeline");
+    const items = timeline ? [...timeline.querySelectorAll("li")] : [];
+    function recorder(frame) {
+      const mine = items.find((li) => li.dataset.frame === String(frame));
+      if (!mine) return;
+      const at = Number(mine.dataset.at);
+      let last = null;
+      for (const li of items) {
+        const past = Number(li.dataset.at) <= at;
+        li.classList.toggle("past", past);
+        li.removeAttribute("aria-current");
+        if (past) last = li;
+      }
+      if (last) last.setAttribute("aria-current", "step");
+      const video = $("#timelapse");
+      const start = Number(timeline.dataset.start);
+      const end = Number(timeline.dataset.end);
+      if (video?.duration && end > start) video.currentTime = (video.duration * (at - start)) / (end - start);
+    }
+    for (const li of items)
+      if (li.dataset.frame !== undefined)
+        li.addEventListener("click", () => {
+          stop();
+          show(Number(li.dataset.frame));
+        });
     function stop() {
       clearInterval(timer);
       timer = null;

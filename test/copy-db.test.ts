@@ -126,7 +126,7 @@ describe("the copy knows every table", () => {
               ? "token_hash"
               : t === "job_filaments"
                 ? "job_id"
-                : t.endsWith("summaries")
+                : t.endsWith("summaries") || t.endsWith("_stats")
                   ? "1"
                   : t === "library_plates"
                     ? "file_id"
@@ -298,7 +298,22 @@ describe("a database the app filled (printers, jobs with archive frames, tokens,
       [254, "PETG", null],
     ] as const)
       s.jobs.addFilament({ job_id: job, tray, type, color, brand: "Ä brand", first_used_at: 1_760_000_000_000 + tray });
+    s.jobEvents.add(job, 1_760_000_050_000, "pause", JSON.stringify({ layer: 5 }));
+    // Errors and weather, so the statistics tables get rows when it closes.
+    const row = { ...s.jobs.byId(job)!, errors: '[{"code":"0300_4000","kind":"print_error"}]' };
+    s.jobs.update(row);
+    const weather = { temp_min: 21, temp_max: 23, temp_sum: 44, hum_min: 40, hum_max: 44, hum_sum: 84, readings: 2 };
+    s.jobs.saveWeather({ ...row, ...weather });
     s.jobs.close(job, 1_760_000_100_000, "finished");
+    const share = s.shares.insert({
+      token_hash: "share-hash-1",
+      job_id: job,
+      printer_id: null,
+      created_by: "admin",
+      created_at: 1_760_000_100_000,
+      expires_at: 1_760_600_000_000,
+    });
+    s.shares.recordOpen(share, 1_760_000_200_000, "192.0.2.7");
     s.timelapses.insert({
       printer_id: printer,
       job_id: job,
@@ -398,7 +413,9 @@ describe("a database the app filled (printers, jobs with archive frames, tokens,
                   ? "file_id, plate"
                   : t === "queue_plates"
                     ? "printer_id"
-                    : "id";
+                    : t.endsWith("_stats")
+                      ? "1, 2, 3, 4"
+                      : "id";
       const query = `SELECT * FROM ${t} ORDER BY ${order}`;
       expect({ t, rows: await pgRows(other, query) }).toEqual({ t, rows: await pgRows(url, query) });
     }

@@ -264,6 +264,49 @@ describe("PostgreSQL migrations", () => {
     db.close();
   });
 
+  test("prints ended before the statistics existed are counted in them, as on SQLite", async () => {
+    // The migration before print_stats (015): found by where the statistics function sits in the list.
+    const { printStatsAndJobEvents } = await import("../src/store/migrations/015-print-stats-and-job-events.pg.ts");
+    const before = PG_MIGRATIONS.indexOf(printStatsAndJobEvents);
+    expect(before).toBeGreaterThan(0);
+    const sql = await freshDatabase();
+    await pgMigrateTo(sql, before, ctx);
+    const db = sqliteAt(before);
+    // 31 March 23:30 in Helsinki (still March there); an hour on, April.
+    const t0 = Date.UTC(2026, 2, 31, 20, 30);
+    const jobs = [
+      [1, t0, t0 + 3_600_000, "finished", "[]", 2, 44, 46],
+      [1, t0 + 3_600_000, t0 + 7_200_000, "failed", '[{"code":"0300_4000","kind":"print_error"}]', 1, 23, 71],
+      [2, t0, null, "running", "[]", 0, 0, 0],
+      [2, t0 - 86_400_000 * 40, t0, "cancelled", '[{"code":"0700_2000_0002_0001","kind":"hms"}]', 0, 0, 0],
+    ] as const;
+    for (const j of jobs) {
+      await sql`INSERT INTO jobs (printer_id, name, started_at, ended_at, outcome, errors, readings, temp_sum, hum_sum)
+        VALUES (${j[0]}, ${"p"}, ${j[1]}, ${j[2]}, ${j[3]}, ${j[4]}, ${j[5]}, ${j[6]}, ${j[7]})`;
+      db.run(
+        `INSERT INTO jobs (printer_id, name, started_at, ended_at, outcome, errors, readings, temp_sum, hum_sum)
+         VALUES (?, 'p', ?, ?, ?, ?, ?, ?, ?)`,
+        [...j],
+      );
+    }
+    await pgMigrate(sql, ctx);
+    migrate(db, ctx);
+    for (const [table, order] of [
+      ["print_stats", "printer_id, month"],
+      ["print_error_stats", "printer_id, month, kind, code"],
+      ["print_room_stats", "printer_id, filament, measure, band"],
+    ]) {
+      const q = `SELECT * FROM ${table} ORDER BY ${order}`;
+      expect(numbers(await sql.unsafe(q))).toEqual(db.query(q).all() as Record<string, unknown>[]);
+    }
+    expect(db.query("SELECT month, prints, failed, print_ms FROM print_stats WHERE printer_id = 1").all()).toEqual([
+      { month: "2026-03", prints: 1, failed: 0, print_ms: 3_600_000 },
+      { month: "2026-04", prints: 1, failed: 1, print_ms: 3_600_000 },
+    ]);
+    expect((db.query("SELECT count(*) AS n FROM print_room_stats").get() as { n: number }).n).toBe(3);
+    db.close();
+  });
+
   test("two instances migrating at once apply each migration once and end at the same version", async () => {
     const url = await pg.createDatabase();
     const a = openPostgres(url, { max: 2 });

@@ -483,6 +483,10 @@ for (const engine of ENGINES) {
         const recent = await s.printerActions.recent(10);
         expect(recent.map((a) => a.action)).toEqual(["pause 5", "pause 4", "pause 3", "pause 2"]);
         expect(recent[1]).toEqual({ id: recent[1]!.id, ...action(4) });
+        expect((await s.printerActions.between(1, NOW + 3, NOW + 4)).map((a) => a.action)).toEqual([
+          "pause 3",
+          "pause 4",
+        ]);
         await s.printerActions.deleteOfPrinter(1);
         expect((await s.printerActions.recent(2)).map((a) => a.printer_id)).toEqual([2]);
       });
@@ -884,6 +888,98 @@ for (const engine of ENGINES) {
         expect(await s.notify.keepKey("vapid", "k3")).toBe("k2");
         expect(await s.notify.keepKey("other", "o1")).toBe("o1");
         expect(await s.notify.key("other")).toBe("o1");
+      });
+    });
+
+    describe("statistics and print timelines", () => {
+      test("closing a print adds it once to its month, errors and room band; deleting the printer removes them", async () => {
+        const start = Date.UTC(2026, 2, 15, 12);
+        const a = await s.jobs.insert(1, "a", "a.3mf", start);
+        const job = (await s.jobs.byId(a))!;
+        job.errors = JSON.stringify([{ code: "0300_4000", kind: "print_error" }]);
+        job.paused_ms = 600_000;
+        await s.jobs.update(job);
+        Object.assign(job, { temp_min: 23, temp_max: 25, temp_sum: 48, hum_min: 70, hum_max: 76, hum_sum: 146 });
+        Object.assign(job, { readings: 2, weather_points: "[]" });
+        await s.jobs.saveWeather(job);
+        await s.jobs.close(a, start + HOUR, "failed");
+        await s.jobs.close(a, start + 2 * HOUR, "failed");
+        const b = await s.jobs.insert(2, "b", "b.3mf", start + HOUR);
+        await s.jobs.close(b, start + 3 * HOUR, "finished");
+        const range = { from: "2026-01", to: "2026-12", printerId: 0 };
+        expect(await s.stats.months(range)).toEqual([
+          { printer_id: 1, month: "2026-03", prints: 1, finished: 0, failed: 1, cancelled: 0, print_ms: 3_000_000 },
+          { printer_id: 2, month: "2026-03", prints: 1, finished: 1, failed: 0, cancelled: 0, print_ms: 2 * HOUR },
+        ]);
+        expect(await s.stats.months({ ...range, to: "2026-02" })).toEqual([]);
+        expect(await s.stats.errors(range, 10)).toEqual([{ kind: "print_error", code: "0300_4000", count: 1 }]);
+        expect(await s.stats.room("humidity", 0, "")).toEqual([{ band: 70, prints: 1, failed: 1 }]);
+        expect(await s.stats.room("temperature", 1, "")).toEqual([{ band: 24, prints: 1, failed: 1 }]);
+        expect(await s.stats.room("humidity", 2, "")).toEqual([]);
+        await s.stats.addJob((await s.jobs.byId(b))!);
+        expect((await s.stats.months({ ...range, printerId: 2 }))[0]?.prints).toBe(2);
+        await s.stats.deleteOfPrinter(1);
+        expect((await s.stats.months(range)).map((m) => m.printer_id)).toEqual([2]);
+        expect(await s.stats.errors(range, 10)).toEqual([]);
+        expect(await s.stats.room("humidity", 0, "")).toEqual([]);
+      });
+
+      test("a print's events come back in time order", async () => {
+        const job = await s.jobs.insert(1, "a", "a.3mf", NOW);
+        await s.jobEvents.add(job, NOW + 20, "resume", "{}");
+        await s.jobEvents.add(job, NOW + 10, "pause", '{"layer":3}');
+        const other = await s.jobs.insert(1, "b", "b.3mf", NOW);
+        await s.jobEvents.add(other, NOW, "state", "{}");
+        expect((await s.jobEvents.of(job)).map((e) => [e.at, e.kind, e.detail])).toEqual([
+          [NOW + 10, "pause", '{"layer":3}'],
+          [NOW + 20, "resume", "{}"],
+        ]);
+      });
+    });
+
+    describe("share links", () => {
+      test("a link is found by its hash, listed with its print's name, opened, and revoked once", async () => {
+        const job = await s.jobs.insert(1, "benchy", "benchy.3mf", NOW);
+        const base = { job_id: job, printer_id: null, created_by: "ann", created_at: NOW, expires_at: NOW + HOUR };
+        const a = await s.shares.insert({ ...base, token_hash: "hash-a" });
+        const b = await s.shares.insert({ ...base, token_hash: "hash-b", job_id: 999 });
+        expect(await s.shares.byHash("hash-a")).toEqual({
+          id: a,
+          token_hash: "hash-a",
+          ...base,
+          revoked_at: null,
+          opened: 0,
+          last_opened_at: null,
+        });
+        expect(await s.shares.byHash("nope")).toBeNull();
+        await s.shares.recordOpen(a, NOW + 1, "10.0.0.1");
+        await s.shares.recordOpen(a, NOW + 2, "10.0.0.2");
+        const list = await s.shares.list(10);
+        expect(list.map((r) => [r.id, r.job_name, r.opened, r.last_opened_at])).toEqual([
+          [b, null, 0, null],
+          [a, "benchy", 2, NOW + 2],
+        ]);
+        expect((await s.shares.opens(a, 10)).map((o) => o.address)).toEqual(["10.0.0.2", "10.0.0.1"]);
+        expect(await s.shares.revoke(a, NOW + 3)).toBe(true);
+        expect(await s.shares.revoke(a, NOW + 4)).toBe(false);
+        expect((await s.shares.byHash("hash-a"))?.revoked_at).toBe(NOW + 3);
+      });
+
+      test("a link keeps only its newest opens, and the count keeps them all", async () => {
+        const job = await s.jobs.insert(1, "benchy", "benchy.3mf", NOW);
+        const id = await s.shares.insert({
+          token_hash: "h",
+          job_id: job,
+          printer_id: null,
+          created_by: "ann",
+          created_at: NOW,
+          expires_at: NOW + HOUR,
+        });
+        for (let i = 0; i < 55; i++) await s.shares.recordOpen(id, NOW + i, `a${i}`);
+        const opens = await s.shares.opens(id, 100);
+        expect(opens.length).toBe(50);
+        expect(opens[0]?.address).toBe("a54");
+        expect((await s.shares.byHash("h"))?.opened).toBe(55);
       });
     });
 

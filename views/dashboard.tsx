@@ -21,6 +21,8 @@ export function DashboardPage(props: {
   intervals: Intervals;
   frames: FrameMeta[];
   chart: JSX.Element;
+  /** The room is in a band where this printer's prints failed markedly more often: that, in words. */
+  roomWarning?: string | null;
 }) {
   const { ctx, printer } = props;
   const controls = controlView(printer, props.deviceOnline, ctx.t);
@@ -40,6 +42,13 @@ export function DashboardPage(props: {
         <h1 safe>{props.printer.info.name}</h1>
         <p id="device-state" class="device-state" role="status" aria-live="polite"></p>
       </div>
+      {props.roomWarning ? (
+        <p class="room-warning" id="room-warning" role="note" safe>
+          {props.roomWarning}
+        </p>
+      ) : (
+        ""
+      )}
       <div class="dashboard" data-printer-id={props.printer.info.id}>
         <StatePanel printer={printer} status={props.latest.status} ctx={ctx} controls={controls} />
         <Controls printer={printer} view={controls} ctx={ctx} />

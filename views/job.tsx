@@ -2,6 +2,7 @@
 // Owns a print's page: what it was and how it ended, its frames as a flip-book, the room's weather while it
 // ran, the errors it met, and its timelapse video when the camera Pi uploaded one.
 import { hmsWikiUrl } from "../src/printer-state.ts";
+import type { RecordingEvent } from "../src/services/recorder.ts";
 import { roleAtLeast } from "../src/services/users.ts";
 import type { JobFrameMeta, JobRow } from "../src/store/store.ts";
 import { JobFilaments } from "./ams.tsx";
@@ -10,6 +11,8 @@ import { Csrf } from "./forms.tsx";
 import { OutcomeBadge } from "./history.tsx";
 import { Layout } from "./layout.tsx";
 import { duration } from "./printer.tsx";
+import { Timeline } from "./recording.tsx";
+import { ShareBox } from "./shares.tsx";
 
 type Facts = {
   duration_s: number;
@@ -18,11 +21,11 @@ type Facts = {
   errors: { code: string; kind: string; severity?: string }[];
 };
 
-function FlipBook(props: { job: JobRow; frames: JobFrameMeta[]; ctx: ViewContext }) {
-  const { job, frames, ctx } = props;
+function FlipBook(props: { base: string; frames: JobFrameMeta[]; ctx: ViewContext }) {
+  const { base, frames, ctx } = props;
   const { t } = ctx;
   if (!frames.length) return <p class="muted">{t.noFrames}</p>;
-  const urls = frames.map((f) => ({ url: `/jobs/${job.id}/frames/${f.id}.jpg`, at: f.recorded_at, layer: f.layer }));
+  const urls = frames.map((f) => ({ url: `${base}/frames/${f.id}.jpg`, at: f.recorded_at, layer: f.layer }));
   const last = urls[urls.length - 1]!;
   return (
     <section class="flipbook" id="flipbook" tabindex="0" aria-label={t.frames}>
@@ -66,8 +69,16 @@ export function JobPage(props: {
   filaments: { type: string; color: string | null }[];
   /** Sent from the library and ended: operators may print it again (same file, plate and options). */
   reprintable?: boolean;
+  /** Seen through a share link: its path (`/s/<token>`) serves the frames and video; nothing else is linked. */
+  shared?: { base: string };
+  /** A share link just made on this page (its full URL, shown once). */
+  shareCreated?: string;
+  /** The flight recorder's timeline (a share leaves the operators' actions out). */
+  recording?: RecordingEvent[];
 }) {
-  const { ctx, job, facts } = props;
+  const { ctx, job, facts, shared } = props;
+  const base = shared?.base ?? `/jobs/${job.id}`;
+  const video = shared ? `${base}/timelapse.mp4` : `/timelapses/${props.timelapseId}.mp4`;
   const { t } = ctx;
   const w = facts.weather;
   const points = JSON.parse(job.weather_points) as [number, number, number][];
@@ -85,16 +96,22 @@ export function JobPage(props: {
           ""
         )}
       </div>
-      <p>
-        <a href={`/printers/${job.printer_id}/history`} safe>{`← ${props.printer}`}</a>
-        {" · "}
-        <a class="csv-link" href={`/jobs/${job.id}/readings.csv`} download="">
-          {t.readingsCsv}
-        </a>
-      </p>
+      {shared ? (
+        <p class="muted" safe>
+          {`${props.printer} · ${ctx.t.sharedReadOnly}`}
+        </p>
+      ) : (
+        <p>
+          <a href={`/printers/${job.printer_id}/history`} safe>{`← ${props.printer}`}</a>
+          {" · "}
+          <a class="csv-link" href={`/jobs/${job.id}/readings.csv`} download="">
+            {t.readingsCsv}
+          </a>
+        </p>
+      )}
       <div class="job-page">
         <div class="tile">
-          <FlipBook job={job} frames={props.frames} ctx={ctx} />
+          <FlipBook base={base} frames={props.frames} ctx={ctx} />
         </div>
         <section class="tile job-facts" aria-label={t.printHistory}>
           <dl class="facts">
@@ -183,11 +200,11 @@ export function JobPage(props: {
         {props.timelapseId ? (
           <section class="tile" aria-labelledby="h-video">
             <h2 id="h-video">{t.timelapse}</h2>
-            <video id="timelapse" controls muted src={`/timelapses/${props.timelapseId}.mp4`}></video>
+            <video id="timelapse" controls muted src={video}></video>
             <p>
-              <a href={`/timelapses/${props.timelapseId}.mp4?download=1`}>{t.download}</a>
+              <a href={`${video}?download=1`}>{t.download}</a>
             </p>
-            {ctx.user?.role === "admin" ? (
+            {!shared && ctx.user?.role === "admin" ? (
               <form method="post" action={`/timelapses/${props.timelapseId}/delete`} class="inline">
                 <Csrf ctx={ctx} />
                 <input type="hidden" name="back" value={`/jobs/${job.id}`} />
@@ -199,6 +216,21 @@ export function JobPage(props: {
               ""
             )}
           </section>
+        ) : (
+          ""
+        )}
+        {props.recording ? (
+          <Timeline
+            ctx={ctx}
+            job={job}
+            events={props.recording}
+            exportUrl={shared ? undefined : `/jobs/${job.id}/export`}
+          />
+        ) : (
+          ""
+        )}
+        {!shared && ctx.user?.role === "admin" ? (
+          <ShareBox ctx={ctx} jobId={job.id} created={props.shareCreated} />
         ) : (
           ""
         )}

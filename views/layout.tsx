@@ -44,6 +44,7 @@ const PAGE_STYLES: Record<string, string[]> = {
   job: ["printer-state.css", "history.css"],
   settings: ["settings.css"],
   library: ["library.css"],
+  stats: ["stats.css"],
 };
 const stylesheets = (page = "") => ["app.css", ...(PAGE_STYLES[page] ?? [])];
 
@@ -98,6 +99,7 @@ export function Layout(props: {
                 <a href="/history">{ctx.t.history}</a>
                 <a href="/library">{ctx.t.library}</a>
                 <a href="/queue">{ctx.t.queue}</a>
+                <a href="/stats">{ctx.t.statistics}</a>
                 <a href="/settings">{ctx.t.settings}</a>
               </nav>
               <span id="conn" class="conn" role="status" aria-live="polite" data-state="offline"></span>

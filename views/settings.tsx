@@ -4,7 +4,7 @@
 import { translate } from "../src/i18n.ts";
 import type { IntervalErrors } from "../src/services/intervals.ts";
 import { ROLES } from "../src/services/users.ts";
-import type { DeviceTokenRow, Intervals, LogRow, PrinterActionRow, UserRow } from "../src/store/store.ts";
+import type { DeviceTokenRow, Intervals, LogRow, PrinterActionRow, ShareListRow, UserRow } from "../src/store/store.ts";
 import { formatStamp, type ViewContext } from "./context.ts";
 import { Csrf, type Flash, FlashMessage } from "./forms.tsx";
 import { Layout } from "./layout.tsx";
@@ -13,6 +13,7 @@ import { NotifySection, type TargetView } from "./settings-notify.tsx";
 import { type PrinterSummary, PrintersSection } from "./settings-printers.tsx";
 import { StorageSection } from "./settings-storage.tsx";
 import { TokensSection } from "./settings-tokens.tsx";
+import { SharesSection } from "./shares.tsx";
 
 export function IntervalsForm(props: {
   ctx: ViewContext;
@@ -249,6 +250,7 @@ export function SettingsPage(props: {
   targets?: TargetView[];
   storage?: { archive: number; archiveQuota: number; media: number; mediaQuota: number };
   instances?: InstancesView;
+  shares?: ShareListRow[];
 }) {
   const { ctx } = props;
   return (
@@ -266,6 +268,7 @@ export function SettingsPage(props: {
           ""
         )}
         {ctx.user?.role === "admin" && props.targets ? <NotifySection ctx={ctx} targets={props.targets} /> : ""}
+        {ctx.user?.role === "admin" && props.shares ? <SharesSection ctx={ctx} shares={props.shares} /> : ""}
         {props.storage ? <StorageSection ctx={ctx} storage={props.storage} /> : ""}
         {ctx.user?.role === "admin" && props.instances ? <InstancesSection ctx={ctx} view={props.instances} /> : ""}
         {ctx.user?.role === "admin" && props.actions ? (

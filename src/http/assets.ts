@@ -32,6 +32,9 @@ import printerStateCss from "../../static/printer-state.css" with { type: "file"
 // @ts-expect-error file import of a script
 import pushJs from "../../static/push.js" with { type: "file" };
 import settingsCss from "../../static/settings.css" with { type: "file" };
+import statsCss from "../../static/stats.css" with { type: "file" };
+// @ts-expect-error file import of a script
+import statsJs from "../../static/stats.js" with { type: "file" };
 
 type Asset = { path: string; type: string };
 
@@ -44,12 +47,14 @@ export const ASSETS: Record<string, Asset> = {
   "history.css": { path: historyCss, type: "text/css; charset=utf-8" },
   "settings.css": { path: settingsCss, type: "text/css; charset=utf-8" },
   "library.css": { path: libraryCss, type: "text/css; charset=utf-8" },
+  "stats.css": { path: statsCss, type: "text/css; charset=utf-8" },
   "dashboard.js": { path: dashboardJs, type: "text/javascript; charset=utf-8" },
   "controls.js": { path: controlsJs, type: "text/javascript; charset=utf-8" },
   "history.js": { path: historyJs, type: "text/javascript; charset=utf-8" },
   "job.js": { path: jobJs, type: "text/javascript; charset=utf-8" },
   "library.js": { path: libraryJs, type: "text/javascript; charset=utf-8" },
   "push.js": { path: pushJs, type: "text/javascript; charset=utf-8" },
+  "stats.js": { path: statsJs, type: "text/javascript; charset=utf-8" },
   "icon-192.png": { path: icon192, type: "image/png" },
   "icon-512.png": { path: icon512, type: "image/png" },
   "favicon.svg": { path: favicon, type: "image/svg+xml" },

@@ -25,7 +25,9 @@ export function errorHandler(tools: RequestTools, log: Logger) {
           : "the request body could not be read";
       return errorAnswer(tools, request, 400, message, tools.t.badRequest);
     }
-    log.error("request failed", { path: new URL(request.url).pathname, error: error as Error });
+    // A share link's token is a secret: its path is logged without it.
+    const path = new URL(request.url).pathname.replace(/^\/s\/[^/]+/, "/s/<token>");
+    log.error("request failed", { path, error: error as Error });
     return errorAnswer(tools, request, 500, isApi(request) ? "internal error" : tools.t.serverError, "500");
   });
 }

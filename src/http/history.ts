@@ -4,6 +4,7 @@ import { Elysia, t } from "elysia";
 import { HistoryPage, OUTCOMES } from "../../views/history.tsx";
 import { JobPage } from "../../views/job.tsx";
 import { ErrorPage } from "../../views/pages.tsx";
+import { ExportPage } from "../../views/recording.tsx";
 import { effectiveModel } from "../bambu-models.ts";
 import type { Session } from "../services/auth.ts";
 import type { HttpDeps, RequestTools } from "./context.ts";
@@ -84,6 +85,7 @@ export function historyRoutes(deps: HttpDeps, tools: RequestTools) {
             timelapseId: await jobs.timelapseOf(job.id),
             filaments: filamentsByJob(await jobs.filaments([job.id])).get(job.id) ?? [],
             reprintable: job.outcome !== "running" && (await deps.sends.canReprint(job.id)),
+            recording: (await deps.recorder.recording(job.id))?.events ?? [],
           });
         },
         { ...page, params: IdParams },
@@ -96,6 +98,39 @@ export function historyRoutes(deps: HttpDeps, tools: RequestTools) {
           return image(request, frame && frame.job_id === params.id ? frame : null);
         },
         { ...page, params: t.Object({ id: IdParams.properties.id, file: t.String() }) },
+      )
+      // The flight recorder as one HTML file: frames inline as data: URIs, so it opens offline and asks for nothing.
+      .get(
+        "/jobs/:id/export",
+        async ({ session, params, set }) => {
+          const rec = await deps.recorder.recording(params.id);
+          if (!rec) {
+            set.status = 404;
+            return ErrorPage({ ctx: tools.view(session), title: "404", message: tools.t.noSuchJob });
+          }
+          const frames = new Map<number, string>();
+          for (const e of rec.events) {
+            if (e.kind !== "frame") continue;
+            const f = await jobs.frame(e.id as number);
+            if (f) frames.set(f.id, `data:${f.mime};base64,${Buffer.from(f.bytes).toString("base64")}`);
+          }
+          const html = ExportPage({
+            ctx: tools.view(session),
+            job: rec.job,
+            printer: printers.get(rec.job.printer_id)?.info.name ?? "",
+            events: rec.events,
+            frames,
+          }) as string;
+          const name = `layerwatch-print-${rec.job.id}.html`;
+          return new Response(html, {
+            headers: {
+              "content-type": "text/html; charset=utf-8",
+              "content-disposition": `attachment; filename="${name}"`,
+              "cache-control": "private, no-store",
+            },
+          });
+        },
+        { ...page, params: IdParams },
       )
       // The job's last archived frame: its thumbnail in lists and for its video.
       .get(

@@ -103,5 +103,29 @@ export function jobsApiRoutes(deps: HttpDeps, tools: RequestTools) {
         });
       },
       { auth: "api", params: IdParams },
+    )
+    .get(
+      "/jobs/:id/recording",
+      async ({ params, request }) => {
+        const rec = await deps.recorder.recording(params.id);
+        if (!rec) return jsonResponse({ error: "no such job" }, 404);
+        const { job, events } = rec;
+        const frames = events.filter((e) => e.kind === "frame").length;
+        const timelapse = await jobs.timelapseOf(job.id);
+        return jsonFor(request, {
+          job: {
+            ...(await row({ ...job, frames }, filamentsByJob(await jobs.filaments([job.id])))),
+            errors: jobFacts(job).errors,
+          },
+          timelapse_url: timelapse === null ? null : `/timelapses/${timelapse}.mp4`,
+          events: events.map((e) => ({
+            ...e,
+            at: iso(e.at),
+            t_s: Math.round((e.at - job.started_at) / 100) / 10,
+            ...(e.kind === "frame" ? { url: `/jobs/${job.id}/frames/${e.id}.jpg` } : {}),
+          })),
+        });
+      },
+      { auth: "api", params: IdParams },
     );
 }

@@ -15,6 +15,7 @@ import { PrinterCard } from "../../views/printer.tsx";
 import { cardInterval } from "../../views/render.ts";
 import type { Session } from "../services/auth.ts";
 import type { HeldPrinter } from "../services/printers.ts";
+import { describeWarning, ROOM_NOW_MS } from "../services/stats.ts";
 import { DEFAULT_PRINTER_ID } from "../store/migrations.ts";
 import type { ReadingRow } from "../store/store.ts";
 import { dayOf, parseDay, shiftDay } from "../time.ts";
@@ -97,14 +98,19 @@ export function pageRoutes(deps: HttpDeps, tools: RequestTools) {
     const panel = await chart(id, query);
     if (!panel) return badRequest(session, set);
     const printer = printers.get(id)!;
+    const latest = telemetry.latest(id);
+    const room = latest.reading && Date.now() - latest.reading.recorded_at < ROOM_NOW_MS ? latest.reading : null;
+    // From the bands read when a print last ended: the printer page stays free of statistics queries.
+    const warning = deps.stats.roomWarningNow(id, room);
     return DashboardPage({
       ctx: tools.view(session),
       printer,
       deviceOnline: printers.deviceSource(printer) === "online",
-      latest: telemetry.latest(id),
+      latest,
       intervals: deps.intervals.get(),
       frames: await telemetry.frames(id, deps.config.image_retention),
       chart: panel,
+      roomWarning: warning ? describeWarning(warning, tools.t.roomWarningText) : null,
     });
   }
 

@@ -42,7 +42,7 @@ export async function settingsPage(
   session: Session,
   extra: { flash?: Flash; created?: { name: string; token: string } } = {},
 ) {
-  const [users, tokens, log, actions, targets, storage, instances] = await Promise.all([
+  const [users, tokens, log, actions, targets, storage, instances, shares] = await Promise.all([
     deps.users.list(),
     deps.deviceTokens.list(),
     deps.eventLog.recent(100),
@@ -50,6 +50,7 @@ export async function settingsPage(
     deps.notifier.targets(),
     deps.storage(),
     instancesView(deps),
+    deps.shares.list(),
   ]);
   return SettingsPage({
     ctx: tools.view(session),
@@ -61,6 +62,7 @@ export async function settingsPage(
     targets,
     storage,
     instances,
+    shares,
     devices: deps.devices.connected(),
     printers: summariesOf(deps),
     ...extra,

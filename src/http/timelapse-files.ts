@@ -32,6 +32,30 @@ function disposition(filename: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
 }
 
+/** The video, whole or one range of it, straight from disk (a Blob slice: nothing read into memory). */
+export function videoResponse(
+  request: Request,
+  row: (TimelapseRow & { file: string }) | null,
+  download: boolean,
+): Response {
+  if (!row) return new Response("no such video", { status: 404, headers: { "content-type": "text/plain" } });
+  const headers: Record<string, string> = {
+    "content-type": row.filetype,
+    "accept-ranges": "bytes",
+    // A video never changes once complete, so its id is a strong validator.
+    etag: `"timelapse-${row.id}"`,
+    "cache-control": "private, max-age=31536000, immutable",
+  };
+  if (download) headers["content-disposition"] = disposition(row.filename);
+  const blob = Bun.file(row.file);
+  const range = parseRange(request.headers.get("range"), row.size);
+  if (range === "unsatisfiable")
+    return new Response(null, { status: 416, headers: { ...headers, "content-range": `bytes */${row.size}` } });
+  if (!range) return new Response(blob, { headers });
+  headers["content-range"] = `bytes ${range.start}-${range.end}/${row.size}`;
+  return new Response(blob.slice(range.start, range.end + 1), { status: 206, headers });
+}
+
 export function timelapseFileRoutes(deps: TimelapseDeps & Pick<HttpDeps, "config" | "log">, tools: RequestTools) {
   const { timelapses } = deps;
   const iso = (ms: number) => isoInZone(ms, deps.config.timezone);
@@ -45,26 +69,9 @@ export function timelapseFileRoutes(deps: TimelapseDeps & Pick<HttpDeps, "config
     thumbnail_url: t.job_id === null ? null : `/jobs/${t.job_id}/thumbnail.jpg`,
   });
 
-  /** The video, whole or one range of it, straight from disk (a Blob slice: nothing read into memory). */
   async function video(request: Request, file: string, download: boolean): Promise<Response> {
     const id = idOfFile(file, ["mp4"]);
-    const row = id === null ? null : await timelapses.video(id);
-    if (!row) return new Response("no such video", { status: 404, headers: { "content-type": "text/plain" } });
-    const headers: Record<string, string> = {
-      "content-type": row.filetype,
-      "accept-ranges": "bytes",
-      // A video never changes once complete, so its id is a strong validator.
-      etag: `"timelapse-${row.id}"`,
-      "cache-control": "private, max-age=31536000, immutable",
-    };
-    if (download) headers["content-disposition"] = disposition(row.filename);
-    const blob = Bun.file(row.file);
-    const range = parseRange(request.headers.get("range"), row.size);
-    if (range === "unsatisfiable")
-      return new Response(null, { status: 416, headers: { ...headers, "content-range": `bytes */${row.size}` } });
-    if (!range) return new Response(blob, { headers });
-    headers["content-range"] = `bytes ${range.start}-${range.end}/${row.size}`;
-    return new Response(blob.slice(range.start, range.end + 1), { status: 206, headers });
+    return videoResponse(request, id === null ? null : await timelapses.video(id), download);
   }
 
   return new Elysia({ name: "timelapse-files" })

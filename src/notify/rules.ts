@@ -59,6 +59,8 @@ export function createNotifyRules<P extends RulePrinter>(deps: {
   latestFrame: (printerId: number) => number | null;
   currentJob: (printerId: number) => JobRow | null;
   limits: (printerId: number) => Limits;
+  /** The room is in a band where this printer's prints failed markedly more often: that, in words (else null). */
+  roomWarning?: (printerId: number) => string | null;
   publicUrl: string;
   timings?: Partial<RuleTimings>;
 }) {
@@ -108,7 +110,8 @@ export function createNotifyRules<P extends RulePrinter>(deps: {
     }
     const event = `print_${kind}` as NotifyEvent;
     const layers = job.total_layers ? ` (layer ${job.layer ?? 0}/${job.total_layers})` : "";
-    raise(event, job.printer_id, `${job.name}${layers}`, job);
+    const warning = kind === "started" ? deps.roomWarning?.(job.printer_id) : null;
+    raise(event, job.printer_id, `${job.name}${layers}${warning ? `\n${warning}` : ""}`, job);
   });
 
   // First: a report that fails a print with an HMS code tells of the code before the job service, hearing the

@@ -6,6 +6,8 @@
 // gaining the link an instance reads the printer's open job again (`adopt`), so a print stays one job.
 // A job also records the AMS trays it drew from (the tray printing now, whenever it changes during the print).
 import { activeTray } from "../bambu-ams.ts";
+// Each print also gets its timeline (the flight recorder's): state changes, each layer with the temperatures and
+// speed, errors and HMS codes when first seen, pauses and resumes.
 import type { DomainEvents, EventBus } from "../events.ts";
 import type { Logger } from "../log.ts";
 import {
@@ -29,10 +31,17 @@ const ARCHIVE_EVERY_MS = 60_000;
 const MAX_WEATHER_POINTS = 240;
 const SAVE_PROGRESS_MS = 5_000;
 type JobError = { code: string; kind: "print_error" | "hms"; severity?: string };
+/** What a print's timeline records (job_events.kind); the flight recorder adds frames, readings and actions. */
+export type TimelineKind = "state" | "hms" | "error" | "pause" | "resume";
 
 type FrameEvent = DomainEvents["frame"];
 
 const printing = (g: string | null) => g === "PREPARE" || g === "RUNNING";
+/**
+ * When the report behind `s` arrived: the timeline is stamped with it, so it sorts right against readings that came
+ * while the report waited its turn. A state older than a minute (read back at start) is stamped now.
+ */
+const arrived = (s: PrinterState, now: number) => (s.updated_at && now - s.updated_at < 60_000 ? s.updated_at : now);
 
 export async function createJobService(deps: {
   store: AsyncStore;
@@ -73,6 +82,10 @@ export async function createJobService(deps: {
    */
   const saveSoon = (key: string, job: JobRow, method: "update" | "saveWeather") =>
     void writes.later(key, SAVE_PROGRESS_MS, "jobs", method, job, fenceOf(job.printer_id)).catch(logFailure);
+
+  /** A timeline entry, riding with the next group commit (never waited for: the report goes on). */
+  const note = (job: JobRow, at: number, kind: TimelineKind, detail: Record<string, unknown>) =>
+    void writes.run("jobEvents", "add", job.id, at, kind, JSON.stringify(detail)).catch(logFailure);
 
   // The store is async: a printer's events are handled one after another (each waits for the one before), so a
   // job is opened before the next report looks for it. Printers do not wait for each other.
@@ -116,6 +129,12 @@ export async function createJobService(deps: {
     const id = job.id;
     open.set(printerId, job);
     lastArchive.delete(printerId);
+    note(job, arrived(s, now), "state", {
+      gcode_state: s.gcode_state,
+      file: s.file,
+      layer: s.layer,
+      total_layers: s.total_layers,
+    });
     log.info("print started", { printer: printerId, job: id });
     events.emit("job", { kind: "started", job });
   }
@@ -131,7 +150,9 @@ export async function createJobService(deps: {
     if (job.paused_since) {
       job.paused_ms += now - job.paused_since;
       job.paused_since = null;
+      note(job, now, "resume", {});
     }
+    note(job, now, "state", { outcome, gcode_state: lastState.get(printerId) ?? null });
     void archiveLatest(job).catch(logFailure);
     try {
       // Progress and weather may still be waiting for a group commit: written now, with the close.
@@ -180,12 +201,19 @@ export async function createJobService(deps: {
     }
   }
 
-  function noteErrors(job: JobRow, s: PrinterState): boolean {
+  function noteErrors(job: JobRow, s: PrinterState, at: number): boolean {
     if (!s.error && !s.hms.length) return false;
     const seen = JSON.parse(job.errors) as JobError[];
     const before = seen.length;
     const add = (e: JobError) => {
-      if (!seen.some((x) => x.code === e.code && x.kind === e.kind)) seen.push(e);
+      if (seen.some((x) => x.code === e.code && x.kind === e.kind)) return;
+      seen.push(e);
+      note(
+        job,
+        at,
+        e.kind === "hms" ? "hms" : "error",
+        e.kind === "hms" ? { code: e.code, severity: e.severity } : { code: e.code },
+      );
     };
     if (s.error && s.error.code !== CANCELLED_ERROR) add({ code: printErrorCode(s.error.code), kind: "print_error" });
     for (const h of s.hms) add({ code: h.code, kind: "hms", severity: h.severity });
@@ -219,7 +247,23 @@ export async function createJobService(deps: {
     }
     if (changed.ams !== undefined) await noteTray(printerId, s);
     const now = Date.now();
-    let dirty = noteErrors(job, s);
+    const at = arrived(s, now);
+    let dirty = noteErrors(job, s, at);
+    // One timeline entry per report that changed what it shows: the state, a new layer (with the temperatures and
+    // speed then), or the speed.
+    const shown: Record<string, unknown> = {};
+    if (changed.gcode_state !== undefined) shown.gcode_state = g;
+    if (s.layer !== null && s.layer !== job.layer)
+      Object.assign(shown, {
+        layer: s.layer,
+        total_layers: s.total_layers,
+        nozzle_temp: s.nozzle_temp,
+        nozzle_target: s.nozzle_target,
+        bed_temp: s.bed_temp,
+        bed_target: s.bed_target,
+      });
+    if (changed.speed_level !== undefined || "layer" in shown) shown.speed_level = s.speed_level;
+    if (Object.keys(shown).length && g !== "FINISH" && g !== "FAILED") note(job, at, "state", shown);
     if (s.layer !== null && s.layer !== job.layer) {
       job.layer = s.layer;
       dirty = true;
@@ -233,11 +277,13 @@ export async function createJobService(deps: {
     if (g === "IDLE" && ACTIVE_STATES.includes(before ?? "")) return finish(printerId, "cancelled");
     if (g === "PAUSE" && !job.paused_since) {
       job.paused_since = now;
+      note(job, at, "pause", { layer: job.layer });
       dirty = true;
     }
     if (g !== "PAUSE" && job.paused_since) {
       job.paused_ms += now - job.paused_since;
       job.paused_since = null;
+      note(job, at, "resume", { layer: job.layer });
       dirty = true;
     }
     // Progress is kept in memory and rides with the next group commit, within a few seconds (and always at

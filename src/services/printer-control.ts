@@ -135,13 +135,22 @@ export function createPrinterControl(deps: {
     });
   }
 
-  /** Records the attempt: result "ok" or the reason code; detail the printer state or HMS code behind it. */
-  async function audit(printerId: number, user: string, action: Action, r: ActionResult): Promise<ActionResult> {
+  /**
+   * Records the attempt: result "ok" or the reason code; detail the printer state or HMS code behind it. Stamped
+   * when it was asked for, so a print's timeline shows the action before the state change it caused.
+   */
+  async function audit(
+    printerId: number,
+    user: string,
+    action: Action,
+    r: ActionResult,
+    asked: number,
+  ): Promise<ActionResult> {
     const result = r.ok ? "ok" : r.reason;
     const detail = r.ok ? "" : (r.hms ?? r.gcodeState ?? "");
     await deps.store.printerActions.record({
       printer_id: printerId,
-      at: Date.now(),
+      at: asked,
       username: user,
       action,
       via: r.via,
@@ -159,36 +168,37 @@ export function createPrinterControl(deps: {
 
   return {
     async act(printerId: number, action: Action, user: string, level?: number): Promise<ActionResult> {
+      const asked = Date.now();
+      const done = (r: ActionResult) => audit(printerId, user, action, r, asked);
       const p = printers.get(printerId);
       if (!p) return refuse("no_printer");
       if (action === "speed" && !(Number.isInteger(level) && level! >= 1 && level! <= 4)) return refuse("bad_level");
       const wrong = misfit(action, p.state);
-      if (wrong) return audit(printerId, user, action, { ...refuse(wrong), gcodeState: p.state.gcode_state ?? "" });
+      if (wrong) return done({ ...refuse(wrong), gcodeState: p.state.gcode_state ?? "" });
       const command = lanCommand(action, level);
       // The printer says it obeys only signed commands (`fun` bit 0x20000000): sending would be dropped silently.
       if (command && deps.lan.connected(printerId) && p.state.signing_required === true)
-        return audit(printerId, user, action, refuse("authorization_control", "lan"));
+        return done(refuse("authorization_control", "lan"));
       if (command && deps.lan.connected(printerId)) {
         const waiting = awaitState(printerId, action, level);
-        if (!deps.lan.send(printerId, command)) return audit(printerId, user, action, refuse("link_dropped", "lan"));
+        if (!deps.lan.send(printerId, command)) return done(refuse("link_dropped", "lan"));
         const outcome = await waiting;
-        if (outcome === "auth")
-          return audit(printerId, user, action, { ...refuse("authorization_control", "lan"), hms: AUTH_CONTROL_HMS });
-        if (!outcome) return audit(printerId, user, action, refuse("unconfirmed", "lan"));
-        return audit(printerId, user, action, { ok: true, via: "lan", state: outcome });
+        if (outcome === "auth") return done({ ...refuse("authorization_control", "lan"), hms: AUTH_CONTROL_HMS });
+        if (!outcome) return done(refuse("unconfirmed", "lan"));
+        return done({ ok: true, via: "lan", state: outcome });
       }
       // Without a LAN link (or for the timelapse, which only the camera Pi runs): through the device.
-      if (action.startsWith("light") || action === "speed") return audit(printerId, user, action, refuse("needs_lan"));
-      if (!deps.devices.count(printerId)) return audit(printerId, user, action, refuse("offline"));
+      if (action.startsWith("light") || action === "speed") return done(refuse("needs_lan"));
+      if (!deps.devices.count(printerId)) return done(refuse("offline"));
       const answer = await deps.devices.ask(printerId, action, CONFIRM_WITHIN_MS);
-      if (answer === null) return audit(printerId, user, action, refuse("device_silent", "device"));
-      if (!answer) return audit(printerId, user, action, refuse("device_refused", "device"));
-      return audit(printerId, user, action, { ok: true, via: "device", state: printers.get(printerId)?.state });
+      if (answer === null) return done(refuse("device_silent", "device"));
+      if (!answer) return done(refuse("device_refused", "device"));
+      return done({ ok: true, via: "device", state: printers.get(printerId)?.state });
     },
     recent: (limit = 50) => deps.store.printerActions.recent(limit),
     /** Audits and returns a refusal decided outside this service (another instance did not answer). */
     refuse: (printerId: number, user: string, action: Action, reason: ActionRefusal) =>
-      audit(printerId, user, action, refuse(reason)),
+      audit(printerId, user, action, refuse(reason), Date.now()),
   };
 }
 

@@ -43,6 +43,12 @@ export const COPIED_TABLES: Record<string, { seeded: readonly (number | string)[
   sends: { seeded: [] },
   queue_items: { seeded: [] },
   queue_plates: { seeded: [] },
+  share_links: { seeded: [] },
+  share_opens: { seeded: [] },
+  print_stats: { seeded: [] },
+  print_error_stats: { seeded: [] },
+  print_room_stats: { seeded: [] },
+  job_events: { seeded: [] },
 };
 
 /** Tables an SQLite file may hold beside the schema: SQLite's own, and old-server rows the upgrade kept aside. */

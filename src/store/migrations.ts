@@ -14,6 +14,8 @@ import { readingsIndexWithId } from "./migrations/010-readings-index-with-id.ts"
 import { jobFilaments } from "./migrations/011-job-filaments.ts";
 import { operatorsLibrarySends } from "./migrations/012-operators-library-sends.ts";
 import { queue } from "./migrations/013-queue.ts";
+import { shareLinks } from "./migrations/014-share-links.ts";
+import { printStatsAndJobEvents } from "./migrations/015-print-stats-and-job-events.ts";
 
 export { DEFAULT_DEVICE_ID, DEFAULT_INTERVALS } from "./migrations/001-initial.ts";
 export { DEFAULT_PRINTER_ID } from "./migrations/004-printers.ts";
@@ -39,6 +41,8 @@ const migrations: Migration[] = [
   jobFilaments,
   operatorsLibrarySends,
   queue,
+  shareLinks,
+  printStatsAndJobEvents,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

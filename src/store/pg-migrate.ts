@@ -14,6 +14,8 @@ import { readingsIndexWithId } from "./migrations/010-readings-index-with-id.pg.
 import { jobFilaments } from "./migrations/011-job-filaments.pg.ts";
 import { operatorsLibrarySends } from "./migrations/012-operators-library-sends.pg.ts";
 import { queue } from "./migrations/013-queue.pg.ts";
+import { shareLinks } from "./migrations/014-share-links.pg.ts";
+import { printStatsAndJobEvents } from "./migrations/015-print-stats-and-job-events.pg.ts";
 import type { MigrationContext } from "./migrations.ts";
 import { SCHEMA_VERSION } from "./migrations.ts";
 
@@ -34,6 +36,8 @@ export const PG_MIGRATIONS: PgMigration[] = [
   jobFilaments,
   operatorsLibrarySends,
   queue,
+  shareLinks,
+  printStatsAndJobEvents,
 ];
 
 /** The advisory lock every instance takes to migrate (one database, one key: "lwmg"). */

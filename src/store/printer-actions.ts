@@ -22,6 +22,9 @@ export function printerActionStatements(db: Database) {
       "DELETE FROM printer_actions WHERE id <= (SELECT max(id) FROM printer_actions) - ?",
     ),
     recent: db.query<PrinterActionRow, [number]>("SELECT * FROM printer_actions ORDER BY id DESC LIMIT ?"),
+    between: db.query<PrinterActionRow, [number, number, number]>(
+      "SELECT * FROM printer_actions WHERE printer_id = ? AND at >= ? AND at <= ? ORDER BY at, id",
+    ),
     deleteOfPrinter: db.query<never, [number]>("DELETE FROM printer_actions WHERE printer_id = ?"),
   };
   return {
@@ -31,6 +34,8 @@ export function printerActionStatements(db: Database) {
       q.trim.run(keep);
     },
     recent: (limit: number) => q.recent.all(limit),
+    /** One printer's actions from `from` to `to` (both included), oldest first. */
+    between: (printerId: number, from: number, to: number) => q.between.all(printerId, from, to),
     deleteOfPrinter: (printerId: number) => void q.deleteOfPrinter.run(printerId),
   };
 }

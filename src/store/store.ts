@@ -6,6 +6,8 @@ import { exportStatements } from "./exports.ts";
 import { figureStatements } from "./figures.ts";
 import { frameStatements } from "./frames.ts";
 import { intervalStatements } from "./intervals.ts";
+import { jobEventStatements } from "./job-events.ts";
+import type { Fence, Outcome } from "./jobs.ts";
 import { jobStatements } from "./jobs.ts";
 import { leaseStatements } from "./leases.ts";
 import { libraryStatements } from "./library.ts";
@@ -15,6 +17,8 @@ import { printerStatements } from "./printers.ts";
 import { queueStatements } from "./queue.ts";
 import { readingStatements } from "./readings.ts";
 import { sendStatements } from "./sends.ts";
+import { shareStatements } from "./shares.ts";
+import { statStatements } from "./stats.ts";
 import { statusStatements } from "./statuses.ts";
 import { timelapseStatements } from "./timelapses.ts";
 import { sessionStatements, userStatements } from "./users.ts";
@@ -25,6 +29,7 @@ export type { ExportReading, JobPage, ReadingPage } from "./exports.ts";
 export type { DeliveryCount, DeviceCount, JobCount } from "./figures.ts";
 export type { FrameMeta, FrameRow, FrameSource } from "./frames.ts";
 export type { Intervals } from "./intervals.ts";
+export type { JobEventRow } from "./job-events.ts";
 export type { JobFilament, JobFrameMeta, JobListRow, JobRow, Outcome } from "./jobs.ts";
 export type { LeaseRow } from "./leases.ts";
 export type { LibraryFileRow, LibraryPlateRow, LibraryQuery, NewLibraryFile } from "./library.ts";
@@ -34,6 +39,8 @@ export type { PrinterData, PrinterRow, PrinterSetup, TlsMode } from "./printers.
 export type { NewQueueItem, QueueItemRow, QueueStatus } from "./queue.ts";
 export type { Bucket, ReadingRow, SummaryRow } from "./readings.ts";
 export type { NewSend, SendChange, SendRow, SendStatus } from "./sends.ts";
+export type { NewShare, ShareListRow, ShareOpenRow, ShareRow } from "./shares.ts";
+export type { ErrorStatsRow, MonthStatsRow, RoomStatsRow, StatsRange } from "./stats.ts";
 export type { StatusRow } from "./statuses.ts";
 export type { NewTimelapse, TimelapseRow } from "./timelapses.ts";
 export type { Role, SessionRow, UserRow } from "./users.ts";
@@ -46,6 +53,7 @@ export function createStore(db: Database, opts: { zone: string }) {
   const printers = printerStatements(db);
   const printerActions = printerActionStatements(db);
   const jobs = jobStatements(db);
+  const stats = statStatements(db, opts);
   return {
     db,
     users: userStatements(db),
@@ -58,7 +66,17 @@ export function createStore(db: Database, opts: { zone: string }) {
     eventLog: eventLogStatements(db),
     intervals: intervalStatements(db),
     printerActions,
-    jobs,
+    jobs: {
+      ...jobs,
+      /** Closes a print and adds it to the statistics, in one transaction: once, however often it is closed. */
+      close: db.transaction((id: number, at: number, outcome: Outcome, fence: Fence = null) => {
+        const wasOpen = jobs.byId(id)?.outcome === "running";
+        jobs.close(id, at, outcome, fence);
+        if (wasOpen) stats.addJob(jobs.byId(id)!);
+      }),
+    },
+    jobEvents: jobEventStatements(db),
+    stats,
     notify: notifyStatements(db),
     leases: leaseStatements(db),
     timelapses: timelapseStatements(db),
@@ -67,6 +85,7 @@ export function createStore(db: Database, opts: { zone: string }) {
     queue: queueStatements(db),
     figures: figureStatements(db),
     exports: exportStatements(db),
+    shares: shareStatements(db),
     printers: {
       ...printers,
       /** Removes a printer and everything it holds, in one transaction. */
@@ -77,6 +96,7 @@ export function createStore(db: Database, opts: { zone: string }) {
         devices.deleteOfPrinter(id);
         printerActions.deleteOfPrinter(id);
         jobs.deleteOfPrinter(id);
+        stats.deleteOfPrinter(id);
         printers.deleteRow(id);
       }),
     },

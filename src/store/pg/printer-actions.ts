@@ -18,6 +18,9 @@ export function pgPrinterActionStatements(pg: Pg): Promisified<ReturnType<typeof
       }),
     recent: (limit: number) =>
       rows<PrinterActionRow>(sql`SELECT * FROM printer_actions ORDER BY id DESC LIMIT ${limit}`),
+    between: (printerId: number, from: number, to: number) =>
+      rows<PrinterActionRow>(sql`SELECT * FROM printer_actions WHERE printer_id = ${printerId} AND at >= ${from}
+        AND at <= ${to} ORDER BY at, id`),
     deleteOfPrinter: async (printerId: number) => {
       await sql`DELETE FROM printer_actions WHERE printer_id = ${printerId}`;
     },

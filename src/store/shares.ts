@@ -1,0 +1,70 @@
+// Owns the share_links and share_opens tables: read-only links kept by their token's hash, and when they opened.
+import type { Database } from "bun:sqlite";
+
+export type ShareRow = {
+  id: number;
+  token_hash: string;
+  job_id: number | null;
+  printer_id: number | null;
+  created_by: string;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  opened: number;
+  last_opened_at: number | null;
+};
+export type ShareListRow = ShareRow & { job_name: string | null };
+export type NewShare = Pick<
+  ShareRow,
+  "token_hash" | "job_id" | "printer_id" | "created_by" | "created_at" | "expires_at"
+>;
+export type ShareOpenRow = { id: number; share_id: number; at: number; address: string };
+
+/** Each link keeps the newest this many opens (the count keeps them all). */
+export const SHARE_OPENS_KEPT = 50;
+
+export function shareStatements(db: Database) {
+  const q = {
+    insert: db.query<{ id: number }, [string, number | null, number | null, string, number, number]>(
+      `INSERT INTO share_links (token_hash, job_id, printer_id, created_by, created_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+    ),
+    byHash: db.query<ShareRow, [string]>("SELECT * FROM share_links WHERE token_hash = ?"),
+    list: db.query<ShareListRow, [number]>(
+      `SELECT s.*, j.name AS job_name FROM share_links s LEFT JOIN jobs j ON j.id = s.job_id
+       ORDER BY s.id DESC LIMIT ?`,
+    ),
+    revoke: db.query<never, [number, number]>(
+      "UPDATE share_links SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+    ),
+    opened: db.query<never, [number, number]>(
+      "UPDATE share_links SET opened = opened + 1, last_opened_at = ?1 WHERE id = ?2",
+    ),
+    insertOpen: db.query<never, [number, number, string]>(
+      "INSERT INTO share_opens (share_id, at, address) VALUES (?, ?, ?)",
+    ),
+    trimOpens: db.query<never, [number, number]>(
+      `DELETE FROM share_opens WHERE share_id = ?1 AND id NOT IN
+       (SELECT id FROM share_opens WHERE share_id = ?1 ORDER BY id DESC LIMIT ?2)`,
+    ),
+    opens: db.query<ShareOpenRow, [number, number]>(
+      "SELECT * FROM share_opens WHERE share_id = ? ORDER BY id DESC LIMIT ?",
+    ),
+  };
+  return {
+    insert: (s: NewShare) =>
+      q.insert.get(s.token_hash, s.job_id, s.printer_id, s.created_by, s.created_at, s.expires_at)!.id,
+    byHash: (hash: string) => q.byHash.get(hash),
+    /** Newest first, with the shared print's name. */
+    list: (limit: number) => q.list.all(limit),
+    /** True when the link was live and is revoked now. */
+    revoke: (id: number, at: number) => q.revoke.run(at, id).changes > 0,
+    /** Counts an open and logs it, keeping the newest SHARE_OPENS_KEPT. */
+    recordOpen: db.transaction((id: number, at: number, address: string) => {
+      q.opened.run(at, id);
+      q.insertOpen.run(id, at, address);
+      q.trimOpens.run(id, SHARE_OPENS_KEPT);
+    }),
+    opens: (id: number, limit: number) => q.opens.all(id, limit),
+  };
+}

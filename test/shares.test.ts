@@ -1,0 +1,191 @@
+// Share links: a read-only link to one print for someone without an account. It shows that print and its frames,
+// nothing else (other prints, printers, the API and sockets stay closed); expired and revoked links are refused,
+// guessing is throttled per address, each open is counted, and Settings lists and revokes them.
+import { describe, expect, test } from "bun:test";
+import { useApp } from "./app-fixture.ts";
+import { connected, connectSocket, csrfFrom, fakeJpeg, getPage, postForm } from "./helpers.ts";
+
+// Each test speaks from its own address (X-Forwarded-For, trusted here), so one test's guesses do not throttle another.
+const fx = useApp({ config: { trust_proxy: true } });
+let lastAddress = 0;
+const fromNewAddress = () => ({ "x-forwarded-for": `10.1.0.${++lastAddress}` });
+
+/** A finished print with two archived frames, stored as the job service stores them. */
+function seedJob(name: string) {
+  const { store } = fx.app;
+  const id = store.jobs.insert(1, name, `${name}.3mf`, Date.now() - 3_600_000);
+  const frames = [1, 2].map((n) => store.jobs.addFrame(id, Date.now() - 1000 * n, n, "image/jpeg", fakeJpeg(500, n)));
+  store.jobs.close(id, Date.now(), "finished");
+  return { id, frames };
+}
+
+async function share(jobId: number, body: unknown = {}) {
+  return fetch(`${fx.app.url}/api/jobs/${jobId}/share`, {
+    method: "POST",
+    headers: { cookie: fx.cookie, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+}
+async function newLink(jobId: number, expires_in_s = 3600) {
+  const res = await share(jobId, { expires_in_s });
+  expect(res.status).toBe(201);
+  const made = (await res.json()) as { id: number; url: string; expires_at: string };
+  return { ...made, path: new URL(made.url).pathname };
+}
+const anon = (path: string, headers: Record<string, string> = fromNewAddress()) =>
+  fetch(`${fx.app.url}${path}`, { headers, redirect: "manual" });
+
+describe("making links", () => {
+  test("an admin makes a link to a print; it is listed without its token and expires when asked", async () => {
+    const { id } = seedJob("listed");
+    const before = Date.now();
+    const link = await newLink(id, 7200);
+    expect(link.url).toMatch(/\/s\/lws_[A-Za-z0-9_-]{43}$/);
+    expect(Date.parse(link.expires_at) - before).toBeGreaterThanOrEqual(7_200_000 - 5);
+    const list = (await (await fetch(`${fx.app.url}/api/shares`, { headers: { cookie: fx.cookie } })).json()) as {
+      id: number;
+      job_id: number;
+      state: string;
+    }[];
+    expect(list.find((s) => s.id === link.id)).toMatchObject({ job_id: id, state: "live", opened: 0 });
+    expect(JSON.stringify(list)).not.toContain(link.path.slice(3));
+    const stored = fx.app.store.db.query("SELECT token_hash FROM share_links WHERE id = ?").get(link.id) as {
+      token_hash: string;
+    };
+    expect(stored.token_hash).not.toContain(link.path.slice(3));
+  });
+
+  test("a lifetime out of range, a missing print and a session-less request are refused", async () => {
+    const { id } = seedJob("refused");
+    expect((await share(id, { expires_in_s: 5 })).status).toBe(400);
+    expect((await share(id, { expires_in_s: 1e9 })).status).toBe(400);
+    expect((await share(id, { expires_in_s: "soon" })).status).toBe(400);
+    expect((await share(999_999)).status).toBe(404);
+    const anonymous = await fetch(`${fx.app.url}/api/jobs/${id}/share`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    expect(anonymous.status).toBe(401);
+  });
+});
+
+describe("what a link opens", () => {
+  test("the link shows that print read-only, with its frames under the token, and counts the open", async () => {
+    const { id, frames } = seedJob("shared-benchy");
+    const link = await newLink(id);
+    const res = await anon(link.path);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("referrer-policy")).toBe("no-referrer");
+    expect(res.headers.get("set-cookie")).toBeNull();
+    const html = await res.text();
+    expect(html).toContain("shared-benchy");
+    expect(html).toContain(`${link.path}/frames/${frames[0]}.jpg`);
+    // Read-only: no link to the printer, the history, settings, no form at all.
+    expect(html).not.toContain(`/jobs/${id}/`);
+    expect(html).not.toContain("/printers/");
+    expect(html).not.toContain("/settings");
+    expect(html).not.toContain("<form");
+    const img = await anon(`${link.path}/frames/${frames[0]}.jpg`);
+    expect(img.status).toBe(200);
+    expect(img.headers.get("content-type")).toBe("image/jpeg");
+    expect(new Uint8Array(await img.arrayBuffer())).toEqual(fakeJpeg(500, 1));
+    const row = (await (await fetch(`${fx.app.url}/api/shares`, { headers: { cookie: fx.cookie } })).json()) as {
+      id: number;
+      opened: number;
+    }[];
+    expect(row.find((s) => s.id === link.id)?.opened).toBe(1);
+    expect(fx.app.logs.some((l) => l.msg === "share link opened" && l.fields?.share === link.id)).toBe(true);
+  });
+
+  test("nothing else is reachable: another print's frames, other pages, the API and sockets are refused", async () => {
+    const mine = seedJob("mine");
+    const other = seedJob("other");
+    const link = await newLink(mine.id);
+    const headers = fromNewAddress();
+    expect((await anon(`${link.path}/frames/${other.frames[0]}.jpg`, headers)).status).toBe(404);
+    expect((await anon(`${link.path}/timelapse.mp4`, headers)).status).toBe(404);
+    expect((await anon(`/jobs/${mine.id}`, headers)).status).toBe(303);
+    expect((await anon(`/jobs/${mine.id}/frames/${mine.frames[0]}.jpg`, headers)).status).toBe(303);
+    expect((await anon(`/api/jobs/${mine.id}`, headers)).status).toBe(401);
+    expect((await anon("/api/printers", headers)).status).toBe(401);
+    expect(
+      (await anon(`/api/jobs/${mine.id}`, { ...headers, authorization: `Bearer ${link.path.slice(3)}` })).status,
+    ).toBe(401);
+    const socket = fx.track(connectSocket(fx.app, { auth: { token: link.path.slice(3) } }));
+    await expect(connected(socket)).rejects.toThrow();
+  });
+
+  test("an expired link and a revoked one are refused", async () => {
+    const { id } = seedJob("gone");
+    const expired = await newLink(id);
+    fx.app.store.db.run("UPDATE share_links SET expires_at = ? WHERE id = ?", [Date.now() - 1, expired.id]);
+    expect((await anon(expired.path)).status).toBe(410);
+    const revoked = await newLink(id);
+    const del = await fetch(`${fx.app.url}/api/shares/${revoked.id}`, {
+      method: "DELETE",
+      headers: { cookie: fx.cookie, "content-type": "application/json" },
+    });
+    expect(del.status).toBe(200);
+    const page = await anon(revoked.path);
+    expect(page.status).toBe(410);
+    expect(await page.text()).not.toContain("gone.3mf");
+    expect((await anon(`${revoked.path}/frames/1.jpg`)).status).toBe(410);
+    const again = await fetch(`${fx.app.url}/api/shares/${revoked.id}`, {
+      method: "DELETE",
+      headers: { cookie: fx.cookie, "content-type": "application/json" },
+    });
+    expect(again.status).toBe(404);
+  });
+
+  test("guessing tokens is throttled per address: past five misses even a valid link waits", async () => {
+    const { id } = seedJob("guarded");
+    const link = await newLink(id);
+    const headers = fromNewAddress();
+    for (let i = 0; i < 5; i++) expect((await anon(`/s/lws_guess${i}`, headers)).status).toBe(404);
+    const limited = await anon(link.path, headers);
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
+    // Another address is not held up by that one's guesses.
+    expect((await anon(link.path)).status).toBe(200);
+  });
+});
+
+describe("in Settings and on the print's page", () => {
+  test("Settings lists the links and revokes one with its form", async () => {
+    const { id } = seedJob("in-settings");
+    const link = await newLink(id);
+    const page = await getPage(fx.app, "/settings", fx.cookie);
+    expect(page.text).toContain(`/settings/shares/${link.id}/revoke`);
+    const res = await postForm(
+      fx.app,
+      `/settings/shares/${link.id}/revoke`,
+      { _csrf: csrfFrom(page.text) },
+      {
+        cookie: fx.cookie,
+      },
+    );
+    expect(res.status).toBe(200);
+    expect((await anon(link.path)).status).toBe(410);
+    const withoutCsrf = await postForm(fx.app, `/settings/shares/${link.id}/revoke`, {}, { cookie: fx.cookie });
+    expect(withoutCsrf.status).toBe(403);
+  });
+
+  test("the print's page makes a link an admin can hand out", async () => {
+    const { id } = seedJob("from-page");
+    const page = await getPage(fx.app, `/jobs/${id}`, fx.cookie);
+    const res = await postForm(
+      fx.app,
+      `/jobs/${id}/share`,
+      { _csrf: csrfFrom(page.text), days: "1" },
+      {
+        cookie: fx.cookie,
+        "hx-request": "true",
+      },
+    );
+    expect(res.status).toBe(200);
+    const url = /id="share-url">([^<]+)</.exec(await res.text())?.[1];
+    expect(url).toMatch(/\/s\/lws_/);
+    expect((await anon(new URL(url!).pathname)).status).toBe(200);
+  });
+});

@@ -1,0 +1,120 @@
+/** @jsxImportSource @kitajs/html */
+// Owns the share links an admin sees: the list in Settings (state, opens, revoke) and the box on a print's page
+// that makes a new link and shows it once.
+import type { ShareListRow } from "../src/store/store.ts";
+import { formatStamp, type ViewContext } from "./context.ts";
+import { Csrf, type Flash, FlashMessage } from "./forms.tsx";
+
+/** The lifetimes the print page offers, in days. */
+export const SHARE_DAYS = [1, 7, 30] as const;
+
+export function shareState(s: ShareListRow, now = Date.now()): "live" | "expired" | "revoked" {
+  if (s.revoked_at !== null) return "revoked";
+  return s.expires_at <= now ? "expired" : "live";
+}
+
+export function SharesSection(props: { ctx: ViewContext; shares: ShareListRow[]; flash?: Flash }) {
+  const { ctx, shares } = props;
+  const { t } = ctx;
+  return (
+    <section id="shares" class="card" aria-labelledby="h-shares">
+      <h2 id="h-shares">{t.shareLinks}</h2>
+      <p class="muted">{t.shareLinksHelp}</p>
+      <FlashMessage flash={props.flash} />
+      {shares.length ? (
+        <ul class="users">
+          {shares.map((s) => {
+            const state = shareState(s);
+            const name = s.job_name ?? `#${s.job_id ?? s.printer_id}`;
+            return (
+              <li data-share={String(s.id)} data-state={state}>
+                {s.job_id !== null ? (
+                  <a href={`/jobs/${s.job_id}`} class="name" safe>
+                    {name}
+                  </a>
+                ) : (
+                  <span class="name" safe>
+                    {name}
+                  </span>
+                )}{" "}
+                <span class="muted" safe>
+                  {state === "live"
+                    ? `${t.shareExpires} ${formatStamp(s.expires_at, ctx)}`
+                    : state === "revoked"
+                      ? t.shareRevokedState
+                      : t.shareExpiredState}
+                </span>{" "}
+                <span class="muted">{t.shareOpened.replace("{n}", String(s.opened))}</span>
+                {state === "live" ? (
+                  <form
+                    method="post"
+                    action={`/settings/shares/${s.id}/revoke`}
+                    hx-post={`/settings/shares/${s.id}/revoke`}
+                    hx-target="#shares"
+                    hx-swap="outerHTML"
+                    class="inline"
+                  >
+                    <Csrf ctx={ctx} />
+                    <button type="submit" class="danger" aria-label={`${t.revoke} ${name}`}>
+                      {t.revoke}
+                    </button>
+                  </form>
+                ) : (
+                  ""
+                )}
+              </li>
+            );
+          })}
+        </ul>
+      ) : (
+        <p class="muted">{t.noShares}</p>
+      )}
+    </section>
+  );
+}
+
+/** On a print's page, for admins: a lifetime and a button; once made, the link itself (shown only here). */
+export function ShareBox(props: { ctx: ViewContext; jobId: number; created?: string; error?: string }) {
+  const { ctx, jobId } = props;
+  const { t } = ctx;
+  return (
+    <section id="share" class="tile" aria-labelledby="h-share">
+      <h2 id="h-share">{t.sharePrint}</h2>
+      {props.created ? (
+        <div class="flash ok" role="status">
+          <p>{t.shareCreated}</p>
+          <code class="token" id="share-url" safe>
+            {props.created}
+          </code>
+        </div>
+      ) : (
+        ""
+      )}
+      {props.error ? (
+        <p class="flash error" role="alert" safe>
+          {props.error}
+        </p>
+      ) : (
+        ""
+      )}
+      <form
+        method="post"
+        action={`/jobs/${jobId}/share`}
+        hx-post={`/jobs/${jobId}/share`}
+        hx-target="#share"
+        hx-swap="outerHTML"
+      >
+        <Csrf ctx={ctx} />
+        <label for="share-days">{t.shareFor}</label>
+        <select id="share-days" name="days">
+          {SHARE_DAYS.map((d) => (
+            <option value={String(d)} selected={d === 7}>
+              {t.shareDays.replace("{n}", String(d))}
+            </option>
+          ))}
+        </select>
+        <button type="submit">{t.createShare}</button>
+      </form>
+    </section>
+  );
+}
