@@ -1,7 +1,7 @@
 // A printer page's controls in a real browser: a fake A1 on the LAN printing, paused, finished, its light and
 // speed, Authorization Control, and a printer that is offline; plus a day chart with a single reading.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { createServer } from "node:net";
+import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { axeSerious, browserKit, layoutProblems, relevantErrors, SCREENSHOTS } from "./browser-helpers.ts";
@@ -14,20 +14,22 @@ let app: TestApp;
 let printer: FakePrinter;
 const kit = browserKit(() => app, ZONE);
 
-/** A port nothing listens on: the offline printer's address. */
-async function closedPort(): Promise<number> {
-  const server = createServer().listen(0, "127.0.0.1");
-  await new Promise((r) => server.once("listening", r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
+/**
+ * The offline printer's address: a port that takes a connection and never answers, as a printer switched off looks
+ * from afar (silence). A closed port would be a printer refusing LAN connections, which is told apart.
+ */
+let silent: Server;
+async function silentPort(): Promise<number> {
+  silent = createServer(() => {}).listen(0, "127.0.0.1");
+  await new Promise((r) => silent.once("listening", r));
+  return (silent.address() as { port: number }).port;
 }
 
 beforeAll(async () => {
   printer = await startFakePrinter({ commandDelayMs: 50, frameIntervalMs: 1000 });
   const lan = { host: "127.0.0.1", serial: printer.serial, access_code: printer.accessCode };
   const ports = { mqtt_port: printer.mqttPort, camera: false };
-  const gone = { host: "127.0.0.1", serial: "03919A3B0109999", access_code: "12345678", mqtt_port: await closedPort() };
+  const gone = { host: "127.0.0.1", serial: "03919A3B0109999", access_code: "12345678", mqtt_port: await silentPort() };
   app = await startApp({
     timezone: ZONE,
     printers: [
@@ -41,6 +43,7 @@ afterAll(async () => {
   await kit.close();
   await app?.close();
   await printer?.close();
+  silent?.close();
 });
 
 type Control = { text: string; hidden: boolean; disabled: boolean; pressed: string | null; checked: string | null };

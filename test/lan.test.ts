@@ -206,8 +206,9 @@ describe("control", () => {
     expect(settings).toContain("admin: pause (lan) → ok");
   });
 
-  test("under Authorization Control the dropped command is explained, not claimed", async () => {
-    const { printer, api, act } = await setup({ authorizationControl: true });
+  test("under Authorization Control, on firmware that sends no `fun`, the dropped command is explained", async () => {
+    // No `fun` in its reports: the command goes out, is dropped, and the printer's HMS says why.
+    const { printer, api, act } = await setup({ authorizationControl: true, state: { fun: undefined } });
     await until(api, (p) => p.sources.lan === "connected");
     printer.set({ gcode_state: "RUNNING" });
     await until(api, (p) => p.state.gcode_state === "RUNNING");

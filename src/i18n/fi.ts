@@ -509,7 +509,7 @@ export const fi: Dictionary = {
   ev_frame: "Kuva",
   ev_reading: "Huone",
   ev_state: "Tila",
-  ev_hms: "HMS",
+  ev_hms: "HMS-ilmoitus",
   ev_error: "Virhe",
   ev_action: "Toiminto",
   ev_pause: "Tauko",

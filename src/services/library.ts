@@ -1,7 +1,7 @@
 // Owns the print library: a sliced file arriving (streamed to media_dir/library under a size limit, hashed,
 // read for its plates, refused whole when it is not a sliced 3MF or is hostile), its thumbnails, search, tags and
 // deletion. Files live in media_dir, their metadata in the store.
-import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { rename } from "node:fs/promises";
 import { join } from "node:path";
 import { type Plate, readSlicedPlates } from "../library/three-mf.ts";
@@ -49,9 +49,10 @@ const tagList = (text: string) => text.split(",").filter(Boolean);
 export function createLibrary(deps: { store: AsyncStore; log: Logger; mediaDir: string; maxBytes: number }) {
   const { store, log } = deps;
   const dir = join(deps.mediaDir, "library");
-  mkdirSync(dir, { recursive: true });
-  // Uploads under way when the server last stopped: never recorded, so never reachable.
-  for (const name of readdirSync(dir)) if (name.endsWith(".part")) rmSync(join(dir, name), { force: true });
+  // Made with the first upload (media_dir holds nothing of the library until one). Uploads under way when the
+  // server last stopped were never recorded, so never reachable: removed.
+  if (existsSync(dir))
+    for (const name of readdirSync(dir)) if (name.endsWith(".part")) rmSync(join(dir, name), { force: true });
   const fileOf = (id: number) => join(dir, `${id}.gcode.3mf`);
   const thumbOf = (id: number, plate: number) => join(dir, `${id}-plate${plate}.png`);
 
@@ -81,6 +82,7 @@ export function createLibrary(deps: { store: AsyncStore; log: Logger; mediaDir: 
       chunks: AsyncIterable<Uint8Array>,
       by: string,
     ): Promise<{ ok: true; file: LibraryFile } | AddRefused> {
+      mkdirSync(dir, { recursive: true });
       const part = join(dir, `${crypto.randomUUID()}.part`);
       const sink = Bun.file(part).writer({ highWaterMark: 1024 * 1024 });
       const hash = new Bun.CryptoHasher("sha256");

@@ -105,7 +105,7 @@ describe("the event filter", () => {
     expect(wants(target("webpush://?events="), "print_started")).toBe(false);
     const e = error("tgram://1:x/-1?events=print_started,print_exploded");
     expect(e).toStartWith('unknown event "print_exploded" (known: print_started, print_finished,');
-    expect(e).toContain("reading_low, filament_runout, authorization_control)");
+    expect(e).toContain("reading_low, filament_runout, authorization_control, plate_waiting)");
   });
 });
 
