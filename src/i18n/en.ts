@@ -480,7 +480,16 @@ export const en = {
   frequentErrors: "Most frequent errors",
   noErrorsSeen: "No errors in these months.",
   filamentUsed: "Filament used",
-  noFilamentData: "Filament per type and colour needs the prints' AMS data, which is not kept yet.",
+  noFilamentData: "No prints with known filaments in these months.",
+  filamentType: "Type",
+  filamentColor: "Colour",
+  grams: "Grams",
+  gramsUnknown: "unknown",
+  gramsOfPrints: "{g} g (from {n} prints)",
+  filamentGramsHelp:
+    "Grams are the slicer's figures for prints sent from the library; for other prints the filament is known from the AMS but not how much was used.",
+  roomFilament: "Room tables for",
+  allFilaments: "All filaments",
   roomAndPrints: "What the room does to prints",
   roomHelp:
     "Failure rate of finished and failed prints by the room's average during the print, with a 95 % interval. Below {n} prints a band is too small to rely on.",

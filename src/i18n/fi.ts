@@ -489,7 +489,16 @@ export const fi: Dictionary = {
   frequentErrors: "Yleisimmät virheet",
   noErrorsSeen: "Ei virheitä näinä kuukausina.",
   filamentUsed: "Käytetty filamentti",
-  noFilamentData: "Filamentti tyypeittäin ja väreittäin vaatii tulosteiden AMS-tiedot, joita ei vielä tallenneta.",
+  noFilamentData: "Näiltä kuukausilta ei ole tulosteita, joiden filamentti tunnetaan.",
+  filamentType: "Tyyppi",
+  filamentColor: "Väri",
+  grams: "Grammat",
+  gramsUnknown: "ei tiedossa",
+  gramsOfPrints: "{g} g ({n} tulosteesta)",
+  filamentGramsHelp:
+    "Grammat ovat viipaloijan luvut kirjastosta lähetetyille tulosteille; muista tulosteista filamentti tiedetään AMS:stä, mutta ei sen määrää.",
+  roomFilament: "Huonetaulukot filamentille",
+  allFilaments: "Kaikki filamentit",
   roomAndPrints: "Huoneen vaikutus tulosteisiin",
   roomHelp:
     "Valmistuneiden ja epäonnistuneiden tulosteiden epäonnistumisosuus huoneen keskiarvon mukaan tulostuksen aikana, 95 %:n luottamusvälillä. Alle {n} tulosteen luokkaan ei voi luottaa.",
