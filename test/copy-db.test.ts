@@ -314,7 +314,14 @@ describe("a database the app filled (printers, jobs with archive frames, tokens,
       expires_at: 1_760_600_000_000,
     });
     s.shares.recordOpen(share, 1_760_000_200_000, "192.0.2.7");
-    s.spoolman.link({ printer_id: printer, tray: 0, spool_id: 7, linked_by: "Ä op", linked_at: 1_760_000_000_000 });
+    s.spoolman.link({
+      printer_id: printer,
+      tray: 0,
+      spool_id: 7,
+      spool_grams: 1000,
+      linked_by: "Ä op",
+      linked_at: 1_760_000_000_000,
+    });
     const use = { job_id: job, printer_id: printer, tray: 0, spool_id: 7, grams: 12.25, source: "plate" as const };
     s.spoolman.failed(s.spoolman.addUse({ ...use, created_at: 1_760_000_100_000 })!, "connection refused");
     s.timelapses.insert({

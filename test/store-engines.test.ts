@@ -999,9 +999,30 @@ for (const engine of ENGINES) {
       });
 
       test("Spoolman: a tray's link replaces the last one; a job's use per tray is kept once until reported", async () => {
-        await s.spoolman.link({ printer_id: 1, tray: 2, spool_id: 5, linked_by: "op", linked_at: NOW });
-        await s.spoolman.link({ printer_id: 1, tray: 2, spool_id: 9, linked_by: "admin", linked_at: NOW + 1 });
-        await s.spoolman.link({ printer_id: 1, tray: 254, spool_id: 3, linked_by: "op", linked_at: NOW });
+        await s.spoolman.link({
+          printer_id: 1,
+          tray: 2,
+          spool_id: 5,
+          spool_grams: null,
+          linked_by: "op",
+          linked_at: NOW,
+        });
+        await s.spoolman.link({
+          printer_id: 1,
+          tray: 2,
+          spool_id: 9,
+          spool_grams: 1000,
+          linked_by: "admin",
+          linked_at: NOW + 1,
+        });
+        await s.spoolman.link({
+          printer_id: 1,
+          tray: 254,
+          spool_id: 3,
+          spool_grams: 750.5,
+          linked_by: "op",
+          linked_at: NOW,
+        });
         expect((await s.spoolman.links(1)).map((l) => [l.tray, l.spool_id, l.linked_by])).toEqual([
           [2, 9, "admin"],
           [254, 3, "op"],

@@ -2,7 +2,15 @@
 // filament each ended print used per linked tray, kept until Spoolman has taken it (so an outage loses nothing).
 import type { Database } from "bun:sqlite";
 
-export type SpoolLinkRow = { printer_id: number; tray: number; spool_id: number; linked_by: string; linked_at: number };
+export type SpoolLinkRow = {
+  printer_id: number;
+  tray: number;
+  spool_id: number;
+  /** The spool's net filament weight when new (Spoolman's initial_weight, else its filament's weight); null unknown. */
+  spool_grams: number | null;
+  linked_by: string;
+  linked_at: number;
+};
 /** Where a use's grams came from: the library plate's slicer figures, or the tray's remain % drop. */
 export type UseSource = "plate" | "remain";
 export type SpoolUseRow = {
@@ -25,10 +33,11 @@ export type NewSpoolUse = Pick<
 
 export function spoolmanStatements(db: Database) {
   const q = {
-    link: db.query<never, [number, number, number, string, number]>(
-      `INSERT INTO spoolman_links (printer_id, tray, spool_id, linked_by, linked_at) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (printer_id, tray) DO UPDATE SET spool_id = excluded.spool_id, linked_by = excluded.linked_by,
-         linked_at = excluded.linked_at`,
+    link: db.query<never, [number, number, number, number | null, string, number]>(
+      `INSERT INTO spoolman_links (printer_id, tray, spool_id, spool_grams, linked_by, linked_at)
+       VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (printer_id, tray) DO UPDATE SET spool_id = excluded.spool_id, spool_grams = excluded.spool_grams,
+         linked_by = excluded.linked_by, linked_at = excluded.linked_at`,
     ),
     unlink: db.query<never, [number, number]>("DELETE FROM spoolman_links WHERE printer_id = ? AND tray = ?"),
     links: db.query<SpoolLinkRow, [number]>("SELECT * FROM spoolman_links WHERE printer_id = ? ORDER BY tray"),
@@ -49,7 +58,8 @@ export function spoolmanStatements(db: Database) {
   };
   return {
     /** Links a tray to a spool (replacing its link). */
-    link: (l: SpoolLinkRow) => void q.link.run(l.printer_id, l.tray, l.spool_id, l.linked_by, l.linked_at),
+    link: (l: SpoolLinkRow) =>
+      void q.link.run(l.printer_id, l.tray, l.spool_id, l.spool_grams, l.linked_by, l.linked_at),
     unlink: (printerId: number, tray: number) => void q.unlink.run(printerId, tray),
     links: (printerId: number) => q.links.all(printerId),
     /** Keeps a use to report; null when this job's tray already has one (a print is reported once). */

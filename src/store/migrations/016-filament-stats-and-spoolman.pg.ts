@@ -21,6 +21,7 @@ export const filamentStatsAndSpoolman: PgMigration = async (tx, ctx) => {
       printer_id bigint NOT NULL REFERENCES printers(id) ON DELETE CASCADE,
       tray bigint NOT NULL,
       spool_id bigint NOT NULL,
+      spool_grams double precision,
       linked_by text NOT NULL,
       linked_at bigint NOT NULL,
       PRIMARY KEY (printer_id, tray)

@@ -21,6 +21,7 @@ export function filamentStatsAndSpoolman(db: Database, ctx: MigrationContext): v
       printer_id INTEGER NOT NULL REFERENCES printers(id) ON DELETE CASCADE,
       tray INTEGER NOT NULL,
       spool_id INTEGER NOT NULL,
+      spool_grams REAL,
       linked_by TEXT NOT NULL,
       linked_at INTEGER NOT NULL,
       PRIMARY KEY (printer_id, tray)

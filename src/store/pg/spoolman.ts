@@ -7,10 +7,10 @@ export function pgSpoolmanStatements(pg: Pg): Promisified<ReturnType<typeof spoo
   const { sql } = pg;
   return {
     link: async (l: SpoolLinkRow) => {
-      await sql`INSERT INTO spoolman_links (printer_id, tray, spool_id, linked_by, linked_at)
-        VALUES (${l.printer_id}, ${l.tray}, ${l.spool_id}, ${l.linked_by}, ${l.linked_at})
-        ON CONFLICT (printer_id, tray) DO UPDATE SET spool_id = excluded.spool_id, linked_by = excluded.linked_by,
-          linked_at = excluded.linked_at`;
+      await sql`INSERT INTO spoolman_links (printer_id, tray, spool_id, spool_grams, linked_by, linked_at)
+        VALUES (${l.printer_id}, ${l.tray}, ${l.spool_id}, ${l.spool_grams}, ${l.linked_by}, ${l.linked_at})
+        ON CONFLICT (printer_id, tray) DO UPDATE SET spool_id = excluded.spool_id,
+          spool_grams = excluded.spool_grams, linked_by = excluded.linked_by, linked_at = excluded.linked_at`;
     },
     unlink: async (printerId: number, tray: number) => {
       await sql`DELETE FROM spoolman_links WHERE printer_id = ${printerId} AND tray = ${tray}`;
