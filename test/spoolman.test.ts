@@ -256,3 +256,17 @@ describe("grams per linked tray", () => {
     ]);
   });
 });
+
+describe("without spoolman_url", () => {
+  test("nothing of Spoolman is there: its routes answer 404 and the printer page has no section", async () => {
+    const plain = await startApp({ printers: [{ name: "P" }] as never });
+    try {
+      const c = await login(plain);
+      expect((await fetch(`${plain.url}/api/spoolman/spools`, { headers: { cookie: c } })).status).toBe(404);
+      expect((await getPage(plain, "/printers/1/spoolman", c)).status).toBe(404);
+      expect((await getPage(plain, "/printers/1", c)).text).not.toContain("/spoolman");
+    } finally {
+      await plain.close();
+    }
+  });
+});
