@@ -488,7 +488,7 @@ export const fi: Dictionary = {
   successRate: "Onnistumisaste",
   frequentErrors: "Yleisimmät virheet",
   noErrorsSeen: "Ei virheitä näinä kuukausina.",
-  spoolman: "Spoolman",
+  spoolman: "Spoolman-kelat",
   spoolmanUnreachable: "Spoolmanin keloja ei saatu luettua:",
   spoolNotLinked: "ei linkitettyä Spoolman-kelaa",
   spoolFor: "Spoolman-kela paikalle {tray}",
