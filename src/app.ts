@@ -32,6 +32,7 @@ import { settingsRoutes } from "./http/settings.ts";
 import { settingsNotifyRoutes } from "./http/settings-notify.ts";
 import { settingsPrinterRoutes } from "./http/settings-printers.ts";
 import { shareRoutes } from "./http/shares.ts";
+import { spoolmanRoutes } from "./http/spoolman.ts";
 import { statsRoutes } from "./http/stats.ts";
 import { timelapseFileRoutes } from "./http/timelapse-files.ts";
 import { tusRoutes } from "./http/tus.ts";
@@ -41,6 +42,7 @@ import {
   type HomeAssistantBridge,
   type HomeAssistantTimings,
 } from "./integrations/home-assistant.ts";
+import { createSpoolman, type Spoolman, type SpoolmanTimings } from "./integrations/spoolman.ts";
 import { type CameraTimings, DEFAULT_RTSP_PORT } from "./lan/cameras.ts";
 import { createLan } from "./lan/lan.ts";
 import type { LanTimings } from "./lan/printer-link.ts";
@@ -106,6 +108,7 @@ export type AppOptions = {
   sendTimings?: Partial<SendTimings>;
   queueTickMs?: number;
   homeAssistantTimings?: Partial<HomeAssistantTimings>;
+  spoolmanTimings?: Partial<SpoolmanTimings>;
   /** This instance's name among several (else LAYERWATCH_INSTANCE_NAME, else the host name). */
   instanceName?: string;
 };
@@ -152,6 +155,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   const HOUSEKEEPING = "housekeeping";
   /** One instance talks to Home Assistant's broker (one availability, one last will, each command done once). */
   const HOME_ASSISTANT = "home-assistant";
+  const SPOOLMAN = "spoolman";
   const printerLease = (id: number) => `printer:${id}`;
 
   // Services: the rules, free of HTTP and sockets.
@@ -323,6 +327,17 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
         timings: opts.homeAssistantTimings,
       })
     : null;
+  // Spoolman (spoolman_url): nothing of it exists while the url is empty.
+  const spoolman: Spoolman | null = config.spoolman_url
+    ? createSpoolman({
+        url: config.spoolman_url,
+        store,
+        events,
+        log,
+        amsOf: (id) => printers.get(id)?.state.ams ?? null,
+        timings: opts.spoolmanTimings,
+      })
+    : null;
   // Several instances (redis_url): events cross through Redis, login failures count on all. Without it no Redis
   // code runs at all.
   const redis: RedisLink | null = config.redis_url ? connectRedis(config.redis_url, log) : null;
@@ -446,6 +461,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     .use(queuePageRoutes(deps, tools))
     .use(shareRoutes({ ...deps, timelapses }, tools))
     .use(statsRoutes(deps, tools))
+    .use(spoolmanRoutes({ ...deps, spoolman }, tools))
     .use(apiRoutes(deps, tools))
     .use(settingsRoutes(deps, tools))
     .use(settingsPrinterRoutes(deps, tools))
@@ -502,6 +518,16 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     // On SQLite the lease is held at once, with no `gained`.
     if (leases.holds(HOME_ASSISTANT)) homeAssistant.start();
   }
+  // One instance reports to Spoolman (two would each take the filament off the spool).
+  if (spoolman) {
+    leases.hold(SPOOLMAN, {
+      gained: () => {
+        if (leases.holds(SPOOLMAN)) spoolman.start();
+      },
+      lost: () => void spoolman.stop(),
+    });
+    if (leases.holds(SPOOLMAN)) spoolman.start();
+  }
 
   let stopped = false;
   return {
@@ -530,12 +556,15 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     instance,
     /** The Home Assistant bridge (mqtt.url), or null. */
     homeAssistant,
+    /** Spoolman (spoolman_url), or null. */
+    spoolman,
     async stop() {
       if (stopped) return;
       stopped = true;
       clearInterval(pruneTimer);
       databaseHealth.stop();
       await homeAssistant?.close();
+      await spoolman?.stop();
       await retention.stop();
       await backups?.stop();
       lan.stop();

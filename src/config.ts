@@ -49,6 +49,8 @@ export type Config = {
   backup_keep: number;
   /** Home Assistant over MQTT (PRINTERS.md §9); an empty url turns it off. */
   mqtt: MqttConfig;
+  /** A Spoolman server (http://host:7912) the filament prints use is reported to; empty = off. */
+  spoolman_url: string;
 };
 
 export type MetricsConfig = { enabled: boolean; token: string };
@@ -274,6 +276,11 @@ const rules: { [K in keyof Config]: Rule<Config[K]> } = {
     check: (v) => (v >= 1 && v <= 3650 ? null : "must be 1..3650 backups"),
   },
   mqtt: { kind: "object", fallback: () => ({ ...MQTT_DEFAULTS }) },
+  spoolman_url: {
+    kind: "string",
+    fallback: () => "",
+    check: (v) => (v === "" || /^https?:\/\/[^/\s]+(\/[^\s]*)?$/.test(v) ? null : "must be empty or an http(s) URL"),
+  },
   locale: {
     kind: "string",
     fallback: () => "en",

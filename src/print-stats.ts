@@ -18,9 +18,83 @@ export type StatsContribution = {
   errors: { code: string; kind: string }[];
   /** Only finished and failed prints with room readings count here (a cancel says nothing about the room). */
   room: { measure: RoomMeasure; band: number; failed: boolean }[];
-  /** Filament type, where the print's AMS data names it; "" when unknown. */
+  /** The print's main filament type (most grams, else the first tray used); "" when unknown. */
   filament: string;
+  /** Each filament the print used, once per type and colour. */
+  filaments: FilamentUse[];
 };
+
+/** A filament a print used: grams from its library plate when it was sent from the library, else null (unknown). */
+export type FilamentUse = { type: string; color: string; grams: number | null };
+/** What the store knows of a print's filaments: the trays it drew from, and its plate when sent from the library. */
+export type FilamentFacts = {
+  trays: { tray: number; type: string; color: string | null }[];
+  plate: { filaments: { type: string; color: string; grams: number | null }[]; ams_mapping: number[] } | null;
+};
+
+/** `#RRGGBB` upper case from a tray's RRGGBBAA or a slicer's #RRGGBB[AA]; "" when not a colour. */
+export function colorKey(color: string | null | undefined): string {
+  const m = /^#?([0-9a-f]{6})([0-9a-f]{2})?$/i.exec(color ?? "");
+  return m ? `#${m[1]!.toUpperCase()}` : "";
+}
+
+/**
+ * The filaments a print used. Sent from the library: the plate's filaments with their grams, each named by the AMS
+ * tray ams_mapping gave it when that tray was seen (what was really loaded), else as the slicer named it. Otherwise
+ * the trays the print drew from, grams unknown. Entries of the same type and colour are added together.
+ */
+export function filamentUses(facts: FilamentFacts): FilamentUse[] {
+  const out = new Map<string, FilamentUse>();
+  const add = (type: string, color: string, grams: number | null) => {
+    const t = type.trim().slice(0, 40);
+    if (!t) return;
+    const key = `${t}|${color}`;
+    const had = out.get(key);
+    if (!had) out.set(key, { type: t, color, grams });
+    else if (grams !== null) had.grams = (had.grams ?? 0) + grams;
+  };
+  const plate = facts.plate?.filaments.length ? facts.plate : null;
+  if (plate)
+    plate.filaments.forEach((f, i) => {
+      const tray = facts.trays.find((t) => t.tray === plate.ams_mapping[i]);
+      const grams =
+        f.grams !== null && Number.isFinite(f.grams) && f.grams >= 0 ? Math.round(f.grams * 100) / 100 : null;
+      add(tray?.type ?? f.type, colorKey(tray ? tray.color : f.color), grams);
+    });
+  else for (const t of facts.trays) add(t.type, colorKey(t.color), null);
+  return [...out.values()];
+}
+
+/** FilamentFacts from the store's rows (the plate's filaments_json and the send's options_json); bad JSON = none. */
+export function filamentFacts(
+  trays: FilamentFacts["trays"],
+  sent: { filaments_json: string; options_json: string } | null | undefined,
+): FilamentFacts {
+  const parse = (text: string): unknown => {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return null;
+    }
+  };
+  if (!sent) return { trays, plate: null };
+  const list = parse(sent.filaments_json);
+  const mapping = (parse(sent.options_json) as { ams_mapping?: unknown } | null)?.ams_mapping;
+  const filaments = (Array.isArray(list) ? list : []).map((f) => ({
+    type: typeof f?.type === "string" ? f.type : "",
+    color: typeof f?.color === "string" ? f.color : "",
+    grams: typeof f?.grams === "number" ? f.grams : null,
+  }));
+  const ams_mapping = Array.isArray(mapping) ? mapping.map((m) => (typeof m === "number" ? m : -1)) : [];
+  return { trays, plate: { filaments, ams_mapping } };
+}
+
+/** The type of the filament with the most grams, else of the first one used; "" with none. */
+export function mainFilament(uses: FilamentUse[]): string {
+  let main = uses[0];
+  for (const u of uses) if ((u.grams ?? -1) > (main?.grams ?? -1)) main = u;
+  return main?.type ?? "";
+}
 
 export const bandOf = (value: number, measure: RoomMeasure) =>
   Math.floor(value / BAND_WIDTH[measure]) * BAND_WIDTH[measure];
@@ -45,9 +119,10 @@ function errorsOf(text: string): { code: string; kind: string }[] {
 }
 
 /** What an ended print adds; null for one still running. */
-export function contributionOf(job: JobRow, zone: string): StatsContribution | null {
+export function contributionOf(job: JobRow, zone: string, facts?: FilamentFacts): StatsContribution | null {
   if (job.outcome === "running" || job.ended_at === null) return null;
   const errors = errorsOf(job.errors);
+  const filaments = facts ? filamentUses(facts) : [];
   const room: StatsContribution["room"] = [];
   if (job.readings > 0 && job.outcome !== "cancelled") {
     const failed = job.outcome === "failed";
@@ -61,7 +136,8 @@ export function contributionOf(job: JobRow, zone: string): StatsContribution | n
     print_ms: Math.max(0, job.ended_at - job.started_at - job.paused_ms),
     errors,
     room,
-    filament: "",
+    filament: mainFilament(filaments),
+    filaments,
   };
 }
 

@@ -130,7 +130,7 @@ describe("the copy knows every table", () => {
                   ? "1"
                   : t === "library_plates"
                     ? "file_id"
-                    : t === "queue_plates"
+                    : t === "queue_plates" || t === "spoolman_links"
                       ? "printer_id"
                       : "id";
         seeded[t] = numbers<{ k: unknown }>(await sql.unsafe(`SELECT ${key} AS k FROM ${t} ORDER BY 1`)).map(
@@ -314,6 +314,16 @@ describe("a database the app filled (printers, jobs with archive frames, tokens,
       expires_at: 1_760_600_000_000,
     });
     s.shares.recordOpen(share, 1_760_000_200_000, "192.0.2.7");
+    s.spoolman.link({
+      printer_id: printer,
+      tray: 0,
+      spool_id: 7,
+      spool_grams: 1000,
+      linked_by: "Ä op",
+      linked_at: 1_760_000_000_000,
+    });
+    const use = { job_id: job, printer_id: printer, tray: 0, spool_id: 7, grams: 12.25, source: "plate" as const };
+    s.spoolman.failed(s.spoolman.addUse({ ...use, created_at: 1_760_000_100_000 })!, "connection refused");
     s.timelapses.insert({
       printer_id: printer,
       job_id: job,
@@ -413,9 +423,11 @@ describe("a database the app filled (printers, jobs with archive frames, tokens,
                   ? "file_id, plate"
                   : t === "queue_plates"
                     ? "printer_id"
-                    : t.endsWith("_stats")
-                      ? "1, 2, 3, 4"
-                      : "id";
+                    : t === "spoolman_links"
+                      ? "printer_id, tray"
+                      : t.endsWith("_stats")
+                        ? "1, 2, 3, 4"
+                        : "id";
       const query = `SELECT * FROM ${t} ORDER BY ${order}`;
       expect({ t, rows: await pgRows(other, query) }).toEqual({ t, rows: await pgRows(url, query) });
     }

@@ -307,6 +307,82 @@ describe("PostgreSQL migrations", () => {
     db.close();
   });
 
+  test("prints ended before filament statistics existed are counted by filament, their room bands moved, as on SQLite", async () => {
+    // Migrated up to before 015, so 015 counts the room bands as "any filament" and 016 moves them.
+    const { printStatsAndJobEvents } = await import("../src/store/migrations/015-print-stats-and-job-events.pg.ts");
+    const before = PG_MIGRATIONS.indexOf(printStatsAndJobEvents);
+    const sql = await freshDatabase();
+    await pgMigrateTo(sql, before, ctx);
+    const db = sqliteAt(before);
+    const t0 = Date.UTC(2026, 5, 10, 12);
+    // printer, outcome, readings, humidity sum, trays [tray, type, colour]
+    const jobs = [
+      [1, "finished", 2, 90, [[0, "PLA", "FF0000FF"]]],
+      [
+        1,
+        "failed",
+        2,
+        150,
+        [
+          [1, "PETG", "00FF00FF"],
+          [0, "PLA", "FF0000FF"],
+        ],
+      ],
+      [2, "failed", 2, 152, []],
+      [2, "cancelled", 0, 0, [[2, "PLA", "FF0000FF"]]],
+    ] as const;
+    for (const [i, j] of jobs.entries()) {
+      const id = i + 1;
+      await sql`INSERT INTO jobs (id, printer_id, name, started_at, ended_at, outcome, readings, temp_sum, hum_sum)
+        VALUES (${id}, ${j[0]}, ${"p"}, ${t0}, ${t0 + 3_600_000}, ${j[1]}, ${j[2]}, ${j[2] * 22}, ${j[3]})`;
+      db.run(
+        `INSERT INTO jobs (id, printer_id, name, started_at, ended_at, outcome, readings, temp_sum, hum_sum)
+         VALUES (?, ?, 'p', ?, ?, ?, ?, ?, ?)`,
+        [id, j[0], t0, t0 + 3_600_000, j[1], j[2], j[2] * 22, j[3]],
+      );
+      for (const [n, f] of j[4].entries()) {
+        await sql`INSERT INTO job_filaments (job_id, tray, type, color, first_used_at)
+          VALUES (${id}, ${f[0]}, ${f[1]}, ${f[2]}, ${n})`;
+        db.run("INSERT INTO job_filaments (job_id, tray, type, color, first_used_at) VALUES (?, ?, ?, ?, ?)", [
+          id,
+          f[0],
+          f[1],
+          f[2],
+          n,
+        ]);
+      }
+    }
+    await pgMigrate(sql, ctx);
+    migrate(db, ctx);
+    for (const [table, order] of [
+      ["print_filament_stats", "printer_id, month, type, color"],
+      ["print_room_stats", "printer_id, filament, measure, band"],
+    ]) {
+      const q = `SELECT * FROM ${table} ORDER BY ${order}`;
+      expect(numbers(await sql.unsafe(q))).toEqual(db.query(q).all() as Record<string, unknown>[]);
+    }
+    expect(
+      db.query("SELECT printer_id, type, color, prints, grams_prints FROM print_filament_stats ORDER BY 1, 2").all(),
+    ).toEqual([
+      { printer_id: 1, type: "PETG", color: "#00FF00", prints: 1, grams_prints: 0 },
+      { printer_id: 1, type: "PLA", color: "#FF0000", prints: 2, grams_prints: 0 },
+      { printer_id: 2, type: "PLA", color: "#FF0000", prints: 1, grams_prints: 0 },
+    ]);
+    // Job 1 (45 %) and job 2 (75 %, PETG first) by filament; job 3 knew none and stays under "".
+    expect(
+      db
+        .query(
+          "SELECT printer_id, filament, band, prints, failed FROM print_room_stats WHERE measure = 'humidity' ORDER BY 1, 2",
+        )
+        .all(),
+    ).toEqual([
+      { printer_id: 1, filament: "PETG", band: 70, prints: 1, failed: 1 },
+      { printer_id: 1, filament: "PLA", band: 40, prints: 1, failed: 0 },
+      { printer_id: 2, filament: "", band: 70, prints: 1, failed: 1 },
+    ]);
+    db.close();
+  });
+
   test("two instances migrating at once apply each migration once and end at the same version", async () => {
     const url = await pg.createDatabase();
     const a = openPostgres(url, { max: 2 });

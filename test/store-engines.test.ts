@@ -924,6 +924,125 @@ for (const engine of ENGINES) {
         expect(await s.stats.room("humidity", 0, "")).toEqual([]);
       });
 
+      test("closing a print adds its filaments (grams from its library plate) and its main filament's room band", async () => {
+        const start = Date.UTC(2026, 3, 10, 12);
+        const plate = {
+          plate: 1,
+          name: "Plate 1",
+          estimate_s: 60,
+          model: "A1",
+          nozzle_mm: 0.4,
+          filaments_json:
+            '[{"type":"PLA","color":"#FFFFFF","grams":10.5},{"type":"PETG","color":"#00FF00","grams":2.25}]',
+          objects_json: "[]",
+          thumbnail: 0,
+        };
+        const file = { name: "A.gcode.3mf", size: 1, sha256: "x", tags: ",", uploaded_by: "op", created_at: NOW };
+        const fileId = await s.library.insert(file, [plate]);
+        const sent = await s.jobs.insert(1, "A", "A.gcode.3mf", start);
+        await s.jobs.addFilament({
+          job_id: sent,
+          tray: 3,
+          type: "PLA",
+          color: "000000FF",
+          brand: null,
+          first_used_at: 1,
+        });
+        const sendId = await s.sends.insert({
+          printer_id: 1,
+          file_id: fileId,
+          plate: 1,
+          options_json: '{"ams_mapping":[3,-1]}',
+          remote_name: "A.gcode.3mf",
+          username: "op",
+          created_at: NOW,
+        });
+        await s.sends.update(sendId, { status: "started", progress: 1, reason: null, error: null, job_id: sent });
+        const job = (await s.jobs.byId(sent))!;
+        Object.assign(job, { temp_min: 20, temp_max: 20, temp_sum: 40, hum_min: 45, hum_max: 45, hum_sum: 90 });
+        Object.assign(job, { readings: 2, weather_points: "[]" });
+        await s.jobs.saveWeather(job);
+        await s.jobs.close(sent, start + HOUR, "failed");
+        const seen = await s.jobs.insert(2, "B", "B.3mf", start);
+        await s.jobs.addFilament({
+          job_id: seen,
+          tray: 0,
+          type: "PETG",
+          color: "00FF00FF",
+          brand: null,
+          first_used_at: 1,
+        });
+        await s.jobs.close(seen, start + HOUR, "finished");
+        expect(await s.stats.filamentFacts(sent)).toEqual({
+          trays: [{ tray: 3, type: "PLA", color: "000000FF" }],
+          plate: {
+            filaments: [
+              { type: "PLA", color: "#FFFFFF", grams: 10.5 },
+              { type: "PETG", color: "#00FF00", grams: 2.25 },
+            ],
+            ams_mapping: [3, -1],
+          },
+        });
+        const range = { from: "2026-01", to: "2026-12", printerId: 0 };
+        // Tray 3 (black PLA, as the AMS said) for plate filament 0; plate filament 1 unmapped: as the slicer said.
+        expect(await s.stats.filaments(range)).toEqual([
+          { type: "PLA", color: "#000000", prints: 1, grams: 10.5, grams_prints: 1 },
+          { type: "PETG", color: "#00FF00", prints: 2, grams: 2.25, grams_prints: 1 },
+        ]);
+        expect(await s.stats.filaments({ ...range, printerId: 2 })).toEqual([
+          { type: "PETG", color: "#00FF00", prints: 1, grams: 0, grams_prints: 0 },
+        ]);
+        expect(await s.stats.room("humidity", 0, "PLA")).toEqual([{ band: 40, prints: 1, failed: 1 }]);
+        expect(await s.stats.room("humidity", 0, "PETG")).toEqual([]);
+        await s.stats.deleteOfPrinter(1);
+        expect((await s.stats.filaments(range)).map((f) => f.prints)).toEqual([1]);
+      });
+
+      test("Spoolman: a tray's link replaces the last one; a job's use per tray is kept once until reported", async () => {
+        await s.spoolman.link({
+          printer_id: 1,
+          tray: 2,
+          spool_id: 5,
+          spool_grams: null,
+          linked_by: "op",
+          linked_at: NOW,
+        });
+        await s.spoolman.link({
+          printer_id: 1,
+          tray: 2,
+          spool_id: 9,
+          spool_grams: 1000,
+          linked_by: "admin",
+          linked_at: NOW + 1,
+        });
+        await s.spoolman.link({
+          printer_id: 1,
+          tray: 254,
+          spool_id: 3,
+          spool_grams: 750.5,
+          linked_by: "op",
+          linked_at: NOW,
+        });
+        expect((await s.spoolman.links(1)).map((l) => [l.tray, l.spool_id, l.linked_by])).toEqual([
+          [2, 9, "admin"],
+          [254, 3, "op"],
+        ]);
+        await s.spoolman.unlink(1, 254);
+        expect((await s.spoolman.links(1)).map((l) => l.tray)).toEqual([2]);
+        const job = await s.jobs.insert(1, "a", "a.3mf", NOW);
+        const use = { job_id: job, printer_id: 1, tray: 2, spool_id: 9, grams: 4.5, source: "plate" as const };
+        const id = await s.spoolman.addUse({ ...use, created_at: NOW });
+        expect(id).toBeNumber();
+        expect(await s.spoolman.addUse({ ...use, grams: 99, created_at: NOW })).toBeNull();
+        await s.spoolman.failed(id!, "Spoolman answered 500");
+        expect(await s.spoolman.pending(10)).toMatchObject([
+          { id, grams: 4.5, attempts: 1, last_error: "Spoolman answered 500" },
+        ]);
+        await s.spoolman.reported(id!, NOW + 5);
+        expect(await s.spoolman.pending(10)).toEqual([]);
+        expect(await s.spoolman.ofJob(job)).toMatchObject([{ reported_at: NOW + 5, attempts: 2, last_error: null }]);
+      });
+
       test("a print's events come back in time order", async () => {
         const job = await s.jobs.insert(1, "a", "a.3mf", NOW);
         await s.jobEvents.add(job, NOW + 20, "resume", "{}");

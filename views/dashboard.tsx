@@ -23,6 +23,8 @@ export function DashboardPage(props: {
   chart: JSX.Element;
   /** The room is in a band where this printer's prints failed markedly more often: that, in words. */
   roomWarning?: string | null;
+  /** Whether spoolman_url is set: the Spoolman section is loaded after the page. */
+  spoolman?: boolean;
 }) {
   const { ctx, printer } = props;
   const controls = controlView(printer, props.deviceOnline, ctx.t);
@@ -54,6 +56,11 @@ export function DashboardPage(props: {
         <Controls printer={printer} view={controls} ctx={ctx} />
         {/* The queue's plate-cleared button and the skip picker, when there is something to show. */}
         <div id="farm-panel" hx-get={`/printers/${printer.info.id}/farm`} hx-trigger="load, every 5s"></div>
+        {props.spoolman ? (
+          <div id="spoolman" hx-get={`/printers/${printer.info.id}/spoolman`} hx-trigger="load"></div>
+        ) : (
+          ""
+        )}
         <LiveTiles ctx={ctx} latest={props.latest} intervals={props.intervals} frames={props.frames} />
         {props.chart}
       </div>

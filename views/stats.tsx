@@ -3,6 +3,7 @@
 // the most frequent errors with their wiki pages, and what the room does to prints (failure rate per band with
 // its 95 % interval, "too few prints" below the threshold). The same numbers as /api/stats and its CSV.
 import type { RoomBand, StatsService } from "../src/services/stats.ts";
+import { Swatch } from "./ams.tsx";
 import { jsonForHtml, type ViewContext } from "./context.ts";
 import { Layout } from "./layout.tsx";
 
@@ -63,6 +64,8 @@ export function StatsPage(props: {
   summary: Summary;
   room: { humidity: Room; temperature: Room };
   printerId: number;
+  /** The filament type the room tables are for; "" = every filament. */
+  filament: string;
   printers: { id: number; name: string }[];
 }) {
   const { ctx, summary } = props;
@@ -70,6 +73,7 @@ export function StatsPage(props: {
   const name = (id: number) => props.printers.find((p) => p.id === id)?.name ?? `#${id}`;
   const query = new URLSearchParams({ from: summary.from, to: summary.to });
   if (props.printerId) query.set("printer_id", String(props.printerId));
+  const types = [...new Set([...summary.filament.map((f) => f.type), ...(props.filament ? [props.filament] : [])])];
   // The chart: prints per month by outcome, every printer of the filter together.
   const months = [...new Set(summary.months.map((m) => m.month))];
   const sum = (month: string, key: "finished" | "failed" | "cancelled") =>
@@ -98,6 +102,15 @@ export function StatsPage(props: {
           {props.printers.map((p) => (
             <option value={String(p.id)} selected={p.id === props.printerId} safe>
               {p.name}
+            </option>
+          ))}
+        </select>
+        <label for="stats-filament">{t.roomFilament}</label>
+        <select id="stats-filament" name="filament">
+          <option value="">{t.allFilaments}</option>
+          {types.map((type) => (
+            <option value={type} selected={type === props.filament} safe>
+              {type}
             </option>
           ))}
         </select>
@@ -204,7 +217,49 @@ export function StatsPage(props: {
         </section>
         <section class="tile" aria-labelledby="h-filament">
           <h2 id="h-filament">{t.filamentUsed}</h2>
-          <p class="muted">{t.noFilamentData}</p>
+          <p>
+            <a href={`/api/stats.csv?${query}&table=filament`} download="layerwatch-filament.csv">
+              {t.downloadCsv}
+            </a>
+          </p>
+          {summary.filament.length ? (
+            <Scroll label={t.filamentUsed}>
+              <table class="stats-table" id="stats-filament-used">
+                <thead>
+                  <tr>
+                    <th scope="col">{t.filamentType}</th>
+                    <th scope="col">{t.filamentColor}</th>
+                    <th scope="col">{t.prints}</th>
+                    <th scope="col">{t.grams}</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {summary.filament.map((f) => (
+                    <tr data-type={f.type} data-color={f.color}>
+                      <th scope="row" safe>
+                        {f.type}
+                      </th>
+                      <td>
+                        <Swatch color={f.color ? `${f.color.slice(1)}FF` : null} />
+                        <span safe>{f.color || "–"}</span>
+                      </td>
+                      <td>{String(f.prints)}</td>
+                      <td>
+                        {f.grams === null
+                          ? t.gramsUnknown
+                          : f.grams_prints < f.prints
+                            ? t.gramsOfPrints.replace("{g}", f.grams.toFixed(1)).replace("{n}", String(f.grams_prints))
+                            : `${f.grams.toFixed(1)} g`}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </Scroll>
+          ) : (
+            <p class="muted">{t.noFilamentData}</p>
+          )}
+          <p class="muted">{t.filamentGramsHelp}</p>
         </section>
         <section class="tile wide" aria-labelledby="h-room">
           <h2 id="h-room">{t.roomAndPrints}</h2>

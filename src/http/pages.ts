@@ -111,6 +111,7 @@ export function pageRoutes(deps: HttpDeps, tools: RequestTools) {
       frames: await telemetry.frames(id, deps.config.image_retention),
       chart: panel,
       roomWarning: warning ? describeWarning(warning, tools.t.roomWarningText) : null,
+      spoolman: !!deps.config.spoolman_url,
     });
   }
 

@@ -12,6 +12,10 @@ const Query = t.Object({
   from: t.Optional(t.String({ maxLength: 10 })),
   to: t.Optional(t.String({ maxLength: 10 })),
   printer_id: t.Optional(t.String({ maxLength: 15 })),
+  /** The page's room tables: one filament type ("" = every filament). */
+  filament: t.Optional(t.String({ maxLength: 40 })),
+  /** The CSV's table: "months" (the default) or "filament". */
+  table: t.Optional(t.String({ maxLength: 12 })),
 });
 const RoomQuery = t.Object({
   printer_id: t.Optional(t.String({ maxLength: 15 })),
@@ -59,14 +63,15 @@ export function statsRoutes(deps: HttpDeps, tools: RequestTools) {
     if (typeof f === "string") return refusal(tools, request, session, 400, f, "400");
     const [summary, humidity, temperature] = await Promise.all([
       stats.summary(f, f.printerId),
-      stats.room("humidity", f.printerId),
-      stats.room("temperature", f.printerId),
+      stats.room("humidity", f.printerId, query.filament ?? ""),
+      stats.room("temperature", f.printerId, query.filament ?? ""),
     ]);
     return StatsPage({
       ctx: tools.view(session),
       summary,
       room: { humidity, temperature },
       printerId: f.printerId,
+      filament: query.filament ?? "",
       printers: printers.list().map((p) => ({ id: p.info.id, name: p.info.name })),
     });
   }
@@ -89,6 +94,19 @@ export function statsRoutes(deps: HttpDeps, tools: RequestTools) {
         const f = filter(query);
         if (typeof f === "string") return jsonResponse({ error: f }, 400);
         const summary = await stats.summary(f, f.printerId);
+        if (query.table === "filament") {
+          // Filament per type and colour; grams empty when none of its prints knew them.
+          const rows = [["type", "color", "prints", "grams", "grams_prints"].join(",")];
+          for (const x of summary.filament)
+            rows.push([x.type, x.color, x.prints, x.grams, x.grams_prints].map(csvField).join(","));
+          return new Response(`${rows.join("\r\n")}\r\n`, {
+            headers: {
+              "content-type": "text/csv; charset=utf-8",
+              "content-disposition": `attachment; filename="layerwatch-filament-${f.from}-${f.to}.csv"`,
+            },
+          });
+        }
+        if (query.table && query.table !== "months") return jsonResponse({ error: "table is months or filament" }, 400);
         const head = ["month", "printer_id", "printer", "prints", "finished", "failed", "cancelled", "print_hours"];
         const lines = [[...head, "success_rate"].join(",")];
         for (const m of summary.months)

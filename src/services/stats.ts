@@ -168,7 +168,11 @@ export function createStatsService(deps: {
 
     async summary(range: { from: string; to: string }, printerId = 0) {
       const r = { ...range, printerId };
-      const [months, errors] = await Promise.all([store.stats.months(r), store.stats.errors(r, TOP_ERRORS)]);
+      const [months, errors, filaments] = await Promise.all([
+        store.stats.months(r),
+        store.stats.errors(r, TOP_ERRORS),
+        store.stats.filaments(r),
+      ]);
       const byPrinter = new Map<number, MonthStatsRow[]>();
       for (const m of months) byPrinter.set(m.printer_id, [...(byPrinter.get(m.printer_id) ?? []), m]);
       return {
@@ -180,8 +184,15 @@ export function createStatsService(deps: {
           const { print_ms: _ms, ...counts } = m;
           return { ...counts, print_hours, success_rate };
         }),
-        // Filament per type and colour needs the prints' AMS data, which is not kept yet.
-        filament: [] as { type: string; color: string; grams: number; prints: number }[],
+        // Grams are known only for prints sent from the library (the plate's slicer figures): grams adds those up,
+        // grams_prints says how many of the prints that is, and grams is null when none of them knew.
+        filament: filaments.map((f) => ({
+          type: f.type,
+          color: f.color,
+          grams: f.grams_prints ? round(f.grams, 2) : null,
+          prints: f.prints,
+          grams_prints: f.grams_prints,
+        })),
         errors: errors.map((e) => ({ ...e, wiki_url: hmsWikiUrl(e.code) })),
       };
     },

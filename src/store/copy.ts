@@ -49,6 +49,9 @@ export const COPIED_TABLES: Record<string, { seeded: readonly (number | string)[
   print_error_stats: { seeded: [] },
   print_room_stats: { seeded: [] },
   job_events: { seeded: [] },
+  print_filament_stats: { seeded: [] },
+  spoolman_links: { seeded: [] },
+  spoolman_uses: { seeded: [] },
 };
 
 /** Tables an SQLite file may hold beside the schema: SQLite's own, and old-server rows the upgrade kept aside. */

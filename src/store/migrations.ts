@@ -16,6 +16,7 @@ import { operatorsLibrarySends } from "./migrations/012-operators-library-sends.
 import { queue } from "./migrations/013-queue.ts";
 import { shareLinks } from "./migrations/014-share-links.ts";
 import { printStatsAndJobEvents } from "./migrations/015-print-stats-and-job-events.ts";
+import { filamentStatsAndSpoolman } from "./migrations/016-filament-stats-and-spoolman.ts";
 
 export { DEFAULT_DEVICE_ID, DEFAULT_INTERVALS } from "./migrations/001-initial.ts";
 export { DEFAULT_PRINTER_ID } from "./migrations/004-printers.ts";
@@ -43,6 +44,7 @@ const migrations: Migration[] = [
   queue,
   shareLinks,
   printStatsAndJobEvents,
+  filamentStatsAndSpoolman,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

@@ -16,6 +16,7 @@ import { operatorsLibrarySends } from "./migrations/012-operators-library-sends.
 import { queue } from "./migrations/013-queue.pg.ts";
 import { shareLinks } from "./migrations/014-share-links.pg.ts";
 import { printStatsAndJobEvents } from "./migrations/015-print-stats-and-job-events.pg.ts";
+import { filamentStatsAndSpoolman } from "./migrations/016-filament-stats-and-spoolman.pg.ts";
 import type { MigrationContext } from "./migrations.ts";
 import { SCHEMA_VERSION } from "./migrations.ts";
 
@@ -38,6 +39,7 @@ export const PG_MIGRATIONS: PgMigration[] = [
   queue,
   shareLinks,
   printStatsAndJobEvents,
+  filamentStatsAndSpoolman,
 ];
 
 /** The advisory lock every instance takes to migrate (one database, one key: "lwmg"). */

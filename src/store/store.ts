@@ -18,6 +18,7 @@ import { queueStatements } from "./queue.ts";
 import { readingStatements } from "./readings.ts";
 import { sendStatements } from "./sends.ts";
 import { shareStatements } from "./shares.ts";
+import { spoolmanStatements } from "./spoolman.ts";
 import { statStatements } from "./stats.ts";
 import { statusStatements } from "./statuses.ts";
 import { timelapseStatements } from "./timelapses.ts";
@@ -40,7 +41,8 @@ export type { NewQueueItem, QueueItemRow, QueueStatus } from "./queue.ts";
 export type { Bucket, ReadingRow, SummaryRow } from "./readings.ts";
 export type { NewSend, SendChange, SendRow, SendStatus } from "./sends.ts";
 export type { NewShare, ShareListRow, ShareOpenRow, ShareRow } from "./shares.ts";
-export type { ErrorStatsRow, MonthStatsRow, RoomStatsRow, StatsRange } from "./stats.ts";
+export type { NewSpoolUse, SpoolLinkRow, SpoolUseRow, UseSource } from "./spoolman.ts";
+export type { ErrorStatsRow, FilamentStatsRow, MonthStatsRow, RoomStatsRow, StatsRange } from "./stats.ts";
 export type { StatusRow } from "./statuses.ts";
 export type { NewTimelapse, TimelapseRow } from "./timelapses.ts";
 export type { Role, SessionRow, UserRow } from "./users.ts";
@@ -86,6 +88,7 @@ export function createStore(db: Database, opts: { zone: string }) {
     figures: figureStatements(db),
     exports: exportStatements(db),
     shares: shareStatements(db),
+    spoolman: spoolmanStatements(db),
     printers: {
       ...printers,
       /** Removes a printer and everything it holds, in one transaction. */

@@ -21,6 +21,7 @@ import { pgReadingStatements } from "./readings.ts";
 import { atomic, type Pg } from "./run.ts";
 import { pgSendStatements } from "./sends.ts";
 import { pgShareStatements } from "./shares.ts";
+import { pgSpoolmanStatements } from "./spoolman.ts";
 import { pgStatStatements } from "./stats.ts";
 import { pgStatusStatements } from "./statuses.ts";
 import { pgTimelapseStatements } from "./timelapses.ts";
@@ -68,6 +69,7 @@ export function pgFamilies(pg: Pg, opts: { zone: string }): Promisified<StoreFam
     figures: pgFigureStatements(pg),
     exports: pgExportStatements(pg),
     shares: pgShareStatements(pg),
+    spoolman: pgSpoolmanStatements(pg),
     printers: {
       ...printers,
       /** Removes a printer and everything it holds, in one transaction (its statements pipelined, in order). */
