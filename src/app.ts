@@ -268,8 +268,6 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     imageDelayMs: () => intervals.get().image_delay * 1000,
     owns: ownsPrinter,
     timings: opts.lanTimings,
-    // Reports arrive only once the links start, after the send service below exists.
-    onReport: (printerId, print) => sends.report(printerId, print),
     ffmpegPath: config.ffmpeg_path,
     rtspPort: (id) => {
       const name = printers.get(id)?.info.name.toLowerCase();
