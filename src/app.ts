@@ -2,7 +2,7 @@
 import { html } from "@elysiajs/html";
 import { Elysia } from "elysia";
 import { createTileRenderer } from "../views/render.ts";
-import { createForwarding } from "./cluster/forwarding.ts";
+import { createForwarding, forwardFarm } from "./cluster/forwarding.ts";
 import { connectRedis, type RedisLink } from "./cluster/redis.ts";
 import { createRelay } from "./cluster/relay.ts";
 import { createRpc } from "./cluster/rpc.ts";
@@ -368,6 +368,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     library,
     lan,
     currentJob: jobs.current,
+    openJob: async (id) => (await jobs.openOf([id])).get(id) ?? null,
     timings: opts.sendTimings,
   });
   await sends.settleInterrupted();
@@ -380,6 +381,17 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     owns: ownsPrinter,
     tickMs: opts.queueTickMs,
   });
+  // Sends, skips and plate confirmations go to the instance holding the printer's link, as actions do.
+  const farm = rpc
+    ? forwardFarm({
+        rpc,
+        sends,
+        queue,
+        log,
+        holderOf: (id) => leases.holder(printerLease(id)),
+        onLan: (id) => !!printers.get(id)?.info.host,
+      })
+    : { sends, queue };
   const deps: HttpDeps = {
     storage: createStorageSummary({ jobs, timelapses }),
     removeTimelapse: timelapses.remove,
@@ -396,8 +408,8 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     control: actions,
     jobs,
     library,
-    sends,
-    queue,
+    sends: farm.sends,
+    queue: farm.queue,
     shares: createShareService({ store, log }),
     stats,
     recorder: createFlightRecorder({ store, jobs }),

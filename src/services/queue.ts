@@ -311,6 +311,7 @@ export function createQueueService(deps: {
     async plateCleared(printerId: number, user: string) {
       await store.queue.plateCleared(printerId);
       await audit(printerId, user, "plate_cleared", "");
+      log.info("plate confirmed clear", { printer: printerId, user });
       void step();
     },
     stop: () => clearInterval(timer),

@@ -47,7 +47,9 @@ export type SendReason =
   | "no_file"
   | "no_plate"
   | "needs_lan"
-  | "bad_options";
+  | "bad_options"
+  /** Another instance holds the printer's link and did not answer. */
+  | "instance_silent";
 export type SendView = {
   id: number;
   printer_id: number;
@@ -66,7 +68,13 @@ export type SkipResult =
   | { ok: true; skipped: number[] }
   | {
       ok: false;
-      reason: "not_printing" | "bad_objects" | "needs_lan" | "authorization_control" | "unconfirmed";
+      reason:
+        | "not_printing"
+        | "bad_objects"
+        | "needs_lan"
+        | "authorization_control"
+        | "unconfirmed"
+        | "instance_silent";
       error: string;
     };
 
@@ -120,6 +128,8 @@ export function createSendService(deps: {
   lan: { send: (printerId: number, command: object) => boolean; connected: (printerId: number) => boolean };
   /** The job open on a printer now (jobs.ts), to link a started send to it. */
   currentJob: (printerId: number) => { id: number } | null;
+  /** The job open on a printer, also when another instance holds it (from the store). */
+  openJob: (printerId: number) => Promise<{ id: number } | null>;
   ftps?: typeof realFtps;
   timings?: Partial<SendTimings>;
 }) {
@@ -389,6 +399,10 @@ export function createSendService(deps: {
         };
       return begin(prior.printer_id, prior.file_id, prior.plate, JSON.parse(prior.options_json), user);
     },
+    /** How long a skip waits for the printer to confirm it. */
+    skipWithinMs: timings.skipWithinMs,
+    /** The printer a job was sent to from the library, or null. */
+    printerOfSentJob: async (jobId: number) => (await store.sends.ofJob(jobId))?.printer_id ?? null,
     /** Whether a job was started by a send whose file is still in the library. */
     canReprint: async (jobId: number) => !!(await store.sends.ofJob(jobId))?.file_id,
     async get(id: number): Promise<SendView | null> {
@@ -397,7 +411,7 @@ export function createSendService(deps: {
     },
     /** The plate objects of the print running on a printer now, when it was sent from the library. */
     async objectsNow(printerId: number): Promise<{ objects: LibraryPlate["objects"]; skipped: number[] } | null> {
-      const job = deps.currentJob(printerId);
+      const job = await deps.openJob(printerId);
       const send = job ? await store.sends.ofJob(job.id) : null;
       if (!send?.file_id) return null;
       const plate = (await deps.library.get(send.file_id))?.plates.find((p) => p.index === send.plate);
