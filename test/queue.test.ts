@@ -161,6 +161,58 @@ describe("the queue", () => {
     await itemIs(two!.id, (i) => i.status === "printing");
   }, 30_000);
 
+  test("the overview card's plate-cleared button: for operators while the plate waits, and it starts the next", async () => {
+    const [a] = await printers(1);
+    const { app, cookie, json, items, itemIs } = await open([a!]);
+    cleanup.push(() => app.close());
+    const file = await libraryFile(app, cookie);
+    const csrf = csrfFrom((await getPage(app, "/settings", cookie)).text);
+    for (const [username, role] of [
+      ["opal", "operator"],
+      ["vic", "viewer"],
+    ] as const)
+      await fetch(`${app.url}/settings/users`, {
+        method: "POST",
+        headers: { cookie },
+        body: new URLSearchParams({ _csrf: csrf, username, password: `${username}-password`, role }),
+      });
+    const operator = await login(app, "opal", "opal-password");
+    const viewer = await login(app, "vic", "vic-password");
+    const plates = (who: string) => fetch(`${app.url}/partials/plates`, { headers: { cookie: who } });
+
+    // No plate waits yet: the operator's overview asks for the slots, and they are empty.
+    const overview = await getPage(app, "/", operator);
+    expect(overview.text).toContain('hx-get="/partials/plates"');
+    expect(overview.text).toContain('id="card-1-plate"');
+    expect(await (await plates(operator)).text()).not.toContain("plate-cleared");
+
+    await json("POST", "/api/queue", { file_id: file, plate: 1, printer_id: 1 });
+    await json("POST", "/api/queue", { file_id: file, plate: 1, printer_id: 1 });
+    const [one, two] = await items();
+    await itemIs(one!.id, (i) => i.status === "done");
+    const slots = await (await plates(operator)).text();
+    expect(slots).toContain('id="card-1-plate" hx-swap-oob="true"');
+    expect(slots).toContain('hx-post="/printers/1/plate-cleared"');
+    expect(slots).toContain('aria-label="Plate is clear: A1 1"');
+
+    // A viewer sees no button and may not fetch them.
+    expect((await getPage(app, "/", viewer)).text).not.toContain("/partials/plates");
+    expect((await plates(viewer)).status).toBe(403);
+    expect((await getPage(app, "/printers/1/farm", viewer)).text).not.toContain("plate-cleared");
+
+    // The button answers with its slot, now empty, and the next item starts.
+    const opCsrf = csrfFrom(overview.text);
+    const res = await fetch(`${app.url}/printers/1/plate-cleared`, {
+      method: "POST",
+      headers: { cookie: operator, "x-csrf-token": opCsrf, "hx-request": "true", "hx-target": "card-1-plate" },
+    });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('<div class="card-plate" id="card-1-plate"></div>');
+    await itemIs(two!.id, (i) => i.status === "printing" || i.status === "done");
+    const audit = (await app.asyncStore.printerActions.recent(20)).filter((r) => r.action === "plate_cleared");
+    expect(audit.map((r) => r.username)).toEqual(["opal"]);
+  }, 30_000);
+
   test("a viewer may look at the queue but not change it", async () => {
     const [a] = await printers(1);
     const { app, json } = await open([a!]);
