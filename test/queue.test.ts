@@ -2,7 +2,7 @@
 // printers; after a queued print the printer waits for its plate to be cleared; the queue survives a restart.
 import { afterEach, describe, expect, test } from "bun:test";
 import { type FakePrinter, startFakePrinter } from "./fakes/bambu-printer.ts";
-import { csrfFrom, getPage, login, startApp, type TestApp, tempDir, until } from "./helpers.ts";
+import { csrfFrom, getPage, login, quietFor, startApp, type TestApp, tempDir, until } from "./helpers.ts";
 import { upload } from "./library-helpers.ts";
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
@@ -12,9 +12,9 @@ afterEach(async () => {
 
 type Item = { id: number; status: string; position: number; assigned_printer: number | null; send_id: number | null };
 
-const entry = (name: string, p: FakePrinter) => ({
+const entry = (name: string, p: FakePrinter, model = "A1") => ({
   name,
-  model: "A1",
+  model,
   host: "127.0.0.1",
   serial: p.serial,
   access_code: p.accessCode,
@@ -24,8 +24,8 @@ const entry = (name: string, p: FakePrinter) => ({
   tls: "pin",
 });
 
-async function open(fakes: FakePrinter[], dir = tempDir()) {
-  const app = await startApp({ printers: fakes.map((p, i) => entry(`A1 ${i + 1}`, p)) as never }, dir, {
+async function open(fakes: FakePrinter[], dir = tempDir(), model = "A1") {
+  const app = await startApp({ printers: fakes.map((p, i) => entry(`A1 ${i + 1}`, p, model)) as never }, dir, {
     lanTimings: { backoffMinMs: 100, backoffMaxMs: 500 },
     sendTimings: { startWithinMs: 5000 },
     queueTickMs: 200,
@@ -90,6 +90,37 @@ describe("the queue", () => {
     expect((await itemIs(third.id, (i) => i.status === "printing")).assigned_printer).toBe(2);
     await itemIs(third.id, (i) => i.status === "done");
     expect([a!.projectFiles.length, b!.projectFiles.length]).toEqual([1, 2]);
+  }, 30_000);
+
+  test("a rule reads the printer's state: the model it says it is, its nozzle, and the filament it has loaded", async () => {
+    // Both are configured as P1S by mistake; each says it is an A1 (get_version). Only the first has PETG loaded.
+    const a1 = [{ name: "ota", product_name: "Bambu Lab A1", sw_ver: "01.04.00.00", hw_ver: "OTA", sn: "", flag: 3 }];
+    const made: FakePrinter[] = [];
+    for (const tray of ["PETG", "PLA"]) {
+      const p = await startFakePrinter({
+        commandDelayMs: 30,
+        sentPrint: { layers: 4, stepMs: 150 },
+        modules: a1,
+        state: { vt_tray: { id: "254", tray_type: tray, tray_color: "FF0000FF", remain: 80 } },
+      });
+      cleanup.push(() => p.close());
+      made.push(p);
+    }
+    const { app, cookie, json, itemIs } = await open(made, tempDir(), "P1S");
+    cleanup.push(() => app.close());
+    await until(
+      () => json("GET", "/api/printers/2"),
+      (r) => (r.body as { model: string }).model === "A1",
+    );
+    const file = await libraryFile(app, cookie);
+    const rule = { model: "A1", nozzle_mm: 0.4, filament: "petg" };
+    const item = (await json("POST", "/api/queue", { file_id: file, plate: 1, rule })).body as Item;
+    expect((await itemIs(item.id, (i) => i.status === "printing" || i.status === "done")).assigned_printer).toBe(1);
+    expect([made[0]!.projectFiles.length, made[1]!.projectFiles.length]).toEqual([1, 0]);
+    // No printer has a 0.6 mm nozzle: that item waits.
+    const wide = (await json("POST", "/api/queue", { file_id: file, plate: 1, rule: { nozzle_mm: 0.6 } })).body as Item;
+    await quietFor(1000); // five queue rounds
+    expect((await itemIs(wide.id, () => true)).status).toBe("queued");
   }, 30_000);
 
   test("a printer's next item shows as waiting for the plate, and reorder, cancel and retry change the queue", async () => {
