@@ -37,6 +37,7 @@ describe("the farm asked of the instance not holding the printer", () => {
   let other: TestApp;
   let cookie: string;
   let fileId: number;
+  let jobId: number;
   const json = async <T = Record<string, unknown>>(app: TestApp, method: string, path: string, body?: unknown) => {
     const res = await fetch(`${app.url}${path}`, {
       method,
@@ -103,10 +104,16 @@ describe("the farm asked of the instance not holding the printer", () => {
       20_000,
     );
     expect(done.body).toMatchObject({ id, status: "started", progress: 1 });
+    jobId = done.body.job_id!;
     expect((await json<Send>(holder, "GET", `/api/sends/${id}`)).body).toMatchObject({ id, status: "started" });
     expect(printer.projectFiles).toHaveLength(1);
     expect(printer.ftps.files.has("cubes-a1.gcode.3mf")).toBe(true);
     const sends = (l: TestApp) => l.logs.filter((x) => x.msg === "printer action" && x.fields?.action === "send");
+    // The audit (and its log line) follows the state that confirmed the start.
+    await until(
+      () => sends(holder).length,
+      (n) => n === 1,
+    );
     expect(sends(holder).map((l) => [l.fields?.user, l.fields?.result])).toEqual([["admin", "ok"]]);
     expect(sends(other)).toEqual([]);
   }, 40_000);
@@ -151,13 +158,30 @@ describe("the farm asked of the instance not holding the printer", () => {
     expect(audit.map((r) => [r.username, r.result])).toEqual([["admin", "ok"]]);
   });
 
-  // Last: the holder stays cut off from Redis.
-  test("with the holder out of reach, a send is answered instance_silent (504), saying it may not have begun", async () => {
+  test("a reprint asked there is sent again by the holder", async () => {
     await until(
       () => printer.state.gcode_state,
       (g) => g === "FINISH",
       30_000,
     );
+    const again = await json<{ send_id: number }>(other, "POST", `/api/jobs/${jobId}/reprint`);
+    expect(again.status).toBe(202);
+    await until(
+      () => json<Send>(other, "GET", `/api/sends/${again.body.send_id}`),
+      (r) => r.body.status === "started",
+      20_000,
+    );
+    expect(printer.projectFiles).toHaveLength(2);
+    // The audit (and its log line) follows the state that confirmed the start.
+    await until(
+      () => holder.logs.filter((x) => x.msg === "printer action" && x.fields?.action === "send").length,
+      (n) => n === 2,
+    );
+    expect(other.logs.some((x) => x.msg === "printer action")).toBe(false);
+  }, 60_000);
+
+  // Last: the holder stays cut off from Redis.
+  test("with the holder out of reach, a send is answered instance_silent (504), saying it may not have begun", async () => {
     await holder.redis!.close();
     const res = await json<{ reason: string; error: string }>(other, "POST", "/api/printers/1/print", {
       file_id: fileId,
@@ -165,6 +189,6 @@ describe("the farm asked of the instance not holding the printer", () => {
     expect(res.status).toBe(504);
     expect(res.body.reason).toBe("instance_silent");
     expect(res.body.error).toContain("not known");
-    expect(printer.projectFiles).toHaveLength(1);
+    expect(printer.projectFiles).toHaveLength(2);
   }, 40_000);
 });

@@ -147,7 +147,8 @@ export function forwardFarm(deps: {
       async reprint(jobId, user) {
         const printerId = await sends.printerOfSentJob(jobId);
         const to = printerId === null ? null : holderElsewhere(printerId);
-        if (!to || printerId === null) return sends.reprint(jobId, user);
+        // Not sent from the library (or its printer held here): the send service answers why, or runs it.
+        if (printerId === null || !to) return sends.reprint(jobId, user);
         return (await ask<SendResult>(to, "sends.reprint", { jobId, user }, SEND_ANSWER_MS, printerId)) ?? silentSend;
       },
       async skip(printerId, objects, user) {

@@ -1,8 +1,8 @@
 // Owns sending a library file's plate to a printer and starting its print (PRINTERS.md §9): what is refused before
 // any upload (busy, another model or nozzle, Authorization Control), the FTPS upload with its progress, the
 // project_file command, the state that confirms the print started (else the file is deleted from the printer),
-// reprinting a sent job, skipping objects of the running plate, and the audit of each.
-
+// reprinting a sent job, skipping objects of the running plate, and the audit of each. What it knows of the
+// printer (model, nozzle, SD card, Authorization Control, skipped objects) is the printer's state.
 import { effectiveModel } from "../bambu-models.ts";
 import type { EventBus } from "../events.ts";
 import { FtpsError, type FtpsTarget, ftps as realFtps } from "../lan/ftps-client.ts";
