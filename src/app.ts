@@ -2,7 +2,7 @@
 import { html } from "@elysiajs/html";
 import { Elysia } from "elysia";
 import { createTileRenderer } from "../views/render.ts";
-import { createForwarding } from "./cluster/forwarding.ts";
+import { createForwarding, forwardFarm } from "./cluster/forwarding.ts";
 import { connectRedis, type RedisLink } from "./cluster/redis.ts";
 import { createRelay } from "./cluster/relay.ts";
 import { createRpc } from "./cluster/rpc.ts";
@@ -272,8 +272,6 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     imageDelayMs: () => intervals.get().image_delay * 1000,
     owns: ownsPrinter,
     timings: opts.lanTimings,
-    // Reports arrive only once the links start, after the send service below exists.
-    onReport: (printerId, print) => sends.report(printerId, print),
     ffmpegPath: config.ffmpeg_path,
     rtspPort: (id) => {
       const name = printers.get(id)?.info.name.toLowerCase();
@@ -385,6 +383,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     library,
     lan,
     currentJob: jobs.current,
+    openJob: async (id) => (await jobs.openOf([id])).get(id) ?? null,
     timings: opts.sendTimings,
   });
   await sends.settleInterrupted();
@@ -397,6 +396,17 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     owns: ownsPrinter,
     tickMs: opts.queueTickMs,
   });
+  // Sends, skips and plate confirmations go to the instance holding the printer's link, as actions do.
+  const farm = rpc
+    ? forwardFarm({
+        rpc,
+        sends,
+        queue,
+        log,
+        holderOf: (id) => leases.holder(printerLease(id)),
+        onLan: (id) => !!printers.get(id)?.info.host,
+      })
+    : { sends, queue };
   const deps: HttpDeps = {
     storage: createStorageSummary({ jobs, timelapses }),
     removeTimelapse: timelapses.remove,
@@ -413,8 +423,8 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     control: actions,
     jobs,
     library,
-    sends,
-    queue,
+    sends: farm.sends,
+    queue: farm.queue,
     shares: createShareService({ store, log }),
     stats,
     recorder: createFlightRecorder({ store, jobs }),

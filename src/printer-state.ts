@@ -53,6 +53,8 @@ export type PrinterState = {
   ams: AmsState | null;
   /** Authorization Control: the printer only obeys signed commands (`fun` bit 0x20000000); null = not reported. */
   signing_required: boolean | null;
+  /** Object ids of the running plate the printer skips (`s_obj`); [] when none or not reported. */
+  skipped_objects: number[];
   updated_at: number;
 };
 export type Fans = { part: number | null; aux: number | null; chamber: number | null; heatbreak: number | null };
@@ -133,6 +135,7 @@ export const emptyState = (): PrinterState => ({
   extruders: [],
   ams: null,
   signing_required: null,
+  skipped_objects: [],
   updated_at: 0,
 });
 
@@ -358,6 +361,7 @@ export function stateFromReport(
     out.light = chamber === "on" || chamber === "off" ? chamber : null;
   }
   if (Array.isArray(print.hms)) out.hms = hmsOf(print.hms as unknown[]);
+  if (Array.isArray(print.s_obj)) out.skipped_objects = print.s_obj.filter((n): n is number => Number.isInteger(n));
   return out as Partial<PrinterState>;
 }
 

@@ -2,7 +2,7 @@
 // printers; after a queued print the printer waits for its plate to be cleared; the queue survives a restart.
 import { afterEach, describe, expect, test } from "bun:test";
 import { type FakePrinter, startFakePrinter } from "./fakes/bambu-printer.ts";
-import { csrfFrom, getPage, login, startApp, type TestApp, tempDir, until } from "./helpers.ts";
+import { csrfFrom, getPage, login, quietFor, startApp, type TestApp, tempDir, until } from "./helpers.ts";
 import { upload } from "./library-helpers.ts";
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
@@ -12,9 +12,9 @@ afterEach(async () => {
 
 type Item = { id: number; status: string; position: number; assigned_printer: number | null; send_id: number | null };
 
-const entry = (name: string, p: FakePrinter) => ({
+const entry = (name: string, p: FakePrinter, model = "A1") => ({
   name,
-  model: "A1",
+  model,
   host: "127.0.0.1",
   serial: p.serial,
   access_code: p.accessCode,
@@ -24,8 +24,8 @@ const entry = (name: string, p: FakePrinter) => ({
   tls: "pin",
 });
 
-async function open(fakes: FakePrinter[], dir = tempDir()) {
-  const app = await startApp({ printers: fakes.map((p, i) => entry(`A1 ${i + 1}`, p)) as never }, dir, {
+async function open(fakes: FakePrinter[], dir = tempDir(), model = "A1") {
+  const app = await startApp({ printers: fakes.map((p, i) => entry(`A1 ${i + 1}`, p, model)) as never }, dir, {
     lanTimings: { backoffMinMs: 100, backoffMaxMs: 500 },
     sendTimings: { startWithinMs: 5000 },
     queueTickMs: 200,
@@ -90,6 +90,37 @@ describe("the queue", () => {
     expect((await itemIs(third.id, (i) => i.status === "printing")).assigned_printer).toBe(2);
     await itemIs(third.id, (i) => i.status === "done");
     expect([a!.projectFiles.length, b!.projectFiles.length]).toEqual([1, 2]);
+  }, 30_000);
+
+  test("a rule reads the printer's state: the model it says it is, its nozzle, and the filament it has loaded", async () => {
+    // Both are configured as P1S by mistake; each says it is an A1 (get_version). Only the first has PETG loaded.
+    const a1 = [{ name: "ota", product_name: "Bambu Lab A1", sw_ver: "01.04.00.00", hw_ver: "OTA", sn: "", flag: 3 }];
+    const made: FakePrinter[] = [];
+    for (const tray of ["PETG", "PLA"]) {
+      const p = await startFakePrinter({
+        commandDelayMs: 30,
+        sentPrint: { layers: 4, stepMs: 150 },
+        modules: a1,
+        state: { vt_tray: { id: "254", tray_type: tray, tray_color: "FF0000FF", remain: 80 } },
+      });
+      cleanup.push(() => p.close());
+      made.push(p);
+    }
+    const { app, cookie, json, itemIs } = await open(made, tempDir(), "P1S");
+    cleanup.push(() => app.close());
+    await until(
+      () => json("GET", "/api/printers/2"),
+      (r) => (r.body as { model: string }).model === "A1",
+    );
+    const file = await libraryFile(app, cookie);
+    const rule = { model: "A1", nozzle_mm: 0.4, filament: "petg" };
+    const item = (await json("POST", "/api/queue", { file_id: file, plate: 1, rule })).body as Item;
+    expect((await itemIs(item.id, (i) => i.status === "printing" || i.status === "done")).assigned_printer).toBe(1);
+    expect([made[0]!.projectFiles.length, made[1]!.projectFiles.length]).toEqual([1, 0]);
+    // No printer has a 0.6 mm nozzle: that item waits.
+    const wide = (await json("POST", "/api/queue", { file_id: file, plate: 1, rule: { nozzle_mm: 0.6 } })).body as Item;
+    await quietFor(1000); // five queue rounds
+    expect((await itemIs(wide.id, () => true)).status).toBe("queued");
   }, 30_000);
 
   test("a printer's next item shows as waiting for the plate, and reorder, cancel and retry change the queue", async () => {
@@ -159,6 +190,58 @@ describe("the queue", () => {
     expect(farm.text).toContain('hx-post="/printers/1/plate-cleared"');
     expect((await post("/printers/1/plate-cleared", {})).status).toBe(303);
     await itemIs(two!.id, (i) => i.status === "printing");
+  }, 30_000);
+
+  test("the overview card's plate-cleared button: for operators while the plate waits, and it starts the next", async () => {
+    const [a] = await printers(1);
+    const { app, cookie, json, items, itemIs } = await open([a!]);
+    cleanup.push(() => app.close());
+    const file = await libraryFile(app, cookie);
+    const csrf = csrfFrom((await getPage(app, "/settings", cookie)).text);
+    for (const [username, role] of [
+      ["opal", "operator"],
+      ["vic", "viewer"],
+    ] as const)
+      await fetch(`${app.url}/settings/users`, {
+        method: "POST",
+        headers: { cookie },
+        body: new URLSearchParams({ _csrf: csrf, username, password: `${username}-password`, role }),
+      });
+    const operator = await login(app, "opal", "opal-password");
+    const viewer = await login(app, "vic", "vic-password");
+    const plates = (who: string) => fetch(`${app.url}/partials/plates`, { headers: { cookie: who } });
+
+    // No plate waits yet: the operator's overview asks for the slots, and they are empty.
+    const overview = await getPage(app, "/", operator);
+    expect(overview.text).toContain('hx-get="/partials/plates"');
+    expect(overview.text).toContain('id="card-1-plate"');
+    expect(await (await plates(operator)).text()).not.toContain("plate-cleared");
+
+    await json("POST", "/api/queue", { file_id: file, plate: 1, printer_id: 1 });
+    await json("POST", "/api/queue", { file_id: file, plate: 1, printer_id: 1 });
+    const [one, two] = await items();
+    await itemIs(one!.id, (i) => i.status === "done");
+    const slots = await (await plates(operator)).text();
+    expect(slots).toContain('id="card-1-plate" hx-swap-oob="true"');
+    expect(slots).toContain('hx-post="/printers/1/plate-cleared"');
+    expect(slots).toContain('aria-label="Plate is clear: A1 1"');
+
+    // A viewer sees no button and may not fetch them.
+    expect((await getPage(app, "/", viewer)).text).not.toContain("/partials/plates");
+    expect((await plates(viewer)).status).toBe(403);
+    expect((await getPage(app, "/printers/1/farm", viewer)).text).not.toContain("plate-cleared");
+
+    // The button answers with its slot, now empty, and the next item starts.
+    const opCsrf = csrfFrom(overview.text);
+    const res = await fetch(`${app.url}/printers/1/plate-cleared`, {
+      method: "POST",
+      headers: { cookie: operator, "x-csrf-token": opCsrf, "hx-request": "true", "hx-target": "card-1-plate" },
+    });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('<div class="card-plate" id="card-1-plate"></div>');
+    await itemIs(two!.id, (i) => i.status === "printing" || i.status === "done");
+    const audit = (await app.asyncStore.printerActions.recent(20)).filter((r) => r.action === "plate_cleared");
+    expect(audit.map((r) => r.username)).toEqual(["opal"]);
   }, 30_000);
 
   test("a viewer may look at the queue but not change it", async () => {

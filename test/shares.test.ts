@@ -1,9 +1,10 @@
 // Share links: a read-only link to one print for someone without an account. It shows that print and its frames,
 // nothing else (other prints, printers, the API and sockets stay closed); expired and revoked links are refused,
-// guessing is throttled per address, each open is counted, and Settings lists and revokes them.
+// guessing is throttled per address, each open is counted, and Settings lists and revokes them. Operators make and
+// list links too; revoking stays with admins, and viewers do neither.
 import { describe, expect, test } from "bun:test";
 import { useApp } from "./app-fixture.ts";
-import { connected, connectSocket, csrfFrom, fakeJpeg, getPage, postForm } from "./helpers.ts";
+import { connected, connectSocket, csrfFrom, fakeJpeg, getPage, login, postForm } from "./helpers.ts";
 
 // Each test speaks from its own address (X-Forwarded-For, trusted here), so one test's guesses do not throttle another.
 const fx = useApp({ config: { trust_proxy: true } });
@@ -187,5 +188,73 @@ describe("in Settings and on the print's page", () => {
     const url = /id="share-url">([^<]+)</.exec(await res.text())?.[1];
     expect(url).toMatch(/\/s\/lws_/);
     expect((await anon(new URL(url!).pathname)).status).toBe(200);
+  });
+});
+
+describe("who may make and list links", () => {
+  async function userCookie(username: string, role: string) {
+    const res = await postForm(
+      fx.app,
+      "/settings/users",
+      { _csrf: fx.csrf, username, password: `${username}-password`, role },
+      { cookie: fx.cookie },
+    );
+    expect(res.status).toBeLessThan(400);
+    return login(fx.app, username, `${username}-password`);
+  }
+  const api = (cookie: string, method: string, path: string, body?: unknown) =>
+    fetch(`${fx.app.url}${path}`, {
+      method,
+      headers: { cookie, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+
+  test("an operator makes a link by the API and from the print's page, and lists them; only admins revoke", async () => {
+    const cookie = await userCookie("opal", "operator");
+    const { id } = seedJob("by-operator");
+    const made = await api(cookie, "POST", `/api/jobs/${id}/share`, { expires_in_s: 3600 });
+    expect(made.status).toBe(201);
+    const link = (await made.json()) as { id: number; url: string };
+    expect((await anon(new URL(link.url).pathname)).status).toBe(200);
+
+    const page = await getPage(fx.app, `/jobs/${id}`, cookie);
+    expect(page.text).toContain(`action="/jobs/${id}/share"`);
+    const boxed = await postForm(
+      fx.app,
+      `/jobs/${id}/share`,
+      { _csrf: csrfFrom(page.text), days: "1" },
+      { cookie, "hx-request": "true" },
+    );
+    expect(boxed.status).toBe(200);
+    expect(/id="share-url">([^<]+)</.exec(await boxed.text())?.[1]).toMatch(/\/s\/lws_/);
+
+    const list = (await (await api(cookie, "GET", "/api/shares")).json()) as { id: number; created_by: string }[];
+    expect(list.filter((s) => s.created_by === "opal")).toHaveLength(2);
+    // Settings lists them for the operator, without the admin's revoke button.
+    const settings = await getPage(fx.app, "/settings", cookie);
+    expect(settings.text).toContain('id="shares"');
+    expect(settings.text).toContain(`data-share="${link.id}"`);
+    expect(settings.text).not.toContain(`/settings/shares/${link.id}/revoke`);
+    expect((await api(cookie, "DELETE", `/api/shares/${link.id}`)).status).toBe(403);
+    const revoke = await postForm(
+      fx.app,
+      `/settings/shares/${link.id}/revoke`,
+      { _csrf: csrfFrom(settings.text) },
+      { cookie },
+    );
+    expect(revoke.status).toBe(403);
+    expect((await anon(new URL(link.url).pathname)).status).toBe(200);
+  });
+
+  test("a viewer may neither make nor list links, and sees no box or list", async () => {
+    const cookie = await userCookie("vera", "viewer");
+    const { id } = seedJob("by-viewer");
+    expect((await api(cookie, "POST", `/api/jobs/${id}/share`, {})).status).toBe(403);
+    expect((await api(cookie, "GET", "/api/shares")).status).toBe(403);
+    const page = await getPage(fx.app, `/jobs/${id}`, cookie);
+    expect(page.text).not.toContain(`/jobs/${id}/share`);
+    const form = await postForm(fx.app, `/jobs/${id}/share`, { _csrf: csrfFrom(page.text), days: "1" }, { cookie });
+    expect(form.status).toBe(403);
+    expect((await getPage(fx.app, "/settings", cookie)).text).not.toContain('id="shares"');
   });
 });

@@ -229,7 +229,7 @@ export function JobPage(props: {
         ) : (
           ""
         )}
-        {!shared && ctx.user?.role === "admin" ? (
+        {!shared && roleAtLeast(ctx.user?.role, "operator") ? (
           <ShareBox ctx={ctx} jobId={job.id} created={props.shareCreated} />
         ) : (
           ""

@@ -9,6 +9,7 @@ import type { FrameMeta, ReadingRow, StatusRow } from "../src/store/store.ts";
 import { AmsPanel, AmsStrip } from "./ams.tsx";
 import { CameraNotice } from "./camera.tsx";
 import type { ViewContext } from "./context.ts";
+import { cardPlateId } from "./overview.tsx";
 import { Stamp } from "./tiles.tsx";
 
 export type PrinterLatest = { reading?: ReadingRow | null; status?: StatusRow | null; frame?: FrameMeta | null };
@@ -292,6 +293,7 @@ export function PrinterCard(props: {
         )}
       </a>
       <CardInfo printer={printer} latest={latest} ctx={ctx} interval={props.interval} />
+      <div class="card-plate" id={cardPlateId(id)}></div>
     </article>
   );
 }

@@ -146,7 +146,7 @@ export function FarmPanel(props: {
     <section class="tile farm" aria-labelledby="h-farm">
       <h2 id="h-farm">{t.queue}</h2>
       <FlashMessage flash={props.answer} />
-      {props.plateWaits ? (
+      {props.plateWaits && roleAtLeast(ctx.user?.role, "operator") ? (
         <p>
           {t.plateWaitsHere}{" "}
           <button type="button" hx-post={`/printers/${printerId}/plate-cleared`} hx-target="#farm-panel">

@@ -3,7 +3,7 @@
 // audit; printers, tokens, notifications and storage come from settings-printers/-tokens/-notify/-storage.tsx.
 import { translate } from "../src/i18n.ts";
 import type { IntervalErrors } from "../src/services/intervals.ts";
-import { ROLES } from "../src/services/users.ts";
+import { ROLES, roleAtLeast } from "../src/services/users.ts";
 import type { DeviceTokenRow, Intervals, LogRow, PrinterActionRow, ShareListRow, UserRow } from "../src/store/store.ts";
 import { formatStamp, type ViewContext } from "./context.ts";
 import { Csrf, type Flash, FlashMessage } from "./forms.tsx";
@@ -268,7 +268,11 @@ export function SettingsPage(props: {
           ""
         )}
         {ctx.user?.role === "admin" && props.targets ? <NotifySection ctx={ctx} targets={props.targets} /> : ""}
-        {ctx.user?.role === "admin" && props.shares ? <SharesSection ctx={ctx} shares={props.shares} /> : ""}
+        {roleAtLeast(ctx.user?.role, "operator") && props.shares ? (
+          <SharesSection ctx={ctx} shares={props.shares} />
+        ) : (
+          ""
+        )}
         {props.storage ? <StorageSection ctx={ctx} storage={props.storage} /> : ""}
         {ctx.user?.role === "admin" && props.instances ? <InstancesSection ctx={ctx} view={props.instances} /> : ""}
         {ctx.user?.role === "admin" && props.actions ? (

@@ -1,6 +1,6 @@
 /** @jsxImportSource @kitajs/html */
-// Owns the share links an admin sees: the list in Settings (state, opens, revoke) and the box on a print's page
-// that makes a new link and shows it once.
+// Owns the share links operators and admins see: the list in Settings (state, opens, and for admins revoke) and
+// the box on a print's page that makes a new link and shows it once.
 import type { ShareListRow } from "../src/store/store.ts";
 import { formatStamp, type ViewContext } from "./context.ts";
 import { Csrf, type Flash, FlashMessage } from "./forms.tsx";
@@ -45,7 +45,7 @@ export function SharesSection(props: { ctx: ViewContext; shares: ShareListRow[];
                       : t.shareExpiredState}
                 </span>{" "}
                 <span class="muted">{t.shareOpened.replace("{n}", String(s.opened))}</span>
-                {state === "live" ? (
+                {state === "live" && ctx.user?.role === "admin" ? (
                   <form
                     method="post"
                     action={`/settings/shares/${s.id}/revoke`}
@@ -73,7 +73,7 @@ export function SharesSection(props: { ctx: ViewContext; shares: ShareListRow[];
   );
 }
 
-/** On a print's page, for admins: a lifetime and a button; once made, the link itself (shown only here). */
+/** On a print's page, for operators and admins: a lifetime and a button; once made, the link itself (shown only here). */
 export function ShareBox(props: { ctx: ViewContext; jobId: number; created?: string; error?: string }) {
   const { ctx, jobId } = props;
   const { t } = ctx;

@@ -78,6 +78,7 @@ export function printersApiRoutes(deps: HttpDeps, tools: RequestTools) {
             extruders: s.extruders,
             ams: s.ams,
             signing_required: s.signing_required,
+            skipped_objects: s.skipped_objects,
             updated_at: iso(s.updated_at),
           }
         : null,

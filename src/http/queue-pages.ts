@@ -1,7 +1,9 @@
 // Owns the queue's pages (CSRF-checked forms, operators): the queue page and its buttons (move, cancel, retry,
-// delete, pause), adding a plate from the library page, and the printer page's farm panel (plate cleared, skip
-// picker) fetched and answered by htmx. The rules are the queue and send services', as for the API.
+// delete, pause), adding a plate from the library page, the printer page's farm panel (plate cleared, skip
+// picker) and the overview cards' plate-cleared buttons, fetched and answered by htmx. The rules are the queue
+// and send services', as for the API.
 import { Elysia, t } from "elysia";
+import { CardPlate, cardPlateId } from "../../views/overview.tsx";
 import { FarmPanel, QueuePage } from "../../views/queue.tsx";
 import type { Session } from "../services/auth.ts";
 import type { QueueItemView } from "../services/queue.ts";
@@ -115,11 +117,30 @@ export function queuePageRoutes(deps: HttpDeps, tools: RequestTools) {
     .post(
       "/printers/:id/plate-cleared",
       async ({ session, printer, request }) => {
-        await queue.plateCleared(printer.info.id, session.user.username);
-        if (request.headers.get("hx-request") === "true") return farm(session, printer.info.id);
+        const id = printer.info.id;
+        await queue.plateCleared(id, session.user.username);
+        // The overview card's button asks for its own slot back; the printer page's for its panel.
+        if (request.headers.get("hx-target") === cardPlateId(id))
+          return CardPlate({ ctx: tools.view(session), printerId: id, name: printer.info.name, waits: false });
+        if (request.headers.get("hx-request") === "true") return farm(session, id);
         return redirectTo("/queue");
       },
       { ...operator, printer: true },
+    )
+    .get(
+      "/partials/plates",
+      async ({ session }) => {
+        // Every card's plate slot at once (out-of-band): the button where a plate waits, empty elsewhere.
+        const dirty = new Set(await queue.dirtyPrinters());
+        const ctx = tools.view(session);
+        return printers
+          .list()
+          .map((p) =>
+            CardPlate({ ctx, printerId: p.info.id, name: p.info.name, waits: dirty.has(p.info.id), oob: true }),
+          )
+          .join("");
+      },
+      { auth: "page", role: "operator" },
     )
     .get("/printers/:id/farm", ({ session, printer }) => farm(session, printer.info.id), {
       auth: "page",

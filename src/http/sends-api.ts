@@ -17,6 +17,7 @@ export const SEND_REFUSAL_STATUS: Record<SendReason, number> = {
   no_plate: 400,
   needs_lan: 503,
   bad_options: 400,
+  instance_silent: 504,
 };
 const SKIP_STATUS: Record<Extract<SkipResult, { ok: false }>["reason"], number> = {
   not_printing: 409,
@@ -24,6 +25,7 @@ const SKIP_STATUS: Record<Extract<SkipResult, { ok: false }>["reason"], number> 
   needs_lan: 503,
   authorization_control: 403,
   unconfirmed: 504,
+  instance_silent: 504,
 };
 
 export function sendsApiRoutes(deps: HttpDeps, tools: RequestTools) {

@@ -1,6 +1,6 @@
-// Owns share links over HTTP (PRINTERS.md §9): making, listing and revoking them (admins), and what a link
-// opens without an account: `/s/<token>` is that print's page, read-only, with its frames and video under the
-// same token, and nothing else (no other print, printer, API or socket is reachable from it).
+// Owns share links over HTTP (PRINTERS.md §9): making and listing them (operators), revoking them (admins), and
+// what a link opens without an account: `/s/<token>` is that print's page, read-only, with its frames and video
+// under the same token, and nothing else (no other print, printer, API or socket is reachable from it).
 import { Elysia, t } from "elysia";
 import { JobPage } from "../../views/job.tsx";
 import { ErrorPage } from "../../views/pages.tsx";
@@ -83,6 +83,7 @@ export function shareRoutes(deps: HttpDeps & Pick<TimelapseDeps, "timelapses">, 
   }
 
   const admin = { auth: "form", role: "admin" } as const;
+  const operator = { auth: "form", role: "operator" } as const;
   return (
     new Elysia({ name: "share-routes" })
       .use(edge(deps, tools))
@@ -105,14 +106,14 @@ export function shareRoutes(deps: HttpDeps & Pick<TimelapseDeps, "timelapses">, 
         },
         {
           auth: "api",
-          role: "admin",
+          role: "operator",
           params: IdParams,
           body: t.Optional(t.Nullable(t.Object({ expires_in_s: t.Optional(t.Number()) }))),
         },
       )
       .get("/api/shares", async ({ request }) => jsonFor(request, (await shares.list()).map(listed)), {
         auth: "api",
-        role: "admin",
+        role: "operator",
       })
       .delete(
         "/api/shares/:id",
@@ -147,7 +148,7 @@ export function shareRoutes(deps: HttpDeps & Pick<TimelapseDeps, "timelapses">, 
           const recording = (await deps.recorder.recording(job.id))?.events ?? [];
           return jobPage(session, job, { shareCreated: url, recording });
         },
-        { ...admin, params: IdParams, body: t.Object({ ...Csrf, days: t.String({ maxLength: 4 }) }) },
+        { ...operator, params: IdParams, body: t.Object({ ...Csrf, days: t.String({ maxLength: 4 }) }) },
       )
       .post(
         "/settings/shares/:id/revoke",

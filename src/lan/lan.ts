@@ -4,7 +4,6 @@
 // a printer's link and camera run only while `owns` says this instance holds it (always, on SQLite).
 import type { EventBus } from "../events.ts";
 import type { Logger } from "../log.ts";
-import type { BambuPrint } from "../printer-state.ts";
 import type { PrinterService } from "../services/printers.ts";
 import type { TelemetryService } from "../services/telemetry.ts";
 import { type CameraTimings, createCameras } from "./cameras.ts";
@@ -24,7 +23,6 @@ export function createLan(deps: {
   owns?: (printerId: number) => boolean;
   timings?: Partial<LanTimings>;
   /** Each report's `print` object (printer-link.ts). */
-  onReport?: (printerId: number, print: BambuPrint) => void;
   /** The ffmpeg program for RTSPS cameras (config ffmpeg_path). */
   ffmpegPath?: string;
   /** A printer's RTSPS port (its config entry's rtsp_port). */
@@ -62,7 +60,7 @@ export function createLan(deps: {
       .connectionOf(printerId)
       .then((row) => {
         if (stopped || restarts.get(printerId) !== turn || !row?.host || !owns(printerId)) return;
-        const link = createPrinterLink(printerId, { printers, log, timings, onReport: deps.onReport });
+        const link = createPrinterLink(printerId, { printers, log, timings });
         links.set(printerId, link);
         link.start();
       })

@@ -55,7 +55,6 @@ export function createPrinterLink(
     log: Logger;
     timings: LanTimings;
     /** Each report's `print` object as it came, for what the state model does not keep (send and skip facts). */
-    onReport?: (printerId: number, print: BambuPrint) => void;
   },
 ) {
   const { printers, log, timings } = deps;
@@ -177,7 +176,6 @@ export function createPrinterLink(
         if (!print || typeof print !== "object" || Array.isArray(print)) return;
         const current = printers.get(printerId)?.state;
         printers.applyLan(printerId, stateFromReport(print, memo, current), now);
-        deps.onReport?.(printerId, print);
       },
       error(err) {
         if (err.code === 4 || err.code === 5)

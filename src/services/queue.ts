@@ -9,7 +9,7 @@ import type { Logger } from "../log.ts";
 import type { AsyncStore } from "../store/async-store.ts";
 import type { QueueItemRow, QueueStatus } from "../store/store.ts";
 import type { PrinterService } from "./printers.ts";
-import { type PrintOptions, parseOptions, type SendService } from "./sends.ts";
+import { loadedFilaments, modelOf, type PrintOptions, parseOptions, type SendService } from "./sends.ts";
 
 export type QueueRule = { model?: string; nozzle_mm?: number; filament?: string };
 export type QueueItemView = {
@@ -85,11 +85,10 @@ export function createQueueService(deps: {
     const rule = JSON.parse(item.rule_json ?? "{}") as QueueRule;
     const p = printers.get(printerId);
     if (!p?.info.host) return false;
-    if (rule.model && !sameModel(rule.model, p.info.model)) return false;
-    const facts = sends.factsOf(printerId);
-    if (rule.nozzle_mm && (!facts.nozzle_diameter || Math.abs(facts.nozzle_diameter - rule.nozzle_mm) > 0.001))
-      return false;
-    if (rule.filament && !facts.filaments?.includes(rule.filament)) return false;
+    if (rule.model && !sameModel(rule.model, modelOf(p))) return false;
+    const nozzle = p.state.nozzle_diameter;
+    if (rule.nozzle_mm && (!nozzle || Math.abs(nozzle - rule.nozzle_mm) > 0.001)) return false;
+    if (rule.filament && !loadedFilaments(p.state).includes(rule.filament)) return false;
     return true;
   }
 
@@ -312,6 +311,7 @@ export function createQueueService(deps: {
     async plateCleared(printerId: number, user: string) {
       await store.queue.plateCleared(printerId);
       await audit(printerId, user, "plate_cleared", "");
+      log.info("plate confirmed clear", { printer: printerId, user });
       void step();
     },
     stop: () => clearInterval(timer),

@@ -1,22 +1,22 @@
 // Owns sending a library file's plate to a printer and starting its print (PRINTERS.md §9): what is refused before
 // any upload (busy, another model or nozzle, Authorization Control), the FTPS upload with its progress, the
 // project_file command, the state that confirms the print started (else the file is deleted from the printer),
-// reprinting a sent job, skipping objects of the running plate, and the audit of each.
+// reprinting a sent job, skipping objects of the running plate, and the audit of each. What it knows of the
+// printer (model, nozzle, SD card, Authorization Control, skipped objects) is the printer's state.
+import { effectiveModel } from "../bambu-models.ts";
 import type { EventBus } from "../events.ts";
 import { FtpsError, type FtpsTarget, ftps as realFtps } from "../lan/ftps-client.ts";
 import { sameModel } from "../library/three-mf.ts";
 import type { Logger } from "../log.ts";
-import type { BambuPrint, PrinterState } from "../printer-state.ts";
+import type { PrinterState } from "../printer-state.ts";
 import type { AsyncStore } from "../store/async-store.ts";
 import type { SendRow, SendStatus } from "../store/store.ts";
 import type { Library, LibraryPlate } from "./library.ts";
 import { AUTH_CONTROL_HMS } from "./printer-control.ts";
-import type { PrinterService } from "./printers.ts";
+import type { HeldPrinter, PrinterService } from "./printers.ts";
 
 /** Never start while the printer is in one of these: an A1 mini cancels its running job when told to start. */
 export const BUSY_STATES = ["PREPARE", "SLICING", "RUNNING", "PAUSE"];
-/** Developer Mode off: commands must be signed, so an unsigned project_file is dropped (PRINTERS.md §9). */
-export const FUN_DEV_MODE_OFF = 0x20000000n;
 
 export type PrintOptions = {
   use_ams: boolean;
@@ -47,7 +47,9 @@ export type SendReason =
   | "no_file"
   | "no_plate"
   | "needs_lan"
-  | "bad_options";
+  | "bad_options"
+  /** Another instance holds the printer's link and did not answer. */
+  | "instance_silent";
 export type SendView = {
   id: number;
   printer_id: number;
@@ -66,7 +68,13 @@ export type SkipResult =
   | { ok: true; skipped: number[] }
   | {
       ok: false;
-      reason: "not_printing" | "bad_objects" | "needs_lan" | "authorization_control" | "unconfirmed";
+      reason:
+        | "not_printing"
+        | "bad_objects"
+        | "needs_lan"
+        | "authorization_control"
+        | "unconfirmed"
+        | "instance_silent";
       error: string;
     };
 
@@ -102,17 +110,14 @@ export function remoteName(name: string): string {
 }
 const subtaskOf = (name: string) => name.replace(/\.gcode\.3mf$|\.3mf$/i, "").slice(0, 100) || "print";
 
-/** What the reports say that the state model does not keep: `fun`, the nozzle, the SD card, skipped objects. */
-type Facts = { fun?: string; nozzle_diameter?: number; sdcard?: boolean; s_obj?: number[]; filaments?: string[] };
-
-/** The filament types loaded: each AMS tray's and the external spool's (`ams.ams[].tray[]`, `vt_tray`). */
-function loadedFilaments(print: BambuPrint): string[] | undefined {
-  const ams = print.ams as { ams?: { tray?: { tray_type?: unknown }[] }[] } | undefined;
-  const trays = [...(ams?.ams ?? []).flatMap((unit) => unit?.tray ?? []), print.vt_tray as { tray_type?: unknown }];
-  if (!ams?.ams && !print.vt_tray) return undefined;
-  const types = trays.map((t) => t?.tray_type).filter((t): t is string => typeof t === "string" && t !== "");
-  return [...new Set(types.map((t) => t.toUpperCase()))];
+/** The filament types loaded (each AMS tray's and the external spools'), upper case, once each. */
+export function loadedFilaments(state: PrinterState): string[] {
+  const trays = [...(state.ams?.units ?? []).flatMap((u) => u.trays), ...(state.ams?.external ?? [])];
+  return [...new Set(trays.flatMap((t) => (t.type ? [t.type.toUpperCase()] : [])))];
 }
+
+/** The model a printer is: its own answer, else its serial's, else the one configured. */
+export const modelOf = (p: HeldPrinter) => effectiveModel(p.state.model, p.info.serial, p.info.model).model;
 
 export function createSendService(deps: {
   store: AsyncStore;
@@ -123,39 +128,21 @@ export function createSendService(deps: {
   lan: { send: (printerId: number, command: object) => boolean; connected: (printerId: number) => boolean };
   /** The job open on a printer now (jobs.ts), to link a started send to it. */
   currentJob: (printerId: number) => { id: number } | null;
+  /** The job open on a printer, also when another instance holds it (from the store). */
+  openJob: (printerId: number) => Promise<{ id: number } | null>;
   ftps?: typeof realFtps;
   timings?: Partial<SendTimings>;
 }) {
   const { store, log, printers, events } = deps;
   const ftps = deps.ftps ?? realFtps;
   const timings = { ...DEFAULT_TIMINGS, ...deps.timings };
-  const facts = new Map<number, Facts>();
   /** Sends running on this instance: their progress, fresher than the store's. */
   const live = new Map<number, { progress: number; status: SendStatus }>();
   const running = new Set<Promise<unknown>>();
   let sequence = 0;
-  const factWaiters = new Set<() => void>();
   /** Ends every wait at once (false) when the app stops. */
   const stops = new Set<() => void>();
 
-  function report(printerId: number, print: BambuPrint) {
-    const f = facts.get(printerId) ?? {};
-    if (typeof print.fun === "string" && /^[0-9a-f]{1,16}$/i.test(print.fun)) f.fun = print.fun;
-    const nozzle = Number(print.nozzle_diameter);
-    if ("nozzle_diameter" in print && Number.isFinite(nozzle) && nozzle > 0) f.nozzle_diameter = nozzle;
-    if (typeof print.sdcard === "boolean") f.sdcard = print.sdcard;
-    if (Array.isArray(print.s_obj)) f.s_obj = print.s_obj.filter((n): n is number => Number.isInteger(n));
-    // A1/P1 deltas may carry trays without their type: an empty answer keeps what was known.
-    const loaded = loadedFilaments(print);
-    if (loaded?.length || (loaded && !f.filaments)) f.filaments = loaded;
-    facts.set(printerId, f);
-    for (const wake of [...factWaiters]) wake();
-  }
-
-  const devModeOff = (printerId: number) => {
-    const fun = facts.get(printerId)?.fun;
-    return fun !== undefined && (BigInt(`0x${fun}`) & FUN_DEV_MODE_OFF) !== 0n;
-  };
   const authHms = (s: PrinterState) => s.hms.some((h) => h.code === AUTH_CONTROL_HMS);
 
   async function audit(printerId: number, user: string, action: string, result: string, detail: string) {
@@ -203,20 +190,21 @@ export function createSendService(deps: {
     if (!g) return { ok: false, reason: "busy", error: "the printer's state is not known yet; try again shortly" };
     if (BUSY_STATES.includes(g))
       return { ok: false, reason: "busy", error: `the printer is busy (${g}): starting now would cancel what it does` };
-    if (plate.model && !sameModel(plate.model, p.info.model))
+    const model = modelOf(p);
+    if (plate.model && !sameModel(plate.model, model))
       return {
         ok: false,
         reason: "model_mismatch",
-        error: `plate ${plate.index} was sliced for ${plate.model}, and this printer is ${p.info.model}`,
+        error: `plate ${plate.index} was sliced for ${plate.model}, and this printer is ${model}`,
       };
-    const nozzle = facts.get(printerId)?.nozzle_diameter;
+    const nozzle = p.state.nozzle_diameter;
     if (plate.nozzle_mm && nozzle && Math.abs(plate.nozzle_mm - nozzle) > 0.001)
       return {
         ok: false,
         reason: "model_mismatch",
         error: `plate ${plate.index} was sliced for a ${plate.nozzle_mm} mm nozzle, and this printer has ${nozzle} mm`,
       };
-    if (devModeOff(printerId) || authHms(p.state))
+    if (p.state.signing_required || authHms(p.state))
       return {
         ok: false,
         reason: "authorization_control",
@@ -224,20 +212,17 @@ export function createSendService(deps: {
           "the printer drops unsigned commands (Authorization Control): turn on LAN Only and Developer Mode on its " +
           "screen, then enter the new access code in Settings",
       };
-    if (facts.get(printerId)?.sdcard === false)
+    if (p.state.sd_card === false)
       return { ok: false, reason: "upload_refused", error: "the printer reports no SD card: insert one" };
     return null;
   }
 
-  /** Resolves true once `ok()` holds after a state or report, false after `ms`. */
+  /** Resolves true once `ok()` holds after a state change, false after `ms`. */
   function waitFor(printerId: number, ok: () => boolean, ms: number): Promise<boolean> {
     return new Promise((resolve) => {
       if (ok()) return resolve(true);
-      const check = () => {
-        if (ok()) finish(true);
-      };
       const listener = ({ printerId: id }: { printerId: number }) => {
-        if (id === printerId) check();
+        if (id === printerId && ok()) finish(true);
       };
       const timer = setTimeout(() => finish(false), ms);
       const stop = () => finish(false);
@@ -249,11 +234,9 @@ export function createSendService(deps: {
         stops.delete(stop);
         clearTimeout(timer);
         events.off("printerState", listener);
-        factWaiters.delete(check);
         resolve(v);
       }
       events.on("printerState", listener, { remote: true });
-      factWaiters.add(check);
     });
   }
 
@@ -314,7 +297,8 @@ export function createSendService(deps: {
       return fail("upload_refused", `the upload failed: ${(err as Error).message}`);
     }
     await change({ status: "starting", progress: 1 });
-    const model = printers.get(printerId)?.info.model ?? "";
+    const held = printers.get(printerId);
+    const model = held ? modelOf(held) : "";
     const command = {
       print: {
         sequence_id: String(++sequence),
@@ -401,9 +385,6 @@ export function createSendService(deps: {
   }
 
   return {
-    report,
-    /** What the printer's reports say beyond its state (nozzle, loaded filaments...), for the queue's rules. */
-    factsOf: (printerId: number): Readonly<Facts> => facts.get(printerId) ?? {},
     libraryFile: (id: number) => deps.library.get(id),
     /** Sends a file's plate to a printer: refused at once, or under way (follow it with `get`). */
     send: begin,
@@ -418,6 +399,10 @@ export function createSendService(deps: {
         };
       return begin(prior.printer_id, prior.file_id, prior.plate, JSON.parse(prior.options_json), user);
     },
+    /** How long a skip waits for the printer to confirm it. */
+    skipWithinMs: timings.skipWithinMs,
+    /** The printer a job was sent to from the library, or null. */
+    printerOfSentJob: async (jobId: number) => (await store.sends.ofJob(jobId))?.printer_id ?? null,
     /** Whether a job was started by a send whose file is still in the library. */
     canReprint: async (jobId: number) => !!(await store.sends.ofJob(jobId))?.file_id,
     async get(id: number): Promise<SendView | null> {
@@ -426,11 +411,12 @@ export function createSendService(deps: {
     },
     /** The plate objects of the print running on a printer now, when it was sent from the library. */
     async objectsNow(printerId: number): Promise<{ objects: LibraryPlate["objects"]; skipped: number[] } | null> {
-      const job = deps.currentJob(printerId);
+      const job = await deps.openJob(printerId);
       const send = job ? await store.sends.ofJob(job.id) : null;
       if (!send?.file_id) return null;
       const plate = (await deps.library.get(send.file_id))?.plates.find((p) => p.index === send.plate);
-      return plate ? { objects: plate.objects, skipped: facts.get(printerId)?.s_obj ?? [] } : null;
+      const skipped = printers.get(printerId)?.state.skipped_objects ?? [];
+      return plate ? { objects: plate.objects, skipped } : null;
     },
     /** Skips objects of the running print; done once the printer's skipped list (s_obj) holds them all. */
     async skip(printerId: number, objects: number[], user: string): Promise<SkipResult> {
@@ -442,7 +428,8 @@ export function createSendService(deps: {
         return { ok: false, reason: "bad_objects", error: "name objects of the plate being printed" };
       if (!deps.lan.connected(printerId))
         return { ok: false, reason: "needs_lan", error: "the printer's LAN link is not connected here" };
-      const done = () => objects.every((o) => facts.get(printerId)?.s_obj?.includes(o));
+      const skipped = () => printers.get(printerId)?.state.skipped_objects ?? [];
+      const done = () => objects.every((o) => skipped().includes(o));
       const answered = () => done() || authHms(printers.get(printerId)!.state);
       const command = { print: { sequence_id: String(++sequence), command: "skip_objects", obj_list: objects } };
       const ok =
@@ -450,7 +437,7 @@ export function createSendService(deps: {
       const detail = objects.join(",");
       if (ok) {
         await audit(printerId, user, "skip", "ok", detail);
-        return { ok: true, skipped: facts.get(printerId)?.s_obj ?? [] };
+        return { ok: true, skipped: skipped() };
       }
       if (authHms(printers.get(printerId)!.state)) {
         await audit(printerId, user, "skip", "authorization_control", detail);

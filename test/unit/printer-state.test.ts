@@ -59,6 +59,7 @@ const A1_IDLE = {
   light: "off",
   error: null,
   hms: [],
+  skipped_objects: [],
   sd_card: true,
   wifi_dbm: -48,
   fans: { part: 0, aux: null, chamber: null, heatbreak: 0 },
@@ -194,6 +195,13 @@ describe("a Bambu report as printer state", () => {
     expect(stateFromReport({ gcode_file: "" }, memo)).toEqual({ file: null });
   });
 
+  test("the skipped objects are s_obj's ids; a list replaces, other values keep what was known", () => {
+    const { state, changes } = replay([{ s_obj: [187, "x", 1.5] }, { s_obj: "none" }, { s_obj: [187, 215] }]);
+    expect(changes[0]).toEqual({ skipped_objects: [187] });
+    expect(changes[1]).toBeNull();
+    expect(state.skipped_objects).toEqual([187, 215]);
+    expect(emptyState().skipped_objects).toEqual([]);
+  });
   test("HMS: named as the wiki does, with severity; the list replaces; bad entries dropped", () => {
     const memo = emptyReportMemo();
     const hms = [{ attr: 0x05000500, code: 0x00010007 }, { attr: 0x07002000, code: 0x00020001 }, { attr: 1 }];
