@@ -180,6 +180,39 @@ describe("Home Assistant discovery", () => {
     );
   });
 
+  test("an AMS unit reporting humidity gets a sensor; the loaded filament reaches the state", async () => {
+    const b = await broker();
+    const ams = {
+      ams: [
+        {
+          id: "0",
+          humidity: "2",
+          humidity_raw: "23",
+          temp: "25.0",
+          tray: [{ id: "0", tray_type: "PLA", tray_color: "FF8000FF", remain: 80 }],
+        },
+      ],
+      tray_now: "0",
+    };
+    const printer = await fakePrinter({ state: { ams } });
+    const a = await app({ url: b.url }, printer);
+    const id = idOf(a, "A1");
+    const sub = await subscribe(b.url, [`homeassistant/sensor/layerwatch_printer_${id}/+/config`, "layerwatch/#"]);
+    const config = await until(
+      () => sub.json(`homeassistant/sensor/layerwatch_printer_${id}/ams_0_humidity/config`),
+      (c) => !!c,
+    );
+    expect(config).toMatchObject({ name: "AMS A humidity", device_class: "humidity", unit_of_measurement: "%" });
+    expect(config!.value_template).toBe("{{ value_json.ams_0_humidity }}");
+    const state = await until(
+      () => sub.json(`layerwatch/printers/${id}/state`),
+      (s) => s?.ams_0_humidity === 23,
+    );
+    expect(state).toMatchObject({ tray_type: "PLA", tray_color: "#FF8000" });
+    // An A1 has no chamber thermometer: no chamber sensor.
+    expect(sub.json(`homeassistant/sensor/layerwatch_printer_${id}/chamber_temp/config`)).toBeNull();
+  });
+
   test("configs are sent again when Home Assistant says it is online", async () => {
     const b = await broker();
     const a = await app({ url: b.url }, await fakePrinter());
