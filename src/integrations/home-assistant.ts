@@ -235,7 +235,8 @@ export function deviceFacts(p: HeldPrinter): string {
   return JSON.stringify([p.state.model, firmwareVersion(p.state), humidUnits(p.state).map((u) => u.id)]);
 }
 
-/** Every discovery config of one printer: sensors and camera always, buttons and light when `commands`. */
+/** Every discovery config of one printer: sensors (those its model and AMS have), Authorization Control and the
+ * camera always, buttons and light when `commands`. */
 export function discoveryConfigs(
   p: HeldPrinter,
   t: HaTopics,
