@@ -95,7 +95,8 @@ async function app(mqttConfig: Partial<MqttConfig> | null, printer?: FakePrinter
 }
 
 const idOf = (a: TestApp, name: string) => a.printers.list().find((p) => p.info.name === name)!.info.id;
-const CONFIG_TOPIC = /^homeassistant\/(sensor|camera|button|light)\/[a-zA-Z0-9_-]+\/[a-zA-Z0-9_-]+\/config$/;
+const CONFIG_TOPIC =
+  /^homeassistant\/(sensor|binary_sensor|camera|button|light)\/[a-zA-Z0-9_-]+\/[a-zA-Z0-9_-]+\/config$/;
 
 describe("Home Assistant discovery", () => {
   test("each printer is one device whose retained discovery configs follow Home Assistant's rules", async () => {
@@ -148,6 +149,68 @@ describe("Home Assistant discovery", () => {
     expect(state).toMatchObject({ nozzle_temp: 27.8, bed_temp: 29.7, light: "off", job: null });
     expect(sub.text("layerwatch/status")).toBe("online");
     expect(sub.on("layerwatch/status")[0]!.retain).toBe(true);
+  });
+
+  test("the device names the model and firmware the printer reports; model-only sensors follow", async () => {
+    const b = await broker();
+    const printer = await fakePrinter({
+      authorizationControl: true,
+      modules: [{ name: "ota", product_name: "Bambu Lab X1 Carbon", sw_ver: "01.08.02.00", hw_ver: "OTA", sn: "" }],
+    });
+    const a = await app({ url: b.url }, printer); // configured as an A1
+    const id = idOf(a, "A1");
+    const sub = await subscribe(b.url, [`homeassistant/+/layerwatch_printer_${id}/+/config`, "layerwatch/#"]);
+    const device = await until(
+      () => sub.json<{ device: Record<string, unknown> }>(`homeassistant/sensor/layerwatch_printer_${id}/state/config`),
+      (c) => c?.device.model === "X1C",
+    );
+    expect(device!.device).toMatchObject({ manufacturer: "Bambu Lab", sw_version: "01.08.02.00" });
+    // An X1 Carbon has a chamber thermometer; the A1 it was configured as has none.
+    expect(sub.json(`homeassistant/sensor/layerwatch_printer_${id}/chamber_temp/config`)).toMatchObject({
+      device_class: "temperature",
+    });
+    expect(sub.json(`homeassistant/binary_sensor/layerwatch_printer_${id}/authorization_control/config`)).toMatchObject(
+      {
+        name: "Authorization Control",
+      },
+    );
+    await until(
+      () => sub.json(`layerwatch/printers/${id}/state`),
+      (s) => s?.authorization_control === true,
+    );
+  });
+
+  test("an AMS unit reporting humidity gets a sensor; the loaded filament reaches the state", async () => {
+    const b = await broker();
+    const ams = {
+      ams: [
+        {
+          id: "0",
+          humidity: "2",
+          humidity_raw: "23",
+          temp: "25.0",
+          tray: [{ id: "0", tray_type: "PLA", tray_color: "FF8000FF", remain: 80 }],
+        },
+      ],
+      tray_now: "0",
+    };
+    const printer = await fakePrinter({ state: { ams } });
+    const a = await app({ url: b.url }, printer);
+    const id = idOf(a, "A1");
+    const sub = await subscribe(b.url, [`homeassistant/sensor/layerwatch_printer_${id}/+/config`, "layerwatch/#"]);
+    const config = await until(
+      () => sub.json(`homeassistant/sensor/layerwatch_printer_${id}/ams_0_humidity/config`),
+      (c) => !!c,
+    );
+    expect(config).toMatchObject({ name: "AMS A humidity", device_class: "humidity", unit_of_measurement: "%" });
+    expect(config!.value_template).toBe("{{ value_json.ams_0_humidity }}");
+    const state = await until(
+      () => sub.json(`layerwatch/printers/${id}/state`),
+      (s) => s?.ams_0_humidity === 23,
+    );
+    expect(state).toMatchObject({ tray_type: "PLA", tray_color: "#FF8000" });
+    // An A1 has no chamber thermometer: no chamber sensor.
+    expect(sub.json(`homeassistant/sensor/layerwatch_printer_${id}/chamber_temp/config`)).toBeNull();
   });
 
   test("configs are sent again when Home Assistant says it is online", async () => {

@@ -6,8 +6,10 @@
 // nothing but a reconnect timer: every publish is skipped while the link is down, and all is sent again on connect.
 import { isIP, connect as tcpConnect } from "node:net";
 import { connect as tlsConnect } from "node:tls";
+import { effectiveModel, hasChamberSensor } from "../bambu-models.ts";
 import { type BrokerUrl, type MqttConfig, parseBrokerUrl } from "../config.ts";
 import type { EventBus } from "../events.ts";
+import { en } from "../i18n/en.ts";
 import { type MqttLink, mqttOverSocket } from "../lan/mqtt-client.ts";
 import type { Logger } from "../log.ts";
 import { ACTIVE_STATES, type PrinterState } from "../printer-state.ts";
@@ -80,6 +82,12 @@ const STAGES: Record<number, string> = {
   [-1]: "idle",
 };
 export const stageName = (stage: number | null) => (stage === null ? null : (STAGES[stage] ?? `stage ${stage}`));
+/** The stage as the dashboard words it ("Heatbed preheating"); Home Assistant shows no translations of its own. */
+export const stageWords = (stage: number | null): string | null => {
+  if (stage === null) return null;
+  if (stage === 255 || stage === -1) return "Idle";
+  return (en as Record<string, string>)[`stage_${stage}`] ?? `Stage ${stage}`;
+};
 
 /** What one printer's state topic carries (JSON); null is unknown ("None" to Home Assistant's templates). */
 export type HaState = {
@@ -97,7 +105,27 @@ export type HaState = {
   room_humidity: number | null;
   job: string | null;
   light: "on" | "off" | null;
+  /** Only sent as a sensor on models with a real chamber thermometer. */
+  chamber_temp: number | null;
+  stage_text: string | null;
+  /** Authorization Control (the printer obeys only signed commands); null = not known. */
+  authorization_control: boolean | null;
+  /** The filament loaded now: its type and colour (#RRGGBB). */
+  tray_type: string | null;
+  tray_color: string | null;
+  /** Each AMS unit's relative humidity, as `ams_<unit>_humidity`, for units that report one. */
+  [ams: `ams_${number}_humidity`]: number | null;
 };
+
+/** The tray printing now (an AMS slot or an external spool), or null. */
+function activeTray(s: PrinterState) {
+  const now = s.ams?.tray_now;
+  if (now === null || now === undefined) return null;
+  const trays = [...(s.ams?.units.flatMap((u) => u.trays) ?? []), ...(s.ams?.external ?? [])];
+  return trays.find((t) => t.id === now) ?? null;
+}
+/** The AMS units that report a relative humidity (newer firmware); older ones send only a 1–5 index. */
+const humidUnits = (s: PrinterState) => (s.ams?.units ?? []).filter((u) => u.humidity !== null);
 
 export function haState(
   s: PrinterState,
@@ -105,6 +133,7 @@ export function haState(
   job: JobRow | null,
 ): HaState {
   const active = s.gcode_state !== null && ACTIVE_STATES.includes(s.gcode_state);
+  const tray = activeTray(s);
   return {
     state: s.gcode_state,
     stage: active ? stageName(s.stage) : null,
@@ -121,6 +150,12 @@ export function haState(
     // Home Assistant refuses a state longer than 255 characters.
     job: (job?.name || (active ? s.file : null))?.slice(0, 255) ?? null,
     light: s.light,
+    chamber_temp: s.chamber_temp,
+    stage_text: active ? stageWords(s.stage) : null,
+    authorization_control: s.signing_required,
+    tray_type: tray?.type ?? null,
+    tray_color: tray?.color ? `#${tray.color.slice(0, 6)}` : null,
+    ...Object.fromEntries(humidUnits(s).map((u) => [`ams_${u.id}_humidity`, u.humidity])),
   };
 }
 
@@ -151,11 +186,13 @@ export function haTopics(cfg: Pick<MqttConfig, "discovery_prefix" | "topic_prefi
 export type HaTopics = ReturnType<typeof haTopics>;
 
 type Entity = { component: string; key: string; config: Record<string, unknown> };
+type SensorSpec = [key: string, name: string, extra: Record<string, unknown>];
 
 /** The sensors every printer has, as [key, name, extra config]. */
-const SENSORS: [keyof HaState, string, Record<string, unknown>][] = [
+const SENSORS: SensorSpec[] = [
   ["state", "State", { icon: "mdi:printer-3d" }],
   ["stage", "Stage", { icon: "mdi:progress-wrench" }],
+  ["stage_text", "Stage description", { icon: "mdi:progress-wrench" }],
   ["progress", "Progress", { unit_of_measurement: "%", state_class: "measurement", icon: "mdi:progress-clock" }],
   ["layer", "Layer", { state_class: "measurement", icon: "mdi:layers-triple" }],
   ["total_layers", "Total layers", { icon: "mdi:layers-triple-outline" }],
@@ -165,7 +202,15 @@ const SENSORS: [keyof HaState, string, Record<string, unknown>][] = [
   ["room_temperature", "Room temperature", { device_class: "temperature", unit_of_measurement: "°C" }],
   ["room_humidity", "Room humidity", { device_class: "humidity", unit_of_measurement: "%" }],
   ["job", "Current job", { icon: "mdi:file-cad-box" }],
+  ["tray_type", "Active filament type", { icon: "mdi:printer-3d-nozzle" }],
+  ["tray_color", "Active filament colour", { icon: "mdi:palette" }],
 ];
+const CHAMBER: SensorSpec = [
+  "chamber_temp",
+  "Chamber temperature",
+  { device_class: "temperature", unit_of_measurement: "°C" },
+];
+const AUTHORIZATION = "authorization_control";
 const MEASURED = new Set(["device_class", "unit_of_measurement"]);
 const BUTTONS: ["pause" | "resume" | "stop", string, string][] = [
   ["pause", "Pause", "mdi:pause"],
@@ -178,7 +223,20 @@ export const COMMAND_ENTITIES: [string, string][] = [
   ["light", "light"],
 ];
 
-/** Every discovery config of one printer: sensors and camera always, buttons and light when `commands`. */
+/** The printer's own firmware version (get_version's `ota` module), or null until it answers. */
+const firmwareVersion = (s: PrinterState) =>
+  (s.firmware.find((f) => f.module === "ota") ?? s.firmware[0])?.version ?? null;
+/** AMS units as Bambu's apps letter them: A–D for AMS units 0–3, HT units (128+) as HT-A, HT-B, … */
+const amsLabel = (unit: number) =>
+  unit >= 128 ? `HT-${String.fromCharCode(65 + ((unit - 128) % 26))}` : String.fromCharCode(65 + (unit % 26));
+
+/** What a printer's discovery configs depend on besides its row: sent again when this changes. */
+export function deviceFacts(p: HeldPrinter): string {
+  return JSON.stringify([p.state.model, firmwareVersion(p.state), humidUnits(p.state).map((u) => u.id)]);
+}
+
+/** Every discovery config of one printer: sensors (those its model and AMS have), Authorization Control and the
+ * camera always, buttons and light when `commands`. */
 export function discoveryConfigs(
   p: HeldPrinter,
   t: HaTopics,
@@ -186,8 +244,11 @@ export function discoveryConfigs(
 ): Entity[] {
   const id = p.info.id;
   const node = t.node(id);
-  const device: Record<string, unknown> = { identifiers: [node], name: p.info.name };
-  if (p.info.model) device.model = p.info.model;
+  const device: Record<string, unknown> = { identifiers: [node], name: p.info.name, manufacturer: "Bambu Lab" };
+  const model = effectiveModel(p.state.model, p.info.serial, p.info.model).model;
+  if (model) device.model = model;
+  const firmware = firmwareVersion(p.state);
+  if (firmware) device.sw_version = firmware;
   if (p.info.serial) device.serial_number = p.info.serial;
   if (opts.publicUrl) device.configuration_url = `${opts.publicUrl.replace(/\/$/, "")}/printers/${id}`;
   const common = (key: string) => ({
@@ -196,7 +257,15 @@ export function discoveryConfigs(
     device,
     origin: { name: "layerwatch", sw_version: opts.version },
   });
-  const out: Entity[] = SENSORS.map(([key, name, extra]) => ({
+  const sensors = [...SENSORS];
+  if (hasChamberSensor(model)) sensors.push(CHAMBER);
+  for (const u of humidUnits(p.state))
+    sensors.push([
+      `ams_${u.id}_humidity`,
+      `AMS ${amsLabel(u.id)} humidity`,
+      { device_class: "humidity", unit_of_measurement: "%" },
+    ]);
+  const out: Entity[] = sensors.map(([key, name, extra]) => ({
     component: "sensor",
     key,
     config: {
@@ -208,6 +277,18 @@ export function discoveryConfigs(
       ...extra,
     },
   }));
+  out.push({
+    component: "binary_sensor",
+    key: AUTHORIZATION,
+    config: {
+      name: "Authorization Control",
+      ...common(AUTHORIZATION),
+      state_topic: t.state(id),
+      value_template: `{% if value_json.${AUTHORIZATION} is none %}None{% elif value_json.${AUTHORIZATION} %}ON{% else %}OFF{% endif %}`,
+      entity_category: "diagnostic",
+      icon: "mdi:shield-lock",
+    },
+  });
   out.push({ component: "camera", key: "camera", config: { name: "Camera", ...common("camera"), topic: t.image(id) } });
   if (!opts.commands) return out;
   for (const [key, name, icon] of BUTTONS)
@@ -271,6 +352,8 @@ export function createHomeAssistantBridge(deps: {
   const frameTimers = new Map<number, ReturnType<typeof setTimeout>>();
   /** Printers with a command from Home Assistant awaiting its outcome. */
   const acting = new Set<number>();
+  /** Per printer: the config topics last published and the device facts they were made from. */
+  const sentConfigs = new Map<number, { topics: Set<string>; facts: string }>();
 
   const up = () => running && !!link?.connected;
   const retained = { retain: true, qos: 1 } as const;
@@ -324,14 +407,24 @@ export function createHomeAssistantBridge(deps: {
   function publishConfigs(p: HeldPrinter) {
     if (!up()) return;
     const opts = { commands: config.commands, version: deps.version, publicUrl: deps.publicUrl };
-    for (const e of discoveryConfigs(p, t, opts))
-      link!.publish(t.config(e.component, p.info.id, e.key), JSON.stringify(e.config), retained);
+    const topics = new Set<string>();
+    for (const e of discoveryConfigs(p, t, opts)) {
+      const topic = t.config(e.component, p.info.id, e.key);
+      topics.add(topic);
+      link!.publish(topic, JSON.stringify(e.config), retained);
+    }
+    // An entity no longer made (an AMS unit taken away) goes the same way.
+    for (const topic of sentConfigs.get(p.info.id)?.topics ?? [])
+      if (!topics.has(topic)) link!.publish(topic, "", retained);
+    sentConfigs.set(p.info.id, { topics, facts: deviceFacts(p) });
     // Buttons and light made while commands were on go when they are off: an empty retained config removes them.
     if (!config.commands)
       for (const [component, key] of COMMAND_ENTITIES) link!.publish(t.config(component, p.info.id, key), "", retained);
   }
   /** A removed printer's entities and retained topics are cleared, so Home Assistant drops its device. */
   function forget(id: number) {
+    const published = sentConfigs.get(id)?.topics ?? new Set<string>();
+    sentConfigs.delete(id);
     sentState.delete(id);
     sentFrameAt.delete(id);
     pendingFrames.delete(id);
@@ -341,11 +434,13 @@ export function createHomeAssistantBridge(deps: {
     frameTimers.delete(id);
     if (!up()) return;
     for (const [component, key] of [
-      ...SENSORS.map(([k]) => ["sensor", k]),
+      ...[...SENSORS, CHAMBER].map(([k]) => ["sensor", k]),
+      ["binary_sensor", AUTHORIZATION],
       ["camera", "camera"],
       ...COMMAND_ENTITIES,
     ] as [string, string][])
-      link!.publish(t.config(component, id, key), "", retained);
+      published.add(t.config(component, id, key));
+    for (const topic of published) link!.publish(topic, "", retained);
     link!.publish(t.state(id), "", { retain: true });
     link!.publish(t.image(id), "", { retain: true });
   }
@@ -459,7 +554,13 @@ export function createHomeAssistantBridge(deps: {
   }
 
   // This instance's and other instances' events alike: the bridge shows every printer, wherever its link runs.
-  const onState = ({ printerId }: { printerId: number }) => stateChanged(printerId);
+  const onState = ({ printerId }: { printerId: number }) => {
+    // The model, firmware or AMS units became known or changed: the device and its entities are announced again.
+    const p = printers.get(printerId);
+    const sent = sentConfigs.get(printerId);
+    if (p && sent && up() && sent.facts !== deviceFacts(p)) publishConfigs(p);
+    stateChanged(printerId);
+  };
   const onReading = ({ printer_id }: { printer_id: number }) => stateChanged(printer_id);
   const onJob = ({ job }: { job: JobRow }) => stateChanged(job.printer_id);
   const onFrame = ({ printer_id, bytes }: { printer_id: number; bytes: Uint8Array }) => frameArrived(printer_id, bytes);

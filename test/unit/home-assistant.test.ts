@@ -5,8 +5,15 @@ import { rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, loadConfig, type MqttConfig, parseBrokerUrl, redactBrokerUrl } from "../../src/config.ts";
-import { discoveryConfigs, haState, haTopics, stageName } from "../../src/integrations/home-assistant.ts";
-import { emptyState } from "../../src/printer-state.ts";
+import {
+  deviceFacts,
+  discoveryConfigs,
+  haState,
+  haTopics,
+  stageName,
+  stageWords,
+} from "../../src/integrations/home-assistant.ts";
+import { emptyState, type PrinterState } from "../../src/printer-state.ts";
 import type { HeldPrinter } from "../../src/services/printers.ts";
 
 /** The config from a file holding `mqtt` (when given) and the environment `env`: the key's value, or the error. */
@@ -110,6 +117,7 @@ describe("topics and discovery configs", () => {
       expect(c.config.device).toEqual({
         identifiers: ["home_layerwatch_printer_3"],
         name: "Garage A1",
+        manufacturer: "Bambu Lab",
         model: "A1",
         serial_number: "03919A3B0100001",
         configuration_url: "https://p.example/printers/3",
@@ -128,9 +136,9 @@ describe("topics and discovery configs", () => {
     });
   });
 
-  test("without commands: sensors and the camera only", () => {
+  test("without commands: sensors, Authorization Control and the camera only", () => {
     const configs = discoveryConfigs(printer(), t, { commands: false, version: "1", publicUrl: "" });
-    expect([...new Set(configs.map((c) => c.component))]).toEqual(["sensor", "camera"]);
+    expect([...new Set(configs.map((c) => c.component))]).toEqual(["sensor", "binary_sensor", "camera"]);
   });
 
   test("the state: numbers stay numbers, unknown is null, stage and job only while a print is under way", () => {
@@ -146,7 +154,85 @@ describe("topics and discovery configs", () => {
     });
     const running = { ...s, gcode_state: "RUNNING", stage: 2, file: "cube.3mf" };
     expect(haState(running, null, null)).toMatchObject({ stage: "heatbed_preheating", job: "cube.3mf" });
+    expect(haState(running, null, null).stage_text).toBe("Heatbed preheating");
     expect(stageName(99)).toBe("stage 99");
+    expect(stageWords(99)).toBe("Stage 99");
     expect(haState({ ...running, file: "x".repeat(300) }, null, null).job).toHaveLength(255);
+  });
+
+  const ams = (humidity: number | null): PrinterState["ams"] => ({
+    units: [
+      {
+        id: 0,
+        kind: "AMS",
+        humidity,
+        humidity_level: 2,
+        temp: null,
+        trays: [
+          { id: 0, slot: 0, type: "PLA", color: "FF8000FF", brand: null, preset: null, remain: 80, active: false },
+          { id: 1, slot: 1, type: "PETG", color: "0A2989FF", brand: null, preset: null, remain: 50, active: true },
+        ],
+      },
+    ],
+    external: [],
+    tray_now: 1,
+  });
+
+  test("the device names the detected model and firmware; the serial's model until the printer says", () => {
+    const held = printer({ model: "P1S", serial: "03919A3B0100001" });
+    const before = discoveryConfigs(held, t, { commands: false, version: "1", publicUrl: "" });
+    expect(before[0]!.config.device).toMatchObject({ model: "A1" }); // the serial's prefix beats the config
+    expect(before[0]!.config.device).not.toHaveProperty("sw_version");
+    const facts = deviceFacts(held);
+    held.state = {
+      ...held.state,
+      model: "A1 mini",
+      firmware: [
+        { module: "ams_f1/0", version: "00.00.07.89", hw: null, name: null },
+        { module: "ota", version: "01.04.00.00", hw: "AP05", name: null },
+      ],
+    };
+    expect(deviceFacts(held)).not.toBe(facts);
+    const after = discoveryConfigs(held, t, { commands: false, version: "1", publicUrl: "" });
+    expect(after[0]!.config.device).toMatchObject({ model: "A1 mini", sw_version: "01.04.00.00" });
+  });
+
+  test("chamber temperature only on a model with a thermometer; AMS humidity only where reported", () => {
+    const keys = (p: HeldPrinter) =>
+      discoveryConfigs(p, t, { commands: false, version: "1", publicUrl: "" }).map((c) => `${c.component}/${c.key}`);
+    const a1 = printer();
+    expect(keys(a1)).not.toContain("sensor/chamber_temp");
+    expect(keys(a1)).toContain("binary_sensor/authorization_control");
+    expect(keys(a1)).toContain("sensor/tray_type");
+    const x1 = printer({ model: "X1C", serial: "00M09A000000001" });
+    expect(keys(x1)).toContain("sensor/chamber_temp");
+    x1.state = { ...x1.state, ams: ams(null) };
+    expect(keys(x1).filter((k) => k.includes("humidity"))).toEqual(["sensor/room_humidity"]);
+    x1.state = { ...x1.state, ams: ams(23) };
+    expect(keys(x1)).toContain("sensor/ams_0_humidity");
+    const humidity = discoveryConfigs(x1, t, { commands: false, version: "1", publicUrl: "" }).find(
+      (c) => c.key === "ams_0_humidity",
+    );
+    expect(humidity?.config).toMatchObject({ name: "AMS A humidity", device_class: "humidity" });
+  });
+
+  test("the state carries Authorization Control, the loaded filament and each unit's humidity", () => {
+    const s = { ...emptyState(), gcode_state: "IDLE", signing_required: true, ams: ams(23), chamber_temp: 31 };
+    expect(haState(s, null, null)).toMatchObject({
+      authorization_control: true,
+      tray_type: "PETG",
+      tray_color: "#0A2989",
+      ams_0_humidity: 23,
+      chamber_temp: 31,
+    });
+    expect(haState(emptyState(), null, null)).toMatchObject({
+      authorization_control: null,
+      tray_type: null,
+      tray_color: null,
+    });
+    const auth = discoveryConfigs(printer(), t, { commands: false, version: "1", publicUrl: "" }).find(
+      (c) => c.component === "binary_sensor",
+    );
+    expect(auth?.config.value_template).toContain("value_json.authorization_control");
   });
 });
