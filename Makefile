@@ -78,7 +78,7 @@ system-deps:
 	   || ! /usr/bin/python3 -c "$(RTSPS_PROBE)" 2>/dev/null \
 	   || ! command -v chromium >/dev/null || ! command -v ffmpeg >/dev/null || ! command -v dbus-daemon >/dev/null || ! command -v qemu-aarch64-static >/dev/null || [ ! -d /usr/aarch64-linux-gnu ] \
 	   || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v redis-server >/dev/null \
-	   || [ ! -x /usr/sbin/mosquitto ]; then \
+	   || [ ! -x /usr/sbin/mosquitto ] || ! command -v promtool >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO=sudo; \
 	  else echo "make test needs these Debian packages: apt-get install $(SYSTEM_PACKAGES)"; exit 1; fi; \
 	  echo "installing $(SYSTEM_PACKAGES)"; \
