@@ -213,6 +213,8 @@ export type ReportMemo = {
   /** The model as best known (the printer's answer, its serial, the config): decides what is real. */
   model: string | null;
   amsKinds: Record<string, AmsKind>;
+  /** signing_required was learnt from a refused command's echo, not from `fun`: forgotten on a new connection. */
+  signingFromEcho: boolean;
 };
 export const emptyReportMemo = (model: string | null = null): ReportMemo => ({
   subtask_name: null,
@@ -220,6 +222,7 @@ export const emptyReportMemo = (model: string | null = null): ReportMemo => ({
   nested: {},
   model,
   amsKinds: {},
+  signingFromEcho: false,
 });
 /** Report keys holding nested objects that deltas update piecewise. */
 const NESTED_KEYS = ["device", "ams", "vt_tray", "vir_slot"];
@@ -250,6 +253,9 @@ const NUMBER_KEYS: [key: string, field: PrinterField][] = [
  * this `print` object, so a delta of three keys gives at most three fields. A key of the wrong type is
  * ignored (the field keeps its value); keys the state has no field for are ignored. Updates `memo`.
  */
+/** The err_code of a command refused because it was not signed (0x05024007). */
+export const SIGNATURE_REFUSED = 84033543;
+
 export function stateFromReport(
   print: BambuPrint,
   memo: ReportMemo,
@@ -325,6 +331,13 @@ export function stateFromReport(
   if (typeof print.fun === "string" && /^[0-9a-f]{1,16}$/i.test(print.fun)) {
     // Only the low 32 bits matter here; the field is longer than a double holds exactly.
     out.signing_required = (Number.parseInt(print.fun.slice(-8), 16) & 0x20000000) !== 0;
+    memo.signingFromEcho = false;
+  }
+  // A command echoed back as refused for want of a signature ("mqtt message verify failed"): what tells a printer
+  // that sends no `fun` apart, without a probe (PRINTERS.md §4).
+  if (typeof print.command === "string" && Number(print.err_code) === SIGNATURE_REFUSED && !("fun" in print)) {
+    out.signing_required = true;
+    memo.signingFromEcho = true;
   }
   if (nestedChanged && ("ams" in print || "vt_tray" in print || "vir_slot" in print || extruders))
     out.ams = amsFromReport(memo.nested, memo.amsKinds, familyOf(memo.model) === "A1" ? "AMS lite" : null);

@@ -216,6 +216,8 @@ describe("control", () => {
     expect(res.status).toBe(403);
     expect(res.body.error).toContain("Developer Mode");
     expect((await api()).state.hms.map((h) => h.code)).toContain("0500_0500_0001_0007");
+    // The command's echo with err_code 84033543 marks the printer as one that obeys only signed commands.
+    expect((await until(api, (p) => p.state.signing_required === true)).state.signing_required).toBe(true);
   });
 
   test("a printer whose `fun` says commands must be signed: badge, controls off with the reason, 403 unsent", async () => {

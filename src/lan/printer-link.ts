@@ -113,6 +113,12 @@ export function createPrinterLink(
     serial = row.serial;
     // What is real in a report (a chamber thermometer, fans) depends on the model: the best guess until it answers.
     memo.model = effectiveModel(printers.get(printerId)?.state.model ?? null, row.serial, row.model).model;
+    // Turning Developer Mode on changes the access code, so it comes with a new connection: what a refused
+    // command's echo said is forgotten then (a `fun` in the reports is read afresh anyway).
+    if (memo.signingFromEcho) {
+      memo.signingFromEcho = false;
+      printers.applyLan(printerId, { signing_required: null }, Date.now());
+    }
     let refused: { state: LanHealth["state"]; error: string; code?: string } | null = null;
     let answered = false;
     const pin: PinCheck =

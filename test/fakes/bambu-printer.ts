@@ -225,6 +225,17 @@ export class FakePrinter {
     this.broker.publish({ ...packet, qos: 0, retain: false, dup: false }, () => {});
   }
 
+  /** A refused unsigned command is echoed back with err_code 84033543 ("mqtt message verify failed"). */
+  private echoRefusal(print: Record<string, unknown> | undefined): void {
+    if (this.closed || typeof print?.command !== "string") return;
+    const echo = { command: print.command, sequence_id: print.sequence_id, err_code: 84033543, result: "failed" };
+    const payload = Buffer.from(JSON.stringify({ print: echo }));
+    this.broker.publish(
+      { cmd: "publish", topic: this.reportTopic, payload, qos: 0, retain: false, dup: false },
+      () => {},
+    );
+  }
+
   /** Sends a report exactly as given (a real model's delta, replayed); its top-level keys join the state. */
   report(print: Record<string, unknown>): void {
     if (this.closed) return;
@@ -311,6 +322,7 @@ export class FakePrinter {
     // Under Authorization Control the command is dropped and only the HMS tells the user why.
     const raised = this.state.hms.some((h) => hmsToString(h) === hmsToString(DEV_MODE_HMS));
     const refused = raised ? {} : { hms: [...this.state.hms, DEV_MODE_HMS] };
+    if (this.modes.authorizationControl) this.echoRefusal(message.print);
     this.later(() => this.set(this.modes.authorizationControl ? refused : effect));
   }
 

@@ -390,6 +390,17 @@ describe("every model's reports", () => {
     expect(stateFromReport({ fun: "zz" }, emptyReportMemo())).toEqual({});
     expect(replayModel("a1mini-idle").state.signing_required).toBeNull();
   });
+
+  test("a command echoed with err_code 84033543 (not signed) marks Authorization Control where `fun` is missing", () => {
+    const memo = emptyReportMemo();
+    const echo = { command: "pause", sequence_id: "7", err_code: 84033543, result: "failed" };
+    expect(stateFromReport(echo, memo)).toEqual({ signing_required: true });
+    expect(memo.signingFromEcho).toBe(true);
+    expect(stateFromReport({ command: "pause", err_code: 0, result: "success" }, emptyReportMemo())).toEqual({});
+    // A `fun` says it outright, and wins.
+    expect(stateFromReport({ fun: "3EC18FFF9CFF" }, memo).signing_required).toBe(false);
+    expect(memo.signingFromEcho).toBe(false);
+  });
 });
 
 describe("a cancelled print stays cancelled", () => {
