@@ -2,12 +2,12 @@
 // over TLS, changing live; an X1E whose camera refuses the connection (LAN Only Liveview off) says so on its page.
 // Debian's Chromium via playwright-core.
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
-import { createServer } from "node:net";
 import { axeSerious, browserKit, relevantErrors } from "./browser-helpers.ts";
 import { type FakePrinter, startFakePrinter } from "./fakes/bambu-printer.ts";
 import { type FakeRtspsCamera, startFakeRtspsCamera } from "./fakes/bambu-rtsps.ts";
 import { makeCert } from "./fakes/certs.ts";
 import { startApp, type TestApp } from "./helpers.ts";
+import { freePort } from "./servers.ts";
 
 setDefaultTimeout(60000);
 const ZONE = "Europe/Helsinki";
@@ -16,19 +16,10 @@ let printer: FakePrinter;
 let camera: FakeRtspsCamera;
 const kit = browserKit(() => app, ZONE);
 
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
-
 beforeAll(async () => {
   printer = await startFakePrinter({ commandDelayMs: 50 });
   camera = await startFakeRtspsCamera({ accessCode: printer.accessCode, cert: makeCert(printer.serial) });
-  const off = await closedPort();
+  const off = freePort();
   app = await startApp(
     {
       timezone: ZONE,

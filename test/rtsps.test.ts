@@ -3,13 +3,13 @@
 // socket.io viewers. ffmpeg processes are counted as this process's children in /proc.
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import type { Socket } from "socket.io-client";
 import { CERTIFICATE_CHANGED, LIVEVIEW_OFF } from "../src/lan/rtsps-camera.ts";
 import { type FakePrinter, startFakePrinter } from "./fakes/bambu-printer.ts";
 import { startFakeRtspsCamera } from "./fakes/bambu-rtsps.ts";
 import { makeCert } from "./fakes/certs.ts";
 import { connected, connectSocket, getPage, login, quietFor, startApp, type TestApp, until } from "./helpers.ts";
+import { freePort } from "./servers.ts";
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 const tidy = async () => {
@@ -54,15 +54,6 @@ function jpegSize(jpeg: Uint8Array): { width: number; height: number } | null {
     pos += 2 + b.readUInt16BE(pos + 2);
   }
   return null;
-}
-
-/** A port nothing listens on: a printer with LAN Only Liveview off refuses the connection there. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
 }
 
 type Setup = {
@@ -224,7 +215,7 @@ describe("an RTSPS printer camera", () => {
   }, 40_000);
 
   test("a refused connection (LAN Only Liveview off) is reported the same way", async () => {
-    const { api, viewer } = await setup({ rtspPort: await closedPort() });
+    const { api, viewer } = await setup({ rtspPort: freePort() });
     await viewer();
     const p = await until(api, (x) => !!x.lan.camera_error, 20_000);
     expect(p.lan.camera_error).toBe(LIVEVIEW_OFF);
