@@ -154,6 +154,43 @@ async function stopProcess(proc: Subprocess, signal: NodeJS.Signals, graceMs = 5
 }
 
 /**
+ * One started server: on a free port (or the one given), stopped when the tests' process exits, restartable on the
+ * same port after an outage, and gone with its dir on stop.
+ */
+async function supervise(
+  dir: string,
+  launch: (port: number) => Promise<Subprocess>,
+  signals: { exit: NodeJS.Signals; stop: NodeJS.Signals },
+  fixedPort?: number,
+) {
+  let entry: Running;
+  let port: number;
+  try {
+    const started = fixedPort ? { proc: await launch(fixedPort), port: fixedPort } : await onFreePort(launch);
+    port = started.port;
+    entry = { proc: started.proc, dir, exitSignal: signals.exit };
+    running.add(entry);
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    port,
+    pid: () => entry.proc.pid,
+    async restart(downMs = 0) {
+      await stopProcess(entry.proc, signals.stop);
+      if (downMs) await Bun.sleep(downMs);
+      entry.proc = await launch(port);
+    },
+    async stop() {
+      await stopProcess(entry.proc, signals.stop);
+      running.delete(entry);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
  * initdb into a temp dir (as `postgres` when root), then a server with trust auth on 127.0.0.1:<free port> and
  * its socket in the same dir. No fsync: a test cluster is thrown away. `durable` (for a benchmark) keeps fsync,
  * synchronous_commit and full_page_writes on, PostgreSQL's defaults, so commits cost what they do in production.
@@ -195,18 +232,10 @@ export async function startPostgres(opts: { durable?: boolean } = {}): Promise<P
         /ready to accept connections/,
       )
     ).proc;
-  let entry: Running;
-  let port: number;
-  try {
-    const started = await onFreePort(launch);
-    port = started.port;
-    // Immediate shutdown: the postmaster takes its backends down with it (SIGKILL would orphan them).
-    entry = { proc: started.proc, dir, exitSignal: "SIGQUIT" };
-    running.add(entry);
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
+  // Immediate shutdown when the tests' process exits: the postmaster takes its backends down with it (SIGKILL would
+  // orphan them); a fast one (clients told) on stop and restart.
+  const server = await supervise(dir, launch, { exit: "SIGQUIT", stop: "SIGINT" });
+  const port = server.port;
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   let made = 0;
   return {
@@ -214,7 +243,7 @@ export async function startPostgres(opts: { durable?: boolean } = {}): Promise<P
     port,
     startedMs: performance.now() - t0,
     get pid() {
-      return entry.proc.pid;
+      return server.pid();
     },
     async createDatabase(name = `lw_${process.pid}_${++made}_${Date.now().toString(36)}`) {
       if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a plain database name: ${name}`);
@@ -226,17 +255,8 @@ export async function startPostgres(opts: { durable?: boolean } = {}): Promise<P
       }
       return `postgres://postgres@127.0.0.1:${port}/${name}`;
     },
-    async restart(downMs = 0) {
-      await stopProcess(entry.proc, "SIGINT");
-      if (downMs) await Bun.sleep(downMs);
-      entry.proc = await launch(port);
-    },
-    async stop() {
-      // Fast shutdown: clients are told, the server exits within milliseconds on an idle test cluster.
-      await stopProcess(entry.proc, "SIGINT");
-      running.delete(entry);
-      rmSync(dir, { recursive: true, force: true });
-    },
+    restart: server.restart,
+    stop: server.stop,
   };
 }
 
@@ -270,31 +290,13 @@ export async function startRedis(): Promise<RedisServer> {
         /Ready to accept connections/,
       )
     ).proc;
-  let entry: Running;
-  let port: number;
-  try {
-    const started = await onFreePort(launch);
-    port = started.port;
-    entry = { proc: started.proc, dir, exitSignal: "SIGKILL" };
-    running.add(entry);
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
+  const server = await supervise(dir, launch, { exit: "SIGKILL", stop: "SIGTERM" });
   return {
-    url: `redis://127.0.0.1:${port}`,
-    port,
+    url: `redis://127.0.0.1:${server.port}`,
+    port: server.port,
     startedMs: performance.now() - t0,
-    async restart(downMs = 0) {
-      await stopProcess(entry.proc, "SIGTERM");
-      if (downMs) await Bun.sleep(downMs);
-      entry.proc = await launch(port);
-    },
-    async stop() {
-      await stopProcess(entry.proc, "SIGTERM");
-      running.delete(entry);
-      rmSync(dir, { recursive: true, force: true });
-    },
+    restart: server.restart,
+    stop: server.stop,
   };
 }
 
@@ -351,30 +353,13 @@ export async function startMosquitto(
     // A taken port: mosquitto logs "Address already in use" and exits, and onFreePort tries another.
     return (await spawnUntil(cmd, /mosquitto version \S+ running/)).proc;
   };
-  let entry: Running;
-  let port: number;
-  try {
-    const started = opts.port ? { proc: await launch(opts.port), port: opts.port } : await onFreePort(launch);
-    port = started.port;
-    entry = { proc: started.proc, dir, exitSignal: "SIGKILL" };
-    running.add(entry);
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
+  const server = await supervise(dir, launch, { exit: "SIGKILL", stop: "SIGTERM" }, opts.port);
+  const { port } = server;
   const auth = opts.user ? `${encodeURIComponent(opts.user.name)}:${encodeURIComponent(opts.user.password)}@` : "";
   return {
     url: opts.tls ? `mqtts://${auth}localhost:${port}` : `mqtt://${auth}127.0.0.1:${port}`,
     port,
-    async restart(downMs = 0) {
-      await stopProcess(entry.proc, "SIGTERM");
-      if (downMs) await Bun.sleep(downMs);
-      entry.proc = await launch(port);
-    },
-    async stop() {
-      await stopProcess(entry.proc, "SIGTERM");
-      running.delete(entry);
-      rmSync(dir, { recursive: true, force: true });
-    },
+    restart: server.restart,
+    stop: server.stop,
   };
 }
