@@ -16,7 +16,9 @@ export function ApiTokensSection(props: {
   return (
     <section id="api-tokens" class="card" aria-labelledby="h-api-tokens">
       <h2 id="h-api-tokens">{t.apiTokens}</h2>
-      <p class="muted">{t.apiTokensHelp}</p>
+      <p class="muted" safe>
+        {t.apiTokensHelp}
+      </p>
       <FlashMessage flash={props.flash} />
       {props.created ? (
         <div class="flash ok new-token" role="status">
