@@ -114,6 +114,14 @@ describe("personal API tokens", () => {
     const admin = await login(app);
     const viewer = await addUser(app, admin, "vera", "viewer");
     const token = await makeToken(app, viewer, "dashboard");
+    // A token needs a name: refused plainly, nothing made.
+    const vCsrf = csrfFrom((await getPage(app, "/settings", viewer)).text);
+    const unnamed = await postForm(app, "/settings/api-tokens", { _csrf: vCsrf, name: "  " }, { cookie: viewer });
+    expect(unnamed.status).toBe(400);
+    expect(await unnamed.text()).not.toContain("lwu_");
+    // Settings forms keep their CSRF check.
+    expect((await postForm(app, "/settings/api-tokens", { name: "x" }, { cookie: viewer })).status).toBe(403);
+    expect(await app.store.apiTokens.ofUser((await app.store.users.byName("vera"))!.id)).toHaveLength(1);
 
     expect((await bearer(app, token, "GET", "/api/library")).status).toBe(200);
     expect((await bearer(app, token, "POST", "/api/printers/1/print", { file_id: 1, plate: 1 })).status).toBe(403);
