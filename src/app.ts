@@ -9,6 +9,7 @@ import { createRpc } from "./cluster/rpc.ts";
 import type { Config } from "./config.ts";
 import { createEventBus } from "./events.ts";
 import { apiRoutes } from "./http/api.ts";
+import { apiTokenRoutes } from "./http/api-tokens.ts";
 import { assetRoutes } from "./http/assets.ts";
 import { authRoutes } from "./http/auth.ts";
 import { createRequestTools, type HttpDeps } from "./http/context.ts";
@@ -51,6 +52,7 @@ import { createNotifier, type NotifyTimings } from "./notify/notifier.ts";
 import { createPushService } from "./notify/push.ts";
 import { createNotifyRules, type RuleTimings } from "./notify/rules.ts";
 import { createSocketServer, MAX_SOCKET_MESSAGE_BYTES } from "./realtime/socket.ts";
+import { createApiTokenService } from "./services/api-tokens.ts";
 import { createAuthService } from "./services/auth.ts";
 import { createBackups } from "./services/backups.ts";
 import { createDatabaseHealth } from "./services/database-health.ts";
@@ -166,6 +168,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   const telemetry = createTelemetryService({ store, writes, events, imageRetention, zone });
   const intervals = await createIntervalService({ store, events });
   const deviceTokens = createDeviceTokenService({ store, events, log });
+  const apiTokens = createApiTokenService({ store, log });
   const retention = createRetention({
     store,
     log,
@@ -417,6 +420,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     telemetry,
     intervals,
     deviceTokens,
+    apiTokens,
     eventLog,
     loginLimiter: redis ? createRedisLoginLimiter(redis, log) : createLoginLimiter(),
     printers,
@@ -474,6 +478,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     .use(spoolmanRoutes({ ...deps, spoolman }, tools))
     .use(apiRoutes(deps, tools))
     .use(settingsRoutes(deps, tools))
+    .use(apiTokenRoutes(deps, tools))
     .use(settingsPrinterRoutes(deps, tools))
     .use(printerActionRoutes(deps, tools))
     .use(settingsNotifyRoutes(deps, tools))

@@ -1056,6 +1056,42 @@ for (const engine of ENGINES) {
       });
     });
 
+    describe("API tokens", () => {
+      test("a token is found by hash with its user until revoked by that user; touched; listed per user", async () => {
+        const ann = await s.users.insert("ann", "h", "operator");
+        const bob = await s.users.insert("bob", "h", "viewer");
+        const a = await s.apiTokens.insert(ann, "script", "hash-a", NOW);
+        const b = await s.apiTokens.insert(ann, "other", "hash-b", NOW + 1);
+        await s.apiTokens.insert(bob, "bob's", "hash-c", NOW);
+        const found = await s.apiTokens.byHash("hash-a");
+        expect(found).toEqual({
+          token: {
+            id: a,
+            user_id: ann,
+            name: "script",
+            token_hash: "hash-a",
+            created_at: NOW,
+            last_used_at: null,
+            revoked_at: null,
+          },
+          user: { id: ann, username: "ann", password_hash: "h", role: "operator", created_at: NOW },
+        });
+        expect(await s.apiTokens.byHash("nope")).toBeNull();
+        await s.apiTokens.touch(a, NOW + 5);
+        expect((await s.apiTokens.ofUser(ann)).map((t) => [t.id, t.last_used_at])).toEqual([
+          [b, null],
+          [a, NOW + 5],
+        ]);
+        expect(await s.apiTokens.revoke(a, bob, NOW + 6)).toBe(false);
+        expect(await s.apiTokens.revoke(a, ann, NOW + 6)).toBe(true);
+        expect(await s.apiTokens.revoke(a, ann, NOW + 7)).toBe(false);
+        expect(await s.apiTokens.byHash("hash-a")).toBeNull();
+        expect((await s.apiTokens.ofUser(ann)).map((t) => t.id)).toEqual([b]);
+        await s.users.delete(bob);
+        expect(await s.apiTokens.byHash("hash-c")).toBeNull();
+      });
+    });
+
     describe("share links", () => {
       test("a link is found by its hash, listed with its print's name, opened, and revoked once", async () => {
         const job = await s.jobs.insert(1, "benchy", "benchy.3mf", NOW);

@@ -4,10 +4,19 @@
 import { translate } from "../src/i18n.ts";
 import type { IntervalErrors } from "../src/services/intervals.ts";
 import { ROLES, roleAtLeast } from "../src/services/users.ts";
-import type { DeviceTokenRow, Intervals, LogRow, PrinterActionRow, ShareListRow, UserRow } from "../src/store/store.ts";
+import type {
+  ApiTokenRow,
+  DeviceTokenRow,
+  Intervals,
+  LogRow,
+  PrinterActionRow,
+  ShareListRow,
+  UserRow,
+} from "../src/store/store.ts";
 import { formatStamp, type ViewContext } from "./context.ts";
 import { Csrf, type Flash, FlashMessage } from "./forms.tsx";
 import { Layout } from "./layout.tsx";
+import { ApiTokensSection } from "./settings-api-tokens.tsx";
 import { InstancesSection, type InstancesView } from "./settings-instances.tsx";
 import { NotifySection, type TargetView } from "./settings-notify.tsx";
 import { type PrinterSummary, PrintersSection } from "./settings-printers.tsx";
@@ -251,6 +260,8 @@ export function SettingsPage(props: {
   storage?: { archive: number; archiveQuota: number; media: number; mediaQuota: number };
   instances?: InstancesView;
   shares?: ShareListRow[];
+  apiTokens?: ApiTokenRow[];
+  apiCreated?: { name: string; token: string };
 }) {
   const { ctx } = props;
   return (
@@ -262,6 +273,7 @@ export function SettingsPage(props: {
         <IntervalsForm ctx={ctx} values={props.intervals} devices={props.devices} />
         <UsersSection ctx={ctx} users={props.users} />
         <PasswordForm ctx={ctx} />
+        {props.apiTokens ? <ApiTokensSection ctx={ctx} tokens={props.apiTokens} created={props.apiCreated} /> : ""}
         {ctx.user?.role === "admin" && props.tokens ? (
           <TokensSection ctx={ctx} tokens={props.tokens} created={props.created} printers={props.printers} />
         ) : (

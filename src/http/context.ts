@@ -7,6 +7,7 @@ import { dictionary } from "../i18n.ts";
 import type { Logger } from "../log.ts";
 import type { Notifier } from "../notify/notifier.ts";
 import type { PushService } from "../notify/push.ts";
+import { API_TOKEN_PREFIX, type ApiTokenService } from "../services/api-tokens.ts";
 import { type AuthService, REMEMBER_TTL_MS, type Session } from "../services/auth.ts";
 import type { DatabaseHealth } from "../services/database-health.ts";
 import type { DeviceTokenService } from "../services/device-tokens.ts";
@@ -37,6 +38,7 @@ export type HttpDeps = {
   telemetry: TelemetryService;
   intervals: IntervalService;
   deviceTokens: DeviceTokenService;
+  apiTokens: ApiTokenService;
   eventLog: EventLog;
   loginLimiter: LoginLimiter;
   printers: PrinterService;
@@ -75,6 +77,20 @@ export function createRequestTools(deps: HttpDeps) {
 
     /** The request's session; a remembered one that was just renewed gets its cookie's 30 days renewed too. */
     async sessionFor(request: Request, set: { headers: Record<string, unknown> }): Promise<Session | null> {
+      const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.get("authorization") ?? "")?.[1];
+      // A personal API token stands for its user on the JSON API only; an unknown or revoked one is no session.
+      if (bearer?.startsWith(API_TOKEN_PREFIX) && new URL(request.url).pathname.startsWith("/api/")) {
+        const found = await deps.apiTokens.resolve(bearer);
+        if (!found) return null;
+        return {
+          user: found.user,
+          tokenHash: found.tokenHash,
+          persistent: false,
+          expiresAt: 0,
+          renewed: false,
+          bearer: true,
+        };
+      }
       const token = readSessionToken(request.headers.get("cookie"));
       const session = await deps.auth.resolveSession(token);
       if (session?.persistent && session.renewed && token)
@@ -85,6 +101,8 @@ export function createRequestTools(deps: HttpDeps) {
     csrfFor,
     /** Synchronizer token bound to the session: a form field or the X-CSRF-Token header (htmx). */
     csrfValid(session: Session, request: Request, body: unknown): boolean {
+      // A browser never sends an Authorization header by itself, so a bearer request cannot be forged cross-site.
+      if (session.bearer) return true;
       const sent =
         (body && typeof body === "object" && "_csrf" in body ? String((body as { _csrf: unknown })._csrf) : "") ||
         request.headers.get("x-csrf-token") ||

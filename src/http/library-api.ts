@@ -1,6 +1,6 @@
 // Owns the library's JSON API (PRINTERS.md §9): upload (multipart, streamed; operators, with the session's CSRF
-// token in X-CSRF-Token as a cross-site form cannot send it), list and search, one file, tags, delete, and the
-// plate thumbnails.
+// token in X-CSRF-Token as a cross-site form cannot send it, or an API token, which needs none), list and search,
+// one file, tags, delete, and the plate thumbnails.
 import { Elysia, t } from "elysia";
 import { type Library, tagsText } from "../services/library.ts";
 import { roleAtLeast } from "../services/users.ts";

@@ -40,9 +40,13 @@ export async function settingsPage(
   deps: HttpDeps,
   tools: RequestTools,
   session: Session,
-  extra: { flash?: Flash; created?: { name: string; token: string } } = {},
+  extra: {
+    flash?: Flash;
+    created?: { name: string; token: string };
+    apiCreated?: { name: string; token: string };
+  } = {},
 ) {
-  const [users, tokens, log, actions, targets, storage, instances, shares] = await Promise.all([
+  const [users, tokens, log, actions, targets, storage, instances, shares, apiTokens] = await Promise.all([
     deps.users.list(),
     deps.deviceTokens.list(),
     deps.eventLog.recent(100),
@@ -51,6 +55,7 @@ export async function settingsPage(
     deps.storage(),
     instancesView(deps),
     deps.shares.list(),
+    deps.apiTokens.ofUser(session.user.id),
   ]);
   return SettingsPage({
     ctx: tools.view(session),
@@ -63,6 +68,7 @@ export async function settingsPage(
     storage,
     instances,
     shares,
+    apiTokens,
     devices: deps.devices.connected(),
     printers: summariesOf(deps),
     ...extra,

@@ -62,6 +62,10 @@ export const en = {
   connOffline: "Offline",
   badRequest: "Bad request",
   deviceTokens: "Device tokens",
+  apiTokens: "API tokens",
+  apiTokensHelp:
+    "A script can use the JSON API with your token as Authorization: Bearer <token>. It acts as you, with your role.",
+  apiTokenName: "Token name",
   deviceTokensHelp:
     "A device can connect with a token instead of a user's login. A token can only send readings, frames and statuses.",
   tokenName: "Device name",

@@ -64,6 +64,11 @@ export const fi: Dictionary = {
   connOffline: "Ei yhteyttä",
   badRequest: "Virheellinen pyyntö",
   deviceTokens: "Laiteavaimet",
+  apiTokens: "API-avaimet",
+  apiTokensHelp:
+    "Skripti voi käyttää JSON-rajapintaa avaimellasi otsakkeella Authorization: Bearer <avain>. " +
+    "Se toimii sinuna, sinun roolillasi.",
+  apiTokenName: "Avaimen nimi",
   deviceTokensHelp:
     "Laite voi yhdistää avaimella käyttäjän kirjautumisen sijaan. " +
     "Avaimella voi vain lähettää mittauksia, kuvia ja tiloja.",

@@ -14,7 +14,15 @@ export const SESSION_TTL_MS = 1 * DAY;
 const TOUCH_EVERY_MS = 60 * 1000;
 
 /** `renewed`: this request moved the expiry on, so a remembered cookie should be sent again too. */
-export type Session = { user: UserRow; tokenHash: string; persistent: boolean; expiresAt: number; renewed: boolean };
+export type Session = {
+  user: UserRow;
+  tokenHash: string;
+  persistent: boolean;
+  expiresAt: number;
+  renewed: boolean;
+  /** Presented as a personal API token (Authorization: Bearer), not a cookie. */
+  bearer?: boolean;
+};
 
 export const hashToken = (token: string) => createHash("sha256").update(token).digest("hex");
 

@@ -17,6 +17,7 @@ import { queue } from "./migrations/013-queue.ts";
 import { shareLinks } from "./migrations/014-share-links.ts";
 import { printStatsAndJobEvents } from "./migrations/015-print-stats-and-job-events.ts";
 import { filamentStatsAndSpoolman } from "./migrations/016-filament-stats-and-spoolman.ts";
+import { apiTokens } from "./migrations/017-api-tokens.ts";
 
 export { DEFAULT_DEVICE_ID, DEFAULT_INTERVALS } from "./migrations/001-initial.ts";
 export { DEFAULT_PRINTER_ID } from "./migrations/004-printers.ts";
@@ -45,6 +46,7 @@ const migrations: Migration[] = [
   shareLinks,
   printStatsAndJobEvents,
   filamentStatsAndSpoolman,
+  apiTokens,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

@@ -17,6 +17,7 @@ import { queue } from "./migrations/013-queue.pg.ts";
 import { shareLinks } from "./migrations/014-share-links.pg.ts";
 import { printStatsAndJobEvents } from "./migrations/015-print-stats-and-job-events.pg.ts";
 import { filamentStatsAndSpoolman } from "./migrations/016-filament-stats-and-spoolman.pg.ts";
+import { apiTokens } from "./migrations/017-api-tokens.pg.ts";
 import type { MigrationContext } from "./migrations.ts";
 import { SCHEMA_VERSION } from "./migrations.ts";
 
@@ -40,6 +41,7 @@ export const PG_MIGRATIONS: PgMigration[] = [
   shareLinks,
   printStatsAndJobEvents,
   filamentStatsAndSpoolman,
+  apiTokens,
 ];
 
 /** The advisory lock every instance takes to migrate (one database, one key: "lwmg"). */

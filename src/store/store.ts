@@ -1,5 +1,6 @@
 // Composes the store: one module of named prepared statements per table family, over one database.
 import type { Database } from "bun:sqlite";
+import { apiTokenStatements } from "./api-tokens.ts";
 import { deviceStatements } from "./devices.ts";
 import { eventLogStatements } from "./event-log.ts";
 import { exportStatements } from "./exports.ts";
@@ -24,6 +25,7 @@ import { statusStatements } from "./statuses.ts";
 import { timelapseStatements } from "./timelapses.ts";
 import { sessionStatements, userStatements } from "./users.ts";
 
+export type { ApiTokenRow, ApiTokenUser } from "./api-tokens.ts";
 export type { DeviceTokenRow } from "./devices.ts";
 export type { LogRow } from "./event-log.ts";
 export type { ExportReading, JobPage, ReadingPage } from "./exports.ts";
@@ -65,6 +67,7 @@ export function createStore(db: Database, opts: { zone: string }) {
     frames,
     devices,
     deviceTokens: devices.tokens,
+    apiTokens: apiTokenStatements(db),
     eventLog: eventLogStatements(db),
     intervals: intervalStatements(db),
     printerActions,

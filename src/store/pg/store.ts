@@ -3,6 +3,7 @@ import type { SQL } from "bun";
 import type { AsyncStore, Promisified, StoreFamilies } from "../async-store.ts";
 import type { Fence, JobRow, Outcome } from "../jobs.ts";
 import { numbers } from "../pg.ts";
+import { pgApiTokenStatements } from "./api-tokens.ts";
 import { pgDeviceStatements } from "./devices.ts";
 import { pgEventLogStatements } from "./event-log.ts";
 import { pgExportStatements } from "./exports.ts";
@@ -39,6 +40,7 @@ export function pgFamilies(pg: Pg, opts: { zone: string }): Promisified<StoreFam
     frames: pgFrameStatements(pg),
     devices,
     deviceTokens: devices.tokens,
+    apiTokens: pgApiTokenStatements(pg),
     eventLog: pgEventLogStatements(pg),
     intervals: pgIntervalStatements(pg),
     printerActions: pgPrinterActionStatements(pg),

@@ -1,0 +1,153 @@
+// Personal API tokens (PRINTERS.md §9): a script with an operator's token uploads to the library, sends a print
+// to the fake A1 and reads the send; a viewer's token cannot write; a revoked or unknown token is 401; the token
+// is in the page that made it and nowhere else (no log, no later page).
+import { afterEach, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { startFakePrinter } from "./fakes/bambu-printer.ts";
+import { csrfFrom, getPage, login, postForm, startApp, type TestApp, until } from "./helpers.ts";
+import { LIBRARY_FIXTURES } from "./library-helpers.ts";
+
+const cleanup: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+async function addUser(app: TestApp, adminCookie: string, username: string, role: string) {
+  const csrf = csrfFrom((await getPage(app, "/settings", adminCookie)).text);
+  const password = `${username}-password`;
+  const res = await postForm(
+    app,
+    "/settings/users",
+    { _csrf: csrf, username, password, role },
+    { cookie: adminCookie },
+  );
+  expect(res.status).toBeLessThan(400);
+  return login(app, username, password);
+}
+
+/** Makes a token through Settings as the user would; the token is read from the answer that shows it once. */
+async function makeToken(app: TestApp, cookie: string, name: string) {
+  const csrf = csrfFrom((await getPage(app, "/settings", cookie)).text);
+  const res = await postForm(app, "/settings/api-tokens", { _csrf: csrf, name }, { cookie, "hx-request": "true" });
+  expect(res.status).toBe(200);
+  expect(res.headers.get("cache-control")).toBe("no-store");
+  const token = /lwu_[A-Za-z0-9_-]+/.exec(await res.text())?.[0];
+  expect(token).toBeDefined();
+  return token!;
+}
+
+const bearer = (app: TestApp, token: string, method: string, path: string, body?: unknown) =>
+  fetch(`${app.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+
+function uploadWith(app: TestApp, token: string, name: string, bytes: Uint8Array<ArrayBuffer>) {
+  const form = new FormData();
+  form.append("file", new Blob([bytes]), name);
+  return fetch(`${app.url}/api/library`, { method: "POST", headers: { authorization: `Bearer ${token}` }, body: form });
+}
+
+describe("personal API tokens", () => {
+  test("an operator's token uploads, sends to the printer and reads the send; no CSRF, no cookie", async () => {
+    const printer = await startFakePrinter({ commandDelayMs: 30, sentPrint: { layers: 6, stepMs: 150 } });
+    cleanup.push(() => printer.close());
+    const app = await startApp(
+      {
+        printers: [
+          {
+            name: "Farm A1",
+            model: "A1",
+            host: "127.0.0.1",
+            serial: printer.serial,
+            access_code: printer.accessCode,
+            mqtt_port: printer.mqttPort,
+            camera: false,
+            ftps_port: printer.ftpsPort,
+            tls: "pin",
+          },
+        ] as never,
+      },
+      undefined,
+      {
+        lanTimings: { backoffMinMs: 100, backoffMaxMs: 500 },
+        sendTimings: { startWithinMs: 3000, skipWithinMs: 3000 },
+      },
+    );
+    cleanup.push(() => app.close());
+    const operator = await addUser(app, await login(app), "olli", "operator");
+    const token = await makeToken(app, operator, "farm script");
+
+    const bytes = await Bun.file(join(LIBRARY_FIXTURES, "cubes-a1.gcode.3mf")).bytes();
+    const up = await uploadWith(app, token, "cubes-a1.gcode.3mf", bytes);
+    expect(up.status).toBe(201);
+    const file = (await up.json()) as { id: number; uploaded_by?: string };
+    await until(
+      () => bearer(app, token, "GET", "/api/printers/1").then((r) => r.json()),
+      (r) => (r as { state: { gcode_state: string } | null }).state?.gcode_state === "IDLE",
+    );
+    const sent = await bearer(app, token, "POST", "/api/printers/1/print", { file_id: file.id, plate: 1 });
+    expect(sent.status).toBe(202);
+    const { send_id } = (await sent.json()) as { send_id: number };
+    const done = await until(
+      () => bearer(app, token, "GET", `/api/sends/${send_id}`).then((r) => r.json() as Promise<{ status: string }>),
+      (s) => s.status === "started" || s.status === "failed",
+      15_000,
+    );
+    expect(done.status).toBe("started");
+
+    // Last use is shown on the user's Settings, and the token itself is not.
+    const page = (await getPage(app, "/settings", operator)).text;
+    expect(page).toContain("farm script");
+    expect(page).toContain("last used");
+    expect(page).not.toContain(token);
+    expect(page).toContain("Bearer &lt;token&gt;");
+    const logged = JSON.stringify(app.logs);
+    expect(logged).not.toContain(token);
+    expect(logged).toContain("API token created");
+  }, 30_000);
+
+  test("a viewer's token reads but may not write (403); revoked and unknown tokens are 401", async () => {
+    const app = await startApp();
+    cleanup.push(() => app.close());
+    const admin = await login(app);
+    const viewer = await addUser(app, admin, "vera", "viewer");
+    const token = await makeToken(app, viewer, "dashboard");
+    // A token needs a name: refused plainly, nothing made.
+    const vCsrf = csrfFrom((await getPage(app, "/settings", viewer)).text);
+    const unnamed = await postForm(app, "/settings/api-tokens", { _csrf: vCsrf, name: "  " }, { cookie: viewer });
+    expect(unnamed.status).toBe(400);
+    expect(await unnamed.text()).not.toContain("lwu_");
+    // Settings forms keep their CSRF check.
+    expect((await postForm(app, "/settings/api-tokens", { name: "x" }, { cookie: viewer })).status).toBe(403);
+    expect(await app.store.apiTokens.ofUser((await app.store.users.byName("vera"))!.id)).toHaveLength(1);
+
+    expect((await bearer(app, token, "GET", "/api/library")).status).toBe(200);
+    expect((await bearer(app, token, "POST", "/api/printers/1/print", { file_id: 1, plate: 1 })).status).toBe(403);
+    const up = await uploadWith(app, token, "x.gcode.3mf", new Uint8Array(10));
+    expect(up.status).toBe(403);
+
+    // Another user cannot revoke it; its owner can.
+    const row = (await app.store.apiTokens.ofUser((await app.store.users.byName("vera"))!.id))[0]!;
+    const adminCsrf = csrfFrom((await getPage(app, "/settings", admin)).text);
+    const other = await postForm(app, `/settings/api-tokens/${row.id}/revoke`, { _csrf: adminCsrf }, { cookie: admin });
+    expect(other.status).toBe(400);
+    expect((await bearer(app, token, "GET", "/api/library")).status).toBe(200);
+
+    const csrf = csrfFrom((await getPage(app, "/settings", viewer)).text);
+    const revoked = await postForm(app, `/settings/api-tokens/${row.id}/revoke`, { _csrf: csrf }, { cookie: viewer });
+    expect(revoked.status).toBe(200);
+    const res = await bearer(app, token, "GET", "/api/library");
+    expect(res.status).toBe(401);
+    expect(await res.text()).not.toContain(token);
+    expect((await bearer(app, `lwu_${"x".repeat(43)}`, "GET", "/api/library")).status).toBe(401);
+    // Bearer tokens are for the JSON API: pages still want the session.
+    const pageRes = await fetch(`${app.url}/settings`, {
+      headers: { authorization: `Bearer ${token}` },
+      redirect: "manual",
+    });
+    expect(pageRes.status).not.toBe(200);
+    expect(JSON.stringify(app.logs)).not.toContain(token);
+  });
+});

@@ -1,0 +1,74 @@
+/** @jsxImportSource @kitajs/html */
+// Owns the personal API tokens section of Settings: the user's own tokens, each named with its last use and a
+// revoke button; a new one shown once.
+import type { ApiTokenRow } from "../src/store/store.ts";
+import { formatStamp, type ViewContext } from "./context.ts";
+import { Csrf, type Flash, FlashMessage } from "./forms.tsx";
+
+export function ApiTokensSection(props: {
+  ctx: ViewContext;
+  tokens: ApiTokenRow[];
+  flash?: Flash;
+  created?: { name: string; token: string };
+}) {
+  const { ctx, tokens } = props;
+  const { t } = ctx;
+  return (
+    <section id="api-tokens" class="card" aria-labelledby="h-api-tokens">
+      <h2 id="h-api-tokens">{t.apiTokens}</h2>
+      <p class="muted" safe>
+        {t.apiTokensHelp}
+      </p>
+      <FlashMessage flash={props.flash} />
+      {props.created ? (
+        <div class="flash ok new-token" role="status">
+          <p>
+            <span safe>{props.created.name}</span>: {t.tokenShownOnce}
+          </p>
+          <code class="token" safe>
+            {props.created.token}
+          </code>
+        </div>
+      ) : (
+        ""
+      )}
+      <ul class="users">
+        {tokens.map((tk) => (
+          <li>
+            <span class="name" safe>
+              {tk.name}
+            </span>{" "}
+            <span class="muted">
+              {tk.last_used_at ? `${t.lastUsed} ${formatStamp(tk.last_used_at, ctx)}` : t.neverUsed}
+            </span>
+            <form
+              method="post"
+              action={`/settings/api-tokens/${tk.id}/revoke`}
+              hx-post={`/settings/api-tokens/${tk.id}/revoke`}
+              hx-target="#api-tokens"
+              hx-swap="outerHTML"
+              class="inline"
+            >
+              <Csrf ctx={ctx} />
+              <button type="submit" class="danger" aria-label={`${t.revoke} ${tk.name}`}>
+                {t.revoke}
+              </button>
+            </form>
+          </li>
+        ))}
+      </ul>
+      <form
+        method="post"
+        action="/settings/api-tokens"
+        hx-post="/settings/api-tokens"
+        hx-target="#api-tokens"
+        hx-swap="outerHTML"
+      >
+        <Csrf ctx={ctx} />
+        <label for="api-token-name">{t.apiTokenName}</label>
+        <input id="api-token-name" name="name" required maxlength="64" autocomplete="off" />
+        <button type="submit">{t.createToken}</button>
+      </form>
+    </section>
+  );
+}
