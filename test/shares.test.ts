@@ -106,6 +106,7 @@ describe("what a link opens", () => {
     const headers = fromNewAddress();
     expect((await anon(`${link.path}/frames/${other.frames[0]}.jpg`, headers)).status).toBe(404);
     expect((await anon(`${link.path}/timelapse.mp4`, headers)).status).toBe(404);
+    expect((await anon(`${link.path}/live`, headers)).status).toBe(404);
     expect((await anon(`/jobs/${mine.id}`, headers)).status).toBe(303);
     expect((await anon(`/jobs/${mine.id}/frames/${mine.frames[0]}.jpg`, headers)).status).toBe(303);
     expect((await anon(`/api/jobs/${mine.id}`, headers)).status).toBe(401);
@@ -304,9 +305,11 @@ describe("a printer's live view", () => {
     const list = (await (await fetch(`${fx.app.url}/api/shares`, { headers: { cookie: fx.cookie } })).json()) as {
       id: number;
       printer_id: number | null;
+      printer_name: string | null;
       opened: number;
     }[];
-    expect(list.find((s) => s.id === link.id)).toMatchObject({ printer_id: 1, opened: 1 });
+    const name = fx.app.printers.get(1)!.info.name;
+    expect(list.find((s) => s.id === link.id)).toMatchObject({ printer_id: 1, printer_name: name, opened: 1 });
     // Not a print link: no print, no timelapse, no other page or API with the token.
     const headers = fromNewAddress();
     expect((await anon(`${link.path}/timelapse.mp4`, headers)).status).toBe(404);

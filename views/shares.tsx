@@ -32,7 +32,7 @@ export function SharesSection(props: { ctx: ViewContext; shares: ShareListRow[];
         <ul class="users">
           {shares.map((s) => {
             const state = shareState(s);
-            const name = s.job_name ?? (s.job_id !== null ? `#${s.job_id}` : `${t.printerState} #${s.printer_id}`);
+            const name = s.job_name ?? s.printer_name ?? `#${s.job_id ?? s.printer_id}`;
             return (
               <li data-share={String(s.id)} data-state={state}>
                 {s.job_id !== null ? (

@@ -39,6 +39,7 @@ export function shareRoutes(deps: HttpDeps & Pick<TimelapseDeps, "timelapses">, 
     job_id: s.job_id,
     job_name: s.job_name,
     printer_id: s.printer_id,
+    printer_name: s.printer_name,
     created_by: s.created_by,
     created_at: iso(s.created_at),
     expires_at: iso(s.expires_at),
@@ -237,6 +238,7 @@ export function shareRoutes(deps: HttpDeps & Pick<TimelapseDeps, "timelapses">, 
           const view =
             lookup.ok && lookup.share.printer_id !== null ? printerView(lookup.share.printer_id, params.token) : null;
           if (view) return htmlResponse(SharedPrinterLive(view) as string, 200, SHARED_HEADERS);
+          if (lookup.ok && lookup.share.printer_id === null) return new Response("not found", { status: 404 });
           if (!lookup.ok && lookup.reason === "rate_limited") return refused(lookup);
           return htmlResponse(SharedGone({ ctx: tools.view(null) }) as string, 286, SHARED_HEADERS);
         },
