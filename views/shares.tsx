@@ -165,11 +165,13 @@ export function SharedPrinterLive(props: {
       </section>
       <section class="tile image" aria-labelledby="h-image">
         <h2 id="h-image">{t.liveImage}</h2>
-        {frame ? (
-          <img id="live-image" src={`${base}/frames/${frame.id}.jpg`} alt={t.liveImage} />
-        ) : (
-          <p class="placeholder">{t.noImage}</p>
-        )}
+        <div class="frame">
+          {frame ? (
+            <img id="live-image" src={`${base}/frames/${frame.id}.jpg`} alt={t.liveImage} />
+          ) : (
+            <span class="placeholder">{t.noImage}</span>
+          )}
+        </div>
         <Stamp at={frame?.recorded_at} ctx={ctx} />
       </section>
       <section class="tile reading" aria-labelledby="h-room">
@@ -195,7 +197,8 @@ export function SharedGone(props: { ctx: ViewContext }) {
 export function SharedPrinterPage(props: Parameters<typeof SharedPrinterLive>[0]) {
   const { ctx, printer } = props;
   return (
-    <Layout ctx={ctx} title={printer.info.name}>
+    // The printer page's styles, without its script: the tiles look the same, nothing opens a socket.
+    <Layout ctx={ctx} title={printer.info.name} page="dashboard">
       <h1 safe>{printer.info.name}</h1>
       <p class="muted">{ctx.t.sharedReadOnly}</p>
       <SharedPrinterLive {...props} />
