@@ -556,6 +556,8 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
       return sqlite;
     },
     printers,
+    /** Readings, statuses and frames as reported, and each printer's newest. */
+    telemetry,
     jobs,
     notifier,
     io,

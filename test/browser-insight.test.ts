@@ -1,6 +1,7 @@
 // Statistics and a share link in a real browser (Debian's Chromium via playwright-core), on a desktop and a phone:
 // the statistics page draws its chart and keeps its tables inside the screen; a share link opened by someone
-// without an account shows that print (flip-book, timeline) and nothing else; axe finds no serious problem.
+// without an account shows that print (flip-book, timeline) and nothing else; a printer's link shows it live (a new
+// frame arrives by polling) until it is revoked; axe finds no serious problem.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
@@ -15,6 +16,8 @@ let app: TestApp;
 let cookie: string;
 let drawer: Page;
 let shareUrl: string;
+let printerShare: { id: number; url: string };
+let device: Socket;
 let jobId: number;
 const kit = browserKit(() => app, ZONE);
 const devices: Socket[] = [];
@@ -48,7 +51,7 @@ beforeAll(async () => {
   drawer = (await kit.newPage()).page;
   const res = await api("/api/printers/1/tokens", { name: "pi" });
   const { token } = (await res.json()) as { token: string };
-  const device = await connected(connectSocket(app, { auth: { token } }));
+  device = await connected(connectSocket(app, { auth: { token } }));
   devices.push(device);
   await print(device, "benchy.3mf", 4, 44, "FINISH");
   await print(device, "bracket.3mf", 2, 71, "FAILED");
@@ -62,6 +65,7 @@ beforeAll(async () => {
   const jobs = (await (await api("/api/printers/1/jobs")).json()) as { id: number; name: string }[];
   jobId = jobs.find((j) => j.name === "benchy.3mf")!.id;
   shareUrl = ((await (await api(`/api/jobs/${jobId}/share`, { expires_in_s: 3600 })).json()) as { url: string }).url;
+  printerShare = (await (await api("/api/printers/1/share", { expires_in_s: 3600 })).json()) as typeof printerShare;
 }, 60000);
 afterAll(async () => {
   for (const d of devices) d.disconnect();
@@ -75,9 +79,9 @@ async function open(path: string, opts: Parameters<typeof kit.newPage>[0] = {}) 
   return { page, context };
 }
 /** A page opened without logging in, as the person a link was given to would. */
-async function openShared(opts: Parameters<typeof kit.newPage>[0] = {}) {
+async function openShared(opts: Parameters<typeof kit.newPage>[0] = {}, url = shareUrl) {
   const { page, context } = await kit.newPage(opts);
-  await page.goto(shareUrl);
+  await page.goto(url);
   await picturesLoaded(page);
   return { page, context };
 }
@@ -142,12 +146,44 @@ describe("a share link", () => {
   });
 });
 
+describe("a printer's share link", () => {
+  test("on a desktop it shows the printer live, nothing to click, and a new frame arrives by itself", async () => {
+    const { page, context } = await openShared({}, printerShare.url);
+    expect(await page.textContent("h1")).toBe("A1 workshop");
+    expect(await page.$("header.topbar")).toBeNull();
+    // Nothing to click but the skip link: no link out, no form, no button.
+    expect(
+      await page.$$eval("a[href], form, button", (els) => els.map((e) => e.getAttribute("href") ?? e.tagName)),
+    ).toEqual(["#main"]);
+    const before = await page.getAttribute("#live-image", "src");
+    expect(before).toContain("/frames/");
+    await emitWithAck(device, "image", { image: await makeJpeg(drawer, "live", 200) });
+    await page.waitForFunction((src) => document.querySelector("#live-image")?.getAttribute("src") !== src, before, {
+      timeout: 20000,
+    });
+    await picturesLoaded(page);
+    await page.screenshot({ path: join(SCREENSHOTS, "share-printer-desktop.png"), fullPage: true });
+    await context.close();
+  });
+
+  test("on a phone it fits the screen", async () => {
+    const { page, context } = await openShared({ width: 390, height: 844 }, printerShare.url);
+    expect(await pageWidth(page)).toBe(390);
+    await page.screenshot({ path: join(SCREENSHOTS, "share-printer-phone.png"), fullPage: true });
+    await context.close();
+  });
+});
+
 describe("accessibility and the Content-Security-Policy", () => {
-  for (const which of ["/stats", "share", "job"] as const) {
+  for (const which of ["/stats", "share", "printer share", "job"] as const) {
     test(`axe finds no serious accessibility problem on ${which === "share" ? "a share link" : which === "job" ? "a print's page with its timeline" : which}`, async () => {
       const opts = { bypassCSP: true };
       const { page, context } =
-        which === "share" ? await openShared(opts) : await open(which === "job" ? `/jobs/${jobId}` : which, opts);
+        which === "share"
+          ? await openShared(opts)
+          : which === "printer share"
+            ? await openShared(opts, printerShare.url)
+            : await open(which === "job" ? `/jobs/${jobId}` : which, opts);
       await page.waitForLoadState("networkidle");
       const report = (await axeSerious(page)).flatMap((f) =>
         f.nodes.map((n) => `${f.id} (${f.impact}) ${n.target}: ${n.summary.replace(/\s+/g, " ")}`),
@@ -156,6 +192,18 @@ describe("accessibility and the Content-Security-Policy", () => {
       await context.close();
     });
   }
+
+  test("a revoked printer link stops showing the printer on an open page", async () => {
+    const { page, context } = await openShared({}, printerShare.url);
+    const del = await fetch(`${app.url}/api/shares/${printerShare.id}`, {
+      method: "DELETE",
+      headers: { cookie, "content-type": "application/json" },
+    });
+    expect(del.status).toBe(200);
+    await page.waitForSelector("#shared-live .flash.error", { timeout: 20000 });
+    expect(await page.$("#live-image")).toBeNull();
+    await context.close();
+  });
 
   test("no page broke the Content-Security-Policy or threw", () => {
     expect(relevantErrors(kit.consoleErrors)).toEqual([]);

@@ -106,6 +106,7 @@ describe("what a link opens", () => {
     const headers = fromNewAddress();
     expect((await anon(`${link.path}/frames/${other.frames[0]}.jpg`, headers)).status).toBe(404);
     expect((await anon(`${link.path}/timelapse.mp4`, headers)).status).toBe(404);
+    expect((await anon(`${link.path}/live`, headers)).status).toBe(404);
     expect((await anon(`/jobs/${mine.id}`, headers)).status).toBe(303);
     expect((await anon(`/jobs/${mine.id}/frames/${mine.frames[0]}.jpg`, headers)).status).toBe(303);
     expect((await anon(`/api/jobs/${mine.id}`, headers)).status).toBe(401);
@@ -256,5 +257,107 @@ describe("who may make and list links", () => {
     const form = await postForm(fx.app, `/jobs/${id}/share`, { _csrf: csrfFrom(page.text), days: "1" }, { cookie });
     expect(form.status).toBe(403);
     expect((await getPage(fx.app, "/settings", cookie)).text).not.toContain('id="shares"');
+  });
+});
+
+describe("a printer's live view", () => {
+  async function printerLink(printerId = 1, expires_in_s = 3600) {
+    const res = await fetch(`${fx.app.url}/api/printers/${printerId}/share`, {
+      method: "POST",
+      headers: { cookie: fx.cookie, "content-type": "application/json" },
+      body: JSON.stringify({ expires_in_s }),
+    });
+    expect(res.status).toBe(201);
+    const made = (await res.json()) as { id: number; url: string; expires_at: string };
+    return { ...made, path: new URL(made.url).pathname };
+  }
+
+  test("the link shows that printer's state, newest frame and room reading, polled live, and nothing else", async () => {
+    const by = { printerId: 1, deviceId: 1 };
+    await fx.app.telemetry.recordReading(by, 21.5, 40.25);
+    const first = await fx.app.telemetry.recordFrame(by, "image/jpeg", fakeJpeg(400, 7));
+    const link = await printerLink();
+    const res = await anon(link.path);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("referrer-policy")).toBe("no-referrer");
+    const html = await res.text();
+    expect(html).toContain(fx.app.printers.get(1)!.info.name);
+    expect(html).toContain(`${link.path}/frames/${first}.jpg`);
+    expect(html).toContain("21.5 °C");
+    expect(html).toContain(`hx-get="${link.path}/live"`);
+    expect(html).not.toContain("/printers/");
+    expect(html).not.toContain("/settings");
+    expect(html).not.toContain("/api/");
+    expect(html).not.toContain("<form");
+    expect(html).not.toContain("socket.io");
+    const img = await anon(`${link.path}/frames/${first}.jpg`);
+    expect(img.status).toBe(200);
+    expect(new Uint8Array(await img.arrayBuffer())).toEqual(fakeJpeg(400, 7));
+    // A new frame and reading show in the polled part.
+    const second = await fx.app.telemetry.recordFrame(by, "image/jpeg", fakeJpeg(400, 8));
+    await fx.app.telemetry.recordReading(by, 23, 41);
+    const live = await anon(`${link.path}/live`);
+    expect(live.status).toBe(200);
+    const part = await live.text();
+    expect(part).toContain(`${link.path}/frames/${second}.jpg`);
+    expect(part).toContain("23.0 °C");
+    expect(part).not.toContain("<html");
+    const list = (await (await fetch(`${fx.app.url}/api/shares`, { headers: { cookie: fx.cookie } })).json()) as {
+      id: number;
+      printer_id: number | null;
+      printer_name: string | null;
+      opened: number;
+    }[];
+    const name = fx.app.printers.get(1)!.info.name;
+    expect(list.find((s) => s.id === link.id)).toMatchObject({ printer_id: 1, printer_name: name, opened: 1 });
+    // Not a print link: no print, no timelapse, no other page or API with the token.
+    const headers = fromNewAddress();
+    expect((await anon(`${link.path}/timelapse.mp4`, headers)).status).toBe(404);
+    expect((await anon("/printers/1", headers)).status).toBe(303);
+    expect((await anon("/api/printers/1", { ...headers, authorization: `Bearer ${link.path.slice(3)}` })).status).toBe(
+      401,
+    );
+    const socket = fx.track(connectSocket(fx.app, { auth: { token: link.path.slice(3) } }));
+    await expect(connected(socket)).rejects.toThrow();
+  });
+
+  test("a missing printer, a bad lifetime and a session-less request are refused", async () => {
+    const post = (id: number, body: unknown) =>
+      fetch(`${fx.app.url}/api/printers/${id}/share`, {
+        method: "POST",
+        headers: { cookie: fx.cookie, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    expect((await post(999_999, {})).status).toBe(404);
+    expect((await post(1, { expires_in_s: 5 })).status).toBe(400);
+    const anonymous = await fetch(`${fx.app.url}/api/printers/1/share`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    expect(anonymous.status).toBe(401);
+  });
+
+  test("once expired or revoked the page is refused and the live part stops the polling", async () => {
+    const frame = await fx.app.telemetry.recordFrame({ printerId: 1, deviceId: 1 }, "image/jpeg", fakeJpeg(300, 9));
+    const expired = await printerLink();
+    fx.app.store.db.run("UPDATE share_links SET expires_at = ? WHERE id = ?", [Date.now() - 1, expired.id]);
+    expect((await anon(expired.path)).status).toBe(410);
+    const gone = await anon(`${expired.path}/live`);
+    expect(gone.status).toBe(286);
+    const text = await gone.text();
+    expect(text).not.toContain("/frames/");
+    expect((await anon(`${expired.path}/frames/${frame}.jpg`)).status).toBe(410);
+    const revoked = await printerLink();
+    expect((await anon(`${revoked.path}/live`)).status).toBe(200);
+    const del = await fetch(`${fx.app.url}/api/shares/${revoked.id}`, {
+      method: "DELETE",
+      headers: { cookie: fx.cookie, "content-type": "application/json" },
+    });
+    expect(del.status).toBe(200);
+    expect((await anon(revoked.path)).status).toBe(410);
+    expect((await anon(`${revoked.path}/live`)).status).toBe(286);
+    const settings = await getPage(fx.app, "/settings", fx.cookie);
+    expect(settings.text).toContain(`data-share="${revoked.id}" data-state="revoked"`);
   });
 });

@@ -1093,11 +1093,12 @@ for (const engine of ENGINES) {
     });
 
     describe("share links", () => {
-      test("a link is found by its hash, listed with its print's name, opened, and revoked once", async () => {
+      test("a link is found by its hash, listed with its print's or printer's name, opened, and revoked once", async () => {
         const job = await s.jobs.insert(1, "benchy", "benchy.3mf", NOW);
         const base = { job_id: job, printer_id: null, created_by: "ann", created_at: NOW, expires_at: NOW + HOUR };
         const a = await s.shares.insert({ ...base, token_hash: "hash-a" });
         const b = await s.shares.insert({ ...base, token_hash: "hash-b", job_id: 999 });
+        const c = await s.shares.insert({ ...base, token_hash: "hash-c", job_id: null, printer_id: 1 });
         expect(await s.shares.byHash("hash-a")).toEqual({
           id: a,
           token_hash: "hash-a",
@@ -1110,9 +1111,11 @@ for (const engine of ENGINES) {
         await s.shares.recordOpen(a, NOW + 1, "10.0.0.1");
         await s.shares.recordOpen(a, NOW + 2, "10.0.0.2");
         const list = await s.shares.list(10);
-        expect(list.map((r) => [r.id, r.job_name, r.opened, r.last_opened_at])).toEqual([
-          [b, null, 0, null],
-          [a, "benchy", 2, NOW + 2],
+        const printer = (await s.printers.byId(1))!.name;
+        expect(list.map((r) => [r.id, r.job_name, r.printer_name, r.opened, r.last_opened_at])).toEqual([
+          [c, null, printer, 0, null],
+          [b, null, null, 0, null],
+          [a, "benchy", null, 2, NOW + 2],
         ]);
         expect((await s.shares.opens(a, 10)).map((o) => o.address)).toEqual(["10.0.0.2", "10.0.0.1"]);
         expect(await s.shares.revoke(a, NOW + 3)).toBe(true);

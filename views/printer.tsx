@@ -57,7 +57,7 @@ const temp = (v: number | null, target: number | null) =>
   v === null ? "–" : `${Math.round(v)}${target ? ` / ${Math.round(target)}` : ""} °C`;
 
 /** Progress bar, percent and layers: the heart of both the panel and the card. */
-function Progress(props: { s: PrinterState; ctx: ViewContext }) {
+export function Progress(props: { s: PrinterState; ctx: ViewContext }) {
   const { s, ctx } = props;
   const { t } = ctx;
   const kind = stateKind(s);

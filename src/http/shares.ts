@@ -1,10 +1,18 @@
 // Owns share links over HTTP (PRINTERS.md §9): making and listing them (operators), revoking them (admins), and
 // what a link opens without an account: `/s/<token>` is that print's page, read-only, with its frames and video
-// under the same token, and nothing else (no other print, printer, API or socket is reachable from it).
+// under the same token, or a printer's live view (its live part polled under the token), and nothing else (no
+// other print, printer, API or socket is reachable from it).
 import { Elysia, t } from "elysia";
 import { JobPage } from "../../views/job.tsx";
 import { ErrorPage } from "../../views/pages.tsx";
-import { ShareBox, SharesSection, shareState } from "../../views/shares.tsx";
+import {
+  ShareBox,
+  SharedGone,
+  SharedPrinterLive,
+  SharedPrinterPage,
+  SharesSection,
+  shareState,
+} from "../../views/shares.tsx";
 import type { Session } from "../services/auth.ts";
 import { SHARE_DEFAULT_S, SHARE_MAX_S, SHARE_MIN_S, type ShareLookup } from "../services/shares.ts";
 import type { JobRow, ShareListRow } from "../store/store.ts";
@@ -22,7 +30,7 @@ const TokenParams = t.Object({ token: t.String({ maxLength: 100 }) });
 const SHARED_HEADERS = { "x-robots-tag": "noindex", "cache-control": "no-store", "referrer-policy": "no-referrer" };
 
 export function shareRoutes(deps: HttpDeps & Pick<TimelapseDeps, "timelapses">, tools: RequestTools) {
-  const { shares, jobs, printers, config } = deps;
+  const { shares, jobs, printers, config, telemetry } = deps;
   const iso = (ms: number | null) => (ms === null ? null : isoInZone(ms, config.timezone));
   const origin = (request: Request) =>
     config.public_url ? config.public_url.replace(/\/+$/, "") : new URL(request.url).origin;
@@ -30,6 +38,8 @@ export function shareRoutes(deps: HttpDeps & Pick<TimelapseDeps, "timelapses">, 
     id: s.id,
     job_id: s.job_id,
     job_name: s.job_name,
+    printer_id: s.printer_id,
+    printer_name: s.printer_name,
     created_by: s.created_by,
     created_at: iso(s.created_at),
     expires_at: iso(s.expires_at),
@@ -68,19 +78,56 @@ export function shareRoutes(deps: HttpDeps & Pick<TimelapseDeps, "timelapses">, 
     );
   }
 
+  type Server = Parameters<RequestTools["clientAddress"]>[1];
+  /** The live link a token names, or why not. */
+  async function lookUp(token: string, request: Request, server: Server) {
+    const address = tools.clientAddress(request, server);
+    return { address, lookup: await shares.resolve(token, address) };
+  }
+
   /** The print a token opens, or the refusal. */
   async function sharedJob(
     token: string,
     request: Request,
-    server: Parameters<RequestTools["clientAddress"]>[1],
+    server: Server,
   ): Promise<{ job: JobRow; lookup: Extract<ShareLookup, { ok: true }>; address: string } | Response> {
-    const address = tools.clientAddress(request, server);
-    const lookup = await shares.resolve(token, address);
+    const { address, lookup } = await lookUp(token, request, server);
     if (!lookup.ok) return refused(lookup);
     const job = lookup.share.job_id === null ? null : await jobs.get(lookup.share.job_id);
     if (!job) return refused({ ok: false, reason: "unknown" });
     return { job, lookup, address };
   }
+
+  /** A printer link's live part: its state, newest frame and room reading. */
+  function printerView(printerId: number, token: string) {
+    const printer = printers.get(printerId);
+    if (!printer) return null;
+    const latest = telemetry.latest(printerId);
+    return {
+      ctx: tools.view(null),
+      printer,
+      frame: latest.frame ?? null,
+      reading: latest.reading ?? null,
+      base: `/s/${token}`,
+    };
+  }
+
+  function makeLink(request: Request, made: { id: number; token: string; expires_at: number }) {
+    return jsonResponse(
+      { id: made.id, url: `${origin(request)}/s/${made.token}`, expires_at: iso(made.expires_at) },
+      201,
+    );
+  }
+  const lifetimeOf = (body: { expires_in_s?: number } | null | undefined) => {
+    const seconds = body?.expires_in_s ?? SHARE_DEFAULT_S;
+    return Number.isInteger(seconds) && seconds >= SHARE_MIN_S && seconds <= SHARE_MAX_S ? seconds : null;
+  };
+  const badLifetime = () =>
+    jsonResponse(
+      { error: `expires_in_s must be a whole number of seconds from ${SHARE_MIN_S} to ${SHARE_MAX_S}` },
+      400,
+    );
+  const LifetimeBody = t.Optional(t.Nullable(t.Object({ expires_in_s: t.Optional(t.Number()) })));
 
   const admin = { auth: "form", role: "admin" } as const;
   const operator = { auth: "form", role: "operator" } as const;
@@ -90,26 +137,23 @@ export function shareRoutes(deps: HttpDeps & Pick<TimelapseDeps, "timelapses">, 
       .post(
         "/api/jobs/:id/share",
         async ({ params, body, request, session }) => {
-          const seconds = body?.expires_in_s ?? SHARE_DEFAULT_S;
-          if (!Number.isInteger(seconds) || seconds < SHARE_MIN_S || seconds > SHARE_MAX_S)
-            return jsonResponse(
-              { error: `expires_in_s must be a whole number of seconds from ${SHARE_MIN_S} to ${SHARE_MAX_S}` },
-              400,
-            );
+          const seconds = lifetimeOf(body);
+          if (seconds === null) return badLifetime();
           const job = await jobs.get(params.id);
           if (!job) return jsonResponse({ error: "no such job" }, 404);
-          const made = await shares.create(job.id, seconds, session.user.username);
-          return jsonResponse(
-            { id: made.id, url: `${origin(request)}/s/${made.token}`, expires_at: iso(made.expires_at) },
-            201,
-          );
+          return makeLink(request, await shares.create(job.id, seconds, session.user.username));
         },
-        {
-          auth: "api",
-          role: "operator",
-          params: IdParams,
-          body: t.Optional(t.Nullable(t.Object({ expires_in_s: t.Optional(t.Number()) }))),
+        { auth: "api", role: "operator", params: IdParams, body: LifetimeBody },
+      )
+      .post(
+        "/api/printers/:id/share",
+        async ({ params, body, request, session }) => {
+          const seconds = lifetimeOf(body);
+          if (seconds === null) return badLifetime();
+          if (!printers.get(params.id)) return jsonResponse({ error: "no such printer" }, 404);
+          return makeLink(request, await shares.createForPrinter(params.id, seconds, session.user.username));
         },
+        { auth: "api", role: "operator", params: IdParams, body: LifetimeBody },
       )
       .get("/api/shares", async ({ request }) => jsonFor(request, (await shares.list()).map(listed)), {
         auth: "api",
@@ -167,6 +211,14 @@ export function shareRoutes(deps: HttpDeps & Pick<TimelapseDeps, "timelapses">, 
       .get(
         "/s/:token",
         async ({ params, request, server }) => {
+          const { address, lookup } = await lookUp(params.token, request, server);
+          if (!lookup.ok) return refused(lookup);
+          if (lookup.share.printer_id !== null) {
+            const view = printerView(lookup.share.printer_id, params.token);
+            if (!view) return refused({ ok: false, reason: "unknown" });
+            await shares.opened(lookup.share, address);
+            return htmlResponse(SharedPrinterPage(view) as string, 200, SHARED_HEADERS);
+          }
           const found = await sharedJob(params.token, request, server);
           if (found instanceof Response) return found;
           await shares.opened(found.lookup.share, found.address);
@@ -177,9 +229,36 @@ export function shareRoutes(deps: HttpDeps & Pick<TimelapseDeps, "timelapses">, 
         },
         { params: TokenParams },
       )
+      // A printer link's live part, polled by its page. Once the link is gone the part says so and answers 286,
+      // which tells htmx to stop polling; a waiting address gets the 429 (htmx keeps what it shows, asks again).
+      .get(
+        "/s/:token/live",
+        async ({ params, request, server }) => {
+          const { lookup } = await lookUp(params.token, request, server);
+          const view =
+            lookup.ok && lookup.share.printer_id !== null ? printerView(lookup.share.printer_id, params.token) : null;
+          if (view) return htmlResponse(SharedPrinterLive(view) as string, 200, SHARED_HEADERS);
+          if (lookup.ok && lookup.share.printer_id === null) return new Response("not found", { status: 404 });
+          if (!lookup.ok && lookup.reason === "rate_limited") return refused(lookup);
+          return htmlResponse(SharedGone({ ctx: tools.view(null) }) as string, 286, SHARED_HEADERS);
+        },
+        { params: TokenParams },
+      )
       .get(
         "/s/:token/frames/:file",
         async ({ params, request, server }) => {
+          const { lookup } = await lookUp(params.token, request, server);
+          if (!lookup.ok) return refused(lookup);
+          const printerId = lookup.share.printer_id;
+          if (printerId !== null) {
+            // Only that printer's frames, and none once the printer is gone.
+            const frameId = printers.get(printerId) ? idOfFile(params.file, ["jpg"]) : null;
+            const frame = frameId === null ? null : await telemetry.frame(frameId);
+            if (!frame || frame.printer_id !== printerId) return new Response("frame not found", { status: 404 });
+            return new Response(frame.bytes as Uint8Array<ArrayBuffer>, {
+              headers: { "content-type": frame.mime, ...SHARED_HEADERS },
+            });
+          }
           const found = await sharedJob(params.token, request, server);
           if (found instanceof Response) return found;
           const frameId = idOfFile(params.file, ["jpg"]);

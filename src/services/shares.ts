@@ -1,4 +1,4 @@
-// Owns share links: a read-only link to one print for someone without an account. The token is shown once (in the
+// Owns share links: a read-only link to one print (or one printer's live view) for someone without an account. The token is shown once (in the
 // link) and stored hashed; a link expires, can be revoked, and each open is counted and logged. Guessing is
 // throttled per client address: failed tokens count like failed logins (this process's count).
 import { randomBytes } from "node:crypto";
@@ -25,23 +25,24 @@ export function createShareService(deps: { store: AsyncStore; log: Logger; now?:
   /** The link's token as it is in its URL (`/s/<token>`): a prefix and 32 random bytes. */
   const looksLikeToken = (token: string) => token.startsWith(TOKEN_PREFIX) && token.length <= 64;
 
+  /** The token is only in what this returns: the table keeps its hash. */
+  async function make(target: Pick<ShareRow, "job_id" | "printer_id">, expiresInS: number, by: string) {
+    const token = TOKEN_PREFIX + randomBytes(32).toString("base64url");
+    const at = now();
+    const expires_at = at + expiresInS * 1000;
+    const token_hash = hashToken(token);
+    const id = await store.shares.insert({ token_hash, ...target, created_by: by, created_at: at, expires_at });
+    log.info("share link created", { share: id, job: target.job_id, printer: target.printer_id, user: by });
+    return { id, token, expires_at };
+  }
+
   return {
     /** A new link to a print, live for `expiresInS` seconds; the token is only in what this returns. */
-    async create(jobId: number, expiresInS: number, by: string) {
-      const token = TOKEN_PREFIX + randomBytes(32).toString("base64url");
-      const at = now();
-      const expires_at = at + expiresInS * 1000;
-      const id = await store.shares.insert({
-        token_hash: hashToken(token),
-        job_id: jobId,
-        printer_id: null,
-        created_by: by,
-        created_at: at,
-        expires_at,
-      });
-      log.info("share link created", { share: id, job: jobId, user: by });
-      return { id, token, expires_at };
-    },
+    create: (jobId: number, expiresInS: number, by: string) =>
+      make({ job_id: jobId, printer_id: null }, expiresInS, by),
+    /** A new link to a printer's live view, as `create`. */
+    createForPrinter: (printerId: number, expiresInS: number, by: string) =>
+      make({ job_id: null, printer_id: printerId }, expiresInS, by),
     list: () => store.shares.list(200),
     opens: (id: number) => store.shares.opens(id, 20),
     async revoke(id: number, by: string) {
@@ -73,7 +74,7 @@ export function createShareService(deps: { store: AsyncStore; log: Logger; now?:
     /** Counts and logs one open of the link's page (its frames and video are not opens). */
     async opened(share: ShareRow, address: string) {
       await store.shares.recordOpen(share.id, now(), address);
-      log.info("share link opened", { share: share.id, job: share.job_id });
+      log.info("share link opened", { share: share.id, job: share.job_id, printer: share.printer_id });
     },
   };
 }

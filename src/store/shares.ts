@@ -13,7 +13,7 @@ export type ShareRow = {
   opened: number;
   last_opened_at: number | null;
 };
-export type ShareListRow = ShareRow & { job_name: string | null };
+export type ShareListRow = ShareRow & { job_name: string | null; printer_name: string | null };
 export type NewShare = Pick<
   ShareRow,
   "token_hash" | "job_id" | "printer_id" | "created_by" | "created_at" | "expires_at"
@@ -31,8 +31,8 @@ export function shareStatements(db: Database) {
     ),
     byHash: db.query<ShareRow, [string]>("SELECT * FROM share_links WHERE token_hash = ?"),
     list: db.query<ShareListRow, [number]>(
-      `SELECT s.*, j.name AS job_name FROM share_links s LEFT JOIN jobs j ON j.id = s.job_id
-       ORDER BY s.id DESC LIMIT ?`,
+      `SELECT s.*, j.name AS job_name, p.name AS printer_name FROM share_links s LEFT JOIN jobs j ON j.id = s.job_id
+       LEFT JOIN printers p ON p.id = s.printer_id ORDER BY s.id DESC LIMIT ?`,
     ),
     revoke: db.query<never, [number, number]>(
       "UPDATE share_links SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
@@ -55,7 +55,7 @@ export function shareStatements(db: Database) {
     insert: (s: NewShare) =>
       q.insert.get(s.token_hash, s.job_id, s.printer_id, s.created_by, s.created_at, s.expires_at)!.id,
     byHash: (hash: string) => q.byHash.get(hash),
-    /** Newest first, with the shared print's name. */
+    /** Newest first, with the shared print's (or printer's) name. */
     list: (limit: number) => q.list.all(limit),
     /** True when the link was live and is revoked now. */
     revoke: (id: number, at: number) => q.revoke.run(at, id).changes > 0,

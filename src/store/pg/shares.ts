@@ -20,7 +20,8 @@ export function pgShareStatements(pg: Pg): Promisified<ReturnType<typeof shareSt
           ${s.expires_at}) RETURNING id`))!.id,
     byHash: (hash: string) => one<ShareRow>(sql`SELECT * FROM share_links WHERE token_hash = ${hash}`),
     list: (limit: number) =>
-      rows<ShareListRow>(sql`SELECT s.*, j.name AS job_name FROM share_links s LEFT JOIN jobs j ON j.id = s.job_id
+      rows<ShareListRow>(sql`SELECT s.*, j.name AS job_name, p.name AS printer_name FROM share_links s
+        LEFT JOIN jobs j ON j.id = s.job_id LEFT JOIN printers p ON p.id = s.printer_id
         ORDER BY s.id DESC LIMIT ${limit}`),
     revoke: async (id: number, at: number) =>
       (await changes(sql`UPDATE share_links SET revoked_at = ${at} WHERE id = ${id} AND revoked_at IS NULL`)) > 0,
