@@ -324,6 +324,8 @@ describe("a database the app filled (printers, jobs with archive frames, tokens,
     });
     const use = { job_id: job, printer_id: printer, tray: 0, spool_id: 7, grams: 12.25, source: "plate" as const };
     s.spoolman.failed(s.spoolman.addUse({ ...use, created_at: 1_760_000_100_000 })!, "connection refused");
+    const token = s.apiTokens.insert(viewer, "Ä script", "f".repeat(64), 1_760_000_200_000);
+    s.apiTokens.touch(token, 1_760_000_300_000);
     s.timelapses.insert({
       printer_id: printer,
       job_id: job,

@@ -52,6 +52,7 @@ export const COPIED_TABLES: Record<string, { seeded: readonly (number | string)[
   print_filament_stats: { seeded: [] },
   spoolman_links: { seeded: [] },
   spoolman_uses: { seeded: [] },
+  api_tokens: { seeded: [] },
 };
 
 /** Tables an SQLite file may hold beside the schema: SQLite's own, and old-server rows the upgrade kept aside. */
