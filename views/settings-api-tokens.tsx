@@ -4,6 +4,7 @@
 import type { ApiTokenRow } from "../src/store/store.ts";
 import { formatStamp, type ViewContext } from "./context.ts";
 import { Csrf, type Flash, FlashMessage } from "./forms.tsx";
+import { NewToken } from "./settings-tokens.tsx";
 
 export function ApiTokensSection(props: {
   ctx: ViewContext;
@@ -20,18 +21,7 @@ export function ApiTokensSection(props: {
         {t.apiTokensHelp}
       </p>
       <FlashMessage flash={props.flash} />
-      {props.created ? (
-        <div class="flash ok new-token" role="status">
-          <p>
-            <span safe>{props.created.name}</span>: {t.tokenShownOnce}
-          </p>
-          <code class="token" safe>
-            {props.created.token}
-          </code>
-        </div>
-      ) : (
-        ""
-      )}
+      <NewToken ctx={ctx} created={props.created} />
       <ul class="users">
         {tokens.map((tk) => (
           <li>

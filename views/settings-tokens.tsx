@@ -21,18 +21,7 @@ export function TokensSection(props: {
       <h2 id="h-tokens">{t.deviceTokens}</h2>
       <p class="muted">{t.deviceTokensHelp}</p>
       <FlashMessage flash={props.flash} />
-      {props.created ? (
-        <div class="flash ok new-token" role="status">
-          <p>
-            <span safe>{props.created.name}</span>: {t.tokenShownOnce}
-          </p>
-          <code class="token" safe>
-            {props.created.token}
-          </code>
-        </div>
-      ) : (
-        ""
-      )}
+      <NewToken ctx={ctx} created={props.created} />
       <ul class="users">
         {tokens.map((tk) => (
           <li>
@@ -76,5 +65,20 @@ export function TokensSection(props: {
         <button type="submit">{t.createToken}</button>
       </form>
     </section>
+  );
+}
+
+/** A token just made: shown this once (only its hash is kept), for device and API tokens alike. */
+export function NewToken(props: { ctx: ViewContext; created?: { name: string; token: string } | null }) {
+  if (!props.created) return "";
+  return (
+    <div class="flash ok new-token" role="status">
+      <p>
+        <span safe>{props.created.name}</span>: {props.ctx.t.tokenShownOnce}
+      </p>
+      <code class="token" safe>
+        {props.created.token}
+      </code>
+    </div>
   );
 }
