@@ -139,7 +139,8 @@ describe("today is the configured zone's today", () => {
     process.env.TZ = "UTC";
   });
   afterAll(() => {
-    process.env.TZ = tz;
+    if (tz === undefined) delete process.env.TZ;
+    else process.env.TZ = tz;
   });
 
   test("just before Auckland's midnight is yesterday there, though the same UTC day", () => {
