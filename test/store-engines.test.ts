@@ -1468,6 +1468,21 @@ for (const engine of ENGINES) {
       expect(await s.queue.byId(c)).toBeNull();
     });
 
+    test("all of a user's live tokens are revoked at once, and counted; other users' are kept", async () => {
+      const ann = await s.users.insert("ann", "h", "operator");
+      const bob = await s.users.insert("bob", "h", "viewer");
+      const gone = await s.apiTokens.insert(ann, "old", "hash-a", NOW);
+      await s.apiTokens.revoke(gone, ann, NOW + 1);
+      await s.apiTokens.insert(ann, "script", "hash-b", NOW);
+      await s.apiTokens.insert(ann, "other", "hash-c", NOW);
+      await s.apiTokens.insert(bob, "bob's", "hash-d", NOW);
+      expect(await s.apiTokens.revokeAllOfUser(ann, NOW + 2)).toBe(2);
+      expect(await s.apiTokens.ofUser(ann)).toEqual([]);
+      expect(await s.apiTokens.byHash("hash-b")).toBeNull();
+      expect(await s.apiTokens.revokeAllOfUser(ann, NOW + 3)).toBe(0);
+      expect((await s.apiTokens.ofUser(bob)).map((t) => t.name)).toEqual(["bob's"]);
+    });
+
     test("the store answers while open, and says so", async () => {
       expect(await s.healthy()).toBe(true);
       expect(s.engine).toBe(engine);
