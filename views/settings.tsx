@@ -303,6 +303,8 @@ export function SettingsPage(props: {
   shares?: ShareListRow[];
   apiTokens?: ApiTokenRow[];
   apiCreated?: { name: string; token: string };
+  /** Whether spoolman_url is set: Settings' Spoolman part is loaded after the page. */
+  spoolman?: boolean;
 }) {
   const { ctx } = props;
   return (
@@ -321,6 +323,11 @@ export function SettingsPage(props: {
           ""
         )}
         {ctx.user?.role === "admin" && props.targets ? <NotifySection ctx={ctx} targets={props.targets} /> : ""}
+        {ctx.user?.role === "admin" && props.spoolman ? (
+          <div id="spoolman-uses" hx-get="/settings/spoolman" hx-trigger="load"></div>
+        ) : (
+          ""
+        )}
         {roleAtLeast(ctx.user?.role, "operator") && props.shares ? (
           <SharesSection ctx={ctx} shares={props.shares} />
         ) : (

@@ -71,6 +71,7 @@ export async function settingsPage(
     apiTokens,
     devices: deps.devices.connected(),
     printers: summariesOf(deps),
+    spoolman: !!deps.config.spoolman_url,
     ...extra,
   });
 }
