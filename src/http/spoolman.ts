@@ -182,9 +182,11 @@ export function spoolmanRoutes(deps: HttpDeps & { spoolman: Spoolman | null }, t
             : use.refused_at !== null
               ? ({ kind: "error", text: `${tools.t.spoolUseRefusedAgain} ${use.last_error ?? ""}`.trim() } as const)
               : ({ kind: "ok", text: tools.t.spoolUseQueued } as const);
+        if (request.headers.get("hx-request") !== "true")
+          return use
+            ? new Response(null, { status: 303, headers: { location: "/settings#spoolman-uses" } })
+            : refusal(tools, request, session, 400, flash.text);
         set.status = use ? 200 : 400;
-        if (request.headers.get("hx-request") !== "true" && use)
-          return new Response(null, { status: 303, headers: { location: "/settings#spoolman-uses" } });
         return usesSection(spoolman, session, flash);
       },
       {
