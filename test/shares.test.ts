@@ -361,3 +361,53 @@ describe("a printer's live view", () => {
     expect(settings.text).toContain(`data-share="${revoked.id}" data-state="revoked"`);
   });
 });
+
+describe("after a printer is deleted", () => {
+  const addPrinter = async (name: string) => {
+    const res = await postForm(fx.app, "/settings/printers", { _csrf: fx.csrf, name }, { cookie: fx.cookie });
+    expect(res.status).toBe(200);
+    return fx.app.printers.list().find((p) => p.info.name === name)!.info.id;
+  };
+  const deletePrinter = async (id: number, name: string) => {
+    const res = await postForm(
+      fx.app,
+      `/settings/printers/${id}/delete`,
+      { _csrf: fx.csrf, confirm: name },
+      { cookie: fx.cookie },
+    );
+    expect(res.status).toBe(200);
+  };
+
+  test("its live view link does not open the next printer given its id", async () => {
+    const id = await addPrinter("Shared then gone");
+    const made = await fetch(`${fx.app.url}/api/printers/${id}/share`, {
+      method: "POST",
+      headers: { cookie: fx.cookie, "content-type": "application/json" },
+      body: "{}",
+    });
+    expect(made.status).toBe(201);
+    const path = new URL(((await made.json()) as { url: string }).url).pathname;
+    expect((await anon(path)).status).toBe(200);
+    await deletePrinter(id, "Shared then gone");
+    // SQLite hands the highest deleted id out again.
+    expect(await addPrinter("Next in line")).toBe(id);
+    const res = await anon(path);
+    expect([404, 410]).toContain(res.status);
+    expect(await res.text()).not.toContain("Next in line");
+    expect((await anon(`${path}/live`)).status).toBe(286);
+    await deletePrinter(id, "Next in line");
+  });
+
+  test("a link to one of its prints does not open the next print given that id", async () => {
+    const id = await addPrinter("Printed then gone");
+    const job = fx.app.store.jobs.insert(id, "gone-cube", "gone-cube.3mf", Date.now());
+    const link = await newLink(job);
+    expect((await anon(link.path)).status).toBe(200);
+    await deletePrinter(id, "Printed then gone");
+    const next = fx.app.store.jobs.insert(1, "next-cube", "next-cube.3mf", Date.now());
+    expect(next).toBe(job);
+    const res = await anon(link.path);
+    expect([404, 410]).toContain(res.status);
+    expect(await res.text()).not.toContain("next-cube");
+  });
+});

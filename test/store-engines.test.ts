@@ -1139,6 +1139,26 @@ for (const engine of ENGINES) {
         expect(opens[0]?.address).toBe("a54");
         expect((await s.shares.byHash("h"))?.opened).toBe(55);
       });
+
+      test("deleting a printer deletes the links to it and to its prints, and no other link", async () => {
+        const p = await s.printers.insert(A1);
+        const job = await s.jobs.insert(p, "cube", "cube.3mf", NOW);
+        const otherJob = await s.jobs.insert(1, "benchy", "benchy.3mf", NOW);
+        const base = { created_by: "ann", created_at: NOW, expires_at: NOW + HOUR };
+        await s.shares.insert({ ...base, token_hash: "p", job_id: null, printer_id: p });
+        const toJob = await s.shares.insert({ ...base, token_hash: "j", job_id: job, printer_id: null });
+        const kept = await s.shares.insert({ ...base, token_hash: "k", job_id: otherJob, printer_id: null });
+        const keptPrinter = await s.shares.insert({ ...base, token_hash: "k1", job_id: null, printer_id: 1 });
+        await s.shares.recordOpen(toJob, NOW + 1, "10.0.0.1");
+        await s.printers.delete(p);
+        expect(await s.shares.byHash("p")).toBeNull();
+        expect(await s.shares.byHash("j")).toBeNull();
+        expect(await s.shares.opens(toJob, 10)).toEqual([]);
+        expect((await s.shares.list(10)).map((r) => r.id)).toEqual([keptPrinter, kept]);
+        // The family's own delete, as printers.delete runs it: only printer 1's links and its prints' go.
+        await s.shares.deleteOfPrinter(1);
+        expect(await s.shares.list(10)).toEqual([]);
+      });
     });
 
     describe("leases", () => {

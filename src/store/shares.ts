@@ -50,6 +50,9 @@ export function shareStatements(db: Database) {
     opens: db.query<ShareOpenRow, [number, number]>(
       "SELECT * FROM share_opens WHERE share_id = ? ORDER BY id DESC LIMIT ?",
     ),
+    deleteOfPrinter: db.query<never, [number]>(
+      "DELETE FROM share_links WHERE printer_id = ?1 OR job_id IN (SELECT id FROM jobs WHERE printer_id = ?1)",
+    ),
   };
   return {
     insert: (s: NewShare) =>
@@ -66,5 +69,10 @@ export function shareStatements(db: Database) {
       q.trimOpens.run(id, SHARE_OPENS_KEPT);
     }),
     opens: (id: number, limit: number) => q.opens.all(id, limit),
+    /**
+     * Deletes the links to a printer and to its prints (their opens go with them), before the printer and its
+     * jobs go: ids are reused, so a link left behind would open the next printer or print given that id.
+     */
+    deleteOfPrinter: (printerId: number) => void q.deleteOfPrinter.run(printerId),
   };
 }

@@ -37,5 +37,9 @@ export function pgShareStatements(pg: Pg): Promisified<ReturnType<typeof shareSt
       }),
     opens: (id: number, limit: number) =>
       rows<ShareOpenRow>(sql`SELECT * FROM share_opens WHERE share_id = ${id} ORDER BY id DESC LIMIT ${limit}`),
+    deleteOfPrinter: async (printerId: number) => {
+      await sql`DELETE FROM share_links WHERE printer_id = ${printerId}
+        OR job_id IN (SELECT id FROM jobs WHERE printer_id = ${printerId})`;
+    },
   };
 }
