@@ -411,3 +411,43 @@ describe("after a printer is deleted", () => {
     expect(await res.text()).not.toContain("next-cube");
   });
 });
+
+describe("the list of links", () => {
+  test("a live link older than the ended history is still listed and revoked from Settings", async () => {
+    const { id } = seedJob("long-lived");
+    const link = await newLink(id);
+    // More ended links than the list keeps as history, all newer than the live one.
+    const { store } = fx.app;
+    for (let i = 0; i < 210; i++) {
+      const ended = store.shares.insert({
+        token_hash: `ended-${i}`,
+        job_id: id,
+        printer_id: null,
+        created_by: "admin",
+        created_at: Date.now(),
+        expires_at: Date.now() + 3_600_000,
+      });
+      store.shares.revoke(ended, Date.now());
+    }
+    const list = (await (await fetch(`${fx.app.url}/api/shares`, { headers: { cookie: fx.cookie } })).json()) as {
+      id: number;
+      state: string;
+    }[];
+    expect(list.find((s) => s.id === link.id)).toMatchObject({ state: "live" });
+    expect(list.filter((s) => s.state !== "live")).toHaveLength(200);
+    const live = store.db
+      .query("SELECT count(*) AS n FROM share_links WHERE revoked_at IS NULL AND expires_at > ?")
+      .get(Date.now()) as { n: number };
+    expect(list.filter((s) => s.state === "live")).toHaveLength(live.n);
+    const page = await getPage(fx.app, "/settings", fx.cookie);
+    expect(page.text).toContain(`/settings/shares/${link.id}/revoke`);
+    const res = await postForm(
+      fx.app,
+      `/settings/shares/${link.id}/revoke`,
+      { _csrf: csrfFrom(page.text) },
+      { cookie: fx.cookie },
+    );
+    expect(res.status).toBe(200);
+    expect((await anon(link.path)).status).toBe(410);
+  });
+});

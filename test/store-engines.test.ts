@@ -1110,7 +1110,7 @@ for (const engine of ENGINES) {
         expect(await s.shares.byHash("nope")).toBeNull();
         await s.shares.recordOpen(a, NOW + 1, "10.0.0.1");
         await s.shares.recordOpen(a, NOW + 2, "10.0.0.2");
-        const list = await s.shares.list(10);
+        const list = await s.shares.list(NOW, 10);
         const printer = (await s.printers.byId(1))!.name;
         expect(list.map((r) => [r.id, r.job_name, r.printer_name, r.opened, r.last_opened_at])).toEqual([
           [c, null, printer, 0, null],
@@ -1154,10 +1154,26 @@ for (const engine of ENGINES) {
         expect(await s.shares.byHash("p")).toBeNull();
         expect(await s.shares.byHash("j")).toBeNull();
         expect(await s.shares.opens(toJob, 10)).toEqual([]);
-        expect((await s.shares.list(10)).map((r) => r.id)).toEqual([keptPrinter, kept]);
+        expect((await s.shares.list(NOW, 10)).map((r) => r.id)).toEqual([keptPrinter, kept]);
         // The family's own delete, as printers.delete runs it: only printer 1's links and its prints' go.
         await s.shares.deleteOfPrinter(1);
-        expect(await s.shares.list(10)).toEqual([]);
+        expect(await s.shares.list(NOW, 10)).toEqual([]);
+      });
+
+      test("the list has every live link however old, and only the newest ended ones", async () => {
+        const base = { job_id: null, printer_id: 1, created_by: "ann", created_at: NOW };
+        const oldLive = await s.shares.insert({ ...base, token_hash: "live-old", expires_at: NOW + HOUR });
+        let revoked = 0;
+        for (let i = 0; i < 3; i++) {
+          revoked = await s.shares.insert({ ...base, token_hash: `revoked-${i}`, expires_at: NOW + HOUR });
+          await s.shares.revoke(revoked, NOW);
+        }
+        const expired = await s.shares.insert({ ...base, token_hash: "expired", expires_at: NOW });
+        const newLive = await s.shares.insert({ ...base, token_hash: "live-new", expires_at: NOW + 1 });
+        expect((await s.shares.list(NOW, 2)).map((r) => r.id)).toEqual([newLive, expired, revoked, oldLive]);
+        expect((await s.shares.list(NOW, 0)).map((r) => r.id)).toEqual([newLive, oldLive]);
+        // An hour on, every one has ended: only the newest two are listed.
+        expect((await s.shares.list(NOW + HOUR, 2)).map((r) => r.id)).toEqual([newLive, expired]);
       });
     });
 

@@ -12,6 +12,8 @@ const TOKEN_PREFIX = "lws_";
 export const SHARE_MIN_S = 60;
 export const SHARE_MAX_S = 90 * 24 * 3600;
 export const SHARE_DEFAULT_S = 7 * 24 * 3600;
+/** How many ended (revoked or expired) links the list keeps as history; live ones are all listed. */
+export const ENDED_LISTED = 200;
 
 export type ShareRefusal = "unknown" | "expired" | "revoked" | "rate_limited";
 export type ShareLookup = { ok: true; share: ShareRow } | { ok: false; reason: ShareRefusal; retryAfter?: number };
@@ -43,7 +45,8 @@ export function createShareService(deps: { store: AsyncStore; log: Logger; now?:
     /** A new link to a printer's live view, as `create`. */
     createForPrinter: (printerId: number, expiresInS: number, by: string) =>
       make({ job_id: null, printer_id: printerId }, expiresInS, by),
-    list: () => store.shares.list(200),
+    /** Every live link, and the newest ENDED_LISTED ended ones. */
+    list: () => store.shares.list(now(), ENDED_LISTED),
     opens: (id: number) => store.shares.opens(id, 20),
     async revoke(id: number, by: string) {
       const done = await store.shares.revoke(id, now());
