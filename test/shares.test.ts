@@ -451,3 +451,29 @@ describe("the list of links", () => {
     expect((await anon(link.path)).status).toBe(410);
   });
 });
+
+describe("a printer link's frames", () => {
+  test("serve the newest frame and those since the link was made, never an older one", async () => {
+    const by = { printerId: 1, deviceId: 1 };
+    const before = await fx.app.telemetry.recordFrame(by, "image/jpeg", fakeJpeg(300, 21));
+    const newest = await fx.app.telemetry.recordFrame(by, "image/jpeg", fakeJpeg(300, 22));
+    // Both were recorded a minute before the link is made.
+    fx.app.store.db.run("UPDATE frames SET recorded_at = recorded_at - 60000 WHERE id IN (?, ?)", [before, newest]);
+    const made = await fetch(`${fx.app.url}/api/printers/1/share`, {
+      method: "POST",
+      headers: { cookie: fx.cookie, "content-type": "application/json" },
+      body: "{}",
+    });
+    const path = new URL(((await made.json()) as { url: string }).url).pathname;
+    const headers = fromNewAddress();
+    expect(await (await anon(path, headers)).text()).toContain(`${path}/frames/${newest}.jpg`);
+    expect((await anon(`${path}/frames/${newest}.jpg`, headers)).status).toBe(200);
+    expect((await anon(`${path}/frames/${before}.jpg`, headers)).status).toBe(404);
+    const since = await fx.app.telemetry.recordFrame(by, "image/jpeg", fakeJpeg(300, 23));
+    const later = await fx.app.telemetry.recordFrame(by, "image/jpeg", fakeJpeg(300, 24));
+    expect((await anon(`${path}/frames/${since}.jpg`, headers)).status).toBe(200);
+    expect((await anon(`${path}/frames/${later}.jpg`, headers)).status).toBe(200);
+    // No longer the newest, and from before the link: no longer served.
+    expect((await anon(`${path}/frames/${newest}.jpg`, headers)).status).toBe(404);
+  });
+});
