@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { ConfigError, loadConfig } from "./config.ts";
 import { createLogger } from "./log.ts";
 import { BackupError, backupPostgres, backupSqliteFile, restorePostgres, restoreSqlite } from "./store/backup.ts";
-import { redactUrl } from "./store/copy.ts";
+import { redactUrl } from "./urls.ts";
 
 export const BACKUP_USAGE = `Usage: layerwatch backup PATH [--force] [--config PATH]
        layerwatch restore PATH [--force] [--config PATH]

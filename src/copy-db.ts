@@ -2,7 +2,8 @@
 // counts on stdout, and its exit codes (the copy itself is src/store/copy.ts).
 import { ConfigError, loadConfig } from "./config.ts";
 import { createLogger } from "./log.ts";
-import { CopyError, copyDatabase, isPostgresUrl, redactUrl } from "./store/copy.ts";
+import { CopyError, copyDatabase, isPostgresUrl } from "./store/copy.ts";
+import { redactUrl } from "./urls.ts";
 
 export const COPY_DB_USAGE = `Usage: layerwatch copy-db SOURCE TARGET [--force] [--config PATH] [--batch-rows N]
 

@@ -4,8 +4,8 @@ import type { AppHandle } from "./app.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { writeInitialConfig } from "./init.ts";
 import { createLogger } from "./log.ts";
-import { redactUrl } from "./store/copy.ts";
 import { StoreOpenError } from "./store/db.ts";
+import { redactUrl } from "./urls.ts";
 import { COMMIT, VERSION } from "./version.ts";
 
 const HELP = `layerwatch ${VERSION}: live dashboard, JSON API and Socket.IO gateway for a 3D-printer timelapse rig

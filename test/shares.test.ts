@@ -140,16 +140,14 @@ describe("what a link opens", () => {
     expect(again.status).toBe(404);
   });
 
-  test("guessing tokens is throttled per address: past five misses even a valid link waits", async () => {
-    const { id } = seedJob("guarded");
-    const link = await newLink(id);
+  test("guessing tokens is throttled per address: past five misses another unknown token waits", async () => {
     const headers = fromNewAddress();
     for (let i = 0; i < 5; i++) expect((await anon(`/s/lws_guess${i}`, headers)).status).toBe(404);
-    const limited = await anon(link.path, headers);
+    const limited = await anon("/s/lws_guess5", headers);
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
     // Another address is not held up by that one's guesses.
-    expect((await anon(link.path)).status).toBe(200);
+    expect((await anon("/s/lws_guess6")).status).toBe(404);
   });
 });
 
@@ -359,5 +357,140 @@ describe("a printer's live view", () => {
     expect((await anon(`${revoked.path}/live`)).status).toBe(286);
     const settings = await getPage(fx.app, "/settings", fx.cookie);
     expect(settings.text).toContain(`data-share="${revoked.id}" data-state="revoked"`);
+  });
+});
+
+describe("after a printer is deleted", () => {
+  const addPrinter = async (name: string) => {
+    const res = await postForm(fx.app, "/settings/printers", { _csrf: fx.csrf, name }, { cookie: fx.cookie });
+    expect(res.status).toBe(200);
+    return fx.app.printers.list().find((p) => p.info.name === name)!.info.id;
+  };
+  const deletePrinter = async (id: number, name: string) => {
+    const res = await postForm(
+      fx.app,
+      `/settings/printers/${id}/delete`,
+      { _csrf: fx.csrf, confirm: name },
+      { cookie: fx.cookie },
+    );
+    expect(res.status).toBe(200);
+  };
+
+  test("its live view link does not open the next printer given its id", async () => {
+    const id = await addPrinter("Shared then gone");
+    const made = await fetch(`${fx.app.url}/api/printers/${id}/share`, {
+      method: "POST",
+      headers: { cookie: fx.cookie, "content-type": "application/json" },
+      body: "{}",
+    });
+    expect(made.status).toBe(201);
+    const path = new URL(((await made.json()) as { url: string }).url).pathname;
+    expect((await anon(path)).status).toBe(200);
+    await deletePrinter(id, "Shared then gone");
+    // SQLite hands the highest deleted id out again.
+    expect(await addPrinter("Next in line")).toBe(id);
+    const res = await anon(path);
+    expect([404, 410]).toContain(res.status);
+    expect(await res.text()).not.toContain("Next in line");
+    expect((await anon(`${path}/live`)).status).toBe(286);
+    await deletePrinter(id, "Next in line");
+  });
+
+  test("a link to one of its prints does not open the next print given that id", async () => {
+    const id = await addPrinter("Printed then gone");
+    const job = fx.app.store.jobs.insert(id, "gone-cube", "gone-cube.3mf", Date.now());
+    const link = await newLink(job);
+    expect((await anon(link.path)).status).toBe(200);
+    await deletePrinter(id, "Printed then gone");
+    const next = fx.app.store.jobs.insert(1, "next-cube", "next-cube.3mf", Date.now());
+    expect(next).toBe(job);
+    const res = await anon(link.path);
+    expect([404, 410]).toContain(res.status);
+    expect(await res.text()).not.toContain("next-cube");
+  });
+});
+
+describe("the list of links", () => {
+  test("a live link older than the ended history is still listed and revoked from Settings", async () => {
+    const { id } = seedJob("long-lived");
+    const link = await newLink(id);
+    // More ended links than the list keeps as history, all newer than the live one.
+    const { store } = fx.app;
+    for (let i = 0; i < 210; i++) {
+      const ended = store.shares.insert({
+        token_hash: `ended-${i}`,
+        job_id: id,
+        printer_id: null,
+        created_by: "admin",
+        created_at: Date.now(),
+        expires_at: Date.now() + 3_600_000,
+      });
+      store.shares.revoke(ended, Date.now());
+    }
+    const list = (await (await fetch(`${fx.app.url}/api/shares`, { headers: { cookie: fx.cookie } })).json()) as {
+      id: number;
+      state: string;
+    }[];
+    expect(list.find((s) => s.id === link.id)).toMatchObject({ state: "live" });
+    expect(list.filter((s) => s.state !== "live")).toHaveLength(200);
+    const live = store.db
+      .query("SELECT count(*) AS n FROM share_links WHERE revoked_at IS NULL AND expires_at > ?")
+      .get(Date.now()) as { n: number };
+    expect(list.filter((s) => s.state === "live")).toHaveLength(live.n);
+    const page = await getPage(fx.app, "/settings", fx.cookie);
+    expect(page.text).toContain(`/settings/shares/${link.id}/revoke`);
+    const res = await postForm(
+      fx.app,
+      `/settings/shares/${link.id}/revoke`,
+      { _csrf: csrfFrom(page.text) },
+      { cookie: fx.cookie },
+    );
+    expect(res.status).toBe(200);
+    expect((await anon(link.path)).status).toBe(410);
+  });
+});
+
+describe("a printer link's frames", () => {
+  test("serve the newest frame and those since the link was made, never an older one", async () => {
+    const by = { printerId: 1, deviceId: 1 };
+    const before = await fx.app.telemetry.recordFrame(by, "image/jpeg", fakeJpeg(300, 21));
+    const newest = await fx.app.telemetry.recordFrame(by, "image/jpeg", fakeJpeg(300, 22));
+    // Both were recorded a minute before the link is made.
+    fx.app.store.db.run("UPDATE frames SET recorded_at = recorded_at - 60000 WHERE id IN (?, ?)", [before, newest]);
+    const made = await fetch(`${fx.app.url}/api/printers/1/share`, {
+      method: "POST",
+      headers: { cookie: fx.cookie, "content-type": "application/json" },
+      body: "{}",
+    });
+    const path = new URL(((await made.json()) as { url: string }).url).pathname;
+    const headers = fromNewAddress();
+    expect(await (await anon(path, headers)).text()).toContain(`${path}/frames/${newest}.jpg`);
+    expect((await anon(`${path}/frames/${newest}.jpg`, headers)).status).toBe(200);
+    expect((await anon(`${path}/frames/${before}.jpg`, headers)).status).toBe(404);
+    const since = await fx.app.telemetry.recordFrame(by, "image/jpeg", fakeJpeg(300, 23));
+    const later = await fx.app.telemetry.recordFrame(by, "image/jpeg", fakeJpeg(300, 24));
+    expect((await anon(`${path}/frames/${since}.jpg`, headers)).status).toBe(200);
+    expect((await anon(`${path}/frames/${later}.jpg`, headers)).status).toBe(200);
+    // No longer the newest, and from before the link: no longer served.
+    expect((await anon(`${path}/frames/${newest}.jpg`, headers)).status).toBe(404);
+  });
+});
+
+describe("guessing from an address viewers share", () => {
+  test("a locked-out address still opens live links and is told a link ended; only unknown tokens wait", async () => {
+    const { id, frames } = seedJob("behind-a-proxy");
+    const link = await newLink(id);
+    const ended = await newLink(id);
+    fx.app.store.db.run("UPDATE share_links SET expires_at = ? WHERE id = ?", [Date.now() - 1, ended.id]);
+    // Everyone behind one proxy: one address, one guesser among the viewers.
+    const proxy = fromNewAddress();
+    for (let i = 0; i < 5; i++) expect((await anon(`/s/lws_miss${i}`, proxy)).status).toBe(404);
+    expect((await anon("/s/lws_miss5", proxy)).status).toBe(429);
+    expect((await anon("/s/not-even-a-token", proxy)).status).toBe(429);
+    expect((await anon(link.path, proxy)).status).toBe(200);
+    expect((await anon(`${link.path}/frames/${frames[0]}.jpg`, proxy)).status).toBe(200);
+    expect((await anon(ended.path, proxy)).status).toBe(410);
+    // Opening links, live or ended, does not count as guessing: still locked for unknown tokens only.
+    expect((await anon("/s/lws_miss6", proxy)).status).toBe(429);
   });
 });

@@ -1110,7 +1110,7 @@ for (const engine of ENGINES) {
         expect(await s.shares.byHash("nope")).toBeNull();
         await s.shares.recordOpen(a, NOW + 1, "10.0.0.1");
         await s.shares.recordOpen(a, NOW + 2, "10.0.0.2");
-        const list = await s.shares.list(10);
+        const list = await s.shares.list(NOW, 10);
         const printer = (await s.printers.byId(1))!.name;
         expect(list.map((r) => [r.id, r.job_name, r.printer_name, r.opened, r.last_opened_at])).toEqual([
           [c, null, printer, 0, null],
@@ -1138,6 +1138,42 @@ for (const engine of ENGINES) {
         expect(opens.length).toBe(50);
         expect(opens[0]?.address).toBe("a54");
         expect((await s.shares.byHash("h"))?.opened).toBe(55);
+      });
+
+      test("deleting a printer deletes the links to it and to its prints, and no other link", async () => {
+        const p = await s.printers.insert(A1);
+        const job = await s.jobs.insert(p, "cube", "cube.3mf", NOW);
+        const otherJob = await s.jobs.insert(1, "benchy", "benchy.3mf", NOW);
+        const base = { created_by: "ann", created_at: NOW, expires_at: NOW + HOUR };
+        await s.shares.insert({ ...base, token_hash: "p", job_id: null, printer_id: p });
+        const toJob = await s.shares.insert({ ...base, token_hash: "j", job_id: job, printer_id: null });
+        const kept = await s.shares.insert({ ...base, token_hash: "k", job_id: otherJob, printer_id: null });
+        const keptPrinter = await s.shares.insert({ ...base, token_hash: "k1", job_id: null, printer_id: 1 });
+        await s.shares.recordOpen(toJob, NOW + 1, "10.0.0.1");
+        await s.printers.delete(p);
+        expect(await s.shares.byHash("p")).toBeNull();
+        expect(await s.shares.byHash("j")).toBeNull();
+        expect(await s.shares.opens(toJob, 10)).toEqual([]);
+        expect((await s.shares.list(NOW, 10)).map((r) => r.id)).toEqual([keptPrinter, kept]);
+        // The family's own delete, as printers.delete runs it: only printer 1's links and its prints' go.
+        await s.shares.deleteOfPrinter(1);
+        expect(await s.shares.list(NOW, 10)).toEqual([]);
+      });
+
+      test("the list has every live link however old, and only the newest ended ones", async () => {
+        const base = { job_id: null, printer_id: 1, created_by: "ann", created_at: NOW };
+        const oldLive = await s.shares.insert({ ...base, token_hash: "live-old", expires_at: NOW + HOUR });
+        let revoked = 0;
+        for (let i = 0; i < 3; i++) {
+          revoked = await s.shares.insert({ ...base, token_hash: `revoked-${i}`, expires_at: NOW + HOUR });
+          await s.shares.revoke(revoked, NOW);
+        }
+        const expired = await s.shares.insert({ ...base, token_hash: "expired", expires_at: NOW });
+        const newLive = await s.shares.insert({ ...base, token_hash: "live-new", expires_at: NOW + 1 });
+        expect((await s.shares.list(NOW, 2)).map((r) => r.id)).toEqual([newLive, expired, revoked, oldLive]);
+        expect((await s.shares.list(NOW, 0)).map((r) => r.id)).toEqual([newLive, oldLive]);
+        // An hour on, every one has ended: only the newest two are listed.
+        expect((await s.shares.list(NOW + HOUR, 2)).map((r) => r.id)).toEqual([newLive, expired]);
       });
     });
 

@@ -4,6 +4,7 @@
 // state: only the channels this instance listens to, made again on every connection.
 import { RedisClient } from "bun";
 import type { Logger } from "../log.ts";
+import { redactUrl } from "../urls.ts";
 
 /** Backoff between connection attempts while Redis is down: doubling from the first to the last. */
 const RETRY_FIRST_MS = 100;
@@ -34,9 +35,6 @@ export type RedisLink = {
   onBack(fn: () => void): void;
   close(): Promise<void>;
 };
-
-/** The URL with its password hidden, for the log. */
-export const redactRedisUrl = (url: string) => url.replace(/\/\/([^@/]*)@/, "//***@");
 
 export function connectRedis(url: string, log: Logger): RedisLink {
   const channels = new Map<string, (message: string) => void>();
@@ -79,7 +77,7 @@ export function connectRedis(url: string, log: Logger): RedisLink {
     drop();
     if (!saidDown) {
       saidDown = true;
-      log.warn("Redis down", { url: redactRedisUrl(url), error: why, was_up: was });
+      log.warn("Redis down", { url: redactUrl(url), error: why, was_up: was });
     }
     wake?.();
   };
@@ -126,7 +124,7 @@ export function connectRedis(url: string, log: Logger): RedisLink {
           retryMs = RETRY_FIRST_MS;
           if (saidDown) {
             saidDown = false;
-            log.info("Redis back", { url: redactRedisUrl(url) });
+            log.info("Redis back", { url: redactUrl(url) });
             for (const fn of backHooks) fn();
           }
         } catch (err) {

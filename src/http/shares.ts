@@ -230,7 +230,8 @@ export function shareRoutes(deps: HttpDeps & Pick<TimelapseDeps, "timelapses">, 
         { params: TokenParams },
       )
       // A printer link's live part, polled by its page. Once the link is gone the part says so and answers 286,
-      // which tells htmx to stop polling; a waiting address gets the 429 (htmx keeps what it shows, asks again).
+      // which tells htmx to stop polling; an unknown token from a waiting address gets the 429 (htmx keeps what it
+      // shows, asks again).
       .get(
         "/s/:token/live",
         async ({ params, request, server }) => {
@@ -251,10 +252,14 @@ export function shareRoutes(deps: HttpDeps & Pick<TimelapseDeps, "timelapses">, 
           if (!lookup.ok) return refused(lookup);
           const printerId = lookup.share.printer_id;
           if (printerId !== null) {
-            // Only that printer's frames, and none once the printer is gone.
+            // Only that printer's frames, and none once the printer is gone: the newest (what the live view shows)
+            // and those recorded since the link was made, never older ones (from before it, of other prints).
             const frameId = printers.get(printerId) ? idOfFile(params.file, ["jpg"]) : null;
             const frame = frameId === null ? null : await telemetry.frame(frameId);
-            if (!frame || frame.printer_id !== printerId) return new Response("frame not found", { status: 404 });
+            const shown =
+              frame?.printer_id === printerId &&
+              (frame.recorded_at >= lookup.share.created_at || frame.id === telemetry.latest(printerId).frame?.id);
+            if (!frame || !shown) return new Response("frame not found", { status: 404 });
             return new Response(frame.bytes as Uint8Array<ArrayBuffer>, {
               headers: { "content-type": frame.mime, ...SHARED_HEADERS },
             });

@@ -13,6 +13,7 @@ import type { FilamentFacts } from "../print-stats.ts";
 import type { AsyncStore } from "../store/async-store.ts";
 import type { JobRow } from "../store/jobs.ts";
 import type { SpoolLinkRow, SpoolUseRow, UseSource } from "../store/store.ts";
+import { redactUrl } from "../urls.ts";
 
 /** A spool as the AMS view shows it (from Spoolman's Spool model). */
 export type Spool = {
@@ -59,9 +60,6 @@ export function spoolOf(raw: unknown): Spool | null {
   };
 }
 
-/** The server part of the URL only: a user:password in spoolman_url never reaches a log or a page. */
-const shown = (url: string) => url.replace(/^([a-z]+:\/\/)[^@/]*@/i, "$1");
-
 export function spoolmanClient(baseUrl: string, timeoutMs = 5000) {
   const root = baseUrl.replace(/\/+$/, "");
   async function call(method: string, path: string, body?: unknown): Promise<unknown> {
@@ -75,7 +73,7 @@ export function spoolmanClient(baseUrl: string, timeoutMs = 5000) {
         redirect: "error",
       });
     } catch (err) {
-      throw new SpoolmanError(`Spoolman at ${shown(root)} did not answer: ${(err as Error).message}`, true);
+      throw new SpoolmanError(`Spoolman at ${redactUrl(root)} did not answer: ${(err as Error).message}`, true);
     }
     const answer = await res.text().catch(() => "");
     if (!res.ok) {

@@ -5,6 +5,7 @@ import { chmodSync, chownSync, existsSync, renameSync, rmSync, statSync } from "
 import { resolve } from "node:path";
 import type { SQL, TransactionSQL } from "bun";
 import type { Logger } from "../log.ts";
+import { redactUrl } from "../urls.ts";
 import { openDatabase } from "./db.ts";
 import { isLegacyDatabase } from "./legacy.ts";
 import { syncIdentity } from "./migrations/001-initial.pg.ts";
@@ -107,18 +108,6 @@ interface Writer {
 
 export function isPostgresUrl(s: string): boolean {
   return /^postgres(ql)?:\/\//i.test(s);
-}
-
-/** The URL as it may be shown: never the password. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "";
-    for (const key of [...u.searchParams.keys()]) if (/pass/i.test(key)) u.searchParams.set(key, "***");
-    return u.toString().replace(/:@/, "@");
-  } catch {
-    return "postgres://(unparseable URL)";
-  }
 }
 
 function hideSecret(message: string, url: string): string {

@@ -30,9 +30,12 @@ export function shareStatements(db: Database) {
        VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
     ),
     byHash: db.query<ShareRow, [string]>("SELECT * FROM share_links WHERE token_hash = ?"),
-    list: db.query<ShareListRow, [number]>(
+    list: db.query<ShareListRow, [number, number]>(
       `SELECT s.*, j.name AS job_name, p.name AS printer_name FROM share_links s LEFT JOIN jobs j ON j.id = s.job_id
-       LEFT JOIN printers p ON p.id = s.printer_id ORDER BY s.id DESC LIMIT ?`,
+       LEFT JOIN printers p ON p.id = s.printer_id
+       WHERE (s.revoked_at IS NULL AND s.expires_at > ?1) OR s.id IN (SELECT id FROM share_links
+         WHERE revoked_at IS NOT NULL OR expires_at <= ?1 ORDER BY id DESC LIMIT ?2)
+       ORDER BY s.id DESC`,
     ),
     revoke: db.query<never, [number, number]>(
       "UPDATE share_links SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
@@ -50,13 +53,19 @@ export function shareStatements(db: Database) {
     opens: db.query<ShareOpenRow, [number, number]>(
       "SELECT * FROM share_opens WHERE share_id = ? ORDER BY id DESC LIMIT ?",
     ),
+    deleteOfPrinter: db.query<never, [number]>(
+      "DELETE FROM share_links WHERE printer_id = ?1 OR job_id IN (SELECT id FROM jobs WHERE printer_id = ?1)",
+    ),
   };
   return {
     insert: (s: NewShare) =>
       q.insert.get(s.token_hash, s.job_id, s.printer_id, s.created_by, s.created_at, s.expires_at)!.id,
     byHash: (hash: string) => q.byHash.get(hash),
-    /** Newest first, with the shared print's (or printer's) name. */
-    list: (limit: number) => q.list.all(limit),
+    /**
+     * Every link live at `now` and the newest `endedLimit` ended ones (revoked or expired), newest first, with the
+     * shared print's (or printer's) name: a live link is never left out, so it can always be seen and revoked.
+     */
+    list: (now: number, endedLimit: number) => q.list.all(now, endedLimit),
     /** True when the link was live and is revoked now. */
     revoke: (id: number, at: number) => q.revoke.run(at, id).changes > 0,
     /** Counts an open and logs it, keeping the newest SHARE_OPENS_KEPT. */
@@ -66,5 +75,10 @@ export function shareStatements(db: Database) {
       q.trimOpens.run(id, SHARE_OPENS_KEPT);
     }),
     opens: (id: number, limit: number) => q.opens.all(id, limit),
+    /**
+     * Deletes the links to a printer and to its prints (their opens go with them), before the printer and its
+     * jobs go: ids are reused, so a link left behind would open the next printer or print given that id.
+     */
+    deleteOfPrinter: (printerId: number) => void q.deleteOfPrinter.run(printerId),
   };
 }

@@ -58,6 +58,7 @@ export function createStore(db: Database, opts: { zone: string }) {
   const printerActions = printerActionStatements(db);
   const jobs = jobStatements(db);
   const stats = statStatements(db, opts);
+  const shares = shareStatements(db);
   return {
     db,
     users: userStatements(db),
@@ -90,7 +91,7 @@ export function createStore(db: Database, opts: { zone: string }) {
     queue: queueStatements(db),
     figures: figureStatements(db),
     exports: exportStatements(db),
-    shares: shareStatements(db),
+    shares,
     spoolman: spoolmanStatements(db),
     printers: {
       ...printers,
@@ -101,6 +102,8 @@ export function createStore(db: Database, opts: { zone: string }) {
         frames.deleteOfPrinter(id);
         devices.deleteOfPrinter(id);
         printerActions.deleteOfPrinter(id);
+        // Before the jobs: it finds the print links by the printer's jobs.
+        shares.deleteOfPrinter(id);
         jobs.deleteOfPrinter(id);
         stats.deleteOfPrinter(id);
         printers.deleteRow(id);

@@ -19,10 +19,12 @@ export function pgShareStatements(pg: Pg): Promisified<ReturnType<typeof shareSt
         VALUES (${s.token_hash}, ${s.job_id}::int8, ${s.printer_id}::int8, ${s.created_by}, ${s.created_at},
           ${s.expires_at}) RETURNING id`))!.id,
     byHash: (hash: string) => one<ShareRow>(sql`SELECT * FROM share_links WHERE token_hash = ${hash}`),
-    list: (limit: number) =>
+    list: (now: number, endedLimit: number) =>
       rows<ShareListRow>(sql`SELECT s.*, j.name AS job_name, p.name AS printer_name FROM share_links s
         LEFT JOIN jobs j ON j.id = s.job_id LEFT JOIN printers p ON p.id = s.printer_id
-        ORDER BY s.id DESC LIMIT ${limit}`),
+        WHERE (s.revoked_at IS NULL AND s.expires_at > ${now}) OR s.id IN (SELECT id FROM share_links
+          WHERE revoked_at IS NOT NULL OR expires_at <= ${now} ORDER BY id DESC LIMIT ${endedLimit})
+        ORDER BY s.id DESC`),
     revoke: async (id: number, at: number) =>
       (await changes(sql`UPDATE share_links SET revoked_at = ${at} WHERE id = ${id} AND revoked_at IS NULL`)) > 0,
     /** The count, the log line and the trim: pipelined in one transaction. */
@@ -37,5 +39,9 @@ export function pgShareStatements(pg: Pg): Promisified<ReturnType<typeof shareSt
       }),
     opens: (id: number, limit: number) =>
       rows<ShareOpenRow>(sql`SELECT * FROM share_opens WHERE share_id = ${id} ORDER BY id DESC LIMIT ${limit}`),
+    deleteOfPrinter: async (printerId: number) => {
+      await sql`DELETE FROM share_links WHERE printer_id = ${printerId}
+        OR job_id IN (SELECT id FROM jobs WHERE printer_id = ${printerId})`;
+    },
   };
 }

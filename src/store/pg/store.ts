@@ -84,6 +84,8 @@ export function pgFamilies(pg: Pg, opts: { zone: string }): Promisified<StoreFam
             f.frames.deleteOfPrinter(id),
             f.devices.deleteOfPrinter(id),
             f.printerActions.deleteOfPrinter(id),
+            // Before the jobs: it finds the print links by the printer's jobs.
+            f.shares.deleteOfPrinter(id),
             f.jobs.deleteOfPrinter(id),
             f.stats.deleteOfPrinter(id),
             f.printers.deleteRow(id),
