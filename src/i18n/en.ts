@@ -146,7 +146,7 @@ export const en = {
   editPrinter: "Edit {name}",
   deletePrinter: "Delete printer",
   deletePrinterConfirm:
-    'Delete "{name}" and everything it holds: {readings}, {frames}, {statuses} and {tokens}? This cannot be undone.',
+    'Delete "{name}" and everything it holds: {readings}, {frames}, {statuses}, {tokens}, its print history and its share links? This cannot be undone.',
   printerAdded: 'Printer "{name}" added.',
   printerSaved: "Printer saved.",
   printerDeleted: 'Printer "{name}" and its data were deleted.',

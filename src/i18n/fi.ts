@@ -150,7 +150,7 @@ export const fi: Dictionary = {
   editPrinter: "Muokkaa: {name}",
   deletePrinter: "Poista tulostin",
   deletePrinterConfirm:
-    'Poistetaanko "{name}" ja kaikki sen tiedot: {readings}, {frames}, {statuses} ja {tokens}? Tätä ei voi perua.',
+    'Poistetaanko "{name}" ja kaikki sen tiedot: {readings}, {frames}, {statuses}, {tokens}, tulostushistoria ja jakolinkit? Tätä ei voi perua.',
   printerAdded: 'Tulostin "{name}" lisätty.',
   printerSaved: "Tulostin tallennettu.",
   printerDeleted: 'Tulostin "{name}" ja sen tiedot poistettiin.',
