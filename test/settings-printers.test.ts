@@ -71,7 +71,7 @@ describe("printers in settings", () => {
     const id = app.printers.list().find((p) => p.info.name === "Lab A1 mini")!.info.id;
     app.store.readings.insert(id, app.store.devices.loginDevice(id), Date.now(), 20, 40);
     const edit = await getPage(app, `/settings/printers/${id}`, cookie);
-    expect(edit.text).toContain("1 reading, 0 frames, 0 statuses and 0 device tokens");
+    expect(edit.text).toContain("1 reading, 0 frames, 0 statuses, 0 device tokens, its print history and its share links");
     const wrong = await post(`/settings/printers/${id}/delete`, { _csrf: csrf, confirm: "Printer" });
     expect(wrong.status).toBe(400);
     const res = await post(`/settings/printers/${id}/delete`, { _csrf: csrf, confirm: "Lab A1 mini" });
