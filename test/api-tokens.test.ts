@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { startFakePrinter } from "./fakes/bambu-printer.ts";
-import { csrfFrom, getPage, login, postForm, startApp, type TestApp, until } from "./helpers.ts";
+import { csrfFrom, getPage, login, postForm, printerEntry, startApp, type TestApp, until } from "./helpers.ts";
 import { LIBRARY_FIXTURES } from "./library-helpers.ts";
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
@@ -56,17 +56,7 @@ describe("personal API tokens", () => {
     const app = await startApp(
       {
         printers: [
-          {
-            name: "Farm A1",
-            model: "A1",
-            host: "127.0.0.1",
-            serial: printer.serial,
-            access_code: printer.accessCode,
-            mqtt_port: printer.mqttPort,
-            camera: false,
-            ftps_port: printer.ftpsPort,
-            tls: "pin",
-          },
+          printerEntry(printer, { name: "Farm A1", camera: false, ftps_port: printer.ftpsPort, tls: "pin" }),
         ] as never,
       },
       undefined,

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { join } from "node:path";
 import { axeSerious, browserKit, layoutProblems, relevantErrors } from "./browser-helpers.ts";
 import { type FakePrinter, startFakePrinter } from "./fakes/bambu-printer.ts";
-import { login, startApp, type TestApp, until } from "./helpers.ts";
+import { login, printerEntry, startApp, type TestApp, until } from "./helpers.ts";
 import { LIBRARY_FIXTURES } from "./library-helpers.ts";
 
 setDefaultTimeout(60000);
@@ -21,17 +21,7 @@ beforeAll(async () => {
     {
       timezone: ZONE,
       printers: [
-        {
-          name: "Farm A1",
-          model: "A1",
-          host: "127.0.0.1",
-          serial: printer.serial,
-          access_code: printer.accessCode,
-          mqtt_port: printer.mqttPort,
-          camera: false,
-          ftps_port: printer.ftpsPort,
-          tls: "pin",
-        },
+        printerEntry(printer, { name: "Farm A1", camera: false, ftps_port: printer.ftpsPort, tls: "pin" }),
       ] as never,
     },
     undefined,

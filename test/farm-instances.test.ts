@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { startFakePrinter } from "./fakes/bambu-printer.ts";
-import { csrfFrom, getPage, login, startApp, type TestApp, tempDir, until } from "./helpers.ts";
+import { csrfFrom, getPage, login, printerEntry, startApp, type TestApp, tempDir, until } from "./helpers.ts";
 import { upload } from "./library-helpers.ts";
 import { type PostgresServer, type RedisServer, startPostgres, startRedis } from "./servers.ts";
 
@@ -50,17 +50,7 @@ describe("the farm asked of the instance not holding the printer", () => {
   beforeAll(async () => {
     printer = await startFakePrinter({ commandDelayMs: 30, sentPrint: { layers: 60, stepMs: 200 } });
     cleanups.push(() => printer.close());
-    const entry = {
-      name: "A1",
-      model: "A1",
-      host: "127.0.0.1",
-      serial: printer.serial,
-      access_code: printer.accessCode,
-      mqtt_port: printer.mqttPort,
-      camera: false,
-      ftps_port: printer.ftpsPort,
-      tls: "pin",
-    };
+    const entry = printerEntry(printer, { camera: false, ftps_port: printer.ftpsPort, tls: "pin" });
     const config = {
       database_url: await pg.createDatabase(),
       redis_url: redis.url,

@@ -59,6 +59,25 @@ export async function startApp(
   });
 }
 
+/** A fake printer as tests reach it: the parts of it a config entry names. */
+type ReachablePrinter = { serial: string; accessCode: string; mqttPort: number };
+
+/**
+ * The config file's entry for a fake printer on 127.0.0.1: an A1 named "A1" with the fake's serial, access code and
+ * MQTT port; `extra` adds or overrides keys (name, model, camera, camera_port, ftps_port, rtsp_port, tls).
+ */
+export function printerEntry(printer: ReachablePrinter, extra: Record<string, unknown> = {}) {
+  return {
+    name: "A1",
+    model: "A1",
+    host: "127.0.0.1",
+    serial: printer.serial,
+    access_code: printer.accessCode,
+    mqtt_port: printer.mqttPort,
+    ...extra,
+  };
+}
+
 /** Logs in through the form like a browser or device would; returns the Cookie header value. */
 export async function login(
   app: { url: string },

@@ -13,6 +13,7 @@ import {
   connectSocket,
   fakeJpeg,
   login,
+  printerEntry,
   quietFor,
   startApp,
   type TestApp,
@@ -69,20 +70,7 @@ async function app(mqttConfig: Partial<MqttConfig> | null, printer?: FakePrinter
   const a = await startApp(
     {
       ...(mqttConfig ? { mqtt: mqttConfig as MqttConfig } : {}),
-      printers: printer
-        ? ([
-            {
-              name: "A1",
-              model: "A1",
-              host: "127.0.0.1",
-              serial: printer.serial,
-              access_code: printer.accessCode,
-              mqtt_port: printer.mqttPort,
-              camera_port: printer.cameraPort,
-              tls: "pin",
-            },
-          ] as never)
-        : [],
+      printers: printer ? ([printerEntry(printer, { camera_port: printer.cameraPort, tls: "pin" })] as never) : [],
     },
     undefined,
     {

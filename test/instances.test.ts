@@ -11,7 +11,17 @@ import type { Socket } from "bun";
 import { numbers, openPostgres } from "../src/store/pg.ts";
 import { startFakePrinter } from "./fakes/bambu-printer.ts";
 import { startNotifyServices } from "./fakes/notify-services.ts";
-import { connected, connectSocket, login, quietFor, startApp, type TestApp, tempDir, until } from "./helpers.ts";
+import {
+  connected,
+  connectSocket,
+  login,
+  printerEntry,
+  quietFor,
+  startApp,
+  type TestApp,
+  tempDir,
+  until,
+} from "./helpers.ts";
 import { type Child, startChild, writeConfig } from "./process.ts";
 import { type PostgresServer, type RedisServer, startPostgres, startRedis } from "./servers.ts";
 
@@ -46,15 +56,7 @@ const getJson = async <T>(base: { url: string }, path: string, cookie: string) =
 async function fakeA1() {
   const printer = await startFakePrinter({ commandDelayMs: 30, frameIntervalMs: 500 });
   cleanups.push(() => printer.close());
-  const entry = {
-    name: "A1",
-    model: "A1",
-    host: "127.0.0.1",
-    serial: printer.serial,
-    access_code: printer.accessCode,
-    mqtt_port: printer.mqttPort,
-    camera_port: printer.cameraPort,
-  };
+  const entry = printerEntry(printer, { camera_port: printer.cameraPort });
   return { printer, entry };
 }
 
@@ -138,15 +140,7 @@ describe("a takeover where the printer's progress comes before its full report",
     // The full report (pushall) answered 2 s late, progress every 300 ms: the new holder hears layers first.
     const printer = await startFakePrinter({ commandDelayMs: 30, frameIntervalMs: 500, pushallDelayMs: 2_000 });
     cleanups.push(() => printer.close());
-    const entry = {
-      name: "A1",
-      model: "A1",
-      host: "127.0.0.1",
-      serial: printer.serial,
-      access_code: printer.accessCode,
-      mqtt_port: printer.mqttPort,
-      camera_port: printer.cameraPort,
-    };
+    const entry = printerEntry(printer, { camera_port: printer.cameraPort });
     const config = { database_url: await pg.createDatabase(), printers: [entry] as never };
     const first = await startApp(config, dir(), { instanceName: "first" });
     cleanups.push(() => first.stop());

@@ -5,7 +5,7 @@ import type { Socket } from "socket.io-client";
 import { startFakeCamera } from "./fakes/bambu-camera.ts";
 import { CANCELLED, type FakePrinter, startFakePrinter } from "./fakes/bambu-printer.ts";
 import { makeCert } from "./fakes/certs.ts";
-import { connected, connectSocket, login, quietFor, startApp, until } from "./helpers.ts";
+import { connected, connectSocket, login, printerEntry, quietFor, startApp, until } from "./helpers.ts";
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -32,16 +32,11 @@ async function setup(
   const app = await startApp(
     {
       printers: [
-        {
-          name: "A1",
-          model: "A1",
-          host: "127.0.0.1",
-          serial: printer.serial,
+        printerEntry(printer, {
           access_code: code ?? printer.accessCode,
-          mqtt_port: printer.mqttPort,
           camera_port: cameraPort ? await cameraPort(printer) : printer.cameraPort,
           tls: "pin",
-        },
+        }),
       ] as never,
     },
     undefined,

@@ -2,7 +2,7 @@
 // printers; after a queued print the printer waits for its plate to be cleared; the queue survives a restart.
 import { afterEach, describe, expect, test } from "bun:test";
 import { type FakePrinter, startFakePrinter } from "./fakes/bambu-printer.ts";
-import { csrfFrom, getPage, login, quietFor, startApp, type TestApp, tempDir, until } from "./helpers.ts";
+import { csrfFrom, getPage, login, printerEntry, quietFor, startApp, type TestApp, tempDir, until } from "./helpers.ts";
 import { upload } from "./library-helpers.ts";
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
@@ -12,17 +12,8 @@ afterEach(async () => {
 
 type Item = { id: number; status: string; position: number; assigned_printer: number | null; send_id: number | null };
 
-const entry = (name: string, p: FakePrinter, model = "A1") => ({
-  name,
-  model,
-  host: "127.0.0.1",
-  serial: p.serial,
-  access_code: p.accessCode,
-  mqtt_port: p.mqttPort,
-  camera: false,
-  ftps_port: p.ftpsPort,
-  tls: "pin",
-});
+const entry = (name: string, p: FakePrinter, model = "A1") =>
+  printerEntry(p, { name, model, camera: false, ftps_port: p.ftpsPort, tls: "pin" });
 
 async function open(fakes: FakePrinter[], dir = tempDir(), model = "A1") {
   const app = await startApp({ printers: fakes.map((p, i) => entry(`A1 ${i + 1}`, p, model)) as never }, dir, {

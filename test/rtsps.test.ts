@@ -8,7 +8,17 @@ import { CERTIFICATE_CHANGED, LIVEVIEW_OFF } from "../src/lan/rtsps-camera.ts";
 import { type FakePrinter, startFakePrinter } from "./fakes/bambu-printer.ts";
 import { startFakeRtspsCamera } from "./fakes/bambu-rtsps.ts";
 import { makeCert } from "./fakes/certs.ts";
-import { connected, connectSocket, getPage, login, quietFor, startApp, type TestApp, until } from "./helpers.ts";
+import {
+  connected,
+  connectSocket,
+  getPage,
+  login,
+  printerEntry,
+  quietFor,
+  startApp,
+  type TestApp,
+  until,
+} from "./helpers.ts";
 import { freePort } from "./servers.ts";
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
@@ -83,18 +93,7 @@ async function setup(opts: Setup = {}) {
   }
   const app: TestApp = await startApp(
     {
-      printers: [
-        {
-          name: "X1C",
-          model: "X1C",
-          host: "127.0.0.1",
-          serial: printer.serial,
-          access_code: printer.accessCode,
-          mqtt_port: printer.mqttPort,
-          rtsp_port: port,
-          tls: "pin",
-        },
-      ] as never,
+      printers: [printerEntry(printer, { name: "X1C", model: "X1C", rtsp_port: port, tls: "pin" })] as never,
       ...(opts.ffmpegPath ? { ffmpeg_path: opts.ffmpegPath } : {}),
     },
     undefined,

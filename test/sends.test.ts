@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { connect } from "node:tls";
 import { ftps } from "../src/lan/ftps-client.ts";
 import { startFakePrinter } from "./fakes/bambu-printer.ts";
-import { csrfFrom, getPage, login, startApp, type TestApp, tempDir, until } from "./helpers.ts";
+import { csrfFrom, getPage, login, printerEntry, startApp, type TestApp, tempDir, until } from "./helpers.ts";
 import { upload } from "./library-helpers.ts";
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
@@ -22,17 +22,14 @@ async function setup(opts: Parameters<typeof startFakePrinter>[0] = {}, model = 
   const app = await startApp(
     {
       printers: [
-        {
+        printerEntry(printer, {
           name: "Farm A1",
           model,
-          host: "127.0.0.1",
-          serial: printer.serial,
           access_code: code ?? printer.accessCode,
-          mqtt_port: printer.mqttPort,
           camera: false,
           ftps_port: printer.ftpsPort,
           tls: "pin",
-        },
+        }),
       ] as never,
     },
     undefined,
