@@ -196,6 +196,23 @@ export function emitWithAck<T = unknown>(socket: Socket, event: string, ...args:
   return socket.timeout(5000).emitWithAck(event, ...args) as Promise<T>;
 }
 
+/**
+ * Waits until one of two instances holds `lease` and the other has read who does (it reads at each renewal, every
+ * 2 s); gives them as [holder, other].
+ */
+export async function leaseHolder(a: TestApp, b: TestApp, lease = "printer:1"): Promise<[TestApp, TestApp]> {
+  await until(
+    () => a.leases.holds(lease) || b.leases.holds(lease),
+    (held) => held,
+  );
+  const [holder, other] = a.leases.holds(lease) ? [a, b] : [b, a];
+  await until(
+    () => other.leases.holder(lease),
+    (h) => h === holder.instance,
+  );
+  return [holder, other];
+}
+
 /** The smallest valid JPEG-looking bytes: SOI, APP0 marker, filler, EOI. */
 export function fakeJpeg(size = 1024, seed = 1): Uint8Array<ArrayBuffer> {
   const b = new Uint8Array(size);
