@@ -4,26 +4,13 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { startFakePrinter } from "./fakes/bambu-printer.ts";
-import { csrfFrom, getPage, login, postForm, printerEntry, startApp, type TestApp, until } from "./helpers.ts";
+import { addUser, csrfFrom, getPage, login, postForm, printerEntry, startApp, type TestApp, until } from "./helpers.ts";
 import { LIBRARY_FIXTURES } from "./library-helpers.ts";
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
-
-async function addUser(app: TestApp, adminCookie: string, username: string, role: string) {
-  const csrf = csrfFrom((await getPage(app, "/settings", adminCookie)).text);
-  const password = `${username}-password`;
-  const res = await postForm(
-    app,
-    "/settings/users",
-    { _csrf: csrf, username, password, role },
-    { cookie: adminCookie },
-  );
-  expect(res.status).toBeLessThan(400);
-  return login(app, username, password);
-}
 
 /** Makes a token through Settings as the user would; the token is read from the answer that shows it once. */
 async function makeToken(app: TestApp, cookie: string, name: string) {

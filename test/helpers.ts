@@ -91,6 +91,24 @@ export async function login(
   return res.headers.getSetCookie()[0]!.split(";")[0]!;
 }
 
+/**
+ * Adds a user through Settings' users form as the admin (`adminCookie`) would, with `role` (the form's default
+ * without it) and the password `<username>-password` unless given; logs them in and gives their Cookie header value.
+ */
+export async function addUser(
+  app: { url: string },
+  adminCookie: string,
+  username: string,
+  role?: string,
+  password = `${username}-password`,
+): Promise<string> {
+  const csrf = csrfFrom((await getPage(app, "/settings", adminCookie)).text);
+  const fields = { _csrf: csrf, username, password, ...(role === undefined ? {} : { role }) };
+  const res = await postForm(app, "/settings/users", fields, { cookie: adminCookie });
+  if (res.status >= 400) throw new Error(`adding user ${username} failed: ${res.status}`);
+  return login(app, username, password);
+}
+
 export function connectSocket(
   app: { url: string },
   opts: {

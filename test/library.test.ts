@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { useApp } from "./app-fixture.ts";
-import { csrfFrom, getPage, login, postForm } from "./helpers.ts";
+import { addUser, csrfFrom, getPage } from "./helpers.ts";
 import { upload } from "./library-helpers.ts";
 
 const fx = useApp({ config: { library_max_mb: 1 } });
@@ -90,13 +90,7 @@ describe("what the library refuses, keeping nothing of it", () => {
 
 describe("who may upload", () => {
   test("a viewer may not", async () => {
-    await postForm(
-      fx.app,
-      "/settings/users",
-      { _csrf: fx.csrf, username: "vic", password: "vic-password", role: "viewer" },
-      { cookie: fx.cookie },
-    );
-    const cookie = await login(fx.app, "vic", "vic-password");
+    const cookie = await addUser(fx.app, fx.cookie, "vic", "viewer");
     const csrf = csrfFrom((await getPage(fx.app, "/settings", cookie)).text);
     expect((await upload(fx.app, cookie, csrf, "cubes-a1.gcode.3mf")).status).toBe(403);
   });
