@@ -5,7 +5,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { useApp } from "./app-fixture.ts";
 import { addUser, csrfFrom, getPage } from "./helpers.ts";
-import { upload } from "./library-helpers.ts";
+import { CUBES_A1_PLATE, upload } from "./library-helpers.ts";
 
 const fx = useApp({ config: { library_max_mb: 1 } });
 
@@ -20,21 +20,7 @@ describe("uploading to the library", () => {
       name: "cubes-a1.gcode.3mf",
       size: 2749,
       tags: [],
-      plates: [
-        {
-          index: 1,
-          name: "Three cubes",
-          estimate_s: 2712,
-          model: "A1",
-          nozzle_mm: 0.4,
-          filaments: [{ type: "PLA", color: "#FFFFFF", grams: 10.49 }],
-          objects: [
-            { id: 159, name: "Cube A" },
-            { id: 187, name: "Cube B" },
-            { id: 215, name: "Cube <C> & co" },
-          ],
-        },
-      ],
+      plates: [CUBES_A1_PLATE],
     });
     const png = await fetch(`${fx.app.url}${file.plates[0].thumbnail_url}`, { headers: { cookie: fx.cookie } });
     expect(png.headers.get("content-type")).toBe("image/png");
