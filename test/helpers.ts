@@ -109,6 +109,17 @@ export async function addUser(
   return login(app, username, password);
 }
 
+/** A device token for printer `printer`, made through the API with an admin's `cookie` as Settings does; the token. */
+export async function deviceToken(app: { url: string }, cookie: string, name = "pi", printer = 1): Promise<string> {
+  const res = await fetch(`${app.url}/api/printers/${printer}/tokens`, {
+    method: "POST",
+    headers: { cookie, "content-type": "application/json" },
+    body: JSON.stringify({ name }),
+  });
+  if (res.status !== 201) throw new Error(`making device token ${name} failed: ${res.status}`);
+  return ((await res.json()) as { token: string }).token;
+}
+
 export function connectSocket(
   app: { url: string },
   opts: {

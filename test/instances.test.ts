@@ -14,6 +14,7 @@ import { startNotifyServices } from "./fakes/notify-services.ts";
 import {
   connected,
   connectSocket,
+  deviceToken,
   leaseHolder,
   login,
   printerEntry,
@@ -234,13 +235,7 @@ describe("two instances with Redis: the one not holding the printer", () => {
 
   test("a camera Pi action asked of it reaches the Pi connected to the holder, and its answer comes back", async () => {
     const holderCookie = await login(holder);
-    const made = await fetch(`${holder.url}/api/printers/1/tokens`, {
-      method: "POST",
-      headers: { cookie: holderCookie, "content-type": "application/json" },
-      body: '{"name":"pi"}',
-    });
-    const token = ((await made.json()) as { token: string }).token;
-    const device = await connected(connectSocket(holder, { auth: { token } }));
+    const device = await connected(connectSocket(holder, { auth: { token: await deviceToken(holder, holderCookie) } }));
     fx.atEnd(() => device.disconnect());
     const asked: string[] = [];
     device.on("printerAction", ({ action }: { action: string }) => {

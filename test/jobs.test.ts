@@ -5,6 +5,7 @@ import { startFakePrinter } from "./fakes/bambu-printer.ts";
 import {
   connected,
   connectSocket,
+  deviceToken,
   emitWithAck,
   fakeJpeg,
   login,
@@ -72,13 +73,7 @@ async function lanSetup(engine: Engine, dir = tempDir()) {
 }
 
 async function tokenDevice(app: TestApp, cookie: string) {
-  const res = await fetch(`${app.url}/api/printers/1/tokens`, {
-    method: "POST",
-    headers: { cookie, "content-type": "application/json" },
-    body: '{"name":"pi"}',
-  });
-  const { token } = (await res.json()) as { token: string };
-  const device = await connected(connectSocket(app, { auth: { token } }));
+  const device = await connected(connectSocket(app, { auth: { token: await deviceToken(app, cookie) } }));
   cleanup.push(() => device.disconnect());
   return device;
 }

@@ -6,6 +6,7 @@ import { startNotifyServices } from "./fakes/notify-services.ts";
 import {
   connected,
   connectSocket,
+  deviceToken,
   emitWithAck,
   fakeJpeg,
   login,
@@ -49,14 +50,7 @@ async function setup(
   );
   cleanup.push(() => app.close());
   const cookie = await login(app);
-  const res = await fetch(`${app.url}/api/printers/1/tokens`, {
-    method: "POST",
-    headers: { cookie, "content-type": "application/json" },
-    body: '{"name":"pi"}',
-  });
-  const device = await connected(
-    connectSocket(app, { auth: { token: ((await res.json()) as { token: string }).token } }),
-  );
+  const device = await connected(connectSocket(app, { auth: { token: await deviceToken(app, cookie) } }));
   cleanup.push(() => device.disconnect());
   return { services, printer, app, cookie, device };
 }

@@ -8,6 +8,7 @@ import { startFakePrinter } from "./fakes/bambu-printer.ts";
 import {
   connected,
   connectSocket,
+  deviceToken,
   emitWithAck,
   fakeJpeg,
   getPage,
@@ -74,13 +75,7 @@ describe("the app on PostgreSQL", () => {
 
   test("a device's reading, status and frame are acknowledged once stored, and a viewer sees each live", async () => {
     const cookie = await login(app);
-    const res = await fetch(`${app.url}/api/printers/1/tokens`, {
-      method: "POST",
-      headers: { cookie, "content-type": "application/json" },
-      body: '{"name":"pi"}',
-    });
-    const { token } = (await res.json()) as { token: string };
-    const device = track(await connected(connectSocket(app, { auth: { token } })));
+    const device = track(await connected(connectSocket(app, { auth: { token: await deviceToken(app, cookie) } })));
     const viewer = track(await connected(connectSocket(app, { cookie })));
 
     const reading = nextEvent<{ temperature: number; humidity: number }>(viewer, "temphum2v");
@@ -121,13 +116,9 @@ describe("the app on PostgreSQL", () => {
       () => api<{ sources: { lan: string } }>("/api/printers/1", cookie),
       (p) => p.sources.lan === "connected",
     );
-    const res = await fetch(`${app.url}/api/printers/1/tokens`, {
-      method: "POST",
-      headers: { cookie, "content-type": "application/json" },
-      body: '{"name":"weather"}',
-    });
-    const { token } = (await res.json()) as { token: string };
-    const device = track(await connected(connectSocket(app, { auth: { token } })));
+    const device = track(
+      await connected(connectSocket(app, { auth: { token: await deviceToken(app, cookie, "weather") } })),
+    );
     const run = printer.runPrint({ name: "benchy", layers: 6, stepMs: 120 });
     await until(
       () => api<{ job: unknown }>("/api/printers/1", cookie),

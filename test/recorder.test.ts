@@ -11,6 +11,7 @@ import {
   connected,
   connectSocket,
   csrfFrom,
+  deviceToken,
   emitWithAck,
   getPage,
   login,
@@ -41,14 +42,7 @@ beforeAll(async () => {
     () => app.printers.get(1)?.lan.state,
     (s) => s === "connected",
   );
-  const res = await fetch(`${app.url}/api/printers/1/tokens`, {
-    method: "POST",
-    headers: { cookie, "content-type": "application/json" },
-    body: '{"name":"pi"}',
-  });
-  const device = await connected(
-    connectSocket(app, { auth: { token: ((await res.json()) as { token: string }).token } }),
-  );
+  const device = await connected(connectSocket(app, { auth: { token: await deviceToken(app, cookie) } }));
   const csrf = csrfFrom((await getPage(app, "/settings", cookie)).text);
   const act = (action: string) => postForm(app, "/printers/1/actions", { action, _csrf: csrf }, { cookie });
   const state = () => app.printers.get(1)?.state;

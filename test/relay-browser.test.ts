@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { useInstances } from "./app-fixture.ts";
 import { browserKit, relevantErrors } from "./browser-helpers.ts";
-import { login, type TestApp } from "./helpers.ts";
+import { deviceToken, login, type TestApp } from "./helpers.ts";
 import { requirePython } from "./python.ts";
 
 // A browser on 2 shared cores can be slow; a timed-out test also takes Chromium down with it.
@@ -34,12 +34,7 @@ describe("a Python camera client on A, a browser on B", () => {
     const made = await fetch(`${a.url}/api/printers`, { method: "POST", headers, body: '{"name":"Relay A1"}' });
     expect(made.status).toBe(201);
     const { id } = (await made.json()) as { id: number };
-    const tokenRes = await fetch(`${a.url}/api/printers/${id}/tokens`, {
-      method: "POST",
-      headers,
-      body: '{"name":"pi"}',
-    });
-    const { token } = (await tokenRes.json()) as { token: string };
+    const token = await deviceToken(a, cookie, "pi", id);
 
     const { page, context } = await kit.newPage();
     // The printer made on A is known on B (B read its row before it re-emitted the change).

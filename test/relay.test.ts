@@ -14,6 +14,7 @@ import {
   connected,
   connectSocket,
   csrfFrom,
+  deviceToken,
   emitWithAck,
   eventMatching,
   fakeJpeg,
@@ -38,16 +39,6 @@ const track = (s: Socket) => {
   return s;
 };
 const health = async (app: TestApp) => JSON.parse((await getPage(app, "/healthz")).text) as Record<string, string>;
-
-/** A device token for printer 1, made on `app`. */
-async function deviceToken(app: TestApp, cookie: string, name: string): Promise<string> {
-  const res = await fetch(`${app.url}/api/printers/1/tokens`, {
-    method: "POST",
-    headers: { cookie, "content-type": "application/json" },
-    body: JSON.stringify({ name }),
-  });
-  return ((await res.json()) as { token: string }).token;
-}
 
 const percentile = (xs: number[], p: number) => [...xs].sort((x, y) => x - y)[Math.ceil((p / 100) * xs.length) - 1]!;
 const describeDelays = (xs: number[]) =>
