@@ -9,6 +9,7 @@ import {
   emitWithAck,
   fakeJpeg,
   login,
+  printerEntry,
   sleep,
   startApp,
   type TestApp,
@@ -52,12 +53,10 @@ async function engineConfig(engine: Engine) {
 async function lanSetup(engine: Engine, dir = tempDir()) {
   const printer = await startFakePrinter({ commandDelayMs: 30, frameIntervalMs: 100 });
   cleanup.push(() => printer.close());
-  const lan = { host: "127.0.0.1", serial: printer.serial, access_code: printer.accessCode };
-  const ports = { mqtt_port: printer.mqttPort, camera_port: printer.cameraPort };
   const database = await engineConfig(engine);
   const boot = async () => {
     const app = await startApp(
-      { ...database, printers: [{ name: "A1", model: "A1", ...lan, ...ports }] as never },
+      { ...database, printers: [printerEntry(printer, { camera_port: printer.cameraPort })] as never },
       dir,
     );
     const cookie = await login(app);

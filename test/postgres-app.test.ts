@@ -14,6 +14,7 @@ import {
   getPage,
   login,
   nextEvent,
+  printerEntry,
   startApp,
   type TestApp,
   tempDir,
@@ -30,14 +31,11 @@ let databaseUrl: string;
 const dir = tempDir();
 const sockets: Socket[] = [];
 
-const boot = async () => {
-  const lan = { host: "127.0.0.1", serial: printer.serial, access_code: printer.accessCode };
-  const ports = { mqtt_port: printer.mqttPort, camera_port: printer.cameraPort };
-  return startApp(
-    { database_url: databaseUrl, printers: [{ name: "A1", model: "A1", ...lan, ...ports }] as never },
+const boot = () =>
+  startApp(
+    { database_url: databaseUrl, printers: [printerEntry(printer, { camera_port: printer.cameraPort })] as never },
     dir,
   );
-};
 const api = async <T>(path: string, cookie: string) =>
   (await (await fetch(`${app.url}${path}`, { headers: { cookie } })).json()) as T;
 const track = (s: Socket) => {

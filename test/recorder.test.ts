@@ -16,6 +16,7 @@ import {
   getPage,
   login,
   postForm,
+  printerEntry,
   startApp,
   type TestApp,
   until,
@@ -34,9 +35,9 @@ const PRINT_ERROR = 0x0300_4000;
 
 beforeAll(async () => {
   printer = await startFakePrinter({ commandDelayMs: 30, frameIntervalMs: 100 });
-  const lan = { host: "127.0.0.1", serial: printer.serial, access_code: printer.accessCode };
-  const ports = { mqtt_port: printer.mqttPort, camera_port: printer.cameraPort };
-  app = await startApp({ printers: [{ name: "A1 bench", model: "A1", ...lan, ...ports }] as never });
+  app = await startApp({
+    printers: [printerEntry(printer, { name: "A1 bench", camera_port: printer.cameraPort })] as never,
+  });
   cookie = await login(app);
   await until(
     () => app.printers.get(1)?.lan.state,
