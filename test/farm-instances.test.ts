@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { useInstances } from "./app-fixture.ts";
 import { startFakePrinter } from "./fakes/bambu-printer.ts";
-import { csrfFrom, getPage, leaseHolder, login, printerEntry, type TestApp, until } from "./helpers.ts";
+import { apiRequest, csrfFrom, getPage, leaseHolder, login, printerEntry, type TestApp, until } from "./helpers.ts";
 import { upload } from "./library-helpers.ts";
 
 type Send = { id: number; status: string; progress: number; job_id?: number; reason?: string };
@@ -20,11 +20,7 @@ describe("the farm asked of the instance not holding the printer", () => {
   let fileId: number;
   let jobId: number;
   const json = async <T = Record<string, unknown>>(app: TestApp, method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${app.url}${path}`, {
-      method,
-      headers: { cookie, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    const res = await apiRequest(app, cookie, method, path, body);
     return { status: res.status, body: (await res.json()) as T };
   };
 

@@ -263,6 +263,14 @@ export async function getPage(app: { url: string }, path: string, cookie?: strin
   return { status: res.status, headers: res.headers, text: await res.text() };
 }
 
+/** An API request with a session cookie, its body (if any) sent as JSON; the response. */
+export const apiRequest = (app: { url: string }, cookie: string, method: string, path: string, body?: unknown) =>
+  fetch(`${app.url}${path}`, {
+    method,
+    headers: { cookie, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+
 /** Posts a form (URL-encoded) without following a redirect, as a browser's form or a script would. */
 export const postForm = (
   target: { url: string },

@@ -2,7 +2,18 @@
 // printers; after a queued print the printer waits for its plate to be cleared; the queue survives a restart.
 import { afterEach, describe, expect, test } from "bun:test";
 import { type FakePrinter, startFakePrinter } from "./fakes/bambu-printer.ts";
-import { csrfFrom, getPage, login, printerEntry, quietFor, startApp, type TestApp, tempDir, until } from "./helpers.ts";
+import {
+  apiRequest,
+  csrfFrom,
+  getPage,
+  login,
+  printerEntry,
+  quietFor,
+  startApp,
+  type TestApp,
+  tempDir,
+  until,
+} from "./helpers.ts";
 import { upload } from "./library-helpers.ts";
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
@@ -23,11 +34,7 @@ async function open(fakes: FakePrinter[], dir = tempDir(), model = "A1") {
   });
   const cookie = await login(app);
   const json = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${app.url}${path}`, {
-      method,
-      headers: { cookie, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    const res = await apiRequest(app, cookie, method, path, body);
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
   const items = async () => (await json("GET", "/api/queue")).body.items as Item[];

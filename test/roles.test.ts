@@ -4,16 +4,12 @@ import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import { migrate, migrateTo } from "../src/store/migrations.ts";
 import { useApp } from "./app-fixture.ts";
-import { addUser, csrfFrom, getPage, login, postForm } from "./helpers.ts";
+import { addUser, apiRequest, csrfFrom, getPage, login, postForm } from "./helpers.ts";
 
 const fx = useApp();
 
 const json = (cookie: string, path: string, method: string, body?: unknown) =>
-  fetch(`${fx.app.url}${path}`, {
-    method,
-    headers: { cookie, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  apiRequest(fx.app, cookie, method, path, body);
 
 describe("the operator role", () => {
   test("an admin adds an operator, and the users list names the role", async () => {

@@ -6,7 +6,17 @@ import { join } from "node:path";
 import { connect } from "node:tls";
 import { ftps } from "../src/lan/ftps-client.ts";
 import { startFakePrinter } from "./fakes/bambu-printer.ts";
-import { csrfFrom, getPage, login, printerEntry, startApp, type TestApp, tempDir, until } from "./helpers.ts";
+import {
+  apiRequest,
+  csrfFrom,
+  getPage,
+  login,
+  printerEntry,
+  startApp,
+  type TestApp,
+  tempDir,
+  until,
+} from "./helpers.ts";
 import { upload } from "./library-helpers.ts";
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
@@ -39,11 +49,7 @@ async function setup(opts: Parameters<typeof startFakePrinter>[0] = {}, model = 
   const cookie = await login(app);
   const csrf = csrfFrom((await getPage(app, "/settings", cookie)).text);
   const json = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${app.url}${path}`, {
-      method,
-      headers: { cookie, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    const res = await apiRequest(app, cookie, method, path, body);
     return { status: res.status, body: (await res.json()) as Record<string, unknown> & Send };
   };
   const file = async (name = "cubes-a1.gcode.3mf") =>

@@ -4,7 +4,7 @@
 // list links too; revoking stays with admins, and viewers do neither.
 import { describe, expect, test } from "bun:test";
 import { useApp } from "./app-fixture.ts";
-import { addUser, connected, connectSocket, csrfFrom, fakeJpeg, getPage, postForm } from "./helpers.ts";
+import { addUser, apiRequest, connected, connectSocket, csrfFrom, fakeJpeg, getPage, postForm } from "./helpers.ts";
 
 // Each test speaks from its own address (X-Forwarded-For, trusted here), so one test's guesses do not throttle another.
 const fx = useApp({ config: { trust_proxy: true } });
@@ -194,11 +194,7 @@ describe("in Settings and on the print's page", () => {
 
 describe("who may make and list links", () => {
   const api = (cookie: string, method: string, path: string, body?: unknown) =>
-    fetch(`${fx.app.url}${path}`, {
-      method,
-      headers: { cookie, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    apiRequest(fx.app, cookie, method, path, body);
 
   test("an operator makes a link by the API and from the print's page, and lists them; only admins revoke", async () => {
     const cookie = await addUser(fx.app, fx.cookie, "opal", "operator");
