@@ -11,6 +11,7 @@ import { numbers, openPostgres } from "../src/store/pg.ts";
 import { pgMigrate } from "../src/store/pg-migrate.ts";
 import { startPasswordRefuser } from "./fakes/postgres-password.ts";
 import { login, startApp, tempDir } from "./helpers.ts";
+import { runCommand } from "./process.ts";
 import { requirePython } from "./python.ts";
 import { type PostgresServer, startPostgres } from "./servers.ts";
 
@@ -34,16 +35,11 @@ function dir(): string {
   return d;
 }
 
-async function copyDb(...args: string[]) {
-  const p = Bun.spawn([process.execPath, MAIN, "copy-db", ...args], {
+const copyDb = (...args: string[]) =>
+  runCommand([process.execPath, MAIN, "copy-db", ...args], {
     cwd: dir(),
-    stdout: "pipe",
-    stderr: "pipe",
     env: { ...process.env, LAYERWATCH_TIMEZONE: "Europe/Helsinki" },
   });
-  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  return { code, out, err };
-}
 
 /** The old server's database: its summary says what it wrote. */
 function legacyDatabase(path: string): { users: Record<string, string>; readings: number; images: number } {

@@ -1,5 +1,5 @@
-// Runs layerwatch as a child process (the source or a compiled binary) and finds its URL in the log; finds the
-// ffmpeg decoders a server process started.
+// Runs layerwatch as a child process (the source or a compiled binary) and finds its URL in the log; runs a
+// command to its end; finds the ffmpeg decoders a server process started.
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -69,4 +69,14 @@ export function ffmpegChildren(parentPid: number): number[] {
     }
   }
   return pids;
+}
+
+/** Runs a command to its end, its output read as it comes; its exit code, stdout and stderr. */
+export async function runCommand(
+  cmd: string[],
+  opts: { cwd?: string; env?: Record<string, string | undefined> } = {},
+): Promise<{ code: number; out: string; err: string }> {
+  const p = Bun.spawn(cmd, { ...opts, stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  return { code, out, err };
 }
