@@ -21,7 +21,7 @@ import {
   until,
 } from "./helpers.ts";
 import { upload } from "./library-helpers.ts";
-import { startChild, writeConfig } from "./process.ts";
+import { runCommand, startChild, writeConfig } from "./process.ts";
 import { type PostgresServer, type RedisServer, startPostgres, startRedis } from "./servers.ts";
 
 const dist = join(import.meta.dir, "../dist");
@@ -157,15 +157,7 @@ test("the arm64 binary backs up a running server's database (the command and the
   writeConfig(dir);
   const config = join(dir, "config.json");
   const binary = [...QEMU, join(dist, "layerwatch-linux-arm64")];
-  const run = async (args: string[]) => {
-    const p = Bun.spawn([...binary, ...args], { cwd: dir, stdout: "pipe", stderr: "pipe" });
-    const [out, err, code] = await Promise.all([
-      new Response(p.stdout).text(),
-      new Response(p.stderr).text(),
-      p.exited,
-    ]);
-    return { out, err, code };
-  };
+  const run = (args: string[]) => runCommand([...binary, ...args], { cwd: dir });
   const readings = (path: string) => {
     const db = new Database(path, { readonly: true });
     try {
@@ -262,15 +254,7 @@ describe("inside the compiled binaries, PostgreSQL and Redis", () => {
     test(`the ${arch} binary migrates a PostgreSQL database and uses Redis locks and pub/sub`, async () => {
       const binary = join(dist, `layerwatch-linux-${arch}`);
       const database = await pg.createDatabase();
-      const run = Bun.spawn([...prefix, binary, "probe-engines", database, redis.url], {
-        stdout: "pipe",
-        stderr: "pipe",
-      });
-      const [out, err, code] = await Promise.all([
-        new Response(run.stdout).text(),
-        new Response(run.stderr).text(),
-        run.exited,
-      ]);
+      const { out, err, code } = await runCommand([...prefix, binary, "probe-engines", database, redis.url]);
       expect(`${code} ${err}`).toBe("0 ");
       expect(JSON.parse(out)).toEqual({
         ok: true,
@@ -327,16 +311,12 @@ describe("inside the compiled binaries, PostgreSQL and Redis", () => {
     ]);
     db.close();
     const database = await pg.createDatabase();
-    const run = Bun.spawn([...QEMU, join(dist, "layerwatch-linux-arm64"), "copy-db", source, database], {
-      cwd: dir,
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const [out, err, code] = await Promise.all([
-      new Response(run.stdout).text(),
-      new Response(run.stderr).text(),
-      run.exited,
-    ]);
+    const { out, err, code } = await runCommand(
+      [...QEMU, join(dist, "layerwatch-linux-arm64"), "copy-db", source, database],
+      {
+        cwd: dir,
+      },
+    );
     expect(`${code} ${err}`).toStartWith("0 ");
     expect(out).toMatch(/^readings +12000 +12000$/m);
     expect(out).toContain("counts match");
