@@ -1,16 +1,14 @@
 // Personal API tokens (PRINTERS.md §9): a script with an operator's token uploads to the library, sends a print
 // to the fake A1 and reads the send; a viewer's token cannot write; a revoked or unknown token is 401; the token
 // is in the page that made it and nowhere else (no log, no later page).
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { useCleanup } from "./app-fixture.ts";
 import { startFakePrinter } from "./fakes/bambu-printer.ts";
 import { addUser, csrfFrom, getPage, login, postForm, printerEntry, startApp, type TestApp, until } from "./helpers.ts";
 import { LIBRARY_FIXTURES } from "./library-helpers.ts";
 
-const cleanup: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
+const cleanup = useCleanup();
 
 /** Makes a token through Settings as the user would; the token is read from the answer that shows it once. */
 async function makeToken(app: TestApp, cookie: string, name: string) {

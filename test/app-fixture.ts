@@ -73,6 +73,23 @@ export function useApp(opts: AppFixtureOptions = {}): AppFixture {
   };
 }
 
+/** What a test file hands `useCleanup`: each is run after the current test, the last pushed first. */
+export type Cleanup = { push(...fns: (() => unknown)[]): void };
+
+/**
+ * Call at the top of a test file whose tests start their own servers, fakes or sockets: what a test pushes is
+ * stopped after it (and anything pushed outside a test, after the file), the last pushed first.
+ */
+export function useCleanup(): Cleanup {
+  const fns: (() => unknown)[] = [];
+  const run = async () => {
+    for (const fn of fns.splice(0).reverse()) await fn();
+  };
+  afterEach(run);
+  afterAll(run);
+  return { push: (...more) => void fns.push(...more) };
+}
+
 export type InstancesFixture = {
   /** The PostgreSQL server the instances share (started in beforeAll). */
   readonly pg: PostgresServer;

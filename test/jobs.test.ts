@@ -1,6 +1,7 @@
 // Prints become jobs from the printer's state, whatever reports it: a fake A1 on the LAN, or a camera Pi's
 // structured status alone. Each keeps its layers, duration, errors, weather and frames.
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
+import { useCleanup } from "./app-fixture.ts";
 import { startFakePrinter } from "./fakes/bambu-printer.ts";
 import {
   connected,
@@ -18,10 +19,7 @@ import {
 } from "./helpers.ts";
 import { type PostgresServer, startPostgres } from "./servers.ts";
 
-const cleanup: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
+const cleanup = useCleanup();
 
 type Job = {
   id: number;

@@ -1,6 +1,7 @@
 // The print queue (PRINTERS.md §9) against two fake A1s: items for a printer or by rule, started in order on idle
 // printers; after a queued print the printer waits for its plate to be cleared; the queue survives a restart.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
+import { useCleanup } from "./app-fixture.ts";
 import { type FakePrinter, startFakePrinter } from "./fakes/bambu-printer.ts";
 import {
   apiRequest,
@@ -16,10 +17,7 @@ import {
 } from "./helpers.ts";
 import { upload } from "./library-helpers.ts";
 
-const cleanup: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
+const cleanup = useCleanup();
 
 type Item = { id: number; status: string; position: number; assigned_printer: number | null; send_id: number | null };
 

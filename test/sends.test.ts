@@ -1,10 +1,11 @@
 // Sending a library file to a printer (PRINTERS.md §9) against the fake A1: FTPS with implicit TLS whose data
 // connection must resume the control connection's session, then MQTT project_file, confirmed by the state. Also
 // what is refused before any upload, a missing SD card, a print that never starts, reprint and skipping objects.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { connect } from "node:tls";
 import { ftps } from "../src/lan/ftps-client.ts";
+import { useCleanup } from "./app-fixture.ts";
 import { startFakePrinter } from "./fakes/bambu-printer.ts";
 import {
   apiRequest,
@@ -19,10 +20,7 @@ import {
 } from "./helpers.ts";
 import { upload } from "./library-helpers.ts";
 
-const cleanup: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
+const cleanup = useCleanup();
 
 type Send = { id: number; status: string; progress: number; reason?: string; error?: string; job_id?: number };
 
