@@ -18,6 +18,18 @@ export const CUBES_A1_PLATE = {
   ],
 };
 
+/** A library file's plate as the store keeps it: an A1 plate with one PLA filament and one object. */
+export const LIBRARY_PLATE_ROW = {
+  plate: 1,
+  name: "Plate 1",
+  estimate_s: 2712,
+  model: "A1",
+  nozzle_mm: 0.4,
+  filaments_json: '[{"type":"PLA","color":"#FFFFFF","grams":10.49}]',
+  objects_json: '[{"id":159,"name":"Cube A"}]',
+  thumbnail: 1,
+};
+
 /** Posts a file to /api/library as multipart (a field before it, as forms often have), with the CSRF header. */
 export async function upload(
   app: { url: string },
