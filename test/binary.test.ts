@@ -17,6 +17,7 @@ import {
   fakeJpeg,
   login,
   nextEvent,
+  printerEntry,
   tempDir,
   until,
 } from "./helpers.ts";
@@ -43,9 +44,7 @@ for (const [arch, prefix] of [
       dirs.push(dir);
       // The compiled MQTT client and TLS must reach a printer: a fake A1 over real sockets.
       const printer = await startFakePrinter({ frameIntervalMs: 200 });
-      const lan = { host: "127.0.0.1", serial: printer.serial, access_code: printer.accessCode };
-      const ports = { mqtt_port: printer.mqttPort, camera_port: printer.cameraPort };
-      writeConfig(dir, { printers: [{ name: "A1", model: "A1", ...lan, ...ports }] });
+      writeConfig(dir, { printers: [printerEntry(printer, { camera_port: printer.cameraPort })] });
       const child = await startChild([...prefix, binary, "--config", join(dir, "config.json")], dir);
       try {
         const health = await fetch(`${child.url}/healthz`);
@@ -108,9 +107,7 @@ for (const [arch, prefix] of [
     const dir = tempDir("layerwatch-bin-library-");
     dirs.push(dir);
     const printer = await startFakePrinter({ sentPrint: { layers: 3, stepMs: 200 } });
-    const lan = { host: "127.0.0.1", serial: printer.serial, access_code: printer.accessCode, camera: false };
-    const ports = { mqtt_port: printer.mqttPort, ftps_port: printer.ftpsPort };
-    writeConfig(dir, { printers: [{ name: "A1", model: "A1", ...lan, ...ports }] });
+    writeConfig(dir, { printers: [printerEntry(printer, { camera: false, ftps_port: printer.ftpsPort })] });
     const child = await startChild([...prefix, binary, "--config", join(dir, "config.json")], dir);
     try {
       const cookie = await login(child, "admin", "binary-pass-1");
