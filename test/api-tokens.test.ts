@@ -126,3 +126,129 @@ describe("personal API tokens", () => {
     expect(JSON.stringify(app.logs)).not.toContain(token);
   });
 });
+
+describe("a changed password and API tokens", () => {
+  /** Changes the user's own password through Settings; `revoke` ticks or unticks the box the form offers. */
+  async function changePassword(app: TestApp, cookie: string, current: string, next: string, revoke: boolean) {
+    const page = (await getPage(app, "/settings", cookie)).text;
+    const offered = /name="api_tokens_offered" value="1"/.test(page);
+    const fields: Record<string, string> = { _csrf: csrfFrom(page), current, next };
+    if (offered) fields.api_tokens_offered = "1";
+    if (revoke) fields.revoke_api_tokens = "1";
+    return postForm(app, "/settings/password", fields, { cookie, "hx-request": "true" });
+  }
+
+  test("with the box ticked (as it is at first) the user's tokens stop working at once", async () => {
+    const app = await startApp();
+    cleanup.push(() => app.close());
+    const operator = await addUser(app, await login(app), "otto", "operator");
+    const token = await makeToken(app, operator, "farm script");
+    const other = await makeToken(app, operator, "dashboard");
+    expect((await bearer(app, token, "GET", "/api/library")).status).toBe(200);
+    const page = (await getPage(app, "/settings", operator)).text;
+    expect(page).toMatch(/name="revoke_api_tokens" value="1" checked/);
+    expect(page).toContain("Also revoke my 2 API tokens");
+
+    const res = await changePassword(app, operator, "otto-password", "otto-password-2", true);
+    expect(res.status).toBe(200);
+    const answer = await res.text();
+    expect(answer).toContain("2 API tokens were revoked.");
+    expect(answer).not.toContain("revoke_api_tokens");
+    expect((await bearer(app, token, "GET", "/api/library")).status).toBe(401);
+    expect((await bearer(app, other, "GET", "/api/library")).status).toBe(401);
+    const line = app.logs.find((l) => l.msg === "password changed");
+    expect(line?.fields).toEqual({ user: "otto", api_tokens_revoked: 2 });
+    const logged = JSON.stringify(app.logs);
+    expect(logged).not.toContain(token);
+    expect(logged).not.toContain(other);
+  });
+
+  test("with the box unticked the user's tokens keep working; with none, no box is offered", async () => {
+    const app = await startApp();
+    cleanup.push(() => app.close());
+    const admin = await login(app);
+    expect((await getPage(app, "/settings", admin)).text).not.toContain("revoke_api_tokens");
+    const operator = await addUser(app, admin, "olga", "operator");
+    const token = await makeToken(app, operator, "farm script");
+    const res = await changePassword(app, operator, "olga-password", "olga-password-2", false);
+    expect(res.status).toBe(200);
+    expect(await res.text()).not.toContain("revoked");
+    expect((await bearer(app, token, "GET", "/api/library")).status).toBe(200);
+    expect(app.logs.find((l) => l.msg === "password changed")?.fields).toEqual({ user: "olga", api_tokens_revoked: 0 });
+    // A wrong current password changes nothing and revokes nothing.
+    const wrong = await changePassword(app, operator, "not-it", "olga-password-3", true);
+    expect(wrong.status).toBe(400);
+    expect((await bearer(app, token, "GET", "/api/library")).status).toBe(200);
+  });
+
+  test("an admin setting another user's password logs them out and revokes their tokens; the page says so", async () => {
+    const app = await startApp();
+    cleanup.push(() => app.close());
+    const admin = await login(app);
+    const operator = await addUser(app, admin, "oona", "operator");
+    const token = await makeToken(app, operator, "farm script");
+    const adminToken = await makeToken(app, admin, "admin's own");
+    const oona = (await app.store.users.byName("oona"))!;
+    const page = (await getPage(app, "/settings", admin)).text;
+    expect(page).toContain(`action="/settings/users/${oona.id}/password"`);
+    expect(page).toContain("revokes their API tokens");
+    // Only an admin may, and only with the form's CSRF token.
+    const opCsrf = csrfFrom((await getPage(app, "/settings", operator)).text);
+    const byOperator = await postForm(
+      app,
+      `/settings/users/${oona.id}/password`,
+      { _csrf: opCsrf, password: "taken-over-1" },
+      { cookie: operator },
+    );
+    expect(byOperator.status).toBe(403);
+    const forged = await postForm(
+      app,
+      `/settings/users/${oona.id}/password`,
+      { password: "x".repeat(9) },
+      { cookie: admin },
+    );
+    expect(forged.status).toBe(403);
+    expect((await bearer(app, token, "GET", "/api/library")).status).toBe(200);
+
+    const csrf = csrfFrom(page);
+    const short = await postForm(
+      app,
+      `/settings/users/${oona.id}/password`,
+      { _csrf: csrf, password: "short" },
+      { cookie: admin, "hx-request": "true" },
+    );
+    expect(short.status).toBe(400);
+    expect((await bearer(app, token, "GET", "/api/library")).status).toBe(200);
+
+    const res = await postForm(
+      app,
+      `/settings/users/${oona.id}/password`,
+      { _csrf: csrf, password: "oona-new-password" },
+      { cookie: admin, "hx-request": "true" },
+    );
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain(
+      "Password set for oona; they were logged out everywhere. 1 API token was revoked.",
+    );
+    expect((await bearer(app, token, "GET", "/api/library")).status).toBe(401);
+    expect((await getPage(app, "/settings", operator)).status).not.toBe(200);
+    expect(await login(app, "oona", "oona-new-password")).toBeString();
+    // The admin's own token is not theirs to lose here.
+    expect((await bearer(app, adminToken, "GET", "/api/library")).status).toBe(200);
+    expect(app.logs.find((l) => l.msg === "password reset by an admin")?.fields).toEqual({
+      user: "oona",
+      by: "admin",
+      api_tokens_revoked: 1,
+    });
+    expect(JSON.stringify(app.logs)).not.toContain(token);
+    // An admin changes their own password in their own form, which asks for the current one.
+    const me = (await app.store.users.byName("admin"))!;
+    const self = await postForm(
+      app,
+      `/settings/users/${me.id}/password`,
+      { _csrf: csrf, password: "admin-new-password" },
+      { cookie: admin },
+    );
+    expect(self.status).toBe(400);
+  });
+});

@@ -1,6 +1,7 @@
 // Prints become jobs from the printer's state, whatever reports it: a fake A1 on the LAN, or a camera Pi's
 // structured status alone. Each keeps its layers, duration, errors, weather and frames.
 import { afterAll, describe, expect, test } from "bun:test";
+import { SQL } from "bun";
 import { useCleanup } from "./app-fixture.ts";
 import { startFakePrinter } from "./fakes/bambu-printer.ts";
 import {
@@ -11,6 +12,7 @@ import {
   fakeJpeg,
   login,
   printerEntry,
+  quietFor,
   sleep,
   startApp,
   type TestApp,
@@ -177,3 +179,52 @@ for (const engine of ENGINES)
       expect(job).toContain("No frames were archived for this print.");
     });
   });
+
+// PostgreSQL only: a SQLite group commit runs within one tick, so no batch is ever under way while a report comes.
+describe("postgres: a print's end and the group commit under way", () => {
+  test("a print that fails while a group commit carries its earlier progress keeps and counts its error", async () => {
+    const app = await startApp({ ...(await engineConfig("postgres")), printers: [{ name: "A1" }] as never });
+    cleanup.push(() => app.close());
+    const cookie = await login(app);
+    const api = async <T>(path: string) =>
+      (await (await fetch(`${app.url}${path}`, { headers: { cookie } })).json()) as T;
+    const device = await tokenDevice(app, cookie);
+    const status = (s: Record<string, unknown>) => emitWithAck(device, "status", { file_name: "part", ...s });
+    const db = new SQL(app.config.database_url, { max: 1 });
+    cleanup.push(() => db.close());
+    await status({ gcode_status: "RUNNING", current_layer: 1, total_layers: 3 });
+    const [opened] = await until(
+      () => db`SELECT count(*)::int AS n FROM job_events`,
+      ([r]) => r.n > 0,
+    );
+    expect(opened.n).toBeGreaterThan(0);
+    // Another session holds job_events: the group commit with the layer-2 report's timeline entry and the job's
+    // progress as it was then (no error yet) is under way but cannot finish, as on a slow server.
+    await db.unsafe("BEGIN");
+    await db.unsafe("LOCK TABLE job_events IN SHARE MODE");
+    await status({ gcode_status: "RUNNING", current_layer: 2 });
+    const [waiting] = await until(
+      () => db`SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO job_events%'`,
+      ([r]) => r.n > 0,
+    );
+    expect(waiting.n).toBe(1);
+    // Its acknowledgement comes once its own status row is stored: behind that commit too.
+    const failed = status({ gcode_status: "FAILED", print_error_code: 0x0300_4000 });
+    await quietFor(300);
+    // The end is not written past that commit: it would land first and be overwritten by the older progress.
+    const [held] = await db`SELECT outcome FROM jobs`;
+    await db.unsafe("COMMIT");
+    expect(await failed).toMatchObject({ ok: true });
+    expect(held.outcome).toBe("running");
+    const [job] = await until(
+      () => api<Job[]>("/api/printers/1/jobs"),
+      (j) => j[0]?.outcome === "failed",
+    );
+    expect(job).toMatchObject({ outcome: "failed", layer: 2 });
+    expect((await api<Job>(`/api/jobs/${job!.id}`)).errors).toEqual([{ code: "0300_4000", kind: "print_error" }]);
+    const stats = await api<{ months: { prints: number; failed: number }[]; errors: { code: string }[] }>("/api/stats");
+    expect(stats.months).toMatchObject([{ prints: 1, failed: 1 }]);
+    expect(stats.errors.map((e) => e.code)).toEqual(["0300_4000"]);
+  });
+});

@@ -175,3 +175,38 @@ describe("upgrading a database made by the release before printers (schema 3)", 
     }
   });
 });
+
+describe("upgrading a database made by the release before refused Spoolman uses (schema 17)", () => {
+  test("every Spoolman use is kept; those not yet reported are still pending and none is refused", async () => {
+    const { Database } = await import("bun:sqlite");
+    const { migrateTo } = await import("../src/store/migrations.ts");
+    const dir17 = tempDir();
+    const db = new Database(join(dir17, "app.db"), { create: true, strict: true });
+    migrateTo(db, 17, { zone: "Europe/Helsinki" });
+    const at = Date.parse("2026-03-02T10:00:00Z");
+    const use = db.query(`INSERT INTO spoolman_uses
+      (job_id, printer_id, tray, spool_id, grams, source, created_at, reported_at, attempts, last_error)
+      VALUES (?, 1, 0, 5, 4.5, 'plate', ?, ?, ?, ?)`);
+    use.run(1, at, at + 1, 1, null);
+    use.run(2, at, null, 3, "Spoolman answered 404: No spool with ID 5 found.");
+    use.run(3, at, null, 0, null);
+    db.close();
+
+    const upgraded = await startApp({ timezone: "Europe/Helsinki" }, dir17);
+    try {
+      const all = upgraded.store.db.query("SELECT job_id, refused_at FROM spoolman_uses ORDER BY id").all();
+      expect(all).toEqual([
+        { job_id: 1, refused_at: null },
+        { job_id: 2, refused_at: null },
+        { job_id: 3, refused_at: null },
+      ]);
+      expect(upgraded.store.spoolman.pending(10).map((u) => [u.job_id, u.attempts])).toEqual([
+        [2, 3],
+        [3, 0],
+      ]);
+      expect(upgraded.store.spoolman.refusedUses(10)).toEqual([]);
+    } finally {
+      await upgraded.close();
+    }
+  });
+});

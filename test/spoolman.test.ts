@@ -6,7 +6,17 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { usesOf } from "../src/integrations/spoolman.ts";
 import { type FakePrinter, startFakePrinter } from "./fakes/bambu-printer.ts";
 import { type FakeSpoolman, startFakeSpoolman } from "./fakes/spoolman.ts";
-import { csrfFrom, getPage, login, postForm, printerEntry, startApp, type TestApp, until } from "./helpers.ts";
+import {
+  csrfFrom,
+  getPage,
+  login,
+  postForm,
+  printerEntry,
+  quietFor,
+  startApp,
+  type TestApp,
+  until,
+} from "./helpers.ts";
 
 let app: TestApp;
 let printer: FakePrinter;
@@ -257,5 +267,119 @@ describe("without spoolman_url", () => {
     } finally {
       await plain.close();
     }
+  });
+});
+
+describe("a use Spoolman refuses for good", () => {
+  type RefusedUse = { id: number; job_id: number; spool_id: number; grams: number; last_error: string };
+  const refused = async () =>
+    ((await (await fetch(`${app.url}/api/spoolman/refused`, { headers: { cookie } })).json()) as { uses: RefusedUse[] })
+      .uses;
+  const refusedLog = () => app.logs.filter((l) => l.msg.startsWith("Spoolman refused a filament use"));
+
+  test("a use for a spool deleted in Spoolman is refused once, not asked again, and a newer use still arrives", async () => {
+    const deleted = spoolman.remove(12);
+    spoolman.uses.length = 0;
+    try {
+      // Tray 1 (spool 12, deleted) drops 50 → 45 % of 750 g.
+      const first = await runPrint("deleted spool", [70, 45]);
+      const [use] = await until(refused, (r) => r.length === 1);
+      expect(use).toMatchObject({ job_id: first.id, spool_id: 12, grams: 37.5 });
+      expect(use!.last_error).toContain("404");
+      expect(use!.last_error).toContain("No spool with ID 12 found.");
+      expect(await pending()).toEqual([]);
+      // The retry timer runs every 150 ms in this app: six rounds would each have asked again.
+      await quietFor(900);
+      expect(spoolman.missing.filter((r) => r === "PUT /api/v1/spool/12/use")).toHaveLength(1);
+      expect(refusedLog()).toHaveLength(1);
+      expect(refusedLog()[0]!.fields).toMatchObject({ job: first.id, spool: 12 });
+
+      // Tray 0 (spool 11) drops 70 → 65 % of 1000 g: not held up by the refused one.
+      await runPrint("after the refusal", [65, 45]);
+      await until(
+        () => spoolman.uses.length,
+        (n) => n === 1,
+      );
+      expect(spoolman.uses).toEqual([{ spool: 11, use_weight: 50 }]);
+      expect(await until(pending, (p) => p.length === 0)).toEqual([]);
+      expect((await refused()).map((u) => u.spool_id)).toEqual([12]);
+    } finally {
+      spoolman.restore(deleted);
+    }
+  });
+
+  test("Settings lists it with Spoolman's answer; an admin's Try again sends it once the spool exists", async () => {
+    const [use] = await refused();
+    expect(use?.spool_id).toBe(12);
+    const page = (await getPage(app, "/settings", cookie)).text;
+    expect(page).toContain('hx-get="/settings/spoolman"');
+    const part = await getPage(app, "/settings/spoolman", cookie);
+    expect(part.status).toBe(200);
+    expect(part.text).toContain("Uses Spoolman refused");
+    expect(part.text).toContain("No spool with ID 12 found.");
+    expect(part.text).toContain(`action="/settings/spoolman/uses/${use!.id}/retry"`);
+    expect(part.text).toContain("Try again");
+
+    // Only admins see it or press it, and only with the form's CSRF token.
+    const viewer = await login(app, "viv", "viv-password-1");
+    expect((await getPage(app, "/settings/spoolman", viewer)).status).toBe(403);
+    const vCsrf = csrfFrom((await getPage(app, "/settings", viewer)).text);
+    const byViewer = await postForm(
+      app,
+      `/settings/spoolman/uses/${use!.id}/retry`,
+      { _csrf: vCsrf },
+      { cookie: viewer },
+    );
+    expect(byViewer.status).toBe(403);
+    expect((await postForm(app, `/settings/spoolman/uses/${use!.id}/retry`, {}, { cookie })).status).toBe(403);
+    expect(await refused()).toHaveLength(1);
+
+    spoolman.uses.length = 0;
+    const csrf = csrfFrom(part.text);
+    const res = await postForm(
+      app,
+      `/settings/spoolman/uses/${use!.id}/retry`,
+      { _csrf: csrf },
+      { cookie, "hx-request": "true" },
+    );
+    expect(res.status).toBe(200);
+    const answer = await res.text();
+    expect(answer).toContain("Sent to Spoolman again.");
+    expect(answer).not.toContain("No spool with ID 12 found.");
+    expect(spoolman.uses).toEqual([{ spool: 12, use_weight: 37.5 }]);
+    expect(await refused()).toEqual([]);
+    expect(await pending()).toEqual([]);
+    // Tried again once: not a refused use any more.
+    const again = await postForm(
+      app,
+      `/settings/spoolman/uses/${use!.id}/retry`,
+      { _csrf: csrf },
+      { cookie, "hx-request": "true" },
+    );
+    expect(again.status).toBe(400);
+    expect(await again.text()).toContain("No such refused use.");
+    // Each round of the retry timer would have sent it again: it went once.
+    await quietFor(450);
+    expect(spoolman.uses).toHaveLength(1);
+  });
+
+  test("Spoolman failing (503) is not a refusal: the use is kept pending and arrives once Spoolman recovers", async () => {
+    spoolman.failing = true;
+    spoolman.uses.length = 0;
+    try {
+      // Tray 0 (spool 11) drops 65 → 60 % of 1000 g.
+      await runPrint("Spoolman failing", [60, 45]);
+      const [kept] = await until(pending, (p) => p.length === 1 && p[0]!.attempts >= 2);
+      expect(kept!.last_error).toContain("503");
+      expect(await refused()).toEqual([]);
+    } finally {
+      spoolman.failing = false;
+    }
+    await until(
+      () => spoolman.uses.length,
+      (n) => n === 1,
+    );
+    expect(spoolman.uses).toEqual([{ spool: 11, use_weight: 50 }]);
+    expect(await until(pending, (p) => p.length === 0)).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 // The store on both engines: every case runs on a fresh SQLite file (opened as the app opens it, db.ts) and on a
 // fresh PostgreSQL database (migrated by pg-migrate.ts), through the same AsyncStore methods and write queue; the
 // answers of the two runs are compared call by call at the end, and every method must have been called on both.
-import { afterAll, beforeAll, beforeEach, describe, expect, setSystemTime, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, setSystemTime, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -1459,6 +1459,43 @@ for (const engine of ENGINES) {
       expect(await s.queue.byId(c)).toBeNull();
     });
 
+    test("all of a user's live tokens are revoked at once, and counted; other users' are kept", async () => {
+      const ann = await s.users.insert("ann", "h", "operator");
+      const bob = await s.users.insert("bob", "h", "viewer");
+      const gone = await s.apiTokens.insert(ann, "old", "hash-a", NOW);
+      await s.apiTokens.revoke(gone, ann, NOW + 1);
+      await s.apiTokens.insert(ann, "script", "hash-b", NOW);
+      await s.apiTokens.insert(ann, "other", "hash-c", NOW);
+      await s.apiTokens.insert(bob, "bob's", "hash-d", NOW);
+      expect(await s.apiTokens.revokeAllOfUser(ann, NOW + 2)).toBe(2);
+      expect(await s.apiTokens.ofUser(ann)).toEqual([]);
+      expect(await s.apiTokens.byHash("hash-b")).toBeNull();
+      expect(await s.apiTokens.revokeAllOfUser(ann, NOW + 3)).toBe(0);
+      expect((await s.apiTokens.ofUser(bob)).map((t) => t.name)).toEqual(["bob's"]);
+    });
+
+    test("Spoolman: a use refused for good is no longer pending, is listed, and is pending again once retried", async () => {
+      const job = await s.jobs.insert(1, "a", "a.3mf", NOW);
+      const use = { job_id: job, printer_id: 1, spool_id: 9, grams: 4.5, source: "plate" as const, created_at: NOW };
+      const a = (await s.spoolman.addUse({ ...use, tray: 0 }))!;
+      const b = (await s.spoolman.addUse({ ...use, tray: 1 }))!;
+      const c = (await s.spoolman.addUse({ ...use, tray: 2 }))!;
+      await s.spoolman.refused(a, "Spoolman answered 404: No spool with ID 9 found.", NOW + 1);
+      await s.spoolman.refused(c, "Spoolman answered 400: bad", NOW + 2);
+      expect((await s.spoolman.pending(10)).map((u) => u.id)).toEqual([b]);
+      expect(await s.spoolman.refusedUses(10)).toMatchObject([
+        { id: c, refused_at: NOW + 2, attempts: 1, last_error: "Spoolman answered 400: bad" },
+        { id: a, refused_at: NOW + 1, attempts: 1, last_error: "Spoolman answered 404: No spool with ID 9 found." },
+      ]);
+      expect(await s.spoolman.retry(b)).toBeNull();
+      expect(await s.spoolman.retry(a)).toMatchObject({ id: a, refused_at: null, attempts: 1 });
+      expect(await s.spoolman.retry(a)).toBeNull();
+      expect((await s.spoolman.pending(10)).map((u) => u.id)).toEqual([a, b]);
+      expect((await s.spoolman.refusedUses(10)).map((u) => u.id)).toEqual([c]);
+      await s.spoolman.reported(a, NOW + 3);
+      expect(await s.spoolman.retry(a)).toBeNull();
+    });
+
     test("the store answers while open, and says so", async () => {
       expect(await s.healthy()).toBe(true);
       expect(s.engine).toBe(engine);
@@ -1525,4 +1562,9 @@ describe("both engines", () => {
       expect({ i, ...other }).toEqual({ i, ...call });
     }
   });
+});
+
+// Each PostgreSQL case opens its own pool: closed after its test, or the cases together outgrow max_connections.
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
 });

@@ -13,7 +13,7 @@ import type {
   ShareListRow,
   UserRow,
 } from "../src/store/store.ts";
-import { formatStamp, type ViewContext } from "./context.ts";
+import { count, formatStamp, type ViewContext } from "./context.ts";
 import { Csrf, type Flash, FlashMessage } from "./forms.tsx";
 import { Layout } from "./layout.tsx";
 import { ApiTokensSection } from "./settings-api-tokens.tsx";
@@ -125,6 +125,35 @@ export function UsersSection(props: {
             ) : (
               ""
             )}
+            {admin && u.id !== ctx.user?.id ? (
+              <details class="set-password">
+                <summary>{t.setPassword}</summary>
+                <form
+                  method="post"
+                  action={`/settings/users/${u.id}/password`}
+                  hx-post={`/settings/users/${u.id}/password`}
+                  hx-target="#users"
+                  hx-swap="outerHTML"
+                >
+                  <Csrf ctx={ctx} />
+                  <label for={`set-password-${u.id}`} safe>
+                    {t.newPasswordFor.replace("{name}", u.username)}
+                  </label>
+                  <input
+                    id={`set-password-${u.id}`}
+                    name="password"
+                    type="password"
+                    required
+                    minlength="8"
+                    autocomplete="new-password"
+                  />
+                  <p class="muted">{t.setPasswordHelp}</p>
+                  <button type="submit">{t.setPassword}</button>
+                </form>
+              </details>
+            ) : (
+              ""
+            )}
           </li>
         ))}
       </ul>
@@ -167,7 +196,8 @@ export function UsersSection(props: {
   );
 }
 
-export function PasswordForm(props: { ctx: ViewContext; flash?: Flash }) {
+/** `apiTokens`: how many live API tokens the user has; the box to revoke them is offered only when there are some. */
+export function PasswordForm(props: { ctx: ViewContext; flash?: Flash; apiTokens: number }) {
   const { ctx } = props;
   const { t } = ctx;
   return (
@@ -187,6 +217,17 @@ export function PasswordForm(props: { ctx: ViewContext; flash?: Flash }) {
       <input id="current" name="current" type="password" required autocomplete="current-password" />
       <label for="next">{t.newPassword}</label>
       <input id="next" name="next" type="password" required minlength="8" autocomplete="new-password" />
+      {props.apiTokens > 0 ? (
+        <>
+          <input type="hidden" name="api_tokens_offered" value="1" />
+          <label class="check">
+            <input type="checkbox" name="revoke_api_tokens" value="1" checked />{" "}
+            {count(ctx, "revokeMyApiTokens", props.apiTokens)}
+          </label>
+        </>
+      ) : (
+        ""
+      )}
       <button type="submit">{t.save}</button>
     </form>
   );
@@ -262,6 +303,8 @@ export function SettingsPage(props: {
   shares?: ShareListRow[];
   apiTokens?: ApiTokenRow[];
   apiCreated?: { name: string; token: string };
+  /** Whether spoolman_url is set: Settings' Spoolman part is loaded after the page. */
+  spoolman?: boolean;
 }) {
   const { ctx } = props;
   return (
@@ -272,7 +315,7 @@ export function SettingsPage(props: {
         <PrintersSection ctx={ctx} printers={props.printers} />
         <IntervalsForm ctx={ctx} values={props.intervals} devices={props.devices} />
         <UsersSection ctx={ctx} users={props.users} />
-        <PasswordForm ctx={ctx} />
+        <PasswordForm ctx={ctx} apiTokens={props.apiTokens?.length ?? 0} />
         {props.apiTokens ? <ApiTokensSection ctx={ctx} tokens={props.apiTokens} created={props.apiCreated} /> : ""}
         {ctx.user?.role === "admin" && props.tokens ? (
           <TokensSection ctx={ctx} tokens={props.tokens} created={props.created} printers={props.printers} />
@@ -280,6 +323,11 @@ export function SettingsPage(props: {
           ""
         )}
         {ctx.user?.role === "admin" && props.targets ? <NotifySection ctx={ctx} targets={props.targets} /> : ""}
+        {ctx.user?.role === "admin" && props.spoolman ? (
+          <div id="spoolman-uses" hx-get="/settings/spoolman" hx-trigger="load"></div>
+        ) : (
+          ""
+        )}
         {roleAtLeast(ctx.user?.role, "operator") && props.shares ? (
           <SharesSection ctx={ctx} shares={props.shares} />
         ) : (

@@ -71,6 +71,7 @@ export async function settingsPage(
     apiTokens,
     devices: deps.devices.connected(),
     printers: summariesOf(deps),
+    spoolman: !!deps.config.spoolman_url,
     ...extra,
   });
 }
@@ -233,19 +234,52 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
       )
 
       .post(
+        "/settings/users/:id/password",
+        async (c) => {
+          const result = await users.resetPassword(c.session.user, c.params.id, c.body.password ?? "");
+          const ctx = tools.view(c.session);
+          const flash: Flash = result.ok
+            ? {
+                kind: "ok",
+                text: `${tools.t.passwordSet.replace("{name}", result.value.user.username)} ${count(ctx, "apiTokensRevoked", result.value.revoked)}`,
+              }
+            : { kind: "error", text: translate(tools.t, result.error) };
+          const fragment = UsersSection({ ctx, users: await users.list(), flash });
+          return respond(c, fragment, flash, result.ok ? 200 : 400);
+        },
+        {
+          ...admin,
+          params: IdParams,
+          body: t.Object({ ...Csrf, password: t.Optional(t.String({ maxLength: 1024 })) }),
+        },
+      )
+
+      .post(
         "/settings/password",
         async (c) => {
           const { session, body } = c;
+          // Revoked unless the box was offered and left unticked: a form from before the user had tokens revokes.
+          const revokeApiTokens = body.revoke_api_tokens === "1" || body.api_tokens_offered !== "1";
           const result = await users.changePassword(
             session.user,
             body.current ?? "",
             body.next ?? "",
             session.tokenHash,
+            {
+              revokeApiTokens,
+            },
           );
+          const ctx = tools.view(session);
           const flash: Flash = result.ok
-            ? { kind: "ok", text: tools.t.passwordChanged }
+            ? {
+                kind: "ok",
+                text: result.value
+                  ? `${tools.t.passwordChanged} ${count(ctx, "apiTokensRevoked", result.value)}`
+                  : tools.t.passwordChanged,
+              }
             : { kind: "error", text: translate(tools.t, result.error) };
-          return respond(c, PasswordForm({ ctx: tools.view(session), flash }), flash, result.ok ? 200 : 400);
+          const apiTokens = (await deps.apiTokens.ofUser(session.user.id)).length;
+          return respond(c, PasswordForm({ ctx, flash, apiTokens }), flash, result.ok ? 200 : 400);
         },
         {
           auth: "form",
@@ -253,6 +287,8 @@ export function settingsRoutes(deps: HttpDeps, tools: RequestTools) {
             ...Csrf,
             current: t.Optional(t.String({ maxLength: 1024 })),
             next: t.Optional(t.String({ maxLength: 1024 })),
+            api_tokens_offered: t.Optional(t.String({ maxLength: 8 })),
+            revoke_api_tokens: t.Optional(t.String({ maxLength: 8 })),
           }),
         },
       )

@@ -1,7 +1,9 @@
 // Owns Spoolman over HTTP (PRINTERS.md §9): the printer page's Spoolman section (trays and their spools, loaded
 // after the page), linking a tray to a spool (operators; a form with CSRF, or JSON), Spoolman's spools, and the
-// uses Spoolman has not taken yet (admins). Every route answers 404 while spoolman_url is empty.
+// uses Spoolman has not taken yet (admins), and Settings' part: the uses Spoolman refused for good, each with a
+// "Try again" (admins, CSRF). Every route answers 404 while spoolman_url is empty.
 import { Elysia, t } from "elysia";
+import { SpoolmanUsesSection } from "../../views/settings-spoolman.tsx";
 import { SpoolmanSection, traysOf } from "../../views/spoolman.tsx";
 import type { Spoolman } from "../integrations/spoolman.ts";
 import { SpoolmanError } from "../integrations/spoolman.ts";
@@ -9,7 +11,7 @@ import type { Session } from "../services/auth.ts";
 import type { HeldPrinter } from "../services/printers.ts";
 import { roleAtLeast } from "../services/users.ts";
 import { type HttpDeps, jsonResponse, type RequestTools } from "./context.ts";
-import { edge, refusal, wholeNumber } from "./edge.ts";
+import { edge, IdParams, refusal, wholeNumber } from "./edge.ts";
 
 const LinkForm = t.Object({
   _csrf: t.Optional(t.String({ maxLength: 128 })),
@@ -46,6 +48,11 @@ export function spoolmanRoutes(deps: HttpDeps & { spoolman: Spoolman | null }, t
       canLink: roleAtLeast(session.user.role, "operator"),
       flash,
     });
+  }
+
+  async function usesSection(sm: Spoolman, session: Session, flash?: { kind: "ok" | "error"; text: string }) {
+    const [pending, refused] = await Promise.all([sm.pending(), sm.refused()]);
+    return SpoolmanUsesSection({ ctx: tools.view(session), pending: pending.length, refused, flash });
   }
 
   /** Links (spool id) or unlinks (null) a tray; the refusal as [status, text] when it cannot. */
@@ -145,5 +152,48 @@ export function spoolmanRoutes(deps: HttpDeps & { spoolman: Spoolman | null }, t
         return jsonResponse({ uses: await spoolman.pending() });
       },
       { auth: "api", role: "admin" },
+    )
+    .get(
+      "/api/spoolman/refused",
+      async () => {
+        if (!spoolman) return off();
+        return jsonResponse({ uses: await spoolman.refused() });
+      },
+      { auth: "api", role: "admin" },
+    )
+    .get(
+      "/settings/spoolman",
+      async ({ session, request, set }) => {
+        if (!spoolman) return refusal(tools, request, session, 404, tools.t.notFound);
+        set.headers["cache-control"] = "no-store";
+        return usesSection(spoolman, session);
+      },
+      { auth: "page", role: "admin" },
+    )
+    .post(
+      "/settings/spoolman/uses/:id/retry",
+      async ({ session, params, request, set }) => {
+        if (!spoolman) return refusal(tools, request, session, 404, tools.t.notFound);
+        const use = await spoolman.retry(params.id, session.user.username);
+        const flash = !use
+          ? ({ kind: "error", text: tools.t.spoolNoSuchRefusedUse } as const)
+          : use.reported_at !== null
+            ? ({ kind: "ok", text: tools.t.spoolUseRetried } as const)
+            : use.refused_at !== null
+              ? ({ kind: "error", text: `${tools.t.spoolUseRefusedAgain} ${use.last_error ?? ""}`.trim() } as const)
+              : ({ kind: "ok", text: tools.t.spoolUseQueued } as const);
+        if (request.headers.get("hx-request") !== "true")
+          return use
+            ? new Response(null, { status: 303, headers: { location: "/settings#spoolman-uses" } })
+            : refusal(tools, request, session, 400, flash.text);
+        set.status = use ? 200 : 400;
+        return usesSection(spoolman, session, flash);
+      },
+      {
+        auth: "form",
+        role: "admin",
+        params: IdParams,
+        body: t.Optional(t.Object({ _csrf: t.Optional(t.String({ maxLength: 128 })) })),
+      },
     );
 }

@@ -3,7 +3,8 @@
 // from the print's library plate (per filament, through ams_mapping; scaled by the layers done when the print did
 // not finish) and otherwise from the tray's remain % drop during the print × the spool's net weight. Each use is
 // kept in the store before it is sent and sent until Spoolman takes it: Spoolman down delays it, never loses it,
-// and never holds up a print or a page.
+// and never holds up a print or a page. A use Spoolman refuses for good (a 4xx such as 404 for a spool deleted
+// there) is marked refused instead: no longer retried, listed in Settings until an admin tries it again.
 
 import type { AmsState } from "../bambu-ams.ts";
 import type { EventBus } from "../events.ts";
@@ -11,7 +12,7 @@ import type { Logger } from "../log.ts";
 import type { FilamentFacts } from "../print-stats.ts";
 import type { AsyncStore } from "../store/async-store.ts";
 import type { JobRow } from "../store/jobs.ts";
-import type { SpoolLinkRow, UseSource } from "../store/store.ts";
+import type { SpoolLinkRow, SpoolUseRow, UseSource } from "../store/store.ts";
 
 /** A spool as the AMS view shows it (from Spoolman's Spool model). */
 export type Spool = {
@@ -82,7 +83,9 @@ export function spoolmanClient(baseUrl: string, timeoutMs = 5000) {
       try {
         message = String((JSON.parse(answer) as { message?: unknown }).message ?? message);
       } catch {}
-      throw new SpoolmanError(`Spoolman answered ${res.status}: ${message}`, res.status >= 500 || res.status === 429);
+      // 408 and 429 say "not now"; any other 4xx refuses this request as it stands, so asking again cannot help.
+      const transient = res.status >= 500 || res.status === 408 || res.status === 429;
+      throw new SpoolmanError(`Spoolman answered ${res.status}: ${message}`, transient);
     }
     try {
       return JSON.parse(answer);
@@ -182,7 +185,10 @@ export function createSpoolman(deps: {
   let flushing: Promise<void> | null = null;
   let timer: ReturnType<typeof setInterval> | null = null;
 
-  /** Sends what Spoolman has not taken yet, oldest first; stops at the first sign that it is down. */
+  /**
+   * Sends what Spoolman has not taken yet, oldest first; stops at the first sign that it is down. A use it refuses
+   * for good is marked refused, so it cannot hold up newer ones, and the rest go on.
+   */
   function flush(): Promise<void> {
     if (!reporting) return Promise.resolve();
     flushing ??= (async () => {
@@ -193,6 +199,15 @@ export function createSpoolman(deps: {
           log.info("filament use reported to Spoolman", { job: u.job_id, spool: u.spool_id, grams: u.grams });
         } catch (err) {
           const e = err as SpoolmanError;
+          if (e.transient === false) {
+            await store.spoolman.refused(u.id, e.message, Date.now());
+            log.warn("Spoolman refused a filament use: kept, and not sent again until an admin tries it again", {
+              job: u.job_id,
+              spool: u.spool_id,
+              error: e.message,
+            });
+            continue;
+          }
           await store.spoolman.failed(u.id, e.message);
           // Logged the first time; the row keeps the newest error for Settings and the API.
           if (u.attempts === 0)
@@ -201,7 +216,7 @@ export function createSpoolman(deps: {
               spool: u.spool_id,
               error: e.message,
             });
-          if (e.transient !== false) break;
+          break;
         }
       }
     })()
@@ -258,6 +273,22 @@ export function createSpoolman(deps: {
     },
     /** Uses not yet taken by Spoolman, with their last error. */
     pending: () => store.spoolman.pending(500),
+    /** Uses Spoolman refused for good, newest first, with its answer. */
+    refused: () => store.spoolman.refusedUses(200),
+    /**
+     * Makes a refused use pending again (say, once its spool exists in Spoolman) and sends it on this instance if
+     * it is the one reporting (else the reporting one does within a minute). The use as it stands after that
+     * (reported, refused again, or still pending), or null when it was not a refused use.
+     */
+    async retry(id: number, user: string): Promise<SpoolUseRow | null> {
+      const use = await store.spoolman.retry(id);
+      if (!use) return null;
+      log.info("a refused filament use is sent to Spoolman again", { job: use.job_id, spool: use.spool_id, user });
+      // A flush under way may have read the pending uses before this one was: let it end, then send.
+      await flushing;
+      await flush();
+      return (await store.spoolman.ofJob(use.job_id)).find((u) => u.id === id) ?? use;
+    },
     /** Reporting runs on one instance (the lease holder); it sends what is kept now, then retries on a timer. */
     start() {
       if (reporting) return;

@@ -78,7 +78,7 @@ export async function createJobService(deps: {
   };
   /**
    * Saves an open job's progress or weather with the next group commit (the write reads the job as it is then);
-   * closing the job drops what still waits (`finish` writes it with the close).
+   * closing the job drops what still waits (`finish` queues the final copy behind any batch under way).
    */
   const saveSoon = (key: string, job: JobRow, method: "update" | "saveWeather") =>
     void writes.later(key, SAVE_PROGRESS_MS, "jobs", method, job, fenceOf(job.printer_id)).catch(logFailure);
@@ -155,10 +155,14 @@ export async function createJobService(deps: {
     note(job, now, "state", { outcome, gcode_state: lastState.get(printerId) ?? null });
     void archiveLatest(job).catch(logFailure);
     try {
-      // Progress and weather may still be waiting for a group commit: written now, with the close.
+      // The final progress and weather go through the write queue, not around it: a group commit already under
+      // way may carry an older copy of them (its statements made before this report), and batches commit in
+      // order, so only a write queued behind it is sure to land after it. The close then counts what they say.
       const fence = fenceOf(printerId);
-      await store.jobs.update(job, fence);
-      if (job.readings) await store.jobs.saveWeather(job, fence);
+      await Promise.all([
+        writes.run("jobs", "update", job, fence),
+        job.readings ? writes.run("jobs", "saveWeather", job, fence) : undefined,
+      ]);
       await store.jobs.close(job.id, now, outcome, fence);
     } catch (err) {
       log.error("closing a job failed", { job: job.id, error: err as Error });

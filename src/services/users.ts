@@ -61,16 +61,52 @@ export function createUserService(deps: { store: AsyncStore; events: EventBus; l
       return { ok: true, value: undefined };
     },
 
-    /** Changes a password (the current one is required) and ends the user's other sessions. */
-    async changePassword(user: UserRow, current: string, next: string, keepTokenHash: string): Promise<Result> {
+    /**
+     * Changes a password (the current one is required) and ends the user's other sessions; with `revokeApiTokens`
+     * their personal API tokens stop working too. The value is how many tokens were revoked.
+     */
+    async changePassword(
+      user: UserRow,
+      current: string,
+      next: string,
+      keepTokenHash: string,
+      opts: { revokeApiTokens: boolean },
+    ): Promise<Result<number>> {
       if (!(await verifyPassword(current, user.password_hash))) return fail(msg("wrongCurrentPassword"));
       const problem = passwordProblem(next);
       if (problem) return fail(problem);
       await store.users.setPasswordHash(user.id, await hashPassword(next));
       await store.sessions.deleteForUser(user.id, keepTokenHash);
+      const revoked = opts.revokeApiTokens ? await store.apiTokens.revokeAllOfUser(user.id, Date.now()) : 0;
       events.emit("sessionsRevoked", { userId: user.id, exceptTokenHash: keepTokenHash });
-      log.info("password changed", { user: user.username });
-      return { ok: true, value: undefined };
+      log.info("password changed", { user: user.username, api_tokens_revoked: revoked });
+      return { ok: true, value: revoked };
+    },
+
+    /**
+     * An admin sets another user's password: whoever may have learnt the old one is shut out, so every session
+     * of that user ends and every personal API token of theirs is revoked. The value is how many tokens were.
+     */
+    async resetPassword(
+      actor: UserRow,
+      targetId: number,
+      next: string,
+    ): Promise<Result<{ user: UserRow; revoked: number }>> {
+      const target = await store.users.byId(targetId);
+      if (!target) return fail(msg("noSuchUser"));
+      if (target.id === actor.id) return fail(msg("resetOwnPassword"));
+      const problem = passwordProblem(next);
+      if (problem) return fail(problem);
+      await store.users.setPasswordHash(target.id, await hashPassword(next));
+      await store.sessions.deleteForUser(target.id);
+      const revoked = await store.apiTokens.revokeAllOfUser(target.id, Date.now());
+      events.emit("sessionsRevoked", { userId: target.id });
+      log.info("password reset by an admin", {
+        user: target.username,
+        by: actor.username,
+        api_tokens_revoked: revoked,
+      });
+      return { ok: true, value: { user: target, revoked } };
     },
   };
 }

@@ -53,6 +53,9 @@ export function apiTokenStatements(db: Database) {
     revoke: db.query<never, [number, number, number]>(
       "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
     ),
+    revokeAllOfUser: db.query<never, [number, number]>(
+      "UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+    ),
   };
   return {
     insert: (userId: number, name: string, hash: string, at: number) => q.insert.get(userId, name, hash, at)!.id,
@@ -63,5 +66,7 @@ export function apiTokenStatements(db: Database) {
     touch: (id: number, at: number) => void q.touch.run(at, id),
     /** True when the user's live token is revoked now (another user's token is left alone). */
     revoke: (id: number, userId: number, at: number) => q.revoke.run(at, id, userId).changes > 0,
+    /** Revokes every live token of the user; how many were live. */
+    revokeAllOfUser: (userId: number, at: number) => q.revokeAllOfUser.run(at, userId).changes,
   };
 }

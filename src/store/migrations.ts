@@ -18,6 +18,7 @@ import { shareLinks } from "./migrations/014-share-links.ts";
 import { printStatsAndJobEvents } from "./migrations/015-print-stats-and-job-events.ts";
 import { filamentStatsAndSpoolman } from "./migrations/016-filament-stats-and-spoolman.ts";
 import { apiTokens } from "./migrations/017-api-tokens.ts";
+import { spoolmanRefusedUses } from "./migrations/018-spoolman-refused-uses.ts";
 
 export { DEFAULT_DEVICE_ID, DEFAULT_INTERVALS } from "./migrations/001-initial.ts";
 export { DEFAULT_PRINTER_ID } from "./migrations/004-printers.ts";
@@ -47,6 +48,7 @@ const migrations: Migration[] = [
   printStatsAndJobEvents,
   filamentStatsAndSpoolman,
   apiTokens,
+  spoolmanRefusedUses,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

@@ -18,6 +18,7 @@ import { shareLinks } from "./migrations/014-share-links.pg.ts";
 import { printStatsAndJobEvents } from "./migrations/015-print-stats-and-job-events.pg.ts";
 import { filamentStatsAndSpoolman } from "./migrations/016-filament-stats-and-spoolman.pg.ts";
 import { apiTokens } from "./migrations/017-api-tokens.pg.ts";
+import { spoolmanRefusedUses } from "./migrations/018-spoolman-refused-uses.pg.ts";
 import type { MigrationContext } from "./migrations.ts";
 import { SCHEMA_VERSION } from "./migrations.ts";
 
@@ -42,6 +43,7 @@ export const PG_MIGRATIONS: PgMigration[] = [
   printStatsAndJobEvents,
   filamentStatsAndSpoolman,
   apiTokens,
+  spoolmanRefusedUses,
 ];
 
 /** The advisory lock every instance takes to migrate (one database, one key: "lwmg"). */

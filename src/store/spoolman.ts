@@ -25,6 +25,8 @@ export type SpoolUseRow = {
   reported_at: number | null;
   attempts: number;
   last_error: string | null;
+  /** When Spoolman refused it for good (not pending until an admin tries it again); null otherwise. */
+  refused_at: number | null;
 };
 export type NewSpoolUse = Pick<
   SpoolUseRow,
@@ -46,7 +48,17 @@ export function spoolmanStatements(db: Database) {
        VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id, tray) DO NOTHING RETURNING id`,
     ),
     pending: db.query<SpoolUseRow, [number]>(
-      "SELECT * FROM spoolman_uses WHERE reported_at IS NULL ORDER BY id LIMIT ?",
+      "SELECT * FROM spoolman_uses WHERE reported_at IS NULL AND refused_at IS NULL ORDER BY id LIMIT ?",
+    ),
+    refusedUses: db.query<SpoolUseRow, [number]>(
+      "SELECT * FROM spoolman_uses WHERE reported_at IS NULL AND refused_at IS NOT NULL ORDER BY id DESC LIMIT ?",
+    ),
+    refused: db.query<never, [number, string, number]>(
+      "UPDATE spoolman_uses SET refused_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
+    ),
+    retry: db.query<SpoolUseRow, [number]>(
+      `UPDATE spoolman_uses SET refused_at = NULL WHERE id = ? AND refused_at IS NOT NULL AND reported_at IS NULL
+       RETURNING *`,
     ),
     reported: db.query<never, [number, number]>(
       "UPDATE spoolman_uses SET reported_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?",
@@ -69,6 +81,12 @@ export function spoolmanStatements(db: Database) {
     pending: (limit: number) => q.pending.all(limit),
     reported: (id: number, at: number) => void q.reported.run(at, id),
     failed: (id: number, error: string) => void q.failed.run(error.slice(0, 300), id),
+    /** Marks a use Spoolman refused for good: kept with its error, no longer pending. */
+    refused: (id: number, error: string, at: number) => void q.refused.run(at, error.slice(0, 300), id),
+    /** Uses refused for good and not reported, newest first. */
+    refusedUses: (limit: number) => q.refusedUses.all(limit),
+    /** Makes a refused use pending again; the use, or null when it is not a refused one. */
+    retry: (id: number) => q.retry.get(id) ?? null,
     ofJob: (jobId: number) => q.ofJob.all(jobId),
   };
 }

@@ -1,7 +1,8 @@
 // A fake Spoolman server on a real socket, speaking the part of its REST API layerwatch uses (Donkie/Spoolman,
 // spoolman/api/v1/spool.py): GET /api/v1/spool (spools not archived), GET /api/v1/spool/{id}, and
 // PUT /api/v1/spool/{id}/use with {"use_weight": g} or {"use_length": mm} (not both), answering the spool; 404
-// {"message"} for a spool it lacks. It can go down (the port closed) and come back on the same port.
+// {"message"} for a spool it lacks (one can be deleted and put back, as a user would in Spoolman). It can go down
+// (the port closed) and come back on the same port.
 export type FakeSpool = {
   id: number;
   filament: {
@@ -25,6 +26,8 @@ export class FakeSpoolman {
   readonly uses: { spool: number; use_weight: number }[] = [];
   /** Answer 503 to everything while set (Spoolman up but failing). */
   failing = false;
+  /** Every request answered 404 for a spool it lacks ("PUT /api/v1/spool/12/use"), in order. */
+  readonly missing: string[] = [];
 
   constructor(readonly spools: FakeSpool[]) {}
 
@@ -40,7 +43,10 @@ export class FakeSpoolman {
       return json(this.spools.filter((s) => !s.archived).map((s) => this.view(s)));
     const m = /^\/api\/v1\/spool\/(\d+)(\/use)?$/.exec(path);
     const spool = m ? this.spools.find((s) => s.id === Number(m[1])) : undefined;
-    if (m && !spool) return json({ message: `No spool with ID ${m[1]} found.` }, 404);
+    if (m && !spool) {
+      this.missing.push(`${req.method} ${path}`);
+      return json({ message: `No spool with ID ${m[1]} found.` }, 404);
+    }
     if (m && spool && !m[2] && req.method === "GET") return json(this.view(spool));
     if (m && spool && m[2] && req.method === "PUT")
       return req.json().then((body: { use_weight?: number; use_length?: number }) => {
@@ -53,6 +59,17 @@ export class FakeSpoolman {
         return json(this.view(spool));
       });
     return json({ detail: "Not Found" }, 404);
+  }
+
+  /** Deletes a spool, as a user would in Spoolman's UI; it is given back to put it back with `restore`. */
+  remove(id: number): FakeSpool {
+    const i = this.spools.findIndex((s) => s.id === id);
+    if (i < 0) throw new Error(`the fake Spoolman has no spool ${id}`);
+    return this.spools.splice(i, 1)[0]!;
+  }
+
+  restore(spool: FakeSpool) {
+    this.spools.push(spool);
   }
 
   private view(s: FakeSpool) {

@@ -26,5 +26,7 @@ export function pgApiTokenStatements(pg: Pg): Promisified<ReturnType<typeof apiT
       (await changes(
         sql`UPDATE api_tokens SET revoked_at = ${at} WHERE id = ${id} AND user_id = ${userId} AND revoked_at IS NULL`,
       )) > 0,
+    revokeAllOfUser: (userId: number, at: number) =>
+      changes(sql`UPDATE api_tokens SET revoked_at = ${at} WHERE user_id = ${userId} AND revoked_at IS NULL`),
   };
 }

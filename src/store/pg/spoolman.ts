@@ -25,7 +25,9 @@ export function pgSpoolmanStatements(pg: Pg): Promisified<ReturnType<typeof spoo
           ON CONFLICT (job_id, tray) DO NOTHING RETURNING id`)
       )?.id ?? null,
     pending: (limit: number) =>
-      rows<SpoolUseRow>(sql`SELECT * FROM spoolman_uses WHERE reported_at IS NULL ORDER BY id LIMIT ${limit}`),
+      rows<SpoolUseRow>(
+        sql`SELECT * FROM spoolman_uses WHERE reported_at IS NULL AND refused_at IS NULL ORDER BY id LIMIT ${limit}`,
+      ),
     reported: async (id: number, at: number) => {
       await sql`UPDATE spoolman_uses SET reported_at = ${at}, attempts = attempts + 1, last_error = NULL
         WHERE id = ${id}`;
@@ -34,6 +36,16 @@ export function pgSpoolmanStatements(pg: Pg): Promisified<ReturnType<typeof spoo
       await sql`UPDATE spoolman_uses SET attempts = attempts + 1, last_error = ${error.slice(0, 300)}
         WHERE id = ${id}`;
     },
+    refused: async (id: number, error: string, at: number) => {
+      await sql`UPDATE spoolman_uses SET refused_at = ${at}, attempts = attempts + 1, last_error = ${error.slice(0, 300)}
+        WHERE id = ${id}`;
+    },
+    refusedUses: (limit: number) =>
+      rows<SpoolUseRow>(sql`SELECT * FROM spoolman_uses WHERE reported_at IS NULL AND refused_at IS NOT NULL
+        ORDER BY id DESC LIMIT ${limit}`),
+    retry: (id: number) =>
+      one<SpoolUseRow>(sql`UPDATE spoolman_uses SET refused_at = NULL
+        WHERE id = ${id} AND refused_at IS NOT NULL AND reported_at IS NULL RETURNING *`),
     ofJob: (jobId: number) => rows<SpoolUseRow>(sql`SELECT * FROM spoolman_uses WHERE job_id = ${jobId} ORDER BY tray`),
   };
 }
