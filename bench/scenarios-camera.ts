@@ -2,11 +2,11 @@
 // test/fakes, in its own process) and one layerwatch: CPU and memory with nobody watching (no decoder may run),
 // then with 10 viewers on the printer's page (one ffmpeg for all of them). The server's and ffmpeg's CPU are
 // read from /proc separately; the fake camera's encoder is neither.
-import { readdirSync, readFileSync } from "node:fs";
 import type { Socket } from "socket.io-client";
 import { startFakePrinter } from "../test/fakes/bambu-printer.ts";
 import { startFakeRtspsCamera } from "../test/fakes/bambu-rtsps.ts";
 import { makeCert } from "../test/fakes/certs.ts";
+import { ffmpegChildren } from "../test/process.ts";
 import {
   connect,
   f0,
@@ -26,21 +26,7 @@ const VIEWERS = 10;
 const CAMERA = { width: 1920, height: 1080, fps: 30 };
 
 /** The server's ffmpeg children (pid), zombies left out. */
-function decoders(serverPid: number): number[] {
-  const pids: number[] = [];
-  for (const pid of readdirSync("/proc")) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(ppid) === serverPid && state !== "Z" && comm === "ffmpeg") pids.push(Number(pid));
-    } catch {
-      // gone between the listing and the read
-    }
-  }
-  return pids;
-}
+const decoders = (serverPid: number) => ffmpegChildren(serverPid);
 
 /** CPU (ms) and the last RSS (MB) of the server and of its decoders over `seconds`. */
 async function watch(serverPid: number, seconds: number) {

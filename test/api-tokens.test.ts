@@ -1,29 +1,14 @@
 // Personal API tokens (PRINTERS.md §9): a script with an operator's token uploads to the library, sends a print
 // to the fake A1 and reads the send; a viewer's token cannot write; a revoked or unknown token is 401; the token
 // is in the page that made it and nowhere else (no log, no later page).
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { useCleanup } from "./app-fixture.ts";
 import { startFakePrinter } from "./fakes/bambu-printer.ts";
-import { csrfFrom, getPage, login, postForm, startApp, type TestApp, until } from "./helpers.ts";
+import { addUser, csrfFrom, getPage, login, postForm, printerEntry, startApp, type TestApp, until } from "./helpers.ts";
 import { LIBRARY_FIXTURES } from "./library-helpers.ts";
 
-const cleanup: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
-
-async function addUser(app: TestApp, adminCookie: string, username: string, role: string) {
-  const csrf = csrfFrom((await getPage(app, "/settings", adminCookie)).text);
-  const password = `${username}-password`;
-  const res = await postForm(
-    app,
-    "/settings/users",
-    { _csrf: csrf, username, password, role },
-    { cookie: adminCookie },
-  );
-  expect(res.status).toBeLessThan(400);
-  return login(app, username, password);
-}
+const cleanup = useCleanup();
 
 /** Makes a token through Settings as the user would; the token is read from the answer that shows it once. */
 async function makeToken(app: TestApp, cookie: string, name: string) {
@@ -56,17 +41,7 @@ describe("personal API tokens", () => {
     const app = await startApp(
       {
         printers: [
-          {
-            name: "Farm A1",
-            model: "A1",
-            host: "127.0.0.1",
-            serial: printer.serial,
-            access_code: printer.accessCode,
-            mqtt_port: printer.mqttPort,
-            camera: false,
-            ftps_port: printer.ftpsPort,
-            tls: "pin",
-          },
+          printerEntry(printer, { name: "Farm A1", camera: false, ftps_port: printer.ftpsPort, tls: "pin" }),
         ] as never,
       },
       undefined,

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { Socket } from "socket.io-client";
 import { backupName } from "../src/services/backups.ts";
 import { connected, connectSocket, emitWithAck, login, startApp, type TestApp, tempDir } from "./helpers.ts";
+import { runCommand } from "./process.ts";
 import { type PostgresServer, startPostgres } from "./servers.ts";
 
 const MAIN = join(import.meta.dir, "../src/main.ts");
@@ -29,9 +30,7 @@ async function cli(args: string[], database: string) {
     ? { database_url: database, secret_key: "test-secret-key-0123456789" }
     : { database_uri: database };
   writeFileSync(config, JSON.stringify({ ...where, timezone: "Europe/Helsinki" }));
-  const p = Bun.spawn([process.execPath, MAIN, ...args, "--config", config], { stdout: "pipe", stderr: "pipe" });
-  const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
-  return { code, out, err };
+  return runCommand([process.execPath, MAIN, ...args, "--config", config]);
 }
 
 /** A device writing readings as fast as its acknowledgements come back, keeping each id with when it was acked. */

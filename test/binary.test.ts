@@ -17,11 +17,12 @@ import {
   fakeJpeg,
   login,
   nextEvent,
+  printerEntry,
   tempDir,
   until,
 } from "./helpers.ts";
 import { upload } from "./library-helpers.ts";
-import { startChild, writeConfig } from "./process.ts";
+import { runCommand, startChild, writeConfig } from "./process.ts";
 import { type PostgresServer, type RedisServer, startPostgres, startRedis } from "./servers.ts";
 
 const dist = join(import.meta.dir, "../dist");
@@ -43,9 +44,7 @@ for (const [arch, prefix] of [
       dirs.push(dir);
       // The compiled MQTT client and TLS must reach a printer: a fake A1 over real sockets.
       const printer = await startFakePrinter({ frameIntervalMs: 200 });
-      const lan = { host: "127.0.0.1", serial: printer.serial, access_code: printer.accessCode };
-      const ports = { mqtt_port: printer.mqttPort, camera_port: printer.cameraPort };
-      writeConfig(dir, { printers: [{ name: "A1", model: "A1", ...lan, ...ports }] });
+      writeConfig(dir, { printers: [printerEntry(printer, { camera_port: printer.cameraPort })] });
       const child = await startChild([...prefix, binary, "--config", join(dir, "config.json")], dir);
       try {
         const health = await fetch(`${child.url}/healthz`);
@@ -108,9 +107,7 @@ for (const [arch, prefix] of [
     const dir = tempDir("layerwatch-bin-library-");
     dirs.push(dir);
     const printer = await startFakePrinter({ sentPrint: { layers: 3, stepMs: 200 } });
-    const lan = { host: "127.0.0.1", serial: printer.serial, access_code: printer.accessCode, camera: false };
-    const ports = { mqtt_port: printer.mqttPort, ftps_port: printer.ftpsPort };
-    writeConfig(dir, { printers: [{ name: "A1", model: "A1", ...lan, ...ports }] });
+    writeConfig(dir, { printers: [printerEntry(printer, { camera: false, ftps_port: printer.ftpsPort })] });
     const child = await startChild([...prefix, binary, "--config", join(dir, "config.json")], dir);
     try {
       const cookie = await login(child, "admin", "binary-pass-1");
@@ -157,15 +154,7 @@ test("the arm64 binary backs up a running server's database (the command and the
   writeConfig(dir);
   const config = join(dir, "config.json");
   const binary = [...QEMU, join(dist, "layerwatch-linux-arm64")];
-  const run = async (args: string[]) => {
-    const p = Bun.spawn([...binary, ...args], { cwd: dir, stdout: "pipe", stderr: "pipe" });
-    const [out, err, code] = await Promise.all([
-      new Response(p.stdout).text(),
-      new Response(p.stderr).text(),
-      p.exited,
-    ]);
-    return { out, err, code };
-  };
+  const run = (args: string[]) => runCommand([...binary, ...args], { cwd: dir });
   const readings = (path: string) => {
     const db = new Database(path, { readonly: true });
     try {
@@ -262,15 +251,7 @@ describe("inside the compiled binaries, PostgreSQL and Redis", () => {
     test(`the ${arch} binary migrates a PostgreSQL database and uses Redis locks and pub/sub`, async () => {
       const binary = join(dist, `layerwatch-linux-${arch}`);
       const database = await pg.createDatabase();
-      const run = Bun.spawn([...prefix, binary, "probe-engines", database, redis.url], {
-        stdout: "pipe",
-        stderr: "pipe",
-      });
-      const [out, err, code] = await Promise.all([
-        new Response(run.stdout).text(),
-        new Response(run.stderr).text(),
-        run.exited,
-      ]);
+      const { out, err, code } = await runCommand([...prefix, binary, "probe-engines", database, redis.url]);
       expect(`${code} ${err}`).toBe("0 ");
       expect(JSON.parse(out)).toEqual({
         ok: true,
@@ -327,16 +308,12 @@ describe("inside the compiled binaries, PostgreSQL and Redis", () => {
     ]);
     db.close();
     const database = await pg.createDatabase();
-    const run = Bun.spawn([...QEMU, join(dist, "layerwatch-linux-arm64"), "copy-db", source, database], {
-      cwd: dir,
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const [out, err, code] = await Promise.all([
-      new Response(run.stdout).text(),
-      new Response(run.stderr).text(),
-      run.exited,
-    ]);
+    const { out, err, code } = await runCommand(
+      [...QEMU, join(dist, "layerwatch-linux-arm64"), "copy-db", source, database],
+      {
+        cwd: dir,
+      },
+    );
     expect(`${code} ${err}`).toStartWith("0 ");
     expect(out).toMatch(/^readings +12000 +12000$/m);
     expect(out).toContain("counts match");

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { axeSerious, browserKit, layoutProblems, relevantErrors, SCREENSHOTS } from "./browser-helpers.ts";
 import { DEV_MODE_HMS, type FakePrinter, startFakePrinter } from "./fakes/bambu-printer.ts";
-import { connected, connectSocket, emitWithAck, login, startApp, type TestApp } from "./helpers.ts";
+import { connected, connectSocket, emitWithAck, login, printerEntry, startApp, type TestApp } from "./helpers.ts";
 
 setDefaultTimeout(60000);
 const ZONE = "Europe/Helsinki";
@@ -27,13 +27,11 @@ async function silentPort(): Promise<number> {
 
 beforeAll(async () => {
   printer = await startFakePrinter({ commandDelayMs: 50, frameIntervalMs: 1000 });
-  const lan = { host: "127.0.0.1", serial: printer.serial, access_code: printer.accessCode };
-  const ports = { mqtt_port: printer.mqttPort, camera: false };
   const gone = { host: "127.0.0.1", serial: "03919A3B0109999", access_code: "12345678", mqtt_port: await silentPort() };
   app = await startApp({
     timezone: ZONE,
     printers: [
-      { name: "A1 bench", model: "A1", ...lan, ...ports },
+      printerEntry(printer, { name: "A1 bench", camera: false }),
       { name: "A1 shed", model: "A1", ...gone, camera: false },
     ] as never,
   });

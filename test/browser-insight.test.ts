@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import type { Socket } from "socket.io-client";
 import { axeSerious, browserKit, makeJpeg, picturesLoaded, relevantErrors, SCREENSHOTS } from "./browser-helpers.ts";
-import { connected, connectSocket, emitWithAck, login, startApp, type TestApp } from "./helpers.ts";
+import { apiRequest, connected, connectSocket, emitWithAck, login, startApp, type TestApp } from "./helpers.ts";
 
 setDefaultTimeout(60000);
 
@@ -22,12 +22,7 @@ let jobId: number;
 const kit = browserKit(() => app, ZONE);
 const devices: Socket[] = [];
 
-const api = (path: string, body?: unknown) =>
-  fetch(`${app.url}${path}`, {
-    method: body === undefined ? "GET" : "POST",
-    headers: { cookie, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+const api = (path: string, body?: unknown) => apiRequest(app, cookie, body === undefined ? "GET" : "POST", path, body);
 
 /** One print as a camera Pi reports it: per layer a status, a room reading and a frame; then its end. */
 async function print(device: Socket, file: string, layers: number, humidity: number, end: string) {

@@ -7,7 +7,16 @@ import type { Page } from "playwright-core";
 import type { Socket } from "socket.io-client";
 import { axeSerious, browserKit, makeJpeg, picturesLoaded, relevantErrors, SCREENSHOTS } from "./browser-helpers.ts";
 import { b64, createUpload, patch } from "./fixtures/tus.ts";
-import { connected, connectSocket, emitWithAck, login, quietFor, startApp, type TestApp } from "./helpers.ts";
+import {
+  apiRequest,
+  connected,
+  connectSocket,
+  emitWithAck,
+  login,
+  quietFor,
+  startApp,
+  type TestApp,
+} from "./helpers.ts";
 
 // A browser on 2 shared cores can be slow; a timed-out test also takes Chromium down with it.
 setDefaultTimeout(60000);
@@ -22,12 +31,7 @@ const devices: Socket[] = [];
 type Job = { id: number; name: string; outcome: string; frames: number; timelapse_id: number | null };
 const jobs = new Map<string, Job>();
 
-const api = (path: string, body?: unknown) =>
-  fetch(`${app.url}${path}`, {
-    method: body === undefined ? "GET" : "POST",
-    headers: { cookie, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+const api = (path: string, body?: unknown) => apiRequest(app, cookie, body === undefined ? "GET" : "POST", path, body);
 
 /** A camera Pi with its own token for printer `id`, connected; answers it and its token. */
 async function deviceFor(id: number): Promise<{ device: Socket; token: string }> {

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { browserKit, relevantErrors } from "./browser-helpers.ts";
 import { type FakePrinter, startFakePrinter } from "./fakes/bambu-printer.ts";
-import { startApp, type TestApp } from "./helpers.ts";
+import { printerEntry, startApp, type TestApp } from "./helpers.ts";
 
 setDefaultTimeout(60000);
 const ZONE = "Europe/Helsinki";
@@ -13,9 +13,10 @@ const kit = browserKit(() => app, ZONE);
 
 beforeAll(async () => {
   printer = await startFakePrinter({ commandDelayMs: 50, frameIntervalMs: 150 });
-  const lan = { host: "127.0.0.1", serial: printer.serial, access_code: printer.accessCode };
-  const ports = { mqtt_port: printer.mqttPort, camera_port: printer.cameraPort };
-  app = await startApp({ timezone: ZONE, printers: [{ name: "A1 bench", model: "A1", ...lan, ...ports }] as never });
+  app = await startApp({
+    timezone: ZONE,
+    printers: [printerEntry(printer, { name: "A1 bench", camera_port: printer.cameraPort })] as never,
+  });
   await kit.launch();
 }, 60000);
 afterAll(async () => {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { join } from "node:path";
 import { axeSerious, browserKit, layoutProblems, relevantErrors } from "./browser-helpers.ts";
 import { type FakePrinter, startFakePrinter } from "./fakes/bambu-printer.ts";
-import { login, startApp, type TestApp, until } from "./helpers.ts";
+import { apiRequest, login, printerEntry, startApp, type TestApp, until } from "./helpers.ts";
 import { LIBRARY_FIXTURES } from "./library-helpers.ts";
 
 setDefaultTimeout(60000);
@@ -21,17 +21,7 @@ beforeAll(async () => {
     {
       timezone: ZONE,
       printers: [
-        {
-          name: "Farm A1",
-          model: "A1",
-          host: "127.0.0.1",
-          serial: printer.serial,
-          access_code: printer.accessCode,
-          mqtt_port: printer.mqttPort,
-          camera: false,
-          ftps_port: printer.ftpsPort,
-          tls: "pin",
-        },
+        printerEntry(printer, { name: "Farm A1", camera: false, ftps_port: printer.ftpsPort, tls: "pin" }),
       ] as never,
     },
     undefined,
@@ -47,11 +37,7 @@ afterAll(async () => {
 });
 
 const api = async (method: string, path: string, body?: unknown) =>
-  (await fetch(`${app.url}${path}`, {
-    method,
-    headers: { cookie, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  }).then((r) => r.json())) as Record<string, unknown>;
+  (await apiRequest(app, cookie, method, path, body).then((r) => r.json())) as Record<string, unknown>;
 
 describe("the library in a browser", () => {
   test("a dropped file and a chosen one upload and are listed with their plates; a refused one says why", async () => {

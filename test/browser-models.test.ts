@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { axeSerious, browserKit, layoutProblems, relevantErrors } from "./browser-helpers.ts";
 import { type FakePrinter, startFakePrinter } from "./fakes/bambu-printer.ts";
-import { startApp, type TestApp } from "./helpers.ts";
+import { printerEntry, startApp, type TestApp } from "./helpers.ts";
 
 setDefaultTimeout(60000);
 const ZONE = "Europe/Helsinki";
@@ -29,15 +29,7 @@ beforeAll(async () => {
     );
   app = await startApp({
     timezone: ZONE,
-    printers: printers.map((p, i) => ({
-      name: ["H2D farm", "X1C lab"][i],
-      model: "A1",
-      host: "127.0.0.1",
-      serial: p.serial,
-      access_code: p.accessCode,
-      mqtt_port: p.mqttPort,
-      camera: false,
-    })) as never,
+    printers: printers.map((p, i) => printerEntry(p, { name: ["H2D farm", "X1C lab"][i], camera: false })) as never,
   });
   await kit.launch();
 }, 60000);

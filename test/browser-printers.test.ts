@@ -13,7 +13,7 @@ import {
   relevantErrors,
   SCREENSHOTS,
 } from "./browser-helpers.ts";
-import { connected, connectSocket, emitWithAck, login, startApp, type TestApp } from "./helpers.ts";
+import { apiRequest, connected, connectSocket, emitWithAck, login, startApp, type TestApp } from "./helpers.ts";
 
 // A browser on 2 shared cores can be slow; a timed-out test also takes Chromium down with it.
 setDefaultTimeout(60000);
@@ -64,12 +64,7 @@ const FIXTURES: Fixture[] = [
   { name: "Ender <3> & co", model: "Ender 3", reading: [20.5, 60] },
 ];
 
-const api = (path: string, body?: unknown) =>
-  fetch(`${app.url}${path}`, {
-    method: body === undefined ? "GET" : "POST",
-    headers: { cookie, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+const api = (path: string, body?: unknown) => apiRequest(app, cookie, body === undefined ? "GET" : "POST", path, body);
 
 /** A device (camera Pi) with its own token for printer `id`, connected. */
 async function deviceFor(id: number): Promise<Socket> {

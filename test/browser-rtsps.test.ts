@@ -6,7 +6,7 @@ import { axeSerious, browserKit, relevantErrors } from "./browser-helpers.ts";
 import { type FakePrinter, startFakePrinter } from "./fakes/bambu-printer.ts";
 import { type FakeRtspsCamera, startFakeRtspsCamera } from "./fakes/bambu-rtsps.ts";
 import { makeCert } from "./fakes/certs.ts";
-import { startApp, type TestApp } from "./helpers.ts";
+import { printerEntry, startApp, type TestApp } from "./helpers.ts";
 import { freePort } from "./servers.ts";
 
 setDefaultTimeout(60000);
@@ -24,15 +24,7 @@ beforeAll(async () => {
     {
       timezone: ZONE,
       printers: [
-        {
-          name: "X1C bench",
-          model: "X1C",
-          host: "127.0.0.1",
-          serial: printer.serial,
-          access_code: printer.accessCode,
-          mqtt_port: printer.mqttPort,
-          rtsp_port: camera.port,
-        },
+        printerEntry(printer, { name: "X1C bench", model: "X1C", rtsp_port: camera.port }),
         // No MQTT either: only its camera matters here.
         {
           name: "X1E dark",

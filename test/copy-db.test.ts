@@ -11,6 +11,8 @@ import { numbers, openPostgres } from "../src/store/pg.ts";
 import { pgMigrate } from "../src/store/pg-migrate.ts";
 import { startPasswordRefuser } from "./fakes/postgres-password.ts";
 import { login, startApp, tempDir } from "./helpers.ts";
+import { LIBRARY_PLATE_ROW } from "./library-helpers.ts";
+import { runCommand } from "./process.ts";
 import { requirePython } from "./python.ts";
 import { type PostgresServer, startPostgres } from "./servers.ts";
 
@@ -34,16 +36,11 @@ function dir(): string {
   return d;
 }
 
-async function copyDb(...args: string[]) {
-  const p = Bun.spawn([process.execPath, MAIN, "copy-db", ...args], {
+const copyDb = (...args: string[]) =>
+  runCommand([process.execPath, MAIN, "copy-db", ...args], {
     cwd: dir(),
-    stdout: "pipe",
-    stderr: "pipe",
     env: { ...process.env, LAYERWATCH_TIMEZONE: "Europe/Helsinki" },
   });
-  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  return { code, out, err };
-}
 
 /** The old server's database: its summary says what it wrote. */
 function legacyDatabase(path: string): { users: Record<string, string>; readings: number; images: number } {
@@ -353,19 +350,9 @@ describe("a database the app filled (printers, jobs with archive frames, tokens,
       detail: "",
     });
     s.eventLog.append("info", "a test event", "{}", 100);
-    const plate = {
-      plate: 1,
-      name: "Plate 1",
-      estimate_s: 2712,
-      model: "A1",
-      nozzle_mm: 0.4,
-      filaments_json: '[{"type":"PLA","color":"#FFFFFF","grams":10.49}]',
-      objects_json: '[{"id":159,"name":"Cube"}]',
-      thumbnail: 1,
-    };
     const file = s.library.insert(
       { name: "cube.gcode.3mf", size: 2749, sha256: "ab", tags: ",spares,", uploaded_by: "admin", created_at: 1 },
-      [plate],
+      [LIBRARY_PLATE_ROW],
     );
     const sent = s.sends.insert({
       printer_id: printer,

@@ -2,7 +2,7 @@
 // and its answer decides; Settings shows what the archives use; an admin deletes a video from its page.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Socket } from "socket.io-client";
-import { connected, connectSocket, csrfFrom, getPage, login, startApp, type TestApp } from "./helpers.ts";
+import { connected, connectSocket, csrfFrom, deviceToken, getPage, login, startApp, type TestApp } from "./helpers.ts";
 
 let app: TestApp;
 let cookie: string;
@@ -11,12 +11,7 @@ const asked: string[] = [];
 beforeAll(async () => {
   app = await startApp();
   cookie = await login(app);
-  const res = await fetch(`${app.url}/api/printers/1/tokens`, {
-    method: "POST",
-    headers: { cookie, "content-type": "application/json" },
-    body: '{"name":"pi"}',
-  });
-  device = await connected(connectSocket(app, { auth: { token: ((await res.json()) as { token: string }).token } }));
+  device = await connected(connectSocket(app, { auth: { token: await deviceToken(app, cookie) } }));
   // The camera Pi: it can start its timelapse but not stop it, and pauses the printer through its own link.
   device.on("printerAction", ({ action }: { action: string }) => {
     asked.push(action);

@@ -7,6 +7,7 @@ import {
   connected,
   connectSocket,
   csrfFrom,
+  deviceToken,
   emitWithAck,
   getPage,
   login,
@@ -23,12 +24,7 @@ beforeAll(async () => {
   app = await startApp();
   cookie = await login(app);
   csrf = csrfFrom((await getPage(app, "/settings", cookie)).text);
-  const made = await fetch(`${app.url}/api/printers/1/tokens`, {
-    method: "POST",
-    headers: { cookie, "content-type": "application/json" },
-    body: JSON.stringify({ name: "camera pi" }),
-  });
-  token = ((await made.json()) as { token: string }).token;
+  token = await deviceToken(app, cookie, "camera pi");
 });
 afterAll(() => app.close());
 
@@ -220,13 +216,7 @@ describe("printer control and print errors in the Finnish UI", () => {
   });
 
   test("an action that does not fit the state names the state in Finnish; the audit stores the code", async () => {
-    const made = await fetch(`${fi.url}/api/printers/1/tokens`, {
-      method: "POST",
-      headers: { cookie: fiCookie, "content-type": "application/json" },
-      body: JSON.stringify({ name: "pi" }),
-    });
-    const { token } = (await made.json()) as { token: string };
-    const device = await connected(connectSocket(fi, { auth: { token } }));
+    const device = await connected(connectSocket(fi, { auth: { token: await deviceToken(fi, fiCookie) } }));
     try {
       const failed = { gcode_status: "FAILED", print_error_code: 0x0300_8014 };
       expect(await emitWithAck(device, "status", failed)).toMatchObject({ ok: true });

@@ -2,34 +2,15 @@
 // the instance not holding the printer's link are run by the holder (its FTPS upload, its command, its audit and
 // log), and the send's progress answers on either instance from the store. Library files live in a media_dir
 // both instances share, as README asks of several instances.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { useInstances } from "./app-fixture.ts";
 import { startFakePrinter } from "./fakes/bambu-printer.ts";
-import { csrfFrom, getPage, login, startApp, type TestApp, tempDir, until } from "./helpers.ts";
+import { apiRequest, csrfFrom, getPage, leaseHolder, login, printerEntry, type TestApp, until } from "./helpers.ts";
 import { upload } from "./library-helpers.ts";
-import { type PostgresServer, type RedisServer, startPostgres, startRedis } from "./servers.ts";
 
 type Send = { id: number; status: string; progress: number; job_id?: number; reason?: string };
 
-let pg: PostgresServer;
-let redis: RedisServer;
-const dirs: string[] = [];
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-const dir = () => {
-  const d = tempDir();
-  dirs.push(d);
-  return d;
-};
-
-beforeAll(async () => {
-  [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
-}, 60_000);
-afterAll(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-  await redis?.stop();
-  await pg?.stop();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const fx = useInstances({ redis: true });
 
 describe("the farm asked of the instance not holding the printer", () => {
   let printer: Awaited<ReturnType<typeof startFakePrinter>>;
@@ -39,50 +20,24 @@ describe("the farm asked of the instance not holding the printer", () => {
   let fileId: number;
   let jobId: number;
   const json = async <T = Record<string, unknown>>(app: TestApp, method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${app.url}${path}`, {
-      method,
-      headers: { cookie, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    const res = await apiRequest(app, cookie, method, path, body);
     return { status: res.status, body: (await res.json()) as T };
   };
 
   beforeAll(async () => {
     printer = await startFakePrinter({ commandDelayMs: 30, sentPrint: { layers: 60, stepMs: 200 } });
-    cleanups.push(() => printer.close());
-    const entry = {
-      name: "A1",
-      model: "A1",
-      host: "127.0.0.1",
-      serial: printer.serial,
-      access_code: printer.accessCode,
-      mqtt_port: printer.mqttPort,
-      camera: false,
-      ftps_port: printer.ftpsPort,
-      tls: "pin",
-    };
+    fx.atEnd(() => printer.close());
+    const entry = printerEntry(printer, { camera: false, ftps_port: printer.ftpsPort, tls: "pin" });
     const config = {
-      database_url: await pg.createDatabase(),
-      redis_url: redis.url,
-      media_dir: dir(),
+      database_url: await fx.pg.createDatabase(),
+      redis_url: fx.redis.url,
+      media_dir: fx.dir(),
       printers: [entry] as never,
     };
     const opts = { sendTimings: { startWithinMs: 5000, skipWithinMs: 5000 } };
-    const a = await startApp(config, dir(), { ...opts, instanceName: "left" });
-    const b = await startApp(config, dir(), { ...opts, instanceName: "right" });
-    cleanups.push(
-      () => a.stop(),
-      () => b.stop(),
-    );
-    await until(
-      () => a.leases.holds("printer:1") || b.leases.holds("printer:1"),
-      (held) => held,
-    );
-    [holder, other] = a.leases.holds("printer:1") ? [a, b] : [b, a];
-    await until(
-      () => other.leases.holder("printer:1"),
-      (h) => h === holder.instance,
-    );
+    const a = await fx.instance(config, { ...opts, instanceName: "left" });
+    const b = await fx.instance(config, { ...opts, instanceName: "right" });
+    [holder, other] = await leaseHolder(a, b);
     cookie = await login(other);
     await until(
       () => json<{ state: { gcode_state: string } | null }>(other, "GET", "/api/printers/1"),

@@ -59,6 +59,25 @@ export async function startApp(
   });
 }
 
+/** A fake printer as tests reach it: the parts of it a config entry names. */
+type ReachablePrinter = { serial: string; accessCode: string; mqttPort: number };
+
+/**
+ * The config file's entry for a fake printer on 127.0.0.1: an A1 named "A1" with the fake's serial, access code and
+ * MQTT port; `extra` adds or overrides keys (name, model, camera, camera_port, ftps_port, rtsp_port, tls).
+ */
+export function printerEntry(printer: ReachablePrinter, extra: Record<string, unknown> = {}) {
+  return {
+    name: "A1",
+    model: "A1",
+    host: "127.0.0.1",
+    serial: printer.serial,
+    access_code: printer.accessCode,
+    mqtt_port: printer.mqttPort,
+    ...extra,
+  };
+}
+
 /** Logs in through the form like a browser or device would; returns the Cookie header value. */
 export async function login(
   app: { url: string },
@@ -70,6 +89,35 @@ export async function login(
   const res = await fetch(`${app.url}/login`, { method: "POST", body, redirect: "manual" });
   if (res.status !== 303) throw new Error(`login failed: ${res.status}`);
   return res.headers.getSetCookie()[0]!.split(";")[0]!;
+}
+
+/**
+ * Adds a user through Settings' users form as the admin (`adminCookie`) would, with `role` (the form's default
+ * without it) and the password `<username>-password` unless given; logs them in and gives their Cookie header value.
+ */
+export async function addUser(
+  app: { url: string },
+  adminCookie: string,
+  username: string,
+  role?: string,
+  password = `${username}-password`,
+): Promise<string> {
+  const csrf = csrfFrom((await getPage(app, "/settings", adminCookie)).text);
+  const fields = { _csrf: csrf, username, password, ...(role === undefined ? {} : { role }) };
+  const res = await postForm(app, "/settings/users", fields, { cookie: adminCookie });
+  if (res.status >= 400) throw new Error(`adding user ${username} failed: ${res.status}`);
+  return login(app, username, password);
+}
+
+/** A device token for printer `printer`, made through the API with an admin's `cookie` as Settings does; the token. */
+export async function deviceToken(app: { url: string }, cookie: string, name = "pi", printer = 1): Promise<string> {
+  const res = await fetch(`${app.url}/api/printers/${printer}/tokens`, {
+    method: "POST",
+    headers: { cookie, "content-type": "application/json" },
+    body: JSON.stringify({ name }),
+  });
+  if (res.status !== 201) throw new Error(`making device token ${name} failed: ${res.status}`);
+  return ((await res.json()) as { token: string }).token;
 }
 
 export function connectSocket(
@@ -177,6 +225,23 @@ export function emitWithAck<T = unknown>(socket: Socket, event: string, ...args:
   return socket.timeout(5000).emitWithAck(event, ...args) as Promise<T>;
 }
 
+/**
+ * Waits until one of two instances holds `lease` and the other has read who does (it reads at each renewal, every
+ * 2 s); gives them as [holder, other].
+ */
+export async function leaseHolder(a: TestApp, b: TestApp, lease = "printer:1"): Promise<[TestApp, TestApp]> {
+  await until(
+    () => a.leases.holds(lease) || b.leases.holds(lease),
+    (held) => held,
+  );
+  const [holder, other] = a.leases.holds(lease) ? [a, b] : [b, a];
+  await until(
+    () => other.leases.holder(lease),
+    (h) => h === holder.instance,
+  );
+  return [holder, other];
+}
+
 /** The smallest valid JPEG-looking bytes: SOI, APP0 marker, filler, EOI. */
 export function fakeJpeg(size = 1024, seed = 1): Uint8Array<ArrayBuffer> {
   const b = new Uint8Array(size);
@@ -197,6 +262,14 @@ export async function getPage(app: { url: string }, path: string, cookie?: strin
   const res = await fetch(`${app.url}${path}`, { headers: cookie ? { cookie } : {}, redirect: "manual" });
   return { status: res.status, headers: res.headers, text: await res.text() };
 }
+
+/** An API request with a session cookie, its body (if any) sent as JSON; the response. */
+export const apiRequest = (app: { url: string }, cookie: string, method: string, path: string, body?: unknown) =>
+  fetch(`${app.url}${path}`, {
+    method,
+    headers: { cookie, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
 
 /** Posts a form (URL-encoded) without following a redirect, as a browser's form or a script would. */
 export const postForm = (

@@ -1,11 +1,12 @@
 // Home Assistant over MQTT against a real broker (Debian's mosquitto, one per test) with a test subscriber
 // (mqtt.js): discovery configs by Home Assistant's rules, states, frames, availability with the last will after
 // kill -9, commands reaching the fake printer through printer control, and nothing at all while mqtt is off.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
 import type { MqttConfig } from "../src/config.ts";
+import { useCleanup } from "./app-fixture.ts";
 import { type FakePrinter, startFakePrinter } from "./fakes/bambu-printer.ts";
 import { makeLocalhostCert } from "./fakes/certs.ts";
 import {
@@ -13,6 +14,7 @@ import {
   connectSocket,
   fakeJpeg,
   login,
+  printerEntry,
   quietFor,
   startApp,
   type TestApp,
@@ -23,10 +25,7 @@ import { startChild, writeConfig } from "./process.ts";
 import { freePort, type MosquittoServer, startMosquitto, startPostgres } from "./servers.ts";
 
 const MAIN = join(import.meta.dir, "../src/main.ts");
-const cleanup: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
+const cleanup = useCleanup();
 
 type Seen = { topic: string; payload: Buffer; retain: boolean; at: number };
 
@@ -69,20 +68,7 @@ async function app(mqttConfig: Partial<MqttConfig> | null, printer?: FakePrinter
   const a = await startApp(
     {
       ...(mqttConfig ? { mqtt: mqttConfig as MqttConfig } : {}),
-      printers: printer
-        ? ([
-            {
-              name: "A1",
-              model: "A1",
-              host: "127.0.0.1",
-              serial: printer.serial,
-              access_code: printer.accessCode,
-              mqtt_port: printer.mqttPort,
-              camera_port: printer.cameraPort,
-              tls: "pin",
-            },
-          ] as never)
-        : [],
+      printers: printer ? ([printerEntry(printer, { camera_port: printer.cameraPort, tls: "pin" })] as never) : [],
     },
     undefined,
     {

@@ -4,16 +4,26 @@
 // the holder the other takes the printer over within 30 s, and the print under way ends as one finished job with
 // one print_finished delivery; the holder that loses its database stops its link at once; a holder frozen
 // (SIGSTOP) past its lease drops the link when woken and writes nothing for the print.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { Socket } from "bun";
 import { numbers, openPostgres } from "../src/store/pg.ts";
+import { useInstances } from "./app-fixture.ts";
 import { startFakePrinter } from "./fakes/bambu-printer.ts";
 import { startNotifyServices } from "./fakes/notify-services.ts";
-import { connected, connectSocket, login, quietFor, startApp, type TestApp, tempDir, until } from "./helpers.ts";
+import {
+  connected,
+  connectSocket,
+  deviceToken,
+  leaseHolder,
+  login,
+  printerEntry,
+  quietFor,
+  type TestApp,
+  until,
+} from "./helpers.ts";
 import { type Child, startChild, writeConfig } from "./process.ts";
-import { type PostgresServer, type RedisServer, startPostgres, startRedis } from "./servers.ts";
+import { type RedisServer, startRedis } from "./servers.ts";
 
 const MAIN = join(import.meta.dir, "../src/main.ts");
 /** A lease is renewed every 2 s: two renewals are enough for a second instance to have tried to take it. */
@@ -22,39 +32,14 @@ const TWO_RENEWALS_MS = 4_500;
 type PrinterJson = { lan: { holder: string | null; last_message_at: string | null }; sources: { lan: string } };
 type Job = { id: number; name: string; outcome: string; layer: number };
 
-let pg: PostgresServer;
-const dirs: string[] = [];
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-
-beforeAll(async () => {
-  pg = await startPostgres();
-}, 60_000);
-afterAll(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-  await pg?.stop();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-const dir = () => {
-  const d = tempDir();
-  dirs.push(d);
-  return d;
-};
+const fx = useInstances();
 const getJson = async <T>(base: { url: string }, path: string, cookie: string) =>
   (await (await fetch(`${base.url}${path}`, { headers: { cookie } })).json()) as T;
 
 async function fakeA1() {
   const printer = await startFakePrinter({ commandDelayMs: 30, frameIntervalMs: 500 });
-  cleanups.push(() => printer.close());
-  const entry = {
-    name: "A1",
-    model: "A1",
-    host: "127.0.0.1",
-    serial: printer.serial,
-    access_code: printer.accessCode,
-    mqtt_port: printer.mqttPort,
-    camera_port: printer.cameraPort,
-  };
+  fx.atEnd(() => printer.close());
+  const entry = printerEntry(printer, { camera_port: printer.cameraPort });
   return { printer, entry };
 }
 
@@ -66,13 +51,9 @@ describe("two instances in one process", () => {
   beforeAll(async () => {
     const fake = await fakeA1();
     printer = fake.printer;
-    const config = { database_url: await pg.createDatabase(), printers: [fake.entry] as never };
-    a = await startApp(config, dir(), { instanceName: "alpha" });
-    b = await startApp(config, dir(), { instanceName: "beta" });
-    cleanups.push(
-      () => a.stop(),
-      () => b.stop(),
-    );
+    const config = { database_url: await fx.pg.createDatabase(), printers: [fake.entry] as never };
+    a = await fx.instance(config, { instanceName: "alpha" });
+    b = await fx.instance(config, { instanceName: "beta" });
   }, 60_000);
 
   test("only one instance connects to the printer, and both name the same holder", async () => {
@@ -137,19 +118,10 @@ describe("a takeover where the printer's progress comes before its full report",
   test("the new holder does not read its stale held state as the print's end: the print stays one job", async () => {
     // The full report (pushall) answered 2 s late, progress every 300 ms: the new holder hears layers first.
     const printer = await startFakePrinter({ commandDelayMs: 30, frameIntervalMs: 500, pushallDelayMs: 2_000 });
-    cleanups.push(() => printer.close());
-    const entry = {
-      name: "A1",
-      model: "A1",
-      host: "127.0.0.1",
-      serial: printer.serial,
-      access_code: printer.accessCode,
-      mqtt_port: printer.mqttPort,
-      camera_port: printer.cameraPort,
-    };
-    const config = { database_url: await pg.createDatabase(), printers: [entry] as never };
-    const first = await startApp(config, dir(), { instanceName: "first" });
-    cleanups.push(() => first.stop());
+    fx.atEnd(() => printer.close());
+    const entry = printerEntry(printer, { camera_port: printer.cameraPort });
+    const config = { database_url: await fx.pg.createDatabase(), printers: [entry] as never };
+    const first = await fx.instance(config, { instanceName: "first" });
     await until(
       () => first.leases.holds("printer:1") && printer.clientsConnected === 1,
       (ok) => ok,
@@ -161,9 +133,8 @@ describe("a takeover where the printer's progress comes before its full report",
       (json) => json.includes('"gcode_state":"IDLE"'),
       15_000,
     );
-    const second = await startApp(config, dir(), { instanceName: "second" });
+    const second = await fx.instance(config, { instanceName: "second" });
     expect(second.printers.get(1)!.state.gcode_state).toBe("IDLE");
-    cleanups.push(() => second.stop());
     const run = printer.runPrint({ name: "arch", layers: 40, stepMs: 300 });
     await until(
       () => first.jobs.current(1)?.layer ?? 0,
@@ -196,26 +167,17 @@ describe("two instances with Redis: the one not holding the printer", () => {
 
   beforeAll(async () => {
     redis = await startRedis();
-    cleanups.push(() => redis.stop());
+    fx.atEnd(() => redis.stop());
     const fake = await fakeA1();
     printer = fake.printer;
-    const config = { database_url: await pg.createDatabase(), redis_url: redis.url, printers: [fake.entry] as never };
-    const a = await startApp(config, dir(), { instanceName: "left" });
-    const b = await startApp(config, dir(), { instanceName: "right" });
-    cleanups.push(
-      () => a.stop(),
-      () => b.stop(),
-    );
-    await until(
-      () => a.leases.holds("printer:1") || b.leases.holds("printer:1"),
-      (held) => held,
-    );
-    [holder, other] = a.leases.holds("printer:1") ? [a, b] : [b, a];
-    // The other has read the lease's holder (it does at each renewal, every 2 s).
-    await until(
-      () => other.leases.holder("printer:1"),
-      (h) => h === holder.instance,
-    );
+    const config = {
+      database_url: await fx.pg.createDatabase(),
+      redis_url: redis.url,
+      printers: [fake.entry] as never,
+    };
+    const a = await fx.instance(config, { instanceName: "left" });
+    const b = await fx.instance(config, { instanceName: "right" });
+    [holder, other] = await leaseHolder(a, b);
     cookie = await login(other);
     void printer.runPrint({ name: "tower", layers: 200, stepMs: 300 });
   }, 60_000);
@@ -273,14 +235,8 @@ describe("two instances with Redis: the one not holding the printer", () => {
 
   test("a camera Pi action asked of it reaches the Pi connected to the holder, and its answer comes back", async () => {
     const holderCookie = await login(holder);
-    const made = await fetch(`${holder.url}/api/printers/1/tokens`, {
-      method: "POST",
-      headers: { cookie: holderCookie, "content-type": "application/json" },
-      body: '{"name":"pi"}',
-    });
-    const token = ((await made.json()) as { token: string }).token;
-    const device = await connected(connectSocket(holder, { auth: { token } }));
-    cleanups.push(() => device.disconnect());
+    const device = await connected(connectSocket(holder, { auth: { token: await deviceToken(holder, holderCookie) } }));
+    fx.atEnd(() => device.disconnect());
     const asked: string[] = [];
     device.on("printerAction", ({ action }: { action: string }) => {
       asked.push(action);
@@ -366,22 +322,22 @@ describe("the holder loses its database", () => {
     const fake = await fakeA1();
     const printer = fake.printer;
     const name = `lw_cut_${process.pid}`;
-    await pg.createDatabase(name);
-    const proxy = await cuttableProxy(pg.port);
-    cleanups.push(() => proxy.stop());
+    await fx.pg.createDatabase(name);
+    const proxy = await cuttableProxy(fx.pg.port);
+    fx.atEnd(() => proxy.stop());
     const printers = [fake.entry] as never;
-    const a = await startApp({ database_url: `postgres://postgres@127.0.0.1:${proxy.port}/${name}`, printers }, dir(), {
-      instanceName: "cut",
-    });
-    cleanups.push(() => a.stop());
+    const a = await fx.instance(
+      { database_url: `postgres://postgres@127.0.0.1:${proxy.port}/${name}`, printers },
+      { instanceName: "cut" },
+    );
     await until(
       () => a.leases.holds("printer:1") && printer.clientsConnected === 1,
       (held) => held,
     );
-    const b = await startApp({ database_url: `postgres://postgres@127.0.0.1:${pg.port}/${name}`, printers }, dir(), {
-      instanceName: "kept",
-    });
-    cleanups.push(() => b.stop());
+    const b = await fx.instance(
+      { database_url: `postgres://postgres@127.0.0.1:${fx.pg.port}/${name}`, printers },
+      { instanceName: "kept" },
+    );
     const connects = printer.connectCount;
     const t0 = performance.now();
     proxy.cut();
@@ -442,15 +398,15 @@ describe("kill -9 of the instance holding the printer", () => {
     const fake = await fakeA1();
     printer = fake.printer;
     services = await startNotifyServices();
-    cleanups.push(() => services.close());
-    const databaseUrl = await pg.createDatabase();
+    fx.atEnd(() => services.close());
+    const databaseUrl = await fx.pg.createDatabase();
     const config = { database_url: databaseUrl, printers: [fake.entry], notify: [services.webhookUrl()] };
     for (let i = 0; i < 2; i++) {
-      const d = dir();
+      const d = fx.dir();
       writeConfig(d, config);
       const child = await startChild([process.execPath, MAIN], d);
       children.push(child);
-      cleanups.push(() => {
+      fx.atEnd(() => {
         if (child.proc.exitCode === null && !child.proc.killed) child.proc.kill("SIGTERM");
         return child.proc.exited;
       });
@@ -531,14 +487,14 @@ describe("a holder frozen past its lease (SIGSTOP, then SIGCONT)", () => {
   test("the other takes the printer; the woken one drops its link and writes nothing for the print", async () => {
     const fake = await fakeA1();
     const printer = fake.printer;
-    const databaseUrl = await pg.createDatabase();
+    const databaseUrl = await fx.pg.createDatabase();
     const children: Child[] = [];
     for (let i = 0; i < 2; i++) {
-      const d = dir();
+      const d = fx.dir();
       writeConfig(d, { database_url: databaseUrl, printers: [fake.entry] });
       const child = await startChild([process.execPath, MAIN], d);
       children.push(child);
-      cleanups.push(() => {
+      fx.atEnd(() => {
         if (child.proc.exitCode === null) {
           child.proc.kill("SIGCONT");
           child.proc.kill("SIGTERM");
@@ -547,7 +503,7 @@ describe("a holder frozen past its lease (SIGSTOP, then SIGCONT)", () => {
       });
     }
     const db = openPostgres(databaseUrl, { max: 1 });
-    cleanups.push(() => db.close());
+    fx.atEnd(() => db.close());
     const cookies = await Promise.all(children.map((c) => login(c, "admin", "binary-pass-1")));
     const holders = await until(
       () => Promise.all(children.map((c, i) => getJson<PrinterJson>(c, "/api/printers/1", cookies[i]!))),

@@ -1,14 +1,17 @@
 // Prints become jobs from the printer's state, whatever reports it: a fake A1 on the LAN, or a camera Pi's
 // structured status alone. Each keeps its layers, duration, errors, weather and frames.
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { SQL } from "bun";
+import { useCleanup } from "./app-fixture.ts";
 import { startFakePrinter } from "./fakes/bambu-printer.ts";
 import {
   connected,
   connectSocket,
+  deviceToken,
   emitWithAck,
   fakeJpeg,
   login,
+  printerEntry,
   quietFor,
   sleep,
   startApp,
@@ -18,10 +21,7 @@ import {
 } from "./helpers.ts";
 import { type PostgresServer, startPostgres } from "./servers.ts";
 
-const cleanup: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
+const cleanup = useCleanup();
 
 type Job = {
   id: number;
@@ -53,12 +53,10 @@ async function engineConfig(engine: Engine) {
 async function lanSetup(engine: Engine, dir = tempDir()) {
   const printer = await startFakePrinter({ commandDelayMs: 30, frameIntervalMs: 100 });
   cleanup.push(() => printer.close());
-  const lan = { host: "127.0.0.1", serial: printer.serial, access_code: printer.accessCode };
-  const ports = { mqtt_port: printer.mqttPort, camera_port: printer.cameraPort };
   const database = await engineConfig(engine);
   const boot = async () => {
     const app = await startApp(
-      { ...database, printers: [{ name: "A1", model: "A1", ...lan, ...ports }] as never },
+      { ...database, printers: [printerEntry(printer, { camera_port: printer.cameraPort })] as never },
       dir,
     );
     const cookie = await login(app);
@@ -74,13 +72,7 @@ async function lanSetup(engine: Engine, dir = tempDir()) {
 }
 
 async function tokenDevice(app: TestApp, cookie: string) {
-  const res = await fetch(`${app.url}/api/printers/1/tokens`, {
-    method: "POST",
-    headers: { cookie, "content-type": "application/json" },
-    body: '{"name":"pi"}',
-  });
-  const { token } = (await res.json()) as { token: string };
-  const device = await connected(connectSocket(app, { auth: { token } }));
+  const device = await connected(connectSocket(app, { auth: { token: await deviceToken(app, cookie) } }));
   cleanup.push(() => device.disconnect());
   return device;
 }

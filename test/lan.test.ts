@@ -1,19 +1,14 @@
 // The printer itself on the LAN: a fake A1 speaking the real protocol (MQTT 3.1.1 over TLS 1.2, the
 // port-6000 camera) against the real app. No mocked MQTT client anywhere.
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import type { Socket } from "socket.io-client";
+import { useCleanup } from "./app-fixture.ts";
 import { startFakeCamera } from "./fakes/bambu-camera.ts";
 import { CANCELLED, type FakePrinter, startFakePrinter } from "./fakes/bambu-printer.ts";
 import { makeCert } from "./fakes/certs.ts";
-import { connected, connectSocket, login, quietFor, startApp, until } from "./helpers.ts";
+import { connected, connectSocket, login, printerEntry, quietFor, startApp, until } from "./helpers.ts";
 
-const cleanup: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
-afterAll(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
+const cleanup = useCleanup();
 
 type Api = {
   sources: { lan: string };
@@ -32,16 +27,11 @@ async function setup(
   const app = await startApp(
     {
       printers: [
-        {
-          name: "A1",
-          model: "A1",
-          host: "127.0.0.1",
-          serial: printer.serial,
+        printerEntry(printer, {
           access_code: code ?? printer.accessCode,
-          mqtt_port: printer.mqttPort,
           camera_port: cameraPort ? await cameraPort(printer) : printer.cameraPort,
           tls: "pin",
-        },
+        }),
       ] as never,
     },
     undefined,

@@ -4,8 +4,8 @@ import { describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { useApp } from "./app-fixture.ts";
-import { csrfFrom, getPage, login, postForm } from "./helpers.ts";
-import { upload } from "./library-helpers.ts";
+import { addUser, csrfFrom, getPage } from "./helpers.ts";
+import { CUBES_A1_PLATE, upload } from "./library-helpers.ts";
 
 const fx = useApp({ config: { library_max_mb: 1 } });
 
@@ -20,21 +20,7 @@ describe("uploading to the library", () => {
       name: "cubes-a1.gcode.3mf",
       size: 2749,
       tags: [],
-      plates: [
-        {
-          index: 1,
-          name: "Three cubes",
-          estimate_s: 2712,
-          model: "A1",
-          nozzle_mm: 0.4,
-          filaments: [{ type: "PLA", color: "#FFFFFF", grams: 10.49 }],
-          objects: [
-            { id: 159, name: "Cube A" },
-            { id: 187, name: "Cube B" },
-            { id: 215, name: "Cube <C> & co" },
-          ],
-        },
-      ],
+      plates: [CUBES_A1_PLATE],
     });
     const png = await fetch(`${fx.app.url}${file.plates[0].thumbnail_url}`, { headers: { cookie: fx.cookie } });
     expect(png.headers.get("content-type")).toBe("image/png");
@@ -90,13 +76,7 @@ describe("what the library refuses, keeping nothing of it", () => {
 
 describe("who may upload", () => {
   test("a viewer may not", async () => {
-    await postForm(
-      fx.app,
-      "/settings/users",
-      { _csrf: fx.csrf, username: "vic", password: "vic-password", role: "viewer" },
-      { cookie: fx.cookie },
-    );
-    const cookie = await login(fx.app, "vic", "vic-password");
+    const cookie = await addUser(fx.app, fx.cookie, "vic", "viewer");
     const csrf = csrfFrom((await getPage(fx.app, "/settings", cookie)).text);
     expect((await upload(fx.app, cookie, csrf, "cubes-a1.gcode.3mf")).status).toBe(403);
   });

@@ -2,7 +2,7 @@
 // devices and notifications; and its output passes Debian's `promtool check metrics` and parses back.
 import { describe, expect, test } from "bun:test";
 import { useApp } from "./app-fixture.ts";
-import { emitWithAck, login, postForm, startApp } from "./helpers.ts";
+import { addUser, emitWithAck, login, startApp } from "./helpers.ts";
 
 const TOKEN = "scrape-token-0123456789abcdef";
 /** Every character the exposition format must escape in a label value, and some that must pass as they are. */
@@ -78,13 +78,7 @@ describe("who may read /metrics", () => {
 
   test("an admin's session reads it; a viewer's is refused with 403", async () => {
     expect((await scrape({ cookie: fx.cookie })).status).toBe(200);
-    await postForm(
-      fx.app,
-      "/settings/users",
-      { _csrf: fx.csrf, username: "metricsviewer", password: "metricsviewer-pass", role: "viewer" },
-      { cookie: fx.cookie },
-    );
-    const viewer = await login(fx.app, "metricsviewer", "metricsviewer-pass");
+    const viewer = await addUser(fx.app, fx.cookie, "metricsviewer", "viewer", "metricsviewer-pass");
     expect((await scrape({ cookie: viewer })).status).toBe(403);
   });
 });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type FakePrinter, startFakePrinter } from "./fakes/bambu-printer.ts";
-import { login, startApp, type TestApp, until } from "./helpers.ts";
+import { login, printerEntry, startApp, type TestApp, until } from "./helpers.ts";
 
 type Print = Record<string, unknown>;
 const FIXTURES = join(import.meta.dir, "fixtures/bambu");
@@ -68,17 +68,10 @@ beforeAll(async () => {
   a1 = await startFakePrinter({ commandDelayMs: 20 });
   const all = [...printers, a1];
   app = await startApp({
-    printers: [...MODELS.map((m) => m.base), "a1-jobs"].map((name, i) => ({
-      name,
-      // Every one configured as an A1: the printer (or its serial) corrects it.
-      model: "A1",
-      host: "127.0.0.1",
-      serial: all[i]!.serial,
-      access_code: all[i]!.accessCode,
-      mqtt_port: all[i]!.mqttPort,
-      camera: false,
-      tls: "pin",
-    })) as never,
+    // Every one configured as an A1: the printer (or its serial) corrects it.
+    printers: [...MODELS.map((m) => m.base), "a1-jobs"].map((name, i) =>
+      printerEntry(all[i]!, { name, camera: false, tls: "pin" }),
+    ) as never,
   });
   cookie = await login(app);
 });

@@ -1,6 +1,7 @@
 // Notifications from Settings and the browser's side: targets added and tested from the form, room limits with
 // hysteresis, and a Web Push to a subscription made here (its own keys), decrypted and compared.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
+import { useCleanup } from "./app-fixture.ts";
 import { startNotifyServices } from "./fakes/notify-services.ts";
 import { decryptPayload, makeBrowserSubscription, startPushService } from "./fakes/push-service.ts";
 import {
@@ -15,10 +16,7 @@ import {
   until,
 } from "./helpers.ts";
 
-const cleanup: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
+const cleanup = useCleanup();
 const FAST = { notifyTimings: { retryMs: [100], timeoutMs: 2000, tickMs: 50 } };
 const unb64u = (s: string) => new Uint8Array(Buffer.from(s, "base64url"));
 

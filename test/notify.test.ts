@@ -1,11 +1,13 @@
 // Notifications against local fakes that speak each service's real HTTP API (no mocked fetch): ntfy with the
 // frame attached, Telegram's sendPhoto, a signed webhook; and the rules: once per real change.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
+import { useCleanup } from "./app-fixture.ts";
 import { startFakePrinter } from "./fakes/bambu-printer.ts";
 import { startNotifyServices } from "./fakes/notify-services.ts";
 import {
   connected,
   connectSocket,
+  deviceToken,
   emitWithAck,
   fakeJpeg,
   login,
@@ -15,10 +17,7 @@ import {
   until,
 } from "./helpers.ts";
 
-const cleanup: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
+const cleanup = useCleanup();
 const SECRET = `whsec_${Buffer.from("a-webhook-secret-of-32-bytes-len").toString("base64")}`;
 const FAST = { retryMs: [150, 300, 600], timeoutMs: 2000, tickMs: 50 };
 
@@ -49,14 +48,7 @@ async function setup(
   );
   cleanup.push(() => app.close());
   const cookie = await login(app);
-  const res = await fetch(`${app.url}/api/printers/1/tokens`, {
-    method: "POST",
-    headers: { cookie, "content-type": "application/json" },
-    body: '{"name":"pi"}',
-  });
-  const device = await connected(
-    connectSocket(app, { auth: { token: ((await res.json()) as { token: string }).token } }),
-  );
+  const device = await connected(connectSocket(app, { auth: { token: await deviceToken(app, cookie) } }));
   cleanup.push(() => device.disconnect());
   return { services, printer, app, cookie, device };
 }

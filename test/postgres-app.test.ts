@@ -8,11 +8,13 @@ import { startFakePrinter } from "./fakes/bambu-printer.ts";
 import {
   connected,
   connectSocket,
+  deviceToken,
   emitWithAck,
   fakeJpeg,
   getPage,
   login,
   nextEvent,
+  printerEntry,
   startApp,
   type TestApp,
   tempDir,
@@ -29,14 +31,11 @@ let databaseUrl: string;
 const dir = tempDir();
 const sockets: Socket[] = [];
 
-const boot = async () => {
-  const lan = { host: "127.0.0.1", serial: printer.serial, access_code: printer.accessCode };
-  const ports = { mqtt_port: printer.mqttPort, camera_port: printer.cameraPort };
-  return startApp(
-    { database_url: databaseUrl, printers: [{ name: "A1", model: "A1", ...lan, ...ports }] as never },
+const boot = () =>
+  startApp(
+    { database_url: databaseUrl, printers: [printerEntry(printer, { camera_port: printer.cameraPort })] as never },
     dir,
   );
-};
 const api = async <T>(path: string, cookie: string) =>
   (await (await fetch(`${app.url}${path}`, { headers: { cookie } })).json()) as T;
 const track = (s: Socket) => {
@@ -74,13 +73,7 @@ describe("the app on PostgreSQL", () => {
 
   test("a device's reading, status and frame are acknowledged once stored, and a viewer sees each live", async () => {
     const cookie = await login(app);
-    const res = await fetch(`${app.url}/api/printers/1/tokens`, {
-      method: "POST",
-      headers: { cookie, "content-type": "application/json" },
-      body: '{"name":"pi"}',
-    });
-    const { token } = (await res.json()) as { token: string };
-    const device = track(await connected(connectSocket(app, { auth: { token } })));
+    const device = track(await connected(connectSocket(app, { auth: { token: await deviceToken(app, cookie) } })));
     const viewer = track(await connected(connectSocket(app, { cookie })));
 
     const reading = nextEvent<{ temperature: number; humidity: number }>(viewer, "temphum2v");
@@ -121,13 +114,9 @@ describe("the app on PostgreSQL", () => {
       () => api<{ sources: { lan: string } }>("/api/printers/1", cookie),
       (p) => p.sources.lan === "connected",
     );
-    const res = await fetch(`${app.url}/api/printers/1/tokens`, {
-      method: "POST",
-      headers: { cookie, "content-type": "application/json" },
-      body: '{"name":"weather"}',
-    });
-    const { token } = (await res.json()) as { token: string };
-    const device = track(await connected(connectSocket(app, { auth: { token } })));
+    const device = track(
+      await connected(connectSocket(app, { auth: { token: await deviceToken(app, cookie, "weather") } })),
+    );
     const run = printer.runPrint({ name: "benchy", layers: 6, stepMs: 120 });
     await until(
       () => api<{ job: unknown }>("/api/printers/1", cookie),

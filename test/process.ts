@@ -1,5 +1,6 @@
-// Runs layerwatch as a child process (the source or a compiled binary) and finds its URL in the log.
-import { writeFileSync } from "node:fs";
+// Runs layerwatch as a child process (the source or a compiled binary) and finds its URL in the log; runs a
+// command to its end; finds the ffmpeg decoders a server process started.
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 
@@ -51,4 +52,31 @@ export async function startChild(
   }
   proc.kill();
   throw new Error(`not listening after ${timeoutMs} ms:\n${text}`);
+}
+
+/** The ffmpeg processes (camera decoders) whose parent is `parentPid`, by pid; zombies left out. */
+export function ffmpegChildren(parentPid: number): number[] {
+  const pids: number[] = [];
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(ppid) === parentPid && state !== "Z" && comm === "ffmpeg") pids.push(Number(pid));
+    } catch {
+      // gone between the listing and the read
+    }
+  }
+  return pids;
+}
+
+/** Runs a command to its end, its output read as it comes; its exit code, stdout and stderr. */
+export async function runCommand(
+  cmd: string[],
+  opts: { cwd?: string; env?: Record<string, string | undefined> } = {},
+): Promise<{ code: number; out: string; err: string }> {
+  const p = Bun.spawn(cmd, { ...opts, stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  return { code, out, err };
 }

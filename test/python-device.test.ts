@@ -2,7 +2,17 @@
 // camera client with a token and the structured status.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { ADMIN, collect, connected, connectSocket, login, startApp, type TestApp, until } from "./helpers.ts";
+import {
+  ADMIN,
+  collect,
+  connected,
+  connectSocket,
+  deviceToken,
+  login,
+  startApp,
+  type TestApp,
+  until,
+} from "./helpers.ts";
 import { requirePython } from "./python.ts";
 
 let app: TestApp;
@@ -91,12 +101,7 @@ describe("the newer camera client (python-socketio) with a token and the structu
     const headers = { cookie, "content-type": "application/json" };
     const made = await fetch(`${app.url}/api/printers`, { method: "POST", headers, body: '{"name":"A1 mini"}' });
     const { id } = (await made.json()) as { id: number };
-    const tokenRes = await fetch(`${app.url}/api/printers/${id}/tokens`, {
-      method: "POST",
-      headers,
-      body: '{"name":"pi"}',
-    });
-    const { token } = (await tokenRes.json()) as { token: string };
+    const token = await deviceToken(app, cookie, "pi", id);
     // Async: the server answering it runs in this same process.
     const script = join(import.meta.dir, "fixtures/new_device.py");
     const proc = Bun.spawn(["/usr/bin/python3", script, app.url, token], { stdout: "pipe", stderr: "pipe" });

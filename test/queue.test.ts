@@ -1,28 +1,28 @@
 // The print queue (PRINTERS.md §9) against two fake A1s: items for a printer or by rule, started in order on idle
 // printers; after a queued print the printer waits for its plate to be cleared; the queue survives a restart.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
+import { useCleanup } from "./app-fixture.ts";
 import { type FakePrinter, startFakePrinter } from "./fakes/bambu-printer.ts";
-import { csrfFrom, getPage, login, quietFor, startApp, type TestApp, tempDir, until } from "./helpers.ts";
+import {
+  apiRequest,
+  csrfFrom,
+  getPage,
+  login,
+  printerEntry,
+  quietFor,
+  startApp,
+  type TestApp,
+  tempDir,
+  until,
+} from "./helpers.ts";
 import { upload } from "./library-helpers.ts";
 
-const cleanup: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
+const cleanup = useCleanup();
 
 type Item = { id: number; status: string; position: number; assigned_printer: number | null; send_id: number | null };
 
-const entry = (name: string, p: FakePrinter, model = "A1") => ({
-  name,
-  model,
-  host: "127.0.0.1",
-  serial: p.serial,
-  access_code: p.accessCode,
-  mqtt_port: p.mqttPort,
-  camera: false,
-  ftps_port: p.ftpsPort,
-  tls: "pin",
-});
+const entry = (name: string, p: FakePrinter, model = "A1") =>
+  printerEntry(p, { name, model, camera: false, ftps_port: p.ftpsPort, tls: "pin" });
 
 async function open(fakes: FakePrinter[], dir = tempDir(), model = "A1") {
   const app = await startApp({ printers: fakes.map((p, i) => entry(`A1 ${i + 1}`, p, model)) as never }, dir, {
@@ -32,11 +32,7 @@ async function open(fakes: FakePrinter[], dir = tempDir(), model = "A1") {
   });
   const cookie = await login(app);
   const json = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${app.url}${path}`, {
-      method,
-      headers: { cookie, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    const res = await apiRequest(app, cookie, method, path, body);
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
   const items = async () => (await json("GET", "/api/queue")).body.items as Item[];

@@ -11,10 +11,12 @@ import {
   connected,
   connectSocket,
   csrfFrom,
+  deviceToken,
   emitWithAck,
   getPage,
   login,
   postForm,
+  printerEntry,
   startApp,
   type TestApp,
   until,
@@ -33,22 +35,15 @@ const PRINT_ERROR = 0x0300_4000;
 
 beforeAll(async () => {
   printer = await startFakePrinter({ commandDelayMs: 30, frameIntervalMs: 100 });
-  const lan = { host: "127.0.0.1", serial: printer.serial, access_code: printer.accessCode };
-  const ports = { mqtt_port: printer.mqttPort, camera_port: printer.cameraPort };
-  app = await startApp({ printers: [{ name: "A1 bench", model: "A1", ...lan, ...ports }] as never });
+  app = await startApp({
+    printers: [printerEntry(printer, { name: "A1 bench", camera_port: printer.cameraPort })] as never,
+  });
   cookie = await login(app);
   await until(
     () => app.printers.get(1)?.lan.state,
     (s) => s === "connected",
   );
-  const res = await fetch(`${app.url}/api/printers/1/tokens`, {
-    method: "POST",
-    headers: { cookie, "content-type": "application/json" },
-    body: '{"name":"pi"}',
-  });
-  const device = await connected(
-    connectSocket(app, { auth: { token: ((await res.json()) as { token: string }).token } }),
-  );
+  const device = await connected(connectSocket(app, { auth: { token: await deviceToken(app, cookie) } }));
   const csrf = csrfFrom((await getPage(app, "/settings", cookie)).text);
   const act = (action: string) => postForm(app, "/printers/1/actions", { action, _csrf: csrf }, { cookie });
   const state = () => app.printers.get(1)?.state;

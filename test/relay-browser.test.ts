@@ -1,46 +1,31 @@
 // Two instances on one PostgreSQL and one Redis, with real clients at both ends: the newer camera client (Debian's
 // python-socketio) connected to A, and a browser (Debian's Chromium) on B's printer page showing its reading and
 // its printer's state live, without a reload.
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { rmSync } from "node:fs";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
+import { useInstances } from "./app-fixture.ts";
 import { browserKit, relevantErrors } from "./browser-helpers.ts";
-import { login, startApp, type TestApp, tempDir } from "./helpers.ts";
+import { deviceToken, login, type TestApp } from "./helpers.ts";
 import { requirePython } from "./python.ts";
-import { type PostgresServer, type RedisServer, startPostgres, startRedis } from "./servers.ts";
 
 // A browser on 2 shared cores can be slow; a timed-out test also takes Chromium down with it.
 setDefaultTimeout(60_000);
 
 const ZONE = "Europe/Helsinki";
-let pg: PostgresServer;
-let redis: RedisServer;
+const fx = useInstances({ redis: true });
 let a: TestApp;
 let b: TestApp;
-const dirs: string[] = [];
 const kit = browserKit(() => b, ZONE);
 
 beforeAll(async () => {
   requirePython(["socketio", "websocket"]);
-  [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
-  const database_url = await pg.createDatabase();
-  const instance = () => {
-    const dir = tempDir();
-    dirs.push(dir);
-    return startApp({ database_url, redis_url: redis.url, timezone: ZONE }, dir);
-  };
-  a = await instance();
-  b = await instance();
+  const config = { database_url: await fx.pg.createDatabase(), redis_url: fx.redis.url, timezone: ZONE };
+  a = await fx.instance(config);
+  b = await fx.instance(config);
+  // Registered last, so the browser closes before the instances stop.
+  fx.atEnd(() => kit.close());
   await kit.launch();
 }, 60_000);
-
-afterAll(async () => {
-  await kit.close();
-  await a?.stop();
-  await b?.stop();
-  await Promise.all([pg?.stop(), redis?.stop()]);
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
 
 describe("a Python camera client on A, a browser on B", () => {
   test("B's printer page shows the reading and the printer's state the client sends to A, live", async () => {
@@ -49,12 +34,7 @@ describe("a Python camera client on A, a browser on B", () => {
     const made = await fetch(`${a.url}/api/printers`, { method: "POST", headers, body: '{"name":"Relay A1"}' });
     expect(made.status).toBe(201);
     const { id } = (await made.json()) as { id: number };
-    const tokenRes = await fetch(`${a.url}/api/printers/${id}/tokens`, {
-      method: "POST",
-      headers,
-      body: '{"name":"pi"}',
-    });
-    const { token } = (await tokenRes.json()) as { token: string };
+    const token = await deviceToken(a, cookie, "pi", id);
 
     const { page, context } = await kit.newPage();
     // The printer made on A is known on B (B read its row before it re-emitted the change).

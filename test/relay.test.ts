@@ -4,16 +4,17 @@
 // valid on B; room limits set on A holding on B; login failures on A counting on B; a Redis restart (events flow
 // again, /healthz says down then ok, no app restart); an instance starting while Redis does not answer; and with
 // redis_url empty no Redis connection at all.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { RedisClient } from "bun";
 import type { Socket } from "socket.io-client";
+import { useInstances } from "./app-fixture.ts";
 import { startNotifyServices } from "./fakes/notify-services.ts";
 import {
   collect,
   connected,
   connectSocket,
   csrfFrom,
+  deviceToken,
   emitWithAck,
   eventMatching,
   fakeJpeg,
@@ -24,40 +25,20 @@ import {
   settled,
   startApp,
   type TestApp,
-  tempDir,
   until,
 } from "./helpers.ts";
 import { rawViewer } from "./raw-viewer.ts";
-import { type PostgresServer, type RedisServer, startPostgres, startRedis } from "./servers.ts";
 
-let pg: PostgresServer;
-let redis: RedisServer;
+const fx = useInstances({ redis: true });
 let a: TestApp;
 let b: TestApp;
 let databaseUrl: string;
-const dirs: string[] = [];
-const sockets: Socket[] = [];
+/** A socket disconnected after the file, before the instances stop. */
 const track = (s: Socket) => {
-  sockets.push(s);
+  fx.atEnd(() => s.disconnect());
   return s;
 };
-
-const instance = (extra: Record<string, unknown> = {}) => {
-  const dir = tempDir();
-  dirs.push(dir);
-  return startApp({ database_url: databaseUrl, redis_url: redis.url, ...extra }, dir);
-};
 const health = async (app: TestApp) => JSON.parse((await getPage(app, "/healthz")).text) as Record<string, string>;
-
-/** A device token for printer 1, made on `app`. */
-async function deviceToken(app: TestApp, cookie: string, name: string): Promise<string> {
-  const res = await fetch(`${app.url}/api/printers/1/tokens`, {
-    method: "POST",
-    headers: { cookie, "content-type": "application/json" },
-    body: JSON.stringify({ name }),
-  });
-  return ((await res.json()) as { token: string }).token;
-}
 
 const percentile = (xs: number[], p: number) => [...xs].sort((x, y) => x - y)[Math.ceil((p / 100) * xs.length) - 1]!;
 const describeDelays = (xs: number[]) =>
@@ -65,19 +46,10 @@ const describeDelays = (xs: number[]) =>
   `max ${Math.max(...xs).toFixed(1)} ms`;
 
 beforeAll(async () => {
-  [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
-  databaseUrl = await pg.createDatabase();
-  a = await instance();
-  b = await instance();
+  databaseUrl = await fx.pg.createDatabase();
+  a = await fx.instance({ database_url: databaseUrl, redis_url: fx.redis.url });
+  b = await fx.instance({ database_url: databaseUrl, redis_url: fx.redis.url });
 }, 60_000);
-
-afterAll(async () => {
-  for (const s of sockets) s.disconnect();
-  await a?.stop();
-  await b?.stop();
-  await Promise.all([pg?.stop(), redis?.stop()]);
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
 
 describe("two instances on one PostgreSQL and one Redis", () => {
   test("/healthz on each says Redis answers", async () => {
@@ -264,7 +236,7 @@ describe("two instances on one PostgreSQL and one Redis", () => {
     const cookieB = await login(b);
     const device = track(await connected(connectSocket(a, { auth: { token: await deviceToken(a, cookieA, "pi3") } })));
     const viewer = track(await connected(connectSocket(b, { cookie: cookieB })));
-    const restarted = redis.restart(1500);
+    const restarted = fx.redis.restart(1500);
     await until(
       () => health(b),
       (h) => h.redis === "down",
@@ -308,7 +280,7 @@ describe("two instances on one PostgreSQL and one Redis", () => {
     expect(first).toMatch(/PostgreSQL · up since \d\d:\d\d:\d\d/);
     expect(first).toContain(b.instance);
     expect(first).toMatch(/Redis<\/dt>\s*<dd[^>]*>up since /);
-    const restarted = redis.restart(1500);
+    const restarted = fx.redis.restart(1500);
     const down = await until(section, (html) => html.includes("reconnecting"), 5000);
     expect(down).toMatch(/Redis<\/dt>\s*<dd class="error"[^>]*>down since \d\d:\d\d:\d\d, reconnecting/);
     await restarted;
@@ -382,10 +354,8 @@ describe("Redis not answering at start", () => {
     const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
     const port = probe.port;
     probe.stop(true);
-    const dir = tempDir();
-    dirs.push(dir);
     const t0 = performance.now();
-    const alone = await startApp({ database_url: databaseUrl, redis_url: `redis://127.0.0.1:${port}` }, dir);
+    const alone = await startApp({ database_url: databaseUrl, redis_url: `redis://127.0.0.1:${port}` }, fx.dir());
     try {
       expect(performance.now() - t0).toBeLessThan(10_000);
       expect(await health(alone)).toMatchObject({ status: "degraded", database: "ok", redis: "down" });
@@ -406,14 +376,12 @@ describe("Redis not answering at start", () => {
 
 describe("one instance (redis_url empty)", () => {
   test("nothing connects to Redis, and /healthz says redis off", async () => {
-    const probe = new RedisClient(redis.url);
+    const probe = new RedisClient(fx.redis.url);
     await probe.connect();
     const connections = async () =>
       Number(/total_connections_received:(\d+)/.exec(String(await probe.send("INFO", ["stats"])))![1]);
     const before = await connections();
-    const dir = tempDir();
-    dirs.push(dir);
-    const solo = await startApp({ database_url: await pg.createDatabase(), redis_url: "" }, dir);
+    const solo = await startApp({ database_url: await fx.pg.createDatabase(), redis_url: "" }, fx.dir());
     try {
       const cookie = await login(solo);
       const device = track(

@@ -4,30 +4,16 @@ import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import { migrate, migrateTo } from "../src/store/migrations.ts";
 import { useApp } from "./app-fixture.ts";
-import { csrfFrom, getPage, login, postForm } from "./helpers.ts";
+import { addUser, apiRequest, csrfFrom, getPage, login, postForm } from "./helpers.ts";
 
 const fx = useApp();
 
-async function addUser(username: string, role: string) {
-  const res = await postForm(
-    fx.app,
-    "/settings/users",
-    { _csrf: fx.csrf, username, password: `${username}-password`, role },
-    { cookie: fx.cookie },
-  );
-  expect(res.status).toBeLessThan(400);
-  return login(fx.app, username, `${username}-password`);
-}
 const json = (cookie: string, path: string, method: string, body?: unknown) =>
-  fetch(`${fx.app.url}${path}`, {
-    method,
-    headers: { cookie, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  apiRequest(fx.app, cookie, method, path, body);
 
 describe("the operator role", () => {
   test("an admin adds an operator, and the users list names the role", async () => {
-    await addUser("olli", "operator");
+    await addUser(fx.app, fx.cookie, "olli", "operator");
     const row = await fx.app.store.users.byName("olli");
     expect(row?.role).toBe("operator");
     expect((await getPage(fx.app, "/settings", fx.cookie)).text).toContain("Operator");
@@ -61,7 +47,7 @@ describe("the operator role", () => {
   });
 
   test("a viewer may not pause or stop", async () => {
-    const cookie = await addUser("vera", "viewer");
+    const cookie = await addUser(fx.app, fx.cookie, "vera", "viewer");
     const res = await json(cookie, "/api/printers/1/actions", "POST", { action: "stop" });
     expect(res.status).toBe(403);
     expect((await res.json()).error).toContain("operators");
@@ -75,7 +61,7 @@ describe("the operator role", () => {
   });
 
   test("a role the form does not know becomes viewer", async () => {
-    await addUser("walter", "superuser");
+    await addUser(fx.app, fx.cookie, "walter", "superuser");
     expect((await fx.app.store.users.byName("walter"))?.role).toBe("viewer");
   });
 });

@@ -4,7 +4,17 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Socket } from "socket.io-client";
 import { startNotifyServices } from "./fakes/notify-services.ts";
-import { connected, connectSocket, emitWithAck, getPage, login, startApp, type TestApp, until } from "./helpers.ts";
+import {
+  connected,
+  connectSocket,
+  deviceToken,
+  emitWithAck,
+  getPage,
+  login,
+  startApp,
+  type TestApp,
+  until,
+} from "./helpers.ts";
 
 let app: TestApp;
 let cookie: string;
@@ -23,13 +33,9 @@ beforeAll(async () => {
   );
   cookie = await login(app);
   for (const printer of [1, 2]) {
-    const res = await fetch(`${app.url}/api/printers/${printer}/tokens`, {
-      method: "POST",
-      headers: { cookie, "content-type": "application/json" },
-      body: '{"name":"pi"}',
-    });
-    const { token } = (await res.json()) as { token: string };
-    devices.push(await connected(connectSocket(app, { auth: { token } })));
+    devices.push(
+      await connected(connectSocket(app, { auth: { token: await deviceToken(app, cookie, "pi", printer) } })),
+    );
   }
 });
 afterAll(async () => {

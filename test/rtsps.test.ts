@@ -2,13 +2,24 @@
 // Debian's packages) serving H.264 with the printer's certificate, the system's ffmpeg decoding it, real
 // socket.io viewers. ffmpeg processes are counted as this process's children in /proc.
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import type { Socket } from "socket.io-client";
 import { CERTIFICATE_CHANGED, LIVEVIEW_OFF } from "../src/lan/rtsps-camera.ts";
 import { type FakePrinter, startFakePrinter } from "./fakes/bambu-printer.ts";
 import { startFakeRtspsCamera } from "./fakes/bambu-rtsps.ts";
 import { makeCert } from "./fakes/certs.ts";
-import { connected, connectSocket, getPage, login, quietFor, startApp, type TestApp, until } from "./helpers.ts";
+import {
+  connected,
+  connectSocket,
+  getPage,
+  login,
+  printerEntry,
+  quietFor,
+  startApp,
+  type TestApp,
+  until,
+} from "./helpers.ts";
+import { ffmpegChildren } from "./process.ts";
 import { freePort } from "./servers.ts";
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
@@ -27,21 +38,7 @@ type Frame = { source: string; printer_id: number; image: ArrayBuffer };
  * ffmpeg processes this test process started (through its app). Zombies do not count. Each test waits for none
  * to be left before the next starts, so all of them belong to the running test's app.
  */
-function decoderPids(): number[] {
-  const pids: number[] = [];
-  for (const pid of readdirSync("/proc")) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(ppid) === process.pid && state !== "Z" && comm === "ffmpeg") pids.push(Number(pid));
-    } catch {
-      // gone between the listing and the read
-    }
-  }
-  return pids;
-}
+const decoderPids = () => ffmpegChildren(process.pid);
 const decoders = () => decoderPids().length;
 
 /** Width and height from a JPEG's start-of-frame segment. */
@@ -83,18 +80,7 @@ async function setup(opts: Setup = {}) {
   }
   const app: TestApp = await startApp(
     {
-      printers: [
-        {
-          name: "X1C",
-          model: "X1C",
-          host: "127.0.0.1",
-          serial: printer.serial,
-          access_code: printer.accessCode,
-          mqtt_port: printer.mqttPort,
-          rtsp_port: port,
-          tls: "pin",
-        },
-      ] as never,
+      printers: [printerEntry(printer, { name: "X1C", model: "X1C", rtsp_port: port, tls: "pin" })] as never,
       ...(opts.ffmpegPath ? { ffmpeg_path: opts.ffmpegPath } : {}),
     },
     undefined,

@@ -2,6 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { useApp } from "./app-fixture.ts";
 import {
+  addUser,
   collect,
   connected,
   connectSocket,
@@ -9,7 +10,6 @@ import {
   emitWithAck,
   eventMatching,
   getPage,
-  login,
   nextEvent,
   postForm,
   quietFor,
@@ -123,13 +123,7 @@ describe("device tokens", () => {
   });
 
   test("a viewer cannot create tokens", async () => {
-    await postForm(
-      fx.app,
-      "/settings/users",
-      { _csrf: fx.csrf, username: "tokenviewer", password: "tokenviewer-pass", role: "viewer" },
-      { cookie: fx.cookie },
-    );
-    const viewer = await login(fx.app, "tokenviewer", "tokenviewer-pass");
+    const viewer = await addUser(fx.app, fx.cookie, "tokenviewer", "viewer", "tokenviewer-pass");
     const viewerCsrf = csrfFrom((await getPage(fx.app, "/settings", viewer)).text);
     const before = fx.app.store.deviceTokens.list().length;
     expect(
@@ -139,14 +133,8 @@ describe("device tokens", () => {
   });
 
   test("a printer's token list is for admins: a viewer gets 403 and no names, an admin the list", async () => {
-    await postForm(
-      fx.app,
-      "/settings/users",
-      { _csrf: fx.csrf, username: "listviewer", password: "listviewer-pass", role: "viewer" },
-      { cookie: fx.cookie },
-    );
+    const viewer = await addUser(fx.app, fx.cookie, "listviewer", "viewer", "listviewer-pass");
     await createToken("listed-pi");
-    const viewer = await login(fx.app, "listviewer", "listviewer-pass");
     const refused = await fetch(`${fx.app.url}/api/printers/1/tokens`, { headers: { cookie: viewer } });
     expect(refused.status).toBe(403);
     expect(await refused.text()).not.toContain("listed-pi");

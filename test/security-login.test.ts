@@ -3,6 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { useApp } from "./app-fixture.ts";
 import {
   ADMIN,
+  addUser,
   connected,
   connectSocket,
   csrfFrom,
@@ -90,13 +91,7 @@ describe("sessions", () => {
   });
 
   test("changing a password disconnects that user's other sockets at once", async () => {
-    await postForm(
-      fx.app,
-      "/settings/users",
-      { _csrf: fx.csrf, username: "sockuser", password: "sockuser-pass" },
-      { cookie: fx.cookie },
-    );
-    const mine = await login(fx.app, "sockuser", "sockuser-pass");
+    const mine = await addUser(fx.app, fx.cookie, "sockuser", undefined, "sockuser-pass");
     const other = await login(fx.app, "sockuser", "sockuser-pass");
     const otherSocket = fx.track(await connected(connectSocket(fx.app, { cookie: other })));
     const mySocket = fx.track(await connected(connectSocket(fx.app, { cookie: mine })));

@@ -1,18 +1,26 @@
 // Sending a library file to a printer (PRINTERS.md §9) against the fake A1: FTPS with implicit TLS whose data
 // connection must resume the control connection's session, then MQTT project_file, confirmed by the state. Also
 // what is refused before any upload, a missing SD card, a print that never starts, reprint and skipping objects.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { connect } from "node:tls";
 import { ftps } from "../src/lan/ftps-client.ts";
+import { useCleanup } from "./app-fixture.ts";
 import { startFakePrinter } from "./fakes/bambu-printer.ts";
-import { csrfFrom, getPage, login, startApp, type TestApp, tempDir, until } from "./helpers.ts";
+import {
+  apiRequest,
+  csrfFrom,
+  getPage,
+  login,
+  printerEntry,
+  startApp,
+  type TestApp,
+  tempDir,
+  until,
+} from "./helpers.ts";
 import { upload } from "./library-helpers.ts";
 
-const cleanup: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
+const cleanup = useCleanup();
 
 type Send = { id: number; status: string; progress: number; reason?: string; error?: string; job_id?: number };
 
@@ -22,17 +30,14 @@ async function setup(opts: Parameters<typeof startFakePrinter>[0] = {}, model = 
   const app = await startApp(
     {
       printers: [
-        {
+        printerEntry(printer, {
           name: "Farm A1",
           model,
-          host: "127.0.0.1",
-          serial: printer.serial,
           access_code: code ?? printer.accessCode,
-          mqtt_port: printer.mqttPort,
           camera: false,
           ftps_port: printer.ftpsPort,
           tls: "pin",
-        },
+        }),
       ] as never,
     },
     undefined,
@@ -42,11 +47,7 @@ async function setup(opts: Parameters<typeof startFakePrinter>[0] = {}, model = 
   const cookie = await login(app);
   const csrf = csrfFrom((await getPage(app, "/settings", cookie)).text);
   const json = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${app.url}${path}`, {
-      method,
-      headers: { cookie, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    const res = await apiRequest(app, cookie, method, path, body);
     return { status: res.status, body: (await res.json()) as Record<string, unknown> & Send };
   };
   const file = async (name = "cubes-a1.gcode.3mf") =>

@@ -1,47 +1,25 @@
 // The Settings forms over HTTP: capture intervals, users, roles and one's own password, CSRF-checked.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import {
-  ADMIN,
-  connected,
-  connectSocket,
-  csrfFrom,
-  getPage,
-  login,
-  nextEvent,
-  startApp,
-  type TestApp,
-} from "./helpers.ts";
+import { describe, expect, test } from "bun:test";
+import { useApp } from "./app-fixture.ts";
+import { ADMIN, connected, connectSocket, csrfFrom, getPage, login, nextEvent, postForm } from "./helpers.ts";
 
-let app: TestApp;
-let cookie: string;
-let csrf: string;
-beforeAll(async () => {
-  app = await startApp();
-  cookie = await login(app);
-  csrf = csrfFrom((await getPage(app, "/settings", cookie)).text);
-});
-afterAll(async () => {
-  await app.close();
-});
+const fx = useApp();
 
-const post = (path: string, fields: Record<string, string>, as = cookie, headers: Record<string, string> = {}) =>
-  fetch(`${app.url}${path}`, {
-    method: "POST",
-    headers: { cookie: as, ...headers },
-    body: new URLSearchParams(fields),
-    redirect: "manual",
-  });
+const post = (path: string, fields: Record<string, string>, as = fx.cookie, headers: Record<string, string> = {}) =>
+  postForm(fx.app, path, fields, { cookie: as, ...headers });
 const userNames = () =>
-  (app.store.db.query("SELECT username FROM users ORDER BY id").all() as { username: string }[]).map((u) => u.username);
-const intervals = () => app.store.intervals.get();
+  (fx.app.store.db.query("SELECT username FROM users ORDER BY id").all() as { username: string }[]).map(
+    (u) => u.username,
+  );
+const intervals = () => fx.app.store.intervals.get();
 
 describe("capture intervals form", () => {
   test("values under the minimums or not whole numbers are refused, with a message per field; none saved", async () => {
     const before = intervals();
     const res = await post(
       "/settings/intervals",
-      { _csrf: csrf, image_delay: "4", temphum_delay: "0", status_delay: "2.5" },
-      cookie,
+      { _csrf: fx.csrf, image_delay: "4", temphum_delay: "0", status_delay: "2.5" },
+      fx.cookie,
       { "hx-request": "true" },
     );
     expect(res.status).toBe(400);
@@ -73,8 +51,8 @@ describe("capture intervals form", () => {
     const res = await post(
       "/settings/intervals",
       { image_delay: "20", temphum_delay: "10", status_delay: "10" },
-      cookie,
-      { "hx-request": "true", "x-csrf-token": csrf },
+      fx.cookie,
+      { "hx-request": "true", "x-csrf-token": fx.csrf },
     );
     expect(res.status).toBe(200);
     expect(intervals()).toEqual({ image_delay: 20, temphum_delay: 10, status_delay: 10 });
@@ -84,7 +62,7 @@ describe("capture intervals form", () => {
 describe("users", () => {
   test("an admin adds a user who can then log in", async () => {
     const res = await post("/settings/users", {
-      _csrf: csrf,
+      _csrf: fx.csrf,
       username: "maija",
       password: "maija-password",
       role: "viewer",
@@ -92,7 +70,7 @@ describe("users", () => {
     expect(res.status).toBe(200);
     expect(await res.text()).toContain("User added.");
     expect(userNames()).toContain("maija");
-    await login(app, "maija", "maija-password");
+    await login(fx.app, "maija", "maija-password");
   });
 
   test("a duplicate name, a short password and a bad name are refused with a message", async () => {
@@ -102,15 +80,15 @@ describe("users", () => {
       [{ username: "bad name<>", password: "long-enough-1" }, "Username must be"],
       [{ username: "long", password: "x".repeat(73) }, "at most 72 bytes"],
     ] as const) {
-      const res = await post("/settings/users", { _csrf: csrf, ...fields });
+      const res = await post("/settings/users", { _csrf: fx.csrf, ...fields });
       expect(res.status).toBe(400);
       expect(await res.text()).toContain(message);
     }
   });
 
   test("you cannot delete yourself", async () => {
-    const me = app.store.users.byName(ADMIN.username)!;
-    const res = await post(`/settings/users/${me.id}/delete`, { _csrf: csrf });
+    const me = fx.app.store.users.byName(ADMIN.username)!;
+    const res = await post(`/settings/users/${me.id}/delete`, { _csrf: fx.csrf });
     expect(res.status).toBe(400);
     expect(await res.text()).toContain("cannot delete your own account");
     expect(userNames()).toContain(ADMIN.username);
@@ -118,44 +96,44 @@ describe("users", () => {
 
   test("an admin can delete another admin, and the remaining admin is still refused deleting itself", async () => {
     await post("/settings/users", {
-      _csrf: csrf,
+      _csrf: fx.csrf,
       username: "second-admin",
       password: "second-password",
       role: "admin",
     });
-    const other = await login(app, "second-admin", "second-password");
-    const otherCsrf = csrfFrom((await getPage(app, "/settings", other)).text);
-    const me = app.store.users.byName(ADMIN.username)!;
+    const other = await login(fx.app, "second-admin", "second-password");
+    const otherCsrf = csrfFrom((await getPage(fx.app, "/settings", other)).text);
+    const me = fx.app.store.users.byName(ADMIN.username)!;
     expect((await post(`/settings/users/${me.id}/delete`, { _csrf: otherCsrf }, other)).status).toBe(200);
     expect(userNames()).not.toContain(ADMIN.username);
-    expect(app.store.users.countAdmins()).toBe(1);
-    const last = app.store.users.byName("second-admin")!;
+    expect(fx.app.store.users.countAdmins()).toBe(1);
+    const last = fx.app.store.users.byName("second-admin")!;
     expect((await post(`/settings/users/${last.id}/delete`, { _csrf: otherCsrf }, other)).status).toBe(400);
     expect(userNames()).toContain("second-admin");
   });
 
   test("deleting a user ends their sessions and disconnects their sockets at once", async () => {
-    const admin = await login(app, "second-admin", "second-password");
-    const adminCsrf = csrfFrom((await getPage(app, "/settings", admin)).text);
+    const admin = await login(fx.app, "second-admin", "second-password");
+    const adminCsrf = csrfFrom((await getPage(fx.app, "/settings", admin)).text);
     await post(
       "/settings/users",
       { _csrf: adminCsrf, username: "leaving", password: "leaving-password", role: "viewer" },
       admin,
     );
-    const theirs = await login(app, "leaving", "leaving-password");
-    const socket = await connected(connectSocket(app, { cookie: theirs }));
+    const theirs = await login(fx.app, "leaving", "leaving-password");
+    const socket = await connected(connectSocket(fx.app, { cookie: theirs }));
     const gone = nextEvent(socket, "disconnect");
-    const id = app.store.users.byName("leaving")!.id;
+    const id = fx.app.store.users.byName("leaving")!.id;
     expect((await post(`/settings/users/${id}/delete`, { _csrf: adminCsrf }, admin)).status).toBe(200);
     await gone;
-    expect((await getPage(app, "/api/latest", theirs)).status).toBe(401);
+    expect((await getPage(fx.app, "/api/latest", theirs)).status).toBe(401);
   });
 });
 
 describe("roles", () => {
   test("a viewer sees settings without forms and the server refuses their changes", async () => {
-    const viewer = await login(app, "maija", "maija-password");
-    const page = await getPage(app, "/settings", viewer);
+    const viewer = await login(fx.app, "maija", "maija-password");
+    const page = await getPage(fx.app, "/settings", viewer);
     expect(page.status).toBe(200);
     expect(page.text).not.toContain('action="/settings/users"');
     expect(page.text).toContain("Only an admin can change this.");
@@ -179,31 +157,31 @@ describe("roles", () => {
 describe("instances", () => {
   test("admins see this instance, SQLite up, Redis not used, in a section that asks for itself again", async () => {
     // The first admin was deleted above; the second one is left.
-    const admin = await login(app, "second-admin", "second-password");
-    const page = await getPage(app, "/settings", admin);
+    const admin = await login(fx.app, "second-admin", "second-password");
+    const page = await getPage(fx.app, "/settings", admin);
     expect(page.text).toContain('id="instances"');
     expect(page.text).toContain('hx-get="/settings/instances"');
     expect(page.text).toContain('hx-trigger="every 5s"');
-    const fragment = await getPage(app, "/settings/instances", admin);
+    const fragment = await getPage(fx.app, "/settings/instances", admin);
     expect(fragment.status).toBe(200);
     expect(fragment.text).toStartWith('<section id="instances"');
-    expect(fragment.text).toContain(app.instance);
+    expect(fragment.text).toContain(fx.app.instance);
     expect(fragment.text).toMatch(/SQLite · up since \d\d:\d\d:\d\d/);
     expect(fragment.text).toContain("not used (one instance)");
   });
 
   test("a viewer gets neither the section nor its fragment", async () => {
-    const viewer = await login(app, "maija", "maija-password");
-    expect((await getPage(app, "/settings", viewer)).text).not.toContain('id="instances"');
-    expect((await getPage(app, "/settings/instances", viewer)).status).toBe(403);
+    const viewer = await login(fx.app, "maija", "maija-password");
+    expect((await getPage(fx.app, "/settings", viewer)).text).not.toContain('id="instances"');
+    expect((await getPage(fx.app, "/settings/instances", viewer)).status).toBe(403);
   });
 });
 
 describe("own password", () => {
   test("changing it needs the current password and logs out the other sessions", async () => {
-    const first = await login(app, "maija", "maija-password");
-    const second = await login(app, "maija", "maija-password");
-    const firstCsrf = csrfFrom((await getPage(app, "/settings", first)).text);
+    const first = await login(fx.app, "maija", "maija-password");
+    const second = await login(fx.app, "maija", "maija-password");
+    const firstCsrf = csrfFrom((await getPage(fx.app, "/settings", first)).text);
     const wrong = await post(
       "/settings/password",
       { _csrf: firstCsrf, current: "nope", next: "new-password-1" },
@@ -217,8 +195,8 @@ describe("own password", () => {
       first,
     );
     expect(ok.status).toBe(200);
-    expect((await getPage(app, "/settings", first)).status).toBe(200);
-    expect((await getPage(app, "/settings", second)).status).toBe(303);
-    await login(app, "maija", "new-password-1");
+    expect((await getPage(fx.app, "/settings", first)).status).toBe(200);
+    expect((await getPage(fx.app, "/settings", second)).status).toBe(303);
+    await login(fx.app, "maija", "new-password-1");
   });
 });

@@ -4,7 +4,7 @@
 // list links too; revoking stays with admins, and viewers do neither.
 import { describe, expect, test } from "bun:test";
 import { useApp } from "./app-fixture.ts";
-import { connected, connectSocket, csrfFrom, fakeJpeg, getPage, login, postForm } from "./helpers.ts";
+import { addUser, apiRequest, connected, connectSocket, csrfFrom, fakeJpeg, getPage, postForm } from "./helpers.ts";
 
 // Each test speaks from its own address (X-Forwarded-For, trusted here), so one test's guesses do not throttle another.
 const fx = useApp({ config: { trust_proxy: true } });
@@ -191,25 +191,11 @@ describe("in Settings and on the print's page", () => {
 });
 
 describe("who may make and list links", () => {
-  async function userCookie(username: string, role: string) {
-    const res = await postForm(
-      fx.app,
-      "/settings/users",
-      { _csrf: fx.csrf, username, password: `${username}-password`, role },
-      { cookie: fx.cookie },
-    );
-    expect(res.status).toBeLessThan(400);
-    return login(fx.app, username, `${username}-password`);
-  }
   const api = (cookie: string, method: string, path: string, body?: unknown) =>
-    fetch(`${fx.app.url}${path}`, {
-      method,
-      headers: { cookie, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    apiRequest(fx.app, cookie, method, path, body);
 
   test("an operator makes a link by the API and from the print's page, and lists them; only admins revoke", async () => {
-    const cookie = await userCookie("opal", "operator");
+    const cookie = await addUser(fx.app, fx.cookie, "opal", "operator");
     const { id } = seedJob("by-operator");
     const made = await api(cookie, "POST", `/api/jobs/${id}/share`, { expires_in_s: 3600 });
     expect(made.status).toBe(201);
@@ -246,7 +232,7 @@ describe("who may make and list links", () => {
   });
 
   test("a viewer may neither make nor list links, and sees no box or list", async () => {
-    const cookie = await userCookie("vera", "viewer");
+    const cookie = await addUser(fx.app, fx.cookie, "vera", "viewer");
     const { id } = seedJob("by-viewer");
     expect((await api(cookie, "POST", `/api/jobs/${id}/share`, {})).status).toBe(403);
     expect((await api(cookie, "GET", "/api/shares")).status).toBe(403);

@@ -6,7 +6,17 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { usesOf } from "../src/integrations/spoolman.ts";
 import { type FakePrinter, startFakePrinter } from "./fakes/bambu-printer.ts";
 import { type FakeSpoolman, startFakeSpoolman } from "./fakes/spoolman.ts";
-import { csrfFrom, getPage, login, postForm, quietFor, startApp, type TestApp, until } from "./helpers.ts";
+import {
+  csrfFrom,
+  getPage,
+  login,
+  postForm,
+  printerEntry,
+  quietFor,
+  startApp,
+  type TestApp,
+  until,
+} from "./helpers.ts";
 
 let app: TestApp;
 let printer: FakePrinter;
@@ -48,18 +58,7 @@ beforeAll(async () => {
   app = await startApp(
     {
       spoolman_url: spoolman.url,
-      printers: [
-        {
-          name: "A1",
-          model: "A1",
-          host: "127.0.0.1",
-          serial: printer.serial,
-          access_code: printer.accessCode,
-          mqtt_port: printer.mqttPort,
-          camera: false,
-          tls: "pin",
-        },
-      ] as never,
+      printers: [printerEntry(printer, { camera: false, tls: "pin" })] as never,
     },
     undefined,
     { spoolmanTimings: { retryMs: 150 } },

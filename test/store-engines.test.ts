@@ -17,6 +17,7 @@ import { pgMigrate } from "../src/store/pg-migrate.ts";
 import { sqliteStoreWriteQueue } from "../src/store/sqlite-write-queue.ts";
 import { createStore, type PrinterSetup, type Store } from "../src/store/store.ts";
 import { summaryBuckets } from "../src/time.ts";
+import { LIBRARY_PLATE_ROW } from "./library-helpers.ts";
 import { type PostgresServer, startPostgres } from "./servers.ts";
 
 const ZONE = "Europe/Helsinki";
@@ -1396,16 +1397,6 @@ for (const engine of ENGINES) {
     });
 
     test("library files keep their plates, are found by name and whole tag, and take their plates when deleted", async () => {
-      const plate = {
-        plate: 1,
-        name: "Plate 1",
-        estimate_s: 2712,
-        model: "A1",
-        nozzle_mm: 0.4,
-        filaments_json: '[{"type":"PLA","color":"#FFFFFF","grams":10.49}]',
-        objects_json: '[{"id":159,"name":"Cube A"}]',
-        thumbnail: 1,
-      };
       const file = {
         name: "Cube_100%.gcode.3mf",
         size: 2749,
@@ -1415,8 +1406,8 @@ for (const engine of ENGINES) {
         created_at: NOW,
       };
       const a = await s.library.insert(file, [
-        plate,
-        { ...plate, plate: 2, estimate_s: null, model: null, nozzle_mm: null },
+        LIBRARY_PLATE_ROW,
+        { ...LIBRARY_PLATE_ROW, plate: 2, estimate_s: null, model: null, nozzle_mm: null },
       ]);
       const b = await s.library.insert({ ...file, name: "Hook.gcode.3mf" }, []);
       await s.library.setTags(b, ",spares,hooks,");

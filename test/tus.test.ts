@@ -16,7 +16,7 @@ import {
   TUS,
   videoBytes,
 } from "./fixtures/tus.ts";
-import type { TestApp } from "./helpers.ts";
+import { deviceToken, type TestApp } from "./helpers.ts";
 
 const MiB = 1024 * 1024;
 let app: TestApp;
@@ -30,12 +30,7 @@ beforeAll(async () => {
   const json = { cookie, "content-type": "application/json" };
   const other = await fetch(`${app.url}/api/printers`, { method: "POST", headers: json, body: '{"name":"Second"}' });
   const { id } = (await other.json()) as { id: number };
-  const made = await fetch(`${app.url}/api/printers/${id}/tokens`, {
-    method: "POST",
-    headers: json,
-    body: '{"name":"b"}',
-  });
-  otherToken = ((await made.json()) as { token: string }).token;
+  otherToken = await deviceToken(app, cookie, "b", id);
 });
 afterAll(() => app.close());
 

@@ -6,7 +6,16 @@ import { join } from "node:path";
 import { ASSETS } from "../src/http/assets.ts";
 import { dictionaries } from "../src/i18n.ts";
 import { formatStamp, type ViewContext } from "../views/context.ts";
-import { connected, connectSocket, emitWithAck, getPage, login, startApp, type TestApp } from "./helpers.ts";
+import {
+  connected,
+  connectSocket,
+  deviceToken,
+  emitWithAck,
+  getPage,
+  login,
+  startApp,
+  type TestApp,
+} from "./helpers.ts";
 
 let app: TestApp;
 let fiApp: TestApp;
@@ -83,13 +92,7 @@ describe("counts say one or many", () => {
       body: JSON.stringify({ name: "Counted" }),
     });
     const { id } = (await res.json()) as { id: number };
-    const made = await fetch(`${app.url}/api/printers/${id}/tokens`, {
-      method: "POST",
-      headers: { cookie, "content-type": "application/json" },
-      body: JSON.stringify({ name: "cam" }),
-    });
-    const { token } = (await made.json()) as { token: string };
-    const device = await connected(connectSocket(app, { auth: { token } }));
+    const device = await connected(connectSocket(app, { auth: { token: await deviceToken(app, cookie, "cam", id) } }));
     await ok(emitWithAck(device, "temphum", { temperature: 22.5, humidity: 40 }));
     device.disconnect();
     const page = text((await getPage(app, `/settings/printers/${id}`, cookie)).text);

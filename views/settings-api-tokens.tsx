@@ -2,9 +2,9 @@
 // Owns the personal API tokens section of Settings: the user's own tokens, each named with its last use and a
 // revoke button; a new one shown once.
 import type { ApiTokenRow } from "../src/store/store.ts";
-import { formatStamp, type ViewContext } from "./context.ts";
+import type { ViewContext } from "./context.ts";
 import { Csrf, type Flash, FlashMessage } from "./forms.tsx";
-import { NewToken } from "./settings-tokens.tsx";
+import { NewToken, TokenItem } from "./settings-tokens.tsx";
 
 export function ApiTokensSection(props: {
   ctx: ViewContext;
@@ -24,27 +24,7 @@ export function ApiTokensSection(props: {
       <NewToken ctx={ctx} created={props.created} />
       <ul class="users">
         {tokens.map((tk) => (
-          <li>
-            <span class="name" safe>
-              {tk.name}
-            </span>{" "}
-            <span class="muted">
-              {tk.last_used_at ? `${t.lastUsed} ${formatStamp(tk.last_used_at, ctx)}` : t.neverUsed}
-            </span>
-            <form
-              method="post"
-              action={`/settings/api-tokens/${tk.id}/revoke`}
-              hx-post={`/settings/api-tokens/${tk.id}/revoke`}
-              hx-target="#api-tokens"
-              hx-swap="outerHTML"
-              class="inline"
-            >
-              <Csrf ctx={ctx} />
-              <button type="submit" class="danger" aria-label={`${t.revoke} ${tk.name}`}>
-                {t.revoke}
-              </button>
-            </form>
-          </li>
+          <TokenItem ctx={ctx} token={tk} action="/settings/api-tokens" section="api-tokens" />
         ))}
       </ul>
       <form

@@ -24,30 +24,13 @@ export function TokensSection(props: {
       <NewToken ctx={ctx} created={props.created} />
       <ul class="users">
         {tokens.map((tk) => (
-          <li>
-            <span class="name" safe>
-              {tk.name}
-            </span>{" "}
-            <span class="role" safe>
-              {nameOf.get(tk.printer_id) ?? ""}
-            </span>{" "}
-            <span class="muted">
-              {tk.last_used_at ? `${t.lastUsed} ${formatStamp(tk.last_used_at, ctx)}` : t.neverUsed}
-            </span>
-            <form
-              method="post"
-              action={`/settings/tokens/${tk.id}/revoke`}
-              hx-post={`/settings/tokens/${tk.id}/revoke`}
-              hx-target="#tokens"
-              hx-swap="outerHTML"
-              class="inline"
-            >
-              <Csrf ctx={ctx} />
-              <button type="submit" class="danger" aria-label={`${t.revoke} ${tk.name}`}>
-                {t.revoke}
-              </button>
-            </form>
-          </li>
+          <TokenItem
+            ctx={ctx}
+            token={tk}
+            action="/settings/tokens"
+            section="tokens"
+            printer={nameOf.get(tk.printer_id) ?? ""}
+          />
         ))}
       </ul>
       <form method="post" action="/settings/tokens" hx-post="/settings/tokens" hx-target="#tokens" hx-swap="outerHTML">
@@ -65,6 +48,52 @@ export function TokensSection(props: {
         <button type="submit">{t.createToken}</button>
       </form>
     </section>
+  );
+}
+
+/**
+ * One token of a list, device or API alike: its name, its printer (device tokens), its last use, and a revoke
+ * button posting to `<action>/<id>/revoke` that swaps the section `#<section>`.
+ */
+export function TokenItem(props: {
+  ctx: ViewContext;
+  token: { id: number; name: string; last_used_at: number | null };
+  action: string;
+  section: string;
+  printer?: string;
+}) {
+  const { ctx, token: tk } = props;
+  const { t } = ctx;
+  const revoke = `${props.action}/${tk.id}/revoke`;
+  return (
+    <li>
+      <span class="name" safe>
+        {tk.name}
+      </span>{" "}
+      {props.printer === undefined ? (
+        ""
+      ) : (
+        <>
+          <span class="role" safe>
+            {props.printer}
+          </span>{" "}
+        </>
+      )}
+      <span class="muted">{tk.last_used_at ? `${t.lastUsed} ${formatStamp(tk.last_used_at, ctx)}` : t.neverUsed}</span>
+      <form
+        method="post"
+        action={revoke}
+        hx-post={revoke}
+        hx-target={`#${props.section}`}
+        hx-swap="outerHTML"
+        class="inline"
+      >
+        <Csrf ctx={ctx} />
+        <button type="submit" class="danger" aria-label={`${t.revoke} ${tk.name}`}>
+          {t.revoke}
+        </button>
+      </form>
+    </li>
   );
 }
 

@@ -3,8 +3,9 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { readSlicedPlates, sameModel } from "../../src/library/three-mf.ts";
 import { ZipRefused } from "../../src/library/zip.ts";
+import { CUBES_A1_PLATE, LIBRARY_FIXTURES } from "../library-helpers.ts";
 
-const fixture = (name: string) => Bun.file(join(import.meta.dir, "../fixtures/library", name));
+const fixture = (name: string) => Bun.file(join(LIBRARY_FIXTURES, name));
 async function refusal(name: string): Promise<ZipRefused> {
   try {
     await readSlicedPlates(fixture(name));
@@ -20,19 +21,7 @@ describe("a sliced 3MF", () => {
     const [plate, ...rest] = await readSlicedPlates(fixture("cubes-a1.gcode.3mf"));
     expect(rest).toEqual([]);
     const { thumbnail, ...meta } = plate!;
-    expect(meta).toEqual({
-      index: 1,
-      name: "Three cubes",
-      estimate_s: 2712,
-      model: "A1",
-      nozzle_mm: 0.4,
-      filaments: [{ type: "PLA", color: "#FFFFFF", grams: 10.49 }],
-      objects: [
-        { id: 159, name: "Cube A" },
-        { id: 187, name: "Cube B" },
-        { id: 215, name: "Cube <C> & co" },
-      ],
-    });
+    expect(meta).toEqual(CUBES_A1_PLATE);
     expect([...thumbnail!.subarray(1, 4)]).toEqual([0x50, 0x4e, 0x47]);
   });
 
