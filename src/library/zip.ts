@@ -1,6 +1,6 @@
 // Owns reading a zip archive on disk without loading it: its central directory (zip64 too), each entry's name
-// checked for path tricks, and the few entries asked for inflated (fflate) under caps, so a zip bomb is refused
-// while it inflates rather than after.
+// checked for path tricks, and the few entries asked for inflated (fflate) under caps on each and on all of them
+// together, so a zip bomb is refused while it inflates rather than after.
 import { Inflate } from "fflate";
 
 export type ZipEntry = {
