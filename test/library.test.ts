@@ -4,6 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { useApp } from "./app-fixture.ts";
+import { CUBES_A1, type Entry, slicedEntries, zip } from "./fixtures/library/make-3mf.ts";
 import { addUser, csrfFrom, getPage } from "./helpers.ts";
 import { CUBES_A1_PLATE, upload } from "./library-helpers.ts";
 
@@ -83,4 +84,33 @@ describe("who may upload", () => {
   test("without the session's CSRF token, nobody may", async () => {
     expect((await upload(fx.app, fx.cookie, "forged", "cubes-a1.gcode.3mf")).status).toBe(403);
   });
+});
+
+describe("what the library refuses by its limits, keeping no file, thumbnail or row", () => {
+  const listed = async () =>
+    (await (await fetch(`${fx.app.url}/api/library`, { headers: { cookie: fx.cookie } })).json()).length;
+  const refusedCrafted = async (entries: Entry[], words: string) => {
+    const [files, rows] = [libraryFiles().length, await listed()];
+    const res = await upload(fx.app, fx.cookie, fx.csrf, "crafted.gcode.3mf", zip(entries) as Uint8Array<ArrayBuffer>);
+    expect(res.status).toBe(400);
+    expect((await res.json()).error).toContain(words);
+    expect([libraryFiles().length, await listed()]).toEqual([files, rows]);
+  };
+  const platesOf = (n: number) => ({
+    ...CUBES_A1,
+    plates: Array.from({ length: n }, (_, i) => ({ ...CUBES_A1.plates[0]!, index: i + 1 })),
+  });
+
+  test("more than 64 plates: 400", () => refusedCrafted(slicedEntries(platesOf(65)), "65 sliced plates"));
+
+  test("thumbnails within 2 MB each but past 64 MB in all: 400", async () => {
+    // Random bytes repeated: about 100× smaller deflated, so the upload stays under library_max_mb.
+    const block = crypto.getRandomValues(new Uint8Array(4096));
+    const thumbnail = new Uint8Array(2 * 1024 * 1024 - 1);
+    for (let at = 0; at < thumbnail.length; at += block.length)
+      thumbnail.set(block.subarray(0, thumbnail.length - at), at);
+    const entries = slicedEntries(platesOf(33)).map((e) => (e.name.endsWith(".png") ? { ...e, data: thumbnail } : e));
+    await refusedCrafted(entries, "64 MB in all");
+    // Deflating 66 MB to build the file takes a few seconds on a busy machine.
+  }, 20_000);
 });

@@ -262,3 +262,23 @@ describe("the queue", () => {
     expect(res.status).toBe(403);
   });
 });
+
+describe("a send not from the queue", () => {
+  test("keeps its printer out of the queue until it ends", async () => {
+    const p = await startFakePrinter({ commandDelayMs: 30, ignoreProjectFile: true });
+    cleanup.push(() => p.close());
+    const { app, cookie, json, items, itemIs } = await open([p]);
+    cleanup.push(() => app.close());
+    const file = await libraryFile(app, cookie);
+    const manual = await json("POST", "/api/printers/1/print", { file_id: file, plate: 1 });
+    expect(manual.status).toBe(202);
+    const item = (await json("POST", "/api/queue", { file_id: file, plate: 1, printer_id: 1 })).body as Item;
+    // The printer stays IDLE (it swallows project_file) while the send waits up to startWithinMs (5 s) for the
+    // start: five queue rounds of 200 ms would have taken the item.
+    await quietFor(1000);
+    expect((await items()).find((i) => i.id === item.id)).toMatchObject({ status: "queued", send_id: null });
+    // Once that send has ended (not confirmed), the queue sends the item.
+    const taken = await itemIs(item.id, (i) => i.send_id !== null);
+    expect(taken.send_id).not.toBe(manual.body.send_id);
+  }, 25_000);
+});

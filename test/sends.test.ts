@@ -326,3 +326,37 @@ describe("the fake printer's FTPS", () => {
     data.destroy();
   });
 });
+
+describe("one send at a time per printer", () => {
+  test("two sends at once: one starts, the other is refused as busy, and the printer gets one print", async () => {
+    const { printer, json, file, finished } = await setup();
+    const f = await file();
+    const [a, b] = await Promise.all([
+      json("POST", "/api/printers/1/print", { file_id: f.id, plate: 1 }),
+      json("POST", "/api/printers/1/print", { file_id: f.id, plate: 1 }),
+    ]);
+    expect([a.status, b.status].sort()).toEqual([202, 409]);
+    const [taken, refused] = a.status === 202 ? [a, b] : [b, a];
+    expect(refused.body).toMatchObject({ reason: "busy", error: expect.stringContaining("another send") });
+    expect(await finished(taken.body.send_id as unknown as number)).toMatchObject({ status: "started" });
+    expect(printer.projectFiles).toHaveLength(1);
+    expect(printer.ftps.stats.stores).toBe(1);
+  });
+
+  test("a send asked for while another is under way is refused as busy, and taken once it has ended", async () => {
+    const { printer, json, file, finished } = await setup({ ignoreProjectFile: true });
+    const f = await file();
+    const first = await json("POST", "/api/printers/1/print", { file_id: f.id, plate: 1 });
+    expect(first.status).toBe(202);
+    // The printer stays IDLE (it swallows project_file): only the first send's being under way refuses this one.
+    const second = await json("POST", "/api/printers/1/print", { file_id: f.id, plate: 1 });
+    expect([second.status, second.body.reason]).toEqual([409, "busy"]);
+    expect(await finished(first.body.send_id as unknown as number)).toMatchObject({ reason: "not_confirmed" });
+    expect(printer.ftps.stats.stores).toBe(1);
+    // Once it has ended, the printer takes a send again.
+    const third = await json("POST", "/api/printers/1/print", { file_id: f.id, plate: 1 });
+    expect(third.status).toBe(202);
+    await finished(third.body.send_id as unknown as number);
+    // Two sends each wait startWithinMs (3 s) for a start that never comes.
+  }, 20_000);
+});

@@ -4,7 +4,14 @@
 // plate: metadata index/prediction/weight/printer_model_id/nozzle_diameters, <object identify_id name skipped>,
 // <filament type color used_g>), Metadata/model_settings.config (XML: plater_id, plater_name per plate),
 // Metadata/project_settings.config (JSON: printer_model, nozzle_diameter).
-import { openZip, type ZipLimits, ZipRefused } from "./zip.ts";
+import { type EntryCap, openZip, type ZipLimits, ZipRefused } from "./zip.ts";
+
+/** The most plates a file may have; Bambu Studio's plate list is far shorter. */
+export const MAX_PLATES = 64;
+/** The XML and JSON the parser reads: a slicer writes kilobytes, a few MB for a crowded plate. */
+const CONFIG_CAP: EntryCap = { bytes: 4 * 1024 * 1024, kind: "not_zip" };
+/** A plate's PNG: the slicers write a few hundred kB at most. */
+const THUMBNAIL_CAP: EntryCap = { bytes: 2 * 1024 * 1024, kind: "hostile" };
 
 export type Filament = { type: string; color: string; grams: number | null };
 export type PlateObject = { id: number; name: string };
@@ -53,18 +60,74 @@ const decode = (v: string) =>
     return ENTITIES[e] ?? m;
   });
 
-/** The attributes of each `<tag .../>` or `<tag ...>` in `xml`. */
+// The XML is scanned by hand, each character visited a bounded number of times: a lazy regex over a file with an
+// opening tag repeated and no closing one takes time growing with the square of its length.
+const WORD = /\w/;
+const NAME_CHAR = /[\w:-]/;
+const SPACE = /\s/;
+
+/** Where `<tag` starts a tag named exactly `tag` at or after `from`, or -1. */
+function opening(xml: string, tag: string, from: number): number {
+  for (let at = xml.indexOf(`<${tag}`, from); at >= 0; at = xml.indexOf(`<${tag}`, at + 1))
+    if (!WORD.test(xml[at + tag.length + 1] ?? "")) return at;
+  return -1;
+}
+/** The `>` that ends a tag whose attributes start at `from` (a quoted value may hold `>`), or -1. */
+function tagEnd(xml: string, from: number): number {
+  let quoted = false;
+  for (let i = from; i < xml.length; i++) {
+    const c = xml.charCodeAt(i);
+    if (c === 34) quoted = !quoted;
+    else if (c === 62 && !quoted) return i;
+  }
+  return -1;
+}
+/** The `name="value"` pairs of a tag's attribute text. */
+function attributes(text: string): Record<string, string> {
+  const attrs: Record<string, string> = {};
+  let at = 0;
+  for (let eq = text.indexOf("=", at); eq >= 0; eq = text.indexOf("=", at)) {
+    let end = eq;
+    while (end > at && SPACE.test(text[end - 1]!)) end--;
+    let start = end;
+    while (start > at && NAME_CHAR.test(text[start - 1]!)) start--;
+    let value = eq + 1;
+    while (value < text.length && SPACE.test(text[value]!)) value++;
+    if (text[value] !== '"') {
+      at = eq + 1;
+      continue;
+    }
+    const close = text.indexOf('"', value + 1);
+    if (close < 0) break;
+    if (start < end) attrs[text.slice(start, end)] = decode(text.slice(value + 1, close));
+    at = close + 1;
+  }
+  return attrs;
+}
+/** The attributes of each `<tag .../>` or `<tag ...>` in `xml`; the scan ends at a tag that never closes. */
 function tags(xml: string, tag: string): Record<string, string>[] {
   const out: Record<string, string>[] = [];
-  for (const m of xml.matchAll(new RegExp(`<${tag}\\b((?:[^>"]|"[^"]*")*)>`, "g"))) {
-    const attrs: Record<string, string> = {};
-    for (const a of m[1]!.matchAll(/([\w:-]+)\s*=\s*"([^"]*)"/g)) attrs[a[1]!] = decode(a[2]!);
-    out.push(attrs);
+  for (let at = opening(xml, tag, 0); at >= 0; ) {
+    const from = at + tag.length + 1;
+    const end = tagEnd(xml, from);
+    if (end < 0) break;
+    out.push(attributes(xml.slice(from, end)));
+    at = opening(xml, tag, end + 1);
   }
   return out;
 }
-/** Each `<plate>...</plate>` block's text. */
-const plateBlocks = (xml: string) => [...xml.matchAll(/<plate\b[^>]*>([\s\S]*?)<\/plate>/g)].map((m) => m[1]!);
+/** Each `<plate>...</plate>` block's text; the scan ends at a plate that never closes. */
+function plateBlocks(xml: string): string[] {
+  const out: string[] = [];
+  for (let at = opening(xml, "plate", 0); at >= 0; ) {
+    const body = xml.indexOf(">", at) + 1;
+    const end = body > 0 ? xml.indexOf("</plate>", body) : -1;
+    if (end < 0) break;
+    out.push(xml.slice(body, end));
+    at = opening(xml, "plate", end + 8);
+  }
+  return out;
+}
 const metadata = (block: string) =>
   Object.fromEntries(tags(block, "metadata").map((a) => [a.key ?? "", a.value ?? ""]));
 const number = (v: string | undefined) => {
@@ -93,11 +156,14 @@ export async function readSlicedPlates(file: Blob, limits?: ZipLimits): Promise<
       "not_zip",
       "a 3MF without sliced plates: slice it in Bambu Studio or OrcaSlicer and export the plate (.gcode.3mf)",
     );
-  const slice = text(await zip.read("Metadata/slice_info.config"));
-  const settings = text(await zip.read("Metadata/model_settings.config"));
+  if (sliced.length > MAX_PLATES)
+    throw new ZipRefused("hostile", `${sliced.length} sliced plates (at most ${MAX_PLATES})`);
+  const slice = text(await zip.read("Metadata/slice_info.config", CONFIG_CAP));
+  const settings = text(await zip.read("Metadata/model_settings.config", CONFIG_CAP));
+  const projectText = text(await zip.read("Metadata/project_settings.config", CONFIG_CAP));
   let project: Record<string, unknown> = {};
   try {
-    const raw = JSON.parse(text(await zip.read("Metadata/project_settings.config")) || "{}");
+    const raw = JSON.parse(projectText || "{}");
     if (raw && typeof raw === "object" && !Array.isArray(raw)) project = raw;
   } catch {
     // Older exports wrote it as XML; the slice info carries what is needed.
@@ -138,7 +204,7 @@ export async function readSlicedPlates(file: Blob, limits?: ZipLimits): Promise<
       objects: tags(block, "object")
         .map((o) => ({ id: number(o.identify_id), name: (o.name ?? "").slice(0, 200) }))
         .filter((o): o is PlateObject => o.id !== null && Number.isInteger(o.id)),
-      thumbnail: await zip.read(`Metadata/plate_${index}.png`),
+      thumbnail: await zip.read(`Metadata/plate_${index}.png`, THUMBNAIL_CAP),
     });
   }
   return plates;

@@ -1,6 +1,6 @@
 // Owns reading a zip archive on disk without loading it: its central directory (zip64 too), each entry's name
-// checked for path tricks, and the few entries asked for inflated (fflate) under caps, so a zip bomb is refused
-// while it inflates rather than after.
+// checked for path tricks, and the few entries asked for inflated (fflate) under caps on each and on all of them
+// together, so a zip bomb is refused while it inflates rather than after.
 import { Inflate } from "fflate";
 
 export type ZipEntry = {
@@ -18,8 +18,15 @@ export type ZipLimits = {
   maxEntryBytes: number;
   /** Most inflated bytes per compressed byte for an entry above 1 MB. */
   maxRatio: number;
+  /** Most bytes all the entries read through `read` may inflate to together. */
+  maxTotalBytes: number;
 };
-export const ZIP_LIMITS: ZipLimits = { maxEntries: 20_000, maxEntryBytes: 32 * 1024 * 1024, maxRatio: 1000 };
+export const ZIP_LIMITS: ZipLimits = {
+  maxEntries: 20_000,
+  maxEntryBytes: 32 * 1024 * 1024,
+  maxRatio: 1000,
+  maxTotalBytes: 64 * 1024 * 1024,
+};
 
 /** Why an archive was refused; `kind` picks the HTTP status at the edge. */
 export class ZipRefused extends Error {
@@ -47,10 +54,13 @@ export function unsafeName(name: string): string | null {
   return null;
 }
 
+/** A cap the caller puts on one entry, below the archive's: past it, refused as `kind`. */
+export type EntryCap = { bytes: number; kind: ZipRefused["kind"] };
+
 /** An archive open for reading: its entries by name, and `read` for one entry's bytes. */
 export type ZipReader = {
   entries: Map<string, ZipEntry>;
-  read(name: string): Promise<Uint8Array | null>;
+  read(name: string, cap?: EntryCap): Promise<Uint8Array | null>;
 };
 
 async function bytesAt(file: Blob, start: number, end: number): Promise<DataView> {
@@ -139,31 +149,55 @@ export async function openZip(file: Blob, limits: ZipLimits = ZIP_LIMITS): Promi
     if (byOffset[i]!.localOffset < prior.localOffset + 30 + prior.compressedSize)
       throw new ZipRefused("hostile", "entries that overlap");
   }
-  return { entries, read: (name) => readEntry(file, entries.get(name), limits) };
+  // Counted as each read begins, from the declared sizes (an entry inflating past its own is refused).
+  let budget = limits.maxTotalBytes;
+  return {
+    entries,
+    read: (name, cap) =>
+      readEntry(file, entries.get(name), limits, cap, (entry) => {
+        if (entry.size > budget)
+          throw new ZipRefused(
+            "hostile",
+            `the entries read inflate past ${mb(limits.maxTotalBytes)} in all (at ${entry.name})`,
+          );
+        budget -= entry.size;
+      }),
+  };
 }
 
-async function readEntry(file: Blob, entry: ZipEntry | undefined, limits: ZipLimits): Promise<Uint8Array | null> {
+const mb = (bytes: number) => `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MB`;
+
+async function readEntry(
+  file: Blob,
+  entry: ZipEntry | undefined,
+  limits: ZipLimits,
+  cap: EntryCap | undefined,
+  spend: (entry: ZipEntry) => void,
+): Promise<Uint8Array | null> {
   if (!entry) return null;
   const head = await bytesAt(file, entry.localOffset, entry.localOffset + 30);
   if (head.byteLength < 30 || head.getUint32(0, true) !== LOCAL)
     throw new ZipRefused("not_zip", `a damaged zip archive (entry ${entry.name})`);
   const start = entry.localOffset + 30 + head.getUint16(26, true) + head.getUint16(28, true);
-  const cap = Math.min(limits.maxEntryBytes, entry.size);
+  const most = Math.min(limits.maxEntryBytes, entry.size);
   const tooBig = () =>
     new ZipRefused("hostile", `${entry.name} inflates past what it declares or ${limits.maxEntryBytes} bytes`);
   if (entry.size > limits.maxEntryBytes) throw tooBig();
   if (entry.size > 1024 * 1024 && entry.size / Math.max(1, entry.compressedSize) > limits.maxRatio)
     throw new ZipRefused("hostile", `${entry.name} would inflate ${Math.round(entry.size / entry.compressedSize)}×`);
+  if (cap && entry.size > cap.bytes)
+    throw new ZipRefused(cap.kind, `${entry.name} is too large (${mb(entry.size)}; at most ${mb(cap.bytes)})`);
+  spend(entry);
   let out: Uint8Array;
   if (entry.method === 0) {
     if (entry.compressedSize !== entry.size) throw tooBig();
     out = new Uint8Array(await file.slice(start, start + entry.compressedSize).arrayBuffer());
   } else if (entry.method === 8) {
-    out = new Uint8Array(cap);
+    out = new Uint8Array(most);
     let filled = 0;
     let over = false;
     const inflate = new Inflate((chunk) => {
-      if (filled + chunk.length > cap) {
+      if (filled + chunk.length > most) {
         over = true;
         return;
       }
@@ -171,7 +205,7 @@ async function readEntry(file: Blob, entry: ZipEntry | undefined, limits: ZipLim
       filled += chunk.length;
     });
     // Small pieces when little output is allowed: deflate reaches ~1000×, and a piece's output arrives at once.
-    const CHUNK = Math.min(64 * 1024, Math.max(512, Math.ceil(cap / 1024)));
+    const CHUNK = Math.min(64 * 1024, Math.max(512, Math.ceil(most / 1024)));
     for (let at = 0; at < entry.compressedSize && !over; at += CHUNK) {
       const end = Math.min(entry.compressedSize, at + CHUNK);
       const piece = new Uint8Array(await file.slice(start + at, start + end).arrayBuffer());

@@ -154,6 +154,8 @@ export function createQueueService(deps: {
       if (!deps.owns(id) || busy.has(id) || dirty.has(id)) continue;
       const g = p.state.gcode_state;
       if (!g || !IDLE_STATES.includes(g)) continue;
+      // A send not started from the queue (a person's, or one still starting) keeps the printer busy until it ends.
+      if (await sends.underWay(id)) continue;
       const next = items.find((i) => i.status === "queued" && matches(i, id));
       if (!next || !(await store.queue.claim(next.id, id))) continue;
       busy.add(id);

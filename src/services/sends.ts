@@ -79,6 +79,9 @@ export type SkipResult =
     };
 
 export type SendTimings = { startWithinMs: number; skipWithinMs: number; ftpsTimeoutMs: number };
+/** A send whose row has not moved for this long was left by an instance that stopped (it saves about each second
+ * while uploading, and waits at most startWithinMs for the start). */
+const INTERRUPTED_MS = 120_000;
 const DEFAULT_TIMINGS: SendTimings = { startWithinMs: 60_000, skipWithinMs: 10_000, ftpsTimeoutMs: 30_000 };
 
 /** Checks the options a send asks for; a message naming the key, or the options. */
@@ -139,6 +142,8 @@ export function createSendService(deps: {
   /** Sends running on this instance: their progress, fresher than the store's. */
   const live = new Map<number, { progress: number; status: SendStatus }>();
   const running = new Set<Promise<unknown>>();
+  /** Printers with a send under way here, from the moment its checks pass until it ends. */
+  const sending = new Set<number>();
   let sequence = 0;
   /** Ends every wait at once (false) when the app stops. */
   const stops = new Set<() => void>();
@@ -216,6 +221,18 @@ export function createSendService(deps: {
       return { ok: false, reason: "upload_refused", error: "the printer reports no SD card: insert one" };
     return null;
   }
+
+  /** Whether the store holds a send to the printer not finished: this instance's, or another's still moving. */
+  async function storedUnderWay(printerId: number): Promise<boolean> {
+    return (await store.sends.unfinished()).some(
+      (row) => row.printer_id === printerId && (live.has(row.id) || Date.now() - row.updated_at < INTERRUPTED_MS),
+    );
+  }
+  const sendUnderWay: SendRefused = {
+    ok: false,
+    reason: "busy",
+    error: "another send to this printer is under way: try again once it has started or failed",
+  };
 
   /** Resolves true once `ok()` holds after a state change, false after `ms`. */
   function waitFor(printerId: number, ok: () => boolean, ms: number): Promise<boolean> {
@@ -358,27 +375,42 @@ export function createSendService(deps: {
     if (!file) return { ok: false, reason: "no_file", error: "no such library file" };
     const plate = file.plates.find((p) => p.index === plateIndex);
     if (!plate) return { ok: false, reason: "no_plate", error: `the file has no sliced plate ${plateIndex}` };
-    const refused = refusal(printerId, plate);
+    // Two sends at once would both upload and both start, and the second would take the first's print for its
+    // own: the printer is claimed here before any await, then the store tells of sends on other instances.
+    const refused = refusal(printerId, plate) ?? (sending.has(printerId) ? sendUnderWay : null);
     if (refused) {
       await audit(printerId, user, "send", refused.reason, file.name);
       return refused;
     }
-    const remote = remoteName(file.name);
-    const id = await store.sends.insert({
-      printer_id: printerId,
-      file_id: fileId,
-      plate: plateIndex,
-      options_json: JSON.stringify(options),
-      remote_name: remote,
-      username: user,
-      created_at: Date.now(),
-    });
-    const row = (await store.sends.byId(id))!;
+    sending.add(printerId);
+    let row: SendRow | null = null;
+    try {
+      if (!(await storedUnderWay(printerId))) {
+        const inserted = await store.sends.insert({
+          printer_id: printerId,
+          file_id: fileId,
+          plate: plateIndex,
+          options_json: JSON.stringify(options),
+          remote_name: remoteName(file.name),
+          username: user,
+          created_at: Date.now(),
+        });
+        row = (await store.sends.byId(inserted))!;
+      }
+    } finally {
+      if (!row) sending.delete(printerId);
+    }
+    if (!row) {
+      await audit(printerId, user, "send", sendUnderWay.reason, file.name);
+      return sendUnderWay;
+    }
+    const id = row.id;
     const job = run(row, subtaskOf(file.name), options, user)
       .catch((err) => log.error("a send failed unexpectedly", { send: id, error: err as Error }))
       .finally(() => {
         live.delete(id);
         running.delete(job);
+        sending.delete(printerId);
       });
     running.add(job);
     return { ok: true, send_id: id };
@@ -446,10 +478,12 @@ export function createSendService(deps: {
       await audit(printerId, user, "skip", "unconfirmed", detail);
       return { ok: false, reason: "unconfirmed", error: "the printer's state did not show the objects skipped" };
     },
+    /** Whether a send to the printer is under way (uploading or starting), here or on another instance. */
+    underWay: async (printerId: number) => sending.has(printerId) || (await storedUnderWay(printerId)),
     /** Sends left half-way by an instance that stopped (no progress for two minutes) are failed, saying why. */
     async settleInterrupted() {
       for (const row of await store.sends.unfinished()) {
-        if (live.has(row.id) || Date.now() - row.updated_at < 120_000) continue;
+        if (live.has(row.id) || Date.now() - row.updated_at < INTERRUPTED_MS) continue;
         await store.sends.update(row.id, {
           status: "failed",
           progress: row.progress,
