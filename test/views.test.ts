@@ -96,7 +96,7 @@ describe("counts say one or many", () => {
     await ok(emitWithAck(device, "temphum", { temperature: 22.5, humidity: 40 }));
     device.disconnect();
     const page = text((await getPage(app, `/settings/printers/${id}`, cookie)).text);
-    expect(page).toContain("1 reading, 0 frames, 0 statuses and 1 device token?");
+    expect(page).toContain("1 reading, 0 frames, 0 statuses, 1 device token, its print history");
   });
 });
 
