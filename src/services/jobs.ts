@@ -30,6 +30,8 @@ export const MAX_JOB_FRAMES = 300;
 const ARCHIVE_EVERY_MS = 60_000;
 const MAX_WEATHER_POINTS = 240;
 const SAVE_PROGRESS_MS = 5_000;
+/** A print's timeline entries reach the store within this (the flight recorder of a running print lags by it). */
+const NOTE_WITHIN_MS = 2_000;
 type JobError = { code: string; kind: "print_error" | "hms"; severity?: string };
 /** What a print's timeline records (job_events.kind); the flight recorder adds frames, readings and actions. */
 export type TimelineKind = "state" | "hms" | "error" | "pause" | "resume";
@@ -83,9 +85,16 @@ export async function createJobService(deps: {
   const saveSoon = (key: string, job: JobRow, method: "update" | "saveWeather") =>
     void writes.later(key, SAVE_PROGRESS_MS, "jobs", method, job, fenceOf(job.printer_id)).catch(logFailure);
 
-  /** A timeline entry, riding with the next group commit (never waited for: the report goes on). */
+  /**
+   * A timeline entry, riding with the next group commit or written within NOTE_WITHIN_MS (never waited for: the
+   * report goes on). Not a commit of its own: a LAN printer reports a new layer every few seconds, and with fifty
+   * of them a commit per entry (each an fsync) kept the event loop waiting most of the time.
+   */
+  let notes = 0;
   const note = (job: JobRow, at: number, kind: TimelineKind, detail: Record<string, unknown>) =>
-    void writes.run("jobEvents", "add", job.id, at, kind, JSON.stringify(detail)).catch(logFailure);
+    void writes
+      .later(`note:${++notes}`, NOTE_WITHIN_MS, "jobEvents", "add", job.id, at, kind, JSON.stringify(detail))
+      .catch(logFailure);
 
   // The store is async: a printer's events are handled one after another (each waits for the one before), so a
   // job is opened before the next report looks for it. Printers do not wait for each other.
