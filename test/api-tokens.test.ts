@@ -1,11 +1,24 @@
 // Personal API tokens (PRINTERS.md §9): a script with an operator's token uploads to the library, sends a print
 // to the fake A1 and reads the send; a viewer's token cannot write; a revoked or unknown token is 401; the token
-// is in the page that made it and nowhere else (no log, no later page).
+// is in the page that made it and nowhere else (no log, no later page). A token also opens the media the API links
+// to (plate thumbnails, frames, videos), and no other route outside /api/.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { useCleanup } from "./app-fixture.ts";
 import { startFakePrinter } from "./fakes/bambu-printer.ts";
-import { addUser, csrfFrom, getPage, login, postForm, printerEntry, startApp, type TestApp, until } from "./helpers.ts";
+import { b64, sha256, uploadWhole, videoBytes } from "./fixtures/tus.ts";
+import {
+  addUser,
+  csrfFrom,
+  deviceToken,
+  getPage,
+  login,
+  postForm,
+  printerEntry,
+  startApp,
+  type TestApp,
+  until,
+} from "./helpers.ts";
 import { LIBRARY_FIXTURES } from "./library-helpers.ts";
 
 const cleanup = useCleanup();
@@ -251,4 +264,116 @@ describe("a changed password and API tokens", () => {
     );
     expect(self.status).toBe(400);
   });
+});
+
+describe("API tokens and the media the API links to", () => {
+  test("a token opens the thumbnails, frames and videos the API links to (GET and HEAD), nothing else outside /api/", async () => {
+    const printer = await startFakePrinter({ commandDelayMs: 30, frameIntervalMs: 100 });
+    cleanup.push(() => printer.close());
+    const app = await startApp({
+      printers: [printerEntry(printer, { name: "Farm A1", camera_port: printer.cameraPort })] as never,
+    });
+    cleanup.push(() => app.close());
+    const admin = await login(app);
+    const operator = await addUser(app, admin, "otis", "operator");
+    const token = await makeToken(app, operator, "farm script");
+    const json = async <T>(path: string) => {
+      const res = await bearer(app, token, "GET", path);
+      expect(res.status).toBe(200);
+      return (await res.json()) as T;
+    };
+    /** Follows a URL the API gave, as a script does: the token and nothing else. */
+    const open = (url: string, method = "GET", with_ = token, headers: Record<string, string> = {}) =>
+      fetch(`${app.url}${url}`, {
+        method,
+        headers: { authorization: `Bearer ${with_}`, ...headers },
+        redirect: "manual",
+      });
+    const isJpeg = (b: Uint8Array) => b[0] === 0xff && b[1] === 0xd8;
+
+    // A plate's thumbnail from the library listing.
+    const bytes = await Bun.file(join(LIBRARY_FIXTURES, "cubes-a1.gcode.3mf")).bytes();
+    expect((await uploadWith(app, token, "cubes-a1.gcode.3mf", bytes)).status).toBe(201);
+    const [file] = await json<{ plates: { thumbnail_url: string | null }[] }[]>("/api/library");
+    const thumbnailUrl = file!.plates[0]!.thumbnail_url!;
+    expect(thumbnailUrl).toMatch(/^\/library\/\d+\/plates\/1\.png$/);
+    const png = await open(thumbnailUrl);
+    expect(png.status).toBe(200);
+    expect(png.headers.get("content-type")).toBe("image/png");
+    expect([...new Uint8Array(await png.arrayBuffer()).subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
+
+    // A print's archived frames, the printer's newest frame and, once the camera Pi has sent it, the video.
+    await until(
+      () => json<{ state: { gcode_state: string } | null }>("/api/printers/1"),
+      (p) => p.state?.gcode_state === "IDLE",
+    );
+    await printer.runPrint({ name: "cube", layers: 8, stepMs: 300 });
+    const [job] = await until(
+      () => json<{ id: number; outcome: string }[]>("/api/printers/1/jobs"),
+      (jobs) => jobs[0]?.outcome === "finished",
+    );
+    const { frames } = await until(
+      () => json<{ frames: { url: string }[] }>(`/api/jobs/${job!.id}`),
+      (j) => j.frames.length > 0,
+    );
+    const jobFrame = await open(frames[0]!.url);
+    expect(jobFrame.status).toBe(200);
+    expect(isJpeg(new Uint8Array(await jobFrame.arrayBuffer()))).toBe(true);
+    const latest = await until(
+      () => json<{ frame: { url: string } | null }>("/api/printers/1"),
+      (p) => p.frame !== null,
+    );
+    const frame = await open(latest.frame!.url);
+    expect(frame.status).toBe(200);
+    expect(frame.headers.get("content-type")).toBe("image/jpeg");
+    expect(isJpeg(new Uint8Array(await frame.arrayBuffer()))).toBe(true);
+    const head = await open(latest.frame!.url, "HEAD");
+    expect(head.status).toBe(200);
+    expect(head.headers.get("content-type")).toBe("image/jpeg");
+    const device = { authorization: `Bearer ${await deviceToken(app, admin, "camera pi")}` };
+    const video = videoBytes(50_000);
+    const meta = `filename ${b64("cube.mp4")},job_id ${b64(String(job!.id))}`;
+    expect((await uploadWhole(app.url, video, device, meta)).status).toBe(204);
+    const { timelapse_url } = await json<{ timelapse_url: string }>(`/api/jobs/${job!.id}/recording`);
+    const [listed] = await json<{ url: string; thumbnail_url: string }[]>("/api/printers/1/timelapses");
+    expect(listed!.url).toBe(timelapse_url);
+    const whole = await open(timelapse_url);
+    expect(whole.status).toBe(200);
+    expect(sha256(await whole.arrayBuffer())).toBe(sha256(video));
+    const part = await open(timelapse_url, "GET", token, { range: "bytes=100-199" });
+    expect(part.status).toBe(206);
+    expect(new Uint8Array(await part.arrayBuffer())).toEqual(video.subarray(100, 200));
+    expect((await open(listed!.thumbnail_url)).status).toBe(200);
+
+    // Outside those media reads a token is nothing: pages and forms want the session.
+    const settings = await open("/settings");
+    expect(settings.status).toBe(303);
+    expect(settings.headers.get("location")).toStartWith("/login");
+    expect((await open(thumbnailUrl, "POST")).status).not.toBeLessThan(400);
+    const adminToken = await makeToken(app, admin, "admin's script");
+    const removed = await open(`/timelapses/${listed!.url.match(/\d+/)![0]}/delete`, "POST", adminToken);
+    expect(removed.status).toBe(303);
+    expect(removed.headers.get("location")).toStartWith("/login");
+    expect((await open(timelapse_url, "HEAD")).status).toBe(200);
+    // A device token is not a user's: the media want a session or a personal token.
+    expect((await open(thumbnailUrl, "GET", device.authorization.slice(7))).status).toBe(303);
+    // With no credentials a browser is still sent to log in.
+    const anon = await fetch(`${app.url}${frames[0]!.url}`, { redirect: "manual" });
+    expect(anon.status).toBe(303);
+
+    // Revoked: 401 on the media too, even beside the user's valid cookie.
+    const row = (await app.store.apiTokens.ofUser((await app.store.users.byName("otis"))!.id))[0]!;
+    const csrf = csrfFrom((await getPage(app, "/settings", operator)).text);
+    expect(
+      (await postForm(app, `/settings/api-tokens/${row.id}/revoke`, { _csrf: csrf }, { cookie: operator })).status,
+    ).toBe(200);
+    for (const url of [thumbnailUrl, latest.frame!.url, frames[0]!.url, timelapse_url]) {
+      const refused = await open(url, "GET", token, { cookie: operator });
+      expect(refused.status).toBe(401);
+      expect(await refused.json()).toEqual({ error: "unauthorized: unknown or revoked API token" });
+    }
+    expect((await open(thumbnailUrl, "GET", `lwu_${"x".repeat(43)}`)).status).toBe(401);
+    expect((await fetch(`${app.url}${thumbnailUrl}`, { headers: { cookie: operator } })).status).toBe(200);
+    expect(JSON.stringify(app.logs)).not.toContain(token);
+  }, 30_000);
 });

@@ -76,10 +76,14 @@ export function createRequestTools(deps: HttpDeps) {
       deps.auth.resolveSession(readSessionToken(request.headers.get("cookie"))),
 
     /** The request's session; a remembered one that was just renewed gets its cookie's 30 days renewed too. */
-    async sessionFor(request: Request, set: { headers: Record<string, unknown> }): Promise<Session | null> {
-      const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.get("authorization") ?? "")?.[1];
-      // A personal API token stands for its user on the JSON API only; an unknown or revoked one is no session.
-      if (bearer?.startsWith(API_TOKEN_PREFIX) && new URL(request.url).pathname.startsWith("/api/")) {
+    async sessionFor(
+      request: Request,
+      set: { headers: Record<string, unknown> },
+      media = false,
+    ): Promise<Session | null> {
+      const bearer = apiTokenOf(request);
+      // An unknown or revoked token is no session, even beside a valid cookie.
+      if (bearer && takesApiToken(request, media)) {
         const found = await deps.apiTokens.resolve(bearer);
         if (!found) return null;
         return {
@@ -153,6 +157,20 @@ export function createRequestTools(deps: HttpDeps) {
 }
 
 export type RequestTools = ReturnType<typeof createRequestTools>;
+
+/** The personal API token (`lwu_`) the request presents as `Authorization: Bearer`, if any. */
+export function apiTokenOf(request: Request): string | undefined {
+  const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.get("authorization") ?? "")?.[1];
+  return bearer?.startsWith(API_TOKEN_PREFIX) ? bearer : undefined;
+}
+
+/**
+ * Where a personal API token stands for its user: the JSON API, and reading (GET, HEAD) the media its answers
+ * link to (routes with the edge's `auth: "media"`). Every page and form elsewhere takes only the session.
+ */
+export const takesApiToken = (request: Request, media: boolean) =>
+  new URL(request.url).pathname.startsWith("/api/") ||
+  (media && (request.method === "GET" || request.method === "HEAD"));
 
 /** A local path to go to after login; anything else (other hosts, //evil, \\evil) becomes "/". */
 export function safeNext(next: unknown): string {

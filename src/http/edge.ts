@@ -5,14 +5,16 @@ import { ErrorPage } from "../../views/pages.tsx";
 import type { Session } from "../services/auth.ts";
 import type { HeldPrinter } from "../services/printers.ts";
 import { roleAtLeast } from "../services/users.ts";
-import { type HttpDeps, htmlResponse, jsonResponse, loginRedirect, type RequestTools } from "./context.ts";
+import { apiTokenOf, type HttpDeps, htmlResponse, jsonResponse, loginRedirect, type RequestTools } from "./context.ts";
 
 /**
  * How a route group answers a request it refuses. page: to the login page; api: 401 JSON, and writes
  * (POST, PUT, PATCH) only as JSON, which a cross-site form cannot send; form: a page whose POSTs carry the
- * session's CSRF token.
+ * session's CSRF token; media: a GET route serving the bytes of a URL the API hands out (a frame, a plate's
+ * thumbnail, a video), which takes a personal API token too, as the API does (401 JSON when it is not valid),
+ * and is a page for a browser.
  */
-export type AuthKind = "page" | "api" | "form";
+export type AuthKind = "page" | "api" | "form" | "media";
 // A route's hook object is rewritten by Elysia as it applies these macros: spread shared ones ({ ...admin }).
 
 /** A path naming a record by `:id` (`/jobs/:id`, `/settings/users/:id/delete`): the id as a number. */
@@ -75,11 +77,14 @@ export function edge(deps: Pick<HttpDeps, "log" | "printers">, tools: RequestToo
     /** The request's session, present in the handler; a remembered one gets its cookie renewed. */
     auth: (kind: AuthKind) => ({
       async resolve({ request, set, body, status }) {
-        const session = await tools.sessionFor(request, set);
+        const media = kind === "media";
+        const session = await tools.sessionFor(request, set, media);
         if (!session)
           return kind === "api"
             ? status(401, jsonResponse({ error: "unauthorized: log in first" }, 401))
-            : status(401, loginRedirect(request));
+            : media && apiTokenOf(request)
+              ? status(401, jsonResponse({ error: "unauthorized: unknown or revoked API token" }, 401))
+              : status(401, loginRedirect(request));
         if (kind === "api" && writesBody(request.method) && !isJson(request))
           return status(415, jsonResponse({ error: "send application/json" }, 415));
         const refused = kind === "form" ? csrfRefusal(session, request, body) : null;

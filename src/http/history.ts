@@ -55,6 +55,7 @@ export function historyRoutes(deps: HttpDeps, tools: RequestTools) {
   }
 
   const page = { auth: "page" } as const;
+  const media = { auth: "media" } as const;
   return (
     new Elysia({ name: "history-routes" })
       .use(edge(deps, tools))
@@ -97,7 +98,7 @@ export function historyRoutes(deps: HttpDeps, tools: RequestTools) {
           const frame = frameId === null ? null : await jobs.frame(frameId);
           return image(request, frame && frame.job_id === params.id ? frame : null);
         },
-        { ...page, params: t.Object({ id: IdParams.properties.id, file: t.String() }) },
+        { ...media, params: t.Object({ id: IdParams.properties.id, file: t.String() }) },
       )
       // The flight recorder as one HTML file: frames inline as data: URIs, so it opens offline and asks for nothing.
       .get(
@@ -139,7 +140,7 @@ export function historyRoutes(deps: HttpDeps, tools: RequestTools) {
           const last = (await jobs.frames(params.id)).at(-1);
           return image(request, last ? await jobs.frame(last.id) : null);
         },
-        { ...page, params: IdParams },
+        { ...media, params: IdParams },
       )
   );
 }

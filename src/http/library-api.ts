@@ -90,7 +90,7 @@ export function libraryApiRoutes(deps: HttpDeps & { library: Library }, tools: R
           headers: { "content-type": "image/png", "cache-control": "private, max-age=31536000, immutable" },
         });
       },
-      { auth: "page", params: t.Object({ id: IdParams.properties.id, file: t.String({ maxLength: 20 }) }) },
+      { auth: "media", params: t.Object({ id: IdParams.properties.id, file: t.String({ maxLength: 20 }) }) },
     );
 }
 

@@ -164,6 +164,7 @@ export function pageRoutes(deps: HttpDeps, tools: RequestTools) {
   }
 
   const page = { auth: "page" } as const;
+  const media = { auth: "media" } as const;
   const printerPart = { auth: "page", printer: true, query: ChartQuery } as const;
   return (
     new Elysia({ name: "page-routes" })
@@ -201,12 +202,12 @@ export function pageRoutes(deps: HttpDeps, tools: RequestTools) {
         printer: true,
       })
       .get("/frames/:file", ({ params, request }) => frameResponse(request, params.file, DEFAULT_PRINTER_ID), {
-        ...page,
+        ...media,
       })
       .get(
         "/printers/:id/frames/:file",
         ({ params, request, printer }) => frameResponse(request, params.file, printer.info.id),
-        { ...page, printer: true },
+        { ...media, printer: true },
       )
   );
 }

@@ -77,7 +77,7 @@ export function timelapseFileRoutes(deps: TimelapseDeps & Pick<HttpDeps, "config
   return new Elysia({ name: "timelapse-files" })
     .use(edge(deps, tools))
     .get("/timelapses/:file", ({ params, request, query }) => video(request, params.file, query.download === "1"), {
-      auth: "page",
+      auth: "media",
     })
     .get(
       "/api/printers/:id/timelapses",
