@@ -360,3 +360,50 @@ describe("one send at a time per printer", () => {
     // Two sends each wait startWithinMs (3 s) for a start that never comes.
   }, 20_000);
 });
+
+describe("the printer's FTPS certificate under tls pin", () => {
+  test("a send accepts the MQTT pin's certificate on FTPS and pins nothing more", async () => {
+    const { app, json, file, finished } = await setup();
+    const f = await file();
+    const s = await json("POST", "/api/printers/1/print", { file_id: f.id, plate: 1 });
+    expect(await finished(s.body.send_id as unknown as number)).toMatchObject({ status: "started" });
+    expect((await app.printers.connectionOf(1))!.ftps_fingerprint).toBeNull();
+  });
+
+  test("another FTPS certificate is learned on the first send; a changed one is refused before PASS until re-pinned", async () => {
+    const { printer, app, cookie, json, file, finished } = await setup();
+    const printerState = async () =>
+      (await json("GET", "/api/printers/1")).body as unknown as {
+        state: { gcode_state: string };
+        sources: { lan: string };
+        lan: { pinned: boolean };
+      };
+    const learned = printer.changeFtpsCertificate();
+    const f = await file();
+    const first = await json("POST", "/api/printers/1/print", { file_id: f.id, plate: 1 });
+    expect(await finished(first.body.send_id as unknown as number)).toMatchObject({ status: "started" });
+    expect((await app.printers.connectionOf(1))!.ftps_fingerprint).toBe(learned.fingerprint256);
+    await until(printerState, (p) => p.state.gcode_state === "FINISH");
+
+    // A machine in the middle (or a replaced printer) on 990: refused before the access code goes out.
+    printer.changeFtpsCertificate();
+    const passes = printer.ftps.stats.passes;
+    const refused = await json("POST", "/api/printers/1/print", { file_id: f.id, plate: 1 });
+    const failed = await finished(refused.body.send_id as unknown as number);
+    expect(failed).toMatchObject({ status: "failed", reason: "upload_refused" });
+    expect(failed.error).toBe(
+      "the printer's file-transfer certificate changed: re-pin it in Settings if you replaced the printer",
+    );
+    expect(printer.ftps.stats.passes).toBe(passes);
+    expect(printer.projectFiles).toHaveLength(1);
+
+    // Re-pinning forgets both pins: the link pins MQTT's again, and the next send learns the new FTPS one.
+    expect((await apiRequest(app, cookie, "POST", "/api/printers/1/repin", {})).status).toBe(200);
+    expect((await app.printers.connectionOf(1))!.ftps_fingerprint).toBeNull();
+    await until(printerState, (p) => p.sources.lan === "connected" && p.lan.pinned && !!p.state.gcode_state, 8000);
+    const again = await json("POST", "/api/printers/1/print", { file_id: f.id, plate: 1 });
+    expect(await finished(again.body.send_id as unknown as number)).toMatchObject({ status: "started" });
+    expect((await app.printers.connectionOf(1))!.ftps_fingerprint).toBe(printer.ftpsFingerprint256);
+    expect(printer.projectFiles).toHaveLength(2);
+  });
+});

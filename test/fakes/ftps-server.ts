@@ -11,6 +11,8 @@ import type { Cert } from "./certs.ts";
 
 export type StoredFile = { size: number; sha256: string; bytes: Uint8Array | null; at: number };
 export type FtpsStats = {
+  /** PASS commands received (each carries the access code), right or wrong. */
+  passes: number;
   logins: number;
   refusedLogins: number;
   /** Data connections refused because they did not resume the control connection's session. */
@@ -26,6 +28,8 @@ export type FakeFtps = {
   sdCard: boolean;
   /** The password PASS must give (the printer's access code, which changes when LAN Only is toggled). */
   accessCode: string;
+  /** New connections (control and data) get this certificate; open ones keep theirs. */
+  setCert(cert: Cert): void;
   close(): Promise<void>;
 };
 
@@ -35,7 +39,7 @@ const KEEP_BYTES = 4 * 1024 * 1024;
 
 export async function startFakeFtps(opts: { accessCode: string; cert: Cert; sdCard?: boolean }): Promise<FakeFtps> {
   const files = new Map<string, StoredFile>();
-  const stats: FtpsStats = { logins: 0, refusedLogins: 0, notReused: 0, stores: 0, deletes: 0 };
+  const stats: FtpsStats = { passes: 0, logins: 0, refusedLogins: 0, notReused: 0, stores: 0, deletes: 0 };
   const open = new Set<Socket>();
   /** The data connection a PASV is waiting for, by control connection. */
   let awaitingData: ((socket: TLSSocket) => void) | null = null;
@@ -73,6 +77,10 @@ export async function startFakeFtps(opts: { accessCode: string; cert: Cert; sdCa
     stats,
     sdCard: opts.sdCard ?? true,
     accessCode: opts.accessCode,
+    setCert(cert) {
+      // The versions must be repeated: without them Bun's new context accepts TLS 1.3 again.
+      tls.setSecureContext({ cert: cert.cert, key: cert.key, ...TLS12 });
+    },
     async close() {
       for (const s of open) s.destroy();
       await Promise.all([control, data].map((s) => new Promise((r) => s.close(r))));
@@ -107,6 +115,7 @@ export async function startFakeFtps(opts: { accessCode: string; cert: Cert; sdCa
         return reply("331 User name okay, need password.");
       }
       if (verb === "PASS") {
+        stats.passes++;
         if (user === "bblp" && arg === fake.accessCode) {
           authed = true;
           stats.logins++;
