@@ -4,9 +4,11 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { connect } from "node:tls";
-import { ftps } from "../src/lan/ftps-client.ts";
+import { FtpsCertificateError, ftps } from "../src/lan/ftps-client.ts";
 import { useCleanup } from "./app-fixture.ts";
 import { startFakePrinter } from "./fakes/bambu-printer.ts";
+import { makeCert } from "./fakes/certs.ts";
+import { startFakeFtps } from "./fakes/ftps-server.ts";
 import {
   apiRequest,
   csrfFrom,
@@ -405,5 +407,30 @@ describe("the printer's FTPS certificate under tls pin", () => {
     expect(await finished(again.body.send_id as unknown as number)).toMatchObject({ status: "started" });
     expect((await app.printers.connectionOf(1))!.ftps_fingerprint).toBe(printer.ftpsFingerprint256);
     expect(printer.projectFiles).toHaveLength(2);
+  });
+});
+
+describe("the FTPS client's certificate checks", () => {
+  test("a data connection with another certificate than the control one is refused before the file goes", async () => {
+    const cert = makeCert("01S00C000000001");
+    const ftpsServer = await startFakeFtps({ accessCode: "12345678", cert, dataCert: makeCert("01S00C000000001", 1) });
+    cleanup.push(() => ftpsServer.close());
+    const path = join(tempDir(), "cube.gcode.3mf");
+    await Bun.write(path, "G28\n");
+    const checked: string[] = [];
+    const target = {
+      host: "127.0.0.1",
+      port: ftpsServer.port,
+      accessCode: "12345678",
+      checkCertificate: async (seen: string) => {
+        checked.push(seen);
+        return null;
+      },
+    };
+    const err = await ftps.upload(target, "cube.gcode.3mf", path, () => {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FtpsCertificateError);
+    expect((err as Error).message).toContain("data connection presented another certificate");
+    expect(checked).toEqual([cert.fingerprint256]);
+    expect(ftpsServer.files.size).toBe(0);
   });
 });

@@ -37,7 +37,13 @@ const TLS12 = { minVersion: "TLSv1.2", maxVersion: "TLSv1.2" } as const;
 /** Files larger than this are kept as size and hash only (the benchmark sends 50 MB). */
 const KEEP_BYTES = 4 * 1024 * 1024;
 
-export async function startFakeFtps(opts: { accessCode: string; cert: Cert; sdCard?: boolean }): Promise<FakeFtps> {
+export async function startFakeFtps(opts: {
+  accessCode: string;
+  cert: Cert;
+  sdCard?: boolean;
+  /** Another certificate on the data connections (a machine in the middle of them, taking them unresumed). */
+  dataCert?: Cert;
+}): Promise<FakeFtps> {
   const files = new Map<string, StoredFile>();
   const stats: FtpsStats = { passes: 0, logins: 0, refusedLogins: 0, notReused: 0, stores: 0, deletes: 0 };
   const open = new Set<Socket>();
@@ -46,7 +52,7 @@ export async function startFakeFtps(opts: { accessCode: string; cert: Cert; sdCa
   let dataPort = 0;
   let controlPort = 0;
 
-  const tls = createServer({ cert: opts.cert.cert, key: opts.cert.key, ...TLS12 }, (socket) => {
+  const serve = (socket: TLSSocket) => {
     if (socket.localPort === dataPort) {
       const take = awaitingData;
       awaitingData = null;
@@ -55,19 +61,24 @@ export async function startFakeFtps(opts: { accessCode: string; cert: Cert; sdCa
       return;
     }
     serveControl(socket);
-  });
+  };
+  const tls = createServer({ cert: opts.cert.cert, key: opts.cert.key, ...TLS12 }, serve);
   tls.on("tlsClientError", () => {});
+  const dataTls = opts.dataCert
+    ? createServer({ cert: opts.dataCert.cert, key: opts.dataCert.key, ...TLS12 }, serve)
+    : tls;
+  dataTls.on("tlsClientError", () => {});
   const listener = (server: NetServer) =>
     new Promise<number>((resolve) =>
       server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)),
     );
-  const feed = (raw: Socket) => {
+  const feed = (server: typeof tls) => (raw: Socket) => {
     open.add(raw);
     raw.on("close", () => open.delete(raw));
-    tls.emit("connection", raw);
+    server.emit("connection", raw);
   };
-  const control = netServer(feed);
-  const data = netServer(feed);
+  const control = netServer(feed(tls));
+  const data = netServer(feed(dataTls));
   controlPort = await listener(control);
   dataPort = await listener(data);
 
@@ -137,8 +148,9 @@ export async function startFakeFtps(opts: { accessCode: string; cert: Cert; sdCa
           const timer = setTimeout(() => resolve(null), 10_000);
           awaitingData = (s) => {
             clearTimeout(timer);
-            // vsftpd's require_ssl_reuse: a data connection that did not resume this session is refused.
-            if (!s.isSessionReused()) {
+            // vsftpd's require_ssl_reuse: a data connection that did not resume this session is refused (a
+            // middle machine on the data connections, which cannot resume it, takes them as they come).
+            if (!s.isSessionReused() && !opts.dataCert) {
               stats.notReused++;
               s.destroy();
               return resolve(null);
