@@ -44,7 +44,7 @@ import {
   type HomeAssistantTimings,
 } from "./integrations/home-assistant.ts";
 import { createSpoolman, type Spoolman, type SpoolmanTimings } from "./integrations/spoolman.ts";
-import { type CameraTimings, DEFAULT_RTSP_PORT } from "./lan/cameras.ts";
+import type { CameraTimings } from "./lan/cameras.ts";
 import { createLan } from "./lan/lan.ts";
 import type { LanTimings } from "./lan/printer-link.ts";
 import { createLogger, type Logger, withSink } from "./log.ts";
@@ -190,8 +190,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     : null;
   const deviceStaleAfter = () => opts.deviceStaleMs ?? staleAfter(intervals.get());
   const printers = await createPrinterService({ store, events, log, deviceStaleAfter });
-  // rtsp_port is not part of a printer's stored setup: it is read from the file's entry by name (rtspPort below).
-  await printers.syncConfig(config.printers.map(({ rtsp_port: _, ...setup }) => setup));
+  await printers.syncConfig(config.printers);
   await telemetry.refresh(printers.list().map((p) => p.info.id));
   /** A printer with a LAN address is this instance's when it holds the printer's lease; one without is anyone's. */
   const ownsPrinter = (id: number) => !printers.get(id)?.info.host || leases.holds(printerLease(id));
@@ -276,10 +275,6 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     owns: ownsPrinter,
     timings: opts.lanTimings,
     ffmpegPath: config.ffmpeg_path,
-    rtspPort: (id) => {
-      const name = printers.get(id)?.info.name.toLowerCase();
-      return config.printers.find((e) => e.name.toLowerCase() === name)?.rtsp_port ?? DEFAULT_RTSP_PORT;
-    },
     cameraTimings: opts.cameraTimings,
   });
   /** Wants the lease of each printer with a LAN address: its holder runs the link and camera and keeps its jobs. */

@@ -130,11 +130,8 @@ function parseMqtt(raw: unknown): MqttConfig {
   return out;
 }
 
-/**
- * A config file's printer: its setup, and `rtsp_port` (the RTSPS camera's port, default 322), which lives in
- * the file only: printers added in Settings use the printers' own 322.
- */
-export type PrinterEntry = PrinterSetup & { rtsp_port?: number };
+/** A config file's printer: its setup, created or updated by name at start. */
+export type PrinterEntry = PrinterSetup;
 
 export type ConfigSource = "default" | "file" | "env" | "embedded";
 
@@ -324,11 +321,11 @@ function parsePrinters(raw: unknown): PrinterEntry[] {
     const name = parsed.value.name.toLowerCase();
     if (seen.has(name)) throw new ConfigError(`config: "${at}.name" "${parsed.value.name}" is used twice`);
     seen.add(name);
+    // The file's rtsp_port has always been a JSON number only (the form's text "322" is for Settings).
     const rtsp = (entry as Record<string, unknown>).rtsp_port;
-    if (rtsp === undefined) return parsed.value;
-    if (typeof rtsp !== "number" || !Number.isInteger(rtsp) || rtsp < 1 || rtsp > 65535)
+    if (rtsp !== undefined && (typeof rtsp !== "number" || !Number.isInteger(rtsp)))
       throw new ConfigError(`config: "${at}.rtsp_port" ${translate(en, msg("printerPortRule"))}`);
-    return { ...parsed.value, rtsp_port: rtsp };
+    return parsed.value;
   });
 }
 

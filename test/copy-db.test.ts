@@ -273,9 +273,11 @@ describe("a database the app filled (printers, jobs with archive frames, tokens,
       camera: 1,
       camera_port: 6000,
       ftps_port: 990,
+      rtsp_port: 3220,
       tls: "pin",
     });
     s.printers.setFingerprint(printer, "sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0");
+    s.printers.setFtpsFingerprint(printer, "sha256:aa55aa55aa55aa55aa55aa55aa55aa55aa55aa55aa55aa55aa55aa55aa55aa55");
     s.printers.saveState(printer, JSON.stringify({ stage: "printing", layer: 12 }));
     s.deviceTokens.insert(printer, "camera pi", "token-hash-1");
     for (let i = 0; i < 50; i++) s.readings.insert(printer, 1, 1_760_000_000_000 + i * 60_000, 21 + i / 10, 40);
@@ -422,14 +424,16 @@ describe("a database the app filled (printers, jobs with archive frames, tokens,
     }
   });
 
-  test("PostgreSQL holds the printer's pin and access code and the archive frames' bytes", async () => {
-    const [p] = await pgRows<{ access_code: string; tls_fingerprint: string }>(
+  test("PostgreSQL holds the printer's pins, RTSPS port and access code and the archive frames' bytes", async () => {
+    const [p] = await pgRows<Record<string, unknown>>(
       url,
-      "SELECT access_code, tls_fingerprint FROM printers WHERE name = 'farm ä1'",
+      "SELECT access_code, tls_fingerprint, ftps_fingerprint, rtsp_port FROM printers WHERE name = 'farm ä1'",
     );
     expect(p).toEqual({
       access_code: "12345678",
       tls_fingerprint: "sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
+      ftps_fingerprint: "sha256:aa55aa55aa55aa55aa55aa55aa55aa55aa55aa55aa55aa55aa55aa55aa55aa55",
+      rtsp_port: 3220,
     });
     const frames = await pgRows<{ bytes: Uint8Array }>(url, "SELECT bytes FROM job_frames ORDER BY id");
     expect(frames.map((f) => new Uint8Array(f.bytes))).toEqual([0, 1, 2].map((i) => frame.map((b) => b ^ i)));

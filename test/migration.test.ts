@@ -210,3 +210,35 @@ describe("upgrading a database made by the release before refused Spoolman uses 
     }
   });
 });
+
+describe("upgrading a database made by the release before FTPS pins and printer RTSPS ports (schema 18)", () => {
+  test("every printer is kept with its MQTT pin, no FTPS pin and port 322, but the config's rtsp_port", async () => {
+    const { Database } = await import("bun:sqlite");
+    const { migrateTo } = await import("../src/store/migrations.ts");
+    const dir18 = tempDir();
+    const db = new Database(join(dir18, "app.db"), { create: true, strict: true });
+    migrateTo(db, 18, { zone: "Europe/Helsinki" });
+    const add = db.query(`INSERT INTO printers (id, name, model, tls_fingerprint, from_config, created_at)
+      VALUES (?, ?, 'X1C', ?, ?, 1772445600000)`);
+    add.run(2, "Lab X1C", "AA:BB", 0);
+    add.run(3, "Farm X1C", null, 1);
+    db.close();
+
+    const upgraded = await startApp(
+      { timezone: "Europe/Helsinki", printers: [{ name: "Farm X1C", model: "X1C", rtsp_port: 3220 }] as never },
+      dir18,
+    );
+    try {
+      const rows = upgraded.store.db
+        .query("SELECT id, name, tls_fingerprint, ftps_fingerprint, rtsp_port FROM printers ORDER BY id")
+        .all();
+      expect(rows).toEqual([
+        { id: 1, name: "Printer", tls_fingerprint: null, ftps_fingerprint: null, rtsp_port: 322 },
+        { id: 2, name: "Lab X1C", tls_fingerprint: "AA:BB", ftps_fingerprint: null, rtsp_port: 322 },
+        { id: 3, name: "Farm X1C", tls_fingerprint: null, ftps_fingerprint: null, rtsp_port: 3220 },
+      ]);
+    } finally {
+      await upgraded.close();
+    }
+  });
+});

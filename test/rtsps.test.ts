@@ -11,8 +11,10 @@ import { makeCert } from "./fakes/certs.ts";
 import {
   connected,
   connectSocket,
+  csrfFrom,
   getPage,
   login,
+  postForm,
   printerEntry,
   quietFor,
   startApp,
@@ -227,5 +229,38 @@ describe("an RTSPS printer camera", () => {
     const p = await until(api, (x) => !!x.lan.camera_error, 20_000);
     expect(p.lan.camera_error).toBe(CERTIFICATE_CHANGED);
     expect(p.frame).toBeNull();
+  }, 40_000);
+});
+
+describe("an RTSPS printer added in Settings", () => {
+  test("its rtsp_port from the form reaches the camera, and the form shows it back and checks it", async () => {
+    const printer = await startFakePrinter({ commandDelayMs: 50 });
+    cleanup.push(() => printer.close());
+    const camera = await startFakeRtspsCamera({ accessCode: printer.accessCode, cert: makeCert(printer.serial) });
+    cleanup.push(() => camera.close());
+    const app = await startApp({}, undefined, { cameraTimings: { graceMs: 500, checkMs: 100 } });
+    cleanup.push(() => app.close());
+    const cookie = await login(app);
+    const csrf = csrfFrom((await getPage(app, "/settings", cookie)).text);
+    const entry = printerEntry(printer, { name: "X1C lab", model: "X1C", rtsp_port: camera.port, tls: "pin" });
+    const fields = Object.fromEntries(Object.entries(entry).map(([k, v]) => [k, String(v)]));
+    const added = await postForm(app, "/settings/printers", { _csrf: csrf, ...fields, camera: "on" }, { cookie });
+    expect(added.status).toBe(200);
+    const id = app.printers.list().find((p) => p.info.name === "X1C lab")!.info.id;
+
+    const socket: Socket = connectSocket(app, { cookie, auth: { printer: String(id) } });
+    cleanup.push(() => socket.disconnect());
+    expect((await nextFrame(await connected(socket))).printer_id).toBe(id);
+
+    const form = async () => (await getPage(app, `/settings/printers/${id}`, cookie)).text;
+    expect(await form()).toContain(`name="rtsp_port" type="number" value="${camera.port}"`);
+    const edit = (rtsp_port: string) =>
+      postForm(app, `/settings/printers/${id}`, { _csrf: csrf, name: "X1C lab", rtsp_port }, { cookie });
+    const refused = await edit("70000");
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain("Port must be 1 to 65535.");
+    expect((await app.printers.connectionOf(id))!.rtsp_port).toBe(camera.port);
+    expect((await edit("3220")).status).toBe(200);
+    expect(await form()).toContain('name="rtsp_port" type="number" value="3220"');
   }, 40_000);
 });

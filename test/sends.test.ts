@@ -4,9 +4,11 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { connect } from "node:tls";
-import { ftps } from "../src/lan/ftps-client.ts";
+import { FtpsCertificateError, ftps } from "../src/lan/ftps-client.ts";
 import { useCleanup } from "./app-fixture.ts";
 import { startFakePrinter } from "./fakes/bambu-printer.ts";
+import { makeCert } from "./fakes/certs.ts";
+import { startFakeFtps } from "./fakes/ftps-server.ts";
 import {
   apiRequest,
   csrfFrom,
@@ -359,4 +361,76 @@ describe("one send at a time per printer", () => {
     await finished(third.body.send_id as unknown as number);
     // Two sends each wait startWithinMs (3 s) for a start that never comes.
   }, 20_000);
+});
+
+describe("the printer's FTPS certificate under tls pin", () => {
+  test("a send accepts the MQTT pin's certificate on FTPS and pins nothing more", async () => {
+    const { app, json, file, finished } = await setup();
+    const f = await file();
+    const s = await json("POST", "/api/printers/1/print", { file_id: f.id, plate: 1 });
+    expect(await finished(s.body.send_id as unknown as number)).toMatchObject({ status: "started" });
+    expect((await app.printers.connectionOf(1))!.ftps_fingerprint).toBeNull();
+  });
+
+  test("another FTPS certificate is learned on the first send; a changed one is refused before PASS until re-pinned", async () => {
+    const { printer, app, cookie, json, file, finished } = await setup();
+    const printerState = async () =>
+      (await json("GET", "/api/printers/1")).body as unknown as {
+        state: { gcode_state: string };
+        sources: { lan: string };
+        lan: { pinned: boolean };
+      };
+    const learned = printer.changeFtpsCertificate();
+    const f = await file();
+    const first = await json("POST", "/api/printers/1/print", { file_id: f.id, plate: 1 });
+    expect(await finished(first.body.send_id as unknown as number)).toMatchObject({ status: "started" });
+    expect((await app.printers.connectionOf(1))!.ftps_fingerprint).toBe(learned.fingerprint256);
+    await until(printerState, (p) => p.state.gcode_state === "FINISH");
+
+    // A machine in the middle (or a replaced printer) on 990: refused before the access code goes out.
+    printer.changeFtpsCertificate();
+    const passes = printer.ftps.stats.passes;
+    const refused = await json("POST", "/api/printers/1/print", { file_id: f.id, plate: 1 });
+    const failed = await finished(refused.body.send_id as unknown as number);
+    expect(failed).toMatchObject({ status: "failed", reason: "upload_refused" });
+    expect(failed.error).toBe(
+      "the printer's file-transfer certificate changed: re-pin it in Settings if you replaced the printer",
+    );
+    expect(printer.ftps.stats.passes).toBe(passes);
+    expect(printer.projectFiles).toHaveLength(1);
+
+    // Re-pinning forgets both pins: the link pins MQTT's again, and the next send learns the new FTPS one.
+    expect((await apiRequest(app, cookie, "POST", "/api/printers/1/repin", {})).status).toBe(200);
+    expect((await app.printers.connectionOf(1))!.ftps_fingerprint).toBeNull();
+    await until(printerState, (p) => p.sources.lan === "connected" && p.lan.pinned && !!p.state.gcode_state, 8000);
+    const again = await json("POST", "/api/printers/1/print", { file_id: f.id, plate: 1 });
+    expect(await finished(again.body.send_id as unknown as number)).toMatchObject({ status: "started" });
+    expect((await app.printers.connectionOf(1))!.ftps_fingerprint).toBe(printer.ftpsFingerprint256);
+    expect(printer.projectFiles).toHaveLength(2);
+  });
+});
+
+describe("the FTPS client's certificate checks", () => {
+  test("a data connection with another certificate than the control one is refused before the file goes", async () => {
+    const cert = makeCert("01S00C000000001");
+    const ftpsServer = await startFakeFtps({ accessCode: "12345678", cert, dataCert: makeCert("01S00C000000001", 1) });
+    cleanup.push(() => ftpsServer.close());
+    const path = join(tempDir(), "cube.gcode.3mf");
+    await Bun.write(path, "G28\n");
+    const checked: string[] = [];
+    const target = {
+      host: "127.0.0.1",
+      port: ftpsServer.port,
+      accessCode: "12345678",
+      checkCertificate: async (seen: string) => {
+        checked.push(seen);
+        return null;
+      },
+    };
+    const err = await ftps.upload(target, "cube.gcode.3mf", path, () => {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FtpsCertificateError);
+    expect((err as Error).message).toContain("data connection presented another certificate");
+    expect(checked).toEqual([cert.fingerprint256]);
+    expect(ftpsServer.files.size).toBe(0);
+  });
 });

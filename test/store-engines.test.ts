@@ -112,6 +112,7 @@ const A1: PrinterSetup = {
   camera: 1,
   camera_port: 6000,
   ftps_port: 990,
+  rtsp_port: 322,
   tls: "pin",
 };
 const jpeg = (n: number) => new Uint8Array([0xff, 0xd8, n & 255, 0, 1, 2, 0xff, 0xd9]);
@@ -386,6 +387,7 @@ for (const engine of ENGINES) {
           ...A1,
           id,
           tls_fingerprint: null,
+          ftps_fingerprint: null,
           from_config: 1,
           state_json: null,
           created_at: NOW,
@@ -397,10 +399,18 @@ for (const engine of ENGINES) {
         expect((await s.printers.byName("bench a1"))?.id).toBe(id);
         expect((await s.printers.byName("BENCH A1"))?.id).toBe(id);
         expect(await s.printers.byName("nothing")).toBeNull();
-        await s.printers.update(id, { ...A1, name: "Bench P1S", model: "P1S", tls: "insecure", camera: 0 });
+        await s.printers.update(id, {
+          ...A1,
+          name: "Bench P1S",
+          model: "P1S",
+          tls: "insecure",
+          camera: 0,
+          rtsp_port: 3220,
+        });
         await s.printers.setLimits(id, { temp_high: 30.5, temp_low: 10, hum_high: null, hum_low: 20 });
         await s.printers.saveState(id, '{"gcode_state":"RUNNING"}');
         await s.printers.setFingerprint(id, "ab:cd");
+        await s.printers.setFtpsFingerprint(id, "ef:01");
         const other = await s.printers.insert({ ...A1, name: "Other" });
         await s.printers.markFromConfig(other);
         // Both printers' snapshots in one call; the first one's is saved again below, as saveState left it.
@@ -417,15 +427,18 @@ for (const engine of ENGINES) {
           model: "P1S",
           tls: "insecure",
           camera: 0,
+          rtsp_port: 3220,
           temp_high: 30.5,
           temp_low: 10,
           hum_high: null,
           hum_low: 20,
           state_json: '{"gcode_state":"RUNNING"}',
           tls_fingerprint: "ab:cd",
+          ftps_fingerprint: "ef:01",
         });
         await s.printers.setFingerprint(id, null);
-        expect((await s.printers.byId(id))?.tls_fingerprint).toBeNull();
+        await s.printers.setFtpsFingerprint(id, null);
+        expect(await s.printers.byId(id)).toMatchObject({ tls_fingerprint: null, ftps_fingerprint: null });
         expect((await s.printers.list()).map((p) => [p.id, p.from_config])).toEqual([
           [1, 0],
           [id, 1],

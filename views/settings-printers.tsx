@@ -96,6 +96,7 @@ export function PrinterForm(props: {
       {f("mqtt_port", t.mqttPort, { type: "number" })}
       {f("camera_port", t.cameraPort, { type: "number" })}
       {f("ftps_port", t.ftpsPort, { type: "number" })}
+      {f("rtsp_port", t.rtspPort, { type: "number" })}
       <label class="check">
         <input type="hidden" name="camera" value="off" />
         <input type="checkbox" name="camera" value="on" checked={String(values.camera) !== "0"} /> {t.useCamera}

@@ -139,6 +139,7 @@ export const en = {
   mqttPort: "MQTT port",
   cameraPort: "Camera port",
   ftpsPort: "File transfer (FTPS) port",
+  rtspPort: "Camera stream (RTSPS) port",
   useCamera: "Use the printer's built-in camera",
   tlsMode: "Certificate check",
   tlsPin: "Pin the certificate seen first (recommended)",

@@ -143,6 +143,7 @@ export const fi: Dictionary = {
   mqttPort: "MQTT-portti",
   cameraPort: "Kameran portti",
   ftpsPort: "Tiedostonsiirron (FTPS) portti",
+  rtspPort: "Kameravirran (RTSPS) portti",
   useCamera: "Käytä tulostimen omaa kameraa",
   tlsMode: "Varmenteen tarkistus",
   tlsPin: "Kiinnitä ensimmäisenä nähty varmenne (suositus)",

@@ -21,8 +21,6 @@ export type CameraTimings = {
   checkMs: number;
 };
 export const DEFAULT_CAMERA_TIMINGS: CameraTimings = { graceMs: 10_000, checkMs: 1000 };
-/** The RTSPS port of a printer whose entry names none (the printers' own). */
-export const DEFAULT_RTSP_PORT = 322;
 
 type Camera = {
   stop(): void;
@@ -52,13 +50,10 @@ export function createCameras(deps: {
   owns: (printerId: number) => boolean;
   /** The ffmpeg program for RTSPS cameras (config ffmpeg_path). */
   ffmpegPath: string;
-  /** A printer's RTSPS port (its config entry's rtsp_port, else 322). */
-  rtspPort?: (printerId: number) => number;
   timings?: Partial<CameraTimings>;
 }) {
   const { printers, log } = deps;
   const timings = { ...DEFAULT_CAMERA_TIMINGS, ...deps.timings };
-  const rtspPort = deps.rtspPort ?? (() => DEFAULT_RTSP_PORT);
   const cameras = new Map<number, Camera>();
 
   function stop(printerId: number) {
@@ -117,7 +112,7 @@ export function createCameras(deps: {
       kind === "rtsps"
         ? startRtspsStream({
             host: row.host,
-            port: rtspPort(printerId),
+            port: row.rtsp_port,
             accessCode: row.access_code,
             pin,
             ffmpegPath: deps.ffmpegPath,

@@ -1,11 +1,23 @@
 // Owns FTPS to a Bambu printer (PRINTERS.md §9): implicit TLS 1.2 on the control connection, user bblp with the
 // access code, binary passive transfers whose data connection resumes the control connection's TLS session (the
 // printer refuses a data connection that does not), a file stored to the SD card's root with progress, and delete.
+// The certificate is judged before the access code is sent (the caller decides what it trusts), and the data
+// connection must present the same one.
 import { open } from "node:fs/promises";
 import { connect, type TLSSocket } from "node:tls";
 import { TLS12 } from "./tls-pin.ts";
 
-export type FtpsTarget = { host: string; port: number; accessCode: string; timeoutMs?: number };
+export type FtpsTarget = {
+  host: string;
+  port: number;
+  accessCode: string;
+  timeoutMs?: number;
+  /**
+   * Judges the control connection's certificate (its SHA-256 fingerprint) before `PASS` is sent: a refusal's
+   * message, or null to go on. Absent: no check (tls "insecure").
+   */
+  checkCertificate?: (fingerprint: string) => Promise<string | null>;
+};
 /** An FTP reply that ended the work: its code (553: the printer cannot store the file, e.g. no SD card). */
 export class FtpsError extends Error {
   constructor(
@@ -13,6 +25,12 @@ export class FtpsError extends Error {
     readonly code: number | null,
   ) {
     super(message);
+  }
+}
+/** The printer's certificate was refused: nothing of ours (no access code, no file) was sent to it. */
+export class FtpsCertificateError extends FtpsError {
+  constructor(message: string) {
+    super(message, null);
   }
 }
 type Reply = { code: number; text: string };
@@ -28,6 +46,8 @@ class Control {
   constructor(
     readonly socket: TLSSocket,
     private readonly timeoutMs: number,
+    /** The certificate the data connections must present too (null: not checked). */
+    readonly fingerprint: string | null,
   ) {
     socket.setEncoding("utf8");
     socket.on("data", (text: string) => this.take(text));
@@ -96,11 +116,16 @@ function tls(host: string, port: number, session?: Buffer): Promise<TLSSocket> {
   });
 }
 
+const fingerprintOf = (socket: TLSSocket) => socket.getPeerCertificate()?.fingerprint256 ?? "";
+
 async function login(target: FtpsTarget): Promise<Control> {
   const timeoutMs = target.timeoutMs ?? 15_000;
   const socket = await withTimeout(tls(target.host, target.port), timeoutMs, "connecting to the printer's FTPS");
-  const c = new Control(socket, timeoutMs);
+  const seen = fingerprintOf(socket);
+  const c = new Control(socket, timeoutMs, target.checkCertificate ? seen : null);
   try {
+    const refused = target.checkCertificate ? await target.checkCertificate(seen) : null;
+    if (refused) throw new FtpsCertificateError(refused);
     await c.read().then((r) => {
       if (r.code !== 220) throw new FtpsError(`greeting: ${r.text}`, r.code);
     });
@@ -140,7 +165,12 @@ async function openData(c: Control, host: string, timeoutMs: number): Promise<TL
   if (!m) throw new FtpsError(`PASV: no address in ${pasv.text}`, pasv.code);
   const port = Number(m[5]) * 256 + Number(m[6]);
   // The control connection's host, not the address in the reply (which can be an inside one behind NAT).
-  return withTimeout(tls(host, port, c.socket.getSession()), timeoutMs, "the FTPS data connection");
+  const data = await withTimeout(tls(host, port, c.socket.getSession()), timeoutMs, "the FTPS data connection");
+  if (c.fingerprint !== null && fingerprintOf(data) !== c.fingerprint) {
+    data.destroy();
+    throw new FtpsCertificateError("the printer's data connection presented another certificate than its control one");
+  }
+  return data;
 }
 
 /**

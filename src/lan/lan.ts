@@ -25,8 +25,6 @@ export function createLan(deps: {
   /** Each report's `print` object (printer-link.ts). */
   /** The ffmpeg program for RTSPS cameras (config ffmpeg_path). */
   ffmpegPath?: string;
-  /** A printer's RTSPS port (its config entry's rtsp_port). */
-  rtspPort?: (printerId: number) => number;
   cameraTimings?: Partial<CameraTimings>;
 }) {
   const owns = deps.owns ?? (() => true);
@@ -42,7 +40,6 @@ export function createLan(deps: {
     imageDelayMs: deps.imageDelayMs,
     owns,
     ffmpegPath: deps.ffmpegPath ?? "ffmpeg",
-    rtspPort: deps.rtspPort,
     timings: deps.cameraTimings,
   });
   const stopCamera = cameras.stop;
@@ -95,9 +92,9 @@ export function createLan(deps: {
     /** Publishes a command to the printer; false when its link is not up. */
     send: (printerId: number, command: object) => links.get(printerId)?.send(command) ?? false,
     connected: (printerId: number) => links.get(printerId)?.connected() ?? false,
-    /** Forgets the pinned certificate and connects again, trusting what it sees next. */
+    /** Forgets the pinned certificates (MQTT and FTPS) and connects again, trusting what it sees next. */
     async repin(printerId: number) {
-      await printers.pin(printerId, null);
+      await printers.forgetPins(printerId);
       restart(printerId);
     },
     stop() {

@@ -61,6 +61,8 @@ export function parsePrinterSetup(raw: Record<string, unknown>, base?: PrinterSe
   if (cameraPort === null) errors.camera_port = msg("printerPortRule");
   const ftpsPort = has("ftps_port") ? port(raw.ftps_port) : (base?.ftps_port ?? 990);
   if (ftpsPort === null) errors.ftps_port = msg("printerPortRule");
+  const rtspPort = has("rtsp_port") ? port(raw.rtsp_port) : (base?.rtsp_port ?? 322);
+  if (rtspPort === null) errors.rtsp_port = msg("printerPortRule");
   // Every model with a built-in camera uses it unless told not to (port 6000 on A1/P1, RTSPS on X1/P2S/H2/X2D).
   const defaultCamera = cameraKind(model ?? "") !== null;
   const camera = has("camera") ? bool(raw.camera) : base ? base.camera === 1 : defaultCamera;
@@ -85,6 +87,7 @@ export function parsePrinterSetup(raw: Record<string, unknown>, base?: PrinterSe
       camera: camera ? 1 : 0,
       camera_port: cameraPort!,
       ftps_port: ftpsPort!,
+      rtsp_port: rtspPort!,
       tls: tls as TlsMode,
     },
   };

@@ -135,6 +135,11 @@ export async function createPrinterService(deps: {
     events.emit("printerState", { printerId: id, state: p.state, changed, source });
   }
 
+  async function forgetPins(id: number) {
+    await store.printers.setFingerprint(id, null);
+    await store.printers.setFtpsFingerprint(id, null);
+  }
+
   async function setup(id: number): Promise<PrinterSetup | undefined> {
     const row = await store.printers.byId(id);
     return row ? { ...row } : undefined;
@@ -205,9 +210,8 @@ export async function createPrinterService(deps: {
       if (other && other.id !== id)
         return { ok: false, errors: { name: { key: "printerNameTaken", vars: { name: parsed.value.name } } } };
       await store.printers.update(id, parsed.value);
-      // A new address or code is a new printer as far as trust goes: pin its certificate afresh.
-      if (parsed.value.host !== base.host || parsed.value.serial !== base.serial)
-        await store.printers.setFingerprint(id, null);
+      // A new address or code is a new printer as far as trust goes: pin its certificates afresh.
+      if (parsed.value.host !== base.host || parsed.value.serial !== base.serial) await forgetPins(id);
       await reload(id);
       log.info("printer changed", { printer: id, name: parsed.value.name });
       events.emit("printersChanged", { printerId: id });
@@ -256,6 +260,16 @@ export async function createPrinterService(deps: {
     },
     async pin(id: number, fingerprint: string | null) {
       await store.printers.setFingerprint(id, fingerprint);
+      await reload(id);
+    },
+    /** The FTPS certificate learned on a first send (when it is not the MQTT one). */
+    async pinFtps(id: number, fingerprint: string) {
+      await store.printers.setFtpsFingerprint(id, fingerprint);
+      await reload(id);
+    },
+    /** Forgets both pinned certificates (re-pin): the next connections trust what they see. */
+    async forgetPins(id: number) {
+      await forgetPins(id);
       await reload(id);
     },
 

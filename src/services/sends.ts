@@ -5,15 +5,19 @@
 // printer (model, nozzle, SD card, Authorization Control, skipped objects) is the printer's state.
 import { effectiveModel } from "../bambu-models.ts";
 import type { EventBus } from "../events.ts";
-import { FtpsError, type FtpsTarget, ftps as realFtps } from "../lan/ftps-client.ts";
+import { FtpsCertificateError, FtpsError, type FtpsTarget, ftps as realFtps } from "../lan/ftps-client.ts";
 import { sameModel } from "../library/three-mf.ts";
 import type { Logger } from "../log.ts";
 import type { PrinterState } from "../printer-state.ts";
 import type { AsyncStore } from "../store/async-store.ts";
-import type { SendRow, SendStatus } from "../store/store.ts";
+import type { PrinterRow, SendRow, SendStatus } from "../store/store.ts";
 import type { Library, LibraryPlate } from "./library.ts";
 import { AUTH_CONTROL_HMS } from "./printer-control.ts";
 import type { HeldPrinter, PrinterService } from "./printers.ts";
+
+/** A send refused because FTPS presented a certificate other than the pinned one (said as the MQTT pin's is). */
+export const FTPS_CERTIFICATE_CHANGED =
+  "the printer's file-transfer certificate changed: re-pin it in Settings if you replaced the printer";
 
 /** Never start while the printer is in one of these: an A1 mini cancels its running job when told to start. */
 export const BUSY_STATES = ["PREPARE", "SLICING", "RUNNING", "PAUSE"];
@@ -257,6 +261,20 @@ export function createSendService(deps: {
     });
   }
 
+  /**
+   * FTPS under tls "pin" (PRINTERS.md §9): the MQTT pin's certificate, else the one learned on an earlier send,
+   * else (nothing learned yet) the one seen now, which is learned. `conn` keeps it for this send's later connections.
+   */
+  async function judgeFtpsCertificate(conn: PrinterRow, seen: string): Promise<string | null> {
+    if (!seen) return "the printer's file-transfer connection presented no certificate";
+    if (seen === conn.tls_fingerprint) return null;
+    if (conn.ftps_fingerprint) return seen === conn.ftps_fingerprint ? null : FTPS_CERTIFICATE_CHANGED;
+    await printers.pinFtps(conn.id, seen);
+    conn.ftps_fingerprint = seen;
+    log.info("printer file-transfer certificate pinned", { printer: conn.id });
+    return null;
+  }
+
   async function run(row: SendRow, subtask: string, options: PrintOptions, user: string) {
     const id = row.id;
     const printerId = row.printer_id;
@@ -287,6 +305,7 @@ export function createSendService(deps: {
       port: conn.ftps_port,
       accessCode: conn.access_code,
       timeoutMs: timings.ftpsTimeoutMs,
+      ...(conn.tls === "pin" ? { checkCertificate: (seen: string) => judgeFtpsCertificate(conn, seen) } : {}),
     };
     let savedAt = 0;
     try {
@@ -301,6 +320,8 @@ export function createSendService(deps: {
         }
       });
     } catch (err) {
+      // Refused before the access code or any byte of the file went out: nothing to remove, no one to ask.
+      if (err instanceof FtpsCertificateError) return fail("upload_refused", err.message);
       if (err instanceof FtpsError && err.code === 553)
         return fail(
           "upload_refused",

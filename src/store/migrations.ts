@@ -19,6 +19,7 @@ import { printStatsAndJobEvents } from "./migrations/015-print-stats-and-job-eve
 import { filamentStatsAndSpoolman } from "./migrations/016-filament-stats-and-spoolman.ts";
 import { apiTokens } from "./migrations/017-api-tokens.ts";
 import { spoolmanRefusedUses } from "./migrations/018-spoolman-refused-uses.ts";
+import { printerFtpsPinAndRtspPort } from "./migrations/019-printer-ftps-pin-and-rtsp-port.ts";
 
 export { DEFAULT_DEVICE_ID, DEFAULT_INTERVALS } from "./migrations/001-initial.ts";
 export { DEFAULT_PRINTER_ID } from "./migrations/004-printers.ts";
@@ -49,6 +50,7 @@ const migrations: Migration[] = [
   filamentStatsAndSpoolman,
   apiTokens,
   spoolmanRefusedUses,
+  printerFtpsPinAndRtspPort,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

@@ -19,6 +19,7 @@ import { printStatsAndJobEvents } from "./migrations/015-print-stats-and-job-eve
 import { filamentStatsAndSpoolman } from "./migrations/016-filament-stats-and-spoolman.pg.ts";
 import { apiTokens } from "./migrations/017-api-tokens.pg.ts";
 import { spoolmanRefusedUses } from "./migrations/018-spoolman-refused-uses.pg.ts";
+import { printerFtpsPinAndRtspPort } from "./migrations/019-printer-ftps-pin-and-rtsp-port.pg.ts";
 import type { MigrationContext } from "./migrations.ts";
 import { SCHEMA_VERSION } from "./migrations.ts";
 
@@ -44,6 +45,7 @@ export const PG_MIGRATIONS: PgMigration[] = [
   filamentStatsAndSpoolman,
   apiTokens,
   spoolmanRefusedUses,
+  printerFtpsPinAndRtspPort,
 ];
 
 /** The advisory lock every instance takes to migrate (one database, one key: "lwmg"). */

@@ -15,8 +15,12 @@ export type PrinterRow = {
   camera_port: number;
   /** Where the printer takes files: FTPS with implicit TLS (PRINTERS.md §9). */
   ftps_port: number;
+  /** The RTSPS camera's port (X1, P2S, H2, X2D). */
+  rtsp_port: number;
   tls: TlsMode;
   tls_fingerprint: string | null;
+  /** The FTPS certificate, pinned on first use when it is not the MQTT one (`tls_fingerprint`). */
+  ftps_fingerprint: string | null;
   from_config: number;
   state_json: string | null;
   created_at: number;
@@ -29,7 +33,17 @@ export type PrinterRow = {
 /** What a printer is set up as: everything but its id, state and pinned certificate. */
 export type PrinterSetup = Pick<
   PrinterRow,
-  "name" | "model" | "host" | "serial" | "access_code" | "mqtt_port" | "camera" | "camera_port" | "ftps_port" | "tls"
+  | "name"
+  | "model"
+  | "host"
+  | "serial"
+  | "access_code"
+  | "mqtt_port"
+  | "camera"
+  | "camera_port"
+  | "ftps_port"
+  | "rtsp_port"
+  | "tls"
 >;
 export type PrinterData = { readings: number; frames: number; statuses: number; tokens: number };
 
@@ -40,16 +54,19 @@ export function printerStatements(db: Database) {
     byName: db.query<PrinterRow, [string]>("SELECT * FROM printers WHERE name = ?"),
     insert: db.query<
       { id: number },
-      [string, string, string, string, string, number, number, number, number, string, number, number]
+      [string, string, string, string, string, number, number, number, number, number, string, number, number]
     >(
       `INSERT INTO printers
-        (name, model, host, serial, access_code, mqtt_port, camera, camera_port, ftps_port, tls, from_config,
-         created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+        (name, model, host, serial, access_code, mqtt_port, camera, camera_port, ftps_port, rtsp_port, tls,
+         from_config, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
     ),
-    update: db.query<never, [string, string, string, string, string, number, number, number, number, string, number]>(
+    update: db.query<
+      never,
+      [string, string, string, string, string, number, number, number, number, number, string, number]
+    >(
       `UPDATE printers SET name = ?, model = ?, host = ?, serial = ?, access_code = ?, mqtt_port = ?, camera = ?,
-        camera_port = ?, ftps_port = ?, tls = ? WHERE id = ?`,
+        camera_port = ?, ftps_port = ?, rtsp_port = ?, tls = ? WHERE id = ?`,
     ),
     markFromConfig: db.query<never, [number]>("UPDATE printers SET from_config = 1 WHERE id = ?"),
     setLimits: db.query<never, [number | null, number | null, number | null, number | null, number]>(
@@ -57,6 +74,9 @@ export function printerStatements(db: Database) {
     ),
     saveState: db.query<never, [string, number]>("UPDATE printers SET state_json = ? WHERE id = ?"),
     setFingerprint: db.query<never, [string | null, number]>("UPDATE printers SET tls_fingerprint = ? WHERE id = ?"),
+    setFtpsFingerprint: db.query<never, [string | null, number]>(
+      "UPDATE printers SET ftps_fingerprint = ? WHERE id = ?",
+    ),
     delete: db.query<never, [number]>("DELETE FROM printers WHERE id = ?"),
     data: db.query<PrinterData, [number]>(`SELECT
         (SELECT count(*) FROM readings WHERE printer_id = ?1) AS readings,
@@ -76,6 +96,7 @@ export function printerStatements(db: Database) {
       p.camera,
       p.camera_port,
       p.ftps_port,
+      p.rtsp_port,
       p.tls,
     ] as const;
   return {
@@ -95,6 +116,7 @@ export function printerStatements(db: Database) {
       for (const [id, json] of snapshots) q.saveState.run(json, id);
     }),
     setFingerprint: (id: number, fingerprint: string | null) => void q.setFingerprint.run(fingerprint, id),
+    setFtpsFingerprint: (id: number, fingerprint: string | null) => void q.setFtpsFingerprint.run(fingerprint, id),
     /** How much a printer holds: what deleting it would remove. */
     data: (id: number) => q.data.get(id)!,
     deleteRow: (id: number) => void q.delete.run(id),

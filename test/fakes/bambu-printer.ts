@@ -127,6 +127,8 @@ export class FakePrinter {
 
   private cert: Cert;
   private certVariant = 0;
+  /** FTPS's own certificate once changeFtpsCertificate gave it one (else the printer's). */
+  private ftpsCert: Cert | null = null;
   private sequence = 0;
   private closed = false;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
@@ -417,6 +419,17 @@ export class FakePrinter {
     // The versions must be repeated: without them Bun's new context accepts TLS 1.3 again.
     this.server.setSecureContext({ cert: this.cert.cert, key: this.cert.key, ...TLS12 });
     this.cameraServer.setCert(this.cert);
+  }
+
+  /** New FTPS connections alone get another certificate (one unlike the MQTT port's, or a machine in the middle). */
+  changeFtpsCertificate(): Cert {
+    this.ftpsCert = makeCert(`${this.serial}-ftps`, ++this.certVariant);
+    this.ftps.setCert(this.ftpsCert);
+    return this.ftpsCert;
+  }
+  /** Of the certificate new FTPS connections get. */
+  get ftpsFingerprint256(): string {
+    return (this.ftpsCert ?? this.cert).fingerprint256;
   }
 
   async close(): Promise<void> {

@@ -11,6 +11,8 @@ import type { Cert } from "./certs.ts";
 
 export type StoredFile = { size: number; sha256: string; bytes: Uint8Array | null; at: number };
 export type FtpsStats = {
+  /** PASS commands received (each carries the access code), right or wrong. */
+  passes: number;
   logins: number;
   refusedLogins: number;
   /** Data connections refused because they did not resume the control connection's session. */
@@ -26,6 +28,8 @@ export type FakeFtps = {
   sdCard: boolean;
   /** The password PASS must give (the printer's access code, which changes when LAN Only is toggled). */
   accessCode: string;
+  /** New connections (control and data) get this certificate; open ones keep theirs. */
+  setCert(cert: Cert): void;
   close(): Promise<void>;
 };
 
@@ -33,16 +37,22 @@ const TLS12 = { minVersion: "TLSv1.2", maxVersion: "TLSv1.2" } as const;
 /** Files larger than this are kept as size and hash only (the benchmark sends 50 MB). */
 const KEEP_BYTES = 4 * 1024 * 1024;
 
-export async function startFakeFtps(opts: { accessCode: string; cert: Cert; sdCard?: boolean }): Promise<FakeFtps> {
+export async function startFakeFtps(opts: {
+  accessCode: string;
+  cert: Cert;
+  sdCard?: boolean;
+  /** Another certificate on the data connections (a machine in the middle of them, taking them unresumed). */
+  dataCert?: Cert;
+}): Promise<FakeFtps> {
   const files = new Map<string, StoredFile>();
-  const stats: FtpsStats = { logins: 0, refusedLogins: 0, notReused: 0, stores: 0, deletes: 0 };
+  const stats: FtpsStats = { passes: 0, logins: 0, refusedLogins: 0, notReused: 0, stores: 0, deletes: 0 };
   const open = new Set<Socket>();
   /** The data connection a PASV is waiting for, by control connection. */
   let awaitingData: ((socket: TLSSocket) => void) | null = null;
   let dataPort = 0;
   let controlPort = 0;
 
-  const tls = createServer({ cert: opts.cert.cert, key: opts.cert.key, ...TLS12 }, (socket) => {
+  const serve = (socket: TLSSocket) => {
     if (socket.localPort === dataPort) {
       const take = awaitingData;
       awaitingData = null;
@@ -51,19 +61,24 @@ export async function startFakeFtps(opts: { accessCode: string; cert: Cert; sdCa
       return;
     }
     serveControl(socket);
-  });
+  };
+  const tls = createServer({ cert: opts.cert.cert, key: opts.cert.key, ...TLS12 }, serve);
   tls.on("tlsClientError", () => {});
+  const dataTls = opts.dataCert
+    ? createServer({ cert: opts.dataCert.cert, key: opts.dataCert.key, ...TLS12 }, serve)
+    : tls;
+  dataTls.on("tlsClientError", () => {});
   const listener = (server: NetServer) =>
     new Promise<number>((resolve) =>
       server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)),
     );
-  const feed = (raw: Socket) => {
+  const feed = (server: typeof tls) => (raw: Socket) => {
     open.add(raw);
     raw.on("close", () => open.delete(raw));
-    tls.emit("connection", raw);
+    server.emit("connection", raw);
   };
-  const control = netServer(feed);
-  const data = netServer(feed);
+  const control = netServer(feed(tls));
+  const data = netServer(feed(dataTls));
   controlPort = await listener(control);
   dataPort = await listener(data);
 
@@ -73,6 +88,10 @@ export async function startFakeFtps(opts: { accessCode: string; cert: Cert; sdCa
     stats,
     sdCard: opts.sdCard ?? true,
     accessCode: opts.accessCode,
+    setCert(cert) {
+      // The versions must be repeated: without them Bun's new context accepts TLS 1.3 again.
+      tls.setSecureContext({ cert: cert.cert, key: cert.key, ...TLS12 });
+    },
     async close() {
       for (const s of open) s.destroy();
       await Promise.all([control, data].map((s) => new Promise((r) => s.close(r))));
@@ -107,6 +126,7 @@ export async function startFakeFtps(opts: { accessCode: string; cert: Cert; sdCa
         return reply("331 User name okay, need password.");
       }
       if (verb === "PASS") {
+        stats.passes++;
         if (user === "bblp" && arg === fake.accessCode) {
           authed = true;
           stats.logins++;
@@ -128,8 +148,9 @@ export async function startFakeFtps(opts: { accessCode: string; cert: Cert; sdCa
           const timer = setTimeout(() => resolve(null), 10_000);
           awaitingData = (s) => {
             clearTimeout(timer);
-            // vsftpd's require_ssl_reuse: a data connection that did not resume this session is refused.
-            if (!s.isSessionReused()) {
+            // vsftpd's require_ssl_reuse: a data connection that did not resume this session is refused (a
+            // middle machine on the data connections, which cannot resume it, takes them as they come).
+            if (!s.isSessionReused() && !opts.dataCert) {
               stats.notReused++;
               s.destroy();
               return resolve(null);

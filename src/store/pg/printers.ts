@@ -11,14 +11,16 @@ export function pgPrinterStatements(pg: Pg): Promisified<ReturnType<typeof print
     byName: (name: string) => one<PrinterRow>(sql`SELECT * FROM printers WHERE name = ${name}`),
     insert: async (p: PrinterSetup, fromConfig = false) =>
       (await one<{ id: number }>(sql`INSERT INTO printers
-        (name, model, host, serial, access_code, mqtt_port, camera, camera_port, ftps_port, tls, from_config,
-         created_at)
+        (name, model, host, serial, access_code, mqtt_port, camera, camera_port, ftps_port, rtsp_port, tls,
+         from_config, created_at)
         VALUES (${p.name}, ${p.model}, ${p.host}, ${p.serial}, ${p.access_code}, ${p.mqtt_port}, ${p.camera},
-          ${p.camera_port}, ${p.ftps_port}, ${p.tls}, ${fromConfig ? 1 : 0}, ${Date.now()}) RETURNING id`))!.id,
+          ${p.camera_port}, ${p.ftps_port}, ${p.rtsp_port}, ${p.tls}, ${fromConfig ? 1 : 0}, ${Date.now()})
+        RETURNING id`))!.id,
     update: async (id: number, p: PrinterSetup) => {
       await sql`UPDATE printers SET name = ${p.name}, model = ${p.model}, host = ${p.host}, serial = ${p.serial},
         access_code = ${p.access_code}, mqtt_port = ${p.mqtt_port}, camera = ${p.camera},
-        camera_port = ${p.camera_port}, ftps_port = ${p.ftps_port}, tls = ${p.tls} WHERE id = ${id}`;
+        camera_port = ${p.camera_port}, ftps_port = ${p.ftps_port}, rtsp_port = ${p.rtsp_port}, tls = ${p.tls}
+        WHERE id = ${id}`;
     },
     markFromConfig: async (id: number) => {
       await sql`UPDATE printers SET from_config = 1 WHERE id = ${id}`;
@@ -42,6 +44,9 @@ export function pgPrinterStatements(pg: Pg): Promisified<ReturnType<typeof print
       }),
     setFingerprint: async (id: number, fingerprint: string | null) => {
       await sql`UPDATE printers SET tls_fingerprint = ${fingerprint}::text WHERE id = ${id}`;
+    },
+    setFtpsFingerprint: async (id: number, fingerprint: string | null) => {
+      await sql`UPDATE printers SET ftps_fingerprint = ${fingerprint}::text WHERE id = ${id}`;
     },
     data: async (id: number) =>
       (await one<PrinterData>(sql`SELECT
