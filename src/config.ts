@@ -4,6 +4,7 @@ import { dictionary, msg, translate } from "./i18n.ts";
 import { parseTarget, redactTarget } from "./notify/targets.ts";
 import { parsePrinterSetup } from "./services/printer-setup.ts";
 import type { PrinterSetup } from "./store/store.ts";
+import { redactUrl } from "./urls.ts";
 
 export type Config = {
   web_username: string;
@@ -71,7 +72,7 @@ export type BrokerUrl = { tls: boolean; host: string; port: number; username: st
 
 /** Parses mqtt(s)://[user[:pass]@]host[:port]; an error message never repeats the password. */
 export function parseBrokerUrl(url: string): { ok: true; value: BrokerUrl } | { ok: false; error: string } {
-  const bad = (why: string) => ({ ok: false as const, error: `${why} (got ${redactBrokerUrl(url)})` });
+  const bad = (why: string) => ({ ok: false as const, error: `${why} (got ${redactUrl(url)})` });
   if (!/^mqtts?:\/\//i.test(url)) return bad("must start with mqtt:// or mqtts://");
   let u: URL;
   try {
@@ -90,11 +91,6 @@ export function parseBrokerUrl(url: string): { ok: true; value: BrokerUrl } | { 
     ok: true,
     value: { tls, host, port, username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) },
   };
-}
-
-/** The URL with its password replaced, for messages and logs. */
-export function redactBrokerUrl(url: string): string {
-  return url.replace(/^([a-z]+:\/\/[^:@/\s]*):[^@/\s]*@/i, "$1:***@");
 }
 
 const MQTT_DEFAULTS: MqttConfig = {
