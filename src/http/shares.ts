@@ -230,8 +230,7 @@ export function shareRoutes(deps: HttpDeps & Pick<TimelapseDeps, "timelapses">, 
         { params: TokenParams },
       )
       // A printer link's live part, polled by its page. Once the link is gone the part says so and answers 286,
-      // which tells htmx to stop polling; an unknown token from a waiting address gets the 429 (htmx keeps what it
-      // shows, asks again).
+      // which tells htmx to stop polling; a waiting address gets the 429 (htmx keeps what it shows, asks again).
       .get(
         "/s/:token/live",
         async ({ params, request, server }) => {

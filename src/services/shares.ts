@@ -1,7 +1,6 @@
 // Owns share links: a read-only link to one print (or one printer's live view) for someone without an account. The token is shown once (in the
 // link) and stored hashed; a link expires, can be revoked, and each open is counted and logged. Guessing is
-// throttled per client address: unknown tokens count like failed logins (this process's count); a link that was
-// handed out is never held up by them, since behind a proxy every viewer may come from one address.
+// throttled per client address: failed tokens count like failed logins (this process's count).
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../log.ts";
 import type { AsyncStore } from "../store/async-store.ts";
@@ -55,20 +54,25 @@ export function createShareService(deps: { store: AsyncStore; log: Logger; now?:
       return done;
     },
     /**
-     * The live link a token names, for a request from `address`. Only unknown tokens count as guesses, and past
-     * the limit only they wait: a live link always opens, an expired or revoked one always says so.
+     * The live link a token names, for a request from `address`. Unknown, expired and revoked tokens count as
+     * guesses; past the limit the address waits (a valid token too, until the wait is over).
      */
     async resolve(token: string, address: string): Promise<ShareLookup> {
-      const share = looksLikeToken(token) ? await store.shares.byHash(hashToken(token)) : null;
-      if (share) {
-        if (share.revoked_at !== null) return { ok: false, reason: "revoked" };
-        if (share.expires_at <= now()) return { ok: false, reason: "expired" };
-        return { ok: true, share };
-      }
       const wait = guesses.retryAfter([key(address)]);
       if (wait > 0) return { ok: false, reason: "rate_limited", retryAfter: wait };
-      guesses.fail([key(address)]);
-      return { ok: false, reason: "unknown" };
+      const share = looksLikeToken(token) ? await store.shares.byHash(hashToken(token)) : null;
+      const reason: ShareRefusal | null = !share
+        ? "unknown"
+        : share.revoked_at !== null
+          ? "revoked"
+          : share.expires_at <= now()
+            ? "expired"
+            : null;
+      if (!share || reason) {
+        guesses.fail([key(address)]);
+        return { ok: false, reason: reason ?? "unknown" };
+      }
+      return { ok: true, share };
     },
     /** Counts and logs one open of the link's page (its frames and video are not opens). */
     async opened(share: ShareRow, address: string) {
