@@ -2,7 +2,7 @@
 // the room bands, each with its flight recorder, and a share link opens, counts and is revoked, as on SQLite.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Socket } from "socket.io-client";
-import { connected, connectSocket, emitWithAck, login, startApp, type TestApp, until } from "./helpers.ts";
+import { connected, connectSocket, emitWithAck, login, sleep, startApp, type TestApp, until } from "./helpers.ts";
 import { type PostgresServer, startPostgres } from "./servers.ts";
 
 let pg: PostgresServer;
@@ -32,6 +32,8 @@ beforeAll(async () => {
   await status({ gcode_status: "FINISH", current_layer: 3 });
   await status({ gcode_status: "RUNNING", current_layer: 1, total_layers: 3 });
   await emitWithAck(device, "temphum", { temperature: 24, humidity: 73 });
+  // The recorder orders by the millisecond (at the same one a pause ranks before a reading): the pause comes later.
+  await sleep(5);
   await status({ gcode_status: "PAUSE" });
   await status({ gcode_status: "RUNNING", current_layer: 2 });
   await status({ gcode_status: "FAILED", print_error_code: 0x0300_4000 });
